@@ -1,0 +1,81 @@
+"""Throughput benchmark of the engine and of end-to-end runs (prints figures; never a timed test)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import tracemalloc
+from typing import Any, Callable
+
+import numba
+
+from policies import load_policy
+from sim.config import load_scenario
+from sim.engine import Simulation
+
+WARM_START_SNIPPET = (
+    "import time; t=time.perf_counter();"
+    "from sim.config import load_scenario; from sim.engine import Simulation;"
+    "s=Simulation(load_scenario('beauty'), 1000, 0); s.step(); s.residual_value();"
+    "print(time.perf_counter()-t)"
+)
+
+
+def _rate(fn: Callable[[int], None], customers: int, min_seconds: float) -> float:
+    """Customer-days per second of ``fn(days)``, growing ``days`` until it runs long enough."""
+    days = 2
+    while True:
+        t = time.perf_counter()
+        fn(days)
+        dt = time.perf_counter() - t
+        if dt >= min_seconds or days >= 4096:
+            return customers * days / dt
+        days = int(days * max(2.0, min_seconds / max(dt, 1e-3)))
+
+
+def measure(customers: int, threads: int, scenario: str = "beauty", policy: str = "fatigue_capped",
+            min_seconds: float = 1.0) -> dict[str, Any]:
+    """Engine step and end-to-end rates for one size and thread count."""
+    numba.set_num_threads(threads)
+    sc = load_scenario(scenario)
+    tracemalloc.start()
+    sim = Simulation(sc, customers, seed=1)
+    sim.step()  # compile or load from cache outside the timing
+
+    def engine(days: int) -> None:
+        for _ in range(days):
+            sim.step()
+
+    def end_to_end(days: int) -> None:
+        Simulation(sc, customers, seed=2).run(load_policy(policy), days)
+
+    step_rate = _rate(engine, customers, min_seconds)
+    run_rate = _rate(end_to_end, customers, min_seconds)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"customers": customers, "threads": threads, "customer_days_per_s": step_rate,
+            "run_customer_days_per_s": run_rate, "policy": policy,
+            "bytes_per_customer": sim.state.nbytes_per_customer(), "peak_mb": peak / 2**20}
+
+
+def warm_start_seconds() -> float:
+    """Seconds from a fresh interpreter to a finished first step with the numba cache warm."""
+    for _ in range(2):  # the first call may have to fill the cache
+        out = subprocess.run([sys.executable, "-c", WARM_START_SNIPPET], capture_output=True,
+                             text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def run_bench(sizes: list[int], threads: list[int], min_seconds: float = 1.0,
+              progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """All (size, threads) measurements."""
+    rows = []
+    for n in sizes:
+        for th in threads:
+            if th > numba.config.NUMBA_NUM_THREADS:
+                continue
+            if progress:
+                progress(f"{n:,} customers, {th} thread(s)")
+            rows.append(measure(n, th, min_seconds=min_seconds))
+    return rows

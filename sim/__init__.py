@@ -1,0 +1,13 @@
+"""siyu's engine: scenario config, struct-of-arrays state, numba kernels, and the simulation loop.
+
+Core objects: :class:`~sim.config.Scenario` (what the pool is), :class:`~sim.engine.Simulation`
+(one population stepped a day at a time), :class:`~sim.observation.Observation` and
+:class:`~sim.observation.Action` (what a policy sees and does), :func:`~sim.engine.run`.
+"""
+
+from sim.config import ConfigError, Scenario, load_scenario, preset_names
+from sim.engine import RunResult, Simulation, run
+from sim.observation import Action, InvalidActionError, Observation
+
+__all__ = ["Action", "ConfigError", "InvalidActionError", "Observation", "RunResult", "Scenario",
+           "Simulation", "load_scenario", "preset_names", "run"]

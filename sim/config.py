@@ -1,0 +1,296 @@
+"""Scenario: the typed, validated description of a brand's pool, loaded from TOML.
+
+Every field carries a unit, a range and a one-line description (shown by ``siyu scenarios show``
+and in error messages). A bad file is rejected before anything runs, with the file, the field
+path, the bad value and what is allowed (:class:`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.defaults import CHANNELS, CONTENTS, N_SLOTS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class ConfigError(ValueError):
+    """A user-facing configuration problem: one line per issue, no traceback needed."""
+
+
+def F(default: Any, unit: str, description: str, ge: float | None = None, le: float | None = None,
+      gt: float | None = None) -> Any:
+    """A model field with its unit, range and description (the schema a strategist reads)."""
+    return Field(default, ge=ge, le=le, gt=gt, description=description,
+                 json_schema_extra={"unit": unit})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Population(_Strict):
+    """Who is in the pool at the start: trait distributions the population is drawn from."""
+
+    customers: int = F(20_000, "customers", "default pool size when --customers is not given", ge=1, le=50_000_000)
+    buyer_share: float = F(0.6, "share", "share of the pool that has bought before the start", ge=0, le=1)
+    order_value_median: float = F(180.0, "yuan", "median order value (spending power)", gt=0, le=1e6)
+    order_value_sigma: float = F(0.5, "log-sd", "spread of order value (lognormal sigma)", ge=0, le=3)
+    cycle_median_days: float = F(45.0, "days", "median personal repurchase cycle", ge=1, le=3650)
+    cycle_sigma: float = F(0.35, "log-sd", "spread of repurchase cycles (lognormal sigma)", ge=0, le=3)
+    price_sensitivity_mean: float = F(0.5, "0-1", "mean deal-proneness (response to discounts)", ge=0, le=1)
+    price_sensitivity_concentration: float = F(4.0, "beta a+b", "how tightly deal-proneness clusters", gt=0, le=1000)
+    age_band_shares: list[float] = F([0.3, 0.4, 0.2, 0.1], "share", "shares of age bands 18-24, 25-34, 35-44, 45+")
+    age_band_receptiveness: list[float] = F([1.0, 0.85, 0.65, 0.45], "0-1", "receptiveness to new products per age band")
+    slot_activity: list[float] = F([0.25, 0.45, 0.8, 0.35], "probability", "chance a customer is active in morning, noon, evening, night")
+    channel_reach: list[float] = F([0.85, 0.6, 0.85, 0.5, 0.95], "probability", "chance a customer is reachable on wecom, group, moments, official_account, sms at the start")
+    dropout_per_year: float = F(0.15, "1/year", "base rate of leaving the category for good", ge=0, le=20)
+    referral_per_month: float = F(0.03, "1/month", "mean referral propensity of an advocate with full trust", ge=0, le=10)
+    initial_salience: float = F(0.5, "0-1", "mean brand salience at the start", ge=0, le=1)
+    initial_trust: float = F(0.35, "0-1", "mean trust at the start", ge=0, le=1)
+    initial_deal: float = F(0.05, "discount", "mean discount customers already wait for", ge=0, le=0.9)
+
+    @model_validator(mode="after")
+    def _check_vectors(self) -> "Population":
+        _vector(self.age_band_shares, 4, "age_band_shares", share=True)
+        _vector(self.age_band_receptiveness, 4, "age_band_receptiveness")
+        _vector(self.slot_activity, N_SLOTS, "slot_activity")
+        _vector(self.channel_reach, len(CHANNELS), "channel_reach")
+        return self
+
+
+class Dynamics(_Strict):
+    """How hidden state moves: forgetting, annoyance, trust, deal conditioning and need."""
+
+    salience_half_life_days: float = F(20.0, "days", "half-life of brand salience without contact", gt=0, le=3650)
+    fatigue_half_life_days: float = F(6.0, "days", "half-life of fatigue while resting", gt=0, le=3650)
+    deal_half_life_days: float = F(120.0, "days", "half-life of the discount a customer waits for", gt=0, le=3650)
+    need_onset: float = F(0.7, "cycles", "share of the personal cycle after which need starts to build", ge=0, le=5)
+    need_hazard: float = F(15.0, "1/cycle^2", "steepness of the need hazard after onset", gt=0, le=1000)
+    share_floor: float = F(0.1, "share", "chance the brand wins a need occasion with zero salience", ge=0, le=1)
+    lost_salience: float = F(0.7, "factor", "salience kept after buying from a rival", ge=0, le=1)
+    purchase_salience: float = F(0.5, "share", "share of the salience gap closed by buying and using the brand", ge=0, le=1)
+    off_window_open: float = F(0.35, "factor", "open-rate multiplier outside a customer's active slots", ge=0, le=1)
+    off_window_fatigue: float = F(1.6, "factor", "fatigue multiplier for contacts outside active slots", ge=1, le=10)
+    irrelevance_fatigue: float = F(0.8, "factor", "extra fatigue from offers far from the customer's need", ge=0, le=10)
+    open_floor: float = F(0.25, "share", "open propensity of a customer with zero salience", ge=0, le=1)
+    fatigue_open_drag: float = F(0.7, "share", "how much saturated fatigue cuts the open rate", ge=0, le=1)
+    spam_erosion: float = F(0.08, "1/contact", "trust lost per hard-sell contact at saturated fatigue", ge=0, le=1)
+    complaint_trust_loss: float = F(0.2, "trust", "trust lost by a customer who complains", ge=0, le=1)
+    lure: float = F(4.0, "1/discount", "conversion lift per unit discount for a fully deal-prone customer", ge=0, le=100)
+    deal_wait: float = F(3.0, "1/discount", "conversion penalty per unit of awaited discount not offered", ge=0, le=100)
+    deal_learning: float = F(0.15, "share", "step of the awaited discount towards each discount received", ge=0, le=1)
+    trust_floor: float = F(0.3, "share", "conversion weight of a customer with zero trust", ge=0, le=1)
+    advocate_trust: float = F(0.7, "0-1", "trust above which a repeat buyer becomes an advocate (A5)", ge=0, le=1)
+    dropout_salience: float = F(2.0, "factor", "extra dropout hazard at zero salience", ge=0, le=100)
+
+
+class Economics(_Strict):
+    """Money: margin on sales and how the end-of-horizon value of the pool is counted."""
+
+    gross_margin_rate: float = F(0.6, "share", "gross margin as a share of list price", ge=0, le=1)
+    residual_horizon_days: float = F(180.0, "days", "horizon of the residual value of the pool at the end", ge=0, le=3650)
+
+
+class Channel(_Strict):
+    """One contact channel: cost, reach, intrusiveness and platform cap."""
+
+    cost: float = F(0.05, "yuan/contact", "cost of one contact (staff time, SMS fee)", ge=0, le=1000)
+    open_rate: float = F(0.5, "probability", "open rate for a salient, rested customer in their window", ge=0, le=1)
+    intrusiveness: float = F(1.0, "fatigue/contact", "fatigue added by a hard-sell contact", ge=0, le=10)
+    cap_per_month: int = F(8, "contacts/customer/30 days", "platform or brand cap on contacts per customer", ge=0, le=31)
+    salience_gain: float = F(0.3, "share", "share of the salience gap closed by an opened contact", ge=0, le=1)
+    unsubscribe_rate: float = F(0.05, "probability", "mute/delete chance per contact at saturated fatigue", ge=0, le=1)
+    complaint_rate: float = F(0.01, "probability", "complaint chance per hard contact at saturated fatigue", ge=0, le=1)
+
+
+class Content(_Strict):
+    """One kind of message: what it does to conversion, trust and fatigue."""
+
+    conversion: float = F(0.1, "probability", "purchase chance when opened at full need and trust", ge=0, le=1)
+    trust_gain: float = F(0.0, "share", "share of the trust gap closed when opened", ge=0, le=1)
+    hardness: float = F(1.0, "factor", "how much of a sell it is (scales fatigue)", ge=0, le=5)
+    discount: float = F(0.0, "share of price", "discount granted on redemption", ge=0, le=0.95)
+    novelty: float = F(0.0, "0-1", "weight of age-band receptiveness on conversion", ge=0, le=1)
+
+
+def _channels_default() -> dict[str, Channel]:
+    return {name: Channel() for name in CHANNELS}
+
+
+def _contents_default() -> dict[str, Content]:
+    return {name: Content() for name in CONTENTS}
+
+
+class Tiers(_Strict):
+    """Member tiers by cumulative spend; tier 0 is a fan who never bought."""
+
+    thresholds_yuan: list[float] = F([0.01, 800.0, 3000.0], "yuan", "cumulative spend to reach tiers 1, 2, 3")
+
+    @model_validator(mode="after")
+    def _sorted(self) -> "Tiers":
+        t = self.thresholds_yuan
+        if len(t) != 3 or any(b < a for a, b in zip(t, t[1:])) or t[0] <= 0:
+            raise ValueError("thresholds_yuan must be 3 increasing positive amounts")
+        return self
+
+
+class Scenario(_Strict):
+    """A brand's private pool: population, dynamics, channels, contents and economics."""
+
+    name: str = Field("custom", description="short name of the scenario")
+    description: str = Field("", description="one line on what business this is")
+    mode: Literal["shopping_assistant", "topic_expert", "private_partner", "low_frequency_service", "custom"] = Field(
+        "custom", description="business mode (DOMAIN.md)")
+    population: Population = Field(default_factory=Population)
+    dynamics: Dynamics = Field(default_factory=Dynamics)
+    economics: Economics = Field(default_factory=Economics)
+    channels: dict[str, Channel] = Field(default_factory=_channels_default)
+    contents: dict[str, Content] = Field(default_factory=_contents_default)
+    tiers: Tiers = Field(default_factory=Tiers)
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Scenario":
+        for table, names in (("channels", CHANNELS), ("contents", CONTENTS)):
+            got = getattr(self, table)
+            unknown = sorted(set(got) - set(names))
+            missing = [n for n in names if n not in got]
+            if unknown or missing:
+                raise ValueError(f"{table} must name exactly {', '.join(names)}"
+                                 + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+                                 + (f"; missing: {', '.join(missing)}" if missing else ""))
+        return self
+
+    def config_hash(self) -> str:
+        """Short stable hash of the dynamics-relevant content (not the name)."""
+        data = self.model_dump(exclude={"name", "description"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _vector(values: list[float], n: int, name: str, share: bool = False) -> None:
+    if len(values) != n:
+        raise ValueError(f"{name} needs {n} values, got {len(values)}")
+    if any(not (0.0 <= v <= 1.0) for v in values):
+        raise ValueError(f"{name} values must lie in [0, 1]")
+    if share and abs(sum(values) - 1.0) > 1e-6:
+        raise ValueError(f"{name} must sum to 1 (got {sum(values):.4f})")
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+def preset_names() -> list[str]:
+    """Names of the scenario presets shipped inside the package."""
+    return sorted(p.name[:-5] for p in resources.files("sim.presets").iterdir() if p.name.endswith(".toml"))
+
+
+def preset_text(name: str) -> str:
+    """The TOML text of a preset, to copy and edit."""
+    if name not in preset_names():
+        raise ConfigError(f"unknown scenario preset '{name}'; presets: {', '.join(preset_names())}")
+    return resources.files("sim.presets").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, turning every failure into a one-line :class:`ConfigError`."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:
+    """Validate ``data`` into ``model``; on failure a :class:`ConfigError` naming each bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, model, source)) from None
+
+
+def format_validation_error(exc: ValidationError, model: type[BaseModel], source: str) -> str:
+    """One line per bad field: file, field path, bad value, and what is allowed (with unit)."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        allowed = _allowed(model, err["loc"])
+        value = err.get("input")
+        shown = repr(value) if not isinstance(value, dict) else "{...}"
+        where = f"{source}: {loc}" if loc else source
+        lines.append(f"{where} = {shown}: {err['msg']}{allowed}")
+    return "\n".join(lines)
+
+
+def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """Describe the field at ``loc``: its range, unit and description, when known."""
+    current: Any = model
+    info = None
+    for part in loc:
+        fields = getattr(current, "model_fields", None)
+        if fields is None:
+            if info is not None and isinstance(part, str):
+                args = getattr(info.annotation, "__args__", ())
+                current = args[-1] if args else None
+                continue
+            return ""
+        if part not in fields:
+            if isinstance(part, str) and part != "__root__":
+                return f" (unknown field; allowed: {', '.join(fields)})"
+            return ""
+        info = fields[part]
+        current = info.annotation
+    if info is None:
+        return ""
+    bits = []
+    for meta in info.metadata:
+        for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            if getattr(meta, attr, None) is not None:
+                bits.append(f"{sym} {getattr(meta, attr)}")
+    extra = info.json_schema_extra or {}
+    unit = extra.get("unit") if isinstance(extra, dict) else None
+    text = ", ".join(bits)
+    if unit:
+        text = f"{text} {unit}".strip()
+    if info.description:
+        text = f"{text}; {info.description}" if text else info.description
+    return f" (allowed: {text})" if text else ""
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """A preset by name, or a TOML file by path, validated into a :class:`Scenario`."""
+    text = str(name_or_path)
+    if text in preset_names():
+        data = tomllib.loads(preset_text(text))
+        source = f"preset {text}"
+    elif text.endswith(".toml") or Path(text).exists():
+        data = read_toml(Path(text))
+        source = text
+    else:
+        raise ConfigError(f"unknown scenario '{text}': not a preset ({', '.join(preset_names())}) nor a TOML file")
+    return validate_model(Scenario, data, source)
+
+
+def apply_overrides(scenario: Scenario, overrides: dict[str, Any], source: str = "overrides") -> Scenario:
+    """A copy of ``scenario`` with dotted-path overrides (``{"dynamics.lure": 3.0}``), re-validated."""
+    data = scenario.model_dump()
+    for dotted, value in overrides.items():
+        node = data
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(f"{source}: {dotted}: no such field")
+            node = node[part]
+        if not isinstance(node, dict) or parts[-1] not in node:
+            raise ConfigError(f"{source}: {dotted}: no such field")
+        node[parts[-1]] = value
+    return validate_model(Scenario, data, source)

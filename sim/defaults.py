@@ -1,0 +1,70 @@
+"""Names, codes and dtypes shared by the engine: channels, contents, slots, stages and statistics.
+
+Everything that a kernel indexes by number is declared here once, so that Python code, kernels,
+policies and reports agree on what index 3 means.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# --- channels -------------------------------------------------------------------------------
+CHANNELS: tuple[str, ...] = ("wecom", "group", "moments", "official_account", "sms")
+"""Contact channels, in kernel order: WeCom 1:1, group broadcast, Moments, official account, SMS."""
+WECOM, GROUP, MOMENTS, OFFICIAL, SMS = range(5)
+N_CHANNELS = len(CHANNELS)
+NO_CONTACT = -1
+"""Channel code meaning "do not contact this customer today"."""
+
+# --- contents / incentives ------------------------------------------------------------------
+CONTENTS: tuple[str, ...] = ("content", "service", "new_product", "coupon", "flash_sale")
+"""What a contact carries: know-how content, service/care, a new product, a coupon, a flash sale."""
+CONTENT, SERVICE, NEW_PRODUCT, COUPON, FLASH_SALE = range(5)
+N_CONTENTS = len(CONTENTS)
+
+# --- time slots -----------------------------------------------------------------------------
+SLOTS: tuple[str, ...] = ("morning", "noon", "evening", "night")
+MORNING, NOON, EVENING, NIGHT = range(4)
+N_SLOTS = len(SLOTS)
+
+# --- 5A relationship stages and status ------------------------------------------------------
+STAGES: tuple[str, ...] = ("aware", "appeal", "ask", "act", "advocate")
+A1, A2, A3, A4, A5 = range(5)
+ACTIVE, DROPPED = 0, 1
+
+# --- CRM flags of the last contact (bit positions in ``last_flags``) -------------------------
+FLAG_DELIVERED, FLAG_OPENED, FLAG_BOUGHT, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED = (1, 2, 4, 8, 16)
+
+NEVER = -1_000_000
+"""Day stamp meaning "never happened" (last purchase, last contact)."""
+MONTH_DAYS = 30
+"""Length of the window over which per-channel frequency caps count contacts."""
+BLOCK = 1024
+"""Customers per reduction block. Fixed, so sums do not depend on the thread count."""
+
+# --- dtypes of the struct-of-arrays state ---------------------------------------------------
+FLOAT = np.float32
+DAY = np.int32
+
+# --- per-day statistics produced by the step kernel ----------------------------------------
+_BASE_STATS = (
+    "revenue", "gross_margin", "incentive_cost", "contact_cost",
+    "purchases", "purchases_contacted", "purchases_organic", "lost_to_rivals",
+    "contacts", "opens", "unsubscribes", "complaints", "dropouts", "referrals",
+    "coupons_redeemed", "in_window_contacts", "in_window_opens",
+    "off_window_contacts", "off_window_opens",
+)
+STOCKS: tuple[str, ...] = (
+    "reachable", "unreachable", "dropped", "active_buyers",
+    "salience_sum", "fatigue_sum", "trust_sum", "deal_sum",
+)
+"""End-of-day levels (not flows): summing them over days means nothing."""
+_CHANNEL_STATS = ("delivered", "opened", "purchased", "unsubscribed")
+STAT_NAMES: tuple[str, ...] = _BASE_STATS + STOCKS + tuple(
+    f"{ch}_{what}" for ch in CHANNELS for what in _CHANNEL_STATS
+)
+"""Names of the columns of the per-day statistics array, kernel order."""
+S = {name: i for i, name in enumerate(STAT_NAMES)}
+N_STATS = len(STAT_NAMES)
+S_CHANNEL0 = len(_BASE_STATS) + len(STOCKS)
+"""Index of the first per-channel statistic; channel c, measure m sits at S_CHANNEL0 + 4*c + m."""

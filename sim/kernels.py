@@ -1,0 +1,346 @@
+"""The dynamics: small numba kernels over the struct-of-arrays state. The only copy of the model.
+
+One call of :func:`step_day` advances every customer one day: rest (salience, fatigue and deal
+memory decay; need builds), the day's contact if any (delivery, open, purchase, mute or delete,
+complaint), organic need occasions won by the brand or lost to rivals, referral by advocates, and
+dropout. Work is split into fixed blocks of customers whose sums are kept apart, so totals are
+bit-identical whatever the number of threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from sim.defaults import (A2, A3, A4, A5, ACTIVE, BLOCK, DROPPED, FLAG_BOUGHT, FLAG_COMPLAINED,
+                          FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED, MOMENTS, NEVER,
+                          S, S_CHANNEL0, WECOM)
+from sim.params import (C_COMPLAINT, C_COST, C_INTRUSIVE, C_OPEN, C_SAL_GAIN, C_UNSUB,
+                        K_CONVERSION, K_DISCOUNT, K_HARDNESS, K_NOVELTY, K_TRUST, P_ADVOCATE_TRUST,
+                        P_COMPLAINT_TRUST, P_DEAL_DECAY, P_DEAL_LEARNING, P_DEAL_WAIT, P_DROPOUT_SAL,
+                        P_FAT_DECAY, P_FAT_OPEN_DRAG, P_IRRELEVANCE, P_LOST_SAL, P_LURE, P_MARGIN,
+                        P_NEED_HAZARD, P_NEED_ONSET, P_OFF_FAT, P_OFF_OPEN, P_OPEN_FLOOR, P_PURCHASE_SAL,
+                        P_RESIDUAL_DAYS, P_SAL_DECAY, P_SHARE_FLOOR, P_SPAM_EROSION, P_TIER1,
+                        P_TIER2, P_TIER3, P_TRUST_FLOOR)
+from sim.rng import P_CONTACT, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
+from sim.state import tier_of
+
+# statistic indices as plain ints (compile-time constants inside kernels)
+_REV, _GM, _INC, _CC = S["revenue"], S["gross_margin"], S["incentive_cost"], S["contact_cost"]
+_BUY, _BUYC, _BUYO, _LOST = S["purchases"], S["purchases_contacted"], S["purchases_organic"], S["lost_to_rivals"]
+_CON, _OPN, _UNS, _CMP = S["contacts"], S["opens"], S["unsubscribes"], S["complaints"]
+_DRP, _REF, _RED = S["dropouts"], S["referrals"], S["coupons_redeemed"]
+_IWC, _IWO, _OWC, _OWO = (S["in_window_contacts"], S["in_window_opens"], S["off_window_contacts"],
+                          S["off_window_opens"])
+_PREACH, _PUNREACH, _PDROP, _PBUYERS = S["reachable"], S["unreachable"], S["dropped"], S["active_buyers"]
+_SSAL, _SFAT, _STR, _SDL = S["salience_sum"], S["fatigue_sum"], S["trust_sum"], S["deal_sum"]
+ACTIVE_WINDOW_DAYS = 365
+"""A customer is an active buyer if they bought from the brand within this many days."""
+
+
+@njit(cache=True, inline="always")
+def need_level(need_clock: float, cycle: float) -> float:
+    """Relevance of an offer today: (days since need met / cycle) squared, capped at 1.5."""
+    x = need_clock / cycle
+    return min(x * x, 1.5)
+
+
+@njit(cache=True, inline="always")
+def saturate(fatigue: float) -> float:
+    """Fatigue mapped into [0, 1): how annoyed the customer is."""
+    return fatigue / (1.0 + fatigue)
+
+
+@njit(cache=True, inline="always")
+def brand_share(salience: float, trust: float, deal: float, price_sens: float, p) -> float:
+    """Chance the brand wins a need occasion at full price: remembered, trusted, not waiting for a deal."""
+    tf = p[P_TRUST_FLOOR]
+    share = p[P_SHARE_FLOOR] + (1.0 - p[P_SHARE_FLOOR]) * salience * (tf + (1.0 - tf) * trust)
+    wait = 1.0 - min(p[P_DEAL_WAIT] * price_sens * deal, 0.9)
+    return min(max(share * wait, 0.0), 1.0)
+
+
+@njit(cache=True, inline="always")
+def open_probability(open_rate: float, salience: float, sat_fatigue: float, in_window: int, p) -> float:
+    """Chance a delivered message is opened: channel reach, salience, fatigue and timing."""
+    q = open_rate * (p[P_OPEN_FLOOR] + (1.0 - p[P_OPEN_FLOOR]) * salience) \
+        * (1.0 - p[P_FAT_OPEN_DRAG] * sat_fatigue)
+    if in_window == 0:
+        q *= p[P_OFF_OPEN]
+    return min(max(q, 0.0), 1.0)
+
+
+@njit(cache=True, inline="always")
+def purchase_probability(conversion: float, need: float, trust: float, discount: float, deal: float,
+                         price_sens: float, novelty: float, receptive: float, p) -> float:
+    """Chance an opened message converts: need, trust, and the offer against the awaited discount."""
+    lift = 1.0 + p[P_LURE] * price_sens * discount - p[P_DEAL_WAIT] * price_sens * max(0.0, deal - discount)
+    nov = 1.0 - novelty * (1.0 - receptive)
+    tf = p[P_TRUST_FLOOR]
+    q = conversion * need * (tf + (1.0 - tf) * trust) * max(lift, 0.0) * nov
+    return min(max(q, 0.0), 1.0)
+
+
+@njit(cache=True, inline="always")
+def unsubscribe_probability(rate: float, sat_fatigue: float) -> float:
+    """Chance a contact makes the customer mute, delete or leave the channel."""
+    return min(max(rate * sat_fatigue * sat_fatigue, 0.0), 1.0)
+
+
+@njit(cache=True, inline="always")
+def complaint_probability(rate: float, sat_fatigue: float, hardness: float) -> float:
+    """Chance a contact draws a complaint."""
+    return min(max(rate * sat_fatigue * hardness, 0.0), 1.0)
+
+
+@njit(cache=True, inline="always")
+def need_hazard(need_clock: float, cycle: float, p) -> float:
+    """Daily chance that the customer's need comes up (to be met by the brand or a rival)."""
+    h = p[P_NEED_HAZARD] * (need_clock / cycle - p[P_NEED_ONSET]) / cycle
+    return min(max(h, 0.0), 1.0)
+
+
+@njit(cache=True, inline="always")
+def dropout_probability(base: float, salience: float, p) -> float:
+    """Daily chance of leaving the category for good; higher for customers who forgot the brand."""
+    return min(max(base * (1.0 + p[P_DROPOUT_SAL] * (1.0 - salience)), 0.0), 1.0)
+
+
+@njit(cache=True, parallel=True)
+def step_day(day, seed, p, ch, ct,
+             act_channel, act_content, act_slot,
+             value, price_sens, receptive, cycle, slot_mask, dropout, referral,
+             salience, fatigue, trust, deal, need_clock, status,
+             reach, last_purchase, first_purchase, frequency, monetary, last_contact,
+             last_flags, last_open_slot, month_count, tier, stage,
+             stats):  # pragma: no cover - jitted
+    """Advance every customer one day under the given actions; per-block sums go into ``stats``."""
+    n = value.shape[0]
+    nblocks = (n + BLOCK - 1) // BLOCK
+    k_contact = stream_key(seed, day, P_CONTACT)
+    k_organic = stream_key(seed, day, P_ORGANIC)
+    k_referral = stream_key(seed, day, P_REFERRAL)
+    sal_decay, fat_decay, deal_decay = p[P_SAL_DECAY], p[P_FAT_DECAY], p[P_DEAL_DECAY]
+    margin = p[P_MARGIN]
+    for b in prange(nblocks):
+        lo = b * BLOCK
+        hi = min(lo + BLOCK, n)
+        revenue = 0.0
+        gross = 0.0
+        buys_organic = 0.0
+        lost = 0.0
+        n_reach = 0.0
+        n_unreach = 0.0
+        n_drop = 0.0
+        n_buyers = 0.0
+        sum_sal = 0.0
+        sum_fat = 0.0
+        sum_tr = 0.0
+        sum_dl = 0.0
+        for i in range(lo, hi):
+            if status[i] != ACTIVE:
+                n_drop += 1.0
+                continue
+            sal = salience[i] * sal_decay
+            fat = fatigue[i] * fat_decay
+            dl = deal[i] * deal_decay
+            tr = trust[i]
+            nc = min(need_clock[i] + 1, 30000)
+            cyc = cycle[i]
+            bought = False
+            c = act_channel[i]
+            if c >= 0:
+                k = act_content[i]
+                s = act_slot[i]
+                bits = draw(k_contact, i)
+                inwin = (slot_mask[i] >> s) & 1
+                hard = ct[k, K_HARDNESS]
+                need = need_level(nc, cyc)
+                f_add = ch[c, C_INTRUSIVE] * hard * (1.0 + p[P_IRRELEVANCE] * max(0.0, 1.0 - need))
+                if inwin == 0:
+                    f_add *= p[P_OFF_FAT]
+                fat += f_add
+                sf = saturate(fat)
+                opened = u21(bits, 0) < open_probability(ch[c, C_OPEN], sal, sf, inwin, p)
+                flags = FLAG_DELIVERED
+                base = S_CHANNEL0 + 4 * c
+                stats[b, _CON] += 1.0
+                stats[b, _CC] += ch[c, C_COST]
+                stats[b, base] += 1.0
+                if inwin:
+                    stats[b, _IWC] += 1.0
+                else:
+                    stats[b, _OWC] += 1.0
+                month_count[i, c] += 1
+                last_contact[i] = day
+                if opened:
+                    flags |= FLAG_OPENED
+                    stats[b, _OPN] += 1.0
+                    stats[b, base + 1] += 1.0
+                    if inwin:
+                        stats[b, _IWO] += 1.0
+                    else:
+                        stats[b, _OWO] += 1.0
+                    last_open_slot[i] = s
+                    sal += ch[c, C_SAL_GAIN] * (1.0 - sal)
+                    tr += ct[k, K_TRUST] * (1.0 - tr) - p[P_SPAM_EROSION] * hard * sf * tr
+                    tr = min(max(tr, 0.0), 1.0)
+                    disc = ct[k, K_DISCOUNT]
+                    p_buy = purchase_probability(ct[k, K_CONVERSION], need, tr, disc, dl, price_sens[i],
+                                                 ct[k, K_NOVELTY], receptive[i], p)
+                    if disc > 0.0:
+                        dl += p[P_DEAL_LEARNING] * max(0.0, disc - dl) + p[P_DEAL_LEARNING] * 0.25 * disc * (1.0 - dl)
+                    if stage[i] < A2:
+                        stage[i] = A2
+                    if stage[i] < A3 and tr > 0.5:
+                        stage[i] = A3
+                    if u21(bits, 1) < p_buy:
+                        bought = True
+                        flags |= FLAG_BOUGHT
+                        price = value[i] * (1.0 - disc)
+                        revenue += price
+                        gross += value[i] * margin
+                        stats[b, _INC] += value[i] * disc
+                        stats[b, _BUYC] += 1.0
+                        stats[b, base + 2] += 1.0
+                        if disc > 0.0:
+                            stats[b, _RED] += 1.0
+                        monetary[i] += price
+                        nc = 0
+                # mute, delete or leave: driven by saturated fatigue
+                u_neg = u21(bits, 2)
+                p_unsub = unsubscribe_probability(ch[c, C_UNSUB], sf)
+                if u_neg < p_unsub:
+                    flags |= FLAG_UNSUBSCRIBED
+                    drop_bits = 1 << c
+                    if c == WECOM:  # deleting the WeCom friend also hides its Moments
+                        drop_bits |= 1 << MOMENTS
+                    reach[i] = np.uint8(reach[i] & (0xFF ^ drop_bits))
+                    stats[b, _UNS] += 1.0
+                    stats[b, base + 3] += 1.0
+                elif u_neg < p_unsub + complaint_probability(ch[c, C_COMPLAINT], sf, hard):
+                    flags |= FLAG_COMPLAINED
+                    tr = max(tr - p[P_COMPLAINT_TRUST], 0.0)
+                    stats[b, _CMP] += 1.0
+                last_flags[i] = flags
+            obits = draw(k_organic, i)
+            if not bought:
+                if u21(obits, 0) < need_hazard(nc, cyc, p):
+                    nc = 0
+                    if u21(obits, 1) < brand_share(sal, tr, dl, price_sens[i], p):
+                        bought = True
+                        revenue += value[i]
+                        gross += value[i] * margin
+                        buys_organic += 1.0
+                        monetary[i] += value[i]
+                    else:
+                        lost += 1.0
+                        sal *= p[P_LOST_SAL]
+            if bought:
+                sal += p[P_PURCHASE_SAL] * (1.0 - sal)
+                f = frequency[i] + 1
+                frequency[i] = min(f, 30000)
+                if first_purchase[i] == NEVER:
+                    first_purchase[i] = day
+                last_purchase[i] = day
+                tier[i] = tier_of(monetary[i], p[P_TIER1], p[P_TIER2], p[P_TIER3])
+                if f >= 2 and tr >= p[P_ADVOCATE_TRUST]:
+                    stage[i] = A5
+                elif stage[i] < A4:
+                    stage[i] = A4
+            elif stage[i] == A5 and tr < p[P_ADVOCATE_TRUST] * 0.8:
+                stage[i] = A4
+            if stage[i] == A5:
+                if u24(draw(k_referral, i), 0) < referral[i] * tr:
+                    stats[b, _REF] += 1.0
+            if u21(obits, 2) < dropout_probability(dropout[i], sal, p):
+                status[i] = DROPPED
+                reach[i] = 0
+                stats[b, _DRP] += 1.0
+                n_drop += 1.0
+            elif reach[i] == 0:
+                n_unreach += 1.0
+            else:
+                n_reach += 1.0
+            if day - last_purchase[i] <= ACTIVE_WINDOW_DAYS:
+                n_buyers += 1.0
+            sum_sal += sal
+            sum_fat += fat
+            sum_tr += tr
+            sum_dl += dl
+            salience[i] = sal
+            fatigue[i] = fat
+            trust[i] = tr
+            deal[i] = dl
+            need_clock[i] = nc
+        stats[b, _REV] += revenue
+        stats[b, _GM] += gross
+        stats[b, _BUYO] += buys_organic
+        stats[b, _BUY] += buys_organic + stats[b, _BUYC]
+        stats[b, _LOST] += lost
+        stats[b, _PREACH] = n_reach
+        stats[b, _PUNREACH] = n_unreach
+        stats[b, _PDROP] = n_drop
+        stats[b, _PBUYERS] = n_buyers
+        stats[b, _SSAL] = sum_sal
+        stats[b, _SFAT] = sum_fat
+        stats[b, _STR] = sum_tr
+        stats[b, _SDL] = sum_dl
+
+
+# --- census and residual value ----------------------------------------------------------------
+
+
+@njit(cache=True, parallel=True)
+def residual_value(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach,
+                   out):  # pragma: no cover - jitted
+    """Per-block residual value of the reachable active pool, in yuan.
+
+    The expected margin of the brand purchases each reachable customer would still make over the
+    residual horizon if left alone: orders per horizon x brand share x survival x margin per order.
+    """
+    n = value.shape[0]
+    nblocks = (n + BLOCK - 1) // BLOCK
+    horizon = p[P_RESIDUAL_DAYS]
+    margin = p[P_MARGIN]
+    for b in prange(nblocks):
+        lo = b * BLOCK
+        hi = min(lo + BLOCK, n)
+        acc = 0.0
+        for i in range(lo, hi):
+            if status[i] != ACTIVE or reach[i] == 0:
+                continue
+            share = brand_share(salience[i], trust[i], deal[i], price_sens[i], p)
+            survive = np.exp(-dropout[i] * horizon)
+            acc += value[i] * margin * (horizon / cycle[i]) * share * survive
+        out[b] = acc
+
+
+# --- action validation -----------------------------------------------------------------------
+E_OK, E_CHANNEL, E_CONTENT, E_SLOT, E_UNREACHABLE, E_CAP, E_DROPPED = range(7)
+
+
+@njit(cache=True)
+def check_actions(act_channel, act_content, act_slot, reach, month_count, status, caps,
+                  n_contents, n_slots):  # pragma: no cover - jitted
+    """First invalid action as (error code, customer index); (E_OK, -1) when all are valid."""
+    n = act_channel.shape[0]
+    for i in range(n):
+        c = act_channel[i]
+        if c < 0:
+            if c != -1:
+                return E_CHANNEL, i
+            continue
+        if c >= caps.shape[0]:
+            return E_CHANNEL, i
+        if act_content[i] < 0 or act_content[i] >= n_contents:
+            return E_CONTENT, i
+        if act_slot[i] < 0 or act_slot[i] >= n_slots:
+            return E_SLOT, i
+        if status[i] != ACTIVE:
+            return E_DROPPED, i
+        if (reach[i] >> c) & 1 == 0:
+            return E_UNREACHABLE, i
+        if month_count[i, c] >= caps[c]:
+            return E_CAP, i
+    return E_OK, -1

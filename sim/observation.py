@@ -1,0 +1,120 @@
+"""What a policy may see (the CRM record) and what it may do (one action per customer per day).
+
+:class:`Observation` exposes only fields a real CRM holds: recency, frequency, monetary value,
+tier, days since last contact, last responses, reachable channels and remaining caps. Hidden
+state (salience, fatigue, trust, deal conditioning, true need) is never reachable from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from sim.defaults import CHANNELS, CONTENTS, N_CHANNELS, NEVER, NO_CONTACT, SLOTS
+
+UNKNOWN_DAYS = 9999
+"""Recency or days-since-contact of a customer who never bought or was never contacted."""
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+class Observation:
+    """CRM view of the whole pool on one day; arrays are read-only, computed on first use."""
+
+    def __init__(self, day: int, reach: np.ndarray, last_purchase: np.ndarray,
+                 first_purchase: np.ndarray, frequency: np.ndarray, monetary: np.ndarray,
+                 last_contact: np.ndarray, last_flags: np.ndarray, last_open_slot: np.ndarray,
+                 month_count: np.ndarray, tier: np.ndarray, caps: np.ndarray) -> None:
+        self.day = day
+        self.n = int(reach.shape[0])
+        self.reach = _frozen(reach)
+        """uint8 bit mask of channels that still reach each customer (bit c = CHANNELS[c])."""
+        self.frequency = _frozen(frequency)
+        """Purchases from the brand so far."""
+        self.monetary = _frozen(monetary)
+        """Yuan spent with the brand so far."""
+        self.tier = _frozen(tier)
+        """Member tier: 0 fan (never bought), 1-3 by cumulative spend."""
+        self.last_flags = _frozen(last_flags)
+        """FLAG_* bits of the last contact's outcome (delivered, opened, bought, complained, unsubscribed)."""
+        self.last_open_slot = _frozen(last_open_slot)
+        """Slot in which the customer last opened a message, -1 if never."""
+        self.caps = caps
+        self._last_purchase = last_purchase
+        self._first_purchase = first_purchase
+        self._last_contact = last_contact
+        self._month_count = month_count
+
+    @cached_property
+    def recency(self) -> np.ndarray:
+        """Days since the last purchase from the brand (UNKNOWN_DAYS if never)."""
+        return _days_since(self.day, self._last_purchase)
+
+    @cached_property
+    def days_since_contact(self) -> np.ndarray:
+        """Days since the brand last contacted the customer (UNKNOWN_DAYS if never)."""
+        return _days_since(self.day, self._last_contact)
+
+    @cached_property
+    def interval(self) -> np.ndarray:
+        """Mean days between the customer's purchases; 0 with fewer than two purchases."""
+        f = self.frequency.astype(np.float32)
+        span = (self._last_purchase - self._first_purchase).astype(np.float32)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(f >= 2, span / np.maximum(f - 1, 1), 0.0)
+        return _frozen(out.astype(np.float32))
+
+    @cached_property
+    def cap_left(self) -> np.ndarray:
+        """Contacts still allowed per customer and channel in the current 30-day window, (n, channels)."""
+        return _frozen(np.maximum(self.caps[None, :] - self._month_count.astype(np.int16), 0))
+
+    def can_use(self, channel: int) -> np.ndarray:
+        """Boolean mask of customers reachable on ``channel`` with cap left."""
+        ok = ((self.reach >> channel) & 1).astype(bool)
+        return ok & (self._month_count[:, channel] < self.caps[channel])
+
+    @property
+    def reachable(self) -> np.ndarray:
+        """Boolean mask of customers reachable on at least one channel."""
+        return self.reach != 0
+
+
+def _days_since(day: int, stamp: np.ndarray) -> np.ndarray:
+    out = (day - stamp).astype(np.int32)
+    out[stamp == NEVER] = UNKNOWN_DAYS
+    return _frozen(out)
+
+
+@dataclass
+class Action:
+    """One decision per customer for today: channel (or NO_CONTACT), content and time slot."""
+
+    channel: np.ndarray  # int8: index into CHANNELS, or NO_CONTACT (-1)
+    content: np.ndarray  # int8: index into CONTENTS
+    slot: np.ndarray  # int8: index into SLOTS
+
+    @classmethod
+    def none(cls, n: int) -> "Action":
+        """Contact nobody."""
+        return cls(np.full(n, NO_CONTACT, np.int8), np.zeros(n, np.int8), np.zeros(n, np.int8))
+
+    def contacts(self) -> int:
+        """Number of customers contacted."""
+        return int((self.channel >= 0).sum())
+
+
+class InvalidActionError(ValueError):
+    """A policy asked for something the CRM or the platform forbids."""
+
+
+ACTION_LIMITS = (
+    f"channel in -1..{N_CHANNELS - 1} ({', '.join(CHANNELS)}), content in 0..{len(CONTENTS) - 1} "
+    f"({', '.join(CONTENTS)}), slot in 0..{len(SLOTS) - 1} ({', '.join(SLOTS)})"
+)

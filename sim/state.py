@@ -1,0 +1,206 @@
+"""Population state as a struct of arrays: one numpy array per field, one row per customer.
+
+Fields fall in three groups: traits (drawn once), hidden state (what the customer feels; never
+shown to a policy) and the CRM record (what the brand can see). :func:`generate` draws a
+population from a scenario with the counter-based generator, so customer ``i`` of seed ``s`` is
+the same customer whatever the pool size or thread count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numba import njit, prange
+
+from sim.config import Scenario
+from sim.defaults import A1, A2, A4, A5, ACTIVE, N_CHANNELS, NEVER
+from sim.rng import P_INITIAL, P_TRAITS, draw, normal_pair, stream_key, u21, u24
+
+TRAITS = ("value", "price_sens", "receptive", "cycle", "slot_mask", "dropout", "referral")
+HIDDEN = ("salience", "fatigue", "trust", "deal", "need_clock", "status")
+CRM = ("reach", "last_purchase", "first_purchase", "frequency", "monetary", "last_contact",
+       "last_flags", "last_open_slot", "month_count", "tier", "stage")
+
+
+@dataclass
+class State:
+    """Struct-of-arrays state of ``n`` customers (see module docstring for the three groups)."""
+
+    # traits
+    value: np.ndarray  # float32, yuan: list price of this customer's usual order
+    price_sens: np.ndarray  # float32, 0-1: deal-proneness
+    receptive: np.ndarray  # float32, 0-1: receptiveness to new products (age band)
+    cycle: np.ndarray  # float32, days: personal repurchase cycle
+    slot_mask: np.ndarray  # uint8, bit s set when active in slot s
+    dropout: np.ndarray  # float32, 1/day: base hazard of leaving the category
+    referral: np.ndarray  # float32, 1/day: referral propensity as an advocate with full trust
+    # hidden state
+    salience: np.ndarray  # float32, 0-1: how present the brand is in the customer's mind
+    fatigue: np.ndarray  # float32, >=0: accumulated annoyance from contacts
+    trust: np.ndarray  # float32, 0-1: built by content and service, eroded by spam
+    deal: np.ndarray  # float32, 0-1: discount the customer has learned to wait for
+    need_clock: np.ndarray  # int16, days since the customer's need was last met (anywhere)
+    status: np.ndarray  # uint8: ACTIVE or DROPPED (left for good)
+    # CRM record
+    reach: np.ndarray  # uint8, bit c set while channel c reaches the customer
+    last_purchase: np.ndarray  # int32, day of the last purchase from the brand (NEVER if none)
+    first_purchase: np.ndarray  # int32, day of the first purchase (NEVER if none)
+    frequency: np.ndarray  # int16, purchases from the brand
+    monetary: np.ndarray  # float32, yuan spent with the brand
+    last_contact: np.ndarray  # int32, day of the last contact (NEVER if none)
+    last_flags: np.ndarray  # uint8, FLAG_* bits of the last contact's outcome
+    last_open_slot: np.ndarray  # int8, slot of the last opened message (-1 if none)
+    month_count: np.ndarray  # uint8 (n, channels), contacts in the current 30-day cap window
+    tier: np.ndarray  # int8, 0 fan, 1-3 member tiers by spend
+    stage: np.ndarray  # int8, 5A stage 0-4
+
+    @property
+    def n(self) -> int:
+        """Number of customers."""
+        return int(self.value.shape[0])
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """All fields by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def nbytes_per_customer(self) -> float:
+        """Bytes of state per customer."""
+        return sum(a.nbytes for a in self.arrays().values()) / max(self.n, 1)
+
+    def copy(self) -> "State":
+        """A deep copy (for branching a simulation)."""
+        return State(**{k: v.copy() for k, v in self.arrays().items()})
+
+
+def empty(n: int) -> State:
+    """Allocate an uninitialised state of ``n`` customers."""
+    f4, i4 = np.float32, np.int32
+    return State(
+        value=np.empty(n, f4), price_sens=np.empty(n, f4), receptive=np.empty(n, f4),
+        cycle=np.empty(n, f4), slot_mask=np.empty(n, np.uint8), dropout=np.empty(n, f4),
+        referral=np.empty(n, f4),
+        salience=np.empty(n, f4), fatigue=np.empty(n, f4), trust=np.empty(n, f4),
+        deal=np.empty(n, f4), need_clock=np.empty(n, np.int16), status=np.empty(n, np.uint8),
+        reach=np.empty(n, np.uint8), last_purchase=np.empty(n, i4), first_purchase=np.empty(n, i4),
+        frequency=np.empty(n, np.int16), monetary=np.empty(n, f4), last_contact=np.empty(n, i4),
+        last_flags=np.empty(n, np.uint8), last_open_slot=np.empty(n, np.int8),
+        month_count=np.empty((n, N_CHANNELS), np.uint8), tier=np.empty(n, np.int8),
+        stage=np.empty(n, np.int8),
+    )
+
+
+def generate(scenario: Scenario, n: int, seed: int) -> State:
+    """Draw ``n`` customers from ``scenario``'s trait distributions for ``seed``."""
+    pop = scenario.population
+    st = empty(n)
+    pvec = np.array([
+        pop.buyer_share, np.log(pop.order_value_median), pop.order_value_sigma,
+        np.log(pop.cycle_median_days), pop.cycle_sigma, pop.price_sensitivity_mean,
+        pop.price_sensitivity_concentration, pop.dropout_per_year / 365.0,
+        pop.referral_per_month / 30.0, pop.initial_salience, pop.initial_trust, pop.initial_deal,
+        scenario.dynamics.advocate_trust,
+    ], np.float64)
+    band_cdf = np.cumsum(np.array(pop.age_band_shares, np.float64))
+    band_cdf[-1] = 1.0
+    thresholds = np.array(scenario.tiers.thresholds_yuan, np.float64)
+    _generate(np.int64(seed), pvec, band_cdf, np.array(pop.age_band_receptiveness, np.float64),
+              np.array(pop.slot_activity, np.float64), np.array(pop.channel_reach, np.float64),
+              thresholds, *st.arrays().values())
+    return st
+
+
+@njit(cache=True, inline="always")
+def tier_of(monetary: float, t1: float, t2: float, t3: float) -> int:
+    """Member tier for a cumulative spend."""
+    if monetary < t1:
+        return 0
+    if monetary < t2:
+        return 1
+    if monetary < t3:
+        return 2
+    return 3
+
+
+@njit(cache=True, inline="always")
+def _clip01(x: float) -> float:
+    return min(max(x, 0.0), 1.0)
+
+
+@njit(cache=True, parallel=True)
+def _generate(seed, pv, band_cdf, receptiveness, slot_act, ch_reach, thr,
+              value, price_sens, receptive, cycle, slot_mask, dropout, referral,
+              salience, fatigue, trust, deal, need_clock, status,
+              reach, last_purchase, first_purchase, frequency, monetary, last_contact,
+              last_flags, last_open_slot, month_count, tier, stage):  # pragma: no cover - jitted
+    n = value.shape[0]
+    kt = stream_key(seed, -1, P_TRAITS)
+    ki = stream_key(seed, -1, P_INITIAL)
+    kc = stream_key(seed, -2, P_TRAITS)
+    for i in prange(n):
+        b1 = draw(kt, i)
+        b2 = draw(kt ^ np.uint64(0xA5A5A5A5), i)
+        b3 = draw(ki, i)
+        b4 = draw(kc, i)
+        z1, z2 = normal_pair(b1)
+        z3, z4 = normal_pair(b2)
+        value[i] = np.exp(pv[1] + pv[2] * z1)
+        cycle[i] = max(1.0, np.exp(pv[3] + pv[4] * z2))
+        # deal-proneness: a logit-normal with the requested mean and concentration
+        m = min(max(pv[5], 1e-3), 1 - 1e-3)
+        sd = 1.0 / np.sqrt(pv[6] + 1.0) * 2.5
+        ps = 1.0 / (1.0 + np.exp(-(np.log(m / (1 - m)) + sd * z3)))
+        price_sens[i] = ps
+        u = u24(b3, 0)
+        band = 0
+        while band < band_cdf.shape[0] - 1 and u >= band_cdf[band]:
+            band += 1
+        receptive[i] = receptiveness[band]
+        mask = 0
+        b6 = draw(kc ^ np.uint64(0x99), i)
+        for s in range(slot_act.shape[0]):
+            us = float((b6 >> np.uint64(16 * s)) & np.uint64(0xFFFF)) * (1.0 / 65536.0)
+            if us < slot_act[s]:
+                mask |= 1 << s
+        if mask == 0:
+            mask = 1 << 2
+        slot_mask[i] = mask
+        r = 0
+        for c in range(ch_reach.shape[0]):
+            if u24(draw(kc ^ np.uint64(c + 17), i), 0) < ch_reach[c]:
+                r |= 1 << c
+        reach[i] = r
+        dropout[i] = pv[7] * np.exp(0.5 * z4 - 0.125)
+        referral[i] = pv[8] * (0.25 + 1.5 * u21(b1, 2))
+        buyer = u24(draw(ki ^ np.uint64(0x51), i), 0) < pv[0]
+        b5 = draw(ki ^ np.uint64(0x77), i)
+        z5, z6 = normal_pair(b5)
+        sal = _clip01(pv[9] + 0.15 * z5 + (0.1 if buyer else -0.1))
+        tr = _clip01(pv[10] + 0.12 * z6 + (0.1 if buyer else -0.1))
+        salience[i] = sal
+        trust[i] = tr
+        fatigue[i] = 0.0
+        deal[i] = _clip01(pv[11] * 2.0 * ps)
+        status[i] = ACTIVE
+        ago = int(u24(b4, 1) * cycle[i])
+        need_clock[i] = min(ago, 30000)
+        last_contact[i] = NEVER
+        last_flags[i] = 0
+        last_open_slot[i] = -1
+        for c in range(month_count.shape[1]):
+            month_count[i, c] = 0
+        if buyer:
+            f = 1 + int(-np.log(1.0 - u24(b5, 1) * 0.999) * 1.5)
+            frequency[i] = min(f, 30000)
+            last_purchase[i] = -ago
+            first_purchase[i] = -ago - int((f - 1) * cycle[i])
+            monetary[i] = f * value[i]
+            tier[i] = tier_of(monetary[i], thr[0], thr[1], thr[2])
+            stage[i] = A5 if (f >= 2 and tr >= pv[12]) else A4
+        else:
+            frequency[i] = 0
+            last_purchase[i] = NEVER
+            first_purchase[i] = NEVER
+            monetary[i] = 0.0
+            tier[i] = 0
+            stage[i] = A2 if sal > 0.5 else A1

@@ -1,0 +1,46 @@
+"""Shared fixtures and statistical helpers for the test suite."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim import load_scenario
+from sim.engine import RunResult
+
+
+@pytest.fixture(scope="session")
+def beauty():
+    """The default preset."""
+    return load_scenario("beauty")
+
+
+def paired_z(a: RunResult, b: RunResult, metric: str) -> tuple[float, float, float]:
+    """Total of ``b - a`` for ``metric``, its standard error and z score.
+
+    Both runs used the same seed, so block k holds the same customers with the same luck in both
+    (common random numbers). Blocks are independent draws: the SE of the total difference is
+    sqrt(blocks) x the sd of the per-block differences.
+    """
+    d = b.block_value(metric) - a.block_value(metric)
+    total = float(d.sum())
+    se = math.sqrt(d.size) * float(d.std(ddof=1))
+    return total, se, total / se if se > 0 else math.copysign(math.inf, total)
+
+
+def proportion_z(x1: float, n1: float, x2: float, n2: float) -> float:
+    """Two-sample z score of x2/n2 - x1/n1 with the pooled binomial standard error."""
+    p = (x1 + x2) / (n1 + n2)
+    se = math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
+    return (x2 / n2 - x1 / n1) / se
+
+
+Z = 3.0
+"""Required z for a directional claim: a false pass has chance about 1 in 740 per claim."""
+
+
+def values_close(a: dict, b: dict, keys) -> bool:
+    """Exact equality of numeric summary fields."""
+    return all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in keys)
