@@ -71,6 +71,7 @@ class Simulation:
         self.n_blocks = (self.state.n + BLOCK - 1) // BLOCK
         self._stats = np.zeros((self.n_blocks, N_STATS), np.float64)
         self._none = Action.none(self.state.n)
+        self._no_reward = np.zeros(0, np.float64)
 
     @property
     def n(self) -> int:
@@ -107,15 +108,19 @@ class Simulation:
                                      f"allowed: {ACTION_LIMITS}, on reachable channels within caps")
         return Action(ch, ct, sl)
 
-    def step(self, action: Action | None = None) -> np.ndarray:
-        """Advance one day; returns per-block statistics, shape (blocks, N_STATS)."""
+    def step(self, action: Action | None = None, reward: np.ndarray | None = None) -> np.ndarray:
+        """Advance one day; returns per-block statistics, shape (blocks, N_STATS).
+
+        If ``reward`` (float64, length n) is given it receives each customer's net profit of the day.
+        """
         action = self._none if action is None else self.validate(action)
         st = self.state
         self._stats[:] = 0.0
         p = self.params
         kernels.step_day(self.day, self.seed, p.scalars, p.channels, p.contents,
                          action.channel, action.content, action.slot,
-                         *st.arrays().values(), self._stats)
+                         *st.arrays().values(), self._stats,
+                         self._no_reward if reward is None else reward)
         self.day += 1
         return self._stats
 

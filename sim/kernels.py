@@ -113,8 +113,13 @@ def step_day(day, seed, p, ch, ct,
              salience, fatigue, trust, deal, need_clock, status,
              reach, last_purchase, first_purchase, frequency, monetary, last_contact,
              last_flags, last_open_slot, month_count, tier, stage,
-             stats):  # pragma: no cover - jitted
-    """Advance every customer one day under the given actions; per-block sums go into ``stats``."""
+             stats, reward):  # pragma: no cover - jitted
+    """Advance every customer one day under the given actions; per-block sums go into ``stats``.
+
+    ``reward`` (length n, or length 0 to skip) receives each customer's net profit of the day:
+    margin on purchases minus incentive and contact costs.
+    """
+    want_reward = reward.shape[0] > 0
     n = value.shape[0]
     nblocks = (n + BLOCK - 1) // BLOCK
     k_contact = stream_key(seed, day, P_CONTACT)
@@ -140,6 +145,8 @@ def step_day(day, seed, p, ch, ct,
         for i in range(lo, hi):
             if status[i] != ACTIVE:
                 n_drop += 1.0
+                if want_reward:
+                    reward[i] = 0.0
                 continue
             sal = salience[i] * sal_decay
             fat = fatigue[i] * fat_decay
@@ -148,6 +155,7 @@ def step_day(day, seed, p, ch, ct,
             nc = min(need_clock[i] + 1, 30000)
             cyc = cycle[i]
             bought = False
+            r_i = 0.0
             c = act_channel[i]
             if c >= 0:
                 k = act_content[i]
@@ -166,6 +174,7 @@ def step_day(day, seed, p, ch, ct,
                 base = S_CHANNEL0 + 4 * c
                 stats[b, _CON] += 1.0
                 stats[b, _CC] += ch[c, C_COST]
+                r_i -= ch[c, C_COST]
                 stats[b, base] += 1.0
                 if inwin:
                     stats[b, _IWC] += 1.0
@@ -201,6 +210,7 @@ def step_day(day, seed, p, ch, ct,
                         revenue += price
                         gross += value[i] * margin
                         stats[b, _INC] += value[i] * disc
+                        r_i += value[i] * (margin - disc)
                         stats[b, _BUYC] += 1.0
                         stats[b, base + 2] += 1.0
                         if disc > 0.0:
@@ -231,6 +241,7 @@ def step_day(day, seed, p, ch, ct,
                         bought = True
                         revenue += value[i]
                         gross += value[i] * margin
+                        r_i += value[i] * margin
                         buys_organic += 1.0
                         monetary[i] += value[i]
                     else:
@@ -268,6 +279,8 @@ def step_day(day, seed, p, ch, ct,
             sum_fat += fat
             sum_tr += tr
             sum_dl += dl
+            if want_reward:
+                reward[i] = r_i
             salience[i] = sal
             fatigue[i] = fat
             trust[i] = tr

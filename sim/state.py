@@ -92,8 +92,19 @@ def empty(n: int) -> State:
 
 def generate(scenario: Scenario, n: int, seed: int) -> State:
     """Draw ``n`` customers from ``scenario``'s trait distributions for ``seed``."""
-    pop = scenario.population
     st = empty(n)
+    redraw(scenario, st, np.arange(n, dtype=np.int64), seed, day=0)
+    return st
+
+
+def redraw(scenario: Scenario, state: State, rows: np.ndarray, seed: int, day: int) -> None:
+    """Fill ``rows`` of ``state`` with fresh customers drawn for ``seed``, their history ending at ``day``.
+
+    Customer ``rows[j]`` is a pure function of (seed, rows[j]): the same seed redraws the same person.
+    Used by :func:`generate` and by RL environments that reset single customers (with a new seed
+    per episode, e.g. from :func:`episode_seed`).
+    """
+    pop = scenario.population
     pvec = np.array([
         pop.buyer_share, np.log(pop.order_value_median), pop.order_value_sigma,
         np.log(pop.cycle_median_days), pop.cycle_sigma, pop.price_sensitivity_mean,
@@ -104,10 +115,19 @@ def generate(scenario: Scenario, n: int, seed: int) -> State:
     band_cdf = np.cumsum(np.array(pop.age_band_shares, np.float64))
     band_cdf[-1] = 1.0
     thresholds = np.array(scenario.tiers.thresholds_yuan, np.float64)
-    _generate(np.int64(seed), pvec, band_cdf, np.array(pop.age_band_receptiveness, np.float64),
-              np.array(pop.slot_activity, np.float64), np.array(pop.channel_reach, np.float64),
-              thresholds, *st.arrays().values())
-    return st
+    _generate(np.int64(seed), np.int64(day), np.ascontiguousarray(rows, dtype=np.int64), pvec, band_cdf,
+              np.array(pop.age_band_receptiveness, np.float64), np.array(pop.slot_activity, np.float64),
+              np.array(pop.channel_reach, np.float64), thresholds, *state.arrays().values())
+
+
+def episode_seed(seed: int, episode: int) -> int:
+    """A distinct, reproducible seed for episode ``episode`` of a run seeded ``seed``."""
+    return int(_episode_seed(np.int64(seed), np.int64(episode)))
+
+
+@njit(cache=True)
+def _episode_seed(seed, episode):  # pragma: no cover - jitted
+    return np.int64(stream_key(seed, episode, 99) >> np.uint64(1))
 
 
 @njit(cache=True, inline="always")
@@ -128,16 +148,17 @@ def _clip01(x: float) -> float:
 
 
 @njit(cache=True, parallel=True)
-def _generate(seed, pv, band_cdf, receptiveness, slot_act, ch_reach, thr,
+def _generate(seed, day0, rows, pv, band_cdf, receptiveness, slot_act, ch_reach, thr,
               value, price_sens, receptive, cycle, slot_mask, dropout, referral,
               salience, fatigue, trust, deal, need_clock, status,
               reach, last_purchase, first_purchase, frequency, monetary, last_contact,
               last_flags, last_open_slot, month_count, tier, stage):  # pragma: no cover - jitted
-    n = value.shape[0]
+    n = rows.shape[0]
     kt = stream_key(seed, -1, P_TRAITS)
     ki = stream_key(seed, -1, P_INITIAL)
     kc = stream_key(seed, -2, P_TRAITS)
-    for i in prange(n):
+    for j in prange(n):
+        i = rows[j]
         b1 = draw(kt, i)
         b2 = draw(kt ^ np.uint64(0xA5A5A5A5), i)
         b3 = draw(ki, i)
@@ -192,8 +213,8 @@ def _generate(seed, pv, band_cdf, receptiveness, slot_act, ch_reach, thr,
         if buyer:
             f = 1 + int(-np.log(1.0 - u24(b5, 1) * 0.999) * 1.5)
             frequency[i] = min(f, 30000)
-            last_purchase[i] = -ago
-            first_purchase[i] = -ago - int((f - 1) * cycle[i])
+            last_purchase[i] = day0 - ago
+            first_purchase[i] = day0 - ago - int((f - 1) * cycle[i])
             monetary[i] = f * value[i]
             tier[i] = tier_of(monetary[i], thr[0], thr[1], thr[2])
             stage[i] = A5 if (f >= 2 and tr >= pv[12]) else A4
