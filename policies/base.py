@@ -117,7 +117,7 @@ def typical_interval(obs: Observation, fallback: float = 45.0) -> float:
 
 def slot_for(obs: Observation, default: int, avoid: tuple[int, ...] = ()) -> np.ndarray:
     """The slot a customer last opened in, else ``default``; slots in ``avoid`` fall back to default."""
-    s = obs.last_open_slot.astype(np.int8)
+    s = obs.active_slot.astype(np.int8)
     out = np.where(s >= 0, s, default).astype(np.int8)
     for a in avoid:
         out[out == a] = default

@@ -82,18 +82,20 @@ class FixedCadence(RulePolicy):
 class RfmParams(Params):
     """Segment rules on recency, frequency and monetary value."""
 
-    vip_min_tier: int = Field(2, ge=1, le=3, description="tier from which a buyer is a VIP")
+    vip_min_tier: int = Field(3, ge=1, le=3, description="tier from which a buyer is a VIP")
     vip_service_every_days: int = Field(14, ge=0, le=365, description="days between VIP service messages")
     due_from: float = Field(0.85, ge=0, le=10, description="recency / interval at which an offer is due")
     lapsed_after: float = Field(2.5, ge=0, le=50, description="recency / interval after which a buyer is lapsed")
     offer_gap_days: int = Field(14, ge=1, le=365, description="minimum days between offers to one customer")
     active_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for buyers not yet due")
-    lapsed_offer_every_days: int = Field(30, ge=0, le=365, description="win-back cadence for lapsed buyers")
+    lapsed_offer_every_days: int = Field(0, ge=0, le=365, description="win-back flash-sale cadence for lapsed buyers (0: none)")
+    lapsed_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for lapsed buyers")
     fan_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for fans who never bought")
-    fan_offer_every_days: int = Field(45, ge=0, le=365, description="first-purchase offer cadence for fans")
+    fan_offer_every_days: int = Field(0, ge=0, le=365, description="first-purchase offer cadence for fans (0: none)")
     channels: list[str] = Field(["wecom", "group", "moments", "official_account", "sms"],
                                 description="channel preference order")
-    slot: str = Field("evening", description="send slot")
+    slot: str = Field("evening", description="send slot until a customer's open slot is known")
+    personal_slot: bool = Field(True, description="send in the slot the customer last opened in")
 
 
 class RfmTiered(RulePolicy):
@@ -123,6 +125,7 @@ class RfmTiered(RulePolicy):
             (lapsed & due(obs, p.lapsed_offer_every_days, 5), COUPON + 1),
             (fan & due(obs, p.fan_offer_every_days, 11), COUPON),
             (buyer & ~lapsed & due(obs, p.active_content_every_days), content_code("content")),
+            (lapsed & due(obs, p.lapsed_content_every_days), content_code("content")),
             (fan & due(obs, p.fan_content_every_days), content_code("content")),
         )
         for mask, what in rules:
@@ -130,14 +133,15 @@ class RfmTiered(RulePolicy):
             hit = ch != NO_CONTACT
             channel[hit] = ch[hit]
             content[hit] = what
-        return build_action(channel, content, slot_code(p.slot))
+        slot = slot_for(obs, slot_code(p.slot)) if p.personal_slot else slot_code(p.slot)
+        return build_action(channel, content, slot)
 
 
 class FatigueCappedParams(Params):
     """Frequency cap, quiet hours and need-timed offers."""
 
     min_gap_days: int = Field(7, ge=1, le=365, description="minimum days between two contacts to one customer")
-    content_every_days: int = Field(14, ge=0, le=365, description="content cadence between offers (0: none)")
+    content_every_days: int = Field(7, ge=0, le=365, description="content cadence between offers (0: none)")
     offer_window: tuple[float, float] = Field((0.85, 1.4), description="recency / interval range in which an offer is sent")
     offer: str = Field("coupon", description="what the need-timed offer carries")
     content: str = Field("content", description="what the regular message carries")

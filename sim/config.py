@@ -122,6 +122,7 @@ class Content(_Strict):
     hardness: float = F(1.0, "factor", "how much of a sell it is (scales fatigue)", ge=0, le=5)
     discount: float = F(0.0, "share of price", "discount granted on redemption", ge=0, le=0.95)
     novelty: float = F(0.0, "0-1", "weight of age-band receptiveness on conversion", ge=0, le=1)
+    cost: float = F(0.0, "yuan/contact", "cost of producing the message (staff time for service)", ge=0, le=10000)
 
 
 def _channels_default() -> dict[str, Channel]:

@@ -84,7 +84,7 @@ class Simulation:
         if self.day % MONTH_DAYS == 0:
             st.month_count[:] = 0
         return Observation(self.day, st.reach, st.last_purchase, st.first_purchase, st.frequency,
-                           st.monetary, st.last_contact, st.last_flags, st.last_open_slot,
+                           st.monetary, st.last_contact, st.last_flags, st.active_slot,
                            st.month_count, st.tier, self.params.caps)
 
     def validate(self, action: Action) -> Action:

@@ -16,14 +16,14 @@ from sim.defaults import (A2, A3, A4, A5, ACTIVE, BLOCK, DROPPED, FLAG_BOUGHT, F
                           FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED, MOMENTS, NEVER,
                           S, S_CHANNEL0, WECOM)
 from sim.params import (C_COMPLAINT, C_COST, C_INTRUSIVE, C_OPEN, C_SAL_GAIN, C_UNSUB,
-                        K_CONVERSION, K_DISCOUNT, K_HARDNESS, K_NOVELTY, K_TRUST, P_ADVOCATE_TRUST,
+                        K_CONVERSION, K_COST, K_DISCOUNT, K_HARDNESS, K_NOVELTY, K_TRUST, P_ADVOCATE_TRUST,
                         P_COMPLAINT_TRUST, P_DEAL_DECAY, P_DEAL_LEARNING, P_DEAL_WAIT, P_DROPOUT_SAL,
                         P_FAT_DECAY, P_FAT_OPEN_DRAG, P_IRRELEVANCE, P_LOST_SAL, P_LURE, P_MARGIN,
                         P_NEED_HAZARD, P_NEED_ONSET, P_OFF_FAT, P_OFF_OPEN, P_OPEN_FLOOR, P_PURCHASE_SAL,
                         P_RESIDUAL_DAYS, P_SAL_DECAY, P_SHARE_FLOOR, P_SPAM_EROSION, P_TIER1,
                         P_TIER2, P_TIER3, P_TRUST_FLOOR)
 from sim.rng import P_CONTACT, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
-from sim.state import tier_of
+from sim.state import pick_slot, tier_of
 
 # statistic indices as plain ints (compile-time constants inside kernels)
 _REV, _GM, _INC, _CC = S["revenue"], S["gross_margin"], S["incentive_cost"], S["contact_cost"]
@@ -112,7 +112,7 @@ def step_day(day, seed, p, ch, ct,
              value, price_sens, receptive, cycle, slot_mask, dropout, referral,
              salience, fatigue, trust, deal, need_clock, status,
              reach, last_purchase, first_purchase, frequency, monetary, last_contact,
-             last_flags, last_open_slot, month_count, tier, stage,
+             last_flags, active_slot, month_count, tier, stage,
              stats, reward):  # pragma: no cover - jitted
     """Advance every customer one day under the given actions; per-block sums go into ``stats``.
 
@@ -173,8 +173,9 @@ def step_day(day, seed, p, ch, ct,
                 flags = FLAG_DELIVERED
                 base = S_CHANNEL0 + 4 * c
                 stats[b, _CON] += 1.0
-                stats[b, _CC] += ch[c, C_COST]
-                r_i -= ch[c, C_COST]
+                cost = ch[c, C_COST] + ct[k, K_COST]
+                stats[b, _CC] += cost
+                r_i -= cost
                 stats[b, base] += 1.0
                 if inwin:
                     stats[b, _IWC] += 1.0
@@ -190,7 +191,7 @@ def step_day(day, seed, p, ch, ct,
                         stats[b, _IWO] += 1.0
                     else:
                         stats[b, _OWO] += 1.0
-                    last_open_slot[i] = s
+                    active_slot[i] = s
                     sal += ch[c, C_SAL_GAIN] * (1.0 - sal)
                     tr += ct[k, K_TRUST] * (1.0 - tr) - p[P_SPAM_EROSION] * hard * sf * tr
                     tr = min(max(tr, 0.0), 1.0)
@@ -244,6 +245,7 @@ def step_day(day, seed, p, ch, ct,
                         r_i += value[i] * margin
                         buys_organic += 1.0
                         monetary[i] += value[i]
+                        active_slot[i] = pick_slot(slot_mask[i], u24(draw(k_referral, i), 1))
                     else:
                         lost += 1.0
                         sal *= p[P_LOST_SAL]

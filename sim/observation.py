@@ -29,7 +29,7 @@ class Observation:
 
     def __init__(self, day: int, reach: np.ndarray, last_purchase: np.ndarray,
                  first_purchase: np.ndarray, frequency: np.ndarray, monetary: np.ndarray,
-                 last_contact: np.ndarray, last_flags: np.ndarray, last_open_slot: np.ndarray,
+                 last_contact: np.ndarray, last_flags: np.ndarray, active_slot: np.ndarray,
                  month_count: np.ndarray, tier: np.ndarray, caps: np.ndarray) -> None:
         self.day = day
         self.n = int(reach.shape[0])
@@ -43,8 +43,8 @@ class Observation:
         """Member tier: 0 fan (never bought), 1-3 by cumulative spend."""
         self.last_flags = _frozen(last_flags)
         """FLAG_* bits of the last contact's outcome (delivered, opened, bought, complained, unsubscribed)."""
-        self.last_open_slot = _frozen(last_open_slot)
-        """Slot in which the customer last opened a message, -1 if never."""
+        self.active_slot = _frozen(active_slot)
+        """Slot of the customer's last observed activity (an opened message or an order), -1 if none."""
         self.caps = caps
         self._last_purchase = last_purchase
         self._first_purchase = first_purchase

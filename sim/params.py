@@ -23,7 +23,7 @@ N_PARAMS = 26
 # channel table columns
 C_COST, C_OPEN, C_INTRUSIVE, C_CAP, C_SAL_GAIN, C_UNSUB, C_COMPLAINT = range(7)
 # content table columns
-K_CONVERSION, K_TRUST, K_HARDNESS, K_DISCOUNT, K_NOVELTY = range(5)
+K_CONVERSION, K_TRUST, K_HARDNESS, K_DISCOUNT, K_NOVELTY, K_COST = range(6)
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,6 @@ def pack(scenario: Scenario) -> KernelParams:
     ch = np.array([[c.cost, c.open_rate, c.intrusiveness, c.cap_per_month, c.salience_gain,
                     c.unsubscribe_rate, c.complaint_rate]
                    for c in (scenario.channels[n] for n in CHANNELS)], np.float64)
-    ct = np.array([[k.conversion, k.trust_gain, k.hardness, k.discount, k.novelty]
+    ct = np.array([[k.conversion, k.trust_gain, k.hardness, k.discount, k.novelty, k.cost]
                    for k in (scenario.contents[n] for n in CONTENTS)], np.float64)
     return KernelParams(p, ch, ct)

@@ -20,7 +20,7 @@ from sim.rng import P_INITIAL, P_TRAITS, draw, normal_pair, stream_key, u21, u24
 TRAITS = ("value", "price_sens", "receptive", "cycle", "slot_mask", "dropout", "referral")
 HIDDEN = ("salience", "fatigue", "trust", "deal", "need_clock", "status")
 CRM = ("reach", "last_purchase", "first_purchase", "frequency", "monetary", "last_contact",
-       "last_flags", "last_open_slot", "month_count", "tier", "stage")
+       "last_flags", "active_slot", "month_count", "tier", "stage")
 
 
 @dataclass
@@ -50,7 +50,7 @@ class State:
     monetary: np.ndarray  # float32, yuan spent with the brand
     last_contact: np.ndarray  # int32, day of the last contact (NEVER if none)
     last_flags: np.ndarray  # uint8, FLAG_* bits of the last contact's outcome
-    last_open_slot: np.ndarray  # int8, slot of the last opened message (-1 if none)
+    active_slot: np.ndarray  # int8, slot of the last observed activity: an open or an order (-1 if none)
     month_count: np.ndarray  # uint8 (n, channels), contacts in the current 30-day cap window
     tier: np.ndarray  # int8, 0 fan, 1-3 member tiers by spend
     stage: np.ndarray  # int8, 5A stage 0-4
@@ -84,7 +84,7 @@ def empty(n: int) -> State:
         deal=np.empty(n, f4), need_clock=np.empty(n, np.int16), status=np.empty(n, np.uint8),
         reach=np.empty(n, np.uint8), last_purchase=np.empty(n, i4), first_purchase=np.empty(n, i4),
         frequency=np.empty(n, np.int16), monetary=np.empty(n, f4), last_contact=np.empty(n, i4),
-        last_flags=np.empty(n, np.uint8), last_open_slot=np.empty(n, np.int8),
+        last_flags=np.empty(n, np.uint8), active_slot=np.empty(n, np.int8),
         month_count=np.empty((n, N_CHANNELS), np.uint8), tier=np.empty(n, np.int8),
         stage=np.empty(n, np.int8),
     )
@@ -143,6 +143,21 @@ def tier_of(monetary: float, t1: float, t2: float, t3: float) -> int:
 
 
 @njit(cache=True, inline="always")
+def pick_slot(mask: int, u: float) -> int:
+    """One of the active slots in ``mask``, chosen by the uniform ``u`` (the slot an order is placed in)."""
+    count = 0
+    for s in range(8):
+        count += (mask >> s) & 1
+    k = int(u * count)
+    for s in range(8):
+        if (mask >> s) & 1:
+            if k == 0:
+                return s
+            k -= 1
+    return 0
+
+
+@njit(cache=True, inline="always")
 def _clip01(x: float) -> float:
     return min(max(x, 0.0), 1.0)
 
@@ -152,7 +167,7 @@ def _generate(seed, day0, rows, pv, band_cdf, receptiveness, slot_act, ch_reach,
               value, price_sens, receptive, cycle, slot_mask, dropout, referral,
               salience, fatigue, trust, deal, need_clock, status,
               reach, last_purchase, first_purchase, frequency, monetary, last_contact,
-              last_flags, last_open_slot, month_count, tier, stage):  # pragma: no cover - jitted
+              last_flags, active_slot, month_count, tier, stage):  # pragma: no cover - jitted
     n = rows.shape[0]
     kt = stream_key(seed, -1, P_TRAITS)
     ki = stream_key(seed, -1, P_INITIAL)
@@ -207,7 +222,7 @@ def _generate(seed, day0, rows, pv, band_cdf, receptiveness, slot_act, ch_reach,
         need_clock[i] = min(ago, 30000)
         last_contact[i] = NEVER
         last_flags[i] = 0
-        last_open_slot[i] = -1
+        active_slot[i] = -1
         for c in range(month_count.shape[1]):
             month_count[i, c] = 0
         if buyer:
@@ -217,6 +232,7 @@ def _generate(seed, day0, rows, pv, band_cdf, receptiveness, slot_act, ch_reach,
             first_purchase[i] = day0 - ago - int((f - 1) * cycle[i])
             monetary[i] = f * value[i]
             tier[i] = tier_of(monetary[i], thr[0], thr[1], thr[2])
+            active_slot[i] = pick_slot(mask, u21(b5, 2))
             stage[i] = A5 if (f >= 2 and tr >= pv[12]) else A4
         else:
             frequency[i] = 0

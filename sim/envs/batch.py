@@ -1,0 +1,113 @@
+"""Customers of one :class:`~sim.engine.Simulation` as RL sub-environments: the adapter both envs share.
+
+:class:`CustomerBatch` owns a simulated population and turns the engine's day into what an RL
+loop needs: encoded observations, masks, rewards and termination (a customer who left the pool for
+good). Customer-v0 is a batch of one; :class:`~sim.envs.vec.CustomerVecEnv` a batch of many, all
+stepped by one engine call per day, so whatever couples customers inside the engine stays in force.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from sim.config import Scenario
+from sim.defaults import ACTIVE
+from sim.engine import Simulation
+from sim.envs.encoding import channel_allowed, decode, encode, enforce, masks_from_allowed
+from sim.envs.reward import RewardMeter, reward_scale
+from sim.state import redraw
+
+InvalidAction = Literal["no_contact", "raise"]
+"""What a forbidden channel does: become no contact (flagged in ``info``), or raise
+:class:`~sim.observation.InvalidActionError` from the engine's validation."""
+
+
+@dataclass
+class BatchStep:
+    """Outcome of one day for every customer of a batch."""
+
+    obs: np.ndarray
+    """(n, N_FEATURES) features after the day."""
+    reward: np.ndarray
+    """(n,) float32 rewards (see :mod:`sim.envs.reward`)."""
+    terminated: np.ndarray
+    """(n,) bool: the customer left the pool for good today."""
+    invalid: np.ndarray
+    """(n,) bool: the agent's channel was forbidden and replaced by no contact."""
+    profit: np.ndarray
+    """(n,) net profit of the day in yuan."""
+
+
+class CustomerBatch:
+    """``n`` customers of one simulated pool, observed through :mod:`sim.envs.encoding`."""
+
+    def __init__(self, scenario: Scenario, n: int, residual_shaping: bool = False,
+                 invalid_action: InvalidAction = "no_contact", scale: float | None = None) -> None:
+        if invalid_action not in ("no_contact", "raise"):
+            raise ValueError(f"invalid_action must be 'no_contact' or 'raise', got {invalid_action!r}")
+        self.scenario = scenario
+        self.n = int(n)
+        self.invalid_action = invalid_action
+        self.meter = RewardMeter(reward_scale(scenario) if scale is None else scale, residual_shaping)
+        self.sim: Simulation | None = None
+        self.obs = np.zeros((0, 0), np.float32)
+        """Current (n, N_FEATURES) features."""
+        self._allowed: np.ndarray | None = None
+
+    def start(self, seed: int) -> np.ndarray:
+        """Draw a new population for engine seed ``seed``; returns its features on day 0."""
+        self.sim = Simulation(self.scenario, self.n, seed)
+        self.meter.start(self.sim)
+        self._observe()
+        return self.obs
+
+    @property
+    def day(self) -> int:
+        """Days simulated since :meth:`start`."""
+        return self._live().day
+
+    def _live(self) -> Simulation:
+        if self.sim is None:
+            raise RuntimeError("call start() (reset) before stepping")
+        return self.sim
+
+    def _observe(self) -> None:
+        """Today's CRM view (once per day: it also opens a new cap window) and its features."""
+        obs = self._live().observe()
+        self.obs = encode(obs)
+        self._allowed = channel_allowed(obs)
+
+    @property
+    def allowed(self) -> np.ndarray:
+        """(n, 1 + N_CHANNELS) channels each customer can be contacted on today (column 0: none)."""
+        assert self._allowed is not None
+        return self._allowed
+
+    def masks(self) -> np.ndarray:
+        """MaskablePPO masks of today, (n, MASK_SIZE) bool."""
+        return masks_from_allowed(self.allowed)
+
+    def step(self, actions: np.ndarray) -> BatchStep:
+        """Apply ``(n, 3)`` agent actions for one day in one engine call."""
+        sim = self._live()
+        actions = np.asarray(actions).reshape(self.n, 3)
+        if self.invalid_action == "no_contact":
+            actions, invalid = enforce(actions, self.allowed)
+        else:
+            invalid = np.zeros(self.n, bool)
+        sim.step(decode(actions), reward=self.meter.profit)
+        profit = self.meter.profit.copy()
+        reward = self.meter.settle(sim)
+        terminated = sim.state.status[:self.n] != ACTIVE
+        self._observe()
+        return BatchStep(self.obs, reward, terminated, invalid, profit)
+
+    def replace(self, rows: np.ndarray, seed: int) -> None:
+        """Redraw ``rows`` as new customers (drawn for ``seed``) whose history ends today."""
+        sim = self._live()
+        redraw(self.scenario, sim.state, rows, seed, sim.day)
+        self.meter.refresh(sim, rows)
+        self._observe()

@@ -1,0 +1,91 @@
+"""Per-customer reward of the RL environments: the day's net profit, optionally shaped by residual value.
+
+The engine writes each customer's net profit of the day (margin minus incentive and contact cost)
+into a buffer; :class:`RewardMeter` scales it and, with ``residual_shaping``, adds the change of the
+customer's residual value over the day. Summed over an episode the shaped reward is net profit plus
+end residual minus start residual, the per-customer share of ``total_value`` (the headline metric)
+up to a constant, so the agent is paid at once for what raises the pool's future value (salience,
+trust, reach) and charged at once for what burns it (unsubscribes, dropout). Rewards are computed
+from hidden state, as the metric is; the agent's observation never is.
+
+Rewards are in units of one typical order's margin (``reward_scale`` = 1 / (median order value x
+gross margin rate)), so a purchase is worth about 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.config import Scenario
+from sim.defaults import ACTIVE
+from sim.engine import Simulation
+from sim.kernels import brand_share
+from sim.params import P_MARGIN, P_RESIDUAL_DAYS
+
+
+def reward_scale(scenario: Scenario) -> float:
+    """Reward units per yuan: one over the margin of a median order."""
+    return 1.0 / (scenario.population.order_value_median * scenario.economics.gross_margin_rate)
+
+
+def residual_rows(sim: Simulation, out: np.ndarray | None = None) -> np.ndarray:
+    """Residual value of each customer (yuan); sums to :meth:`Simulation.residual_value`.
+
+    Mirrors the per-customer term of :func:`sim.kernels.residual_value` (which only returns block
+    sums); ``tests/test_envs.py`` pins the two together.
+    """
+    st = sim.state
+    if out is None:
+        out = np.zeros(sim.n, np.float64)
+    _residual_rows(sim.params.scalars, st.value, st.price_sens, st.cycle, st.dropout, st.salience,
+                   st.trust, st.deal, st.status, st.reach, out)
+    return out
+
+
+@njit(cache=True)
+def _residual_rows(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach,
+                   out):  # pragma: no cover - jitted
+    horizon = p[P_RESIDUAL_DAYS]
+    margin = p[P_MARGIN]
+    for i in range(value.shape[0]):
+        if status[i] != ACTIVE or reach[i] == 0:
+            out[i] = 0.0
+            continue
+        share = brand_share(salience[i], trust[i], deal[i], price_sens[i], p)
+        out[i] = value[i] * margin * (horizon / cycle[i]) * share * np.exp(-dropout[i] * horizon)
+
+
+class RewardMeter:
+    """Turns the engine's per-customer profit of a day into the agents' reward (see module doc)."""
+
+    def __init__(self, scale: float, residual_shaping: bool) -> None:
+        self.scale = float(scale)
+        self.residual_shaping = bool(residual_shaping)
+        self.profit = np.zeros(0, np.float64)
+        """Buffer the engine writes each customer's net profit of the day into (yuan)."""
+        self._residual = np.zeros(0, np.float64)
+        self._after = np.zeros(0, np.float64)
+
+    def start(self, sim: Simulation) -> None:
+        """Size the buffers for ``sim`` and take the residual value before the first step."""
+        self.profit = np.zeros(sim.n, np.float64)
+        self._residual = np.zeros(sim.n, np.float64)
+        self._after = np.zeros(sim.n, np.float64)
+        if self.residual_shaping:
+            residual_rows(sim, self._residual)
+
+    def settle(self, sim: Simulation) -> np.ndarray:
+        """Rewards of the day just stepped (float32, per customer)."""
+        r = self.profit.copy()
+        if self.residual_shaping:
+            residual_rows(sim, self._after)
+            r += self._after - self._residual
+            self._residual, self._after = self._after, self._residual
+        return (r * self.scale).astype(np.float32)
+
+    def refresh(self, sim: Simulation, rows: np.ndarray) -> None:
+        """Re-take the residual of ``rows`` after they were redrawn as new customers."""
+        if self.residual_shaping and rows.size:
+            residual_rows(sim, self._after)
+            self._residual[rows] = self._after[rows]
