@@ -51,10 +51,10 @@ def daily_rows(daily: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str
 
 
 def _fmt(v: Any) -> Any:
+    if hasattr(v, "item"):  # numpy scalar -> Python scalar
+        v = v.item()
     if isinstance(v, float):
         return repr(v)
-    if hasattr(v, "item"):
-        return _fmt(v.item())
     return v
 
 

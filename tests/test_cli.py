@@ -1,0 +1,76 @@
+"""The siyu command line: outputs, formats, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from experiments.cli import main
+
+REQUIRED = ["scenario", "policy", "seed", "customers", "days", "revenue", "incentive_cost", "contact_cost",
+            "net_profit", "residual_value", "total_value", "purchases", "contacts", "opens",
+            "unsubscribes", "complaints", "reachable_end", "active_end", "code_version", "config_hash"]
+
+
+def test_run_writes_summary_and_daily(tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "--policy", "rfm_tiered", "--customers", "2000", "--days", "30", "--seed", "3",
+                 "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(REQUIRED) <= set(summary)
+    assert summary["policy"] == "rfm_tiered" and summary["seed"] == 3 and summary["days"] == 30
+    rows = list(csv.DictReader((out / "daily.csv").open()))
+    assert len(rows) == 30 and rows[0]["day"] == "0"
+    assert sum(float(r["revenue"]) for r in rows) == pytest.approx(summary["revenue"], rel=1e-9)
+
+
+def test_compare_writes_long_form_with_paired_cis(tmp_path):
+    out = tmp_path / "cmp"
+    assert main(["compare", "--policies", "no_contact,rfm_tiered", "--seeds", "3", "--customers", "2000",
+                 "--days", "30", "--out", str(out)]) == 0
+    rows = list(csv.DictReader((out / "comparison.csv").open()))
+    assert list(rows[0])[:6] == ["policy", "metric", "mean", "diff_vs_reference", "ci_low", "ci_high"]
+    tv = {r["policy"]: r for r in rows if r["metric"] == "total_value"}
+    assert float(tv["no_contact"]["diff_vs_reference"]) == 0.0
+    d = float(tv["rfm_tiered"]["diff_vs_reference"])
+    assert float(tv["rfm_tiered"]["ci_low"]) <= d <= float(tv["rfm_tiered"]["ci_high"])
+    assert d == pytest.approx(float(tv["rfm_tiered"]["mean"]) - float(tv["no_contact"]["mean"]))
+    assert len(list((out / "runs").glob("*.json"))) == 6
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["run", "--scenario", "nosuch"], "unknown scenario 'nosuch'"),
+    (["run", "--policy", "nosuch"], "unknown policy 'nosuch'"),
+    (["run", "--customers", "0"], "must be >= 1"),
+    (["run", "--days", "-3"], "must be >= 1"),
+    (["run", "--seed", "abc"], "expected a whole number"),
+    (["compare", "--seeds", "x"], "expected a whole number"),
+    (["run", "--scenario", "missing.toml"], "no such file"),
+    (["scenarios", "show", "nosuch"], "unknown scenario preset 'nosuch'"),
+])
+def test_bad_arguments_give_one_line_and_exit_2(args, needle):
+    proc = subprocess.run([sys.executable, "-m", "experiments.cli", *args], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_scenario_file_is_reported_before_running(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[population]\nbuyer_share = 2\n")
+    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "run", "--scenario", str(bad)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "population.buyer_share = 2" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_scenarios_lists_and_shows(capsys):
+    assert main(["scenarios"]) == 0
+    listed = capsys.readouterr().out
+    for name in ("beauty", "mother_baby", "high_ticket", "hair_transplant"):
+        assert name in listed
+    assert main(["scenarios", "show", "high_ticket"]) == 0
+    assert 'name = "high_ticket"' in capsys.readouterr().out

@@ -1,0 +1,139 @@
+"""Invariants that must hold for any valid scenario and any valid actions (property tests)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from policies import make_policy
+from policies.base import RulePolicy, build_action
+from sim import Simulation, load_scenario, preset_names
+from sim.config import Channel, Content, Dynamics, Economics, apply_overrides
+from sim.defaults import CHANNELS, CONTENTS, N_SLOTS, NO_CONTACT, S
+from sim.kernels import (brand_share, complaint_probability, dropout_probability, need_hazard,
+                         open_probability, purchase_probability, unsubscribe_probability)
+from sim.params import pack
+from sim.rng import P_POLICY, uniforms
+
+
+def _field_values(model, prefix):
+    """Hypothesis strategy of {dotted.path: value} over every bounded float field of ``model``."""
+    out = {}
+    for name, info in model.model_fields.items():
+        lo = hi = None
+        for meta in info.metadata:
+            lo = getattr(meta, "ge", None) if getattr(meta, "ge", None) is not None else lo
+            lo = getattr(meta, "gt", None) if getattr(meta, "gt", None) is not None else lo
+            hi = getattr(meta, "le", None) if getattr(meta, "le", None) is not None else hi
+        if info.annotation is float and lo is not None and hi is not None:
+            hi = min(hi, 100.0)
+            lo = max(lo, 1e-3) if any(getattr(m, "gt", None) is not None for m in info.metadata) else lo
+            out[f"{prefix}{name}"] = st.floats(lo, hi, allow_nan=False)
+        elif info.annotation is int and lo is not None and hi is not None:
+            out[f"{prefix}{name}"] = st.integers(int(lo), int(min(hi, 31)))
+    return out
+
+
+def scenario_overrides():
+    """Any valid combination of dynamics, economics, channel and content parameters."""
+    fields = {**_field_values(Dynamics, "dynamics."), **_field_values(Economics, "economics.")}
+    fields.update(_field_values(Channel, f"channels.{CHANNELS[0]}."))
+    fields.update(_field_values(Content, f"contents.{CONTENTS[3]}."))
+    return st.fixed_dictionaries({}, optional=fields)
+
+
+class RandomValid(RulePolicy):
+    """Contacts a random share of customers on a random usable channel, content and slot."""
+
+    kind = "random_valid"
+
+    def __init__(self, share: float) -> None:
+        super().__init__()
+        self.share = share
+
+    def act(self, obs):
+        u = uniforms(self.seed, obs.day, P_POLICY, obs.n)
+        channel = np.full(obs.n, NO_CONTACT, np.int8)
+        for k in range(len(CHANNELS)):
+            c = (obs.day + k) % len(CHANNELS)
+            channel[(channel == NO_CONTACT) & obs.can_use(c) & (u < self.share)] = c
+        content = (u * 1000).astype(np.int64) % len(CONTENTS)
+        slot = (u * 7919).astype(np.int64) % N_SLOTS
+        return build_action(channel, content, slot)
+
+
+def check_run(sim: Simulation, result) -> None:
+    """Everything that must hold after any run."""
+    st_ = sim.state
+    for name, arr in st_.arrays().items():
+        if arr.dtype.kind == "f":
+            assert np.isfinite(arr).all(), name
+    for name in ("salience", "trust", "deal"):
+        a = getattr(st_, name)
+        assert (a >= 0).all() and (a <= 1).all(), name
+    assert (st_.fatigue >= 0).all()
+    assert (st_.monetary >= 0).all() and (st_.frequency >= 0).all()
+    for name, series in result.daily.items():
+        assert np.isfinite(series).all(), name
+    d = result.daily
+    assert np.array_equal(d["reachable"] + d["unreachable"] + d["dropped"], np.full(len(d["day"]), sim.n))
+    assert np.all(np.diff(d["dropped"]) >= 0)  # leaving is for good
+    s = result.summary
+    assert math.isclose(s["net_profit"], s["gross_margin"] - s["incentive_cost"] - s["contact_cost"], rel_tol=1e-12)
+    assert math.isclose(s["total_value"], s["net_profit"] + s["residual_value"], rel_tol=1e-12)
+    assert s["purchases"] == s["purchases_contacted"] + s["purchases_organic"]
+    assert s["opens"] <= s["contacts"]
+    assert s["revenue"] >= 0 and s["incentive_cost"] >= 0 and s["residual_value"] >= 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(overrides=scenario_overrides(), share=st.floats(0.0, 1.0), seed=st.integers(0, 2**31))
+def test_any_valid_scenario_keeps_every_invariant(beauty, overrides, share, seed):
+    scenario = apply_overrides(beauty, overrides)
+    sim = Simulation(scenario, 700, seed)
+    check_run(sim, sim.run(RandomValid(share), 25))
+
+
+@settings(max_examples=300, deadline=None)
+@given(overrides=scenario_overrides(), x=st.lists(st.floats(0, 1), min_size=8, max_size=8),
+       fatigue=st.floats(0, 1e6), clock=st.integers(0, 30000), cycle=st.floats(1, 3650),
+       in_window=st.integers(0, 1))
+def test_probabilities_lie_in_unit_interval(beauty, overrides, x, fatigue, clock, cycle, in_window):
+    scenario = apply_overrides(beauty, overrides)
+    p = pack(scenario)
+    sal, tr, deal, ps, rec, disc, conv, rate = x
+    sf = fatigue / (1 + fatigue)
+    need = min((clock / cycle) ** 2, 1.5)
+    values = [
+        open_probability(rate, sal, sf, in_window, p.scalars),
+        purchase_probability(conv, need, tr, disc, deal, ps, rate, rec, p.scalars),
+        unsubscribe_probability(rate, sf), complaint_probability(rate, sf, 5.0 * rate),
+        need_hazard(float(clock), cycle, p.scalars), dropout_probability(rate, sal, p.scalars),
+        brand_share(sal, tr, deal, ps, p.scalars),
+    ]
+    for v in values:
+        assert 0.0 <= v <= 1.0 and math.isfinite(v)
+
+
+@pytest.mark.parametrize("name", preset_names())
+@pytest.mark.parametrize("policy", ["no_contact", "blast", "rfm_tiered", "fatigue_capped", "fixed_cadence"])
+def test_every_preset_runs_every_baseline_within_invariants(name, policy):
+    scenario = load_scenario(name)
+    sim = Simulation(scenario, 3000, 4)
+    check_run(sim, sim.run(make_policy(policy), 60))
+
+
+def test_reward_output_adds_up_to_daily_net_profit(beauty):
+    sim = Simulation(beauty, 3000, 9)
+    policy = make_policy("fixed_cadence", {"content_every_days": 2, "offer_every_days": 5})
+    policy.reset(sim.n, sim.seed)
+    reward = np.zeros(sim.n)
+    for _ in range(20):
+        blocks = sim.step(policy.act(sim.observe()), reward)
+        day = blocks.sum(axis=0)
+        net = day[S["gross_margin"]] - day[S["incentive_cost"]] - day[S["contact_cost"]]
+        assert math.isclose(reward.sum(), net, rel_tol=1e-9, abs_tol=1e-6)
