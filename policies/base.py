@@ -7,9 +7,11 @@ reaches the customer and has cap left, or NO_CONTACT.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+from numba import njit, prange
 from pydantic import BaseModel, ConfigDict
 
 from sim.defaults import CHANNELS, CONTENTS, NO_CONTACT, SLOTS
@@ -83,44 +85,56 @@ def slot_code(name: str) -> int:
 
 def pick_channel(obs: Observation, want: np.ndarray, preference: list[int]) -> np.ndarray:
     """First channel in ``preference`` that can still reach each wanted customer; NO_CONTACT otherwise."""
-    out = np.full(obs.n, NO_CONTACT, np.int8)
-    left = want.copy()
-    for c in preference:
-        ok = left & obs.can_use(c)
-        out[ok] = c
-        left &= ~ok
-        if not left.any():
-            break
+    return _pick(np.ascontiguousarray(want, dtype=np.bool_), obs.usable, np.asarray(preference, np.int64))
+
+
+@njit(cache=True, parallel=True)
+def _pick(want, usable, preference):  # pragma: no cover - jitted
+    out = np.full(want.shape[0], NO_CONTACT, np.int8)
+    for i in prange(want.shape[0]):
+        if want[i]:
+            for c in preference:
+                if (usable[i] >> c) & 1:
+                    out[i] = c
+                    break
     return out
 
 
+@lru_cache(maxsize=64)
 def phase(n: int, period: int) -> np.ndarray:
     """Spread customers over a cycle of ``period`` days, so contacts do not all land on one day."""
     ids = np.arange(n, dtype=np.int64)
-    return ((ids * 2654435761) >> 7) % max(period, 1)
+    out = (((ids * 2654435761) >> 7) % max(period, 1)).astype(np.int32)
+    out.flags.writeable = False
+    return out
 
 
 def due(obs: Observation, period: int, offset: int = 0) -> np.ndarray:
     """Customers whose turn it is today on a ``period``-day cadence (never when period is 0)."""
     if period <= 0:
         return np.zeros(obs.n, bool)
-    return (obs.day + offset + phase(obs.n, period)) % period == 0
+    return phase(obs.n, period) == (-(obs.day + offset)) % period
 
 
 def typical_interval(obs: Observation, fallback: float = 45.0) -> float:
     """Median repurchase interval of repeat buyers as the CRM records it (fallback without any)."""
-    repeat = obs.frequency >= 2
-    if repeat.sum() < 10:
-        return fallback
-    return float(np.median(obs.interval[repeat]))
+    return obs.typical_interval or fallback
 
 
 def slot_for(obs: Observation, default: int, avoid: tuple[int, ...] = ()) -> np.ndarray:
-    """The slot a customer last opened in, else ``default``; slots in ``avoid`` fall back to default."""
-    s = obs.active_slot.astype(np.int8)
-    out = np.where(s >= 0, s, default).astype(np.int8)
+    """The slot of the customer's last activity, else ``default``; slots in ``avoid`` fall back to default."""
+    mask = 0
     for a in avoid:
-        out[out == a] = default
+        mask |= 1 << a
+    return _slot_for(obs.active_slot, np.int8(default), np.int64(mask))
+
+
+@njit(cache=True, parallel=True)
+def _slot_for(active, default, avoid_mask):  # pragma: no cover - jitted
+    out = np.empty(active.shape[0], np.int8)
+    for i in prange(active.shape[0]):
+        s = active[i]
+        out[i] = default if (s < 0 or (avoid_mask >> s) & 1) else s
     return out
 
 
