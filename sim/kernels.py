@@ -39,9 +39,9 @@ ACTIVE_WINDOW_DAYS = 365
 
 
 @njit(cache=True, inline="always")
-def need_level(need_clock: float, cycle: float) -> float:
+def need_level(need_clock: float, inv_cycle: float) -> float:
     """Relevance of an offer today: (days since need met / cycle) squared, capped at 1.5."""
-    x = need_clock / cycle
+    x = need_clock * inv_cycle
     return min(x * x, 1.5)
 
 
@@ -94,9 +94,9 @@ def complaint_probability(rate: float, sat_fatigue: float, hardness: float) -> f
 
 
 @njit(cache=True, inline="always")
-def need_hazard(need_clock: float, cycle: float, p) -> float:
+def need_hazard(need_clock: float, inv_cycle: float, p) -> float:
     """Daily chance that the customer's need comes up (to be met by the brand or a rival)."""
-    h = p[P_NEED_HAZARD] * (need_clock / cycle - p[P_NEED_ONSET]) / cycle
+    h = p[P_NEED_HAZARD] * (need_clock * inv_cycle - p[P_NEED_ONSET]) * inv_cycle
     return min(max(h, 0.0), 1.0)
 
 
@@ -106,7 +106,7 @@ def dropout_probability(base: float, salience: float, p) -> float:
     return min(max(base * (1.0 + p[P_DROPOUT_SAL] * (1.0 - salience)), 0.0), 1.0)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy", fastmath=True)
 def step_day(day, seed, p, ch, ct,
              act_channel, act_content, act_slot,
              value, price_sens, receptive, cycle, slot_mask, dropout, referral,
@@ -153,7 +153,7 @@ def step_day(day, seed, p, ch, ct,
             dl = deal[i] * deal_decay
             tr = trust[i]
             nc = min(need_clock[i] + 1, 30000)
-            cyc = cycle[i]
+            inv_cyc = 1.0 / cycle[i]
             bought = False
             r_i = 0.0
             c = act_channel[i]
@@ -163,7 +163,7 @@ def step_day(day, seed, p, ch, ct,
                 bits = draw(k_contact, i)
                 inwin = (slot_mask[i] >> s) & 1
                 hard = ct[k, K_HARDNESS]
-                need = need_level(nc, cyc)
+                need = need_level(nc, inv_cyc)
                 f_add = ch[c, C_INTRUSIVE] * hard * (1.0 + p[P_IRRELEVANCE] * max(0.0, 1.0 - need))
                 if inwin == 0:
                     f_add *= p[P_OFF_FAT]
@@ -236,7 +236,7 @@ def step_day(day, seed, p, ch, ct,
                 last_flags[i] = flags
             obits = draw(k_organic, i)
             if not bought:
-                if u21(obits, 0) < need_hazard(nc, cyc, p):
+                if u21(obits, 0) < need_hazard(nc, inv_cyc, p):
                     nc = 0
                     if u21(obits, 1) < brand_share(sal, tr, dl, price_sens[i], p):
                         bought = True

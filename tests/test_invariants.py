@@ -112,7 +112,7 @@ def test_probabilities_lie_in_unit_interval(beauty, overrides, x, fatigue, clock
         open_probability(rate, sal, sf, in_window, p.scalars),
         purchase_probability(conv, need, tr, disc, deal, ps, rate, rec, p.scalars),
         unsubscribe_probability(rate, sf), complaint_probability(rate, sf, 5.0 * rate),
-        need_hazard(float(clock), cycle, p.scalars), dropout_probability(rate, sal, p.scalars),
+        need_hazard(float(clock), 1.0 / cycle, p.scalars), dropout_probability(rate, sal, p.scalars),
         brand_share(sal, tr, deal, ps, p.scalars),
     ]
     for v in values:
