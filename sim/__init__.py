@@ -5,6 +5,10 @@ Core objects: :class:`~sim.config.Scenario` (what the pool is), :class:`~sim.eng
 :class:`~sim.observation.Action` (what a policy sees and does), :func:`~sim.engine.run`.
 """
 
+from sim import _cache
+
+_cache.configure()  # before any kernel is defined  # noqa: E402
+
 from sim.config import ConfigError, Scenario, load_scenario, preset_names
 from sim.engine import RunResult, Simulation, run
 from sim.observation import Action, InvalidActionError, Observation

@@ -100,6 +100,7 @@ class Economics(_Strict):
 
     gross_margin_rate: float = F(0.6, "share", "gross margin as a share of list price", ge=0, le=1)
     residual_horizon_days: float = F(180.0, "days", "horizon of the residual value of the pool at the end", ge=0, le=3650)
+    running_cost_per_day: float = F(0.0, "yuan/day", "fixed cost of running the pool (tools, content team)", ge=0, le=1e9)
 
 
 class Channel(_Strict):
@@ -123,6 +124,85 @@ class Content(_Strict):
     discount: float = F(0.0, "share of price", "discount granted on redemption", ge=0, le=0.95)
     novelty: float = F(0.0, "0-1", "weight of age-band receptiveness on conversion", ge=0, le=1)
     cost: float = F(0.0, "yuan/contact", "cost of producing the message (staff time for service)", ge=0, le=10000)
+
+
+class Groups(_Strict):
+    """WeChat groups (社群): contiguous blocks of customers; heat, shills, public complaints."""
+
+    size: int = F(300, "members", "customers per group (members are those reachable on the group channel)", ge=2, le=500)
+    heat_start: float = F(0.6, "0-1", "activity of a group at the start", ge=0, le=1)
+    heat_half_life_days: float = F(14.0, "days", "half-life of the gap between heat and resting heat", gt=0, le=3650)
+    resting_heat: float = F(0.25, "0-1", "heat members' own chatter keeps a group at without the brand", ge=0, le=1)
+    engagement_heat: float = F(3.0, "heat/share", "heat gained per share of members opening a group message", ge=0, le=100)
+    promotion_drain: float = F(1.0, "heat/share", "heat lost per share of members sent a hard-sell group message", ge=0, le=100)
+    shills: int = F(0, "shills/group", "shills (水军) the brand plants in each group at shill_start_day", ge=0, le=100)
+    shill_start_day: int = F(0, "day", "day the shills start", ge=0, le=100000)
+    shill_heat: float = F(0.01, "heat/shill/day", "heat a fresh shill adds per day", ge=0, le=1)
+    shill_half_life_days: float = F(20.0, "days", "half-life of the shills' effect as members see through them", gt=0, le=3650)
+    leave_rate: float = F(0.02, "1/week", "weekly chance a member leaves a cold group (scaled by (1-heat)^2)", ge=0, le=1)
+    heat_conversion: float = F(1.0, "factor", "weight of heat (social proof) on group conversion", ge=0, le=10)
+    complaint_damage: float = F(0.6, "share", "share of a group's conversion lost per public complaint", ge=0, le=1)
+    complaint_trust_hit: float = F(0.1, "trust", "trust each member loses per public complaint", ge=0, le=1)
+    complaint_response: float = F(0.3, "0-1", "speed and quality of the brand's response (limits the damage)", ge=0, le=1)
+    damage_half_life_days: float = F(60.0, "days", "half-life of a complaint's damage to a group", gt=0, le=3650)
+    death_heat: float = F(0.05, "0-1", "heat below which a group is dead: nobody reads it", ge=0, le=1)
+
+
+class Referral(_Strict):
+    """Fission (裂变) and referral (转介绍): advocates bring friends with part of their trust."""
+
+    reward_yuan: float = F(0.0, "yuan/referral", "reward paid per friend who joins", ge=0, le=100000)
+    reward_lift: float = F(1.0, "factor", "referral propensity lift of a reward at its half value", ge=0, le=100)
+    reward_half_yuan: float = F(20.0, "yuan", "reward at which half of the lift is reached", gt=0, le=100000)
+    inherit_trust: float = F(0.6, "share", "share of the inviter's trust the invitee starts with", ge=0, le=1)
+    invitee_need: float = F(0.5, "cycles", "how far into their cycle invitees are when they join", ge=0, le=5)
+    joins: bool = Field(True, description="invitees join the pool (false: referrals are only counted)")
+
+
+class Acquisition(_Strict):
+    """Inflow (沉淀) from public-domain orders, store visits and paid ads."""
+
+    orders_per_day: float = F(0.0, "orders/day", "public-domain orders the brand can follow up each day", ge=0, le=1e7)
+    order_add_rate: float = F(0.35, "probability", "chance a buyer adds the brand right after ordering", ge=0, le=1)
+    order_age_decay_days: float = F(7.0, "days", "how fast the add chance fades with the age of the order", gt=0, le=3650)
+    order_max_age_days: float = F(60.0, "days", "oldest orders in the follow-up backlog", ge=0, le=3650)
+    store_visitors_per_day: float = F(0.0, "visitors/day", "store visitors offered to add the brand", ge=0, le=1e7)
+    store_add_rate: float = F(0.1, "probability", "chance a store visitor adds without a gift", ge=0, le=1)
+    gift_yuan: float = F(0.0, "yuan/add", "value of the free gift for adding", ge=0, le=10000)
+    gift_lift: float = F(2.0, "factor", "add-rate lift of a gift at its half value", ge=0, le=100)
+    gift_half_yuan: float = F(10.0, "yuan", "gift value at which half of the lift is reached", gt=0, le=10000)
+    ad_adds_per_day: float = F(0.0, "adds/day", "customers added through paid ads", ge=0, le=1e7)
+    ad_cost_per_add: float = F(30.0, "yuan/add", "paid-ad cost per added customer", ge=0, le=100000)
+    reserve_days: float = F(400.0, "days", "days of inflow the population arrays reserve room for", ge=0, le=36500)
+
+
+class Staff(_Strict):
+    """Store guides (导购) who run 1:1 chats: capacity, response delay, turnover, personal accounts."""
+
+    customers_per_guide: int = F(0, "customers", "customers per guide (0: no staff model, unlimited 1:1)", ge=0, le=10_000_000)
+    chat_capacity_per_day: int = F(60, "chats/guide/day", "1:1 contacts a guide can deliver per day", ge=0, le=100000)
+    response_delay_hours: float = F(2.0, "hours", "typical reply delay of a guide at light load", ge=0, le=1000)
+    delay_quality: float = F(0.15, "1/hour", "loss of 1:1 service quality per hour of delay", ge=0, le=10)
+    turnover_per_year: float = F(0.3, "1/year", "rate at which guides leave", ge=0, le=50)
+    personal_share: float = F(0.3, "share", "share of 1:1 customers on guides' personal WeChat rather than WeCom", ge=0, le=1)
+    ban_threshold_per_day: int = F(150, "messages/day", "1:1 messages a personal account sends before risking a ban", ge=0, le=100000)
+    ban_rate: float = F(0.02, "1/day", "daily ban chance per 100% over the threshold", ge=0, le=1)
+    salary_per_day: float = F(0.0, "yuan/guide/day", "running cost of a guide", ge=0, le=100000)
+
+
+class Platform(_Strict):
+    """Platform rules beyond per-channel caps: folding of over-active Moments."""
+
+    moments_fold_share: float = F(0.5, "share/day", "share of the Moments audience posted to per day above which posts get folded", ge=0, le=1)
+    fold_factor: float = F(0.3, "factor", "open-rate multiplier of folded Moments posts", ge=0, le=1)
+    fold_days: int = F(7, "days", "days a fold lasts", ge=0, le=365)
+
+
+class Competition(_Strict):
+    """Rival brands' pools competing for the same attention and need."""
+
+    rival_fatigue_per_day: float = F(0.0, "fatigue/day", "fatigue rivals' messages add every day", ge=0, le=10)
+    rival_share_pressure: float = F(0.0, "share", "share of need occasions rivals take whatever the brand does", ge=0, le=1)
 
 
 def _channels_default() -> dict[str, Channel]:
@@ -159,6 +239,12 @@ class Scenario(_Strict):
     channels: dict[str, Channel] = Field(default_factory=_channels_default)
     contents: dict[str, Content] = Field(default_factory=_contents_default)
     tiers: Tiers = Field(default_factory=Tiers)
+    groups: Groups = Field(default_factory=Groups)
+    referral: Referral = Field(default_factory=Referral)
+    acquisition: Acquisition = Field(default_factory=Acquisition)
+    staff: Staff = Field(default_factory=Staff)
+    platform: Platform = Field(default_factory=Platform)
+    competition: Competition = Field(default_factory=Competition)
 
     @model_validator(mode="after")
     def _complete(self) -> "Scenario":

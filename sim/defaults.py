@@ -30,7 +30,13 @@ N_SLOTS = len(SLOTS)
 # --- 5A relationship stages and status ------------------------------------------------------
 STAGES: tuple[str, ...] = ("aware", "appeal", "ask", "act", "advocate")
 A1, A2, A3, A4, A5 = range(5)
-ACTIVE, DROPPED = 0, 1
+ACTIVE, DROPPED, NOT_JOINED = 0, 1, 2
+"""Status: in the pool, left for good, or a reserved row for a customer who has not joined yet."""
+ORIGINS: tuple[str, ...] = ("initial", "order", "store", "ad", "referral")
+"""How a customer came into the pool."""
+ACCOUNT_WECOM, ACCOUNT_PERSONAL = 0, 1
+# per-customer event bits of one day, read by the group and referral kernels
+EV_GROUP_OPEN, EV_GROUP_PROMO, EV_GROUP_COMPLAINT, EV_GROUP_LEFT, EV_REFERRED = 1, 2, 4, 8, 16
 
 # --- CRM flags of the last contact (bit positions in ``last_flags``) -------------------------
 FLAG_DELIVERED, FLAG_OPENED, FLAG_BOUGHT, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED = (1, 2, 4, 8, 16)
@@ -53,16 +59,25 @@ _BASE_STATS = (
     "contacts", "opens", "unsubscribes", "complaints", "dropouts", "referrals",
     "coupons_redeemed", "in_window_contacts", "in_window_opens",
     "off_window_contacts", "off_window_opens",
+    "group_contacts", "group_opens", "group_purchases", "group_complaints", "group_leaves",
 )
+WORLD_FLOWS: tuple[str, ...] = (
+    "acquired", "acquired_orders", "acquired_store", "acquired_ads", "acquired_referral",
+    "acquisition_cost", "running_cost", "joins_refused",
+    "orders_recent_offered", "orders_recent_added", "orders_old_offered", "orders_old_added",
+    "staff_departures", "staff_lost_customers", "banned_accounts", "undelivered_capacity",
+)
+"""Pool-level flows booked by the world step (acquisition, staff, platform), not per customer."""
 STOCKS: tuple[str, ...] = (
     "reachable", "unreachable", "dropped", "active_buyers",
     "salience_sum", "fatigue_sum", "trust_sum", "deal_sum",
+    "groups_alive", "group_heat_sum", "group_members", "moments_audience", "joined",
 )
 """End-of-day levels (not flows): summing them over days means nothing."""
 _CHANNEL_STATS = ("delivered", "opened", "purchased", "unsubscribed")
 STAT_NAMES: tuple[str, ...] = _BASE_STATS + STOCKS + tuple(
     f"{ch}_{what}" for ch in CHANNELS for what in _CHANNEL_STATS
-)
+) + WORLD_FLOWS
 """Names of the columns of the per-day statistics array, kernel order."""
 S = {name: i for i, name in enumerate(STAT_NAMES)}
 N_STATS = len(STAT_NAMES)

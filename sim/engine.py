@@ -18,8 +18,12 @@ from sim.config import Scenario
 from sim.defaults import (BLOCK, CHANNELS, CONTENTS, MONTH_DAYS, N_SLOTS, N_STATS, S, SLOTS,
                           STAT_NAMES, STOCKS)
 from sim.observation import ACTION_LIMITS, Action, InvalidActionError, Observation
-from sim.params import pack
-from sim.state import State, generate
+from sim import world
+from sim.acquisition import daily_joiners, expected_daily_inflow
+from sim.defaults import GROUP, NOT_JOINED, WECOM
+from sim.params import P_MOMENTS_FOLD, pack
+from sim.state import State, generate, redraw
+from sim.world import GroupState
 
 _ERRORS = {
     kernels.E_CHANNEL: "channel code out of range",
@@ -54,10 +58,15 @@ def code_version() -> str:
 
 
 class Simulation:
-    """One simulated pool: a population drawn from a scenario for a seed, stepped a day at a time."""
+    """One simulated pool: a population drawn from a scenario for a seed, stepped a day at a time.
+
+    Rows beyond the initial ``customers`` are reserved for customers who join later (acquisition,
+    referral); ``inflow=False`` turns joining off and keeps the population at its initial size (RL
+    environments with one sub-environment per customer use that).
+    """
 
     def __init__(self, scenario: Scenario, customers: int | None = None, seed: int = 0,
-                 state: State | None = None) -> None:
+                 state: State | None = None, inflow: bool = True) -> None:
         n = scenario.population.customers if customers is None else int(customers)
         if n < 1:
             raise ValueError(f"customers must be >= 1, got {n}")
@@ -65,17 +74,35 @@ class Simulation:
             raise ValueError(f"seed must be in 0..2**63-1, got {seed}")
         self.scenario = scenario
         self.seed = int(seed)
+        self.customers = n
+        self.inflow = inflow
         self.params = pack(scenario)
-        self.state = state if state is not None else generate(scenario, n, self.seed)
+        reserve = 0
+        if inflow and state is None:
+            reserve = int(np.ceil(expected_daily_inflow(scenario, n) * scenario.acquisition.reserve_days))
+        self.state = state if state is not None else generate(scenario, n, self.seed, n + reserve)
+        self.joined = n if state is None else int((self.state.status != NOT_JOINED).sum())
         self.day = 0
-        self.n_blocks = (self.state.n + BLOCK - 1) // BLOCK
+        rows = self.state.n
+        self.n_blocks = (rows + BLOCK - 1) // BLOCK
         self._stats = np.zeros((self.n_blocks, N_STATS), np.float64)
-        self._none = Action.none(self.state.n)
+        self.world = np.zeros(N_STATS, np.float64)
+        """Pool-level statistics of the last day (acquisition, staff, groups), booked apart from blocks."""
+        self._none = Action.none(rows)
         self._no_reward = np.zeros(0, np.float64)
+        self.groups = GroupState.create(rows, scenario.groups.size, scenario.groups.heat_start)
+        self._groups_day(np.zeros(3))
+        sp = scenario.staff
+        self.per_guide = sp.customers_per_guide
+        guides = (rows + self.per_guide - 1) // self.per_guide if self.per_guide > 0 else 1
+        self.quality = np.ones(guides, np.float64)
+        self._load = np.zeros(guides, np.int64)
+        self._personal_load = np.zeros(guides, np.int64)
+        self._folded_until = -1
 
     @property
     def n(self) -> int:
-        """Customers in the pool (including those who left)."""
+        """Rows of the population: customers ever joined plus rows reserved for joiners."""
         return self.state.n
 
     def observe(self) -> Observation:
@@ -85,7 +112,9 @@ class Simulation:
             st.month_count[:] = 0
         return Observation(self.day, st.reach, st.last_purchase, st.first_purchase, st.frequency,
                            st.monetary, st.last_contact, st.last_flags, st.active_slot,
-                           st.month_count, st.tier, self.params.caps)
+                           st.month_count, st.tier, self.params.caps, group_size=self.groups.size,
+                           customers_per_guide=self.per_guide,
+                           chat_capacity=self.scenario.staff.chat_capacity_per_day)
 
     def validate(self, action: Action) -> Action:
         """Return ``action`` as int8 arrays, or raise :class:`InvalidActionError` naming the first fault."""
@@ -111,26 +140,92 @@ class Simulation:
     def step(self, action: Action | None = None, reward: np.ndarray | None = None) -> np.ndarray:
         """Advance one day; returns per-block statistics, shape (blocks, N_STATS).
 
-        If ``reward`` (float64, length n) is given it receives each customer's net profit of the day.
+        Pool-level statistics of the day (joins, staff, groups) are in :attr:`world`. If ``reward``
+        (float64, length n) is given it receives each customer's net profit of the day.
         """
         action = self._none if action is None else self.validate(action)
-        st = self.state
+        st, p, sc = self.state, self.params, self.scenario
+        self.world[:] = 0.0
+        channel = action.channel
+        if self.per_guide > 0 and (channel == WECOM).any():
+            channel = channel.copy()  # 1:1 chats beyond a guide's capacity are not delivered
+            self.world[S["undelivered_capacity"]] = world.ration_chats(
+                channel, st.account, st.status, self.per_guide, sc.staff.chat_capacity_per_day,
+                self._load, self._personal_load)
+        p.scalars[P_MOMENTS_FOLD] = sc.platform.fold_factor if self.day <= self._folded_until else 1.0
         self._stats[:] = 0.0
-        p = self.params
+        g = self.groups
         kernels.step_day(self.day, self.seed, p.scalars, p.channels, p.contents,
-                         action.channel, action.content, action.slot,
-                         *st.arrays().values(), self._stats,
+                         channel, action.content, action.slot,
+                         *st.arrays().values(), g.size, g.open_factor, g.conv_factor, g.trust_hit, g.heat,
+                         self.per_guide, self.quality, self._stats,
                          self._no_reward if reward is None else reward)
+        self._world_day(action)
         self.day += 1
         return self._stats
 
+    def _groups_day(self, out: np.ndarray) -> None:
+        g, st = self.groups, self.state
+        world.groups_day(g.params(self.scenario, self.day), g.size, st.status, st.reach, st.events, g.heat,
+                         g.damage, g.alive, g.formed, g.members, g.open_factor, g.conv_factor, g.trust_hit, out)
+
+    def _world_day(self, action: Action) -> None:
+        """Groups, staff, platform folding, running costs and joiners after the customers' day."""
+        st, sc, w = self.state, self.scenario, self.world
+        out = np.zeros(3)
+        self._groups_day(out)
+        w[S["groups_alive"]], w[S["group_heat_sum"]], w[S["group_members"]] = out
+        guides = 1
+        if self.per_guide > 0:
+            sp = sc.staff
+            guides = -(-self.joined // self.per_guide)
+            n_guides = self.quality.shape[0]
+            lost, banned, departed = (np.zeros(n_guides, np.int64), np.zeros(n_guides, np.int64),
+                                      np.zeros(n_guides, np.int64))
+            world.staff_day(self.seed, self.day, self.per_guide, sp.chat_capacity_per_day,
+                            sp.turnover_per_year / 365.0, sp.ban_threshold_per_day, sp.ban_rate,
+                            sp.response_delay_hours, sp.delay_quality, self._load, self._personal_load,
+                            st.status, st.reach, st.account, self.quality, lost, banned, departed)
+            w[S["staff_lost_customers"]] = lost.sum()
+            w[S["banned_accounts"]] = banned[:guides].sum()
+            w[S["staff_departures"]] = departed[:guides].sum()
+            w[S["running_cost"]] += sp.salary_per_day * guides
+        w[S["running_cost"]] += sc.economics.running_cost_per_day
+        audience = self._stats[:, S["moments_audience"]].sum()
+        posted = self._stats[:, S["moments_delivered"]].sum()
+        if audience > 0 and posted / audience > sc.platform.moments_fold_share:
+            self._folded_until = self.day + sc.platform.fold_days
+        w[S["joined"]] = self.joined  # the census above saw these; today's joiners count from tomorrow
+        if self.inflow:
+            self._join()
+
+    def _join(self) -> None:
+        st, w = self.state, self.world
+        inviters = world.referral_inviters(st.events, st.status)
+        joiners = daily_joiners(self.scenario, self.seed, self.day, st.trust[inviters].astype(np.float64))
+        for key, value in joiners.stats.items():
+            w[S[key]] += value
+        w[S["acquisition_cost"]] += joiners.cost
+        k = joiners.kind.size
+        room = self.n - self.joined
+        if k > room:
+            w[S["joins_refused"]] = k - room
+            k = room
+        if k == 0:
+            return
+        rows = np.arange(self.joined, self.joined + k, dtype=np.int64)
+        redraw(self.scenario, st, rows, self.seed, self.day + 1)
+        world.settle_joiners(rows, joiners.kind[:k], joiners.age[:k], joiners.trust[:k], self.day + 1,
+                             self.scenario.population.channel_reach[GROUP],
+                             np.array(self.scenario.tiers.thresholds_yuan), st.value, st.cycle, st.salience,
+                             st.trust, st.need_clock, st.reach, st.last_purchase, st.first_purchase,
+                             st.frequency, st.monetary, st.tier, st.stage, st.origin, self.seed)
+        self.joined += k
+        w[S["acquired"]] = k
+
     def residual_value(self) -> float:
         """Expected remaining margin of the reachable active pool over the residual horizon (yuan)."""
-        st = self.state
-        out = np.zeros(self.n_blocks, np.float64)
-        kernels.residual_value(self.params.scalars, st.value, st.price_sens, st.cycle, st.dropout,
-                               st.salience, st.trust, st.deal, st.status, st.reach, out)
-        return float(out.sum())
+        return float(self.residual_blocks().sum())
 
     def residual_blocks(self) -> np.ndarray:
         """Residual value per block of customers (for standard errors)."""
@@ -151,12 +246,14 @@ class Simulation:
         for t in range(days):
             obs = self.observe()
             blocks = self.step(policy.act(obs))
-            daily[t] = blocks.sum(axis=0)
+            daily[t] = blocks.sum(axis=0) + self.world
             totals += blocks
+            totals[0] += self.world  # pool-level flows are booked to the first block
             if progress is not None:
                 progress(t + 1)
         stocks = [S[name] for name in STOCKS]
         totals[:, stocks] = self._stats[:, stocks]
+        totals[0, stocks] += self.world[stocks]
         residual = self.residual_blocks()
         return RunResult.build(self, policy.name, days, daily, totals, residual)
 
@@ -177,20 +274,29 @@ class RunResult:
         """Account a finished run: totals, net profit, residual and total value."""
         tot = {name: float(daily[:, S[name]].sum()) for name in FLOWS}
         end = {name: float(daily[-1, S[name]]) for name in STOCKS}
-        active = sim.n - end["dropped"]
-        net = tot["gross_margin"] - tot["incentive_cost"] - tot["contact_cost"]
+        active = end["reachable"] + end["unreachable"]
+        net = (tot["gross_margin"] - tot["incentive_cost"] - tot["contact_cost"] - tot["acquisition_cost"]
+               - tot["running_cost"])
         res = float(residual.sum())
         summary: dict[str, Any] = {
-            "scenario": sim.scenario.name, "policy": policy, "seed": sim.seed, "customers": sim.n,
+            "scenario": sim.scenario.name, "policy": policy, "seed": sim.seed, "customers": sim.customers,
             "days": days,
             "revenue": tot["revenue"], "gross_margin": tot["gross_margin"],
             "incentive_cost": tot["incentive_cost"], "contact_cost": tot["contact_cost"],
+            "acquisition_cost": tot["acquisition_cost"], "running_cost": tot["running_cost"],
             "net_profit": net, "residual_value": res, "total_value": net + res,
             "purchases": tot["purchases"], "purchases_contacted": tot["purchases_contacted"],
             "purchases_organic": tot["purchases_organic"], "lost_to_rivals": tot["lost_to_rivals"],
             "contacts": tot["contacts"], "opens": tot["opens"], "unsubscribes": tot["unsubscribes"],
             "complaints": tot["complaints"], "dropouts": tot["dropouts"],
             "referrals": tot["referrals"], "coupons_redeemed": tot["coupons_redeemed"],
+            "acquired": tot["acquired"], "acquired_referral": tot["acquired_referral"],
+            "customers_ever": sim.joined, "pool_size_end": active,
+            "groups_alive": end["groups_alive"],
+            "group_heat_mean": end["group_heat_sum"] / max(end["groups_alive"], 1.0),
+            "group_members_end": end["group_members"],
+            "staff_lost_customers": tot["staff_lost_customers"], "banned_accounts": tot["banned_accounts"],
+            "undelivered_capacity": tot["undelivered_capacity"],
             "reachable_end": end["reachable"], "unreachable_end": end["unreachable"],
             "dropped_end": end["dropped"], "active_end": end["active_buyers"],
             "salience_mean_end": end["salience_sum"] / max(active, 1),
@@ -202,8 +308,9 @@ class RunResult:
         }
         series = {name: daily[:, S[name]].copy() for name in STAT_NAMES}
         series["day"] = np.arange(sim.day - days, sim.day)
-        series["net_profit"] = daily[:, S["gross_margin"]] - daily[:, S["incentive_cost"]] \
-            - daily[:, S["contact_cost"]]
+        series["net_profit"] = (daily[:, S["gross_margin"]] - daily[:, S["incentive_cost"]]
+                                - daily[:, S["contact_cost"]] - daily[:, S["acquisition_cost"]]
+                                - daily[:, S["running_cost"]])
         series["cumulative_net_profit"] = np.cumsum(series["net_profit"])
         return cls(summary, series, totals, residual)
 
@@ -212,7 +319,8 @@ class RunResult:
         t = self.block_totals
         if metric == "residual_value":
             return self.block_residual
-        net = t[:, S["gross_margin"]] - t[:, S["incentive_cost"]] - t[:, S["contact_cost"]]
+        net = (t[:, S["gross_margin"]] - t[:, S["incentive_cost"]] - t[:, S["contact_cost"]]
+               - t[:, S["acquisition_cost"]] - t[:, S["running_cost"]])
         if metric == "net_profit":
             return net
         if metric == "total_value":

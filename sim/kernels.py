@@ -13,7 +13,8 @@ import numpy as np
 from numba import njit, prange
 
 from sim.defaults import (A2, A3, A4, A5, ACTIVE, BLOCK, DROPPED, FLAG_BOUGHT, FLAG_COMPLAINED,
-                          FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED, MOMENTS, NEVER,
+                          FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED, MOMENTS, NEVER, GROUP,
+                          EV_GROUP_COMPLAINT, EV_GROUP_LEFT, EV_GROUP_OPEN, EV_GROUP_PROMO, EV_REFERRED,
                           S, S_CHANNEL0, WECOM)
 from sim.params import (C_COMPLAINT, C_COST, C_INTRUSIVE, C_OPEN, C_SAL_GAIN, C_UNSUB,
                         K_CONVERSION, K_COST, K_DISCOUNT, K_HARDNESS, K_NOVELTY, K_TRUST, P_ADVOCATE_TRUST,
@@ -21,8 +22,9 @@ from sim.params import (C_COMPLAINT, C_COST, C_INTRUSIVE, C_OPEN, C_SAL_GAIN, C_
                         P_FAT_DECAY, P_FAT_OPEN_DRAG, P_IRRELEVANCE, P_LOST_SAL, P_LURE, P_MARGIN,
                         P_NEED_HAZARD, P_NEED_ONSET, P_OFF_FAT, P_OFF_OPEN, P_OPEN_FLOOR, P_PURCHASE_SAL,
                         P_RESIDUAL_DAYS, P_SAL_DECAY, P_SHARE_FLOOR, P_SPAM_EROSION, P_TIER1,
-                        P_TIER2, P_TIER3, P_TRUST_FLOOR)
-from sim.rng import P_CONTACT, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
+                        P_TIER2, P_TIER3, P_TRUST_FLOOR, P_RIVAL_FAT, P_RIVAL_SHARE,
+                        P_REFERRAL_MULT, P_GROUP_LEAVE, P_MOMENTS_FOLD)
+from sim.rng import P_CONTACT, P_GROUP, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
 from sim.state import pick_slot, tier_of
 
 # statistic indices as plain ints (compile-time constants inside kernels)
@@ -34,6 +36,9 @@ _IWC, _IWO, _OWC, _OWO = (S["in_window_contacts"], S["in_window_opens"], S["off_
                           S["off_window_opens"])
 _PREACH, _PUNREACH, _PDROP, _PBUYERS = S["reachable"], S["unreachable"], S["dropped"], S["active_buyers"]
 _SSAL, _SFAT, _STR, _SDL = S["salience_sum"], S["fatigue_sum"], S["trust_sum"], S["deal_sum"]
+_GCON, _GOPN, _GBUY, _GCMP, _GLEFT = (S["group_contacts"], S["group_opens"], S["group_purchases"],
+                                      S["group_complaints"], S["group_leaves"])
+_MAUD = S["moments_audience"]
 ACTIVE_WINDOW_DAYS = 365
 """A customer is an active buyer if they bought from the brand within this many days."""
 
@@ -57,7 +62,7 @@ def brand_share(salience: float, trust: float, deal: float, price_sens: float, p
     tf = p[P_TRUST_FLOOR]
     share = p[P_SHARE_FLOOR] + (1.0 - p[P_SHARE_FLOOR]) * salience * (tf + (1.0 - tf) * trust)
     wait = 1.0 - min(p[P_DEAL_WAIT] * price_sens * deal, 0.9)
-    return min(max(share * wait, 0.0), 1.0)
+    return min(max(share * wait * (1.0 - p[P_RIVAL_SHARE]), 0.0), 1.0)
 
 
 @njit(cache=True, inline="always")
@@ -112,7 +117,8 @@ def step_day(day, seed, p, ch, ct,
              value, price_sens, receptive, cycle, slot_mask, dropout, referral,
              salience, fatigue, trust, deal, need_clock, status,
              reach, last_purchase, first_purchase, frequency, monetary, last_contact,
-             last_flags, active_slot, month_count, tier, stage,
+             last_flags, active_slot, month_count, tier, stage, account, origin, events,
+             g_size, g_open, g_conv, g_trust_hit, g_heat, per_guide, quality,
              stats, reward):  # pragma: no cover - jitted
     """Advance every customer one day under the given actions; per-block sums go into ``stats``.
 
@@ -125,6 +131,7 @@ def step_day(day, seed, p, ch, ct,
     k_contact = stream_key(seed, day, P_CONTACT)
     k_organic = stream_key(seed, day, P_ORGANIC)
     k_referral = stream_key(seed, day, P_REFERRAL)
+    k_group = stream_key(seed, day, P_GROUP)
     sal_decay, fat_decay, deal_decay = p[P_SAL_DECAY], p[P_FAT_DECAY], p[P_DEAL_DECAY]
     margin = p[P_MARGIN]
     for b in prange(nblocks):
@@ -142,9 +149,12 @@ def step_day(day, seed, p, ch, ct,
         sum_fat = 0.0
         sum_tr = 0.0
         sum_dl = 0.0
+        n_moments = 0.0
         for i in range(lo, hi):
+            events[i] = 0
             if status[i] != ACTIVE:
-                n_drop += 1.0
+                if status[i] == DROPPED:
+                    n_drop += 1.0
                 if want_reward:
                     reward[i] = 0.0
                 continue
@@ -154,6 +164,11 @@ def step_day(day, seed, p, ch, ct,
             tr = trust[i]
             nc = min(need_clock[i] + 1, 30000)
             inv_cyc = 1.0 / cycle[i]
+            fat += p[P_RIVAL_FAT]
+            g = i // g_size
+            in_group = (reach[i] >> GROUP) & 1
+            if in_group and g_trust_hit[g] > 0.0:
+                tr = max(tr - g_trust_hit[g], 0.0)
             bought = False
             r_i = 0.0
             c = act_channel[i]
@@ -169,7 +184,20 @@ def step_day(day, seed, p, ch, ct,
                     f_add *= p[P_OFF_FAT]
                 fat += f_add
                 sf = saturate(fat)
-                opened = u21(bits, 0) < open_probability(ch[c, C_OPEN], sal, sf, inwin, p)
+                boost = 1.0  # group heat, guide service quality, platform folding
+                if c == GROUP:
+                    boost = g_open[g]
+                elif c == MOMENTS:
+                    boost = p[P_MOMENTS_FOLD]
+                opened = u21(bits, 0) < open_probability(ch[c, C_OPEN] * boost, sal, sf, inwin, p)
+                conv = 1.0
+                if c == GROUP:
+                    conv = g_conv[g]
+                    stats[b, _GCON] += 1.0
+                    if hard >= 0.5:
+                        events[i] |= EV_GROUP_PROMO
+                elif c == WECOM and per_guide > 0:
+                    conv = quality[i // per_guide]
                 flags = FLAG_DELIVERED
                 base = S_CHANNEL0 + 4 * c
                 stats[b, _CON] += 1.0
@@ -192,11 +220,14 @@ def step_day(day, seed, p, ch, ct,
                     else:
                         stats[b, _OWO] += 1.0
                     active_slot[i] = s
+                    if c == GROUP:
+                        events[i] |= EV_GROUP_OPEN
+                        stats[b, _GOPN] += 1.0
                     sal += ch[c, C_SAL_GAIN] * (1.0 - sal)
-                    tr += ct[k, K_TRUST] * (1.0 - tr) - p[P_SPAM_EROSION] * hard * sf * tr
+                    tr += ct[k, K_TRUST] * min(conv, 1.0) * (1.0 - tr) - p[P_SPAM_EROSION] * hard * sf * tr
                     tr = min(max(tr, 0.0), 1.0)
                     disc = ct[k, K_DISCOUNT]
-                    p_buy = purchase_probability(ct[k, K_CONVERSION], need, tr, disc, dl, price_sens[i],
+                    p_buy = purchase_probability(ct[k, K_CONVERSION] * conv, need, tr, disc, dl, price_sens[i],
                                                  ct[k, K_NOVELTY], receptive[i], p)
                     if disc > 0.0:
                         dl += p[P_DEAL_LEARNING] * max(0.0, disc - dl) + p[P_DEAL_LEARNING] * 0.25 * disc * (1.0 - dl)
@@ -216,6 +247,8 @@ def step_day(day, seed, p, ch, ct,
                         stats[b, base + 2] += 1.0
                         if disc > 0.0:
                             stats[b, _RED] += 1.0
+                        if c == GROUP:
+                            stats[b, _GBUY] += 1.0
                         monetary[i] += price
                         nc = 0
                 # mute, delete or leave: driven by saturated fatigue
@@ -229,10 +262,16 @@ def step_day(day, seed, p, ch, ct,
                     reach[i] = np.uint8(reach[i] & (0xFF ^ drop_bits))
                     stats[b, _UNS] += 1.0
                     stats[b, base + 3] += 1.0
+                    if c == GROUP:
+                        events[i] |= EV_GROUP_LEFT
+                        stats[b, _GLEFT] += 1.0
                 elif u_neg < p_unsub + complaint_probability(ch[c, C_COMPLAINT], sf, hard):
                     flags |= FLAG_COMPLAINED
                     tr = max(tr - p[P_COMPLAINT_TRUST], 0.0)
                     stats[b, _CMP] += 1.0
+                    if c == GROUP:  # a public complaint: every member sees it
+                        events[i] |= EV_GROUP_COMPLAINT
+                        stats[b, _GCMP] += 1.0
                 last_flags[i] = flags
             obits = draw(k_organic, i)
             if not bought:
@@ -264,8 +303,15 @@ def step_day(day, seed, p, ch, ct,
             elif stage[i] == A5 and tr < p[P_ADVOCATE_TRUST] * 0.8:
                 stage[i] = A4
             if stage[i] == A5:
-                if u24(draw(k_referral, i), 0) < referral[i] * tr:
+                if u24(draw(k_referral, i), 0) < referral[i] * tr * p[P_REFERRAL_MULT]:
                     stats[b, _REF] += 1.0
+                    events[i] |= EV_REFERRED
+            if in_group and (day + g) % 7 == 0 and (reach[i] >> GROUP) & 1:
+                cold = 1.0 - g_heat[g]
+                if u24(draw(k_group, i), 0) < p[P_GROUP_LEAVE] * cold * cold:
+                    reach[i] = np.uint8(reach[i] & (0xFF ^ (1 << GROUP)))
+                    events[i] |= EV_GROUP_LEFT
+                    stats[b, _GLEFT] += 1.0
             if u21(obits, 2) < dropout_probability(dropout[i], sal, p):
                 status[i] = DROPPED
                 reach[i] = 0
@@ -275,6 +321,7 @@ def step_day(day, seed, p, ch, ct,
                 n_unreach += 1.0
             else:
                 n_reach += 1.0
+            n_moments += (reach[i] >> MOMENTS) & 1
             if day - last_purchase[i] <= ACTIVE_WINDOW_DAYS:
                 n_buyers += 1.0
             sum_sal += sal
@@ -301,6 +348,7 @@ def step_day(day, seed, p, ch, ct,
         stats[b, _SFAT] = sum_fat
         stats[b, _STR] = sum_tr
         stats[b, _SDL] = sum_dl
+        stats[b, _MAUD] = n_moments
 
 
 # --- census and residual value ----------------------------------------------------------------

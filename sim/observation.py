@@ -31,7 +31,8 @@ class Observation:
     def __init__(self, day: int, reach: np.ndarray, last_purchase: np.ndarray,
                  first_purchase: np.ndarray, frequency: np.ndarray, monetary: np.ndarray,
                  last_contact: np.ndarray, last_flags: np.ndarray, active_slot: np.ndarray,
-                 month_count: np.ndarray, tier: np.ndarray, caps: np.ndarray) -> None:
+                 month_count: np.ndarray, tier: np.ndarray, caps: np.ndarray, group_size: int = 0,
+                 customers_per_guide: int = 0, chat_capacity: int = 0) -> None:
         self.day = day
         self.n = int(reach.shape[0])
         self.reach = _frozen(reach)
@@ -47,6 +48,13 @@ class Observation:
         self.active_slot = _frozen(active_slot)
         """Slot of the customer's last observed activity (an opened message or an order), -1 if none."""
         self.caps = caps
+        """Contacts allowed per customer and channel in a 30-day window."""
+        self.group_size = group_size
+        """Customers per group: customer i's group is i // group_size (member while reachable on group)."""
+        self.customers_per_guide = customers_per_guide
+        """Customers per guide (0: no staff limits); customer i's guide is i // customers_per_guide."""
+        self.chat_capacity = chat_capacity
+        """1:1 chats a guide can deliver per day; WeCom contacts beyond it are not delivered."""
         self._last_purchase = last_purchase
         self._first_purchase = first_purchase
         self._last_contact = last_contact

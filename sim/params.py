@@ -17,8 +17,9 @@ from sim.defaults import CHANNELS, CONTENTS
 (P_SAL_DECAY, P_FAT_DECAY, P_DEAL_DECAY, P_NEED_ONSET, P_NEED_HAZARD, P_SHARE_FLOOR, P_LOST_SAL,
  P_OFF_OPEN, P_OFF_FAT, P_IRRELEVANCE, P_OPEN_FLOOR, P_FAT_OPEN_DRAG, P_SPAM_EROSION,
  P_COMPLAINT_TRUST, P_LURE, P_DEAL_WAIT, P_DEAL_LEARNING, P_TRUST_FLOOR, P_ADVOCATE_TRUST,
- P_DROPOUT_SAL, P_MARGIN, P_RESIDUAL_DAYS, P_TIER1, P_TIER2, P_TIER3, P_PURCHASE_SAL) = range(26)
-N_PARAMS = 26
+ P_DROPOUT_SAL, P_MARGIN, P_RESIDUAL_DAYS, P_TIER1, P_TIER2, P_TIER3, P_PURCHASE_SAL,
+ P_RIVAL_FAT, P_RIVAL_SHARE, P_REFERRAL_MULT, P_GROUP_LEAVE, P_MOMENTS_FOLD) = range(31)
+N_PARAMS = 31
 
 # channel table columns
 C_COST, C_OPEN, C_INTRUSIVE, C_CAP, C_SAL_GAIN, C_UNSUB, C_COMPLAINT = range(7)
@@ -72,6 +73,12 @@ def pack(scenario: Scenario) -> KernelParams:
     p[P_MARGIN] = e.gross_margin_rate
     p[P_RESIDUAL_DAYS] = e.residual_horizon_days
     p[P_TIER1], p[P_TIER2], p[P_TIER3] = scenario.tiers.thresholds_yuan
+    p[P_RIVAL_FAT] = scenario.competition.rival_fatigue_per_day
+    p[P_RIVAL_SHARE] = scenario.competition.rival_share_pressure
+    r = scenario.referral
+    p[P_REFERRAL_MULT] = 1.0 + r.reward_lift * r.reward_yuan / (r.reward_yuan + r.reward_half_yuan)
+    p[P_GROUP_LEAVE] = scenario.groups.leave_rate
+    p[P_MOMENTS_FOLD] = 1.0  # set day by day by the platform rule
     ch = np.array([[c.cost, c.open_rate, c.intrusiveness, c.cap_per_month, c.salience_gain,
                     c.unsubscribe_rate, c.complaint_rate]
                    for c in (scenario.channels[n] for n in CHANNELS)], np.float64)

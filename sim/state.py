@@ -14,13 +14,14 @@ import numpy as np
 from numba import njit, prange
 
 from sim.config import Scenario
-from sim.defaults import A1, A2, A4, A5, ACTIVE, N_CHANNELS, NEVER
+from sim.defaults import (A1, A2, A4, A5, ACCOUNT_PERSONAL, ACCOUNT_WECOM, ACTIVE, N_CHANNELS, NEVER,
+                          NOT_JOINED)
 from sim.rng import P_INITIAL, P_TRAITS, draw, normal_pair, stream_key, u21, u24
 
 TRAITS = ("value", "price_sens", "receptive", "cycle", "slot_mask", "dropout", "referral")
 HIDDEN = ("salience", "fatigue", "trust", "deal", "need_clock", "status")
 CRM = ("reach", "last_purchase", "first_purchase", "frequency", "monetary", "last_contact",
-       "last_flags", "active_slot", "month_count", "tier", "stage")
+       "last_flags", "active_slot", "month_count", "tier", "stage", "account", "origin")
 
 
 @dataclass
@@ -54,6 +55,9 @@ class State:
     month_count: np.ndarray  # uint8 (n, channels), contacts in the current 30-day cap window
     tier: np.ndarray  # int8, 0 fan, 1-3 member tiers by spend
     stage: np.ndarray  # int8, 5A stage 0-4
+    account: np.ndarray  # uint8, ACCOUNT_WECOM or ACCOUNT_PERSONAL: where the guide holds the 1:1 chat
+    origin: np.ndarray  # uint8, index into ORIGINS: how the customer joined
+    events: np.ndarray  # uint8, EV_* bits of today's events (scratch for the group and referral kernels)
 
     @property
     def n(self) -> int:
@@ -74,25 +78,30 @@ class State:
 
 
 def empty(n: int) -> State:
-    """Allocate an uninitialised state of ``n`` customers."""
-    f4, i4 = np.float32, np.int32
-    return State(
-        value=np.empty(n, f4), price_sens=np.empty(n, f4), receptive=np.empty(n, f4),
-        cycle=np.empty(n, f4), slot_mask=np.empty(n, np.uint8), dropout=np.empty(n, f4),
-        referral=np.empty(n, f4),
-        salience=np.empty(n, f4), fatigue=np.empty(n, f4), trust=np.empty(n, f4),
-        deal=np.empty(n, f4), need_clock=np.empty(n, np.int16), status=np.empty(n, np.uint8),
-        reach=np.empty(n, np.uint8), last_purchase=np.empty(n, i4), first_purchase=np.empty(n, i4),
-        frequency=np.empty(n, np.int16), monetary=np.empty(n, f4), last_contact=np.empty(n, i4),
-        last_flags=np.empty(n, np.uint8), active_slot=np.empty(n, np.int8),
-        month_count=np.empty((n, N_CHANNELS), np.uint8), tier=np.empty(n, np.int8),
-        stage=np.empty(n, np.int8),
+    """Allocate a zeroed state of ``n`` rows, all reserved for customers who have not joined."""
+    f4, i4, u1 = np.float32, np.int32, np.uint8
+    st = State(
+        value=np.zeros(n, f4), price_sens=np.zeros(n, f4), receptive=np.zeros(n, f4),
+        cycle=np.ones(n, f4), slot_mask=np.zeros(n, u1), dropout=np.zeros(n, f4),
+        referral=np.zeros(n, f4),
+        salience=np.zeros(n, f4), fatigue=np.zeros(n, f4), trust=np.zeros(n, f4),
+        deal=np.zeros(n, f4), need_clock=np.zeros(n, np.int16), status=np.full(n, NOT_JOINED, u1),
+        reach=np.zeros(n, u1), last_purchase=np.full(n, NEVER, i4), first_purchase=np.full(n, NEVER, i4),
+        frequency=np.zeros(n, np.int16), monetary=np.zeros(n, f4), last_contact=np.full(n, NEVER, i4),
+        last_flags=np.zeros(n, u1), active_slot=np.full(n, -1, np.int8),
+        month_count=np.zeros((n, N_CHANNELS), u1), tier=np.zeros(n, np.int8),
+        stage=np.zeros(n, np.int8), account=np.zeros(n, u1), origin=np.zeros(n, u1),
+        events=np.zeros(n, u1),
     )
+    return st
 
 
-def generate(scenario: Scenario, n: int, seed: int) -> State:
-    """Draw ``n`` customers from ``scenario``'s trait distributions for ``seed``."""
-    st = empty(n)
+def generate(scenario: Scenario, n: int, seed: int, capacity: int | None = None) -> State:
+    """Draw ``n`` customers from ``scenario``'s trait distributions for ``seed``.
+
+    ``capacity`` (>= n) reserves rows for customers who join later (acquisition, referral).
+    """
+    st = empty(max(n, capacity or 0))
     redraw(scenario, st, np.arange(n, dtype=np.int64), seed, day=0)
     return st
 
@@ -110,7 +119,7 @@ def redraw(scenario: Scenario, state: State, rows: np.ndarray, seed: int, day: i
         np.log(pop.cycle_median_days), pop.cycle_sigma, pop.price_sensitivity_mean,
         pop.price_sensitivity_concentration, pop.dropout_per_year / 365.0,
         pop.referral_per_month / 30.0, pop.initial_salience, pop.initial_trust, pop.initial_deal,
-        scenario.dynamics.advocate_trust,
+        scenario.dynamics.advocate_trust, scenario.staff.personal_share,
     ], np.float64)
     band_cdf = np.cumsum(np.array(pop.age_band_shares, np.float64))
     band_cdf[-1] = 1.0
@@ -167,7 +176,7 @@ def _generate(seed, day0, rows, pv, band_cdf, receptiveness, slot_act, ch_reach,
               value, price_sens, receptive, cycle, slot_mask, dropout, referral,
               salience, fatigue, trust, deal, need_clock, status,
               reach, last_purchase, first_purchase, frequency, monetary, last_contact,
-              last_flags, active_slot, month_count, tier, stage):  # pragma: no cover - jitted
+              last_flags, active_slot, month_count, tier, stage, account, origin, events):  # pragma: no cover - jitted
     n = rows.shape[0]
     kt = stream_key(seed, -1, P_TRAITS)
     ki = stream_key(seed, -1, P_INITIAL)
@@ -218,6 +227,9 @@ def _generate(seed, day0, rows, pv, band_cdf, receptiveness, slot_act, ch_reach,
         fatigue[i] = 0.0
         deal[i] = _clip01(pv[11] * 2.0 * ps)
         status[i] = ACTIVE
+        account[i] = ACCOUNT_PERSONAL if u24(draw(kc ^ np.uint64(0x3C), i), 0) < pv[13] else ACCOUNT_WECOM
+        origin[i] = 0
+        events[i] = 0
         ago = int(u24(b4, 1) * cycle[i])
         need_clock[i] = min(ago, 30000)
         last_contact[i] = NEVER

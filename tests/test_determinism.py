@@ -47,7 +47,7 @@ def test_population_is_a_function_of_seed_and_id(beauty):
     small = Simulation(beauty, 300, 5).state
     large = Simulation(beauty, 3000, 5).state
     for field in ("value", "cycle", "price_sens", "slot_mask", "reach", "salience", "trust"):
-        assert np.array_equal(getattr(small, field), getattr(large, field)[:300]), field
+        assert np.array_equal(getattr(small, field)[:300], getattr(large, field)[:300]), field
 
 
 def test_policies_face_the_same_customers_and_luck(beauty):

@@ -80,10 +80,16 @@ def check_run(sim: Simulation, result) -> None:
     for name, series in result.daily.items():
         assert np.isfinite(series).all(), name
     d = result.daily
-    assert np.array_equal(d["reachable"] + d["unreachable"] + d["dropped"], np.full(len(d["day"]), sim.n))
+    # every customer who ever joined is in exactly one state; joined = initial + acquired (incl. referred),
+    # joiners of day t being counted from day t + 1
+    assert np.array_equal(d["reachable"] + d["unreachable"] + d["dropped"], d["joined"])
+    assert np.array_equal(d["joined"], sim.customers + np.concatenate([[0], np.cumsum(d["acquired"])[:-1]]))
+    assert d["joined"][-1] + d["acquired"][-1] == sim.joined <= sim.n
+    assert int((st_.status != 2).sum()) == sim.joined
     assert np.all(np.diff(d["dropped"]) >= 0)  # leaving is for good
     s = result.summary
-    assert math.isclose(s["net_profit"], s["gross_margin"] - s["incentive_cost"] - s["contact_cost"], rel_tol=1e-12)
+    costs = s["incentive_cost"] + s["contact_cost"] + s["acquisition_cost"] + s["running_cost"]
+    assert math.isclose(s["net_profit"], s["gross_margin"] - costs, rel_tol=1e-12, abs_tol=1e-6)
     assert math.isclose(s["total_value"], s["net_profit"] + s["residual_value"], rel_tol=1e-12)
     assert s["purchases"] == s["purchases_contacted"] + s["purchases_organic"]
     assert s["opens"] <= s["contacts"]
@@ -136,4 +142,4 @@ def test_reward_output_adds_up_to_daily_net_profit(beauty):
         blocks = sim.step(policy.act(sim.observe()), reward)
         day = blocks.sum(axis=0)
         net = day[S["gross_margin"]] - day[S["incentive_cost"]] - day[S["contact_cost"]]
-        assert math.isclose(reward.sum(), net, rel_tol=1e-9, abs_tol=1e-6)
+        assert math.isclose(reward.sum(), net, rel_tol=1e-9, abs_tol=1e-6)  # pool-level costs are apart

@@ -1,0 +1,36 @@
+"""Where numba keeps compiled kernels: a folder keyed by a hash of the engine's source.
+
+numba invalidates a cached kernel only when the kernel's own file changes, yet kernels freeze the
+constants they import (statistic indices, parameter slots) at compile time. Keying the cache folder
+by the source of every module with kernels means any change to any of them starts a fresh cache,
+so a stale kernel can never run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numba
+
+_PACKAGES = ("sim", "policies")
+
+
+def source_hash() -> str:
+    """Hash of the Python sources of the packages that define or feed kernels."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for pkg in _PACKAGES:
+        for path in sorted((root / pkg).rglob("*.py")):
+            h.update(path.relative_to(root).as_posix().encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def configure() -> Path:
+    """Point numba's cache at ``$SIYU_CACHE_DIR`` (default ~/.cache/siyu) / numba-<source hash>."""
+    base = Path(os.environ.get("SIYU_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "siyu")
+    folder = base / f"numba-{source_hash()}"
+    numba.config.CACHE_DIR = str(folder)
+    return folder
