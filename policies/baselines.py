@@ -11,8 +11,7 @@ from pydantic import Field
 
 from policies.base import (Params, RulePolicy, build_action, channel_codes, content_code, due,
                            pick_channel, slot_code, slot_for, typical_interval)
-from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, NIGHT, NO_CONTACT,
-                          SERVICE)
+from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, NIGHT, SERVICE)
 from sim.observation import Action, Observation
 
 ALL_CHANNELS = list(CHANNELS)
@@ -116,9 +115,7 @@ class RfmTiered(RulePolicy):
         lapsed = buyer & (rel >= p.lapsed_after)
         due_offer = buyer & ~lapsed & (rel >= p.due_from) & (obs.days_since_contact >= p.offer_gap_days)
         fan = ~buyer
-        prefs = channel_codes(p.channels)
-        channel = np.full(n, NO_CONTACT, np.int8)
-        content = np.zeros(n, np.int8)
+        content = np.full(n, -1, np.int8)
         rules = (
             (due_offer, COUPON),
             (vip & due(obs, p.vip_service_every_days), SERVICE),
@@ -128,11 +125,10 @@ class RfmTiered(RulePolicy):
             (lapsed & due(obs, p.lapsed_content_every_days), content_code("content")),
             (fan & due(obs, p.fan_content_every_days), content_code("content")),
         )
-        for mask, what in rules:
-            ch = pick_channel(obs, mask & (channel == NO_CONTACT), prefs)
-            hit = ch != NO_CONTACT
-            channel[hit] = ch[hit]
-            content[hit] = what
+        for mask, what in rules:  # the first rule that applies to a customer decides
+            content[mask & (content < 0)] = what
+        channel = pick_channel(obs, content >= 0, channel_codes(p.channels))
+        content[content < 0] = 0
         slot = slot_for(obs, slot_code(p.slot)) if p.personal_slot else slot_code(p.slot)
         return build_action(channel, content, slot)
 

@@ -141,10 +141,10 @@ class Groups(_Strict):
     shill_half_life_days: float = F(20.0, "days", "half-life of the shills' effect as members see through them", gt=0, le=3650)
     leave_rate: float = F(0.02, "1/week", "weekly chance a member leaves a cold group (scaled by (1-heat)^2)", ge=0, le=1)
     heat_conversion: float = F(1.0, "factor", "weight of heat (social proof) on group conversion", ge=0, le=10)
-    complaint_damage: float = F(0.6, "share", "share of a group's conversion lost per public complaint", ge=0, le=1)
+    complaint_damage: float = F(0.8, "share", "share of a group's conversion lost per public complaint", ge=0, le=1)
     complaint_trust_hit: float = F(0.1, "trust", "trust each member loses per public complaint", ge=0, le=1)
-    complaint_response: float = F(0.3, "0-1", "speed and quality of the brand's response (limits the damage)", ge=0, le=1)
-    damage_half_life_days: float = F(60.0, "days", "half-life of a complaint's damage to a group", gt=0, le=3650)
+    complaint_response: float = F(0.25, "0-1", "speed and quality of the brand's response (limits the damage)", ge=0, le=1)
+    damage_half_life_days: float = F(120.0, "days", "half-life of a complaint's damage to a group", gt=0, le=3650)
     death_heat: float = F(0.05, "0-1", "heat below which a group is dead: nobody reads it", ge=0, le=1)
 
 

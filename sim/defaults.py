@@ -36,7 +36,8 @@ ORIGINS: tuple[str, ...] = ("initial", "order", "store", "ad", "referral")
 """How a customer came into the pool."""
 ACCOUNT_WECOM, ACCOUNT_PERSONAL = 0, 1
 # per-customer event bits of one day, read by the group and referral kernels
-EV_GROUP_OPEN, EV_GROUP_PROMO, EV_GROUP_COMPLAINT, EV_GROUP_LEFT, EV_REFERRED = 1, 2, 4, 8, 16
+EV_GROUP_OPEN, EV_GROUP_PROMO, EV_GROUP_COMPLAINT, EV_GROUP_LEFT, EV_REFERRED, EV_GROUP_CONTACT, EV_GROUP_BUY = (
+    1, 2, 4, 8, 16, 32, 64)
 
 # --- CRM flags of the last contact (bit positions in ``last_flags``) -------------------------
 FLAG_DELIVERED, FLAG_OPENED, FLAG_BOUGHT, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED = (1, 2, 4, 8, 16)

@@ -20,7 +20,7 @@ from sim.defaults import (BLOCK, CHANNELS, CONTENTS, MONTH_DAYS, N_SLOTS, N_STAT
 from sim.observation import ACTION_LIMITS, Action, InvalidActionError, Observation
 from sim import world
 from sim.acquisition import daily_joiners, expected_daily_inflow
-from sim.defaults import GROUP, NOT_JOINED, WECOM
+from sim.defaults import ACTIVE, EV_GROUP_COMPLAINT, GROUP, NOT_JOINED, WECOM
 from sim.params import P_MOMENTS_FOLD, pack
 from sim.state import State, generate, redraw
 from sim.world import GroupState
@@ -99,6 +99,7 @@ class Simulation:
         self._load = np.zeros(guides, np.int64)
         self._personal_load = np.zeros(guides, np.int64)
         self._folded_until = -1
+        self._injected: list[int] = []
 
     @property
     def n(self) -> int:
@@ -167,11 +168,22 @@ class Simulation:
     def _groups_day(self, out: np.ndarray) -> None:
         g, st = self.groups, self.state
         world.groups_day(g.params(self.scenario, self.day), g.size, st.status, st.reach, st.events, g.heat,
-                         g.damage, g.alive, g.formed, g.members, g.open_factor, g.conv_factor, g.trust_hit, out)
+                         g.damage, g.alive, g.formed, g.members, g.open_factor, g.conv_factor, g.trust_hit,
+                         g.tally, out)
+
+    def inject_complaint(self, customer: int) -> None:
+        """Make ``customer`` complain publicly in their group today (a what-if for group studies)."""
+        st = self.state
+        if st.status[customer] != ACTIVE or not (st.reach[customer] >> GROUP) & 1:
+            raise ValueError(f"customer {customer} is not an active group member")
+        self._injected.append(int(customer))
 
     def _world_day(self, action: Action) -> None:
         """Groups, staff, platform folding, running costs and joiners after the customers' day."""
         st, sc, w = self.state, self.scenario, self.world
+        for i in self._injected:
+            st.events[i] |= EV_GROUP_COMPLAINT
+        self._injected.clear()
         out = np.zeros(3)
         self._groups_day(out)
         w[S["groups_alive"]], w[S["group_heat_sum"]], w[S["group_members"]] = out

@@ -14,7 +14,8 @@ from numba import njit, prange
 
 from sim.defaults import (A2, A3, A4, A5, ACTIVE, BLOCK, DROPPED, FLAG_BOUGHT, FLAG_COMPLAINED,
                           FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED, MOMENTS, NEVER, GROUP,
-                          EV_GROUP_COMPLAINT, EV_GROUP_LEFT, EV_GROUP_OPEN, EV_GROUP_PROMO, EV_REFERRED,
+                          EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT, EV_GROUP_LEFT, EV_GROUP_OPEN,
+                          EV_GROUP_PROMO, EV_REFERRED,
                           S, S_CHANNEL0, WECOM)
 from sim.params import (C_COMPLAINT, C_COST, C_INTRUSIVE, C_OPEN, C_SAL_GAIN, C_UNSUB,
                         K_CONVERSION, K_COST, K_DISCOUNT, K_HARDNESS, K_NOVELTY, K_TRUST, P_ADVOCATE_TRUST,
@@ -194,6 +195,7 @@ def step_day(day, seed, p, ch, ct,
                 if c == GROUP:
                     conv = g_conv[g]
                     stats[b, _GCON] += 1.0
+                    events[i] |= EV_GROUP_CONTACT
                     if hard >= 0.5:
                         events[i] |= EV_GROUP_PROMO
                 elif c == WECOM and per_guide > 0:
@@ -249,6 +251,7 @@ def step_day(day, seed, p, ch, ct,
                             stats[b, _RED] += 1.0
                         if c == GROUP:
                             stats[b, _GBUY] += 1.0
+                            events[i] |= EV_GROUP_BUY
                         monetary[i] += price
                         nc = 0
                 # mute, delete or leave: driven by saturated fatigue

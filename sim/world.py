@@ -15,7 +15,8 @@ import numpy as np
 from numba import njit, prange
 
 from sim.config import Scenario
-from sim.defaults import (A4, ACTIVE, EV_GROUP_COMPLAINT, EV_GROUP_OPEN, EV_GROUP_PROMO,
+from sim.defaults import (A4, ACTIVE, EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT, EV_GROUP_OPEN,
+                          EV_GROUP_PROMO,
                           EV_REFERRED, GROUP, MOMENTS, SMS, WECOM)
 from sim.rng import P_JOIN, P_STAFF, draw, stream_key, u24
 from sim.state import tier_of
@@ -37,13 +38,14 @@ class GroupState:
     open_factor: np.ndarray  # float64: multiplier of group open rates tomorrow
     conv_factor: np.ndarray  # float64: multiplier of group conversion tomorrow
     trust_hit: np.ndarray  # float64: trust each member loses tomorrow (public complaints)
+    tally: np.ndarray  # int64 (groups, 4): cumulative group-channel contacts, opens, purchases, complaints
 
     @classmethod
     def create(cls, rows: int, size: int, heat_start: float) -> "GroupState":
         """Groups covering ``rows`` rows, all at ``heat_start``."""
         g = (rows + size - 1) // size
         return cls(size, np.full(g, heat_start), np.zeros(g), np.ones(g, np.uint8), np.zeros(g, np.uint8),
-                   np.zeros(g, np.int32), np.ones(g), np.ones(g), np.zeros(g))
+                   np.zeros(g, np.int32), np.ones(g), np.ones(g), np.zeros(g), np.zeros((g, 4), np.int64))
 
     def params(self, scenario: Scenario, day: int) -> np.ndarray:
         """Scalars of the group kernel for ``day``."""
@@ -59,7 +61,7 @@ class GroupState:
 
 @njit(cache=True, parallel=True)
 def groups_day(gp, size, status, reach, events, heat, damage, alive, formed, members, open_factor,
-               conv_factor, trust_hit, out):  # pragma: no cover - jitted
+               conv_factor, trust_hit, tally, out):  # pragma: no cover - jitted
     """Update every group from its members' events of the day; ``out`` gets (alive, heat sum, members)."""
     n = status.shape[0]
     ng = heat.shape[0]
@@ -82,6 +84,12 @@ def groups_day(gp, size, status, reach, events, heat, damage, alive, formed, mem
                 promos += 1
             if e & EV_GROUP_COMPLAINT:
                 complaints += 1
+            if e & EV_GROUP_CONTACT:
+                tally[g, 0] += 1
+            if e & EV_GROUP_BUY:
+                tally[g, 2] += 1
+        tally[g, 1] += opens
+        tally[g, 3] += complaints
         members[g] = m
         if m > 0:
             formed[g] = 1
