@@ -87,30 +87,32 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """Several policies on the same seeds: a table with paired 95% CIs and comparison.csv."""
-    from experiments.runner import compare
-    sc = load_scenario(args.scenario)
+    """Several policies on the same seeds: paired bootstrap CIs, comparison.csv, tidy tables and a report.
+
+    The shorthand of ``siyu experiment``: the same runner, so rerunning with the same --out resumes.
+    """
+    from experiments.commands.experiment import run_and_report
+    from experiments.spec import experiment_from_refs
     refs = [p.strip() for p in args.policies.split(",") if p.strip()]
     if not refs:
         raise UserError("--policies needs at least one policy name or file")
-    customers = args.customers or sc.population.customers
-    seeds = list(range(args.seed, args.seed + args.seeds))
-    out = Path(args.out)
-    total = len(refs) * len(seeds) * args.days
-    comp = _with_progress(total, f"{len(refs)} policies x {len(seeds)} seeds",
-                          lambda tick: compare(sc, refs, seeds, customers, args.days, out, tick))
-    print_comparison(comp.rows(), comp.policies, f"{sc.name}: {customers:,} customers, {args.days} days, "
-                     f"{len(seeds)} seeds (paired 95% CI of the difference vs {comp.policies[0]})")
-    out_console.print(f"wrote {out / 'comparison.csv'} and {len(comp.summaries)} run summaries in {out / 'runs'}")
+    exp = experiment_from_refs(args.scenario, refs, args.seeds, args.seed, args.customers, args.days,
+                               source="--policies/--scenario")
+    run_and_report(exp, Path(args.out), report=not args.no_report)
     return 0
 
 
 def print_comparison(rows: list[dict[str, Any]], policies: list[str], title: str,
                      metrics: Sequence[str] = ("total_value", "net_profit", "residual_value", "purchases",
                                                "contacts", "unsubscribes", "reachable_end")) -> None:
-    """Policies as rows; per KPI its mean, and for the headline the paired difference with its 95% CI."""
+    """Policies as rows; per KPI its mean, and for the headline the paired difference with its 95% CI.
+
+    The best policy on the headline is starred (two stars: its lead over every other policy is
+    significant after Holm's correction); a difference is green or red when significant after Holm.
+    """
     by = {(r["policy"], r["metric"]): r for r in rows}
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", caption_justify="left",
+                  caption=f"* best on {metrics[0]}; ** and its lead over every other policy is significant (Holm)")
     table.add_column("policy")
     table.add_column(metrics[0], justify="right")
     table.add_column(f"diff vs {policies[0]} [95% CI]", justify="right")
@@ -121,10 +123,12 @@ def print_comparison(rows: list[dict[str, Any]], policies: list[str], title: str
         diff = "reference"
         if i > 0:
             lo, hi = head["ci_low"], head["ci_high"]
-            color = "" if lo != lo else ("green" if lo > 0 else "red" if hi < 0 else "")
+            sig = head.get("significant", lo > 0 or hi < 0)
+            color = "green" if sig and head["diff_vs_reference"] > 0 else "red" if sig else ""
             text = f"{_short(head['diff_vs_reference'], True)} [{_short(lo, True)}, {_short(hi, True)}]"
             diff = f"[{color}]{text}[/{color}]" if color else text
-        table.add_row(pol, _short(head["mean"]), diff, *(_short(by[(pol, m)]["mean"]) for m in metrics[1:]))
+        star = (" **" if head.get("lead_significant") else " *") if head.get("best") else ""
+        table.add_row(pol + star, _short(head["mean"]), diff, *(_short(by[(pol, m)]["mean"]) for m in metrics[1:]))
     out_console.print(table)
 
 
@@ -200,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"comma-separated; the first is the reference (default {DEFAULT_POLICIES})")
     p.add_argument("--seeds", type=positive_int, default=5, metavar="K", help="number of seeds (default 5)")
     p.add_argument("--seed", type=seed_int, default=0, metavar="S", help="first seed (default 0)")
-    p.add_argument("--out", default="runs/compare", metavar="DIR", help="output folder (default runs/compare)")
+    p.add_argument("--out", default="runs/compare", metavar="DIR",
+                   help="output folder (default runs/compare); rerunning with the same folder resumes")
+    p.add_argument("--no-report", action="store_true", help="skip report.html / report.md")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("scenarios", help="list scenario presets, or show one as TOML")

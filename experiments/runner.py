@@ -1,30 +1,59 @@
-"""Run policies on a scenario over seeds and write the results a strategist and CI read."""
+"""Plan, run and resume the runs of an experiment, and write its tables.
+
+Every (grid point, policy, seed) is a :class:`RunTask` with a key: a hash of everything that
+determines its result (scenario content, policy and parameters, seed, sizes, code version and a hash
+of the model's source). A finished
+run is written at once to ``out/runs/`` under a name carrying that key, so rerunning the same command
+skips it; runs shared by several grid points are run once.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import importlib
+import json
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
-
+from experiments.comparison import COLUMNS, Comparison
 from experiments.io import daily_rows, write_csv, write_json
-from experiments.stats import paired_diff
+from experiments.recording import ContactRecorder
+from experiments.results import (RECORD_FORMAT, Record, build_tables, load_record, make_record,
+                                 save_record, table_cell)
+from experiments.spec import Experiment, GridPoint, PolicySpec
+from experiments.sweep import report_point, surface_rows
+from experiments.tables import Table, as_arrays, read_table, select, write_table
 from policies import load_policy
 from sim.config import Scenario
-from sim.engine import RunResult, Simulation
+from sim.engine import RunResult, Simulation, code_version
 
-COMPARE_METRICS = (
-    "total_value", "net_profit", "residual_value", "revenue", "gross_margin", "incentive_cost",
-    "contact_cost", "purchases", "contacts", "opens", "open_rate", "unsubscribes", "complaints",
-    "referrals", "reachable_end", "active_end",
-)
-"""KPIs in the comparison table, headline first."""
+Progress = Callable[[int], None]
+"""Called with the number of simulated days done so far."""
+MODEL_PACKAGES = ("sim", "agents", "policies")
+"""Packages whose source decides a run's numbers (hashed into every run's key)."""
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of the source of :data:`MODEL_PACKAGES`.
+
+    Why: the version number does not move while the engine is being calibrated; with the source in
+    the key, a resume after a code change reruns instead of mixing old and new numbers.
+    """
+    digest = hashlib.sha256()
+    for name in MODEL_PACKAGES:
+        root = Path(importlib.import_module(name).__file__ or "").parent
+        for path in sorted(root.rglob("*")):
+            if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def run_one(scenario: Scenario, policy_ref: str, customers: int, days: int, seed: int,
-            progress: Callable[[int], None] | None = None) -> RunResult:
-    """One policy on one seed."""
+            progress: Progress | None = None) -> RunResult:
+    """One policy on one seed (``siyu run``)."""
     policy = load_policy(policy_ref)
     return Simulation(scenario, customers, seed).run(policy, days, progress)
 
@@ -36,58 +65,156 @@ def write_run(out: Path, result: RunResult) -> None:
     write_csv(out / "daily.csv", rows, columns)
 
 
-def run_file_name(policy: str, seed: int) -> str:
-    """File name of one run's summary inside a comparison's ``runs/`` folder."""
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in policy)
-    return f"{safe}__seed{seed}.json"
+@dataclass(frozen=True)
+class RunTask:
+    """One run to do: a policy on a seed at a grid point."""
+
+    point: GridPoint
+    policy: PolicySpec
+    seed: int
+    customers: int
+    days: int
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario of this task's grid point."""
+        return self.point.scenario
+
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        """Identity of the run: what it ran and with which code (stored in the run file)."""
+        sc = self.scenario
+        return {"scenario": sc.name, "config_hash": sc.config_hash(), "policy": self.policy.identity(),
+                "seed": self.seed, "customers": self.customers, "days": self.days,
+                "code_version": code_version(), "code_fingerprint": code_fingerprint(),
+                "record_format": RECORD_FORMAT}
+
+    @cached_property
+    def key(self) -> str:
+        """Hash of everything that determines the result (the full scenario, not just its hash)."""
+        body = {**self.meta, "scenario_content": self.scenario.model_dump(mode="json")}
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:20]
+
+    @property
+    def file_name(self) -> str:
+        """Name of the run file inside ``runs/``."""
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in self.policy.name)
+        return f"{safe}__seed{self.seed}__{self.key}.json"
+
+    def ids(self, axes: list[str]) -> dict[str, Any]:
+        """Identifying columns of this run in the tables."""
+        values = {a: table_cell(self.point.values[a]) for a in axes}
+        return {"run_id": self.key, "point": self.point.index, **values, "scenario": self.scenario.name,
+                "policy": self.policy.name, "policy_kind": self.policy.kind or str(self.policy.ref),
+                "seed": self.seed}
+
+    def run(self, progress: Progress | None = None) -> Record:
+        """Simulate, recording contacts by segment and the end-of-run hidden state."""
+        recorder = ContactRecorder(self.policy.build())
+        sim = Simulation(self.scenario, self.customers, self.seed)
+        result = sim.run(recorder, self.days, progress)
+        return make_record(self.key, self.meta, result, sim, recorder)
+
+
+def plan(exp: Experiment) -> list[RunTask]:
+    """Every (grid point, seed, policy) of the experiment, in run order."""
+    return [RunTask(point, pol, seed, exp.customers, exp.days)
+            for point in exp.points for seed in exp.seeds for pol in point.policies]
+
+
+def unique(tasks: list[RunTask]) -> list[RunTask]:
+    """Tasks with distinct keys (a run shared by several grid points appears once)."""
+    first: dict[str, RunTask] = {}
+    for t in tasks:
+        first.setdefault(t.key, t)
+    return list(first.values())
+
+
+def resume(tasks: list[RunTask], out: Path | None) -> dict[str, Record]:
+    """Finished runs found intact in ``out/runs``, by key; anything else will be (re)done."""
+    if out is None:
+        return {}
+    found = {}
+    for t in unique(tasks):
+        rec = load_record(out / "runs" / t.file_name, t.key)
+        if rec is not None:
+            found[t.key] = rec
+    return found
+
+
+def execute(tasks: list[RunTask], out: Path | None, done: dict[str, Record] | None = None,
+            progress: Progress | None = None) -> list[Record]:
+    """Run what is not in ``done``, saving each run as soon as it finishes; records in task order."""
+    records = dict(done or {})
+    elapsed = 0
+    for t in unique(tasks):
+        if t.key in records:
+            continue
+
+        def tick(day: int, base: int = elapsed) -> None:
+            if progress is not None:
+                progress(base + day)
+        rec = t.run(tick)
+        if out is not None:
+            save_record(out / "runs" / t.file_name, rec)
+        records[t.key] = rec
+        elapsed += t.days
+    return [records[t.key] for t in tasks]
 
 
 @dataclass
-class Comparison:
-    """Summaries of every (policy, seed) run and the paired statistics against the reference."""
+class ExperimentResult:
+    """The finished experiment: its spec, tables and comparison."""
 
-    policies: list[str]
-    seeds: list[int]
-    summaries: dict[tuple[str, int], dict[str, Any]]
+    experiment: Experiment
+    tables: dict[str, Table]
+    point: int
+    """Grid point shown in the comparison and report (the sweep optimum; 0 without a grid)."""
 
-    def values(self, policy: str, metric: str) -> np.ndarray:
-        """One value per seed, in seed order."""
-        return np.array([float(self.summaries[(policy, s)][metric]) for s in self.seeds])
+    @property
+    def runs(self) -> Table:
+        """One row per run."""
+        return self.tables["runs"]
 
-    def rows(self, metrics: tuple[str, ...] = COMPARE_METRICS) -> list[dict[str, Any]]:
-        """Long-form rows: policy, metric, mean, diff_vs_reference, ci_low, ci_high."""
-        ref = self.policies[0]
-        out = []
-        for metric in metrics:
-            base = self.values(ref, metric)
-            for pol in self.policies:
-                vals = self.values(pol, metric)
-                d = paired_diff(base, vals)
-                out.append({"policy": pol, "metric": metric, "mean": float(vals.mean()),
-                            "diff_vs_reference": d.mean, "ci_low": d.ci_low, "ci_high": d.ci_high})
-        return out
+    def comparison(self, point: int | None = None) -> Comparison:
+        """Paired comparison of the policies at a grid point (default: :attr:`point`)."""
+        at = self.point if point is None else point
+        return Comparison.from_table(select(self.runs, point=at), self.experiment.policy_names,
+                                     self.experiment.seeds)
 
 
-def compare(scenario: Scenario, policy_refs: list[str], seeds: list[int], customers: int, days: int,
-            out: Path | None = None, progress: Callable[[int], None] | None = None) -> Comparison:
-    """Every policy on the same seeds (common random numbers); per-run summaries go to ``out/runs``."""
-    names = [load_policy(ref).name for ref in policy_refs]  # validates every reference up front
-    if len(set(names)) != len(names):
-        raise ValueError(f"policy names must be distinct, got {', '.join(names)}")
-    summaries: dict[tuple[str, int], dict[str, Any]] = {}
-    done = 0
-    for seed in seeds:
-        for ref, name in zip(policy_refs, names):
-            def tick(day: int, _base: int = done) -> None:
-                if progress is not None:
-                    progress(_base + day)
-            result = run_one(scenario, ref, customers, days, seed, tick)
-            summaries[(name, seed)] = result.summary
-            if out is not None:
-                write_json(out / "runs" / run_file_name(name, seed), result.summary)
-            done += days
-    comp = Comparison(names, list(seeds), summaries)
+def finish(exp: Experiment, tasks: list[RunTask], records: list[Record], out: Path | None) -> ExperimentResult:
+    """Build the tables and statistics; with ``out``, write them next to the run files."""
+    axes = [a.label for a in exp.axes]
+    raw = build_tables((t.ids(axes), r) for t, r in zip(tasks, records))
     if out is not None:
-        cols = ["policy", "metric", "mean", "diff_vs_reference", "ci_low", "ci_high"]
-        write_csv(out / "comparison.csv", comp.rows(), cols)
-    return comp
+        write_json(out / "experiment.json", exp.describe())
+        for name, columns in raw.items():
+            write_table(out, name, columns)
+        tables = {name: read_table(out, name) for name in raw}
+    else:
+        tables = {name: as_arrays(columns) for name, columns in raw.items()}
+    point = report_point(exp, tables["runs"])
+    result = ExperimentResult(exp, tables, point)
+    if out is not None:
+        write_csv(out / "comparison.csv", comparison_rows(result), COLUMNS + ["point"] + axes)
+        if exp.axes:
+            rows = surface_rows(exp, tables["runs"], exp.metric)
+            write_csv(out / "surface.csv", rows, list(rows[0]))
+    return result
+
+
+def comparison_rows(result: ExperimentResult) -> list[dict[str, Any]]:
+    """Comparison rows of every grid point, with the point and its axis values after the fixed columns."""
+    rows = []
+    for p in result.experiment.points:
+        extra = {"point": p.index, **{k: table_cell(v) for k, v in p.values.items()}}
+        rows += [{**r, **extra} for r in result.comparison(p.index).rows()]
+    return rows
+
+
+def run_experiment(exp: Experiment, out: Path | None = None, progress: Progress | None = None) -> ExperimentResult:
+    """Plan, resume from ``out``, run what is missing and write the tables (Python entry point)."""
+    tasks = plan(exp)
+    records = execute(tasks, out, resume(tasks, out), progress)
+    return finish(exp, tasks, records, out)

@@ -78,7 +78,7 @@ def read_table(folder: Path, name: str) -> Table:
         raise FileNotFoundError(f"{folder}: no {name}.parquet or {name}.csv")
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
-        return {k: np.asarray(v) for k, v in pq.read_table(path).to_pydict().items()}
+        return as_arrays(pq.read_table(path).to_pydict())
     return read_csv(path)
 
 
@@ -99,6 +99,11 @@ def _column(values: list[str]) -> np.ndarray:
         return np.array([float(v) for v in values], np.float64)
     except ValueError:
         return np.array(values, dtype=str)
+
+
+def as_arrays(columns: Mapping[str, Sequence[Any]]) -> Table:
+    """Columns given as lists, as numpy arrays."""
+    return {k: np.asarray(v) for k, v in columns.items()}
 
 
 def select(table: Table, **equal: Any) -> Table:

@@ -45,14 +45,16 @@ def store_add_probability(scenario: Scenario) -> float:
 
 
 def expected_daily_inflow(scenario: Scenario, customers: int) -> float:
-    """Rough joiners per day, used to reserve rows (referrals at an optimistic advocate share)."""
+    """Rough joiners per day, used to size the rows reserved at the start (they grow when needed)."""
     a = scenario.acquisition
     ages = np.linspace(0, a.order_max_age_days, 64)
     orders = a.orders_per_day * float(order_add_probability(ages, scenario).mean())
     store = a.store_visitors_per_day * store_add_probability(scenario)
     refer = 0.0
     if scenario.referral.joins and scenario.population.referral_per_month > 0:
-        refer = 0.5 * customers * scenario.population.referral_per_month / 30.0
+        r = scenario.referral
+        mult = 1.0 + r.reward_lift * r.reward_yuan / (r.reward_yuan + r.reward_half_yuan)
+        refer = 0.1 * customers * scenario.population.referral_per_month / 30.0 * mult
     return orders + store + a.ad_adds_per_day + refer
 
 

@@ -173,7 +173,7 @@ class Acquisition(_Strict):
     gift_half_yuan: float = F(10.0, "yuan", "gift value at which half of the lift is reached", gt=0, le=10000)
     ad_adds_per_day: float = F(0.0, "adds/day", "customers added through paid ads", ge=0, le=1e7)
     ad_cost_per_add: float = F(30.0, "yuan/add", "paid-ad cost per added customer", ge=0, le=100000)
-    reserve_days: float = F(400.0, "days", "days of inflow the population arrays reserve room for", ge=0, le=36500)
+    reserve_days: float = F(60.0, "days", "days of expected inflow the population arrays reserve at the start (they grow as needed)", ge=0, le=36500)
 
 
 class Staff(_Strict):

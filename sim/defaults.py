@@ -64,7 +64,7 @@ _BASE_STATS = (
 )
 WORLD_FLOWS: tuple[str, ...] = (
     "acquired", "acquired_orders", "acquired_store", "acquired_ads", "acquired_referral",
-    "acquisition_cost", "running_cost", "joins_refused",
+    "acquisition_cost", "running_cost",
     "orders_recent_offered", "orders_recent_added", "orders_old_offered", "orders_old_added",
     "staff_departures", "staff_lost_customers", "banned_accounts", "undelivered_capacity",
 )

@@ -61,8 +61,9 @@ class Simulation:
     """One simulated pool: a population drawn from a scenario for a seed, stepped a day at a time.
 
     Rows beyond the initial ``customers`` are reserved for customers who join later (acquisition,
-    referral); ``inflow=False`` turns joining off and keeps the population at its initial size (RL
-    environments with one sub-environment per customer use that).
+    referral) and the arrays grow when they fill, so ``n`` may rise during a run; ``inflow=False``
+    turns joining off and keeps the population at its initial size (RL environments with one
+    sub-environment per customer use that).
     """
 
     def __init__(self, scenario: Scenario, customers: int | None = None, seed: int = 0,
@@ -78,28 +79,40 @@ class Simulation:
         self.inflow = inflow
         self.params = pack(scenario)
         reserve = 0
-        if inflow and state is None:
+        if inflow and state is None:  # room for the first weeks of joiners; _grow makes more
             reserve = int(np.ceil(expected_daily_inflow(scenario, n) * scenario.acquisition.reserve_days))
         self.state = state if state is not None else generate(scenario, n, self.seed, n + reserve)
         self.joined = n if state is None else int((self.state.status != NOT_JOINED).sum())
         self.day = 0
+        self.groups = GroupState.create(self.state.n, scenario.groups.size, scenario.groups.heat_start)
+        self.per_guide = scenario.staff.customers_per_guide
+        self.world = np.zeros(N_STATS, np.float64)
+        """Pool-level statistics of the last day (acquisition, staff, groups), booked apart from blocks."""
+        self._no_reward = np.zeros(0, np.float64)
+        self._folded_until = -1
+        self._injected: list[int] = []
+        self._size_buffers()
+        self._groups_day(np.zeros(3))
+
+    def _size_buffers(self) -> None:
+        """(Re)allocate what depends on the number of rows after creation or growth."""
         rows = self.state.n
         self.n_blocks = (rows + BLOCK - 1) // BLOCK
         self._stats = np.zeros((self.n_blocks, N_STATS), np.float64)
-        self.world = np.zeros(N_STATS, np.float64)
-        """Pool-level statistics of the last day (acquisition, staff, groups), booked apart from blocks."""
         self._none = Action.none(rows)
-        self._no_reward = np.zeros(0, np.float64)
-        self.groups = GroupState.create(rows, scenario.groups.size, scenario.groups.heat_start)
-        self._groups_day(np.zeros(3))
-        sp = scenario.staff
-        self.per_guide = sp.customers_per_guide
         guides = (rows + self.per_guide - 1) // self.per_guide if self.per_guide > 0 else 1
+        old = getattr(self, "quality", np.ones(0))
         self.quality = np.ones(guides, np.float64)
+        self.quality[: old.shape[0]] = old
         self._load = np.zeros(guides, np.int64)
         self._personal_load = np.zeros(guides, np.int64)
-        self._folded_until = -1
-        self._injected: list[int] = []
+
+    def _grow(self, rows: int) -> None:
+        """Make room for at least ``rows`` rows (by a quarter more at least, so growth is rare)."""
+        rows = max(rows, self.state.n + self.state.n // 4 + BLOCK)
+        self.state = self.state.grown(rows)
+        self.groups = self.groups.grown(rows, self.scenario.groups.heat_start)
+        self._size_buffers()
 
     @property
     def n(self) -> int:
@@ -154,16 +167,17 @@ class Simulation:
                 channel, st.account, st.status, self.per_guide, sc.staff.chat_capacity_per_day,
                 self._load, self._personal_load)
         p.scalars[P_MOMENTS_FOLD] = sc.platform.fold_factor if self.day <= self._folded_until else 1.0
-        self._stats[:] = 0.0
+        stats = self._stats  # kept: growth at the end of the day reallocates the buffer
+        stats[:] = 0.0
         g = self.groups
         kernels.step_day(self.day, self.seed, p.scalars, p.channels, p.contents,
                          channel, action.content, action.slot,
                          *st.arrays().values(), g.size, g.open_factor, g.conv_factor, g.trust_hit, g.heat,
-                         self.per_guide, self.quality, self._stats,
+                         self.per_guide, self.quality, stats,
                          self._no_reward if reward is None else reward)
-        self._world_day(action)
+        self._world_day(stats)
         self.day += 1
-        return self._stats
+        return stats
 
     def _groups_day(self, out: np.ndarray) -> None:
         g, st = self.groups, self.state
@@ -178,7 +192,7 @@ class Simulation:
             raise ValueError(f"customer {customer} is not an active group member")
         self._injected.append(int(customer))
 
-    def _world_day(self, action: Action) -> None:
+    def _world_day(self, stats: np.ndarray) -> None:
         """Groups, staff, platform folding, running costs and joiners after the customers' day."""
         st, sc, w = self.state, self.scenario, self.world
         for i in self._injected:
@@ -203,28 +217,28 @@ class Simulation:
             w[S["staff_departures"]] = departed[:guides].sum()
             w[S["running_cost"]] += sp.salary_per_day * guides
         w[S["running_cost"]] += sc.economics.running_cost_per_day
-        audience = self._stats[:, S["moments_audience"]].sum()
-        posted = self._stats[:, S["moments_delivered"]].sum()
+        audience = stats[:, S["moments_audience"]].sum()
+        posted = stats[:, S["moments_delivered"]].sum()
         if audience > 0 and posted / audience > sc.platform.moments_fold_share:
             self._folded_until = self.day + sc.platform.fold_days
         w[S["joined"]] = self.joined  # the census above saw these; today's joiners count from tomorrow
         if self.inflow:
-            self._join()
+            self._join(stats)
 
-    def _join(self) -> None:
+    def _join(self, stats: np.ndarray) -> None:
         st, w = self.state, self.world
-        inviters = world.referral_inviters(st.events, st.status)
+        busy = np.flatnonzero(stats[:, S["referrals"]] > 0)
+        inviters = world.referral_inviters(st.events, busy, BLOCK) if busy.size else np.zeros(0, np.int64)
         joiners = daily_joiners(self.scenario, self.seed, self.day, st.trust[inviters].astype(np.float64))
         for key, value in joiners.stats.items():
             w[S[key]] += value
         w[S["acquisition_cost"]] += joiners.cost
         k = joiners.kind.size
-        room = self.n - self.joined
-        if k > room:
-            w[S["joins_refused"]] = k - room
-            k = room
         if k == 0:
             return
+        if self.joined + k > self.n:
+            self._grow(self.joined + k)
+        st = self.state  # may have grown
         rows = np.arange(self.joined, self.joined + k, dtype=np.int64)
         redraw(self.scenario, st, rows, self.seed, self.day + 1)
         world.settle_joiners(rows, joiners.kind[:k], joiners.age[:k], joiners.trust[:k], self.day + 1,
@@ -259,12 +273,15 @@ class Simulation:
             obs = self.observe()
             blocks = self.step(policy.act(obs))
             daily[t] = blocks.sum(axis=0) + self.world
-            totals += blocks
+            if self.n_blocks > totals.shape[0]:  # the pool grew: new blocks start at zero
+                totals = np.vstack([totals, np.zeros((self.n_blocks - totals.shape[0], N_STATS))])
+            totals[: blocks.shape[0]] += blocks
             totals[0] += self.world  # pool-level flows are booked to the first block
             if progress is not None:
                 progress(t + 1)
         stocks = [S[name] for name in STOCKS]
-        totals[:, stocks] = self._stats[:, stocks]
+        totals[:, stocks] = 0.0
+        totals[: blocks.shape[0], stocks] = blocks[:, stocks]
         totals[0, stocks] += self.world[stocks]
         residual = self.residual_blocks()
         return RunResult.build(self, policy.name, days, daily, totals, residual)

@@ -151,7 +151,14 @@ def step_day(day, seed, p, ch, ct,
         sum_tr = 0.0
         sum_dl = 0.0
         n_moments = 0.0
+        g = lo // g_size  # the group of row i, advanced without a division per row
+        g_end = (g + 1) * g_size
+        leave_day = (day + g) % 7 == 0
         for i in range(lo, hi):
+            if i == g_end:
+                g += 1
+                g_end += g_size
+                leave_day = (day + g) % 7 == 0
             events[i] = 0
             if status[i] != ACTIVE:
                 if status[i] == DROPPED:
@@ -166,7 +173,6 @@ def step_day(day, seed, p, ch, ct,
             nc = min(need_clock[i] + 1, 30000)
             inv_cyc = 1.0 / cycle[i]
             fat += p[P_RIVAL_FAT]
-            g = i // g_size
             in_group = (reach[i] >> GROUP) & 1
             if in_group and g_trust_hit[g] > 0.0:
                 tr = max(tr - g_trust_hit[g], 0.0)
@@ -309,7 +315,7 @@ def step_day(day, seed, p, ch, ct,
                 if u24(draw(k_referral, i), 0) < referral[i] * tr * p[P_REFERRAL_MULT]:
                     stats[b, _REF] += 1.0
                     events[i] |= EV_REFERRED
-            if in_group and (day + g) % 7 == 0 and (reach[i] >> GROUP) & 1:
+            if in_group and leave_day and (reach[i] >> GROUP) & 1:
                 cold = 1.0 - g_heat[g]
                 if u24(draw(k_group, i), 0) < p[P_GROUP_LEAVE] * cold * cold:
                     reach[i] = np.uint8(reach[i] & (0xFF ^ (1 << GROUP)))

@@ -72,6 +72,13 @@ class State:
         """Bytes of state per customer."""
         return sum(a.nbytes for a in self.arrays().values()) / max(self.n, 1)
 
+    def grown(self, rows: int) -> "State":
+        """A copy with ``rows`` rows: the current ones, then rows reserved for joiners."""
+        out = empty(rows)
+        for name, arr in self.arrays().items():
+            getattr(out, name)[: self.n] = arr
+        return out
+
     def copy(self) -> "State":
         """A deep copy (for branching a simulation)."""
         return State(**{k: v.copy() for k, v in self.arrays().items()})

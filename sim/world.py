@@ -47,6 +47,15 @@ class GroupState:
         return cls(size, np.full(g, heat_start), np.zeros(g), np.ones(g, np.uint8), np.zeros(g, np.uint8),
                    np.zeros(g, np.int32), np.ones(g), np.ones(g), np.zeros(g), np.zeros((g, 4), np.int64))
 
+    def grown(self, rows: int, heat_start: float) -> "GroupState":
+        """The same groups plus new, unformed groups covering ``rows`` rows."""
+        new = GroupState.create(rows, self.size, heat_start)
+        g = self.heat.shape[0]
+        for name in ("heat", "damage", "alive", "formed", "members", "open_factor", "conv_factor", "trust_hit",
+                     "tally"):
+            getattr(new, name)[:g] = getattr(self, name)
+        return new
+
     def params(self, scenario: Scenario, day: int) -> np.ndarray:
         """Scalars of the group kernel for ``day``."""
         gp = scenario.groups
@@ -168,18 +177,21 @@ def staff_day(seed, day, per_guide, capacity, turnover, ban_threshold, ban_rate,
 
 
 @njit(cache=True)
-def referral_inviters(events, status):  # pragma: no cover - jitted
-    """Rows that referred a friend today, in row order."""
+def referral_inviters(events, blocks, block):  # pragma: no cover - jitted
+    """Rows that referred a friend today, in row order, scanning only ``blocks`` (those with referrals)."""
+    n = events.shape[0]
     count = 0
-    for i in range(events.shape[0]):
-        if events[i] & EV_REFERRED:
-            count += 1
+    for b in blocks:
+        for i in range(b * block, min((b + 1) * block, n)):
+            if events[i] & EV_REFERRED:
+                count += 1
     out = np.empty(count, np.int64)
     k = 0
-    for i in range(events.shape[0]):
-        if events[i] & EV_REFERRED:
-            out[k] = i
-            k += 1
+    for b in blocks:
+        for i in range(b * block, min((b + 1) * block, n)):
+            if events[i] & EV_REFERRED:
+                out[k] = i
+                k += 1
     return out
 
 

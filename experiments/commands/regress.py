@@ -1,0 +1,64 @@
+"""``siyu regress [--update]``: check a fixed set of runs against the golden metrics; exit 1 on drift."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from experiments.cli import EXTRA_COMMANDS, _short, _with_progress, console, out_console
+from experiments.regress import GOLDEN, SUITE, Check, check, read_golden, run_suite, write_golden
+
+MAX_ROWS = 40
+"""Drift rows printed at most (largest relative change first)."""
+
+
+def cmd_regress(args: argparse.Namespace) -> int:
+    """Run the suite; with --update rewrite the golden file, else compare and exit 1 on drift."""
+    path = Path(args.golden)
+    golden = None if args.update else read_golden(path)
+    label = f"regress: {SUITE.runs} runs"
+    runs, hashes = _with_progress(SUITE.runs * SUITE.days, label, lambda tick: run_suite(SUITE, progress=tick))
+    if args.update:
+        write_golden(path, SUITE, runs, hashes)
+        out_console.print(f"wrote {path}: {len(runs)} runs x {len(next(iter(runs.values())))} metrics")
+        return 0
+    result = check(golden, runs, hashes, SUITE, args.rtol, args.atol)
+    print_check(result, path)
+    return 0 if result.ok else 1
+
+
+def print_check(result: Check, path: Path) -> None:
+    """A table of what moved (or one line saying nothing did)."""
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False)
+    if result.ok:
+        out_console.print(f"regress: ok, {result.runs} runs x {result.metrics} metrics within tolerance of {path}")
+        return
+    table = Table(title=f"regress: {len(result.drifts)} metrics moved beyond tolerance (golden: {path})",
+                  title_justify="left")
+    for col in ("run", "metric", "golden", "now", "change"):
+        table.add_column(col, justify="left" if col in ("run", "metric") else "right")
+    ranked = sorted(result.drifts, key=lambda d: -abs(d.relative))
+    for d in ranked[:MAX_ROWS]:
+        rel = "missing" if d.missing else f"{100 * d.relative:+.3f}%"
+        table.add_row(d.case, d.metric, _short(d.golden), _short(d.now), rel)
+    out_console.print(table)
+    if len(ranked) > MAX_ROWS:
+        out_console.print(f"... and {len(ranked) - MAX_ROWS} more")
+    out_console.print("if the change is intended: siyu regress --update (and commit the golden file)")
+
+
+def register(sub: Any) -> None:
+    """Add ``siyu regress``."""
+    p = sub.add_parser("regress", help="check fixed runs against golden metrics (CI); exit 1 on drift")
+    p.add_argument("--update", action="store_true", help="rewrite the golden file after an intended change")
+    p.add_argument("--golden", default=str(GOLDEN), metavar="PATH", help="golden file (default: the packaged one)")
+    p.add_argument("--rtol", type=float, default=None, help="relative tolerance (default: the golden file's)")
+    p.add_argument("--atol", type=float, default=None, help="absolute tolerance (default: the golden file's)")
+    p.set_defaults(func=cmd_regress)
+
+
+EXTRA_COMMANDS.append(register)

@@ -1,0 +1,29 @@
+"""``siyu report DIR``: write report.html (self-contained) and report.md for an experiment folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from experiments.cli import EXTRA_COMMANDS, console, out_console
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Render the report of a folder written by ``siyu experiment`` or ``siyu compare``."""
+    from experiments.report import write_report
+    with console.status("writing the report"):
+        files = write_report(Path(args.dir))
+    out_console.print(f"wrote {files.html}, {files.markdown} and {len(files.figures)} figures in "
+                      f"{files.figures[0].parent if files.figures else args.dir}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add ``siyu report``."""
+    p = sub.add_parser("report", help="HTML and Markdown report of an experiment folder")
+    p.add_argument("dir", metavar="DIR", help="folder given as --out to siyu experiment or siyu compare")
+    p.set_defaults(func=cmd_report)
+
+
+EXTRA_COMMANDS.append(register)

@@ -1,0 +1,164 @@
+"""``siyu regress``: a small fixed set of runs checked against golden metrics stored in the package.
+
+The engine is deterministic (same seed, same numbers, whatever the thread count), so any change of
+the dynamics, a preset or a baseline moves some metric; the tolerance only absorbs floating-point
+noise across platforms. After an intended change, ``siyu regress --update`` rewrites the golden file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from experiments.io import write_json
+from experiments.runner import run_one
+from sim.config import Scenario, apply_overrides, load_scenario
+from sim.engine import code_version
+
+GOLDEN = Path(__file__).with_name("golden.json")
+"""The golden file shipped inside the package (package data)."""
+RTOL = 1e-3
+"""Default relative tolerance: a metric drifts when |now - golden| > atol + rtol * |golden|."""
+ATOL = 1e-6
+METRICS = (
+    "total_value", "net_profit", "residual_value", "revenue", "incentive_cost", "contact_cost",
+    "purchases", "purchases_contacted", "purchases_organic", "lost_to_rivals", "contacts", "opens",
+    "unsubscribes", "complaints", "dropouts", "referrals", "coupons_redeemed", "reachable_end",
+    "active_end", "salience_mean_end", "fatigue_mean_end", "trust_mean_end", "deal_mean_end",
+)
+"""Metrics compared for every run."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    """The fixed runs of the regression check: every scenario x policy x seed."""
+
+    scenarios: tuple[str, ...] = ("beauty", "mother_baby")
+    policies: tuple[str, ...] = ("blast", "rfm_tiered", "fatigue_capped")
+    seeds: tuple[int, ...] = (0, 1)
+    customers: int = 4000
+    days: int = 90
+
+    @property
+    def runs(self) -> int:
+        """Number of runs."""
+        return len(self.scenarios) * len(self.policies) * len(self.seeds)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON form stored in the golden file."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+SUITE = Suite()
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One metric of one run outside tolerance (NaN golden or now: the run or metric is missing)."""
+
+    case: str
+    metric: str
+    golden: float
+    now: float
+
+    @property
+    def missing(self) -> bool:
+        """The run or the metric exists on one side only."""
+        return math.isnan(self.golden) or math.isnan(self.now)
+
+    @property
+    def relative(self) -> float:
+        """(now - golden) / |golden|; infinite when golden is 0 or the value is missing."""
+        if self.missing or self.golden == 0:
+            return math.inf
+        return (self.now - self.golden) / abs(self.golden)
+
+
+@dataclass
+class Check:
+    """Outcome of comparing a suite's metrics with the golden file."""
+
+    runs: int
+    metrics: int
+    drifts: list[Drift] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Nothing moved beyond tolerance."""
+        return not self.drifts
+
+
+def scenario_for(name: str, overrides: dict[str, Any] | None = None) -> Scenario:
+    """A suite scenario, with optional dotted-path overrides (to test that drift is caught)."""
+    sc = load_scenario(name)
+    return apply_overrides(sc, overrides, "regress overrides") if overrides else sc
+
+
+def run_suite(suite: Suite = SUITE, overrides: dict[str, Any] | None = None,
+              progress: Callable[[int], None] | None = None) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """Metrics of every run (``"scenario/policy/seedS"`` -> metric -> value) and each scenario's config hash."""
+    out: dict[str, dict[str, float]] = {}
+    hashes = {}
+    done = 0
+    for name in suite.scenarios:
+        sc = scenario_for(name, overrides)
+        hashes[name] = sc.config_hash()
+        for policy in suite.policies:
+            for seed in suite.seeds:
+                def tick(day: int, base: int = done) -> None:
+                    if progress is not None:
+                        progress(base + day)
+                s = run_one(sc, policy, suite.customers, suite.days, seed, tick).summary
+                out[f"{name}/{policy}/seed{seed}"] = {m: float(s[m]) for m in METRICS}
+                done += suite.days
+    return out, hashes
+
+
+def write_golden(path: Path, suite: Suite, runs: dict[str, dict[str, float]], hashes: dict[str, str],
+                 rtol: float = RTOL, atol: float = ATOL) -> None:
+    """Rewrite the golden file from a fresh run of the suite."""
+    write_json(path, {
+        "about": "Golden metrics of `siyu regress`; rewrite with `siyu regress --update` after an intended change.",
+        "code_version": code_version(), "suite": suite.describe(),
+        "tolerance": {"rtol": rtol, "atol": atol}, "config_hashes": hashes, "runs": runs,
+    })
+
+
+def read_golden(path: Path) -> dict[str, Any]:
+    """The golden file's content; FileNotFoundError or ValueError with a one-line reason."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no golden file at {path}; create it with `siyu regress --update`")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not {"runs", "suite"} <= set(data):
+        raise ValueError(f"{path}: not a golden file of siyu regress; recreate it with `siyu regress --update`")
+    return data
+
+
+def check(golden: dict[str, Any], runs: dict[str, dict[str, float]], hashes: dict[str, str],
+          suite: Suite = SUITE, rtol: float | None = None, atol: float | None = None) -> Check:
+    """Compare fresh metrics with the golden ones; tolerances default to the golden file's."""
+    tol = golden.get("tolerance", {})
+    rtol = tol.get("rtol", RTOL) if rtol is None else rtol
+    atol = tol.get("atol", ATOL) if atol is None else atol
+    result = Check(len(runs), len(METRICS))
+    if golden["suite"] != suite.describe():
+        result.notes.append("the golden file was made for another suite; run `siyu regress --update`")
+    for name, h in hashes.items():
+        old = golden.get("config_hashes", {}).get(name)
+        if old and old != h:
+            result.notes.append(f"scenario {name} changed since the golden file (config {old} -> {h})")
+    gold_runs = golden["runs"]
+    for case in sorted(set(runs) | set(gold_runs)):
+        now, ref = runs.get(case, {}), gold_runs.get(case, {})
+        for m in METRICS:
+            g, v = float(ref.get(m, math.nan)), float(now.get(m, math.nan))
+            if math.isnan(g) or math.isnan(v) or abs(v - g) > atol + rtol * abs(g):
+                result.drifts.append(Drift(case, m, g, v))
+    return result

@@ -1,0 +1,408 @@
+"""``siyu report DIR``: a self-contained HTML report and a Markdown summary of an experiment folder.
+
+The report reads only what the runner wrote (``experiment.json`` and the tidy tables), aggregates it
+per policy at one grid point (the sweep optimum, or the only point), draws the figures of
+:mod:`experiments.figures` and lays the same content out twice: HTML with the images embedded as
+base64 PNG, and Markdown linking the PNGs written to ``DIR/figures/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from experiments import figures
+from experiments.comparison import Comparison, Leader, direction, unit
+from experiments.io import atomic_write_text
+from experiments.recording import SEGMENTS
+from experiments.spec import ExperimentInfo
+from experiments.stats import MIN_BOOT_SEEDS, bootstrap_indices, bootstrap_mean, paired_diff, seeds_for
+from experiments.sweep import report_point, surface_rows, varying_policies
+from experiments.tables import Table, read_table, select
+from sim.defaults import CHANNELS, CONTENTS
+
+KPI_COLUMNS = ("net_profit", "residual_value", "revenue", "purchases", "contacts", "unsubscribes",
+               "reachable_end")
+"""KPIs shown next to the headline in the report's table."""
+PRECISION = 0.01
+"""Target CI half-width of the precision table, as a share of the reference's headline mean."""
+TABLES = ("runs", "daily", "hidden", "segments")
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows, read from an experiment folder and restricted to one grid point."""
+
+    info: ExperimentInfo
+    point: int
+    tables: dict[str, Table]
+    """The tidy tables at :attr:`point` (the runs table keeps every point, for the sweep)."""
+    comparison: Comparison
+    colors: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def policies(self) -> list[str]:
+        """Policy names, reference first."""
+        return self.info.policy_names
+
+    def per_seed(self, table: str, policy: str, column: str) -> np.ndarray:
+        """(seeds, rows) values of ``column`` for one policy, rows in table order per seed."""
+        t = select(self.tables[table], policy=policy)
+        return np.stack([t[column][t["seed"] == s].astype(np.float64) for s in self.info.seeds])
+
+
+def load(folder: Path) -> ReportData:
+    """Read an experiment folder written by ``siyu experiment`` or ``siyu compare``."""
+    meta = folder / "experiment.json"
+    if not meta.is_file():
+        raise FileNotFoundError(f"{folder}: no experiment.json; run `siyu experiment SPEC --out {folder}` "
+                                f"or `siyu compare --out {folder}` first")
+    info = ExperimentInfo.read(meta)
+    tables = {name: read_table(folder, name) for name in TABLES}
+    point = report_point(info, tables["runs"])
+    at = {name: select(t, point=point) if name != "runs" else t for name, t in tables.items()}
+    for name in ("daily", "segments"):
+        order = np.lexsort((at[name]["day"], at[name]["seed"]))
+        at[name] = {k: v[order] for k, v in at[name].items()}
+    comp = Comparison.from_table(select(tables["runs"], point=point), info.policy_names, info.seeds)
+    return ReportData(info, point, at, comp, figures.policy_colors(info.policy_names))
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+def figure_kpi(d: ReportData) -> Any:
+    """Headline KPI per policy and the paired difference vs the reference, with 95% CIs."""
+    m = d.info.metric
+    plan = bootstrap_indices(len(d.info.seeds))
+    stats = [bootstrap_mean(d.comparison.series(p, m), plan) for p in d.policies]
+    rows = {r["policy"]: r for r in d.comparison.rows((m,))}
+    return figures.kpi(m, unit(m), d.policies, np.array([s[0] for s in stats]),
+                       np.array([s[1:] for s in stats]),
+                       np.array([rows[p]["diff_vs_reference"] for p in d.policies]),
+                       np.array([[rows[p]["ci_low"], rows[p]["ci_high"]] for p in d.policies]), d.colors)
+
+
+def figure_time_series(d: ReportData) -> Any:
+    """Pool, reachable and active customers, revenue and cumulative net profit over days."""
+    def series(column: str, smooth: int = 1) -> dict[str, np.ndarray]:
+        out = {}
+        for p in d.policies:
+            arr = d.per_seed("daily", p, column)
+            if smooth > 1:
+                kernel = np.ones(smooth) / smooth
+                arr = np.stack([np.convolve(np.pad(a, (smooth - 1, 0), mode="edge"), kernel, "valid") for a in arr])
+            out[p] = arr
+        return out
+
+    pool = {p: d.per_seed("daily", p, "reachable") + d.per_seed("daily", p, "unreachable") for p in d.policies}
+    panels = [
+        ("pool size (customers who have not left)", "customers", pool),
+        ("reachable customers (some channel open)", "customers", series("reachable")),
+        ("active customers (recent buyers)", "customers", series("active_buyers")),
+        ("revenue (7-day moving mean)", "yuan per day", series("revenue", 7)),
+        ("cumulative net profit", "yuan", series("cumulative_net_profit")),
+    ]
+    days = d.per_seed("daily", d.policies[0], "day")[0]
+    return figures.time_series(panels, days, d.colors)
+
+
+def figure_funnel(d: ReportData) -> Any:
+    """Contact funnel per channel (mean totals per run)."""
+    totals = {p: np.array([[d.per_seed("daily", p, f"{ch}_{stage}").sum(axis=1).mean() for stage in figures.FUNNEL]
+                           for ch in CHANNELS]) for p in d.policies}
+    return figures.funnel(totals, d.colors)
+
+
+def figure_hidden(d: ReportData) -> Any:
+    """End-of-run fatigue and salience of the customers still in the pool, pooled over seeds."""
+    t = d.tables["hidden"]
+    hists: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+    for var in dict.fromkeys(t["variable"].tolist()):
+        hists[var] = {}
+        for p in d.policies:
+            rows = select(t, variable=var, policy=p)
+            lows = np.unique(rows["bin_low"])
+            counts = np.array([rows["customers"][rows["bin_low"] == lo].sum() for lo in lows], np.float64)
+            edges = np.append(lows, rows["bin_high"].max())
+            hists[var][p] = (edges, counts / max(counts.sum(), 1.0))
+    return figures.hidden(hists, d.colors)
+
+
+def _segment_sums(d: ReportData, policy: str, column: str) -> np.ndarray:
+    """(segments, days) sum over seeds of a column of the segments table."""
+    t = select(d.tables["segments"], policy=policy)
+    days = np.unique(t["day"])
+    out = np.zeros((len(SEGMENTS), len(days)))
+    for i, seg in enumerate(SEGMENTS):
+        rows = select(t, segment=seg)
+        np.add.at(out[i], np.searchsorted(days, rows["day"]), rows[column].astype(np.float64))
+    return out
+
+
+def figure_heatmap(d: ReportData) -> Any:
+    """Contacts per 100 reachable customers by segment and day."""
+    rates = {}
+    for p in d.policies:
+        reach = _segment_sums(d, p, "reachable")
+        rates[p] = 100 * _segment_sums(d, p, "contacts") / np.maximum(reach, 1.0)
+    days = np.unique(d.tables["segments"]["day"])
+    return figures.contact_heatmap(rates, SEGMENTS, days, d.colors)
+
+
+def figure_content_mix(d: ReportData) -> Any:
+    """Contacts per reachable customer over the horizon, by segment and content."""
+    mix = {}
+    for p in d.policies:
+        reach = _segment_sums(d, p, "reachable").mean(axis=1)
+        mix[p] = np.stack([_segment_sums(d, p, f"contacts_{c}").sum(axis=1) for c in CONTENTS], axis=1)
+        mix[p] = mix[p] / np.maximum(reach, 1.0)[:, None]
+    return figures.content_mix(mix, SEGMENTS, d.colors)
+
+
+def figure_surface(d: ReportData) -> Any:
+    """The sweep's response surface of the headline KPI per varying policy, optimum marked."""
+    info, m = d.info, d.info.metric
+    rows = surface_rows(info, d.tables["runs"], m)
+    shape = tuple(len(a.values) for a in info.axes)
+    sign = direction(m) or 1
+    panels = {}
+    for pol in varying_policies(info, d.tables["runs"]):
+        mine = [r for r in rows if r["policy"] == pol]
+        mean = np.array([r["mean"] for r in mine]).reshape(shape)
+        panel: dict[str, Any] = {"axes": [a.title for a in info.axes[:2]],
+                                 "ticks": [a.values for a in info.axes[:2]]}
+        if len(shape) == 1:
+            panel.update(mean=mean, low=np.array([r["ci_low"] for r in mine]),
+                         high=np.array([r["ci_high"] for r in mine]), best=(int(np.argmax(sign * mean)),))
+        else:
+            flat = (sign * mean).reshape(shape[0], shape[1], -1).max(axis=2) * sign
+            panel.update(mean=flat, best=np.unravel_index(int(np.argmax(sign * flat)), flat.shape))
+            if len(shape) > 2:
+                panel["note"] = "best over " + ", ".join(a.label for a in info.axes[2:])
+        panels[pol] = panel
+    return figures.surface(panels, m, unit(m), d.colors)
+
+
+FIGURES: list[tuple[str, str, str, Callable[[ReportData], Any]]] = [
+    ("kpi", "Headline KPI", "Mean over seeds with its 95% bootstrap CI; right: paired difference vs the "
+     "reference on the same seeds (common random numbers).", figure_kpi),
+    ("time_series", "Over time", "Lines: mean over seeds; bands: min to max over seeds.", figure_time_series),
+    ("funnel", "Contact funnel per channel", "Contacts delivered, opened, converted into a purchase, and "
+     "unsubscribes (mute or delete) they caused; mean totals per run, log scale.", figure_funnel),
+    ("hidden", "What the CRM cannot see", "Distribution of hidden fatigue and salience at the end of the "
+     "horizon over customers still in the pool, pooled over seeds.", figure_hidden),
+    ("contacts_heatmap", "Who got contacted when", "Contacts per 100 reachable customers of each CRM "
+     "lifecycle segment, by day (summed over seeds). Segments: fan = never bought; new = one purchase; "
+     "repeat = several; vip = tier 2+; lapsed = recency over twice the expected interval.", figure_heatmap),
+    ("content_mix", "Who got what", "Contacts per reachable customer over the horizon, by segment and "
+     "content.", figure_content_mix),
+]
+SURFACE = ("surface", "Response surface", "Headline KPI at each grid point, mean over seeds, for each "
+           "policy the grid changes; the optimum is starred (one axis) or framed (two axes). Bands are 95% "
+           "CIs of each point's mean; all points share the seeds, so differences between points are "
+           "measured more precisely than the bands suggest.", figure_surface)
+
+
+def build_figures(d: ReportData) -> list[tuple[str, str, str, Any]]:
+    """(name, title, caption, Figure) of every figure of the report, the surface first when there is one."""
+    specs = ([SURFACE] if d.info.axes else []) + FIGURES
+    return [(name, title, caption, make(d)) for name, title, caption, make in specs]
+
+
+# --- text ----------------------------------------------------------------------------------------
+
+def _fmt(v: float, signed: bool = False) -> str:
+    from experiments.cli import _short
+    return _short(float(v), signed)
+
+
+def headline(comp: Comparison, metric: str) -> str:
+    """One paragraph: the best policy, its lead over the runner-up and whether it is significant."""
+    lead: Leader | None = comp.leader(metric)
+    n = len(comp.seeds)
+    if lead is None:
+        return f"{metric} has no better direction; see the table."
+    u = unit(metric)
+    best_mean = _fmt(comp.series(lead.best, metric).mean())
+    if lead.runner_up is None or lead.lead is None:
+        return f"One policy, {lead.best}: mean {metric} {best_mean} {u} over {n} seed{'s' * (n != 1)}."
+    gap = lead.lead
+    ci = (f"CI needs at least {MIN_BOOT_SEEDS} seeds" if math.isnan(gap.ci_low) else
+          f"95% CI {_fmt(gap.ci_low, True)} to {_fmt(gap.ci_high, True)}")
+    text = (f"Best on {metric}: {lead.best} (mean {best_mean} {u}), ahead of {lead.runner_up} by "
+            f"{_fmt(gap.mean, True)} {u} ({ci}). ")
+    k = len(comp.policies) - 1
+    others, over = ("the other policy", "1 comparison") if k == 1 else \
+        (f"each of the other {k} policies", f"{k} comparisons")
+    if lead.significant:
+        return text + (f"The lead is significant: {lead.best} beats {others} "
+                       f"(paired bootstrap, Holm-corrected over {over}, 5% family-wise error).")
+    diffs = comp.series(lead.best, metric) - comp.series(lead.runner_up, metric)
+    more = ""
+    if n >= 2 and gap.mean != 0:
+        more = f" About {seeds_for(diffs, abs(gap.mean) / 2)} seeds would resolve a lead of this size."
+    return text + f"The lead is not significant after Holm's correction over {over}." + more
+
+
+def kpi_table(d: ReportData) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the KPI table: headline with paired CI and Holm p, then other KPIs."""
+    m = d.info.metric
+    ref = d.policies[0]
+    metrics = (m,) + tuple(k for k in KPI_COLUMNS if k != m)
+    by = {(r["policy"], r["metric"]): r for r in d.comparison.rows(metrics)}
+    header = ["policy", f"{m} ({unit(m)})", f"diff vs {ref} [95% CI]", "p (Holm)"] + list(metrics[1:])
+    rows = []
+    for i, p in enumerate(d.policies):
+        r = by[(p, m)]
+        diff = "reference" if i == 0 else (f"{_fmt(r['diff_vs_reference'], True)} "
+                                           f"[{_fmt(r['ci_low'], True)}, {_fmt(r['ci_high'], True)}]")
+        pv = "" if i == 0 else ("n/a" if math.isnan(r["p_adjusted"]) else
+                                f"{r['p_adjusted']:.4f}" + (" *" if r["significant"] else ""))
+        name = p + (" (best" + (", significant lead)" if r["lead_significant"] else ")") if r["best"] else "")
+        rows.append([name, _fmt(r["mean"]), diff, pv] + [_fmt(by[(p, k)]["mean"]) for k in metrics[1:]])
+    return header, rows
+
+
+def precision_table(d: ReportData) -> tuple[list[str], list[list[str]]] | None:
+    """Per policy: spread of the paired difference, current CI half-width, seeds for +-1% of the reference."""
+    m = d.info.metric
+    n = len(d.info.seeds)
+    if len(d.policies) < 2 or n < 2:
+        return None
+    ref = d.comparison.series(d.policies[0], m)
+    target = PRECISION * abs(float(ref.mean())) or 1.0
+    header = ["policy", "sd of paired diff per seed", "95% half-width now (t)",
+              f"seeds for half-width {_fmt(target)} ({PRECISION:.0%} of {d.policies[0]})"]
+    rows = []
+    for p in d.policies[1:]:
+        diffs = d.comparison.series(p, m) - ref
+        pd = paired_diff(ref, d.comparison.series(p, m))
+        rows.append([p, _fmt(float(diffs.std(ddof=1))), _fmt((pd.ci_high - pd.ci_low) / 2),
+                     str(seeds_for(diffs, target))])
+    return header, rows
+
+
+def setup_text(d: ReportData) -> str:
+    """One paragraph on what ran."""
+    x = d.info.data
+    seeds = d.info.seeds
+    text = (f"Scenario {x['scenario']['name']} (config {x['scenario']['config_hash']}), "
+            f"{x['customers']:,} customers, {x['days']} days, {len(seeds)} seeds ({seeds[0]}..{seeds[-1]}), "
+            f"policies: {', '.join(d.policies)} (reference {d.policies[0]}); siyu {x['code_version']}.")
+    if x.get("overrides"):
+        text += " Overrides: " + ", ".join(f"{k} = {v}" for k, v in x["overrides"].items()) + "."
+    if d.info.axes:
+        point = next(p for p in d.info.points if p.index == d.point)
+        values = ", ".join(f"{k} = {v}" for k, v in point.values.items())
+        text += (f" Sweep over {len(d.info.points)} grid points; tables and figures below the surface show "
+                 f"grid point {d.point} ({values}), where the best policy reaches its best {d.info.metric}.")
+    return text
+
+
+METHOD = ("All policies ran on the same seeds (common random numbers: the same customers with the same "
+          "luck), so each seed gives one paired difference per policy. Intervals are 95% percentile "
+          "bootstrap intervals over seeds (10,000 resamples, fixed seed: rerunning gives the same numbers); "
+          "p-values are bootstrap p-values, corrected for the number of policies compared with the reference "
+          "by Holm's step-down method (family-wise error 5%; * marks significant). With fewer than "
+          f"{MIN_BOOT_SEEDS} seeds no interval is given, and with under 10 seeds bootstrap intervals tend to be "
+          "a little narrow: the precision table says how many seeds a target precision needs. "
+          "total_value = net profit over the horizon + residual value of the pool at the end.")
+
+
+# --- layout --------------------------------------------------------------------------------------
+
+Block = tuple[Any, ...]
+"""("h", text) | ("p", text) | ("table", header, rows) | ("figure", name, title, caption, png bytes)."""
+
+
+def blocks(d: ReportData) -> list[Block]:
+    """The report's content, in order, independent of the output format."""
+    out: list[Block] = [("h", "Setup"), ("p", setup_text(d)), ("h", "Headline"), ("p", headline(d.comparison, d.info.metric)),
+                        ("h", "KPIs"), ("table", *kpi_table(d))]
+    prec = precision_table(d)
+    if prec:
+        out += [("h", "Precision"), ("table", *prec)]
+    for name, title, caption, fig in build_figures(d):
+        out += [("h", title), ("figure", name, title, caption, figures.png(fig))]
+    out += [("h", "Method"), ("p", METHOD)]
+    return out
+
+
+def render_markdown(title: str, content: list[Block]) -> str:
+    """Markdown with figures linked from ``figures/``."""
+    lines = [f"# {title}", ""]
+    for b in content:
+        if b[0] == "h":
+            lines += [f"## {b[1]}", ""]
+        elif b[0] == "p":
+            lines += [b[1], ""]
+        elif b[0] == "table":
+            header, rows = b[1], b[2]
+            lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            lines += ["| " + " | ".join(r) + " |" for r in rows] + [""]
+        else:
+            lines += [f"![{b[2]}](figures/{b[1]}.png)", "", f"*{b[3]}*", ""]
+    return "\n".join(lines)
+
+
+CSS = ("body{font-family:system-ui,sans-serif;max-width:1250px;margin:2em auto;color:#222;line-height:1.45}"
+       "table{border-collapse:collapse;font-size:14px}td,th{border:1px solid #ccc;padding:4px 8px;"
+       "text-align:right}td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}"
+       "img{max-width:100%}figcaption{color:#555;font-size:14px}")
+
+
+def render_html(title: str, content: list[Block]) -> str:
+    """One HTML file with every image embedded as base64 PNG."""
+    e = html.escape
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title>"
+             f"<style>{CSS}</style></head><body><h1>{e(title)}</h1>"]
+    for b in content:
+        if b[0] == "h":
+            parts.append(f"<h2>{e(b[1])}</h2>")
+        elif b[0] == "p":
+            parts.append(f"<p>{e(b[1])}</p>")
+        elif b[0] == "table":
+            head = "".join(f"<th>{e(h)}</th>" for h in b[1])
+            body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in b[2])
+            parts.append(f"<table><tr>{head}</tr>{body}</table>")
+        else:
+            data = base64.b64encode(b[4]).decode("ascii")
+            parts.append(f"<figure><img alt='{e(b[2])}' src='data:image/png;base64,{data}'>"
+                         f"<figcaption>{e(b[3])}</figcaption></figure>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Paths written by :func:`write_report`."""
+
+    html: Path
+    markdown: Path
+    figures: list[Path]
+
+
+def write_report(folder: Path) -> ReportFiles:
+    """Write ``report.html``, ``report.md`` and ``figures/*.png`` into an experiment folder."""
+    folder = Path(folder)
+    d = load(folder)
+    content = blocks(d)
+    title = f"{d.info.data['name']}: {d.info.data['scenario']['name']}"
+    if d.info.data.get("description"):
+        content.insert(0, ("p", d.info.data["description"]))
+    pngs = []
+    for b in content:
+        if b[0] == "figure":
+            path = folder / "figures" / f"{b[1]}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b[4])
+            pngs.append(path)
+    atomic_write_text(folder / "report.md", render_markdown(title, content))
+    atomic_write_text(folder / "report.html", render_html(title, content))
+    return ReportFiles(folder / "report.html", folder / "report.md", pngs)
