@@ -7,14 +7,12 @@ pandas (``read_parquet`` / ``read_csv``) and polars alike.
 from __future__ import annotations
 
 import importlib.util
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from experiments.io import write_csv
+from experiments.io import atomic_write, write_csv
 
 Table = dict[str, np.ndarray]
 """Column name -> values (numbers as float or int arrays, text as str arrays)."""
@@ -49,17 +47,8 @@ def write_table(folder: Path, name: str, columns: Mapping[str, Sequence[Any]]) -
 def _write_parquet(path: Path, columns: Mapping[str, Sequence[Any]]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
-    path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.table({k: list(v) if not isinstance(v, np.ndarray) else v for k, v in columns.items()})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def table_path(folder: Path, name: str) -> Path | None:
