@@ -74,3 +74,14 @@ def test_scenarios_lists_and_shows(capsys):
         assert name in listed
     assert main(["scenarios", "show", "high_ticket"]) == 0
     assert 'name = "high_ticket"' in capsys.readouterr().out
+
+
+def test_bench_json_lists_the_figures_tools_read():
+    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "bench", "--sizes", "3000", "--threads", "1",
+                           "--min-seconds", "0.05", "--json"], capture_output=True, text=True, check=True)
+    rows = json.loads(proc.stdout)
+    assert len(rows) == 1
+    row = rows[0]
+    assert {"customers", "threads", "customer_days_per_s", "bytes_per_customer", "peak_mb"} <= set(row)
+    assert row["customers"] == 3000 and row["threads"] == 1
+    assert row["customer_days_per_s"] > 0 and 0 < row["bytes_per_customer"] < 200
