@@ -341,6 +341,8 @@ class RunResult:
                                 - daily[:, S["contact_cost"]] - daily[:, S["acquisition_cost"]]
                                 - daily[:, S["running_cost"]])
         series["cumulative_net_profit"] = np.cumsum(series["net_profit"])
+        series["pool_size"] = series["reachable"] + series["unreachable"]
+        series["group_heat_mean"] = series["group_heat_sum"] / np.maximum(series["groups_alive"], 1.0)
         return cls(summary, series, totals, residual)
 
     def block_value(self, metric: str) -> np.ndarray:

@@ -25,6 +25,12 @@ def test_run_writes_summary_and_daily(tmp_path):
     assert summary["policy"] == "rfm_tiered" and summary["seed"] == 3 and summary["days"] == 30
     rows = list(csv.DictReader((out / "daily.csv").open()))
     assert len(rows) == 30 and rows[0]["day"] == "0"
+    for column in ("groups_alive", "group_heat_mean", "referrals", "acquired", "acquisition_cost",
+                   "staff_lost_customers", "banned_accounts", "pool_size", "net_profit"):
+        assert column in rows[0], column
+    for key in ("groups_alive", "group_heat_mean", "referrals", "acquired", "acquisition_cost",
+                "staff_lost_customers", "banned_accounts", "pool_size_end"):
+        assert key in summary, key
     assert sum(float(r["revenue"]) for r in rows) == pytest.approx(summary["revenue"], rel=1e-9)
 
 
