@@ -127,6 +127,7 @@ def step_day(day, seed, p, ch, ct,
     margin on purchases minus incentive and contact costs.
     """
     want_reward = reward.shape[0] > 0
+    p = p.copy()  # a private copy: the compiler may keep parameters in registers across stores
     n = value.shape[0]
     nblocks = (n + BLOCK - 1) // BLOCK
     k_contact = stream_key(seed, day, P_CONTACT)
