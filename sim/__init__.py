@@ -15,3 +15,4 @@ from sim.observation import Action, InvalidActionError, Observation
 
 __all__ = ["Action", "ConfigError", "InvalidActionError", "Observation", "RunResult", "Scenario",
            "Simulation", "load_scenario", "preset_names", "run"]
+from sim import envs  # noqa: F401  (registers gymnasium ids)

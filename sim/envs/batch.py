@@ -3,21 +3,25 @@
 :class:`CustomerBatch` owns a simulated population and turns the engine's day into what an RL
 loop needs: encoded observations, masks, rewards and termination (a customer who left the pool for
 good). Customer-v0 is a batch of one; :class:`~sim.envs.vec.CustomerVecEnv` a batch of many, all
-stepped by one engine call per day, so whatever couples customers inside the engine stays in force.
+stepped by one engine call per day, so whatever couples customers inside the engine (groups, guides'
+chat capacity) stays in force. Inflow is off: every row is a sub-environment from the start.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Iterator, Literal
 
+import numba
 import numpy as np
 
 from sim.config import Scenario
-from sim.defaults import ACTIVE
+from sim.defaults import ACTIVE, BLOCK
 from sim.engine import Simulation
 from sim.envs.encoding import channel_allowed, decode, encode, enforce, masks_from_allowed
 from sim.envs.reward import RewardMeter, reward_scale
+from sim.observation import Observation
 from sim.state import redraw
 
 InvalidAction = Literal["no_contact", "raise"]
@@ -41,6 +45,24 @@ class BatchStep:
     """(n,) net profit of the day in yuan."""
 
 
+@contextmanager
+def engine_threads(n: int) -> Iterator[None]:
+    """Run engine kernels on one thread for pools of at most one block.
+
+    The kernels split work by blocks of ``BLOCK`` customers, so a smaller pool cannot use a second
+    thread, while waking one costs milliseconds on a busy machine. Results do not depend on it.
+    """
+    if n > BLOCK:
+        yield
+        return
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
 class CustomerBatch:
     """``n`` customers of one simulated pool, observed through :mod:`sim.envs.encoding`."""
 
@@ -55,13 +77,16 @@ class CustomerBatch:
         self.sim: Simulation | None = None
         self.obs = np.zeros((0, 0), np.float32)
         """Current (n, N_FEATURES) features."""
+        self.crm: Observation | None = None
+        """Current CRM view the features were encoded from."""
         self._allowed: np.ndarray | None = None
 
     def start(self, seed: int) -> np.ndarray:
         """Draw a new population for engine seed ``seed``; returns its features on day 0."""
-        self.sim = Simulation(self.scenario, self.n, seed)
-        self.meter.start(self.sim)
-        self._observe()
+        with engine_threads(self.n):
+            self.sim = Simulation(self.scenario, self.n, seed, inflow=False)
+            self.meter.start(self.sim)
+            self._observe()
         return self.obs
 
     @property
@@ -77,6 +102,7 @@ class CustomerBatch:
     def _observe(self) -> None:
         """Today's CRM view (once per day: it also opens a new cap window) and its features."""
         obs = self._live().observe()
+        self.crm = obs
         self.obs = encode(obs)
         self._allowed = channel_allowed(obs)
 
@@ -93,21 +119,24 @@ class CustomerBatch:
     def step(self, actions: np.ndarray) -> BatchStep:
         """Apply ``(n, 3)`` agent actions for one day in one engine call."""
         sim = self._live()
+        assert self.crm is not None
         actions = np.asarray(actions).reshape(self.n, 3)
         if self.invalid_action == "no_contact":
             actions, invalid = enforce(actions, self.allowed)
         else:
             invalid = np.zeros(self.n, bool)
-        sim.step(decode(actions), reward=self.meter.profit)
-        profit = self.meter.profit.copy()
-        reward = self.meter.settle(sim)
-        terminated = sim.state.status[:self.n] != ACTIVE
-        self._observe()
+        with engine_threads(self.n):
+            sim.step(decode(actions, self.crm), reward=self.meter.profit)
+            profit = self.meter.profit.copy()
+            reward = self.meter.settle(sim)
+            terminated = sim.state.status != ACTIVE
+            self._observe()
         return BatchStep(self.obs, reward, terminated, invalid, profit)
 
     def replace(self, rows: np.ndarray, seed: int) -> None:
         """Redraw ``rows`` as new customers (drawn for ``seed``) whose history ends today."""
         sim = self._live()
-        redraw(self.scenario, sim.state, rows, seed, sim.day)
-        self.meter.refresh(sim, rows)
-        self._observe()
+        with engine_threads(self.n):
+            redraw(self.scenario, sim.state, rows, seed, sim.day)
+            self.meter.refresh(sim, rows)
+            self._observe()

@@ -24,16 +24,17 @@ class CustomerEnv(gym.Env[np.ndarray, np.ndarray]):
     the dynamics; this class only encodes, masks and accounts.
 
     ## Action Space
-    ``MultiDiscrete([1 + 5, 5, 4])``: channel (0 = no contact, 1..5 = wecom, group, moments,
+    ``MultiDiscrete([1 + 5, 5, 1 + 4])``: channel (0 = no contact, 1..5 = wecom, group, moments,
     official_account, sms), content (content, service, new_product, coupon, flash_sale) and time
-    slot (morning, noon, evening, night). A channel that no longer reaches the customer or whose
+    slot (0 = the customer's own slot, i.e. that of their last activity in the CRM, else the
+    evening; 1..4 = morning, noon, evening, night). A channel that no longer reaches the customer or whose
     30-day cap is used up is masked by :meth:`action_masks`; if taken anyway it becomes no contact
     and ``info["invalid_action"]`` is True (or, with ``invalid_action="raise"``, the engine raises
     :class:`~sim.observation.InvalidActionError`).
 
     ## Observation Space
     ``Box(0, 1, (35,), float32)``: the CRM record only (recency, recency per own repurchase
-    interval, days since contact, frequency, monetary, tier, last contact's outcome, last open slot,
+    interval, days since contact, frequency, monetary, tier, last contact's outcome, slot of the last activity,
     reachable channels, caps left, phase of the cap window); see
     :data:`sim.envs.encoding.FEATURES`. Hidden state (salience, fatigue, trust, deal waiting,
     need, whether the customer has left) is never part of it.

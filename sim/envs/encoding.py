@@ -4,9 +4,12 @@ Customer-v0, the batched :class:`~sim.envs.vec.CustomerVecEnv` and the ``rl:`` p
 module, so a model sees exactly the same numbers in training and in ``siyu compare``. Features are
 computed from :class:`~sim.observation.Observation` only (the CRM record), never from hidden state.
 
-An action is ``(channel + 1, content, slot)``: channel 0 means "no contact", ``c + 1`` means
-``CHANNELS[c]``. A mask row holds ``1 + N_CHANNELS`` channel flags, then ``N_CONTENTS`` content flags
-and ``N_SLOTS`` slot flags, concatenated as sb3-contrib's MaskablePPO expects for MultiDiscrete.
+An action is ``(channel + 1, content, slot choice)``: channel 0 means "no contact", ``c + 1`` means
+``CHANNELS[c]``; slot choice 0 means "the customer's own slot" (the slot of their last activity in
+the CRM, the evening if none is known), ``s + 1`` means ``SLOTS[s]``. The own-slot shortcut makes
+the usually right timing one constant choice instead of a lookup the agent must learn. A mask row
+holds ``1 + N_CHANNELS`` channel flags, then ``N_CONTENTS`` content flags and ``1 + N_SLOTS`` slot
+flags, concatenated as sb3-contrib's MaskablePPO expects for MultiDiscrete.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from sim.defaults import CHANNELS, CONTENTS, MONTH_DAYS, N_CHANNELS, N_CONTENTS, N_SLOTS, SLOTS
+from sim.defaults import CHANNELS, EVENING, MONTH_DAYS, N_CHANNELS, N_CONTENTS, N_SLOTS, SLOTS
 from sim.observation import UNKNOWN_DAYS, Action, Observation
 
 FEATURES: tuple[str, ...] = (
@@ -22,15 +25,17 @@ FEATURES: tuple[str, ...] = (
      "contact_gap_log", "contact_gap_30d", "never_contacted", "frequency_log", "monetary_log")
     + tuple(f"tier_{t}" for t in range(4))
     + ("last_delivered", "last_opened", "last_bought", "last_complained", "last_unsubscribed")
-    + ("last_open_none",) + tuple(f"last_open_{s}" for s in SLOTS)
+    + ("active_slot_none",) + tuple(f"active_slot_{s}" for s in SLOTS)
     + tuple(f"reach_{c}" for c in CHANNELS)
     + tuple(f"cap_left_{c}" for c in CHANNELS)
     + ("cap_window_phase",)
 )
 """Names of the observation columns, in order; every value lies in [0, 1]."""
 N_FEATURES = len(FEATURES)
-ACTION_NVEC = np.array([1 + N_CHANNELS, N_CONTENTS, N_SLOTS], np.int64)
-"""Sizes of the three action components: channel-or-none, content, slot."""
+ACTION_NVEC = np.array([1 + N_CHANNELS, N_CONTENTS, 1 + N_SLOTS], np.int64)
+"""Sizes of the three action components: channel-or-none, content, own-slot-or-slot."""
+DEFAULT_SLOT = EVENING
+"""The own slot of a customer whose active slot the CRM does not know yet."""
 MASK_SIZE = int(ACTION_NVEC.sum())
 
 _RECENCY_CAP = 730.0
@@ -45,7 +50,7 @@ def observation_space() -> spaces.Box:
 
 
 def action_space() -> spaces.MultiDiscrete:
-    """MultiDiscrete ``[1 + channels, contents, slots]``."""
+    """MultiDiscrete ``[1 + channels, contents, 1 + slots]``."""
     return spaces.MultiDiscrete(ACTION_NVEC)
 
 
@@ -79,8 +84,8 @@ def encode(obs: Observation) -> np.ndarray:
     f0 = _F["last_delivered"]
     for b in range(5):
         out[:, f0 + b] = (obs.last_flags >> b) & 1
-    s0 = _F["last_open_none"]
-    out[np.arange(n), s0 + 1 + np.clip(obs.last_open_slot, -1, N_SLOTS - 1)] = 1.0
+    s0 = _F["active_slot_none"]
+    out[np.arange(n), s0 + 1 + np.clip(obs.active_slot, -1, N_SLOTS - 1)] = 1.0
     r0 = _F[f"reach_{CHANNELS[0]}"]
     for c in range(N_CHANNELS):
         out[:, r0 + c] = (obs.reach >> c) & 1
@@ -94,8 +99,9 @@ def encode(obs: Observation) -> np.ndarray:
 def channel_allowed(obs: Observation) -> np.ndarray:
     """``(n, 1 + N_CHANNELS)`` bool: column 0 (no contact) always, column ``c + 1`` if usable today."""
     allowed = np.ones((obs.n, 1 + N_CHANNELS), bool)
+    usable = obs.usable
     for c in range(N_CHANNELS):
-        allowed[:, c + 1] = obs.can_use(c)
+        allowed[:, c + 1] = (usable >> c) & 1
     return allowed
 
 
@@ -122,10 +128,16 @@ def enforce(actions: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.nd
     return a, bad
 
 
-def decode(actions: np.ndarray) -> Action:
-    """Engine :class:`Action` from ``(n, 3)`` agent actions."""
+def own_slot(obs: Observation) -> np.ndarray:
+    """Each customer's own slot: that of their last activity, else :data:`DEFAULT_SLOT`."""
+    return np.where(obs.active_slot >= 0, obs.active_slot, DEFAULT_SLOT).astype(np.int8)
+
+
+def decode(actions: np.ndarray, obs: Observation) -> Action:
+    """Engine :class:`Action` from ``(n, 3)`` agent actions taken on ``obs``."""
     a = np.asarray(actions).reshape(-1, 3)
-    return Action((a[:, 0] - 1).astype(np.int8), a[:, 1].astype(np.int8), a[:, 2].astype(np.int8))
+    slot = np.where(a[:, 2] == 0, own_slot(obs), a[:, 2] - 1).astype(np.int8)
+    return Action((a[:, 0] - 1).astype(np.int8), a[:, 1].astype(np.int8), slot)
 
 
 def masked_argmax(scores: np.ndarray, masks: np.ndarray, nvec: np.ndarray) -> np.ndarray:
@@ -139,5 +151,21 @@ def masked_argmax(scores: np.ndarray, masks: np.ndarray, nvec: np.ndarray) -> np
     for k, size in enumerate(nvec):
         s = np.where(masks[:, lo:lo + size], scores[:, lo:lo + size], -np.inf)
         out[:, k] = np.argmax(s, axis=1)
+        lo += size
+    return out
+
+
+def unflatten_actions(flat: np.ndarray, nvec: np.ndarray) -> np.ndarray:
+    """``(n,)`` flat Discrete actions to ``(n, len(nvec))`` components (C order)."""
+    return np.stack(np.unravel_index(np.asarray(flat, np.int64).reshape(-1), tuple(nvec)), axis=1)
+
+
+def flatten_masks(masks: np.ndarray, nvec: np.ndarray) -> np.ndarray:
+    """Component masks ``(n, sum(nvec))`` to flat masks ``(n, prod(nvec))``: all components allowed."""
+    n = masks.shape[0]
+    out = np.ones((n, 1), bool)
+    lo = 0
+    for size in nvec:
+        out = (out[:, :, None] & masks[:, None, lo:lo + size]).reshape(n, -1)
         lo += size
     return out

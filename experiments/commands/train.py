@@ -1,0 +1,59 @@
+"""``siyu train``: train an RL agent with SB3 on the batched customer env of a scenario."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from experiments.cli import EXTRA_COMMANDS, DEFAULT_SCENARIO, UserError, console, out_console, positive_int, seed_int
+from experiments.train import ALGOS, TrainConfig
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train, save DIR/model.zip, curve.png and hyperparams.json, and say how to compare it."""
+    from experiments.train import train
+    from sim.config import load_scenario
+    load_scenario(args.scenario)  # a bad scenario fails here, in one line, before torch loads
+    try:
+        config = TrainConfig(scenario=args.scenario, algo=args.algo, timesteps=args.timesteps, seed=args.seed,
+                             customers=args.customers, horizon=args.days, residual_shaping=not args.no_shaping)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} exists and is not a folder")
+    with Progress(TextColumn(f"[bold]training {args.algo}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("customer-days"), TimeRemainingColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
+        task = bar.add_task("train", total=args.timesteps)
+        result = train(config, out, lambda done, total: bar.update(task, completed=done))
+    out_console.print(f"trained {args.algo} on {args.scenario} for {args.timesteps:,} customer-days "
+                      f"in {result.seconds:.0f} s; wrote {out / 'model.zip'}, {out / 'curve.png'}, "
+                      f"{out / 'hyperparams.json'}")
+    out_console.print(f"compare it: siyu compare --scenario {args.scenario} --policies rfm_tiered,rl:{out / 'model.zip'}")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``siyu train`` to the CLI."""
+    p = subparsers.add_parser("train", help="train an RL contact policy (stable-baselines3) on a scenario")
+    p.add_argument("--scenario", default=DEFAULT_SCENARIO, metavar="NAME|PATH", help="preset or scenario TOML")
+    p.add_argument("--algo", default="ppo", choices=ALGOS, help="algorithm (default ppo)")
+    p.add_argument("--timesteps", type=positive_int, default=200_000, metavar="T",
+                   help="customer-days of experience (default 200000)")
+    p.add_argument("--seed", type=seed_int, default=0, metavar="S",
+                   help="seeds the model and the training populations (default 0)")
+    p.add_argument("--customers", type=positive_int, default=TrainConfig.customers, metavar="N",
+                   help=f"customers stepped together, one sub-env each (default {TrainConfig.customers})")
+    p.add_argument("--days", type=positive_int, default=TrainConfig.horizon, metavar="D",
+                   help=f"days per training round (default {TrainConfig.horizon})")
+    p.add_argument("--no-shaping", action="store_true",
+                   help="reward net profit only, without the daily change of residual value")
+    p.add_argument("--out", default="runs/train", metavar="DIR", help="output folder (default runs/train)")
+    p.set_defaults(func=cmd_train)
+
+
+EXTRA_COMMANDS.append(register)
