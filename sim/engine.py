@@ -261,6 +261,14 @@ class Simulation:
                                st.salience, st.trust, st.deal, st.status, st.reach, out)
         return out
 
+    def residual_rows(self, out: np.ndarray | None = None) -> np.ndarray:
+        """Residual value of each customer (yuan; float64, length n); sums to :meth:`residual_value`."""
+        st = self.state
+        out = np.zeros(self.n, np.float64) if out is None else out
+        kernels.residual_rows(self.params.scalars, st.value, st.price_sens, st.cycle, st.dropout,
+                              st.salience, st.trust, st.deal, st.status, st.reach, out)
+        return out
+
     def run(self, policy: PolicyLike, days: int,
             progress: Callable[[int], None] | None = None) -> "RunResult":
         """Play ``policy`` for ``days`` days from the current state."""

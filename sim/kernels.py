@@ -364,29 +364,37 @@ def step_day(day, seed, p, ch, ct,
 # --- census and residual value ----------------------------------------------------------------
 
 
+@njit(cache=True, inline="always")
+def customer_residual(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach, i):
+    """Residual value of customer ``i`` (yuan): the expected margin of the brand purchases they would
+    still make over the residual horizon if left alone (orders x brand share x survival x margin);
+    zero once they left or no channel reaches them."""
+    if status[i] != ACTIVE or reach[i] == 0:
+        return 0.0
+    horizon = p[P_RESIDUAL_DAYS]
+    share = brand_share(salience[i], trust[i], deal[i], price_sens[i], p)
+    return value[i] * p[P_MARGIN] * (horizon / cycle[i]) * share * np.exp(-dropout[i] * horizon)
+
+
 @njit(cache=True, parallel=True)
 def residual_value(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach,
                    out):  # pragma: no cover - jitted
-    """Per-block residual value of the reachable active pool, in yuan.
-
-    The expected margin of the brand purchases each reachable customer would still make over the
-    residual horizon if left alone: orders per horizon x brand share x survival x margin per order.
-    """
+    """Per-block residual value of the reachable active pool, in yuan (see :func:`customer_residual`)."""
     n = value.shape[0]
     nblocks = (n + BLOCK - 1) // BLOCK
-    horizon = p[P_RESIDUAL_DAYS]
-    margin = p[P_MARGIN]
     for b in prange(nblocks):
-        lo = b * BLOCK
-        hi = min(lo + BLOCK, n)
         acc = 0.0
-        for i in range(lo, hi):
-            if status[i] != ACTIVE or reach[i] == 0:
-                continue
-            share = brand_share(salience[i], trust[i], deal[i], price_sens[i], p)
-            survive = np.exp(-dropout[i] * horizon)
-            acc += value[i] * margin * (horizon / cycle[i]) * share * survive
+        for i in range(b * BLOCK, min((b + 1) * BLOCK, n)):
+            acc += customer_residual(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach, i)
         out[b] = acc
+
+
+@njit(cache=True, parallel=True)
+def residual_rows(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach,
+                  out):  # pragma: no cover - jitted
+    """Residual value of every customer, in yuan (see :func:`customer_residual`)."""
+    for i in prange(value.shape[0]):
+        out[i] = customer_residual(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach, i)
 
 
 # --- action validation -----------------------------------------------------------------------

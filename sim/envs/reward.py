@@ -15,13 +15,9 @@ gross margin rate)), so a purchase is worth about 1.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from sim.config import Scenario
-from sim.defaults import ACTIVE
 from sim.engine import Simulation
-from sim.kernels import brand_share
-from sim.params import P_MARGIN, P_RESIDUAL_DAYS
 
 
 def reward_scale(scenario: Scenario) -> float:
@@ -30,30 +26,8 @@ def reward_scale(scenario: Scenario) -> float:
 
 
 def residual_rows(sim: Simulation, out: np.ndarray | None = None) -> np.ndarray:
-    """Residual value of each customer (yuan); sums to :meth:`Simulation.residual_value`.
-
-    Mirrors the per-customer term of :func:`sim.kernels.residual_value` (which only returns block
-    sums); ``tests/test_envs.py`` pins the two together.
-    """
-    st = sim.state
-    if out is None:
-        out = np.zeros(sim.n, np.float64)
-    _residual_rows(sim.params.scalars, st.value, st.price_sens, st.cycle, st.dropout, st.salience,
-                   st.trust, st.deal, st.status, st.reach, out)
-    return out
-
-
-@njit(cache=True)
-def _residual_rows(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach,
-                   out):  # pragma: no cover - jitted
-    horizon = p[P_RESIDUAL_DAYS]
-    margin = p[P_MARGIN]
-    for i in range(value.shape[0]):
-        if status[i] != ACTIVE or reach[i] == 0:
-            out[i] = 0.0
-            continue
-        share = brand_share(salience[i], trust[i], deal[i], price_sens[i], p)
-        out[i] = value[i] * margin * (horizon / cycle[i]) * share * np.exp(-dropout[i] * horizon)
+    """Residual value of each customer (yuan); sums to :meth:`Simulation.residual_value`."""
+    return sim.residual_rows(out)
 
 
 class RewardMeter:
