@@ -239,7 +239,8 @@ def step_day(day, seed, p, ch, ct,
                     p_buy = purchase_probability(ct[k, K_CONVERSION] * conv, need, tr, disc, dl, price_sens[i],
                                                  ct[k, K_NOVELTY], receptive[i], p)
                     if disc > 0.0:
-                        dl += p[P_DEAL_LEARNING] * max(0.0, disc - dl) + p[P_DEAL_LEARNING] * 0.25 * disc * (1.0 - dl)
+                        dl += p[P_DEAL_LEARNING] * max(0.0, disc - dl)  # towards the offer, never past it
+                        dl += p[P_DEAL_LEARNING] * 0.25 * disc * (1.0 - dl)  # and a step up: stays in [0, 1]
                     if stage[i] < A2:
                         stage[i] = A2
                     if stage[i] < A3 and tr > 0.5:

@@ -6,6 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+settings.register_profile("siyu", derandomize=True, print_blob=True)
+settings.load_profile("siyu")  # property tests draw the same examples on every run and machine
 
 from sim import load_scenario
 from sim.engine import RunResult

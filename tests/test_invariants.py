@@ -125,6 +125,15 @@ def test_probabilities_lie_in_unit_interval(beauty, overrides, x, fatigue, clock
         assert 0.0 <= v <= 1.0 and math.isfinite(v)
 
 
+def test_deal_conditioning_stays_a_share_under_extreme_learning(beauty):
+    """Regression: with deal_learning 1 and a 95% coupon the awaited discount once exceeded 1."""
+    scenario = apply_overrides(beauty, {"dynamics.deal_learning": 1.0, "contents.coupon.discount": 0.95,
+                                        "contents.flash_sale.discount": 0.95})
+    sim = Simulation(scenario, 700, 3)
+    check_run(sim, sim.run(RandomValid(1.0), 25))
+    assert sim.state.deal.max() > 0.9  # the extreme case was reached
+
+
 @pytest.mark.parametrize("name", preset_names())
 @pytest.mark.parametrize("policy", ["no_contact", "blast", "rfm_tiered", "fatigue_capped", "fixed_cadence"])
 def test_every_preset_runs_every_baseline_within_invariants(name, policy):
