@@ -91,6 +91,7 @@ class Simulation:
         self._no_reward = np.zeros(0, np.float64)
         self._folded_until = -1
         self._injected: list[int] = []
+        self._window_day = -1
         self._size_buffers()
         self._groups_day(np.zeros(3))
 
@@ -122,13 +123,18 @@ class Simulation:
     def observe(self) -> Observation:
         """The CRM view of today, before today's contacts."""
         st = self.state
-        if self.day % MONTH_DAYS == 0:
-            st.month_count[:] = 0
+        self._open_window()
         return Observation(self.day, st.reach, st.last_purchase, st.first_purchase, st.frequency,
                            st.monetary, st.last_contact, st.last_flags, st.active_slot,
                            st.month_count, st.tier, self.params.caps, group_size=self.groups.size,
                            customers_per_guide=self.per_guide,
                            chat_capacity=self.scenario.staff.chat_capacity_per_day)
+
+    def _open_window(self) -> None:
+        """Start a new 30-day cap window on its first day, once, whether observe() or step() comes first."""
+        if self.day % MONTH_DAYS == 0 and self._window_day != self.day:
+            self.state.month_count[:] = 0
+            self._window_day = self.day
 
     def validate(self, action: Action) -> Action:
         """Return ``action`` as int8 arrays, or raise :class:`InvalidActionError` naming the first fault."""
@@ -157,6 +163,7 @@ class Simulation:
         Pool-level statistics of the day (joins, staff, groups) are in :attr:`world`. If ``reward``
         (float64, length n) is given it receives each customer's net profit of the day.
         """
+        self._open_window()
         action = self._none if action is None else self.validate(action)
         st, p, sc = self.state, self.params, self.scenario
         self.world[:] = 0.0

@@ -100,3 +100,18 @@ def test_no_contact_contacts_nobody_and_blast_contacts_everyone_reachable(beauty
     assert (make_policy("no_contact").act(obs).channel == NO_CONTACT).all()
     blast = make_policy("blast").act(obs)
     assert ((blast.channel >= 0) == obs.reachable).all()
+
+
+def test_cap_window_opens_even_when_days_are_stepped_without_observing(beauty):
+    sim = Simulation(beauty, 300, 5)
+    obs = sim.observe()
+    who = int(np.flatnonzero(obs.can_use(SMS))[0])
+    a = Action.none(sim.n)
+    a.channel[who], a.content[who] = SMS, 0
+    sim.step(a)
+    assert sim.state.month_count[who, SMS] == 1
+    while sim.day < 30:
+        sim.step()  # no observe() in between
+    sim.step()  # day 30 opens a new window
+    assert sim.state.month_count[who, SMS] == 0
+
