@@ -66,6 +66,9 @@ class Simulation:
     sub-environment per customer use that).
     """
 
+    full_days: bool = False
+    """Send every customer through the full day, not only the eventful ones (same results; for tests)."""
+
     def __init__(self, scenario: Scenario, customers: int | None = None, seed: int = 0,
                  state: State | None = None, inflow: bool = True) -> None:
         n = scenario.population.customers if customers is None else int(customers)
@@ -181,7 +184,7 @@ class Simulation:
                          channel, action.content, action.slot,
                          *st.arrays().values(), g.size, g.open_factor, g.conv_factor, g.trust_hit, g.heat,
                          self.per_guide, self.quality, stats,
-                         self._no_reward if reward is None else reward)
+                         self._no_reward if reward is None else reward, self.full_days)
         self._world_day(stats)
         self.day += 1
         return stats

@@ -100,16 +100,69 @@ def complaint_probability(rate: float, sat_fatigue: float, hardness: float) -> f
 
 
 @njit(cache=True, inline="always")
-def need_hazard(need_clock: float, inv_cycle: float, p) -> float:
+def need_hazard(need_clock: float, inv_cycle: float, hazard: float, onset: float) -> float:
     """Daily chance that the customer's need comes up (to be met by the brand or a rival)."""
-    h = p[P_NEED_HAZARD] * (need_clock * inv_cycle - p[P_NEED_ONSET]) * inv_cycle
+    h = hazard * (need_clock * inv_cycle - onset) * inv_cycle
     return min(max(h, 0.0), 1.0)
 
 
 @njit(cache=True, inline="always")
-def dropout_probability(base: float, salience: float, p) -> float:
+def dropout_probability(base: float, salience: float, salience_effect: float) -> float:
     """Daily chance of leaving the category for good; higher for customers who forgot the brand."""
-    return min(max(base * (1.0 + p[P_DROPOUT_SAL] * (1.0 - salience)), 0.0), 1.0)
+    return min(max(base * (1.0 + salience_effect * (1.0 - salience)), 0.0), 1.0)
+
+
+@njit(cache=True, error_model="numpy", fastmath=True)
+def rest_rows(first, day, k_organic, k_group, force, p, trust_hit, p_leave, act_channel, cycle, dropout,
+              salience, fatigue, trust, deal, need_clock, status, reach, stage, last_purchase, events,
+              eventful):  # pragma: no cover - jitted
+    """The day of rows that only rest, over slices of one group's rows within one block.
+
+    Marks ``eventful`` the active rows that are contacted or whose need comes up, who drop out,
+    leave the group or are advocates: :func:`step_day` runs them through the full day. Every other
+    row is finished here, with the same formulas, branch-free so the loop vectorizes. ``first`` is
+    the row of slice element 0 (for the draws). Returns the census of the finished rows:
+    (salience, fatigue, trust, deal sums, reachable, unreachable, dropped, active buyers, on Moments).
+    """
+    sal_decay, fat_decay, deal_decay, rival = p[P_SAL_DECAY], p[P_FAT_DECAY], p[P_DEAL_DECAY], p[P_RIVAL_FAT]
+    hazard, onset, drop_sal = p[P_NEED_HAZARD], p[P_NEED_ONSET], p[P_DROPOUT_SAL]
+    s_sal = s_fat = s_tr = s_dl = 0.0
+    n_reach = n_unreach = n_drop = n_buyers = n_moments = 0.0
+    for j in range(salience.shape[0]):
+        i = first + j
+        active = status[j] == ACTIVE
+        sal0, fat0, dl0, tr0, nc0 = salience[j], fatigue[j], deal[j], trust[j], need_clock[j]
+        sal = sal0 * sal_decay
+        fat = fat0 * fat_decay + rival
+        dl = dl0 * deal_decay
+        r = reach[j]
+        in_group = (r >> GROUP) & 1
+        tr = max(tr0 - in_group * trust_hit, 0.0)
+        nc = min(nc0 + 1, 30000)
+        obits = draw(k_organic, i)
+        need_hit = u21(obits, 0) < need_hazard(nc, 1.0 / cycle[j], hazard, onset)
+        drop_hit = u21(obits, 2) < dropout_probability(dropout[j], sal, drop_sal)
+        leave_hit = (in_group == 1) & (u24(draw(k_group, i), 0) < p_leave)
+        busy = active & (force | (act_channel[j] >= 0) | need_hit | drop_hit | leave_hit | (stage[j] == A5))
+        done = active & (not busy)
+        eventful[j] = busy
+        events[j] = 0
+        salience[j] = sal if done else sal0
+        fatigue[j] = fat if done else fat0
+        deal[j] = dl if done else dl0
+        trust[j] = tr if done else tr0
+        need_clock[j] = nc if done else nc0
+        w = 1.0 if done else 0.0
+        s_sal += w * sal
+        s_fat += w * fat
+        s_tr += w * tr
+        s_dl += w * dl
+        n_reach += w * (r != 0)
+        n_unreach += w * (r == 0)
+        n_moments += w * ((r >> MOMENTS) & 1)
+        n_buyers += w * (day - last_purchase[j] <= ACTIVE_WINDOW_DAYS)
+        n_drop += status[j] == DROPPED
+    return s_sal, s_fat, s_tr, s_dl, n_reach, n_unreach, n_drop, n_buyers, n_moments
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=True)
@@ -120,11 +173,13 @@ def step_day(day, seed, p, ch, ct,
              reach, last_purchase, first_purchase, frequency, monetary, last_contact,
              last_flags, active_slot, month_count, tier, stage, account, origin, events,
              g_size, g_open, g_conv, g_trust_hit, g_heat, per_guide, quality,
-             stats, reward):  # pragma: no cover - jitted
+             stats, reward, full=False):  # pragma: no cover - jitted
     """Advance every customer one day under the given actions; per-block sums go into ``stats``.
 
     ``reward`` (length n, or length 0 to skip) receives each customer's net profit of the day:
-    margin on purchases minus incentive and contact costs.
+    margin on purchases minus incentive and contact costs. Rows with nothing but rest today are
+    finished by :func:`rest_rows`; ``full=True`` sends every active row through the full day
+    instead (the same results: a check of the fast path).
     """
     want_reward = reward.shape[0] > 0
     p = p.copy()  # a private copy: the compiler may keep parameters in registers across stores
@@ -152,6 +207,32 @@ def step_day(day, seed, p, ch, ct,
         sum_tr = 0.0
         sum_dl = 0.0
         n_moments = 0.0
+        # pass 1: rows that only rest, one group's slice at a time (vectorized)
+        eventful = np.empty(hi - lo, np.bool_)
+        a = lo
+        g = lo // g_size
+        while a < hi:
+            e = min((g + 1) * g_size, hi)
+            p_leave = -1.0
+            if (day + g) % 7 == 0:
+                cold = 1.0 - g_heat[g]
+                p_leave = p[P_GROUP_LEAVE] * cold * cold
+            census = rest_rows(a, day, k_organic, k_group, full, p, g_trust_hit[g], p_leave,
+                               act_channel[a:e], cycle[a:e], dropout[a:e], salience[a:e], fatigue[a:e],
+                               trust[a:e], deal[a:e], need_clock[a:e], status[a:e], reach[a:e], stage[a:e],
+                               last_purchase[a:e], events[a:e], eventful[a - lo:e - lo])
+            sum_sal += census[0]
+            sum_fat += census[1]
+            sum_tr += census[2]
+            sum_dl += census[3]
+            n_reach += census[4]
+            n_unreach += census[5]
+            n_drop += census[6]
+            n_buyers += census[7]
+            n_moments += census[8]
+            a = e
+            g += 1
+        # pass 2: the full day of eventful rows
         g = lo // g_size  # the group of row i, advanced without a division per row
         g_end = (g + 1) * g_size
         leave_day = (day + g) % 7 == 0
@@ -160,10 +241,7 @@ def step_day(day, seed, p, ch, ct,
                 g += 1
                 g_end += g_size
                 leave_day = (day + g) % 7 == 0
-            events[i] = 0
-            if status[i] != ACTIVE:
-                if status[i] == DROPPED:
-                    n_drop += 1.0
+            if not eventful[i - lo]:
                 if want_reward:
                     reward[i] = 0.0
                 continue
@@ -175,8 +253,7 @@ def step_day(day, seed, p, ch, ct,
             inv_cyc = 1.0 / cycle[i]
             fat += p[P_RIVAL_FAT]
             in_group = (reach[i] >> GROUP) & 1
-            if in_group and g_trust_hit[g] > 0.0:
-                tr = max(tr - g_trust_hit[g], 0.0)
+            tr = max(tr - in_group * g_trust_hit[g], 0.0)  # branch-free: membership is a coin flip
             bought = False
             r_i = 0.0
             c = act_channel[i]
@@ -286,7 +363,7 @@ def step_day(day, seed, p, ch, ct,
                 last_flags[i] = flags
             obits = draw(k_organic, i)
             if not bought:
-                if u21(obits, 0) < need_hazard(nc, inv_cyc, p):
+                if u21(obits, 0) < need_hazard(nc, inv_cyc, p[P_NEED_HAZARD], p[P_NEED_ONSET]):
                     nc = 0
                     if u21(obits, 1) < brand_share(sal, tr, dl, price_sens[i], p):
                         bought = True
@@ -317,13 +394,13 @@ def step_day(day, seed, p, ch, ct,
                 if u24(draw(k_referral, i), 0) < referral[i] * tr * p[P_REFERRAL_MULT]:
                     stats[b, _REF] += 1.0
                     events[i] |= EV_REFERRED
-            if in_group and leave_day and (reach[i] >> GROUP) & 1:
+            if leave_day and in_group and (reach[i] >> GROUP) & 1:
                 cold = 1.0 - g_heat[g]
                 if u24(draw(k_group, i), 0) < p[P_GROUP_LEAVE] * cold * cold:
                     reach[i] = np.uint8(reach[i] & (0xFF ^ (1 << GROUP)))
                     events[i] |= EV_GROUP_LEFT
                     stats[b, _GLEFT] += 1.0
-            if u21(obits, 2) < dropout_probability(dropout[i], sal, p):
+            if u21(obits, 2) < dropout_probability(dropout[i], sal, p[P_DROPOUT_SAL]):
                 status[i] = DROPPED
                 reach[i] = 0
                 stats[b, _DRP] += 1.0
@@ -333,8 +410,7 @@ def step_day(day, seed, p, ch, ct,
             else:
                 n_reach += 1.0
             n_moments += (reach[i] >> MOMENTS) & 1
-            if day - last_purchase[i] <= ACTIVE_WINDOW_DAYS:
-                n_buyers += 1.0
+            n_buyers += day - last_purchase[i] <= ACTIVE_WINDOW_DAYS
             sum_sal += sal
             sum_fat += fat
             sum_tr += tr
