@@ -25,6 +25,7 @@ from sim.params import (C_COMPLAINT, C_COST, C_INTRUSIVE, C_OPEN, C_SAL_GAIN, C_
                         P_RESIDUAL_DAYS, P_SAL_DECAY, P_SHARE_FLOOR, P_SPAM_EROSION, P_TIER1,
                         P_TIER2, P_TIER3, P_TRUST_FLOOR, P_RIVAL_FAT, P_RIVAL_SHARE,
                         P_REFERRAL_MULT, P_GROUP_LEAVE, P_MOMENTS_FOLD)
+from sim.prefetch import prefetch
 from sim.rng import P_CONTACT, P_GROUP, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
 from sim.state import pick_slot, tier_of
 
@@ -208,7 +209,8 @@ def step_day(day, seed, p, ch, ct,
         sum_dl = 0.0
         n_moments = 0.0
         # pass 1: rows that only rest, one group's slice at a time (vectorized)
-        eventful = np.empty(hi - lo, np.bool_)
+        eventful = np.empty(BLOCK, np.bool_)
+        rows = np.empty(BLOCK, np.int32)
         a = lo
         g = lo // g_size
         while a < hi:
@@ -232,19 +234,21 @@ def step_day(day, seed, p, ch, ct,
             n_moments += census[8]
             a = e
             g += 1
-        # pass 2: the full day of eventful rows
-        g = lo // g_size  # the group of row i, advanced without a division per row
-        g_end = (g + 1) * g_size
-        leave_day = (day + g) % 7 == 0
-        for i in range(lo, hi):
-            if i == g_end:
-                g += 1
-                g_end += g_size
-                leave_day = (day + g) % 7 == 0
-            if not eventful[i - lo]:
-                if want_reward:
-                    reward[i] = 0.0
-                continue
+        # pass 2: the full day of eventful rows, a few percent scattered over the block
+        if want_reward:
+            reward[lo:hi] = 0.0
+        m = 0
+        for j in range(hi - lo):  # branch-free compaction
+            rows[m] = lo + j
+            m += eventful[j]
+        for t in range(m):
+            if t + AHEAD < m:  # fetch the cache lines of a later row while this one is worked on
+                prefetch_row(rows[t + AHEAD], value, price_sens, receptive, slot_mask, referral, monetary,
+                             frequency, first_purchase, last_contact, last_flags, active_slot, tier,
+                             act_content, act_slot, month_count)
+            i = rows[t]
+            g = i // g_size
+            leave_day = (day + g) % 7 == 0
             sal = salience[i] * sal_decay
             fat = fatigue[i] * fat_decay
             dl = deal[i] * deal_decay
@@ -436,6 +440,31 @@ def step_day(day, seed, p, ch, ct,
         stats[b, _STR] = sum_tr
         stats[b, _SDL] = sum_dl
         stats[b, _MAUD] = n_moments
+
+
+AHEAD = 4
+"""Eventful rows fetched ahead of the one being worked on."""
+
+
+@njit(cache=True, inline="always")
+def prefetch_row(i, value, price_sens, receptive, slot_mask, referral, monetary, frequency, first_purchase,
+                 last_contact, last_flags, active_slot, tier, act_content, act_slot, month_count):
+    """Ask for the cache lines of row ``i`` that the rest pass did not touch."""
+    prefetch(value, i)
+    prefetch(price_sens, i)
+    prefetch(receptive, i)
+    prefetch(slot_mask, i)
+    prefetch(referral, i)
+    prefetch(monetary, i)
+    prefetch(frequency, i)
+    prefetch(first_purchase, i)
+    prefetch(last_contact, i)
+    prefetch(last_flags, i)
+    prefetch(active_slot, i)
+    prefetch(tier, i)
+    prefetch(act_content, i)
+    prefetch(act_slot, i)
+    prefetch(month_count[i], 0)
 
 
 # --- census and residual value ----------------------------------------------------------------

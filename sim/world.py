@@ -79,24 +79,23 @@ def groups_day(gp, size, status, reach, events, heat, damage, alive, formed, mem
     for g in prange(ng):
         lo = g * size
         hi = min(lo + size, n)
+        ev, st, rc = events[lo:hi], status[lo:hi], reach[lo:hi]  # slices: the loop vectorizes
         m = 0
         opens = 0
         promos = 0
         complaints = 0
-        for i in range(lo, hi):
-            e = events[i]
-            if status[i] == ACTIVE and (reach[i] >> GROUP) & 1:
-                m += 1
-            if e & EV_GROUP_OPEN:
-                opens += 1
-            if e & EV_GROUP_PROMO:
-                promos += 1
-            if e & EV_GROUP_COMPLAINT:
-                complaints += 1
-            if e & EV_GROUP_CONTACT:
-                tally[g, 0] += 1
-            if e & EV_GROUP_BUY:
-                tally[g, 2] += 1
+        contacts = 0
+        buys = 0
+        for j in range(ev.shape[0]):
+            e = ev[j]
+            m += (st[j] == ACTIVE) & ((rc[j] >> GROUP) & 1 == 1)
+            opens += (e & EV_GROUP_OPEN) != 0
+            promos += (e & EV_GROUP_PROMO) != 0
+            complaints += (e & EV_GROUP_COMPLAINT) != 0
+            contacts += (e & EV_GROUP_CONTACT) != 0
+            buys += (e & EV_GROUP_BUY) != 0
+        tally[g, 0] += contacts
+        tally[g, 2] += buys
         tally[g, 1] += opens
         tally[g, 3] += complaints
         members[g] = m
