@@ -111,9 +111,18 @@ def phase(n: int, period: int) -> np.ndarray:
 
 def due(obs: Observation, period: int, offset: int = 0) -> np.ndarray:
     """Customers whose turn it is today on a ``period``-day cadence (never when period is 0)."""
+    phases, turn = cadence(obs, period, offset)
+    return phases == turn
+
+
+def cadence(obs: Observation, period: int, offset: int = 0) -> tuple[np.ndarray, int]:
+    """(phases, today's turn) of a ``period``-day cadence: customer i is due when phases[i] == turn.
+
+    The turn is -1 (nobody) when period is 0. For jitted rules that test many cadences in one pass.
+    """
     if period <= 0:
-        return np.zeros(obs.n, bool)
-    return phase(obs.n, period) == (-(obs.day + offset)) % period
+        return phase(obs.n, 1), -1
+    return phase(obs.n, period), (-(obs.day + offset)) % period
 
 
 def typical_interval(obs: Observation, fallback: float = 45.0) -> float:

@@ -7,11 +7,12 @@ against it). All act on the CRM view only.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, prange
 from pydantic import Field
 
-from policies.base import (Params, RulePolicy, build_action, channel_codes, content_code, due,
+from policies.base import (Params, RulePolicy, build_action, cadence, channel_codes, content_code, due,
                            pick_channel, slot_code, slot_for, typical_interval)
-from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, NIGHT, SERVICE)
+from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, NIGHT, NO_CONTACT, SERVICE)
 from sim.observation import Action, Observation
 
 ALL_CHANNELS = list(CHANNELS)
@@ -106,31 +107,61 @@ class RfmTiered(RulePolicy):
     def act(self, obs: Observation) -> Action:
         """Segment the pool on the CRM record and apply each segment's rule."""
         p = self.params
-        n = obs.n
-        typical = typical_interval(obs)
-        interval = np.where(obs.interval > 0, obs.interval, typical)
-        rel = obs.recency / interval
-        buyer = obs.frequency > 0
-        vip = buyer & (obs.tier >= p.vip_min_tier) & (rel < p.lapsed_after)
-        lapsed = buyer & (rel >= p.lapsed_after)
-        due_offer = buyer & ~lapsed & (rel >= p.due_from) & (obs.days_since_contact >= p.offer_gap_days)
-        fan = ~buyer
-        content = np.full(n, -1, np.int8)
-        rules = (
-            (due_offer, COUPON),
-            (vip & due(obs, p.vip_service_every_days), SERVICE),
-            (lapsed & due(obs, p.lapsed_offer_every_days, 5), COUPON + 1),
-            (fan & due(obs, p.fan_offer_every_days, 11), COUPON),
-            (buyer & ~lapsed & due(obs, p.active_content_every_days), content_code("content")),
-            (lapsed & due(obs, p.lapsed_content_every_days), content_code("content")),
-            (fan & due(obs, p.fan_content_every_days), content_code("content")),
-        )
-        for mask, what in rules:  # the first rule that applies to a customer decides
-            content[mask & (content < 0)] = what
-        channel = pick_channel(obs, content >= 0, channel_codes(p.channels))
-        content[content < 0] = 0
-        slot = slot_for(obs, slot_code(p.slot)) if p.personal_slot else slot_code(p.slot)
-        return build_action(channel, content, slot)
+        vip_phase, vip_turn = cadence(obs, p.vip_service_every_days)
+        lap_offer_phase, lap_offer_turn = cadence(obs, p.lapsed_offer_every_days, 5)
+        fan_offer_phase, fan_offer_turn = cadence(obs, p.fan_offer_every_days, 11)
+        active_phase, active_turn = cadence(obs, p.active_content_every_days)
+        lap_phase, lap_turn = cadence(obs, p.lapsed_content_every_days)
+        fan_phase, fan_turn = cadence(obs, p.fan_content_every_days)
+        turns = np.array([vip_turn, lap_offer_turn, fan_offer_turn, active_turn, lap_turn, fan_turn], np.int64)
+        out = (np.empty(obs.n, np.int8), np.empty(obs.n, np.int8), np.empty(obs.n, np.int8))
+        _rfm_tiered(obs.recency, obs.interval, np.float32(typical_interval(obs)), obs.days_since_contact,
+                    obs.frequency, obs.tier, obs.usable, obs.active_slot, p.vip_min_tier, p.due_from,
+                    p.lapsed_after, p.offer_gap_days, vip_phase, lap_offer_phase, fan_offer_phase, active_phase,
+                    lap_phase, fan_phase, turns, np.asarray(channel_codes(p.channels), np.int64),
+                    content_code("content"), slot_code(p.slot), p.personal_slot, *out)
+        return Action(*out)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _rfm_tiered(recency, interval, typical, since_contact, frequency, tier, usable, active_slot, vip_min_tier,
+                due_from, lapsed_after, offer_gap, vip_phase, lap_offer_phase, fan_offer_phase, active_phase,
+                lap_phase, fan_phase, turns, preference, content_code, default_slot, personal_slot,
+                channel, content, slot):  # pragma: no cover - jitted
+    """:class:`RfmTiered` for every customer in one pass: the first rule that applies decides."""
+    for i in prange(recency.shape[0]):
+        iv = interval[i] if interval[i] > 0 else typical
+        rel = recency[i] / np.float64(iv)
+        buyer = frequency[i] > 0
+        lapsed = buyer and rel >= lapsed_after
+        what = -1
+        if buyer and not lapsed:
+            if rel >= due_from and since_contact[i] >= offer_gap:
+                what = COUPON
+            elif tier[i] >= vip_min_tier and vip_phase[i] == turns[0]:
+                what = SERVICE
+            elif active_phase[i] == turns[3]:
+                what = content_code
+        elif lapsed:
+            if lap_offer_phase[i] == turns[1]:
+                what = COUPON + 1
+            elif lap_phase[i] == turns[4]:
+                what = content_code
+        else:
+            if fan_offer_phase[i] == turns[2]:
+                what = COUPON
+            elif fan_phase[i] == turns[5]:
+                what = content_code
+        c = NO_CONTACT
+        if what >= 0:
+            for k in preference:
+                if (usable[i] >> k) & 1:
+                    c = k
+                    break
+        channel[i] = c
+        content[i] = max(what, 0)
+        s = active_slot[i]
+        slot[i] = default_slot if (not personal_slot or s < 0) else s
 
 
 class FatigueCappedParams(Params):
@@ -157,23 +188,39 @@ class FatigueCapped(RulePolicy):
     def act(self, obs: Observation) -> Action:
         """Offers to buyers near their expected repurchase; light content otherwise; silence after complaints."""
         p = self.params
-        typical = typical_interval(obs)
-        interval = np.where(obs.interval > 0, obs.interval, typical)
-        rel = obs.recency / interval
-        rested = obs.days_since_contact >= p.min_gap_days
-        upset = (obs.last_flags & (FLAG_COMPLAINED | FLAG_UNSUBSCRIBED)) != 0
-        cooling = upset & (obs.days_since_contact < p.cool_down_days)
-        ok = rested & ~cooling
         lo, hi = p.offer_window
-        in_window = (rel >= lo) & (rel <= hi)
-        fan = obs.frequency == 0
-        offer = ok & in_window & ~fan
-        regular = ok & ~offer & due(obs, p.content_every_days)
-        ch = pick_channel(obs, offer | regular, channel_codes(p.channels))
-        content = np.where(offer, content_code(p.offer), content_code(p.content))
-        avoid = (NIGHT,) if p.quiet_night else ()
-        slot = slot_for(obs, slot_code(p.default_slot), avoid)
-        return build_action(ch, content, slot)
+        phases, turn = cadence(obs, p.content_every_days)
+        avoid = 1 << NIGHT if p.quiet_night else 0
+        out = (np.empty(obs.n, np.int8), np.empty(obs.n, np.int8), np.empty(obs.n, np.int8))
+        _fatigue_capped(obs.recency, obs.interval, np.float32(typical_interval(obs)), obs.days_since_contact,
+                        obs.last_flags, obs.frequency, obs.usable, obs.active_slot, phases, turn, p.min_gap_days,
+                        p.cool_down_days, lo, hi, content_code(p.offer), content_code(p.content),
+                        np.asarray(channel_codes(p.channels), np.int64), slot_code(p.default_slot), avoid, *out)
+        return Action(*out)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def _fatigue_capped(recency, interval, typical, since_contact, last_flags, frequency, usable, active_slot, phases,
+                    turn, min_gap, cool_down, lo, hi, offer_code, content_code, preference, default_slot, avoid,
+                    channel, content, slot):  # pragma: no cover - jitted
+    """:class:`FatigueCapped` for every customer in one pass."""
+    for i in prange(recency.shape[0]):
+        iv = interval[i] if interval[i] > 0 else typical
+        rel = recency[i] / np.float64(iv)
+        upset = (last_flags[i] & (FLAG_COMPLAINED | FLAG_UNSUBSCRIBED)) != 0
+        ok = since_contact[i] >= min_gap and not (upset and since_contact[i] < cool_down)
+        offer = ok and lo <= rel <= hi and frequency[i] != 0
+        want = offer or (ok and phases[i] == turn)
+        c = NO_CONTACT
+        if want:
+            for k in preference:
+                if (usable[i] >> k) & 1:
+                    c = k
+                    break
+        channel[i] = c
+        content[i] = offer_code if offer else content_code
+        s = active_slot[i]
+        slot[i] = default_slot if (s < 0 or (avoid >> s) & 1) else s
 
 
 BASELINES: dict[str, type[RulePolicy]] = {

@@ -104,6 +104,7 @@ class Simulation:
         self.n_blocks = (rows + BLOCK - 1) // BLOCK
         self._stats = np.zeros((self.n_blocks, N_STATS), np.float64)
         self._none = Action.none(rows)
+        self._feature_buffers = Observation.feature_buffers(rows)
         guides = (rows + self.per_guide - 1) // self.per_guide if self.per_guide > 0 else 1
         old = getattr(self, "quality", np.ones(0))
         self.quality = np.ones(guides, np.float64)
@@ -131,7 +132,8 @@ class Simulation:
                            st.monetary, st.last_contact, st.last_flags, st.active_slot,
                            st.month_count, st.tier, self.params.caps, group_size=self.groups.size,
                            customers_per_guide=self.per_guide,
-                           chat_capacity=self.scenario.staff.chat_capacity_per_day)
+                           chat_capacity=self.scenario.staff.chat_capacity_per_day,
+                           buffers=self._feature_buffers)
 
     def _open_window(self) -> None:
         """Start a new 30-day cap window on its first day, once, whether observe() or step() comes first."""

@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 from numba import njit, prange
 
-from sim.defaults import CHANNELS, CONTENTS, N_CHANNELS, NEVER, NO_CONTACT, SLOTS
+from sim.defaults import BLOCK, CHANNELS, CONTENTS, N_CHANNELS, NEVER, NO_CONTACT, SLOTS
 
 UNKNOWN_DAYS = 9999
 """Recency or days-since-contact of a customer who never bought or was never contacted."""
@@ -26,13 +26,18 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 
 class Observation:
-    """CRM view of the whole pool on one day; arrays are read-only, computed on first use."""
+    """CRM view of the whole pool on one day; arrays are read-only, computed on first use.
+
+    Like a CRM screen, an observation shows today: its arrays are views that the next day's
+    step updates, so copy what must be kept across days.
+    """
 
     def __init__(self, day: int, reach: np.ndarray, last_purchase: np.ndarray,
                  first_purchase: np.ndarray, frequency: np.ndarray, monetary: np.ndarray,
                  last_contact: np.ndarray, last_flags: np.ndarray, active_slot: np.ndarray,
                  month_count: np.ndarray, tier: np.ndarray, caps: np.ndarray, group_size: int = 0,
-                 customers_per_guide: int = 0, chat_capacity: int = 0) -> None:
+                 customers_per_guide: int = 0, chat_capacity: int = 0,
+                 buffers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
         self.day = day
         self.n = int(reach.shape[0])
         self.reach = _frozen(reach)
@@ -59,11 +64,17 @@ class Observation:
         self._first_purchase = first_purchase
         self._last_contact = last_contact
         self._month_count = month_count
+        self._buffers = buffers
+
+    @staticmethod
+    def feature_buffers(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Arrays to hold the derived features of ``n`` customers (a simulation reuses them day after day)."""
+        return np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float32), np.empty(n, np.uint8)
 
     @cached_property
     def _features(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         n = self.n
-        out = (np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.float32), np.empty(n, np.uint8))
+        out = self._buffers if self._buffers is not None else self.feature_buffers(n)
         _crm_features(self.day, self.reach, self._month_count, self.caps.astype(np.int64), self._last_purchase,
                       self._first_purchase, self.frequency, self._last_contact, *out)
         return tuple(_frozen(a) for a in out)  # type: ignore[return-value]
@@ -119,17 +130,28 @@ class Observation:
 def _crm_features(day, reach, month_count, caps, last_purchase, first_purchase, frequency, last_contact,
                   recency, since_contact, interval, usable):  # pragma: no cover - jitted
     """One pass over the CRM record: recency, days since contact, purchase interval, usable channels."""
-    for i in prange(reach.shape[0]):
+    n = reach.shape[0]
+    for b in prange((n + BLOCK - 1) // BLOCK):
+        lo, hi = b * BLOCK, min((b + 1) * BLOCK, n)
+        _crm_rows(day, reach[lo:hi], month_count[lo:hi], caps, last_purchase[lo:hi], first_purchase[lo:hi],
+                  frequency[lo:hi], last_contact[lo:hi], recency[lo:hi], since_contact[lo:hi],
+                  interval[lo:hi], usable[lo:hi])
+
+
+@njit(cache=True, error_model="numpy")
+def _crm_rows(day, reach, month_count, caps, last_purchase, first_purchase, frequency, last_contact,
+              recency, since_contact, interval, usable):  # pragma: no cover - jitted
+    """:func:`_crm_features` over slices of one block (branch-free, so the loop vectorizes)."""
+    for i in range(reach.shape[0]):
         lp = last_purchase[i]
         recency[i] = UNKNOWN_DAYS if lp == NEVER else day - lp
         lc = last_contact[i]
         since_contact[i] = UNKNOWN_DAYS if lc == NEVER else day - lc
         f = frequency[i]
-        interval[i] = (lp - first_purchase[i]) / (f - 1) if f >= 2 else 0.0
+        interval[i] = (lp - first_purchase[i]) / max(f - 1, 1) if f >= 2 else 0.0
         u = reach[i]
-        for c in range(caps.shape[0]):
-            if month_count[i, c] >= caps[c]:
-                u &= ~np.uint8(1 << c)
+        for c in range(N_CHANNELS):
+            u &= ~np.uint8((month_count[i, c] >= caps[c]) << c)
         usable[i] = u
 
 

@@ -115,3 +115,55 @@ def test_cap_window_opens_even_when_days_are_stepped_without_observing(beauty):
     sim.step()  # day 30 opens a new window
     assert sim.state.month_count[who, SMS] == 0
 
+
+
+def _crm(day: int, rows: list[dict]) -> "Observation":
+    """An Observation built by hand: one dict of CRM fields per customer (defaults: a reachable fan)."""
+    from sim.defaults import N_CHANNELS, NEVER
+    from sim.observation import Observation
+
+    def col(name, default, dtype):
+        return np.array([r.get(name, default) for r in rows], dtype)
+
+    n = len(rows)
+    return Observation(day, col("reach", 0b11111, np.uint8), col("last", NEVER, np.int32),
+                       col("first", NEVER, np.int32), col("freq", 0, np.int16), col("spent", 0.0, np.float32),
+                       col("contact", NEVER, np.int32), col("flags", 0, np.uint8), col("slot", -1, np.int8),
+                       np.zeros((n, N_CHANNELS), np.uint8), col("tier", 0, np.int8), np.full(N_CHANNELS, 30))
+
+
+def test_rfm_tiered_applies_the_first_rule_of_each_segment():
+    from sim.defaults import CONTENTS, EVENING, MORNING, SERVICE
+    day, content = 200, CONTENTS.index("content")
+    rows = [
+        dict(freq=3, first=140, last=170, tier=1, slot=MORNING),  # interval 15, recency 30: due -> coupon
+        dict(freq=2, first=10, last=20, tier=1),  # recency 18 intervals: lapsed -> flash sale
+        dict(),  # a fan -> content
+        dict(freq=3, first=190, last=199, tier=3),  # VIP, not due -> service
+        dict(freq=3, first=190, last=199, tier=1),  # active, not due -> content
+        dict(freq=3, first=140, last=170, tier=1, contact=199),  # due but contacted yesterday -> content
+        dict(freq=3, first=140, last=170, tier=1, reach=0),  # due but unreachable -> nothing
+    ]
+    policy = make_policy("rfm_tiered", {"vip_service_every_days": 1, "lapsed_offer_every_days": 1,
+                                        "active_content_every_days": 1, "fan_content_every_days": 1})
+    action = policy.act(_crm(day, rows))
+    assert action.channel.tolist() == [WECOM] * 6 + [NO_CONTACT]
+    assert action.content.tolist()[:6] == [COUPON, COUPON + 1, content, SERVICE, content, content]
+    assert action.slot.tolist() == [MORNING] + [EVENING] * 6
+
+
+def test_fatigue_capped_times_offers_and_respects_rest_and_quiet_hours():
+    from sim.defaults import CONTENTS, EVENING, FLAG_COMPLAINED, NIGHT
+    day = 200
+    rows = [
+        dict(freq=3, first=140, last=182, slot=NIGHT),  # interval 21, recency 18: in the window -> coupon
+        dict(freq=3, first=140, last=182, contact=190, flags=FLAG_COMPLAINED),  # complained 10 days ago
+        dict(freq=3, first=140, last=182, contact=197),  # contacted 3 days ago
+        dict(freq=3, first=180, last=198),  # recency 2 of 9: too early for an offer, no content due
+    ]
+    policy = make_policy("fatigue_capped", {"content_every_days": 0})
+    action = policy.act(_crm(day, rows))
+    assert action.channel.tolist() == [WECOM, NO_CONTACT, NO_CONTACT, NO_CONTACT]
+    assert action.content[0] == COUPON and action.slot[0] == EVENING  # never at night
+    fans = make_policy("fatigue_capped", {"content_every_days": 1}).act(_crm(day, [dict()]))
+    assert fans.channel.tolist() == [WECOM] and fans.content[0] == CONTENTS.index("content")
