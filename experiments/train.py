@@ -143,6 +143,9 @@ def train(config: TrainConfig, out: Path, progress: Callable[[int, int], None] |
     tensorboard = importlib.util.find_spec("tensorboard") is not None
     model = algo_class(config.algo)("MlpPolicy", env, verbose=0,
                                     tensorboard_log=str(out / "tb") if tensorboard else None, **kwargs)
+    if not tensorboard:  # SB3's default logger would leave an empty SB3-<date> folder in /tmp per run
+        from stable_baselines3.common.logger import Logger
+        model.set_logger(Logger(folder=None, output_formats=[]))
     if config.algo != "dqn":
         _set_priors(model, config.contact_prior)
     recorder = _curve_recorder(config.timesteps, progress, config.max_seconds)

@@ -66,6 +66,8 @@ def test_maskable_ppo_never_takes_a_masked_action(tmp_path):
     env = CustomerVecEnv("beauty", 64, horizon=40, seed=5, invalid_action="raise")
     model = MaskablePPO("MlpPolicy", env, n_steps=16, batch_size=256, n_epochs=1, seed=0,
                         policy_kwargs={"net_arch": [8]}, device="cpu")
+    from stable_baselines3.common.logger import Logger
+    model.set_logger(Logger(folder=None, output_formats=[]))  # no SB3-<date> folder left in /tmp
     with torch.no_grad():  # a policy that wants SMS flash sales every day: the mask has work to do
         model.policy.action_net.bias[:ACTION_NVEC[0]] = torch.tensor([-5.0, 0, 0, 0, 0, 5.0])
     model.learn(total_timesteps=64 * 48)  # past the 30-day SMS cap and through lost channels
