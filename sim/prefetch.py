@@ -28,7 +28,8 @@ def prefetch(typingctx, array, index):
         i32, i8p = ir.IntType(32), ir.IntType(8).as_pointer()
         ptr = builder.bitcast(ptr, i8p)
         fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        # the mangled name follows llvmlite's pointer mode (p0i8 typed, p0 opaque)
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch." + i8p.intrinsic_name)
         builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
         return context.get_dummy_value()
 
