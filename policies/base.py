@@ -93,11 +93,27 @@ def _pick(want, usable, preference):  # pragma: no cover - jitted
     out = np.full(want.shape[0], NO_CONTACT, np.int8)
     for i in prange(want.shape[0]):
         if want[i]:
-            for c in preference:
-                if (usable[i] >> c) & 1:
-                    out[i] = c
-                    break
+            out[i] = first_usable(usable[i], preference)
     return out
+
+
+@njit(cache=True, inline="always")
+def first_usable(usable: int, preference: np.ndarray) -> int:
+    """First channel of ``preference`` set in the ``usable`` bit mask; NO_CONTACT if none (for jitted rules)."""
+    for c in preference:
+        if (usable >> c) & 1:
+            return c
+    return NO_CONTACT
+
+
+@njit(cache=True, inline="always")
+def repurchase_ratio(recency: int, interval: float, typical: np.float32) -> float:
+    """Days since the last purchase over the customer's interval (the typical one until two purchases).
+
+    1 means a repurchase is due now; the interval is float32, as in the CRM record.
+    """
+    iv = interval if interval > 0 else typical
+    return recency / np.float64(iv)
 
 
 @lru_cache(maxsize=64)

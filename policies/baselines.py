@@ -10,8 +10,8 @@ import numpy as np
 from numba import njit, prange
 from pydantic import Field
 
-from policies.base import (Params, RulePolicy, build_action, cadence, channel_codes, content_code, due,
-                           pick_channel, slot_code, slot_for, typical_interval)
+from policies.base import (Params, RulePolicy, build_action, cadence, channel_codes, content_code, due, first_usable,
+                           pick_channel, repurchase_ratio, slot_code, slot_for, typical_interval)
 from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, NIGHT, NO_CONTACT, SERVICE)
 from sim.observation import Action, Observation
 
@@ -130,8 +130,7 @@ def _rfm_tiered(recency, interval, typical, since_contact, frequency, tier, usab
                 channel, content, slot):  # pragma: no cover - jitted
     """:class:`RfmTiered` for every customer in one pass: the first rule that applies decides."""
     for i in prange(recency.shape[0]):
-        iv = interval[i] if interval[i] > 0 else typical
-        rel = recency[i] / np.float64(iv)
+        rel = repurchase_ratio(recency[i], interval[i], typical)
         buyer = frequency[i] > 0
         lapsed = buyer and rel >= lapsed_after
         what = -1
@@ -152,13 +151,7 @@ def _rfm_tiered(recency, interval, typical, since_contact, frequency, tier, usab
                 what = COUPON
             elif fan_phase[i] == turns[5]:
                 what = content_code
-        c = NO_CONTACT
-        if what >= 0:
-            for k in preference:
-                if (usable[i] >> k) & 1:
-                    c = k
-                    break
-        channel[i] = c
+        channel[i] = first_usable(usable[i], preference) if what >= 0 else NO_CONTACT
         content[i] = max(what, 0)
         s = active_slot[i]
         slot[i] = default_slot if (not personal_slot or s < 0) else s
@@ -205,19 +198,12 @@ def _fatigue_capped(recency, interval, typical, since_contact, last_flags, frequ
                     channel, content, slot):  # pragma: no cover - jitted
     """:class:`FatigueCapped` for every customer in one pass."""
     for i in prange(recency.shape[0]):
-        iv = interval[i] if interval[i] > 0 else typical
-        rel = recency[i] / np.float64(iv)
+        rel = repurchase_ratio(recency[i], interval[i], typical)
         upset = (last_flags[i] & (FLAG_COMPLAINED | FLAG_UNSUBSCRIBED)) != 0
         ok = since_contact[i] >= min_gap and not (upset and since_contact[i] < cool_down)
         offer = ok and lo <= rel <= hi and frequency[i] != 0
         want = offer or (ok and phases[i] == turn)
-        c = NO_CONTACT
-        if want:
-            for k in preference:
-                if (usable[i] >> k) & 1:
-                    c = k
-                    break
-        channel[i] = c
+        channel[i] = first_usable(usable[i], preference) if want else NO_CONTACT
         content[i] = offer_code if offer else content_code
         s = active_slot[i]
         slot[i] = default_slot if (s < 0 or (avoid >> s) & 1) else s
