@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from experiments.io import atomic_write, atomic_write_text
 from policies.rl import algo_class
 from sim.config import load_scenario
 from sim.envs import HORIZON_DAYS
@@ -74,6 +75,8 @@ class TrainConfig:
     """Torch CPU threads."""
     max_seconds: float | None = None
     """Wall-clock budget: learning stops at the first step past it (None: no budget)."""
+    checkpoint_seconds: float = 300.0
+    """Save the model and curve this often while learning, so a killed run loses at most this much."""
 
     def __post_init__(self) -> None:
         """Reject settings SB3 would fail on later, with a one-line message."""
@@ -116,6 +119,10 @@ class TrainResult:
     seconds: float
     curve: list[tuple[int, float]]
     """(timesteps, mean reward per customer-day over the last rollout window)."""
+    timesteps_done: int = 0
+    """Customer-days learned from, over this run and the runs it resumed."""
+    interrupted: bool = False
+    """True when Ctrl-C stopped learning early; the artefacts hold the model as it was."""
 
 
 def make_env(config: TrainConfig) -> Any:
@@ -129,8 +136,15 @@ def make_env(config: TrainConfig) -> Any:
     return VecMonitor(wrapped)
 
 
-def train(config: TrainConfig, out: Path, progress: Callable[[int, int], None] | None = None) -> TrainResult:
-    """Train, then write ``model.zip``, ``curve.png``, ``curve.csv`` and ``hyperparams.json`` to ``out``."""
+def train(config: TrainConfig, out: Path, progress: Callable[[int, int], None] | None = None,
+          resume: bool = False) -> TrainResult:
+    """Train, then write ``model.zip``, ``curve.png``, ``curve.csv`` and ``hyperparams.json`` to ``out``.
+
+    The model is also saved every :attr:`TrainConfig.checkpoint_seconds` and when Ctrl-C stops
+    learning (the result says ``interrupted``). ``resume=True`` continues from ``out/model.zip``
+    up to ``config.timesteps`` in all; it is not bit-identical to an uninterrupted run (the
+    training populations start again from the first round).
+    """
     import torch
     from stable_baselines3.common.utils import set_random_seed
 
@@ -141,31 +155,70 @@ def train(config: TrainConfig, out: Path, progress: Callable[[int, int], None] |
     env = make_env(config)
     kwargs = config.algo_kwargs()
     tensorboard = importlib.util.find_spec("tensorboard") is not None
-    model = algo_class(config.algo)("MlpPolicy", env, verbose=0,
-                                    tensorboard_log=str(out / "tb") if tensorboard else None, **kwargs)
+    done_before, curve_before = 0, []
+    if resume:
+        model, done_before, curve_before = _resume(config, out, env)
+    else:
+        model = algo_class(config.algo)("MlpPolicy", env, verbose=0,
+                                        tensorboard_log=str(out / "tb") if tensorboard else None, **kwargs)
+        if config.algo != "dqn":
+            _set_priors(model, config.contact_prior)
     if not tensorboard:  # SB3's default logger would leave an empty SB3-<date> folder in /tmp per run
         from stable_baselines3.common.logger import Logger
         model.set_logger(Logger(folder=None, output_formats=[]))
-    if config.algo != "dqn":
-        _set_priors(model, config.contact_prior)
-    recorder = _curve_recorder(config.timesteps, progress, config.max_seconds)
-    start = time.perf_counter()
-    model.learn(total_timesteps=config.timesteps, callback=recorder, tb_log_name=f"{config.algo}_seed{config.seed}")
-    seconds = time.perf_counter() - start
-
     out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "model.zip")
-    curve = recorder.curve
-    _write_curve(out, curve, f"{config.algo} on {config.scenario}, seed {config.seed}")
+    title = f"{config.algo} on {config.scenario}, seed {config.seed}"
+    start = time.perf_counter()
+
+    def save(curve: list[tuple[int, float]], complete: bool) -> None:
+        _save(model, out, config, kwargs, curve_before + curve, title, tensorboard,
+              time.perf_counter() - start, complete)
+
+    recorder = _curve_recorder(config.timesteps, progress, config.max_seconds, config.checkpoint_seconds,
+                               lambda curve: save(curve, False))
+    interrupted = False
+    try:
+        model.learn(total_timesteps=max(config.timesteps - done_before, 0), callback=recorder,
+                    tb_log_name=f"{config.algo}_seed{config.seed}", reset_num_timesteps=not resume)
+    except KeyboardInterrupt:
+        interrupted = True
+    seconds = time.perf_counter() - start
+    save(recorder.curve, not interrupted)
+    env.close()
+    return TrainResult(out, seconds, curve_before + recorder.curve, int(model.num_timesteps), interrupted)
+
+
+def _resume(config: TrainConfig, out: Path, env: Any) -> tuple[Any, int, list[tuple[int, float]]]:
+    """The saved model of ``out`` on ``env``, the customer-days it has learned and its curve so far."""
+    path, meta_file = out / "model.zip", out / "hyperparams.json"
+    if not path.is_file() or not meta_file.is_file():
+        raise ValueError(f"nothing to resume in {out}: no model.zip and hyperparams.json there")
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    if meta.get("algo") != config.algo or meta.get("scenario") != config.scenario:
+        raise ValueError(f"{out} holds {meta.get('algo')} on {meta.get('scenario')}, "
+                         f"not {config.algo} on {config.scenario}")
+    model = algo_class(config.algo).load(path, env=env, device="cpu")
+    curve = []
+    curve_file = out / "curve.csv"
+    if curve_file.is_file():
+        for line in curve_file.read_text(encoding="utf-8").splitlines()[1:]:
+            t, r = line.split(",")
+            curve.append((int(t), float(r)))
+    return model, int(model.num_timesteps), curve
+
+
+def _save(model: Any, out: Path, config: TrainConfig, kwargs: dict[str, Any], curve: list[tuple[int, float]],
+          title: str, tensorboard: bool, seconds: float, complete: bool) -> None:
+    """Write the artefacts; the model goes through a temporary file so a kill never leaves half a zip."""
+    atomic_write(out / "model.zip", model.save)
+    _write_curve(out, curve, title)
     meta = {**asdict(config), "sb3_kwargs": {k: v for k, v in kwargs.items() if k != "policy_kwargs"},
             "action_layout": "flat" if config.algo == "dqn" else "multi", "features": list(FEATURES),
             "train_seconds": round(seconds, 2), "timesteps_done": int(model.num_timesteps),
-            "tensorboard": tensorboard,
+            "complete": complete, "tensorboard": tensorboard,
             "training_engine_seeds": "episode_seed(seed, k) for round k = 0, 1, ...; first: "
                                      f"{episode_seed(config.seed, 0)}"}
-    (out / "hyperparams.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    env.close()
-    return TrainResult(out, seconds, curve)
+    atomic_write_text(out / "hyperparams.json", json.dumps(meta, indent=2))
 
 
 def _set_priors(model: Any, p_contact: float, p_own_slot: float = 0.8) -> None:
@@ -187,9 +240,10 @@ def _set_priors(model: Any, p_contact: float, p_own_slot: float = 0.8) -> None:
         bias[int(ACTION_NVEC[:2].sum())] = logit(p_own_slot, int(ACTION_NVEC[2]))
 
 
-def _curve_recorder(total: int, progress: Callable[[int, int], None] | None,
-                    max_seconds: float | None) -> Any:
-    """An SB3 callback recording the mean reward per customer-day, reporting progress, keeping time."""
+def _curve_recorder(total: int, progress: Callable[[int, int], None] | None, max_seconds: float | None,
+                    checkpoint_seconds: float, checkpoint: Callable[[list[tuple[int, float]]], None]) -> Any:
+    """An SB3 callback recording the mean reward per customer-day, reporting progress, keeping time
+    and saving checkpoints."""
     from stable_baselines3.common.callbacks import BaseCallback
 
     class CurveRecorder(BaseCallback):
@@ -200,10 +254,13 @@ def _curve_recorder(total: int, progress: Callable[[int, int], None] | None,
             self._count = 0
             self._window = min(max(total // 100, 1), 100_000)
             self._deadline: float | None = None
+            self._next_checkpoint = 0.0
 
         def _on_training_start(self) -> None:
+            now = time.perf_counter()
             if max_seconds is not None:
-                self._deadline = time.perf_counter() + max_seconds
+                self._deadline = now + max_seconds
+            self._next_checkpoint = now + checkpoint_seconds
 
         def _on_step(self) -> bool:
             rewards = np.asarray(self.locals["rewards"], np.float64)
@@ -214,7 +271,11 @@ def _curve_recorder(total: int, progress: Callable[[int, int], None] | None,
                 self._sum, self._count = 0.0, 0
             if progress is not None:
                 progress(min(int(self.num_timesteps), total), total)
-            return self._deadline is None or time.perf_counter() < self._deadline
+            now = time.perf_counter()
+            if now >= self._next_checkpoint:
+                checkpoint(self.curve)
+                self._next_checkpoint = now + checkpoint_seconds
+            return self._deadline is None or now < self._deadline
 
     return CurveRecorder()
 

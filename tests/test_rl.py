@@ -119,3 +119,40 @@ def test_siyu_train_cli_writes_the_artefacts_and_rejects_bad_input(tmp_path, cap
     assert main(["train", "--scenario", "nope", "--out", str(tmp_path / "x")]) == 2
     err = " ".join(capsys.readouterr().err.split())  # rich may wrap the one line at the terminal width
     assert "unknown scenario 'nope'" in err and "Traceback" not in err
+
+
+def test_interrupted_training_keeps_the_model_and_resumes_to_the_budget(tmp_path):
+    """Ctrl-C (a KeyboardInterrupt mid-learning) saves the model as it was; resume finishes the budget."""
+    out = tmp_path / "run"
+    config = TrainConfig(algo="ppo", timesteps=2048, seed=4, **TINY)
+
+    def ctrl_c(done: int, total: int) -> None:
+        if done >= 700:
+            raise KeyboardInterrupt
+
+    first = train(config, out, ctrl_c)
+    meta = json.loads((out / "hyperparams.json").read_text())
+    assert first.interrupted and 700 <= first.timesteps_done < 2048
+    assert meta["complete"] is False and meta["timesteps_done"] == first.timesteps_done
+    assert load_policy(f"rl:{out / 'model.zip'}").name  # the checkpoint is a usable policy
+    second = train(config, out, resume=True)
+    meta = json.loads((out / "hyperparams.json").read_text())
+    assert not second.interrupted and second.timesteps_done >= 2048 and meta["complete"] is True
+    assert len(second.curve) > len(first.curve)  # the curve goes on from where it stopped
+    with pytest.raises(ValueError, match="not a2c"):
+        train(TrainConfig(algo="a2c", timesteps=2048, seed=4, **TINY), out, resume=True)
+    with pytest.raises(ValueError, match="nothing to resume"):
+        train(config, tmp_path / "empty", resume=True)
+
+
+def test_siyu_train_cli_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    import experiments.train as train_module
+    from experiments.train import TrainResult
+
+    assert main(["train", "--resume", "--out", str(tmp_path / "none")]) == 2
+    assert "no model.zip" in capsys.readouterr().err
+    monkeypatch.setattr(train_module, "train", lambda config, out, progress=None, resume=False:
+                        TrainResult(out, 1.0, [], 5_000, interrupted=True))
+    assert main(["train", "--timesteps", "9000", "--out", str(tmp_path / "run")]) == 130
+    said = " ".join(capsys.readouterr().out.split())
+    assert "interrupted after 5,000 customer-days" in said and "siyu train --resume" in said

@@ -13,7 +13,10 @@ from experiments.train import ALGOS, TrainConfig
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train, save DIR/model.zip, curve.png and hyperparams.json, and say how to compare it."""
+    """Train, save DIR/model.zip, curve.png and hyperparams.json, and say how to compare it.
+
+    Ctrl-C saves the model as it was and exits 130; ``--resume`` continues it.
+    """
     from experiments.train import train
     from sim.config import load_scenario
     load_scenario(args.scenario)  # a bad scenario fails here, in one line, before torch loads
@@ -25,12 +28,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} exists and is not a folder")
+    if args.resume and not (out / "model.zip").is_file():
+        raise UserError(f"--resume: no model.zip in {out} to continue from")
     with Progress(TextColumn(f"[bold]training {args.algo}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("customer-days"), TimeRemainingColumn(), console=console, transient=True,
                   disable=not console.is_terminal) as bar:
         task = bar.add_task("train", total=args.timesteps)
-        result = train(config, out, lambda done, total: bar.update(task, completed=done))
-    out_console.print(f"trained {args.algo} on {args.scenario} for {args.timesteps:,} customer-days "
+        try:
+            result = train(config, out, lambda done, total: bar.update(task, completed=done), resume=args.resume)
+        except ValueError as exc:  # a resume that does not match the folder
+            raise UserError(str(exc)) from None
+    if result.interrupted:
+        out_console.print(f"interrupted after {result.timesteps_done:,} customer-days; saved the model as it was "
+                          f"to {out / 'model.zip'}. Continue with: siyu train --resume --out {out} "
+                          f"--scenario {args.scenario} --algo {args.algo} --timesteps {args.timesteps}")
+        return 130
+    out_console.print(f"trained {args.algo} on {args.scenario} to {result.timesteps_done:,} customer-days "
                       f"in {result.seconds:.0f} s; wrote {out / 'model.zip'}, {out / 'curve.png'}, "
                       f"{out / 'hyperparams.json'}")
     out_console.print(f"compare it: siyu compare --scenario {args.scenario} --policies rfm_tiered,rl:{out / 'model.zip'}")
@@ -53,6 +66,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-shaping", action="store_true",
                    help="reward net profit only, without the daily change of residual value")
     p.add_argument("--out", default="runs/train", metavar="DIR", help="output folder (default runs/train)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the model in --out (saved every 5 minutes and on Ctrl-C) up to --timesteps")
     p.set_defaults(func=cmd_train)
 
 
