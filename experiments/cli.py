@@ -238,6 +238,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from sim import _cache
+    if _cache.COLD and args.command not in ("scenarios",):
+        console.print("[dim]first run of this siyu version here: compiling the numba kernels "
+                      "(about 15 s on 2 cores; cached afterwards)[/dim]")
     try:
         return int(args.func(args) or 0)
     except (ConfigError, UserError, InvalidActionError, ValueError, FileNotFoundError) as exc:

@@ -28,9 +28,15 @@ def source_hash() -> str:
     return h.hexdigest()[:16]
 
 
+COLD = False
+"""True when this version's kernels have never been compiled here (the first run compiles them)."""
+
+
 def configure() -> Path:
     """Point numba's cache at ``$SIYU_CACHE_DIR`` (default ~/.cache/siyu) / numba-<source hash>."""
+    global COLD
     base = Path(os.environ.get("SIYU_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "siyu")
     folder = base / f"numba-{source_hash()}"
+    COLD = not folder.is_dir()
     numba.config.CACHE_DIR = str(folder)
     return folder
