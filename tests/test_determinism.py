@@ -78,3 +78,19 @@ def test_resting_rows_fast_path_matches_the_full_day(preset):
         assert np.array_equal(arr, slow[field]), field
     for name in STAT_NAMES:  # the same sums, added in another order
         np.testing.assert_allclose(r_fast.daily[name], r_slow.daily[name], rtol=1e-12, atol=1e-9)
+
+
+def test_old_kernel_caches_are_pruned_to_the_most_recent(tmp_path):
+    """Each engine version compiles into its own folder; only the newest few stay on disk."""
+    import os
+
+    from sim._cache import prune
+    for k in range(6):
+        folder = tmp_path / f"numba-{k:016x}"
+        folder.mkdir()
+        (folder / "index.nbi").write_bytes(b"x")
+        os.utime(folder, (1_000_000 + k, 1_000_000 + k))
+    (tmp_path / "notes").mkdir()
+    removed = prune(tmp_path, keep=4)
+    assert sorted(p.name for p in removed) == ["numba-0000000000000000", "numba-0000000000000001"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"] + [f"numba-{k:016x}" for k in range(2, 6)]
