@@ -165,7 +165,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return 0
     table = Table(title="siyu bench (beauty preset)")
     for col in ("customers", "threads", "engine customer-days/s", "end-to-end customer-days/s",
-                "bytes/customer", "peak MB"):
+                "bytes/customer", "peak MB of a run"):
         table.add_column(col, justify="right")
     for r in rows:
         table.add_row(f"{r['customers']:,}", str(r["threads"]), f"{r['customer_days_per_s'] / 1e6:,.1f} M",
