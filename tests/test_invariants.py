@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from policies import make_policy
 from policies.base import RulePolicy, build_action
 from sim import Simulation, load_scenario, preset_names
-from sim.config import Channel, Content, Dynamics, Economics, apply_overrides
+from sim.config import Channel, Competition, Content, Dynamics, Economics, Groups, apply_overrides
 from sim.defaults import CHANNELS, CONTENTS, N_SLOTS, NO_CONTACT, S
 from sim.kernels import (brand_share, complaint_probability, dropout_probability, need_hazard,
                          open_probability, purchase_probability, unsubscribe_probability)
@@ -153,3 +153,22 @@ def test_reward_output_adds_up_to_daily_net_profit(beauty):
         day = blocks.sum(axis=0)
         net = day[S["gross_margin"]] - day[S["incentive_cost"]] - day[S["contact_cost"]]
         assert math.isclose(reward.sum(), net, rel_tol=1e-9, abs_tol=1e-6)  # pool-level costs are apart
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(overrides=st.fixed_dictionaries({}, optional={
+           **_field_values(Dynamics, "dynamics."), **_field_values(Groups, "groups."),
+           **_field_values(Competition, "competition.")}),
+       share=st.floats(0.0, 1.0), seed=st.integers(0, 2**31))
+def test_fast_path_equals_the_full_day_for_any_valid_scenario(beauty, overrides, share, seed):
+    """Resting rows are finished by a vectorized pass; whatever the parameters (tiny groups, strong
+    rivals, shills), they must end exactly where the full day would put them."""
+    scenario = apply_overrides(beauty, overrides)
+    ends = []
+    for full in (False, True):
+        sim = Simulation(scenario, 2500, seed)
+        sim.full_days = full
+        sim.run(RandomValid(share), 12)
+        ends.append(sim.state.arrays())
+    for name, arr in ends[0].items():
+        assert np.array_equal(arr, ends[1][name]), name
