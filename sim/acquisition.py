@@ -32,9 +32,14 @@ class Joiners:
 
 
 def order_add_probability(age_days: np.ndarray, scenario: Scenario) -> np.ndarray:
-    """Chance that a public-domain buyer adds the brand, by the age of their order."""
-    a = scenario.acquisition
-    return a.order_add_rate * np.exp(-np.asarray(age_days, np.float64) / a.order_age_decay_days)
+    """Chance that a public-domain buyer adds the brand, by the age of their order.
+
+    Lower when the pool takes the marketplace's sales (``landing.conflict``): the e-commerce team
+    puts fewer cards in parcels and sends fewer service messages inviting buyers to add.
+    """
+    a, land = scenario.acquisition, scenario.landing
+    help_left = 1.0 - land.conflict * land.wechat_share
+    return a.order_add_rate * help_left * np.exp(-np.asarray(age_days, np.float64) / a.order_age_decay_days)
 
 
 def store_add_probability(scenario: Scenario) -> float:

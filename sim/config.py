@@ -205,6 +205,16 @@ class Competition(_Strict):
     rival_share_pressure: float = F(0.0, "share", "share of need occasions rivals take whatever the brand does", ge=0, le=1)
 
 
+class Landing(_Strict):
+    """Where a sale lands (seed 003): paid inside WeChat (mini-program, transfer) or sent back to the
+    marketplace store (Tmall/Taobao links), where the platform takes a fee and the CRM may not see it."""
+
+    wechat_share: float = F(1.0, "share", "share of the pool's purchases paid inside WeChat; the rest go back to the marketplace store", ge=0, le=1)
+    marketplace_commission: float = F(0.05, "share", "marketplace fee on the revenue of orders that land there", ge=0, le=1)
+    marketplace_visibility: float = F(0.5, "probability", "chance a marketplace order is matched to the customer's CRM record (otherwise the CRM never sees it)", ge=0, le=1)
+    conflict: float = F(0.0, "share", "order-based inflow lost when every sale lands in WeChat: the e-commerce team stops helping a pool that takes its sales", ge=0, le=1)
+
+
 def _channels_default() -> dict[str, Channel]:
     return {name: Channel() for name in CHANNELS}
 
@@ -245,6 +255,7 @@ class Scenario(_Strict):
     staff: Staff = Field(default_factory=Staff)
     platform: Platform = Field(default_factory=Platform)
     competition: Competition = Field(default_factory=Competition)
+    landing: Landing = Field(default_factory=Landing)
 
     @model_validator(mode="after")
     def _complete(self) -> "Scenario":

@@ -61,6 +61,7 @@ _BASE_STATS = (
     "coupons_redeemed", "in_window_contacts", "in_window_opens",
     "off_window_contacts", "off_window_opens",
     "group_contacts", "group_opens", "group_purchases", "group_complaints", "group_leaves",
+    "marketplace_revenue", "platform_fees", "unseen_purchases",
 )
 WORLD_FLOWS: tuple[str, ...] = (
     "acquired", "acquired_orders", "acquired_store", "acquired_ads", "acquired_referral",
@@ -69,6 +70,8 @@ WORLD_FLOWS: tuple[str, ...] = (
     "staff_departures", "staff_lost_customers", "banned_accounts", "undelivered_capacity",
 )
 """Pool-level flows booked by the world step (acquisition, staff, platform), not per customer."""
+COST_FLOWS: tuple[str, ...] = ("incentive_cost", "contact_cost", "acquisition_cost", "running_cost", "platform_fees")
+"""What net profit subtracts from gross margin (yuan)."""
 STOCKS: tuple[str, ...] = (
     "reachable", "unreachable", "dropped", "active_buyers",
     "salience_sum", "fatigue_sum", "trust_sum", "deal_sum",

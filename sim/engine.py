@@ -15,7 +15,7 @@ import numpy as np
 
 from sim import kernels
 from sim.config import Scenario
-from sim.defaults import (BLOCK, CHANNELS, CONTENTS, MONTH_DAYS, N_SLOTS, N_STATS, S, SLOTS,
+from sim.defaults import (BLOCK, CHANNELS, CONTENTS, COST_FLOWS, MONTH_DAYS, N_SLOTS, N_STATS, S, SLOTS,
                           STAT_NAMES, STOCKS)
 from sim.observation import ACTION_LIMITS, Action, InvalidActionError, Observation
 from sim import world
@@ -307,6 +307,11 @@ class Simulation:
         return RunResult.build(self, policy.name, days, daily, totals, residual)
 
 
+def net_profit(table: np.ndarray) -> np.ndarray:
+    """Gross margin less every cost (:data:`~sim.defaults.COST_FLOWS`), per row of a statistics table."""
+    return table[..., S["gross_margin"]] - table[..., [S[c] for c in COST_FLOWS]].sum(axis=-1)
+
+
 @dataclass
 class RunResult:
     """Outcome of one run: headline summary, daily series and per-block totals."""
@@ -324,8 +329,7 @@ class RunResult:
         tot = {name: float(daily[:, S[name]].sum()) for name in FLOWS}
         end = {name: float(daily[-1, S[name]]) for name in STOCKS}
         active = end["reachable"] + end["unreachable"]
-        net = (tot["gross_margin"] - tot["incentive_cost"] - tot["contact_cost"] - tot["acquisition_cost"]
-               - tot["running_cost"])
+        net = tot["gross_margin"] - sum(tot[c] for c in COST_FLOWS)
         res = float(residual.sum())
         summary: dict[str, Any] = {
             "scenario": sim.scenario.name, "policy": policy, "seed": sim.seed, "customers": sim.customers,
@@ -333,6 +337,8 @@ class RunResult:
             "revenue": tot["revenue"], "gross_margin": tot["gross_margin"],
             "incentive_cost": tot["incentive_cost"], "contact_cost": tot["contact_cost"],
             "acquisition_cost": tot["acquisition_cost"], "running_cost": tot["running_cost"],
+            "platform_fees": tot["platform_fees"], "marketplace_revenue": tot["marketplace_revenue"],
+            "unseen_purchases": tot["unseen_purchases"],
             "net_profit": net, "residual_value": res, "total_value": net + res,
             "purchases": tot["purchases"], "purchases_contacted": tot["purchases_contacted"],
             "purchases_organic": tot["purchases_organic"], "lost_to_rivals": tot["lost_to_rivals"],
@@ -357,9 +363,7 @@ class RunResult:
         }
         series = {name: daily[:, S[name]].copy() for name in STAT_NAMES}
         series["day"] = np.arange(sim.day - days, sim.day)
-        series["net_profit"] = (daily[:, S["gross_margin"]] - daily[:, S["incentive_cost"]]
-                                - daily[:, S["contact_cost"]] - daily[:, S["acquisition_cost"]]
-                                - daily[:, S["running_cost"]])
+        series["net_profit"] = net_profit(daily)
         series["cumulative_net_profit"] = np.cumsum(series["net_profit"])
         series["pool_size"] = series["reachable"] + series["unreachable"]
         series["group_heat_mean"] = series["group_heat_sum"] / np.maximum(series["groups_alive"], 1.0)
@@ -370,8 +374,7 @@ class RunResult:
         t = self.block_totals
         if metric == "residual_value":
             return self.block_residual
-        net = (t[:, S["gross_margin"]] - t[:, S["incentive_cost"]] - t[:, S["contact_cost"]]
-               - t[:, S["acquisition_cost"]] - t[:, S["running_cost"]])
+        net = net_profit(t)
         if metric == "net_profit":
             return net
         if metric == "total_value":

@@ -24,9 +24,10 @@ from sim.params import (C_COMPLAINT, C_COST, C_INTRUSIVE, C_OPEN, C_SAL_GAIN, C_
                         P_NEED_HAZARD, P_NEED_ONSET, P_OFF_FAT, P_OFF_OPEN, P_OPEN_FLOOR, P_PURCHASE_SAL,
                         P_RESIDUAL_DAYS, P_SAL_DECAY, P_SHARE_FLOOR, P_SPAM_EROSION, P_TIER1,
                         P_TIER2, P_TIER3, P_TRUST_FLOOR, P_RIVAL_FAT, P_RIVAL_SHARE,
-                        P_REFERRAL_MULT, P_GROUP_LEAVE, P_MOMENTS_FOLD)
+                        P_REFERRAL_MULT, P_GROUP_LEAVE, P_MOMENTS_FOLD, P_WECHAT_SHARE, P_COMMISSION,
+                        P_VISIBILITY)
 from sim.prefetch import prefetch
-from sim.rng import P_CONTACT, P_GROUP, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
+from sim.rng import P_CONTACT, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
 from sim.state import pick_slot, tier_of
 
 # statistic indices as plain ints (compile-time constants inside kernels)
@@ -41,6 +42,7 @@ _SSAL, _SFAT, _STR, _SDL = S["salience_sum"], S["fatigue_sum"], S["trust_sum"], 
 _GCON, _GOPN, _GBUY, _GCMP, _GLEFT = (S["group_contacts"], S["group_opens"], S["group_purchases"],
                                       S["group_complaints"], S["group_leaves"])
 _MAUD = S["moments_audience"]
+_MREV, _FEES, _UNSEEN = S["marketplace_revenue"], S["platform_fees"], S["unseen_purchases"]
 ACTIVE_WINDOW_DAYS = 365
 """A customer is an active buyer if they bought from the brand within this many days."""
 
@@ -113,6 +115,23 @@ def dropout_probability(base: float, salience: float, salience_effect: float) ->
     return min(max(base * (1.0 + salience_effect * (1.0 - salience)), 0.0), 1.0)
 
 
+@njit(cache=True, inline="always")
+def landing(bits: np.uint64, wechat_share: float, visibility: float) -> tuple[bool, bool]:
+    """Where a sale lands: (on the marketplace store?, seen by the CRM?). WeChat sales are always seen."""
+    market = u24(bits, 0) >= wechat_share
+    return market, (not market) or u24(bits, 1) < visibility
+
+
+@njit(cache=True, inline="always")
+def book_landing(stats, b, price, market, seen, commission) -> float:
+    """Book a sale's landing in block ``b``'s statistics; returns the marketplace fee (yuan)."""
+    fee = price * commission if market else 0.0
+    stats[b, _MREV] += price if market else 0.0
+    stats[b, _FEES] += fee
+    stats[b, _UNSEEN] += 0.0 if seen else 1.0
+    return fee
+
+
 @njit(cache=True, error_model="numpy", fastmath=True)
 def rest_rows(first, day, k_organic, k_group, force, p, trust_hit, p_leave, act_channel, cycle, dropout,
               salience, fatigue, trust, deal, need_clock, status, reach, stage, last_purchase, events,
@@ -178,7 +197,7 @@ def step_day(day, seed, p, ch, ct,
     """Advance every customer one day under the given actions; per-block sums go into ``stats``.
 
     ``reward`` (length n, or length 0 to skip) receives each customer's net profit of the day:
-    margin on purchases minus incentive and contact costs. Rows with nothing but rest today are
+    margin on purchases minus incentive, contact and marketplace costs. Rows with nothing but rest today are
     finished by :func:`rest_rows`; ``full=True`` sends every active row through the full day
     instead (the same results: a check of the fast path).
     """
@@ -190,6 +209,7 @@ def step_day(day, seed, p, ch, ct,
     k_organic = stream_key(seed, day, P_ORGANIC)
     k_referral = stream_key(seed, day, P_REFERRAL)
     k_group = stream_key(seed, day, P_GROUP)
+    k_landing = stream_key(seed, day, P_LANDING)
     sal_decay, fat_decay, deal_decay = p[P_SAL_DECAY], p[P_FAT_DECAY], p[P_DEAL_DECAY]
     margin = p[P_MARGIN]
     for b in prange(nblocks):
@@ -259,6 +279,7 @@ def step_day(day, seed, p, ch, ct,
             in_group = (reach[i] >> GROUP) & 1
             tr = max(tr - in_group * g_trust_hit[g], 0.0)  # branch-free: membership is a coin flip
             bought = False
+            seen = True
             r_i = 0.0
             c = act_channel[i]
             if c >= 0:
@@ -328,12 +349,16 @@ def step_day(day, seed, p, ch, ct,
                         stage[i] = A3
                     if u21(bits, 1) < p_buy:
                         bought = True
-                        flags |= FLAG_BOUGHT
                         price = value[i] * (1.0 - disc)
+                        market, seen = landing(draw(k_landing, i), p[P_WECHAT_SHARE], p[P_VISIBILITY])
+                        if seen:
+                            flags |= FLAG_BOUGHT
+                            monetary[i] += price
                         revenue += price
                         gross += value[i] * margin
                         stats[b, _INC] += value[i] * disc
-                        r_i += value[i] * (margin - disc)
+                        r_i += value[i] * (margin - disc) - book_landing(stats, b, price, market, seen,
+                                                                         p[P_COMMISSION])
                         stats[b, _BUYC] += 1.0
                         stats[b, base + 2] += 1.0
                         if disc > 0.0:
@@ -341,7 +366,6 @@ def step_day(day, seed, p, ch, ct,
                         if c == GROUP:
                             stats[b, _GBUY] += 1.0
                             events[i] |= EV_GROUP_BUY
-                        monetary[i] += price
                         nc = 0
                 # mute, delete or leave: driven by saturated fatigue
                 u_neg = u21(bits, 2)
@@ -371,23 +395,26 @@ def step_day(day, seed, p, ch, ct,
                     nc = 0
                     if u21(obits, 1) < brand_share(sal, tr, dl, price_sens[i], p):
                         bought = True
+                        market, seen = landing(draw(k_landing, i), p[P_WECHAT_SHARE], p[P_VISIBILITY])
                         revenue += value[i]
                         gross += value[i] * margin
-                        r_i += value[i] * margin
+                        r_i += value[i] * margin - book_landing(stats, b, value[i], market, seen, p[P_COMMISSION])
                         buys_organic += 1.0
-                        monetary[i] += value[i]
-                        active_slot[i] = pick_slot(slot_mask[i], u24(draw(k_referral, i), 1))
+                        if seen:
+                            monetary[i] += value[i]
+                            active_slot[i] = pick_slot(slot_mask[i], u24(draw(k_referral, i), 1))
                     else:
                         lost += 1.0
                         sal *= p[P_LOST_SAL]
             if bought:
                 sal += p[P_PURCHASE_SAL] * (1.0 - sal)
                 f = frequency[i] + 1
-                frequency[i] = min(f, 30000)
-                if first_purchase[i] == NEVER:
-                    first_purchase[i] = day
-                last_purchase[i] = day
-                tier[i] = tier_of(monetary[i], p[P_TIER1], p[P_TIER2], p[P_TIER3])
+                if seen:  # the CRM record; a marketplace order it cannot match leaves no trace there
+                    frequency[i] = min(f, 30000)
+                    if first_purchase[i] == NEVER:
+                        first_purchase[i] = day
+                    last_purchase[i] = day
+                    tier[i] = tier_of(monetary[i], p[P_TIER1], p[P_TIER2], p[P_TIER3])
                 if f >= 2 and tr >= p[P_ADVOCATE_TRUST]:
                     stage[i] = A5
                 elif stage[i] < A4:
@@ -473,13 +500,15 @@ def prefetch_row(i, value, price_sens, receptive, slot_mask, referral, monetary,
 @njit(cache=True, inline="always")
 def customer_residual(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach, i):
     """Residual value of customer ``i`` (yuan): the expected margin of the brand purchases they would
-    still make over the residual horizon if left alone (orders x brand share x survival x margin);
-    zero once they left or no channel reaches them."""
+    still make over the residual horizon if left alone (orders x brand share x survival x margin,
+    less the marketplace fee on the share that lands there); zero once they left or no channel
+    reaches them."""
     if status[i] != ACTIVE or reach[i] == 0:
         return 0.0
     horizon = p[P_RESIDUAL_DAYS]
     share = brand_share(salience[i], trust[i], deal[i], price_sens[i], p)
-    return value[i] * p[P_MARGIN] * (horizon / cycle[i]) * share * np.exp(-dropout[i] * horizon)
+    margin = p[P_MARGIN] - (1.0 - p[P_WECHAT_SHARE]) * p[P_COMMISSION]  # less the marketplace's fee
+    return value[i] * margin * (horizon / cycle[i]) * share * np.exp(-dropout[i] * horizon)
 
 
 @njit(cache=True, parallel=True)

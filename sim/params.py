@@ -18,8 +18,9 @@ from sim.defaults import CHANNELS, CONTENTS
  P_OFF_OPEN, P_OFF_FAT, P_IRRELEVANCE, P_OPEN_FLOOR, P_FAT_OPEN_DRAG, P_SPAM_EROSION,
  P_COMPLAINT_TRUST, P_LURE, P_DEAL_WAIT, P_DEAL_LEARNING, P_TRUST_FLOOR, P_ADVOCATE_TRUST,
  P_DROPOUT_SAL, P_MARGIN, P_RESIDUAL_DAYS, P_TIER1, P_TIER2, P_TIER3, P_PURCHASE_SAL,
- P_RIVAL_FAT, P_RIVAL_SHARE, P_REFERRAL_MULT, P_GROUP_LEAVE, P_MOMENTS_FOLD) = range(31)
-N_PARAMS = 31
+ P_RIVAL_FAT, P_RIVAL_SHARE, P_REFERRAL_MULT, P_GROUP_LEAVE, P_MOMENTS_FOLD, P_WECHAT_SHARE,
+ P_COMMISSION, P_VISIBILITY) = range(34)
+N_PARAMS = 34
 
 # channel table columns
 C_COST, C_OPEN, C_INTRUSIVE, C_CAP, C_SAL_GAIN, C_UNSUB, C_COMPLAINT = range(7)
@@ -79,6 +80,10 @@ def pack(scenario: Scenario) -> KernelParams:
     p[P_REFERRAL_MULT] = 1.0 + r.reward_lift * r.reward_yuan / (r.reward_yuan + r.reward_half_yuan)
     p[P_GROUP_LEAVE] = scenario.groups.leave_rate
     p[P_MOMENTS_FOLD] = 1.0  # set day by day by the platform rule
+    land = scenario.landing
+    p[P_WECHAT_SHARE] = land.wechat_share
+    p[P_COMMISSION] = land.marketplace_commission
+    p[P_VISIBILITY] = land.marketplace_visibility
     ch = np.array([[c.cost, c.open_rate, c.intrusiveness, c.cap_per_month, c.salience_gain,
                     c.unsubscribe_rate, c.complaint_rate]
                    for c in (scenario.channels[n] for n in CHANNELS)], np.float64)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -272,3 +273,13 @@ def test_sweep_runs_shared_runs_once_and_marks_optima(tmp_path):
     assert result.point == best_point
     assert len(list((out / "runs").glob("*.json"))) == 12
     assert os.path.getsize(out / "experiment.json") > 0
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "examples").glob("*.toml")),
+                         ids=lambda p: p.stem)
+def test_example_specs_load(path):
+    """The shipped examples stay valid as the scenario and policy schemas evolve."""
+    from experiments.spec import load_experiment
+
+    exp = load_experiment(path)
+    assert exp.policies and exp.points

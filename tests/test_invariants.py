@@ -88,7 +88,8 @@ def check_run(sim: Simulation, result) -> None:
     assert int((st_.status != 2).sum()) == sim.joined
     assert np.all(np.diff(d["dropped"]) >= 0)  # leaving is for good
     s = result.summary
-    costs = s["incentive_cost"] + s["contact_cost"] + s["acquisition_cost"] + s["running_cost"]
+    costs = (s["incentive_cost"] + s["contact_cost"] + s["acquisition_cost"] + s["running_cost"]
+             + s["platform_fees"])
     assert math.isclose(s["net_profit"], s["gross_margin"] - costs, rel_tol=1e-12, abs_tol=1e-6)
     assert math.isclose(s["total_value"], s["net_profit"] + s["residual_value"], rel_tol=1e-12)
     assert s["purchases"] == s["purchases_contacted"] + s["purchases_organic"]

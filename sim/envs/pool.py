@@ -14,7 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from sim.config import Scenario
-from sim.defaults import (COUPON, CONTENT, EVENING, FLASH_SALE, GROUP, MOMENTS, NEW_PRODUCT, NO_CONTACT,
+from sim.defaults import (COST_FLOWS, COUPON, CONTENT, EVENING, FLASH_SALE, GROUP, MOMENTS, NEW_PRODUCT, NO_CONTACT,
                           OFFICIAL, S, SERVICE, SMS, WECOM)
 from sim.engine import Simulation
 from sim.envs.batch import engine_threads
@@ -44,8 +44,8 @@ KPIS: tuple[str, ...] = tuple(f"share_{s}" for s in SEGMENTS) + (
     "share_reachable", "net_profit", "purchases", "contacts", "open_rate", "unsubscribe_rate",
     "complaint_rate", "caps_left", "progress")
 """Pool KPIs observed each week (all in [0, 1]; flows are last week's, per customer)."""
-_WEEK_FLOWS = ("gross_margin", "incentive_cost", "contact_cost", "acquisition_cost", "running_cost",
-               "purchases", "contacts", "opens", "unsubscribes", "complaints")
+_WEEK_FLOWS = ("gross_margin",) + COST_FLOWS + ("purchases", "contacts", "opens", "unsubscribes", "complaints")
+_N_COSTS = len(COST_FLOWS)
 _MIX_TABLE = np.array([list(m) + [NO_CONTACT] * (5 - len(m)) for m in CHANNEL_MIXES], np.int64)
 
 
@@ -167,7 +167,7 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
             residual = sim.residual_value()
             self._week += 1
             kpis = self._kpis(flows)
-        net = flows[0] - flows[1:5].sum()
+        net = flows[0] - flows[1:1 + _N_COSTS].sum()
         reward = (net + residual - self._residual) * self.scale
         self._residual = residual
         info = {"net_profit": float(net), "residual_value": residual}
@@ -178,11 +178,11 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
         obs = self.sim.observe()
         joined = self.sim.joined  # rows past it are reserved for customers who have not joined yet
         n = float(joined)
-        purchases, contacts, opens, unsubs, complaints = flows[5:]
+        purchases, contacts, opens, unsubs, complaints = flows[1 + _N_COSTS:]
         seg = segments(obs, self.scenario.population.cycle_median_days)[:joined]
         shares = np.bincount(seg, minlength=len(SEGMENTS)) / n
         per = max(contacts, 1.0)
-        net = (flows[0] - flows[1:5].sum()) * self.scale
+        net = (flows[0] - flows[1:1 + _N_COSTS].sum()) * self.scale
         out = np.concatenate([shares, [
             obs.reachable[:joined].mean(), 0.5 + 0.5 * np.tanh(10.0 * net), min(10.0 * purchases / n, 1.0),
             min(contacts / (7.0 * n), 1.0), opens / per, min(10.0 * unsubs / per, 1.0),
