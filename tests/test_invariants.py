@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from policies import make_policy
 from policies.base import RulePolicy, build_action
 from sim import Simulation, load_scenario, preset_names
-from sim.config import Channel, Competition, Content, Dynamics, Economics, Groups, apply_overrides
+from sim.config import Channel, Competition, Content, Dynamics, Economics, Groups, Landing, apply_overrides
 from sim.defaults import CHANNELS, CONTENTS, N_SLOTS, NO_CONTACT, S
 from sim.kernels import (brand_share, complaint_probability, dropout_probability, need_hazard,
                          open_probability, purchase_probability, unsubscribe_probability)
@@ -39,8 +39,9 @@ def _field_values(model, prefix):
 
 
 def scenario_overrides():
-    """Any valid combination of dynamics, economics, channel and content parameters."""
-    fields = {**_field_values(Dynamics, "dynamics."), **_field_values(Economics, "economics.")}
+    """Any valid combination of dynamics, economics, landing, channel and content parameters."""
+    fields = {**_field_values(Dynamics, "dynamics."), **_field_values(Economics, "economics."),
+              **_field_values(Landing, "landing.")}
     fields.update(_field_values(Channel, f"channels.{CHANNELS[0]}."))
     fields.update(_field_values(Content, f"contents.{CONTENTS[3]}."))
     return st.fixed_dictionaries({}, optional=fields)
