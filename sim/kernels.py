@@ -507,7 +507,8 @@ def customer_residual(p, value, price_sens, cycle, dropout, salience, trust, dea
         return 0.0
     horizon = p[P_RESIDUAL_DAYS]
     share = brand_share(salience[i], trust[i], deal[i], price_sens[i], p)
-    margin = p[P_MARGIN] - (1.0 - p[P_WECHAT_SHARE]) * p[P_COMMISSION]  # less the marketplace's fee
+    # less the marketplace's fee; never below zero: a brand would stop selling at a loss
+    margin = max(p[P_MARGIN] - (1.0 - p[P_WECHAT_SHARE]) * p[P_COMMISSION], 0.0)
     return value[i] * margin * (horizon / cycle[i]) * share * np.exp(-dropout[i] * horizon)
 
 
