@@ -5,6 +5,12 @@ memory decay; need builds), the day's contact if any (delivery, open, purchase, 
 complaint), organic need occasions won by the brand or lost to rivals, referral by advocates, and
 dropout. Work is split into fixed blocks of customers whose sums are kept apart, so totals are
 bit-identical whatever the number of threads.
+
+Most customers on most days only rest. Each block therefore runs in two passes: :func:`rest_rows`,
+branch-free over slices so that it vectorizes, finishes the resting rows and marks the eventful
+ones; the full day then runs only for those, their scattered rows fetched ahead. The resting
+formulas are the full day's own helpers, and ``full=True`` (a test) checks both paths agree bit
+for bit.
 """
 
 from __future__ import annotations
