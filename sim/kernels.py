@@ -122,6 +122,14 @@ def dropout_probability(base: float, salience: float, salience_effect: float) ->
 
 
 @njit(cache=True, inline="always")
+def rest(salience, fatigue, deal, trust, need_clock, trust_hit, sal_decay, fat_decay, deal_decay, rival):
+    """A day's rest: salience, fatigue and deal memory decay, rivals add fatigue, a public complaint
+    in the customer's group costs trust, and the need clock advances (capped)."""
+    return (salience * sal_decay, fatigue * fat_decay + rival, deal * deal_decay,
+            max(trust - trust_hit, 0.0), min(need_clock + 1, 30000))
+
+
+@njit(cache=True, inline="always")
 def landing(bits: np.uint64, wechat_share: float, visibility: float) -> tuple[bool, bool]:
     """Where a sale lands: (on the marketplace store?, seen by the CRM?). WeChat sales are always seen."""
     market = u24(bits, 0) >= wechat_share
@@ -158,13 +166,10 @@ def rest_rows(first, day, k_organic, k_group, force, p, trust_hit, p_leave, act_
         i = first + j
         active = status[j] == ACTIVE
         sal0, fat0, dl0, tr0, nc0 = salience[j], fatigue[j], deal[j], trust[j], need_clock[j]
-        sal = sal0 * sal_decay
-        fat = fat0 * fat_decay + rival
-        dl = dl0 * deal_decay
         r = reach[j]
         in_group = (r >> GROUP) & 1
-        tr = max(tr0 - in_group * trust_hit, 0.0)
-        nc = min(nc0 + 1, 30000)
+        sal, fat, dl, tr, nc = rest(sal0, fat0, dl0, tr0, nc0, in_group * trust_hit, sal_decay, fat_decay,
+                                    deal_decay, rival)
         obits = draw(k_organic, i)
         need_hit = u21(obits, 0) < need_hazard(nc, 1.0 / cycle[j], hazard, onset)
         drop_hit = u21(obits, 2) < dropout_probability(dropout[j], sal, drop_sal)
@@ -275,15 +280,11 @@ def step_day(day, seed, p, ch, ct,
             i = rows[t]
             g = i // g_size
             leave_day = (day + g) % 7 == 0
-            sal = salience[i] * sal_decay
-            fat = fatigue[i] * fat_decay
-            dl = deal[i] * deal_decay
-            tr = trust[i]
-            nc = min(need_clock[i] + 1, 30000)
-            inv_cyc = 1.0 / cycle[i]
-            fat += p[P_RIVAL_FAT]
             in_group = (reach[i] >> GROUP) & 1
-            tr = max(tr - in_group * g_trust_hit[g], 0.0)  # branch-free: membership is a coin flip
+            sal, fat, dl, tr, nc = rest(salience[i], fatigue[i], deal[i], trust[i], need_clock[i],
+                                        in_group * g_trust_hit[g], sal_decay, fat_decay, deal_decay,
+                                        p[P_RIVAL_FAT])
+            inv_cyc = 1.0 / cycle[i]
             bought = False
             seen = True
             r_i = 0.0
