@@ -74,6 +74,40 @@ def kpi(metric: str, unit: str, policies: list[str], means: np.ndarray, mean_ci:
     return fig
 
 
+VALUE_PARTS: tuple[tuple[str, str, int], ...] = (
+    ("gross_margin", "gross margin", 1), ("residual_value", "residual value of the pool", 1),
+    ("incentive_cost", "incentives", -1), ("contact_cost", "contact and content", -1),
+    ("acquisition_cost", "acquisition", -1), ("running_cost", "running cost", -1),
+    ("platform_fees", "marketplace fees", -1),
+)
+"""Components of total value: (run column, label, sign)."""
+
+
+def value_breakdown(policies: list[str], parts: dict[str, np.ndarray], total: np.ndarray) -> Figure:
+    """Where each policy's total value comes from: earnings right of zero, costs left, total marked."""
+    fig, axes = _figure(1, 1, width=10.0, height=0.55 * len(policies) + 1.8)
+    ax = axes[0, 0]
+    y = np.arange(len(policies))[::-1]
+    right, left = np.zeros(len(policies)), np.zeros(len(policies))
+    palette = matplotlib.colormaps["tab10"]
+    for k, (column, label, sign) in enumerate(VALUE_PARTS):
+        v = np.abs(parts.get(column, np.zeros(len(policies))))
+        if not v.any():
+            continue
+        start = right if sign > 0 else left
+        ax.barh(y, sign * v, left=sign * start, color=palette(k), label=label, height=0.6)
+        start += v
+    ax.scatter(total, y, marker="D", color="black", zorder=3, label="total value")
+    ax.set_yticks(y, policies)
+    ax.xaxis.set_major_formatter(SI)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("yuan, mean over seeds")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def time_series(panels: list[tuple[str, str, dict[str, np.ndarray]]], days: np.ndarray,
                 colors: dict[str, Any]) -> Figure:
     """Panels of (title, y label, policy -> (seeds, days) array): mean line and min-max band over seeds."""

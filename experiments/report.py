@@ -88,6 +88,18 @@ def figure_kpi(d: ReportData) -> Any:
                        np.array([[rows[p]["ci_low"], rows[p]["ci_high"]] for p in d.policies]), d.colors)
 
 
+def figure_value(d: ReportData) -> Any:
+    runs = select(d.tables["runs"], point=d.point)
+
+    def mean(policy: str, column: str) -> float:
+        t = select(runs, policy=policy)
+        return float(np.mean(t[column].astype(np.float64))) if column in t else 0.0  # older runs lack new costs
+
+    parts = {col: np.array([mean(p, col) for p in d.policies]) for col, _, _ in figures.VALUE_PARTS}
+    total = np.array([mean(p, "total_value") for p in d.policies])
+    return figures.value_breakdown(d.policies, parts, total)
+
+
 def figure_time_series(d: ReportData) -> Any:
     """Pool, reachable and active customers, revenue and cumulative net profit over days."""
     def series(column: str, smooth: int = 1) -> dict[str, np.ndarray]:
@@ -192,6 +204,10 @@ def figure_surface(d: ReportData) -> Any:
 FIGURES: list[tuple[str, str, str, Callable[[ReportData], Any]]] = [
     ("kpi", "Headline KPI", "Mean over seeds with its 95% bootstrap CI; right: paired difference vs the "
      "reference on the same seeds (common random numbers).", figure_kpi),
+    ("value", "Where the value comes from", "Mean over seeds. Right of zero: gross margin earned over the "
+     "horizon and the residual value of the pool left at its end (what it would still earn); left of zero: "
+     "what was spent. The diamond is total value, the sum: a policy that burns the pool earns margin now "
+     "and loses residual value.", figure_value),
     ("time_series", "Over time", "Lines: mean over seeds; bands: min to max over seeds.", figure_time_series),
     ("funnel", "Contact funnel per channel", "Contacts delivered, opened, converted into a purchase, and "
      "unsubscribes (mute or delete) they caused; mean totals per run, log scale.", figure_funnel),

@@ -69,12 +69,26 @@ def many(tmp_path_factory):
 def test_report_for_many_policies(many):
     files = write_report(many)
     names = assert_every_figure_has_data(many)
-    assert names == ["kpi", "time_series", "funnel", "hidden", "contacts_heatmap", "content_mix"]
+    assert names == ["kpi", "value", "time_series", "funnel", "hidden", "contacts_heatmap", "content_mix"]
     md = assert_report_files(many, names)
     assert files.html.exists() and "| policy | total_value (yuan) | diff vs no_contact [95% CI] | p (Holm) |" in md
     for pol in ("no_contact", "blast", "fixed_cadence", "fatigue_capped"):
         assert f"| {pol}" in md
     assert "Best on total_value:" in md and "Precision" in md
+
+
+def test_value_breakdown_adds_up_to_total_value(many):
+    """Earnings right of zero minus costs left of zero land exactly on each policy's total value."""
+    fig = {name: fig for name, _t, _c, fig in build_figures(load(many))}["value"]
+    ax = fig.axes[0]
+    totals = {round(float(y), 6): float(x) for x, y in ax.collections[0].get_offsets()}
+    sums: dict[float, float] = {}
+    for bar in ax.patches:
+        y = round(bar.get_y() + bar.get_height() / 2, 6)
+        sums[y] = sums.get(y, 0.0) + bar.get_width()
+    assert sorted(sums) == sorted(totals) and len(totals) == 4
+    for y, total in totals.items():
+        assert sums[y] == pytest.approx(total, rel=1e-9, abs=1e-3)
 
 
 def test_one_colour_per_policy_across_figures(many):
