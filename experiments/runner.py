@@ -143,23 +143,65 @@ def resume(tasks: list[RunTask], out: Path | None) -> dict[str, Record]:
 
 
 def execute(tasks: list[RunTask], out: Path | None, done: dict[str, Record] | None = None,
-            progress: Progress | None = None) -> list[Record]:
-    """Run what is not in ``done``, saving each run as soon as it finishes; records in task order."""
-    records = dict(done or {})
-    elapsed = 0
-    for t in unique(tasks):
-        if t.key in records:
-            continue
+            progress: Progress | None = None, jobs: int = 1) -> list[Record]:
+    """Run what is not in ``done``, saving each run as soon as it finishes; records in task order.
 
-        def tick(day: int, base: int = elapsed) -> None:
-            if progress is not None:
-                progress(base + day)
-        rec = t.run(tick)
-        if out is not None:
-            save_record(out / "runs" / t.file_name, rec)
-        records[t.key] = rec
-        elapsed += t.days
+    ``jobs > 1`` runs that many worker processes, each with its share of the numba threads: small
+    pools leave cores idle in one process, and every run is a pure function of its task, so the
+    records are the same as in one process.
+    """
+    records = dict(done or {})
+    todo = [t for t in unique(tasks) if t.key not in records]
+    if jobs > 1 and len(todo) > 1:
+        records.update(_execute_parallel(todo, out, jobs, progress))
+    else:
+        elapsed = 0
+        for t in todo:
+            def tick(day: int, base: int = elapsed) -> None:
+                if progress is not None:
+                    progress(base + day)
+            rec = t.run(tick)
+            if out is not None:
+                save_record(out / "runs" / t.file_name, rec)
+            records[t.key] = rec
+            elapsed += t.days
     return [records[t.key] for t in tasks]
+
+
+def _run_saved(task: RunTask, out: Path | None, threads: int) -> tuple[str, Record]:
+    """One run in a worker process, saved there (a worker killed later loses nothing finished)."""
+    import numba
+    numba.set_num_threads(threads)
+    rec = task.run()
+    if out is not None:
+        save_record(out / "runs" / task.file_name, rec)
+    return task.key, rec
+
+
+def _execute_parallel(todo: list[RunTask], out: Path | None, jobs: int,
+                      progress: Progress | None) -> dict[str, Record]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    import numba
+    threads = max(1, numba.config.NUMBA_NUM_THREADS // jobs)
+    records: dict[str, Record] = {}
+    elapsed = 0
+    # spawn, not fork: forking a process whose numba thread pool is running is not safe
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = {pool.submit(_run_saved, t, out, threads): t for t in todo}
+        for future in as_completed(futures):
+            key, rec = future.result()
+            records[key] = rec
+            elapsed += futures[future].days
+            if progress is not None:
+                progress(elapsed)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return records
 
 
 @dataclass
@@ -213,8 +255,9 @@ def comparison_rows(result: ExperimentResult) -> list[dict[str, Any]]:
     return rows
 
 
-def run_experiment(exp: Experiment, out: Path | None = None, progress: Progress | None = None) -> ExperimentResult:
-    """Plan, resume from ``out``, run what is missing and write the tables (Python entry point)."""
+def run_experiment(exp: Experiment, out: Path | None = None, progress: Progress | None = None,
+                   jobs: int = 1) -> ExperimentResult:
+    """Plan, resume from ``out``, run what is missing (in ``jobs`` processes) and write the tables."""
     tasks = plan(exp)
-    records = execute(tasks, out, resume(tasks, out), progress)
+    records = execute(tasks, out, resume(tasks, out), progress, jobs)
     return finish(exp, tasks, records, out)

@@ -283,3 +283,16 @@ def test_example_specs_load(path):
 
     exp = load_experiment(path)
     assert exp.policies and exp.points
+
+
+def test_worker_processes_give_the_same_runs(tmp_path):
+    """--jobs 2 splits the runs over two processes; every run is a pure function of its task."""
+    from experiments.spec import experiment_from_refs
+    exp = experiment_from_refs("beauty", ["no_contact", "rfm_tiered", "fatigue_capped"], 2, customers=800, days=20)
+    one = run_experiment(exp, tmp_path / "one")
+    two = run_experiment(exp, tmp_path / "two", jobs=2)
+    for name in ("runs", "daily"):
+        a, b = one.tables[name], two.tables[name]
+        for column in ("total_value", "purchases", "contacts") if name == "runs" else ("revenue", "opens"):
+            assert np.array_equal(a[column], b[column]), (name, column)
+    assert len(list((tmp_path / "two" / "runs").glob("*.json"))) == 6

@@ -12,13 +12,13 @@ from typing import Any
 
 from rich.table import Table
 
-from experiments.cli import (EXTRA_COMMANDS, _short, _with_progress, console, out_console,
-                             print_comparison)
+from experiments.cli import (EXTRA_COMMANDS, _short, _with_progress, add_jobs_argument, console,
+                             out_console, print_comparison)
 from experiments.runner import ExperimentResult, execute, finish, plan, resume, unique
 from experiments.spec import Experiment, load_experiment
 
 
-def run_and_report(exp: Experiment, out: Path, report: bool = True) -> ExperimentResult:
+def run_and_report(exp: Experiment, out: Path, report: bool = True, jobs: int = 1) -> ExperimentResult:
     """Run what is missing in ``out`` (each run saved as it finishes), print the comparison, write the report."""
     tasks = plan(exp)
     done = resume(tasks, out)
@@ -28,7 +28,7 @@ def run_and_report(exp: Experiment, out: Path, report: bool = True) -> Experimen
     days = sum(t.days for t in todo)
     label = f"{len(todo)} runs ({len(exp.policies)} policies x {len(exp.seeds)} seeds" + \
         (f" x {len(exp.points)} grid points)" if exp.axes else ")")
-    records = _with_progress(days, label, lambda tick: execute(tasks, out, done, tick)) if days else \
+    records = _with_progress(days, label, lambda tick: execute(tasks, out, done, tick, jobs)) if days else \
         execute(tasks, out, done)
     result = finish(exp, tasks, records, out)
     print_result(result)
@@ -79,7 +79,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     """Run an experiment spec into --out (default runs/NAME) and write its report."""
     exp = load_experiment(args.spec)
     out = Path(args.out) if args.out else Path("runs") / exp.name
-    run_and_report(exp, out, report=not args.no_report)
+    run_and_report(exp, out, report=not args.no_report, jobs=args.jobs)
     return 0
 
 
@@ -90,6 +90,7 @@ def register(sub: Any) -> None:
     p.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/NAME); "
                    "rerunning with the same folder resumes")
     p.add_argument("--no-report", action="store_true", help="skip report.html / report.md")
+    add_jobs_argument(p)
     p.set_defaults(func=cmd_experiment)
 
 
