@@ -276,3 +276,31 @@ def test_solvable_table_is_a_markov_model_of_the_engine():
     optimal = discounted_values(sc, TablePolicy(mdp, best), [77], customers=4000, days=500)[0]
     rule = discounted_values(sc, load_policy("rfm_tiered"), [77], customers=4000, days=500)[0]
     assert optimal > rule * 1.05
+
+
+def test_features_of_a_hand_built_crm_record():
+    """Each feature means what its name says (recency per interval, one-hots, caps left, window phase)."""
+    from sim.defaults import FLAG_DELIVERED, FLAG_OPENED, N_CHANNELS, NEVER, WECOM
+    from sim.envs.encoding import FEATURES
+    from sim.observation import Observation
+
+    month = np.zeros((2, N_CHANNELS), np.uint8)
+    month[0, WECOM] = 3
+    obs = Observation(45, reach=np.array([0b00011, 0], np.uint8), last_purchase=np.array([15, NEVER], np.int32),
+                      first_purchase=np.array([-15, NEVER], np.int32), frequency=np.array([3, 0], np.int16),
+                      monetary=np.array([500.0, 0.0], np.float32), last_contact=np.array([43, NEVER], np.int32),
+                      last_flags=np.array([FLAG_DELIVERED | FLAG_OPENED, 0], np.uint8),
+                      active_slot=np.array([2, -1], np.int8), month_count=month, tier=np.array([1, 0], np.int8),
+                      caps=np.full(N_CHANNELS, 4))
+    f = dict(zip(FEATURES, encode(obs)[0]))
+    g = dict(zip(FEATURES, encode(obs)[1]))
+    assert f["recency_90d"] == pytest.approx(30 / 90) and f["recency_per_interval"] == pytest.approx(2 / 4)
+    assert f["has_interval"] == 1 and f["never_bought"] == 0 and g["never_bought"] == 1 and g["recency_log"] == 1
+    assert f["contact_gap_30d"] == pytest.approx(2 / 30) and g["never_contacted"] == 1
+    assert f["tier_1"] == 1 and f["tier_0"] == 0 and g["tier_0"] == 1
+    assert f["last_delivered"] == f["last_opened"] == 1 and f["last_bought"] == 0
+    assert f["active_slot_evening"] == 1 and g["active_slot_none"] == 1
+    assert f["reach_wecom"] == f["reach_group"] == 1 and f["reach_moments"] == 0
+    assert f["cap_left_wecom"] == pytest.approx(1 / 4) and f["cap_left_sms"] == 1
+    assert f["cap_window_phase"] == pytest.approx(15 / 30)
+    assert f["frequency_log"] == pytest.approx(np.log1p(3) / np.log1p(50), rel=1e-6)
