@@ -215,6 +215,44 @@ class Landing(_Strict):
     conflict: float = F(0.0, "share", "order-based inflow lost when every sale lands in WeChat: the e-commerce team stops helping a pool that takes its sales", ge=0, le=1)
 
 
+def field_docs(model: type[BaseModel] | None = None, prefix: str = "") -> list[dict[str, str]]:
+    """Every scenario field: dotted path, unit, allowed range, default and description (the schema
+    ``siyu scenarios fields`` prints). Channel and content tables show one entry as ``<channel>``."""
+    model = model or Scenario
+    rows = []
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        ann = info.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            rows += field_docs(ann, path + ".")
+            continue
+        entry = getattr(ann, "__args__", ())
+        if entry and isinstance(entry[-1], type) and issubclass(entry[-1], BaseModel):
+            key = "<channel>" if entry[-1] is Channel else "<content>"
+            rows += field_docs(entry[-1], f"{path}.{key}.")
+            continue
+        lo = hi = None
+        lo_open = False
+        for meta in info.metadata:
+            if getattr(meta, "ge", None) is not None:
+                lo = meta.ge
+            if getattr(meta, "gt", None) is not None:
+                lo, lo_open = meta.gt, True
+            if getattr(meta, "le", None) is not None:
+                hi = meta.le
+        span = "" if lo is None and hi is None else f"{'(' if lo_open else '['}{_g(lo)}, {_g(hi)}]"
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        default = info.get_default(call_default_factory=True)
+        rows.append({"path": path, "unit": str(extra.get("unit", "")), "range": span,
+                     "default": default if isinstance(default, str) else json.dumps(default),
+                     "description": info.description or ""})
+    return rows
+
+
+def _g(v: float | None) -> str:
+    return "-inf" if v is None else f"{v:g}"
+
+
 def _channels_default() -> dict[str, Channel]:
     return {name: Channel() for name in CHANNELS}
 

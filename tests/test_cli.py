@@ -82,6 +82,18 @@ def test_scenarios_lists_and_shows(capsys):
     assert 'name = "high_ticket"' in capsys.readouterr().out
 
 
+def test_scenarios_fields_documents_every_settable_field(capsys):
+    from sim.config import field_docs
+    rows = field_docs()
+    numeric = [r for r in rows if r["range"]]
+    assert len(numeric) > 80 and all(r["unit"] and r["description"] for r in numeric)
+    assert main(["scenarios", "fields", "landing"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "landing.wechat_share" in out and "[0, 1]" in out and "dynamics." not in out
+    assert main(["scenarios", "fields", "nope"]) == 2
+    assert "sections: acquisition" in " ".join(capsys.readouterr().err.split())
+
+
 def test_bench_json_lists_the_figures_tools_read():
     proc = subprocess.run([sys.executable, "-m", "experiments.cli", "bench", "--sizes", "3000", "--threads", "1",
                            "--min-seconds", "0.05", "--json"], capture_output=True, text=True, check=True)
