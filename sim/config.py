@@ -146,6 +146,7 @@ class Groups(_Strict):
     complaint_response: float = F(0.25, "0-1", "speed and quality of the brand's response (limits the damage)", ge=0, le=1)
     damage_half_life_days: float = F(120.0, "days", "half-life of a complaint's damage to a group", gt=0, le=3650)
     death_heat: float = F(0.05, "0-1", "heat below which a group is dead: nobody reads it", ge=0, le=1)
+    broadcast: bool = F(False, "flag", "a group message is a post every member sees: addressing one member posts to all who have not muted the group (off: group messages reach only the members a policy addresses, like @-mentions)")
 
 
 class Referral(_Strict):

@@ -173,6 +173,11 @@ class Simulation:
         st, p, sc = self.state, self.params, self.scenario
         self.world[:] = 0.0
         channel = action.channel
+        if sc.groups.broadcast and (channel == GROUP).any():  # a group message is a post to the group
+            action = Action(channel.copy(), action.content.copy(), action.slot.copy())
+            channel = action.channel
+            world.broadcast_posts(channel, action.content, action.slot, st.reach, st.status, st.month_count,
+                                  int(p.caps[GROUP]), self.groups.size)
         if self.per_guide > 0 and (channel == WECOM).any():
             channel = channel.copy()  # 1:1 chats beyond a guide's capacity are not delivered
             self.world[S["undelivered_capacity"]] = world.ration_chats(

@@ -17,7 +17,7 @@ from numba import njit, prange
 from sim.config import Scenario
 from sim.defaults import (A4, ACTIVE, EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT, EV_GROUP_OPEN,
                           EV_GROUP_PROMO,
-                          EV_REFERRED, GROUP, MOMENTS, SMS, WECOM)
+                          EV_REFERRED, GROUP, MOMENTS, NO_CONTACT, SMS, WECOM)
 from sim.rng import P_JOIN, P_STAFF, draw, stream_key, u24
 from sim.state import tier_of
 
@@ -66,6 +66,31 @@ class GroupState:
                          0.5 ** (1 / gp.damage_half_life_days), gp.complaint_damage * (1 - gp.complaint_response),
                          gp.complaint_trust_hit * (1 - gp.complaint_response), gp.death_heat,
                          gp.heat_conversion, gp.resting_heat], np.float64)
+
+
+@njit(cache=True, parallel=True)
+def broadcast_posts(channel, content, slot, reach, status, month_count, cap, size):  # pragma: no cover - jitted
+    """Turn group messages into group posts: in a group where any member is sent a group message,
+    every active member still in the group with cap left and no other contact today receives the
+    first such member's message (content and slot). Changes the action arrays in place."""
+    n = channel.shape[0]
+    for g in prange((n + size - 1) // size):
+        lo, hi = g * size, min((g + 1) * size, n)
+        first = -1
+        for i in range(lo, hi):
+            if channel[i] == GROUP:
+                first = i
+                break
+        if first < 0:
+            continue
+        k, s = content[first], slot[first]
+        for i in range(lo, hi):
+            c = channel[i]
+            if c == GROUP or (c == NO_CONTACT and status[i] == ACTIVE and (reach[i] >> GROUP) & 1
+                              and month_count[i, GROUP] < cap):
+                channel[i] = GROUP
+                content[i] = k
+                slot[i] = s
 
 
 @njit(cache=True, parallel=True)

@@ -9,7 +9,7 @@ from policies import make_policy
 from policies.base import RulePolicy, build_action, pick_channel
 from sim import Simulation, load_scenario
 from sim.config import apply_overrides
-from sim.defaults import GROUP, SERVICE, WECOM
+from sim.defaults import GROUP, S, SERVICE, WECOM
 
 
 def group_only(every: int, content: str = "coupon"):
@@ -169,3 +169,27 @@ def test_inflow_conserves_customers_and_is_deterministic(beauty):
     assert a.summary["customers_ever"] == 3000 + a.summary["acquired"]
     for k in a.daily:
         assert np.array_equal(a.daily[k], b.daily[k]), k
+
+
+def test_group_broadcast_posts_reach_every_member_who_has_not_muted_the_group(beauty):
+    """With groups.broadcast, addressing one member posts to the group: every active member still in
+    it with cap left gets the same message; other groups hear nothing. Off, only the addressed member."""
+    from sim import Action
+    from sim.defaults import ACTIVE, COUPON, NEVER, NIGHT
+    for broadcast in (True, False):
+        sim = Simulation(apply_overrides(beauty, {"groups.broadcast": broadcast}), 3000, 5)
+        st, size = sim.state, sim.groups.size
+        member = np.flatnonzero((st.reach[:size] >> GROUP) & 1)[0]
+        sim.observe()
+        action = Action.none(sim.n)
+        action.channel[member], action.content[member], action.slot[member] = GROUP, COUPON, NIGHT
+        eligible = (st.status[:size] == ACTIVE) & ((st.reach[:size] >> GROUP) & 1 == 1)
+        stats = sim.step(action).sum(axis=0)
+        contacted = st.last_contact == 0
+        if broadcast:
+            assert eligible.sum() > 50 and stats[S["group_contacts"]] == eligible.sum()
+            assert np.array_equal(contacted[:size], eligible)
+            assert (st.last_flags[:size][eligible] & 1).all()  # delivered
+        else:
+            assert stats[S["group_contacts"]] == 1 and contacted.sum() == 1
+        assert not contacted[size:].any() and (st.last_contact[size:] == NEVER).all()
