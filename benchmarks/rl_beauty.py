@@ -43,7 +43,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default="beauty")
     ap.add_argument("--minutes", type=float, default=10.0, help="training wall-clock budget")
-    ap.add_argument("--timesteps", type=int, default=10**9, help="upper bound of customer-days (the budget binds first)")
+    ap.add_argument("--timesteps", type=int, default=10**9,
+                    help="upper bound of customer-days (the budget binds first)")
     ap.add_argument("--seed", type=int, default=0, help="training seed")
     ap.add_argument("--eval-seeds", type=int, default=10)
     ap.add_argument("--customers", type=int, default=20_000)

@@ -27,7 +27,8 @@ def main() -> None:
     """Solve, train, evaluate, print the fractions."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=5.0, help="PPO training wall-clock budget")
-    ap.add_argument("--timesteps", type=int, default=10**9, help="upper bound of customer-days (the budget binds first)")
+    ap.add_argument("--timesteps", type=int, default=10**9,
+                    help="upper bound of customer-days (the budget binds first)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--eval-seeds", type=int, default=5)
     ap.add_argument("--customers", type=int, default=10_000)

@@ -36,8 +36,11 @@ def _rate(fn: Callable[[int], None], customers: int, min_seconds: float) -> floa
 
 def measure(customers: int, threads: int, scenario: str = "beauty", policy: str = "fatigue_capped",
             min_seconds: float = 1.0) -> dict[str, Any]:
-    """Engine step and end-to-end rates for one size and thread count, then peak memory on its own
-    (tracemalloc slows Python down, which would distort the small pools' rates)."""
+    """Engine step and end-to-end rates for one size and thread count, then peak memory.
+
+    Peak memory comes from a separate run: tracemalloc slows Python down, which would distort the
+    small pools' rates.
+    """
     numba.set_num_threads(threads)
     sc = load_scenario(scenario)
     sim = Simulation(sc, customers, seed=1)

@@ -30,7 +30,7 @@ class UserError(Exception):
 
 
 def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
+    """Argparse type: an integer >= 1."""
     try:
         v = int(text)
     except ValueError:
@@ -41,7 +41,7 @@ def positive_int(text: str) -> int:
 
 
 def seed_int(text: str) -> int:
-    """argparse type: a seed in 0..2**63-1."""
+    """Argparse type: a seed in 0..2**63-1."""
     try:
         v = int(text)
     except ValueError:
@@ -75,7 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     write_run(out, result)
     s = result.summary
-    table = Table(title=f"{s['policy']} on {s['scenario']} (seed {s['seed']}, {customers:,} customers, {args.days} days)")
+    table = Table(title=f"{s['policy']} on {s['scenario']} "
+                        f"(seed {s['seed']}, {customers:,} customers, {args.days} days)")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for k in ("total_value", "net_profit", "residual_value", "revenue", "incentive_cost", "contact_cost",

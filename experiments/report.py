@@ -89,6 +89,7 @@ def figure_kpi(d: ReportData) -> Any:
 
 
 def figure_value(d: ReportData) -> Any:
+    """Where each policy's total value comes from, at the report's grid point."""
     runs = select(d.tables["runs"], point=d.point)
 
     def mean(policy: str, column: str) -> float:
@@ -339,7 +340,8 @@ Block = tuple[Any, ...]
 
 def blocks(d: ReportData) -> list[Block]:
     """The report's content, in order, independent of the output format."""
-    out: list[Block] = [("h", "Setup"), ("p", setup_text(d)), ("h", "Headline"), ("p", headline(d.comparison, d.info.metric)),
+    out: list[Block] = [("h", "Setup"), ("p", setup_text(d)),
+                        ("h", "Headline"), ("p", headline(d.comparison, d.info.metric)),
                         ("h", "KPIs"), ("table", *kpi_table(d))]
     prec = precision_table(d)
     if prec:

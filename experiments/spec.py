@@ -59,7 +59,8 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 class PolicyEntry(_Strict):
     """One policy: a baseline ``kind`` with ``params``, or a ``ref`` (name, policy TOML, prefix:arg)."""
 
-    name: str | None = Field(None, min_length=1, description="label in tables and plots (default: the kind or file name)")
+    name: str | None = Field(None, min_length=1,
+                             description="label in tables and plots (default: the kind or file name)")
     kind: str | None = Field(None, description="baseline policy to configure")
     ref: str | None = Field(None, description="baseline name, policy TOML file, or prefix:argument")
     params: dict[str, Any] = Field(default_factory=dict, description="parameters of the baseline `kind`")

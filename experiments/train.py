@@ -40,7 +40,8 @@ class TrainConfig:
     scenario: str = "beauty"
     """Preset name or scenario TOML path."""
     algo: str = "ppo"
-    """One of :data:`ALGOS`; ``dqn`` sees the action flattened to one ``Discrete`` (:class:`~sim.envs.vec.FlatActions`)."""
+    """One of :data:`ALGOS`; ``dqn`` sees the action flattened to one ``Discrete``
+    (:class:`~sim.envs.vec.FlatActions`)."""
     timesteps: int = 200_000
     """Customer-days of experience (env steps summed over sub-envs)."""
     seed: int = 0
@@ -242,8 +243,7 @@ def _set_priors(model: Any, p_contact: float, p_own_slot: float = 0.8) -> None:
 
 def _curve_recorder(total: int, progress: Callable[[int, int], None] | None, max_seconds: float | None,
                     checkpoint_seconds: float, checkpoint: Callable[[list[tuple[int, float]]], None]) -> Any:
-    """An SB3 callback recording the mean reward per customer-day, reporting progress, keeping time
-    and saving checkpoints."""
+    """An SB3 callback: mean reward per customer-day, progress, time budget and checkpoints."""
     from stable_baselines3.common.callbacks import BaseCallback
 
     class CurveRecorder(BaseCallback):

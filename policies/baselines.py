@@ -11,7 +11,7 @@ from numba import njit, prange
 from pydantic import Field
 
 from policies.base import (Params, RulePolicy, build_action, cadence, channel_codes, content_code, due, first_usable,
-                           pick_channel, repurchase_ratio, slot_code, slot_for, typical_interval)
+                           pick_channel, repurchase_ratio, slot_code, typical_interval)
 from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, NIGHT, NO_CONTACT, SERVICE)
 from sim.observation import Action, Observation
 

@@ -72,4 +72,5 @@ def load_policy(ref: str) -> Policy:
             raise ConfigError(f"{ref}: unknown keys {', '.join(unknown)}; allowed: policy, name, params")
         return make_policy(kind, data.get("params", {}), data.get("name", Path(ref).stem), source=ref)
     raise ConfigError(f"unknown policy '{ref}'; baselines: {', '.join(policy_names())}, "
-                      "or a TOML file naming one" + (f", or {', '.join(p + ':PATH' for p in sorted(LOADERS))}" if LOADERS else ""))
+                      "or a TOML file naming one"
+                      + (f", or {', '.join(p + ':PATH' for p in sorted(LOADERS))}" if LOADERS else ""))

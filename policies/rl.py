@@ -77,7 +77,8 @@ def load_rl_policy(ref: str) -> RLPolicy:
     """The policy of ``rl:PATH`` (a ``model.zip`` written by ``siyu train``, next to its hyperparams.json)."""
     path = Path(ref).expanduser()
     if not path.is_file():
-        raise ConfigError(f"rl:{ref}: no such model file (train one with `siyu train --out DIR`, then use rl:DIR/model.zip)")
+        raise ConfigError(f"rl:{ref}: no such model file "
+                          "(train one with `siyu train --out DIR`, then use rl:DIR/model.zip)")
     key = (str(path.resolve()), path.stat().st_mtime)
     if key not in _CACHE:
         _CACHE[key] = _load(path, ref)
@@ -97,7 +98,8 @@ def _load(path: Path, ref: str) -> tuple[Any, str]:
     model = algo_class(algo).load(path, device="cpu")
     shape = model.observation_space.shape
     if shape != (N_FEATURES,):
-        raise ConfigError(f"rl:{ref}: the model observes {shape}, this siyu encodes ({N_FEATURES},) features; retrain it")
+        raise ConfigError(f"rl:{ref}: the model observes {shape}, "
+                          f"this siyu encodes ({N_FEATURES},) features; retrain it")
     return model, layout
 
 

@@ -9,10 +9,10 @@ from sim import _cache
 
 _cache.configure()  # before any kernel is defined  # noqa: E402
 
-from sim.config import ConfigError, Scenario, load_scenario, preset_names
-from sim.engine import RunResult, Simulation, run
-from sim.observation import Action, InvalidActionError, Observation
+from sim.config import ConfigError, Scenario, load_scenario, preset_names  # noqa: E402
+from sim.engine import RunResult, Simulation, run  # noqa: E402
+from sim.observation import Action, InvalidActionError, Observation  # noqa: E402
 
 __all__ = ["Action", "ConfigError", "InvalidActionError", "Observation", "RunResult", "Scenario",
            "Simulation", "load_scenario", "preset_names", "run"]
-from sim import envs  # noqa: F401  (registers gymnasium ids)
+from sim import envs  # noqa: F401, E402  (registers gymnasium ids)

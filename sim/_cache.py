@@ -36,7 +36,8 @@ COLD = False
 def configure() -> Path:
     """Point numba's cache at ``$SIYU_CACHE_DIR`` (default ~/.cache/siyu) / numba-<source hash>."""
     global COLD
-    base = Path(os.environ.get("SIYU_CACHE_DIR") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "siyu")
+    xdg = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    base = Path(os.environ.get("SIYU_CACHE_DIR") or xdg / "siyu")
     folder = base / f"numba-{source_hash()}"
     COLD = not folder.is_dir()
     if COLD:

@@ -207,8 +207,11 @@ class Competition(_Strict):
 
 
 class Landing(_Strict):
-    """Where a sale lands (seed 003): paid inside WeChat (mini-program, transfer) or sent back to the
-    marketplace store (Tmall/Taobao links), where the platform takes a fee and the CRM may not see it."""
+    """Where a sale lands (seed 003): inside WeChat or back on the marketplace store.
+
+    Inside WeChat means the mini-program or a transfer; the marketplace store (Tmall/Taobao links)
+    takes a fee, and the CRM may not see the order.
+    """
 
     wechat_share: float = F(1.0, "share", "share of the pool's purchases paid inside WeChat; the rest go back to the marketplace store", ge=0, le=1)
     marketplace_commission: float = F(0.05, "share", "marketplace fee on the revenue of orders that land there", ge=0, le=1)
@@ -217,8 +220,11 @@ class Landing(_Strict):
 
 
 def field_docs(model: type[BaseModel] | None = None, prefix: str = "") -> list[dict[str, str]]:
-    """Every scenario field: dotted path, unit, allowed range, default and description (the schema
-    ``siyu scenarios fields`` prints). Channel and content tables show one entry as ``<channel>``."""
+    """Every scenario field: dotted path, unit, allowed range, default and description.
+
+    The schema ``siyu scenarios fields`` prints. Channel and content tables show one entry, as
+    ``<channel>`` or ``<content>``.
+    """
     model = model or Scenario
     rows = []
     for name, info in model.model_fields.items():

@@ -123,8 +123,11 @@ def dropout_probability(base: float, salience: float, salience_effect: float) ->
 
 @njit(cache=True, inline="always")
 def rest(salience, fatigue, deal, trust, need_clock, trust_hit, sal_decay, fat_decay, deal_decay, rival):
-    """A day's rest: salience, fatigue and deal memory decay, rivals add fatigue, a public complaint
-    in the customer's group costs trust, and the need clock advances (capped)."""
+    """A day's rest of one customer; returns (salience, fatigue, deal, trust, need clock).
+
+    Salience, fatigue and deal memory decay, rivals add fatigue, a public complaint in the
+    customer's group costs trust, and the need clock advances (capped).
+    """
     return (salience * sal_decay, fatigue * fat_decay + rival, deal * deal_decay,
             max(trust - trust_hit, 0.0), min(need_clock + 1, 30000))
 
@@ -506,10 +509,12 @@ def prefetch_row(i, value, price_sens, receptive, slot_mask, referral, monetary,
 
 @njit(cache=True, inline="always")
 def customer_residual(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach, i):
-    """Residual value of customer ``i`` (yuan): the expected margin of the brand purchases they would
-    still make over the residual horizon if left alone (orders x brand share x survival x margin,
-    less the marketplace fee on the share that lands there); zero once they left or no channel
-    reaches them."""
+    """Residual value of customer ``i`` (yuan).
+
+    The expected margin of the brand purchases they would still make over the residual horizon if
+    left alone (orders x brand share x survival x margin, less the marketplace fee on the share that
+    lands there); zero once they left or no channel reaches them.
+    """
     if status[i] != ACTIVE or reach[i] == 0:
         return 0.0
     horizon = p[P_RESIDUAL_DAYS]

@@ -70,9 +70,12 @@ class GroupState:
 
 @njit(cache=True, parallel=True)
 def broadcast_posts(channel, content, slot, reach, status, month_count, cap, size):  # pragma: no cover - jitted
-    """Turn group messages into group posts: in a group where any member is sent a group message,
-    every active member still in the group with cap left and no other contact today receives the
-    first such member's message (content and slot). Changes the action arrays in place."""
+    """Turn group messages into group posts (changes the action arrays in place).
+
+    In a group where any member is sent a group message, every active member still in the group
+    with cap left and no other contact today receives the first such member's message (content
+    and slot).
+    """
     n = channel.shape[0]
     for g in prange((n + size - 1) // size):
         lo, hi = g * size, min((g + 1) * size, n)
@@ -221,7 +224,8 @@ def referral_inviters(events, blocks, block):  # pragma: no cover - jitted
 
 @njit(cache=True, parallel=True)
 def settle_joiners(rows, kind, age, trust0, day, group_reach, thr, value, cycle, salience, trust, need_clock,
-                   reach, last_purchase, first_purchase, frequency, monetary, tier, stage, origin, seed):  # pragma: no cover
+                   reach, last_purchase, first_purchase, frequency, monetary, tier, stage, origin,
+                   seed):  # pragma: no cover - jitted
     """Turn freshly drawn rows into joiners of ``kind`` (ORIGINS index): who they are on day one."""
     key = stream_key(seed, day, P_JOIN)
     for j in prange(rows.shape[0]):

@@ -11,8 +11,8 @@ from hypothesis import settings
 settings.register_profile("siyu", derandomize=True, print_blob=True)
 settings.load_profile("siyu")  # property tests draw the same examples on every run and machine
 
-from sim import load_scenario
-from sim.engine import RunResult
+from sim import load_scenario  # noqa: E402  (after the hypothesis profile)
+from sim.engine import RunResult  # noqa: E402
 
 
 @pytest.fixture(scope="session")

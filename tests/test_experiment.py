@@ -80,7 +80,8 @@ def reference_run(tmp_path_factory):
     ('reference = "nobody"', ["reference = 'nobody'", "allowed: no_contact, blast, weekly"]),
     ("[overrides]\n\"dynamics.lurex\" = 2", ["overrides", "dynamics.lurex", "no such field"]),
     ("[overrides]\ndynamics.lure = -1", ["overrides", "dynamics.lure", ">= 0"]),
-    ("[grid.policies.weekly]\noffer_every_days = [10, 999]", ["grid.policies.weekly", "offer_every_days", "999", "<= 365"]),
+    ("[grid.policies.weekly]\noffer_every_days = [10, 999]",
+     ["grid.policies.weekly", "offer_every_days", "999", "<= 365"]),
     ("[grid.policies.ghost]\nx = [1]", ["grid.policies.ghost", "allowed: no_contact, blast, weekly"]),
     ("[grid.scenario]\n\"contents.coupon.discount\" = []", ["has no values"]),
 ])
@@ -195,7 +196,8 @@ def test_corrupt_partial_or_foreign_run_files_are_detected_and_redone(tmp_path, 
     (out / "runs" / f".{files[5].name}.abc.tmp").write_text('{"format": 1')  # a write killed half-way
     redone = []
     original = RunTask.run
-    monkeypatch.setattr(RunTask, "run", lambda self, progress=None: redone.append(self.file_name) or original(self, progress))
+    monkeypatch.setattr(RunTask, "run",
+                        lambda self, progress=None: redone.append(self.file_name) or original(self, progress))
     run_experiment(exp, out)
     assert sorted(redone) == sorted(f.name for f in files[:3] + files[4:5])
     same_tables(ref_out, out)
@@ -255,7 +257,8 @@ def test_compare_goes_through_the_experiment_runner_and_resumes(tmp_path, capsys
 
 
 def test_sweep_runs_shared_runs_once_and_marks_optima(tmp_path):
-    path = write_spec(tmp_path, GRID.replace('"contents.coupon.discount" = [0.1, 0.3]', '"contents.coupon.discount" = [0.2]'))
+    path = write_spec(tmp_path, GRID.replace('"contents.coupon.discount" = [0.1, 0.3]',
+                                             '"contents.coupon.discount" = [0.2]'))
     exp = load_experiment(path)
     tasks = plan(exp)
     assert len(tasks) == 2 * 3 * 3 and len(unique(tasks)) == 3 * (1 + 1 + 2)  # no_contact and blast run once

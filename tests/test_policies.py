@@ -117,7 +117,7 @@ def test_cap_window_opens_even_when_days_are_stepped_without_observing(beauty):
 
 
 
-def _crm(day: int, rows: list[dict]) -> "Observation":
+def _crm(day: int, rows: list[dict]):
     """An Observation built by hand: one dict of CRM fields per customer (defaults: a reachable fan)."""
     from sim.defaults import N_CHANNELS, NEVER
     from sim.observation import Observation

@@ -46,7 +46,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     out_console.print(f"trained {args.algo} on {args.scenario} to {result.timesteps_done:,} customer-days "
                       f"in {result.seconds:.0f} s; wrote {out / 'model.zip'}, {out / 'curve.png'}, "
                       f"{out / 'hyperparams.json'}")
-    out_console.print(f"compare it: siyu compare --scenario {args.scenario} --policies rfm_tiered,rl:{out / 'model.zip'}")
+    out_console.print(f"compare it: siyu compare --scenario {args.scenario} "
+                      f"--policies rfm_tiered,rl:{out / 'model.zip'}")
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Scenario presets shipped with siyu: one TOML file per business mode."""
