@@ -1,5 +1,8 @@
 """``siyu regress``: a small fixed set of runs checked against golden metrics stored in the package.
 
+``--spec FILE`` checks a brand's own suite instead: the runs of an experiment file (scenario with
+overrides, its policies, seeds and sizes) against a golden file kept next to it.
+
 The engine is deterministic (same seed, same numbers, whatever the thread count), so any change of
 the dynamics, a preset or a baseline moves some metric; the tolerance only absorbs floating-point
 noise across platforms. After an intended change, ``siyu regress --update`` rewrites the golden file.
@@ -14,9 +17,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from experiments.io import write_json
-from experiments.runner import run_one
+from experiments.runner import plan, run_one, unique
+from experiments.spec import Experiment
 from sim.config import Scenario, apply_overrides, load_scenario
-from sim.engine import code_version
+from sim.engine import Simulation, code_version
 
 GOLDEN = Path(__file__).with_name("golden.json")
 """The golden file shipped inside the package (package data)."""
@@ -118,12 +122,44 @@ def run_suite(suite: Suite = SUITE, overrides: dict[str, Any] | None = None,
     return out, hashes
 
 
-def write_golden(path: Path, suite: Suite, runs: dict[str, dict[str, float]], hashes: dict[str, str],
-                 rtol: float = RTOL, atol: float = ATOL) -> None:
+def run_spec(exp: Experiment, progress: Callable[[int], None] | None = None
+             ) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """Metrics of every run of an experiment file: a brand's own suite (``siyu regress --spec``).
+
+    Runs are keyed ``"scenario/policy/seedS"`` (``"scenario@point/..."`` when the file has a grid).
+    """
+    out: dict[str, dict[str, float]] = {}
+    hashes = {}
+    done = 0
+    for task in unique(plan(exp)):
+        label = task.scenario.name + (f"@{task.point.index}" if exp.axes else "")
+        hashes[label] = task.scenario.config_hash()
+
+        def tick(day: int, base: int = done) -> None:
+            if progress is not None:
+                progress(base + day)
+        s = Simulation(task.scenario, task.customers, task.seed).run(task.policy.build(), task.days, tick).summary
+        out[f"{label}/{task.policy.name}/seed{task.seed}"] = {m: float(s[m]) for m in METRICS}
+        done += task.days
+    return out, hashes
+
+
+def spec_suite(exp: Experiment) -> dict[str, Any]:
+    """What the golden file records of an experiment-file suite (to notice when the file changed)."""
+    return {"spec": exp.name, "scenario": exp.scenario.name, "policies": [p.name for p in exp.policies],
+            "seeds": list(exp.seeds), "customers": exp.customers, "days": exp.days, "points": len(exp.points)}
+
+
+def _described(suite: Suite | dict[str, Any]) -> dict[str, Any]:
+    return suite.describe() if isinstance(suite, Suite) else suite
+
+
+def write_golden(path: Path, suite: Suite | dict[str, Any], runs: dict[str, dict[str, float]],
+                 hashes: dict[str, str], rtol: float = RTOL, atol: float = ATOL) -> None:
     """Rewrite the golden file from a fresh run of the suite."""
     write_json(path, {
         "about": "Golden metrics of `siyu regress`; rewrite with `siyu regress --update` after an intended change.",
-        "code_version": code_version(), "suite": suite.describe(),
+        "code_version": code_version(), "suite": _described(suite),
         "tolerance": {"rtol": rtol, "atol": atol}, "config_hashes": hashes, "runs": runs,
     })
 
@@ -142,13 +178,13 @@ def read_golden(path: Path) -> dict[str, Any]:
 
 
 def check(golden: dict[str, Any], runs: dict[str, dict[str, float]], hashes: dict[str, str],
-          suite: Suite = SUITE, rtol: float | None = None, atol: float | None = None) -> Check:
+          suite: Suite | dict[str, Any] = SUITE, rtol: float | None = None, atol: float | None = None) -> Check:
     """Compare fresh metrics with the golden ones; tolerances default to the golden file's."""
     tol = golden.get("tolerance", {})
     rtol = tol.get("rtol", RTOL) if rtol is None else rtol
     atol = tol.get("atol", ATOL) if atol is None else atol
     result = Check(len(runs), len(METRICS))
-    if golden["suite"] != suite.describe():
+    if golden["suite"] != _described(suite):
         result.notes.append("the golden file was made for another suite; run `siyu regress --update`")
     for name, h in hashes.items():
         old = golden.get("config_hashes", {}).get(name)

@@ -85,3 +85,23 @@ def test_packaged_golden_file_covers_the_default_suite():
     assert data["suite"] == SUITE.describe()
     assert len(data["runs"]) == SUITE.runs
     assert SUITE.runs * SUITE.customers * SUITE.days <= 10_000_000  # customer-days: stays a quick CI step
+
+
+def test_a_brand_checks_its_own_suite_from_an_experiment_file(tmp_path, capsys):
+    """--spec: the runs of an experiment file (overrides, policy parameters) against a golden file beside it."""
+    spec = tmp_path / "mine.toml"
+    spec.write_text('name = "mine"\nscenario = "beauty"\nseeds = 2\ncustomers = 600\ndays = 20\n'
+                    'policies = ["rfm_tiered", { name = "weekly", kind = "fixed_cadence", '
+                    'params = { content_every_days = 7 } }]\n'
+                    '[overrides]\n"economics.gross_margin_rate" = 0.5\n')
+    assert main(["regress", "--spec", str(spec), "--update"]) == 0
+    golden_file = tmp_path / "mine.golden.json"
+    data = json.loads(golden_file.read_text())
+    assert set(data["runs"]) == {f"beauty/{p}/seed{s}" for p in ("rfm_tiered", "weekly") for s in (0, 1)}
+    assert main(["regress", "--spec", str(spec)]) == 0
+    assert "regress: ok, 4 runs" in capsys.readouterr().out
+    data["runs"]["beauty/weekly/seed1"]["purchases"] += 5  # what a changed policy or engine would do
+    golden_file.write_text(json.dumps(data))
+    assert main(["regress", "--spec", str(spec)]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "beauty/weekly/seed1" in out and "purchases" in out

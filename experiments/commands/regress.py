@@ -1,4 +1,4 @@
-"""``siyu regress [--update]``: check a fixed set of runs against the golden metrics; exit 1 on drift."""
+"""``siyu regress [--update] [--spec FILE]``: check fixed runs against golden metrics; exit 1 on drift."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from typing import Any
 from rich.table import Table
 
 from experiments.cli import EXTRA_COMMANDS, _short, _with_progress, console, out_console
-from experiments.regress import GOLDEN, SUITE, Check, check, read_golden, run_suite, write_golden
+from experiments.regress import (GOLDEN, SUITE, Check, Suite, check, read_golden, run_spec, run_suite, spec_suite,
+                                 write_golden)
+from experiments.runner import plan, unique
+from experiments.spec import load_experiment
 
 MAX_ROWS = 40
 """Drift rows printed at most (largest relative change first)."""
@@ -17,15 +20,25 @@ MAX_ROWS = 40
 
 def cmd_regress(args: argparse.Namespace) -> int:
     """Run the suite; with --update rewrite the golden file, else compare and exit 1 on drift."""
-    path = Path(args.golden)
-    golden = None if args.update else read_golden(path)
-    label = f"regress: {SUITE.runs} runs"
-    runs, hashes = _with_progress(SUITE.runs * SUITE.days, label, lambda tick: run_suite(SUITE, progress=tick))
+    if args.spec:  # a brand's own suite: the runs of an experiment file
+        exp = load_experiment(args.spec)
+        path = Path(args.golden) if args.golden else Path(args.spec).with_suffix(".golden.json")
+        golden = None if args.update else read_golden(path)
+        n = len(unique(plan(exp)))
+        suite: Suite | dict[str, Any] = spec_suite(exp)
+        runs, hashes = _with_progress(n * exp.days, f"regress: {n} runs of {args.spec}",
+                                      lambda tick: run_spec(exp, progress=tick))
+    else:
+        path = Path(args.golden) if args.golden else GOLDEN
+        golden = None if args.update else read_golden(path)
+        suite = SUITE
+        runs, hashes = _with_progress(SUITE.runs * SUITE.days, f"regress: {SUITE.runs} runs",
+                                      lambda tick: run_suite(SUITE, progress=tick))
     if args.update:
-        write_golden(path, SUITE, runs, hashes)
+        write_golden(path, suite, runs, hashes)
         out_console.print(f"wrote {path}: {len(runs)} runs x {len(next(iter(runs.values())))} metrics")
         return 0
-    result = check(golden, runs, hashes, SUITE, args.rtol, args.atol)
+    result = check(golden, runs, hashes, suite, args.rtol, args.atol)
     print_check(result, path)
     return 0 if result.ok else 1
 
@@ -55,7 +68,10 @@ def register(sub: Any) -> None:
     """Add ``siyu regress``."""
     p = sub.add_parser("regress", help="check fixed runs against golden metrics (CI); exit 1 on drift")
     p.add_argument("--update", action="store_true", help="rewrite the golden file after an intended change")
-    p.add_argument("--golden", default=str(GOLDEN), metavar="PATH", help="golden file (default: the packaged one)")
+    p.add_argument("--spec", default=None, metavar="SPEC.toml",
+                   help="check your own suite: the runs of an experiment file (golden file next to it)")
+    p.add_argument("--golden", default=None, metavar="PATH",
+                   help="golden file (default: the packaged one, or SPEC.golden.json with --spec)")
     p.add_argument("--rtol", type=float, default=None, help="relative tolerance (default: the golden file's)")
     p.add_argument("--atol", type=float, default=None, help="absolute tolerance (default: the golden file's)")
     p.set_defaults(func=cmd_regress)
