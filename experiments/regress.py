@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
 from experiments.io import write_json
-from experiments.runner import plan, run_one, unique
+from experiments.runner import plan, unique
 from experiments.spec import Experiment
+from policies import load_policy
 from sim.config import Scenario, apply_overrides, load_scenario
 from sim.engine import Simulation, code_version
 
@@ -102,24 +104,32 @@ def scenario_for(name: str, overrides: dict[str, Any] | None = None) -> Scenario
     return apply_overrides(sc, overrides, "regress overrides") if overrides else sc
 
 
+Case = tuple[str, Scenario, Callable[[], Any], int, int, int]
+"""One regression run: (key, scenario, policy factory, customers, days, seed)."""
+
+
+def run_cases(cases: list[Case], progress: Callable[[int], None] | None = None) -> dict[str, dict[str, float]]:
+    """The compared metrics of every case, by key; ``progress`` gets the days simulated so far."""
+    out: dict[str, dict[str, float]] = {}
+    done = 0
+    for key, scenario, make, customers, days, seed in cases:
+        def tick(day: int, base: int = done) -> None:
+            if progress is not None:
+                progress(base + day)
+        s = Simulation(scenario, customers, seed).run(make(), days, tick).summary
+        out[key] = {m: float(s[m]) for m in METRICS}
+        done += days
+    return out
+
+
 def run_suite(suite: Suite = SUITE, overrides: dict[str, Any] | None = None,
               progress: Callable[[int], None] | None = None) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
     """Metrics of every run (``"scenario/policy/seedS"`` -> metric -> value) and each scenario's config hash."""
-    out: dict[str, dict[str, float]] = {}
-    hashes = {}
-    done = 0
-    for name in suite.scenarios:
-        sc = scenario_for(name, overrides)
-        hashes[name] = sc.config_hash()
-        for policy in suite.policies:
-            for seed in suite.seeds:
-                def tick(day: int, base: int = done) -> None:
-                    if progress is not None:
-                        progress(base + day)
-                s = run_one(sc, policy, suite.customers, suite.days, seed, tick).summary
-                out[f"{name}/{policy}/seed{seed}"] = {m: float(s[m]) for m in METRICS}
-                done += suite.days
-    return out, hashes
+    scenarios = {name: scenario_for(name, overrides) for name in suite.scenarios}
+    cases: list[Case] = [(f"{name}/{policy}/seed{seed}", sc, partial(load_policy, policy), suite.customers,
+                          suite.days, seed)
+                         for name, sc in scenarios.items() for policy in suite.policies for seed in suite.seeds]
+    return run_cases(cases, progress), {name: sc.config_hash() for name, sc in scenarios.items()}
 
 
 def run_spec(exp: Experiment, progress: Callable[[int], None] | None = None
@@ -128,20 +138,14 @@ def run_spec(exp: Experiment, progress: Callable[[int], None] | None = None
 
     Runs are keyed ``"scenario/policy/seedS"`` (``"scenario@point/..."`` when the file has a grid).
     """
-    out: dict[str, dict[str, float]] = {}
+    cases: list[Case] = []
     hashes = {}
-    done = 0
     for task in unique(plan(exp)):
         label = task.scenario.name + (f"@{task.point.index}" if exp.axes else "")
         hashes[label] = task.scenario.config_hash()
-
-        def tick(day: int, base: int = done) -> None:
-            if progress is not None:
-                progress(base + day)
-        s = Simulation(task.scenario, task.customers, task.seed).run(task.policy.build(), task.days, tick).summary
-        out[f"{label}/{task.policy.name}/seed{task.seed}"] = {m: float(s[m]) for m in METRICS}
-        done += task.days
-    return out, hashes
+        cases.append((f"{label}/{task.policy.name}/seed{task.seed}", task.scenario, task.policy.build,
+                      task.customers, task.days, task.seed))
+    return run_cases(cases, progress), hashes
 
 
 def spec_suite(exp: Experiment) -> dict[str, Any]:
