@@ -158,9 +158,14 @@ def slot_for(obs: Observation, default: int, avoid: tuple[int, ...] = ()) -> np.
 def _slot_for(active, default, avoid_mask):  # pragma: no cover - jitted
     out = np.empty(active.shape[0], np.int8)
     for i in prange(active.shape[0]):
-        s = active[i]
-        out[i] = default if (s < 0 or (avoid_mask >> s) & 1) else s
+        out[i] = slot_or_default(active[i], default, avoid_mask)
     return out
+
+
+@njit(cache=True, inline="always")
+def slot_or_default(active: int, default: int, avoid_mask: int) -> int:
+    """The slot of the customer's last activity, unless unknown or in ``avoid_mask``; else ``default``."""
+    return default if (active < 0 or (avoid_mask >> active) & 1) else active
 
 
 def build_action(channel: np.ndarray, content: np.ndarray | int, slot: np.ndarray | int) -> Action:

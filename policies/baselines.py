@@ -11,7 +11,7 @@ from numba import njit, prange
 from pydantic import Field
 
 from policies.base import (Params, RulePolicy, build_action, cadence, channel_codes, content_code, due, first_usable,
-                           pick_channel, repurchase_ratio, slot_code, typical_interval)
+                           pick_channel, repurchase_ratio, slot_code, slot_or_default, typical_interval)
 from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, NIGHT, NO_CONTACT, SERVICE)
 from sim.observation import Action, Observation
 
@@ -153,8 +153,7 @@ def _rfm_tiered(recency, interval, typical, since_contact, frequency, tier, usab
                 what = content_code
         channel[i] = first_usable(usable[i], preference) if what >= 0 else NO_CONTACT
         content[i] = max(what, 0)
-        s = active_slot[i]
-        slot[i] = default_slot if (not personal_slot or s < 0) else s
+        slot[i] = slot_or_default(active_slot[i], default_slot, 0) if personal_slot else default_slot
 
 
 class FatigueCappedParams(Params):
@@ -205,8 +204,7 @@ def _fatigue_capped(recency, interval, typical, since_contact, last_flags, frequ
         want = offer or (ok and phases[i] == turn)
         channel[i] = first_usable(usable[i], preference) if want else NO_CONTACT
         content[i] = offer_code if offer else content_code
-        s = active_slot[i]
-        slot[i] = default_slot if (s < 0 or (avoid >> s) & 1) else s
+        slot[i] = slot_or_default(active_slot[i], default_slot, avoid)
 
 
 BASELINES: dict[str, type[RulePolicy]] = {

@@ -133,6 +133,13 @@ def rest(salience, fatigue, deal, trust, need_clock, trust_hit, sal_decay, fat_d
 
 
 @njit(cache=True, inline="always")
+def group_leave_probability(rate: float, heat: float) -> float:
+    """Chance a member leaves a group on its weekly leave day: high in a cold group."""
+    cold = 1.0 - heat
+    return rate * cold * cold
+
+
+@njit(cache=True, inline="always")
 def landing(bits: np.uint64, wechat_share: float, visibility: float) -> tuple[bool, bool]:
     """Where a sale lands: (on the marketplace store?, seen by the CRM?). WeChat sales are always seen."""
     market = u24(bits, 0) >= wechat_share
@@ -249,10 +256,7 @@ def step_day(day, seed, p, ch, ct,
         g = lo // g_size
         while a < hi:
             e = min((g + 1) * g_size, hi)
-            p_leave = -1.0
-            if (day + g) % 7 == 0:
-                cold = 1.0 - g_heat[g]
-                p_leave = p[P_GROUP_LEAVE] * cold * cold
+            p_leave = group_leave_probability(p[P_GROUP_LEAVE], g_heat[g]) if (day + g) % 7 == 0 else -1.0
             census = rest_rows(a, day, k_organic, k_group, full, p, g_trust_hit[g], p_leave,
                                act_channel[a:e], cycle[a:e], dropout[a:e], salience[a:e], fatigue[a:e],
                                trust[a:e], deal[a:e], need_clock[a:e], status[a:e], reach[a:e], stage[a:e],
@@ -436,8 +440,7 @@ def step_day(day, seed, p, ch, ct,
                     stats[b, _REF] += 1.0
                     events[i] |= EV_REFERRED
             if leave_day and in_group and (reach[i] >> GROUP) & 1:
-                cold = 1.0 - g_heat[g]
-                if u24(draw(k_group, i), 0) < p[P_GROUP_LEAVE] * cold * cold:
+                if u24(draw(k_group, i), 0) < group_leave_probability(p[P_GROUP_LEAVE], g_heat[g]):
                     reach[i] = np.uint8(reach[i] & (0xFF ^ (1 << GROUP)))
                     events[i] |= EV_GROUP_LEFT
                     stats[b, _GLEFT] += 1.0
