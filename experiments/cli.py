@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.markup import escape
 from rich.table import Table
 
 from sim.config import ConfigError, load_scenario, preset_names, preset_text
@@ -170,7 +171,6 @@ def print_fields(section: str | None) -> int:
         if section not in sections:
             raise UserError(f"unknown section '{section}'; sections: {', '.join(sections)}")
         rows = [r for r in rows if r["path"].startswith(section + ".")]
-    from rich.markup import escape
     table = Table(title=escape("scenario fields (TOML: [section] then key = value; out of range is rejected)"),
                   title_justify="left")
     for col in ("path", "unit", "range", "default", "description"):
