@@ -87,6 +87,6 @@ class PoolModel(mesa.Model):
         from sim.defaults import S
         sim = self.simulation
         blocks = sim.step(self.policy.act(sim.observe()))
-        row = blocks.sum(axis=0) + sim.world
+        row = blocks.sum(axis=0)
         self._today = {k: float(row[S[k]]) for k in MODEL_REPORTERS}
         self.datacollector.collect(self)

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from policies.base import (Params, RulePolicy, build_action, cadence, channel_codes, content_code, due, first_usable,
                            pick_channel, repurchase_ratio, slot_code, slot_or_default, typical_interval)
-from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, NIGHT, NO_CONTACT, SERVICE)
+from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, FLASH_SALE, NIGHT, NO_CONTACT, SERVICE)
 from sim.observation import Action, Observation
 
 ALL_CHANNELS = list(CHANNELS)
@@ -47,7 +47,7 @@ class Blast(RulePolicy):
         prefs = channel_codes(p.channels)
         k = obs.day % len(prefs)
         ch = pick_channel(obs, np.ones(obs.n, bool), prefs[k:] + prefs[:k])
-        content = COUPON if obs.day % 2 == 0 else COUPON + 1
+        content = COUPON if obs.day % 2 == 0 else FLASH_SALE
         return build_action(ch, content, slot_code(p.slot))
 
 
@@ -143,7 +143,7 @@ def _rfm_tiered(recency, interval, typical, since_contact, frequency, tier, usab
                 what = content_code
         elif lapsed:
             if lap_offer_phase[i] == turns[1]:
-                what = COUPON + 1
+                what = FLASH_SALE
             elif lap_phase[i] == turns[4]:
                 what = content_code
         else:

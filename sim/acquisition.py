@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.config import Scenario
+from sim.defaults import ORIGIN_AD, ORIGIN_ORDER, ORIGIN_REFERRAL, ORIGIN_STORE
+from sim.params import saturating_lift
 from sim.rng import P_ACQUISITION
 
 RECENT_ORDER_DAYS = 7
 """Orders at most this old count as recent in the add-rate statistics."""
 OLD_ORDER_DAYS = 30
 """Orders older than this count as old."""
-ORDER, STORE, AD, REFERRAL = 1, 2, 3, 4  # ORIGINS indices
 
 
 @dataclass
@@ -45,8 +46,7 @@ def order_add_probability(age_days: np.ndarray, scenario: Scenario) -> np.ndarra
 def store_add_probability(scenario: Scenario) -> float:
     """Chance that a store visitor adds the brand, lifted by the free gift."""
     a = scenario.acquisition
-    lift = 1.0 + a.gift_lift * a.gift_yuan / (a.gift_yuan + a.gift_half_yuan)
-    return min(1.0, a.store_add_rate * lift)
+    return min(1.0, a.store_add_rate * saturating_lift(a.gift_lift, a.gift_yuan, a.gift_half_yuan))
 
 
 def expected_daily_inflow(scenario: Scenario, customers: int) -> float:
@@ -58,7 +58,7 @@ def expected_daily_inflow(scenario: Scenario, customers: int) -> float:
     refer = 0.0
     if scenario.referral.joins and scenario.population.referral_per_month > 0:
         r = scenario.referral
-        mult = 1.0 + r.reward_lift * r.reward_yuan / (r.reward_yuan + r.reward_half_yuan)
+        mult = saturating_lift(r.reward_lift, r.reward_yuan, r.reward_half_yuan)
         refer = 0.1 * customers * scenario.population.referral_per_month / 30.0 * mult
     return orders + store + a.ad_adds_per_day + refer
 
@@ -72,7 +72,7 @@ def daily_joiners(scenario: Scenario, seed: int, day: int, inviter_trust: np.nda
     cost = 0.0
     refs = inviter_trust.size if r.joins else 0
     if refs:
-        kinds.append(np.full(refs, REFERRAL))
+        kinds.append(np.full(refs, ORIGIN_REFERRAL))
         ages.append(np.full(refs, r.invitee_need))
         trusts.append(r.inherit_trust * inviter_trust)
         cost += refs * r.reward_yuan
@@ -84,13 +84,13 @@ def daily_joiners(scenario: Scenario, seed: int, day: int, inviter_trust: np.nda
     stats.update(orders_recent_offered=float(recent.sum()), orders_recent_added=float((added & recent).sum()),
                  orders_old_offered=float(old.sum()), orders_old_added=float((added & old).sum()),
                  acquired_orders=float(added.sum()))
-    kinds.append(np.full(int(added.sum()), ORDER))
+    kinds.append(np.full(int(added.sum()), ORIGIN_ORDER))
     ages.append(order_age[added])
     trusts.append(np.zeros(int(added.sum())))
     visitors = rng.poisson(a.store_visitors_per_day) if a.store_visitors_per_day > 0 else 0
     store = int(rng.binomial(visitors, store_add_probability(scenario))) if visitors else 0
     ads = int(rng.poisson(a.ad_adds_per_day)) if a.ad_adds_per_day > 0 else 0
-    for kind, k in ((STORE, store), (AD, ads)):
+    for kind, k in ((ORIGIN_STORE, store), (ORIGIN_AD, ads)):
         kinds.append(np.full(k, kind))
         ages.append(np.zeros(k))
         trusts.append(np.zeros(k))

@@ -33,7 +33,8 @@ A1, A2, A3, A4, A5 = range(5)
 ACTIVE, DROPPED, NOT_JOINED = 0, 1, 2
 """Status: in the pool, left for good, or a reserved row for a customer who has not joined yet."""
 ORIGINS: tuple[str, ...] = ("initial", "order", "store", "ad", "referral")
-"""How a customer came into the pool."""
+"""How a customer came into the pool: drawn at the start, a public-domain order, a store visit, an ad, a friend."""
+ORIGIN_INITIAL, ORIGIN_ORDER, ORIGIN_STORE, ORIGIN_AD, ORIGIN_REFERRAL = range(5)
 ACCOUNT_WECOM, ACCOUNT_PERSONAL = 0, 1
 # per-customer event bits of one day, read by the group and referral kernels
 EV_GROUP_OPEN, EV_GROUP_PROMO, EV_GROUP_COMPLAINT, EV_GROUP_LEFT, EV_REFERRED, EV_GROUP_CONTACT, EV_GROUP_BUY = (

@@ -18,12 +18,11 @@ from sim.config import Scenario
 from sim.defaults import (BLOCK, CHANNELS, CONTENTS, COST_FLOWS, MONTH_DAYS, N_SLOTS, N_STATS, S, SLOTS,
                           STAT_NAMES, STOCKS)
 from sim.observation import ACTION_LIMITS, Action, InvalidActionError, Observation
-from sim import world
-from sim.acquisition import daily_joiners, expected_daily_inflow
-from sim.defaults import ACTIVE, EV_GROUP_COMPLAINT, GROUP, NOT_JOINED, WECOM
-from sim.params import P_MOMENTS_FOLD, pack
-from sim.state import State, generate, redraw
-from sim.world import GroupState
+from sim.acquisition import expected_daily_inflow
+from sim.defaults import ACTIVE, GROUP, NOT_JOINED
+from sim.params import pack
+from sim.state import State, generate
+from sim.world import GroupState, World
 
 _ERRORS = {
     kernels.E_CHANNEL: "channel code out of range",
@@ -87,16 +86,18 @@ class Simulation:
         self.state = state if state is not None else generate(scenario, n, self.seed, n + reserve)
         self.joined = n if state is None else int((self.state.status != NOT_JOINED).sum())
         self.day = 0
-        self.groups = GroupState.create(self.state.n, scenario.groups.size, scenario.groups.heat_start)
+        self.world = World(scenario, self.params, self.state.n, self.seed)
+        """Pool-level rules and their state: groups, guides, platform folding, joiners."""
         self.per_guide = scenario.staff.customers_per_guide
-        self.world = np.zeros(N_STATS, np.float64)
-        """Pool-level statistics of the last day (acquisition, staff, groups), booked apart from blocks."""
         self._no_reward = np.zeros(0, np.float64)
-        self._folded_until = -1
-        self._injected: list[int] = []
         self._window_day = -1
         self._size_buffers()
-        self._groups_day(np.zeros(3))
+        self.world.start(self.day, self.state)
+
+    @property
+    def groups(self) -> GroupState:
+        """The WeChat groups of the pool."""
+        return self.world.groups
 
     def _size_buffers(self) -> None:
         """(Re)allocate what depends on the number of rows after creation or growth."""
@@ -105,18 +106,12 @@ class Simulation:
         self._stats = np.zeros((self.n_blocks, N_STATS), np.float64)
         self._none = Action.none(rows)
         self._feature_buffers = Observation.feature_buffers(rows)
-        guides = (rows + self.per_guide - 1) // self.per_guide if self.per_guide > 0 else 1
-        old = getattr(self, "quality", np.ones(0))
-        self.quality = np.ones(guides, np.float64)
-        self.quality[: old.shape[0]] = old
-        self._load = np.zeros(guides, np.int64)
-        self._personal_load = np.zeros(guides, np.int64)
+        self.world.resize(rows)
 
     def _grow(self, rows: int) -> None:
         """Make room for at least ``rows`` rows (by a quarter more at least, so growth is rare)."""
         rows = max(rows, self.state.n + self.state.n // 4 + BLOCK)
         self.state = self.state.grown(rows)
-        self.groups = self.groups.grown(rows, self.scenario.groups.heat_start)
         self._size_buffers()
 
     @property
@@ -163,108 +158,49 @@ class Simulation:
         return Action(ch, ct, sl)
 
     def step(self, action: Action | None = None, reward: np.ndarray | None = None) -> np.ndarray:
-        """Advance one day; returns per-block statistics, shape (blocks, N_STATS).
+        """Advance one day; returns the day's record per block of customers, shape (blocks, N_STATS).
 
-        Pool-level statistics of the day (joins, staff, groups) are in :attr:`world`. If ``reward``
-        (float64, length n) is given it receives each customer's net profit of the day.
+        Pool-level statistics of the day (joins, staff, groups) are booked into the first block, so
+        the record's column sums are the day's totals. If ``reward`` (float64, length n) is given it
+        receives each customer's net profit of the day.
         """
         self._open_window()
         action = self._none if action is None else self.validate(action)
-        st, p, sc = self.state, self.params, self.scenario
-        self.world[:] = 0.0
-        channel = action.channel
-        if sc.groups.broadcast and (channel == GROUP).any():  # a group message is a post to the group
-            action = Action(channel.copy(), action.content.copy(), action.slot.copy())
-            channel = action.channel
-            world.broadcast_posts(channel, action.content, action.slot, st.reach, st.status, st.month_count,
-                                  int(p.caps[GROUP]), self.groups.size)
-        if self.per_guide > 0 and (channel == WECOM).any():
-            channel = channel.copy()  # 1:1 chats beyond a guide's capacity are not delivered
-            self.world[S["undelivered_capacity"]] = world.ration_chats(
-                channel, st.account, st.status, self.per_guide, sc.staff.chat_capacity_per_day,
-                self._load, self._personal_load)
-        p.scalars[P_MOMENTS_FOLD] = sc.platform.fold_factor if self.day <= self._folded_until else 1.0
+        st, p, w = self.state, self.params, self.world
+        action, moments_fold = w.deliver(self.day, action, st)
         stats = self._stats  # kept: growth at the end of the day reallocates the buffer
         stats[:] = 0.0
-        g = self.groups
-        kernels.step_day(self.day, self.seed, p.scalars, p.channels, p.contents,
-                         channel, action.content, action.slot,
+        g = w.groups
+        kernels.step_day(self.day, self.seed, p.customer, p.channels, p.contents, moments_fold,
+                         action.channel, action.content, action.slot,
                          *st.arrays().values(), g.size, g.open_factor, g.conv_factor, g.trust_hit, g.heat,
-                         self.per_guide, self.quality, stats,
+                         w.per_guide, w.quality, stats,
                          self._no_reward if reward is None else reward, self.full_days)
-        self._world_day(stats)
+        w.after_customers(self.day, stats, st, self.joined)
+        if self.inflow:
+            self._join(stats)
+        stats[0] += w.record
         self.day += 1
         return stats
-
-    def _groups_day(self, out: np.ndarray) -> None:
-        g, st = self.groups, self.state
-        world.groups_day(g.params(self.scenario, self.day), g.size, st.status, st.reach, st.events, g.heat,
-                         g.damage, g.alive, g.formed, g.members, g.open_factor, g.conv_factor, g.trust_hit,
-                         g.tally, out)
 
     def inject_complaint(self, customer: int) -> None:
         """Make ``customer`` complain publicly in their group today (a what-if for group studies)."""
         st = self.state
         if st.status[customer] != ACTIVE or not (st.reach[customer] >> GROUP) & 1:
             raise ValueError(f"customer {customer} is not an active group member")
-        self._injected.append(int(customer))
-
-    def _world_day(self, stats: np.ndarray) -> None:
-        """Groups, staff, platform folding, running costs and joiners after the customers' day."""
-        st, sc, w = self.state, self.scenario, self.world
-        for i in self._injected:
-            st.events[i] |= EV_GROUP_COMPLAINT
-        self._injected.clear()
-        out = np.zeros(3)
-        self._groups_day(out)
-        w[S["groups_alive"]], w[S["group_heat_sum"]], w[S["group_members"]] = out
-        guides = 1
-        if self.per_guide > 0:
-            sp = sc.staff
-            guides = -(-self.joined // self.per_guide)
-            n_guides = self.quality.shape[0]
-            lost, banned, departed = (np.zeros(n_guides, np.int64), np.zeros(n_guides, np.int64),
-                                      np.zeros(n_guides, np.int64))
-            world.staff_day(self.seed, self.day, self.per_guide, sp.chat_capacity_per_day,
-                            sp.turnover_per_year / 365.0, sp.ban_threshold_per_day, sp.ban_rate,
-                            sp.response_delay_hours, sp.delay_quality, self._load, self._personal_load,
-                            st.status, st.reach, st.account, self.quality, lost, banned, departed)
-            w[S["staff_lost_customers"]] = lost.sum()
-            w[S["banned_accounts"]] = banned[:guides].sum()
-            w[S["staff_departures"]] = departed[:guides].sum()
-            w[S["running_cost"]] += sp.salary_per_day * guides
-        w[S["running_cost"]] += sc.economics.running_cost_per_day
-        audience = stats[:, S["moments_audience"]].sum()
-        posted = stats[:, S["moments_delivered"]].sum()
-        if audience > 0 and posted / audience > sc.platform.moments_fold_share:
-            self._folded_until = self.day + sc.platform.fold_days
-        w[S["joined"]] = self.joined  # the census above saw these; today's joiners count from tomorrow
-        if self.inflow:
-            self._join(stats)
+        self.world.inject_complaint(customer)
 
     def _join(self, stats: np.ndarray) -> None:
-        st, w = self.state, self.world
-        busy = np.flatnonzero(stats[:, S["referrals"]] > 0)
-        inviters = world.referral_inviters(st.events, busy, BLOCK) if busy.size else np.zeros(0, np.int64)
-        joiners = daily_joiners(self.scenario, self.seed, self.day, st.trust[inviters].astype(np.float64))
-        for key, value in joiners.stats.items():
-            w[S[key]] += value
-        w[S["acquisition_cost"]] += joiners.cost
+        """Today's joiners take the next reserved rows (growing the arrays when they are full)."""
+        joiners = self.world.joiners(self.day, stats, self.state)
         k = joiners.kind.size
         if k == 0:
             return
         if self.joined + k > self.n:
             self._grow(self.joined + k)
-        st = self.state  # may have grown
         rows = np.arange(self.joined, self.joined + k, dtype=np.int64)
-        redraw(self.scenario, st, rows, self.seed, self.day + 1)
-        world.settle_joiners(rows, joiners.kind[:k], joiners.age[:k], joiners.trust[:k], self.day + 1,
-                             self.scenario.population.channel_reach[GROUP],
-                             np.array(self.scenario.tiers.thresholds_yuan), st.value, st.cycle, st.salience,
-                             st.trust, st.need_clock, st.reach, st.last_purchase, st.first_purchase,
-                             st.frequency, st.monetary, st.tier, st.stage, st.origin, self.seed)
+        self.world.settle(self.day, rows, joiners, self.state)
         self.joined += k
-        w[S["acquired"]] = k
 
     def residual_value(self) -> float:
         """Expected remaining margin of the reachable active pool over the residual horizon (yuan)."""
@@ -274,7 +210,7 @@ class Simulation:
         """Residual value per block of customers (for standard errors)."""
         st = self.state
         out = np.zeros(self.n_blocks, np.float64)
-        kernels.residual_value(self.params.scalars, st.value, st.price_sens, st.cycle, st.dropout,
+        kernels.residual_value(self.params.customer, st.value, st.price_sens, st.cycle, st.dropout,
                                st.salience, st.trust, st.deal, st.status, st.reach, out)
         return out
 
@@ -282,7 +218,7 @@ class Simulation:
         """Residual value of each customer (yuan; float64, length n); sums to :meth:`residual_value`."""
         st = self.state
         out = np.zeros(self.n, np.float64) if out is None else out
-        kernels.residual_rows(self.params.scalars, st.value, st.price_sens, st.cycle, st.dropout,
+        kernels.residual_rows(self.params.customer, st.value, st.price_sens, st.cycle, st.dropout,
                               st.salience, st.trust, st.deal, st.status, st.reach, out)
         return out
 
@@ -297,17 +233,15 @@ class Simulation:
         for t in range(days):
             obs = self.observe()
             blocks = self.step(policy.act(obs))
-            daily[t] = blocks.sum(axis=0) + self.world
+            daily[t] = blocks.sum(axis=0)
             if self.n_blocks > totals.shape[0]:  # the pool grew: new blocks start at zero
                 totals = np.vstack([totals, np.zeros((self.n_blocks - totals.shape[0], N_STATS))])
             totals[: blocks.shape[0]] += blocks
-            totals[0] += self.world  # pool-level flows are booked to the first block
             if progress is not None:
                 progress(t + 1)
         stocks = [S[name] for name in STOCKS]
         totals[:, stocks] = 0.0
         totals[: blocks.shape[0], stocks] = blocks[:, stocks]
-        totals[0, stocks] += self.world[stocks]
         residual = self.residual_blocks()
         return RunResult.build(self, policy.name, days, daily, totals, residual)
 

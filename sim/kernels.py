@@ -23,15 +23,6 @@ from sim.defaults import (A2, A3, A4, A5, ACTIVE, BLOCK, DROPPED, FLAG_BOUGHT, F
                           EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT, EV_GROUP_LEFT, EV_GROUP_OPEN,
                           EV_GROUP_PROMO, EV_REFERRED,
                           S, S_CHANNEL0, WECOM)
-from sim.params import (C_COMPLAINT, C_COST, C_INTRUSIVE, C_OPEN, C_SAL_GAIN, C_UNSUB,
-                        K_CONVERSION, K_COST, K_DISCOUNT, K_HARDNESS, K_NOVELTY, K_TRUST, P_ADVOCATE_TRUST,
-                        P_COMPLAINT_TRUST, P_DEAL_DECAY, P_DEAL_LEARNING, P_DEAL_WAIT, P_DROPOUT_SAL,
-                        P_FAT_DECAY, P_FAT_OPEN_DRAG, P_IRRELEVANCE, P_LOST_SAL, P_LURE, P_MARGIN,
-                        P_NEED_HAZARD, P_NEED_ONSET, P_OFF_FAT, P_OFF_OPEN, P_OPEN_FLOOR, P_PURCHASE_SAL,
-                        P_RESIDUAL_DAYS, P_SAL_DECAY, P_SHARE_FLOOR, P_SPAM_EROSION, P_TIER1,
-                        P_TIER2, P_TIER3, P_TRUST_FLOOR, P_RIVAL_FAT, P_RIVAL_SHARE,
-                        P_REFERRAL_MULT, P_GROUP_LEAVE, P_MOMENTS_FOLD, P_WECHAT_SHARE, P_COMMISSION,
-                        P_VISIBILITY)
 from sim.prefetch import prefetch
 from sim.rng import P_CONTACT, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
 from sim.state import pick_slot, tier_of
@@ -69,19 +60,19 @@ def saturate(fatigue: float) -> float:
 @njit(cache=True, inline="always")
 def brand_share(salience: float, trust: float, deal: float, price_sens: float, p) -> float:
     """Chance the brand wins a need occasion at full price: remembered, trusted, not waiting for a deal."""
-    tf = p[P_TRUST_FLOOR]
-    share = p[P_SHARE_FLOOR] + (1.0 - p[P_SHARE_FLOOR]) * salience * (tf + (1.0 - tf) * trust)
-    wait = 1.0 - min(p[P_DEAL_WAIT] * price_sens * deal, 0.9)
-    return min(max(share * wait * (1.0 - p[P_RIVAL_SHARE]), 0.0), 1.0)
+    tf = p.trust_floor
+    share = p.share_floor + (1.0 - p.share_floor) * salience * (tf + (1.0 - tf) * trust)
+    wait = 1.0 - min(p.deal_wait * price_sens * deal, 0.9)
+    return min(max(share * wait * (1.0 - p.rival_share), 0.0), 1.0)
 
 
 @njit(cache=True, inline="always")
 def open_probability(open_rate: float, salience: float, sat_fatigue: float, in_window: int, p) -> float:
     """Chance a delivered message is opened: channel reach, salience, fatigue and timing."""
-    q = open_rate * (p[P_OPEN_FLOOR] + (1.0 - p[P_OPEN_FLOOR]) * salience) \
-        * (1.0 - p[P_FAT_OPEN_DRAG] * sat_fatigue)
+    q = open_rate * (p.open_floor + (1.0 - p.open_floor) * salience) \
+        * (1.0 - p.fatigue_open_drag * sat_fatigue)
     if in_window == 0:
-        q *= p[P_OFF_OPEN]
+        q *= p.off_window_open
     return min(max(q, 0.0), 1.0)
 
 
@@ -89,9 +80,9 @@ def open_probability(open_rate: float, salience: float, sat_fatigue: float, in_w
 def purchase_probability(conversion: float, need: float, trust: float, discount: float, deal: float,
                          price_sens: float, novelty: float, receptive: float, p) -> float:
     """Chance an opened message converts: need, trust, and the offer against the awaited discount."""
-    lift = 1.0 + p[P_LURE] * price_sens * discount - p[P_DEAL_WAIT] * price_sens * max(0.0, deal - discount)
+    lift = 1.0 + p.lure * price_sens * discount - p.deal_wait * price_sens * max(0.0, deal - discount)
     nov = 1.0 - novelty * (1.0 - receptive)
-    tf = p[P_TRUST_FLOOR]
+    tf = p.trust_floor
     q = conversion * need * (tf + (1.0 - tf) * trust) * max(lift, 0.0) * nov
     return min(max(q, 0.0), 1.0)
 
@@ -168,8 +159,8 @@ def rest_rows(first, day, k_organic, k_group, force, p, trust_hit, p_leave, act_
     the row of slice element 0 (for the draws). Returns the census of the finished rows:
     (salience, fatigue, trust, deal sums, reachable, unreachable, dropped, active buyers, on Moments).
     """
-    sal_decay, fat_decay, deal_decay, rival = p[P_SAL_DECAY], p[P_FAT_DECAY], p[P_DEAL_DECAY], p[P_RIVAL_FAT]
-    hazard, onset, drop_sal = p[P_NEED_HAZARD], p[P_NEED_ONSET], p[P_DROPOUT_SAL]
+    sal_decay, fat_decay, deal_decay, rival = p.salience_decay, p.fatigue_decay, p.deal_decay, p.rival_fatigue
+    hazard, onset, drop_sal = p.need_hazard, p.need_onset, p.dropout_salience
     s_sal = s_fat = s_tr = s_dl = 0.0
     n_reach = n_unreach = n_drop = n_buyers = n_moments = 0.0
     for j in range(salience.shape[0]):
@@ -207,7 +198,7 @@ def rest_rows(first, day, k_organic, k_group, force, p, trust_hit, p_leave, act_
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=True)
-def step_day(day, seed, p, ch, ct,
+def step_day(day, seed, p, ch, ct, moments_fold,
              act_channel, act_content, act_slot,
              value, price_sens, receptive, cycle, slot_mask, dropout, referral,
              salience, fatigue, trust, deal, need_clock, status,
@@ -217,13 +208,14 @@ def step_day(day, seed, p, ch, ct,
              stats, reward, full=False):  # pragma: no cover - jitted
     """Advance every customer one day under the given actions; per-block sums go into ``stats``.
 
-    ``reward`` (length n, or length 0 to skip) receives each customer's net profit of the day:
+    ``p`` is the :class:`~sim.params.CustomerParams` of the scenario, ``ch`` and ``ct`` its channel and
+    content tables, ``moments_fold`` today's open-rate factor of Moments posts (below 1 while the
+    platform folds them). ``reward`` (length n, or length 0 to skip) receives each customer's net profit of the day:
     margin on purchases minus incentive, contact and marketplace costs. Rows with nothing but rest today are
     finished by :func:`rest_rows`; ``full=True`` sends every active row through the full day
     instead (the same results: a check of the fast path).
     """
     want_reward = reward.shape[0] > 0
-    p = p.copy()  # a private copy: the compiler may keep parameters in registers across stores
     n = value.shape[0]
     nblocks = (n + BLOCK - 1) // BLOCK
     k_contact = stream_key(seed, day, P_CONTACT)
@@ -231,8 +223,8 @@ def step_day(day, seed, p, ch, ct,
     k_referral = stream_key(seed, day, P_REFERRAL)
     k_group = stream_key(seed, day, P_GROUP)
     k_landing = stream_key(seed, day, P_LANDING)
-    sal_decay, fat_decay, deal_decay = p[P_SAL_DECAY], p[P_FAT_DECAY], p[P_DEAL_DECAY]
-    margin = p[P_MARGIN]
+    sal_decay, fat_decay, deal_decay = p.salience_decay, p.fatigue_decay, p.deal_decay
+    margin = p.margin
     for b in prange(nblocks):
         lo = b * BLOCK
         hi = min(lo + BLOCK, n)
@@ -256,7 +248,7 @@ def step_day(day, seed, p, ch, ct,
         g = lo // g_size
         while a < hi:
             e = min((g + 1) * g_size, hi)
-            p_leave = group_leave_probability(p[P_GROUP_LEAVE], g_heat[g]) if (day + g) % 7 == 0 else -1.0
+            p_leave = group_leave_probability(p.group_leave, g_heat[g]) if (day + g) % 7 == 0 else -1.0
             census = rest_rows(a, day, k_organic, k_group, full, p, g_trust_hit[g], p_leave,
                                act_channel[a:e], cycle[a:e], dropout[a:e], salience[a:e], fatigue[a:e],
                                trust[a:e], deal[a:e], need_clock[a:e], status[a:e], reach[a:e], stage[a:e],
@@ -290,7 +282,7 @@ def step_day(day, seed, p, ch, ct,
             in_group = (reach[i] >> GROUP) & 1
             sal, fat, dl, tr, nc = rest(salience[i], fatigue[i], deal[i], trust[i], need_clock[i],
                                         in_group * g_trust_hit[g], sal_decay, fat_decay, deal_decay,
-                                        p[P_RIVAL_FAT])
+                                        p.rival_fatigue)
             inv_cyc = 1.0 / cycle[i]
             bought = False
             seen = True
@@ -301,19 +293,19 @@ def step_day(day, seed, p, ch, ct,
                 s = act_slot[i]
                 bits = draw(k_contact, i)
                 inwin = (slot_mask[i] >> s) & 1
-                hard = ct[k, K_HARDNESS]
+                hard = ct.hardness[k]
                 need = need_level(nc, inv_cyc)
-                f_add = ch[c, C_INTRUSIVE] * hard * (1.0 + p[P_IRRELEVANCE] * max(0.0, 1.0 - need))
+                f_add = ch.intrusiveness[c] * hard * (1.0 + p.irrelevance_fatigue * max(0.0, 1.0 - need))
                 if inwin == 0:
-                    f_add *= p[P_OFF_FAT]
+                    f_add *= p.off_window_fatigue
                 fat += f_add
                 sf = saturate(fat)
                 boost = 1.0  # group heat, guide service quality, platform folding
                 if c == GROUP:
                     boost = g_open[g]
                 elif c == MOMENTS:
-                    boost = p[P_MOMENTS_FOLD]
-                opened = u21(bits, 0) < open_probability(ch[c, C_OPEN] * boost, sal, sf, inwin, p)
+                    boost = moments_fold
+                opened = u21(bits, 0) < open_probability(ch.open_rate[c] * boost, sal, sf, inwin, p)
                 conv = 1.0
                 if c == GROUP:
                     conv = g_conv[g]
@@ -326,7 +318,7 @@ def step_day(day, seed, p, ch, ct,
                 flags = FLAG_DELIVERED
                 base = S_CHANNEL0 + 4 * c
                 stats[b, _CON] += 1.0
-                cost = ch[c, C_COST] + ct[k, K_COST]
+                cost = ch.cost[c] + ct.cost[k]
                 stats[b, _CC] += cost
                 r_i -= cost
                 stats[b, base] += 1.0
@@ -348,15 +340,15 @@ def step_day(day, seed, p, ch, ct,
                     if c == GROUP:
                         events[i] |= EV_GROUP_OPEN
                         stats[b, _GOPN] += 1.0
-                    sal += ch[c, C_SAL_GAIN] * (1.0 - sal)
-                    tr += ct[k, K_TRUST] * min(conv, 1.0) * (1.0 - tr) - p[P_SPAM_EROSION] * hard * sf * tr
+                    sal += ch.salience_gain[c] * (1.0 - sal)
+                    tr += ct.trust_gain[k] * min(conv, 1.0) * (1.0 - tr) - p.spam_erosion * hard * sf * tr
                     tr = min(max(tr, 0.0), 1.0)
-                    disc = ct[k, K_DISCOUNT]
-                    p_buy = purchase_probability(ct[k, K_CONVERSION] * conv, need, tr, disc, dl, price_sens[i],
-                                                 ct[k, K_NOVELTY], receptive[i], p)
+                    disc = ct.discount[k]
+                    p_buy = purchase_probability(ct.conversion[k] * conv, need, tr, disc, dl, price_sens[i],
+                                                 ct.novelty[k], receptive[i], p)
                     if disc > 0.0:
-                        dl += p[P_DEAL_LEARNING] * max(0.0, disc - dl)  # towards the offer, never past it
-                        dl += p[P_DEAL_LEARNING] * 0.25 * disc * (1.0 - dl)  # and a step up: stays in [0, 1]
+                        dl += p.deal_learning * max(0.0, disc - dl)  # towards the offer, never past it
+                        dl += p.deal_learning * 0.25 * disc * (1.0 - dl)  # and a step up: stays in [0, 1]
                     if stage[i] < A2:
                         stage[i] = A2
                     if stage[i] < A3 and tr > 0.5:
@@ -364,7 +356,7 @@ def step_day(day, seed, p, ch, ct,
                     if u21(bits, 1) < p_buy:
                         bought = True
                         price = value[i] * (1.0 - disc)
-                        market, seen = landing(draw(k_landing, i), p[P_WECHAT_SHARE], p[P_VISIBILITY])
+                        market, seen = landing(draw(k_landing, i), p.wechat_share, p.visibility)
                         if seen:
                             flags |= FLAG_BOUGHT
                             monetary[i] += price
@@ -372,7 +364,7 @@ def step_day(day, seed, p, ch, ct,
                         gross += value[i] * margin
                         stats[b, _INC] += value[i] * disc
                         r_i += value[i] * (margin - disc) - book_landing(stats, b, price, market, seen,
-                                                                         p[P_COMMISSION])
+                                                                         p.commission)
                         stats[b, _BUYC] += 1.0
                         stats[b, base + 2] += 1.0
                         if disc > 0.0:
@@ -383,7 +375,7 @@ def step_day(day, seed, p, ch, ct,
                         nc = 0
                 # mute, delete or leave: driven by saturated fatigue
                 u_neg = u21(bits, 2)
-                p_unsub = unsubscribe_probability(ch[c, C_UNSUB], sf)
+                p_unsub = unsubscribe_probability(ch.unsubscribe_rate[c], sf)
                 if u_neg < p_unsub:
                     flags |= FLAG_UNSUBSCRIBED
                     drop_bits = 1 << c
@@ -395,9 +387,9 @@ def step_day(day, seed, p, ch, ct,
                     if c == GROUP:
                         events[i] |= EV_GROUP_LEFT
                         stats[b, _GLEFT] += 1.0
-                elif u_neg < p_unsub + complaint_probability(ch[c, C_COMPLAINT], sf, hard):
+                elif u_neg < p_unsub + complaint_probability(ch.complaint_rate[c], sf, hard):
                     flags |= FLAG_COMPLAINED
-                    tr = max(tr - p[P_COMPLAINT_TRUST], 0.0)
+                    tr = max(tr - p.complaint_trust_loss, 0.0)
                     stats[b, _CMP] += 1.0
                     if c == GROUP:  # a public complaint: every member sees it
                         events[i] |= EV_GROUP_COMPLAINT
@@ -405,46 +397,46 @@ def step_day(day, seed, p, ch, ct,
                 last_flags[i] = flags
             obits = draw(k_organic, i)
             if not bought:
-                if u21(obits, 0) < need_hazard(nc, inv_cyc, p[P_NEED_HAZARD], p[P_NEED_ONSET]):
+                if u21(obits, 0) < need_hazard(nc, inv_cyc, p.need_hazard, p.need_onset):
                     nc = 0
                     if u21(obits, 1) < brand_share(sal, tr, dl, price_sens[i], p):
                         bought = True
-                        market, seen = landing(draw(k_landing, i), p[P_WECHAT_SHARE], p[P_VISIBILITY])
+                        market, seen = landing(draw(k_landing, i), p.wechat_share, p.visibility)
                         revenue += value[i]
                         gross += value[i] * margin
-                        r_i += value[i] * margin - book_landing(stats, b, value[i], market, seen, p[P_COMMISSION])
+                        r_i += value[i] * margin - book_landing(stats, b, value[i], market, seen, p.commission)
                         buys_organic += 1.0
                         if seen:
                             monetary[i] += value[i]
                             active_slot[i] = pick_slot(slot_mask[i], u24(draw(k_referral, i), 1))
                     else:
                         lost += 1.0
-                        sal *= p[P_LOST_SAL]
+                        sal *= p.lost_salience
             if bought:
-                sal += p[P_PURCHASE_SAL] * (1.0 - sal)
+                sal += p.purchase_salience * (1.0 - sal)
                 f = frequency[i] + 1
                 if seen:  # the CRM record; a marketplace order it cannot match leaves no trace there
                     frequency[i] = min(f, 30000)
                     if first_purchase[i] == NEVER:
                         first_purchase[i] = day
                     last_purchase[i] = day
-                    tier[i] = tier_of(monetary[i], p[P_TIER1], p[P_TIER2], p[P_TIER3])
-                if f >= 2 and tr >= p[P_ADVOCATE_TRUST]:
+                    tier[i] = tier_of(monetary[i], p.tier1, p.tier2, p.tier3)
+                if f >= 2 and tr >= p.advocate_trust:
                     stage[i] = A5
                 elif stage[i] < A4:
                     stage[i] = A4
-            elif stage[i] == A5 and tr < p[P_ADVOCATE_TRUST] * 0.8:
+            elif stage[i] == A5 and tr < p.advocate_trust * 0.8:
                 stage[i] = A4
             if stage[i] == A5:
-                if u24(draw(k_referral, i), 0) < referral[i] * tr * p[P_REFERRAL_MULT]:
+                if u24(draw(k_referral, i), 0) < referral[i] * tr * p.referral_mult:
                     stats[b, _REF] += 1.0
                     events[i] |= EV_REFERRED
             if leave_day and in_group and (reach[i] >> GROUP) & 1:
-                if u24(draw(k_group, i), 0) < group_leave_probability(p[P_GROUP_LEAVE], g_heat[g]):
+                if u24(draw(k_group, i), 0) < group_leave_probability(p.group_leave, g_heat[g]):
                     reach[i] = np.uint8(reach[i] & (0xFF ^ (1 << GROUP)))
                     events[i] |= EV_GROUP_LEFT
                     stats[b, _GLEFT] += 1.0
-            if u21(obits, 2) < dropout_probability(dropout[i], sal, p[P_DROPOUT_SAL]):
+            if u21(obits, 2) < dropout_probability(dropout[i], sal, p.dropout_salience):
                 status[i] = DROPPED
                 reach[i] = 0
                 stats[b, _DRP] += 1.0
@@ -520,10 +512,10 @@ def customer_residual(p, value, price_sens, cycle, dropout, salience, trust, dea
     """
     if status[i] != ACTIVE or reach[i] == 0:
         return 0.0
-    horizon = p[P_RESIDUAL_DAYS]
+    horizon = p.residual_days
     share = brand_share(salience[i], trust[i], deal[i], price_sens[i], p)
     # less the marketplace's fee; never below zero: a brand would stop selling at a loss
-    margin = max(p[P_MARGIN] - (1.0 - p[P_WECHAT_SHARE]) * p[P_COMMISSION], 0.0)
+    margin = max(p.margin - (1.0 - p.wechat_share) * p.commission, 0.0)
     return value[i] * margin * (horizon / cycle[i]) * share * np.exp(-dropout[i] * horizon)
 
 

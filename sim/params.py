@@ -1,92 +1,308 @@
-"""Packs a :class:`Scenario` into the flat float arrays the kernels read.
+"""Every number a kernel reads, by name: one declarative table, packed into named tuples.
 
-Kernels take numbers, not objects: scalar parameters go into one vector indexed by the module
-constants below, channel and content tables into small matrices.
+A kernel parameter is a scenario setting after the derivation the dynamics need (a half-life
+becomes a daily retention factor, a yearly rate a daily one). :data:`TABLE` lists each with its
+unit, the kernel group that reads it and the scenario fields it comes from; :func:`pack` turns a
+scenario into one named tuple per group, which numba passes to kernels as plain structs, so a
+kernel reads ``p.salience_decay`` rather than an index into an anonymous vector. Channel and
+content tables are named tuples of per-channel and per-content arrays (``ch.open_rate[c]``).
+
+Day-varying factors (the Moments fold, the shills' heat) are not parameters: the world computes
+them each day and passes them as arguments.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
 from sim.config import Scenario
 from sim.defaults import CHANNELS, CONTENTS
 
-# scalar parameter indices
-(P_SAL_DECAY, P_FAT_DECAY, P_DEAL_DECAY, P_NEED_ONSET, P_NEED_HAZARD, P_SHARE_FLOOR, P_LOST_SAL,
- P_OFF_OPEN, P_OFF_FAT, P_IRRELEVANCE, P_OPEN_FLOOR, P_FAT_OPEN_DRAG, P_SPAM_EROSION,
- P_COMPLAINT_TRUST, P_LURE, P_DEAL_WAIT, P_DEAL_LEARNING, P_TRUST_FLOOR, P_ADVOCATE_TRUST,
- P_DROPOUT_SAL, P_MARGIN, P_RESIDUAL_DAYS, P_TIER1, P_TIER2, P_TIER3, P_PURCHASE_SAL,
- P_RIVAL_FAT, P_RIVAL_SHARE, P_REFERRAL_MULT, P_GROUP_LEAVE, P_MOMENTS_FOLD, P_WECHAT_SHARE,
- P_COMMISSION, P_VISIBILITY) = range(34)
-N_PARAMS = 34
+CUSTOMER = "customer"
+"""Read by the day of each customer (:func:`sim.kernels.step_day`) and the residual value."""
+POPULATION = "population"
+"""Read when customers are drawn (:func:`sim.state.redraw`)."""
+GROUPS = "groups"
+"""Read by the group kernel (:func:`sim.world.groups_day`)."""
+STAFF = "staff"
+"""Read by the guide kernels (:func:`sim.world.ration_chats`, :func:`sim.world.staff_day`)."""
+JOINERS = "joiners"
+"""Read when joiners settle in (:func:`sim.world.settle_joiners`)."""
+KERNEL_GROUPS = (CUSTOMER, POPULATION, GROUPS, STAFF, JOINERS)
 
-# channel table columns
-C_COST, C_OPEN, C_INTRUSIVE, C_CAP, C_SAL_GAIN, C_UNSUB, C_COMPLAINT = range(7)
-# content table columns
-K_CONVERSION, K_TRUST, K_HARDNESS, K_DISCOUNT, K_NOVELTY, K_COST = range(6)
+
+def decay_per_day(half_life_days: float) -> float:
+    """Daily retention factor of a quantity with this half-life."""
+    return 0.5 ** (1.0 / half_life_days)
+
+
+def saturating_lift(lift: float, amount: float, half: float) -> float:
+    """Multiplier 1 + lift x amount / (amount + half): a reward or gift that helps with diminishing returns."""
+    return 1.0 + lift * amount / (amount + half)
+
+
+def _same(x: Any) -> Any:
+    return x
+
+
+def _per_year_to_day(x: float) -> float:
+    return x / 365.0
+
+
+def _log(x: float) -> float:
+    return float(np.log(x))
+
+
+def _floats(x: Any) -> np.ndarray:
+    return np.array(x, np.float64)
+
+
+def _cdf(shares: Any) -> np.ndarray:
+    cdf = np.cumsum(np.array(shares, np.float64))
+    cdf[-1] = 1.0
+    return cdf
+
+
+@dataclass(frozen=True)
+class KernelParam:
+    """One named kernel parameter: what it is, in which unit, who reads it, where it comes from."""
+
+    name: str
+    unit: str
+    group: str
+    sources: tuple[str, ...]
+    """Scenario fields (dotted paths, as in :func:`sim.config.field_docs`) it derives from."""
+    derive: Callable[..., Any]
+    """Function of the source values, in order."""
+    doc: str
+
+    def value(self, scenario: Scenario) -> Any:
+        """This parameter's value for ``scenario``."""
+        return self.derive(*(_lookup(scenario, path) for path in self.sources))
+
+
+def _lookup(scenario: Scenario, path: str) -> Any:
+    obj: Any = scenario
+    for part in path.split("."):
+        obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
+    return obj
+
+
+def _p(name: str, unit: str, group: str, sources: str | tuple[str, ...], doc: str,
+       derive: Callable[..., Any] = _same) -> KernelParam:
+    return KernelParam(name, unit, group, (sources,) if isinstance(sources, str) else sources, derive, doc)
+
+
+def _tier(k: int) -> Callable[[list[float]], float]:
+    return lambda thresholds: float(thresholds[k])
+
+
+D, E, P, G, S_ = "dynamics.", "economics.", "population.", "groups.", "staff."
+
+TABLE: tuple[KernelParam, ...] = (
+    # --- the day of a customer ---------------------------------------------------------------
+    _p("salience_decay", "factor/day", CUSTOMER, D + "salience_half_life_days", "salience kept per day of rest",
+       decay_per_day),
+    _p("fatigue_decay", "factor/day", CUSTOMER, D + "fatigue_half_life_days", "fatigue kept per day of rest",
+       decay_per_day),
+    _p("deal_decay", "factor/day", CUSTOMER, D + "deal_half_life_days", "awaited discount kept per day", decay_per_day),
+    _p("need_onset", "cycles", CUSTOMER, D + "need_onset", "point of the cycle where need starts to build"),
+    _p("need_hazard", "1/cycle^2", CUSTOMER, D + "need_hazard", "steepness of the need hazard after onset"),
+    _p("share_floor", "share", CUSTOMER, D + "share_floor", "brand share of need occasions at zero salience"),
+    _p("lost_salience", "factor", CUSTOMER, D + "lost_salience", "salience kept after buying from a rival"),
+    _p("off_window_open", "factor", CUSTOMER, D + "off_window_open", "open-rate multiplier outside active slots"),
+    _p("off_window_fatigue", "factor", CUSTOMER, D + "off_window_fatigue", "fatigue multiplier outside active slots"),
+    _p("irrelevance_fatigue", "factor", CUSTOMER, D + "irrelevance_fatigue", "extra fatigue of offers far from need"),
+    _p("open_floor", "share", CUSTOMER, D + "open_floor", "open propensity at zero salience"),
+    _p("fatigue_open_drag", "share", CUSTOMER, D + "fatigue_open_drag", "open rate lost at saturated fatigue"),
+    _p("spam_erosion", "1/contact", CUSTOMER, D + "spam_erosion", "trust lost per hard sell at saturated fatigue"),
+    _p("complaint_trust_loss", "trust", CUSTOMER, D + "complaint_trust_loss", "trust lost by a complainer"),
+    _p("lure", "1/discount", CUSTOMER, D + "lure", "conversion lift per unit discount (fully deal-prone)"),
+    _p("deal_wait", "1/discount", CUSTOMER, D + "deal_wait", "conversion penalty per unit of awaited discount"),
+    _p("deal_learning", "share", CUSTOMER, D + "deal_learning", "step of the awaited discount towards an offer"),
+    _p("trust_floor", "share", CUSTOMER, D + "trust_floor", "conversion weight at zero trust"),
+    _p("advocate_trust", "0-1", CUSTOMER, D + "advocate_trust", "trust above which a repeat buyer advocates"),
+    _p("dropout_salience", "factor", CUSTOMER, D + "dropout_salience", "extra dropout hazard at zero salience"),
+    _p("margin", "share", CUSTOMER, E + "gross_margin_rate", "gross margin as a share of list price"),
+    _p("residual_days", "days", CUSTOMER, E + "residual_horizon_days", "horizon of the residual value"),
+    _p("tier1", "yuan", CUSTOMER, "tiers.thresholds_yuan", "spend of member tier 1", _tier(0)),
+    _p("tier2", "yuan", CUSTOMER, "tiers.thresholds_yuan", "spend of member tier 2", _tier(1)),
+    _p("tier3", "yuan", CUSTOMER, "tiers.thresholds_yuan", "spend of member tier 3", _tier(2)),
+    _p("purchase_salience", "share", CUSTOMER, D + "purchase_salience", "salience gap closed by buying"),
+    _p("rival_fatigue", "fatigue/day", CUSTOMER, "competition.rival_fatigue_per_day", "fatigue rivals add daily"),
+    _p("rival_share", "share", CUSTOMER, "competition.rival_share_pressure", "need occasions rivals always take"),
+    _p("referral_mult", "factor", CUSTOMER,
+       ("referral.reward_lift", "referral.reward_yuan", "referral.reward_half_yuan"),
+       "referral propensity multiplier of the reward", saturating_lift),
+    _p("group_leave", "1/week", CUSTOMER, G + "leave_rate", "weekly leave chance of a member of a cold group"),
+    _p("wechat_share", "share", CUSTOMER, "landing.wechat_share", "share of purchases paid inside WeChat"),
+    _p("commission", "share", CUSTOMER, "landing.marketplace_commission", "marketplace fee on its revenue"),
+    _p("visibility", "probability", CUSTOMER, "landing.marketplace_visibility",
+       "chance the CRM sees a marketplace order"),
+    # --- drawing customers -------------------------------------------------------------------
+    _p("buyer_share", "share", POPULATION, P + "buyer_share", "share who bought before the start"),
+    _p("log_order_value", "log yuan", POPULATION, P + "order_value_median", "mean of log order value", _log),
+    _p("order_value_sigma", "log-sd", POPULATION, P + "order_value_sigma", "spread of order value"),
+    _p("log_cycle", "log days", POPULATION, P + "cycle_median_days", "mean of log repurchase cycle", _log),
+    _p("cycle_sigma", "log-sd", POPULATION, P + "cycle_sigma", "spread of repurchase cycles"),
+    _p("price_sens_mean", "0-1", POPULATION, P + "price_sensitivity_mean", "mean deal-proneness"),
+    _p("price_sens_concentration", "beta a+b", POPULATION, P + "price_sensitivity_concentration",
+       "how tightly deal-proneness clusters"),
+    _p("dropout_per_day", "1/day", POPULATION, P + "dropout_per_year", "base hazard of leaving the category",
+       _per_year_to_day),
+    _p("referral_per_day", "1/day", POPULATION, P + "referral_per_month", "referral propensity of a full advocate",
+       lambda x: x / 30.0),
+    _p("initial_salience", "0-1", POPULATION, P + "initial_salience", "mean salience at the start"),
+    _p("initial_trust", "0-1", POPULATION, P + "initial_trust", "mean trust at the start"),
+    _p("initial_deal", "discount", POPULATION, P + "initial_deal", "mean awaited discount at the start"),
+    _p("advocate_trust", "0-1", POPULATION, D + "advocate_trust", "trust above which a repeat buyer advocates"),
+    _p("personal_share", "share", POPULATION, S_ + "personal_share", "share of 1:1 chats on personal WeChat"),
+    _p("age_band_cdf", "cumulative share", POPULATION, P + "age_band_shares", "cumulative shares of age bands", _cdf),
+    _p("age_band_receptiveness", "0-1", POPULATION, P + "age_band_receptiveness", "receptiveness per age band",
+       _floats),
+    _p("slot_activity", "probability", POPULATION, P + "slot_activity", "chance of being active in each slot", _floats),
+    _p("channel_reach", "probability", POPULATION, P + "channel_reach", "chance of being reachable per channel",
+       _floats),
+    _p("tier_thresholds", "yuan", POPULATION, "tiers.thresholds_yuan", "spend of member tiers 1-3", _floats),
+    # --- groups ------------------------------------------------------------------------------
+    _p("heat_decay", "factor/day", GROUPS, G + "heat_half_life_days", "heat gap to rest kept per day", decay_per_day),
+    _p("engagement_heat", "heat/share", GROUPS, G + "engagement_heat", "heat per share of members opening"),
+    _p("promotion_drain", "heat/share", GROUPS, G + "promotion_drain", "heat lost per share sent a hard sell"),
+    _p("damage_decay", "factor/day", GROUPS, G + "damage_half_life_days", "complaint damage kept per day",
+       decay_per_day),
+    _p("complaint_damage", "share", GROUPS, (G + "complaint_damage", G + "complaint_response"),
+       "conversion lost per public complaint, after the brand's response", lambda d, r: d * (1 - r)),
+    _p("complaint_trust_hit", "trust", GROUPS, (G + "complaint_trust_hit", G + "complaint_response"),
+       "trust each member loses per public complaint, after the response", lambda d, r: d * (1 - r)),
+    _p("death_heat", "0-1", GROUPS, G + "death_heat", "heat below which a group is dead"),
+    _p("heat_conversion", "factor", GROUPS, G + "heat_conversion", "weight of heat on group conversion"),
+    _p("resting_heat", "0-1", GROUPS, G + "resting_heat", "heat the members' own chatter keeps"),
+    # --- guides ------------------------------------------------------------------------------
+    _p("customers_per_guide", "customers", STAFF, S_ + "customers_per_guide", "customers per guide (0: no staff)"),
+    _p("chat_capacity", "chats/day", STAFF, S_ + "chat_capacity_per_day", "1:1 contacts a guide delivers per day"),
+    _p("turnover", "1/day", STAFF, S_ + "turnover_per_year", "daily chance a guide leaves", _per_year_to_day),
+    _p("ban_threshold", "messages/day", STAFF, S_ + "ban_threshold_per_day", "personal messages before ban risk"),
+    _p("ban_rate", "1/day", STAFF, S_ + "ban_rate", "ban chance per 100% over the threshold"),
+    _p("response_delay", "hours", STAFF, S_ + "response_delay_hours", "reply delay at light load"),
+    _p("delay_quality", "1/hour", STAFF, S_ + "delay_quality", "service quality lost per hour of delay"),
+    # --- joiners -----------------------------------------------------------------------------
+    _p("group_reach", "probability", JOINERS, P + "channel_reach", "chance a joiner is also added to a group",
+       lambda reach: float(reach[CHANNELS.index("group")])),
+    _p("tier_thresholds", "yuan", JOINERS, "tiers.thresholds_yuan", "spend of member tiers 1-3", _floats),
+)
+"""Every scalar or vector a kernel reads, in the order of its group's named tuple."""
+
+CHANNEL_FIELDS = ("cost", "open_rate", "intrusiveness", "cap_per_month", "salience_gain", "unsubscribe_rate",
+                  "complaint_rate")
+"""Columns of the channel table: the fields of :class:`sim.config.Channel`, one array over channels each."""
+CONTENT_FIELDS = ("conversion", "trust_gain", "hardness", "discount", "novelty", "cost")
+"""Columns of the content table: the fields of :class:`sim.config.Content`, one array over contents each."""
+
+
+def _tuple_type(type_name: str, names: tuple[str, ...]) -> type:
+    return namedtuple(type_name, names, module=__name__)  # type: ignore[misc]
+
+
+def group_table(group: str) -> tuple[KernelParam, ...]:
+    """The rows of :data:`TABLE` that ``group`` reads, in order."""
+    return tuple(k for k in TABLE if k.group == group)
+
+
+CustomerParams = _tuple_type("CustomerParams", tuple(k.name for k in group_table(CUSTOMER)))
+PopulationParams = _tuple_type("PopulationParams", tuple(k.name for k in group_table(POPULATION)))
+GroupParams = _tuple_type("GroupParams", tuple(k.name for k in group_table(GROUPS)))
+StaffParams = _tuple_type("StaffParams", tuple(k.name for k in group_table(STAFF)))
+JoinerParams = _tuple_type("JoinerParams", tuple(k.name for k in group_table(JOINERS)))
+ChannelTable = _tuple_type("ChannelTable", CHANNEL_FIELDS)
+ContentTable = _tuple_type("ContentTable", CONTENT_FIELDS)
+TUPLE_TYPES: dict[str, type] = {CUSTOMER: CustomerParams, POPULATION: PopulationParams, GROUPS: GroupParams,
+                                STAFF: StaffParams, JOINERS: JoinerParams}
+
+
+def pack_group(scenario: Scenario, group: str) -> NamedTuple:
+    """The named tuple of ``group``'s parameters for ``scenario``."""
+    return TUPLE_TYPES[group](*(k.value(scenario) for k in group_table(group)))
 
 
 @dataclass(frozen=True)
 class KernelParams:
-    """Everything a kernel needs to know about the scenario, as arrays."""
+    """The kernel view of a scenario: one named tuple per kernel group, and the channel and content tables."""
 
-    scalars: np.ndarray
-    channels: np.ndarray
-    contents: np.ndarray
+    customer: Any
+    population: Any
+    groups: Any
+    staff: Any
+    joiners: Any
+    channels: Any
+    contents: Any
 
     @property
     def caps(self) -> np.ndarray:
         """Per-channel contacts allowed per customer per 30 days."""
-        return self.channels[:, C_CAP].astype(np.int64)
-
-
-def _decay(half_life_days: float) -> float:
-    return 0.5 ** (1.0 / half_life_days)
+        return self.channels.cap_per_month.astype(np.int64)
 
 
 def pack(scenario: Scenario) -> KernelParams:
     """The kernel view of ``scenario``."""
-    d, e = scenario.dynamics, scenario.economics
-    p = np.zeros(N_PARAMS, np.float64)
-    p[P_SAL_DECAY] = _decay(d.salience_half_life_days)
-    p[P_FAT_DECAY] = _decay(d.fatigue_half_life_days)
-    p[P_DEAL_DECAY] = _decay(d.deal_half_life_days)
-    p[P_NEED_ONSET] = d.need_onset
-    p[P_NEED_HAZARD] = d.need_hazard
-    p[P_SHARE_FLOOR] = d.share_floor
-    p[P_LOST_SAL] = d.lost_salience
-    p[P_PURCHASE_SAL] = d.purchase_salience
-    p[P_OFF_OPEN] = d.off_window_open
-    p[P_OFF_FAT] = d.off_window_fatigue
-    p[P_IRRELEVANCE] = d.irrelevance_fatigue
-    p[P_OPEN_FLOOR] = d.open_floor
-    p[P_FAT_OPEN_DRAG] = d.fatigue_open_drag
-    p[P_SPAM_EROSION] = d.spam_erosion
-    p[P_COMPLAINT_TRUST] = d.complaint_trust_loss
-    p[P_LURE] = d.lure
-    p[P_DEAL_WAIT] = d.deal_wait
-    p[P_DEAL_LEARNING] = d.deal_learning
-    p[P_TRUST_FLOOR] = d.trust_floor
-    p[P_ADVOCATE_TRUST] = d.advocate_trust
-    p[P_DROPOUT_SAL] = d.dropout_salience
-    p[P_MARGIN] = e.gross_margin_rate
-    p[P_RESIDUAL_DAYS] = e.residual_horizon_days
-    p[P_TIER1], p[P_TIER2], p[P_TIER3] = scenario.tiers.thresholds_yuan
-    p[P_RIVAL_FAT] = scenario.competition.rival_fatigue_per_day
-    p[P_RIVAL_SHARE] = scenario.competition.rival_share_pressure
-    r = scenario.referral
-    p[P_REFERRAL_MULT] = 1.0 + r.reward_lift * r.reward_yuan / (r.reward_yuan + r.reward_half_yuan)
-    p[P_GROUP_LEAVE] = scenario.groups.leave_rate
-    p[P_MOMENTS_FOLD] = 1.0  # set day by day by the platform rule
-    land = scenario.landing
-    p[P_WECHAT_SHARE] = land.wechat_share
-    p[P_COMMISSION] = land.marketplace_commission
-    p[P_VISIBILITY] = land.marketplace_visibility
-    ch = np.array([[c.cost, c.open_rate, c.intrusiveness, c.cap_per_month, c.salience_gain,
-                    c.unsubscribe_rate, c.complaint_rate]
-                   for c in (scenario.channels[n] for n in CHANNELS)], np.float64)
-    ct = np.array([[k.conversion, k.trust_gain, k.hardness, k.discount, k.novelty, k.cost]
-                   for k in (scenario.contents[n] for n in CONTENTS)], np.float64)
-    return KernelParams(p, ch, ct)
+    ch = [scenario.channels[n] for n in CHANNELS]
+    ct = [scenario.contents[n] for n in CONTENTS]
+    channels = ChannelTable(*(np.array([getattr(c, f) for c in ch], np.float64) for f in CHANNEL_FIELDS))
+    contents = ContentTable(*(np.array([getattr(k, f) for k in ct], np.float64) for f in CONTENT_FIELDS))
+    return KernelParams(*(pack_group(scenario, g) for g in KERNEL_GROUPS), channels, contents)
+
+
+def shill_heat(scenario: Scenario, day: int) -> float:
+    """Heat the shills add to every group on ``day`` (zero before they start; fading as members see through them)."""
+    g = scenario.groups
+    if g.shills <= 0 or day < g.shill_start_day:
+        return 0.0
+    return g.shills * g.shill_heat * 0.5 ** ((day - g.shill_start_day) / g.shill_half_life_days)
+
+
+def source_paths() -> set[str]:
+    """Every scenario field some kernel parameter or table reads."""
+    paths = {s for k in TABLE for s in k.sources}
+    paths |= {f"channels.<channel>.{f}" for f in CHANNEL_FIELDS}
+    paths |= {f"contents.<content>.{f}" for f in CONTENT_FIELDS}
+    return paths
+
+
+USED_ELSEWHERE: dict[str, str] = {
+    "name": "sim.config: labels results",
+    "description": "sim.config: labels results",
+    "mode": "sim.config: labels the business mode",
+    "population.customers": "sim.engine: default pool size",
+    "economics.running_cost_per_day": "sim.world: booked as running cost each day",
+    "groups.size": "sim.world: rows per group (structure)",
+    "groups.heat_start": "sim.world: heat of a new group",
+    "groups.shills": "sim.params: shill_heat, a day-varying argument of the group kernel",
+    "groups.shill_start_day": "sim.params: shill_heat",
+    "groups.shill_heat": "sim.params: shill_heat",
+    "groups.shill_half_life_days": "sim.params: shill_heat",
+    "groups.broadcast": "sim.world: whether a group message is a post",
+    "referral.inherit_trust": "sim.acquisition: trust of referred friends",
+    "referral.invitee_need": "sim.acquisition: need position of referred friends",
+    "referral.joins": "sim.acquisition: whether referred friends join",
+    "acquisition.orders_per_day": "sim.acquisition",
+    "acquisition.order_add_rate": "sim.acquisition",
+    "acquisition.order_age_decay_days": "sim.acquisition",
+    "acquisition.order_max_age_days": "sim.acquisition",
+    "acquisition.store_visitors_per_day": "sim.acquisition",
+    "acquisition.store_add_rate": "sim.acquisition",
+    "acquisition.gift_yuan": "sim.acquisition",
+    "acquisition.gift_lift": "sim.acquisition",
+    "acquisition.gift_half_yuan": "sim.acquisition",
+    "acquisition.ad_adds_per_day": "sim.acquisition",
+    "acquisition.ad_cost_per_add": "sim.acquisition",
+    "acquisition.reserve_days": "sim.engine: rows reserved for joiners",
+    "staff.salary_per_day": "sim.world: booked as running cost per guide",
+    "platform.moments_fold_share": "sim.world: when the platform folds Moments",
+    "platform.fold_factor": "sim.world: the Moments fold factor, a day-varying argument of step_day",
+    "platform.fold_days": "sim.world: how long a fold lasts",
+    "landing.conflict": "sim.acquisition: order inflow lost to the marketplace team's conflict",
+}
+"""Scenario fields read by Python rules rather than through a kernel parameter: path -> module and use."""

@@ -11,19 +11,62 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# Purposes: one independent stream per stochastic process (cf. starsim's named streams).
-P_TRAITS = 1
-P_INITIAL = 2
-P_CONTACT = 3
-P_ORGANIC = 4
-P_REFERRAL = 5
-P_POLICY = 6
-P_ENV = 7
-P_STAFF = 8
-P_JOIN = 9
-P_GROUP = 10
-P_ACQUISITION = 11
-P_LANDING = 12
+from sim.defaults import N_CHANNELS
+
+STREAMS: dict[str, int] = {}
+"""Every random-stream purpose by name: one independent stream per stochastic process (cf. starsim's
+named distributions). A purpose code used twice would make two processes draw the same luck."""
+
+
+def purpose(name: str, code: int) -> int:
+    """Register the stream purpose ``name`` under ``code``; refuses a name or code already taken."""
+    taken = {c: n for n, c in STREAMS.items()}
+    if name in STREAMS or code in taken:
+        raise ValueError(f"stream purpose {name}={code} collides with {taken.get(code, name)}")
+    STREAMS[name] = code
+    return code
+
+
+P_TRAITS = purpose("traits", 1)
+P_INITIAL = purpose("initial", 2)
+P_CONTACT = purpose("contact", 3)
+P_ORGANIC = purpose("organic", 4)
+P_REFERRAL = purpose("referral", 5)
+P_POLICY = purpose("policy", 6)
+P_ENV = purpose("env", 7)
+P_STAFF = purpose("staff", 8)
+P_JOIN = purpose("join", 9)
+P_GROUP = purpose("group", 10)
+P_ACQUISITION = purpose("acquisition", 11)
+P_LANDING = purpose("landing", 12)
+P_EPISODE = purpose("episode", 99)
+
+# Drawing a customer uses keys of pseudo-days before day 0, and more streams split off them by XOR salts.
+DAY_TRAITS = -1
+"""Pseudo-day of the trait and initial-state keys of a customer."""
+DAY_HABITS = -2
+"""Pseudo-day of the habit key (active slots, channel reach, account, need position)."""
+SALT_TRAITS_SECOND = 0xA5A5A5A5
+"""Second trait draw: deal-proneness and dropout hazard."""
+SALT_SLOTS = 0x99
+"""Active time slots."""
+SALT_REACH = 17
+"""Reach of channel c uses salt ``SALT_REACH + c``."""
+SALT_ACCOUNT = 0x3C
+"""Whether the guide holds the chat on a personal account."""
+SALT_BUYER = 0x51
+"""Whether the customer bought before the start."""
+SALT_HISTORY = 0x77
+"""Initial salience and trust, past purchases."""
+SUBSTREAMS: dict[str, tuple[int, int, int]] = {
+    "traits.second": (P_TRAITS, DAY_TRAITS, SALT_TRAITS_SECOND),
+    "habits.slots": (P_TRAITS, DAY_HABITS, SALT_SLOTS),
+    "habits.account": (P_TRAITS, DAY_HABITS, SALT_ACCOUNT),
+    **{f"habits.reach.{c}": (P_TRAITS, DAY_HABITS, SALT_REACH + c) for c in range(N_CHANNELS)},
+    "initial.buyer": (P_INITIAL, DAY_TRAITS, SALT_BUYER),
+    "initial.history": (P_INITIAL, DAY_TRAITS, SALT_HISTORY),
+}
+"""Streams split off a (purpose, pseudo-day) key by XOR with a salt: name -> (purpose, day, salt)."""
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -9,6 +9,7 @@ the same customer whatever the pool size or thread count.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
@@ -16,7 +17,10 @@ from numba import njit, prange
 from sim.config import Scenario
 from sim.defaults import (A1, A2, A4, A5, ACCOUNT_PERSONAL, ACCOUNT_WECOM, ACTIVE, N_CHANNELS, NEVER,
                           NOT_JOINED)
-from sim.rng import P_INITIAL, P_TRAITS, draw, normal_pair, stream_key, u21, u24
+from sim.params import POPULATION, pack_group
+from sim.rng import (DAY_HABITS, DAY_TRAITS, P_EPISODE, P_INITIAL, P_TRAITS, SALT_ACCOUNT, SALT_BUYER,
+                     SALT_HISTORY, SALT_REACH, SALT_SLOTS, SALT_TRAITS_SECOND, draw, normal_pair, stream_key, u21,
+                     u24)
 
 TRAITS = ("value", "price_sens", "receptive", "cycle", "slot_mask", "dropout", "referral")
 HIDDEN = ("salience", "fatigue", "trust", "deal", "need_clock", "status")
@@ -109,31 +113,20 @@ def generate(scenario: Scenario, n: int, seed: int, capacity: int | None = None)
     ``capacity`` (>= n) reserves rows for customers who join later (acquisition, referral).
     """
     st = empty(max(n, capacity or 0))
-    redraw(scenario, st, np.arange(n, dtype=np.int64), seed, day=0)
+    redraw(pack_group(scenario, POPULATION), st, np.arange(n, dtype=np.int64), seed, day=0)
     return st
 
 
-def redraw(scenario: Scenario, state: State, rows: np.ndarray, seed: int, day: int) -> None:
+def redraw(population: Any, state: State, rows: np.ndarray, seed: int, day: int) -> None:
     """Fill ``rows`` of ``state`` with fresh customers drawn for ``seed``, their history ending at ``day``.
 
+    ``population`` is the scenario's packed :class:`~sim.params.PopulationParams` (``pack(scenario).population``).
     Customer ``rows[j]`` is a pure function of (seed, rows[j]): the same seed redraws the same person.
     Used by :func:`generate` and by RL environments that reset single customers (with a new seed
     per episode, e.g. from :func:`episode_seed`).
     """
-    pop = scenario.population
-    pvec = np.array([
-        pop.buyer_share, np.log(pop.order_value_median), pop.order_value_sigma,
-        np.log(pop.cycle_median_days), pop.cycle_sigma, pop.price_sensitivity_mean,
-        pop.price_sensitivity_concentration, pop.dropout_per_year / 365.0,
-        pop.referral_per_month / 30.0, pop.initial_salience, pop.initial_trust, pop.initial_deal,
-        scenario.dynamics.advocate_trust, scenario.staff.personal_share,
-    ], np.float64)
-    band_cdf = np.cumsum(np.array(pop.age_band_shares, np.float64))
-    band_cdf[-1] = 1.0
-    thresholds = np.array(scenario.tiers.thresholds_yuan, np.float64)
-    _generate(np.int64(seed), np.int64(day), np.ascontiguousarray(rows, dtype=np.int64), pvec, band_cdf,
-              np.array(pop.age_band_receptiveness, np.float64), np.array(pop.slot_activity, np.float64),
-              np.array(pop.channel_reach, np.float64), thresholds, *state.arrays().values())
+    _generate(np.int64(seed), np.int64(day), np.ascontiguousarray(rows, dtype=np.int64), population,
+              *state.arrays().values())
 
 
 def episode_seed(seed: int, episode: int) -> int:
@@ -143,7 +136,7 @@ def episode_seed(seed: int, episode: int) -> int:
 
 @njit(cache=True)
 def _episode_seed(seed, episode):  # pragma: no cover - jitted
-    return np.int64(stream_key(seed, episode, 99) >> np.uint64(1))
+    return np.int64(stream_key(seed, episode, P_EPISODE) >> np.uint64(1))
 
 
 @njit(cache=True, inline="always")
@@ -179,37 +172,38 @@ def _clip01(x: float) -> float:
 
 
 @njit(cache=True, parallel=True)
-def _generate(seed, day0, rows, pv, band_cdf, receptiveness, slot_act, ch_reach, thr,
+def _generate(seed, day0, rows, pp,
               value, price_sens, receptive, cycle, slot_mask, dropout, referral,
               salience, fatigue, trust, deal, need_clock, status,
               reach, last_purchase, first_purchase, frequency, monetary, last_contact,
               last_flags, active_slot, month_count, tier, stage, account, origin, events):  # pragma: no cover - jitted
     n = rows.shape[0]
-    kt = stream_key(seed, -1, P_TRAITS)
-    ki = stream_key(seed, -1, P_INITIAL)
-    kc = stream_key(seed, -2, P_TRAITS)
+    kt = stream_key(seed, DAY_TRAITS, P_TRAITS)
+    ki = stream_key(seed, DAY_TRAITS, P_INITIAL)
+    kc = stream_key(seed, DAY_HABITS, P_TRAITS)
+    band_cdf, slot_act, ch_reach, thr = pp.age_band_cdf, pp.slot_activity, pp.channel_reach, pp.tier_thresholds
     for j in prange(n):
         i = rows[j]
         b1 = draw(kt, i)
-        b2 = draw(kt ^ np.uint64(0xA5A5A5A5), i)
+        b2 = draw(kt ^ np.uint64(SALT_TRAITS_SECOND), i)
         b3 = draw(ki, i)
         b4 = draw(kc, i)
         z1, z2 = normal_pair(b1)
         z3, z4 = normal_pair(b2)
-        value[i] = np.exp(pv[1] + pv[2] * z1)
-        cycle[i] = max(1.0, np.exp(pv[3] + pv[4] * z2))
+        value[i] = np.exp(pp.log_order_value + pp.order_value_sigma * z1)
+        cycle[i] = max(1.0, np.exp(pp.log_cycle + pp.cycle_sigma * z2))
         # deal-proneness: a logit-normal with the requested mean and concentration
-        m = min(max(pv[5], 1e-3), 1 - 1e-3)
-        sd = 1.0 / np.sqrt(pv[6] + 1.0) * 2.5
+        m = min(max(pp.price_sens_mean, 1e-3), 1 - 1e-3)
+        sd = 1.0 / np.sqrt(pp.price_sens_concentration + 1.0) * 2.5
         ps = 1.0 / (1.0 + np.exp(-(np.log(m / (1 - m)) + sd * z3)))
         price_sens[i] = ps
         u = u24(b3, 0)
         band = 0
         while band < band_cdf.shape[0] - 1 and u >= band_cdf[band]:
             band += 1
-        receptive[i] = receptiveness[band]
+        receptive[i] = pp.age_band_receptiveness[band]
         mask = 0
-        b6 = draw(kc ^ np.uint64(0x99), i)
+        b6 = draw(kc ^ np.uint64(SALT_SLOTS), i)
         for s in range(slot_act.shape[0]):
             us = float((b6 >> np.uint64(16 * s)) & np.uint64(0xFFFF)) * (1.0 / 65536.0)
             if us < slot_act[s]:
@@ -219,22 +213,23 @@ def _generate(seed, day0, rows, pv, band_cdf, receptiveness, slot_act, ch_reach,
         slot_mask[i] = mask
         r = 0
         for c in range(ch_reach.shape[0]):
-            if u24(draw(kc ^ np.uint64(c + 17), i), 0) < ch_reach[c]:
+            if u24(draw(kc ^ np.uint64(SALT_REACH + c), i), 0) < ch_reach[c]:
                 r |= 1 << c
         reach[i] = r
-        dropout[i] = pv[7] * np.exp(0.5 * z4 - 0.125)
-        referral[i] = pv[8] * (0.25 + 1.5 * u21(b1, 2))
-        buyer = u24(draw(ki ^ np.uint64(0x51), i), 0) < pv[0]
-        b5 = draw(ki ^ np.uint64(0x77), i)
+        dropout[i] = pp.dropout_per_day * np.exp(0.5 * z4 - 0.125)
+        referral[i] = pp.referral_per_day * (0.25 + 1.5 * u21(b1, 2))
+        buyer = u24(draw(ki ^ np.uint64(SALT_BUYER), i), 0) < pp.buyer_share
+        b5 = draw(ki ^ np.uint64(SALT_HISTORY), i)
         z5, z6 = normal_pair(b5)
-        sal = _clip01(pv[9] + 0.15 * z5 + (0.1 if buyer else -0.1))
-        tr = _clip01(pv[10] + 0.12 * z6 + (0.1 if buyer else -0.1))
+        sal = _clip01(pp.initial_salience + 0.15 * z5 + (0.1 if buyer else -0.1))
+        tr = _clip01(pp.initial_trust + 0.12 * z6 + (0.1 if buyer else -0.1))
         salience[i] = sal
         trust[i] = tr
         fatigue[i] = 0.0
-        deal[i] = _clip01(pv[11] * 2.0 * ps)
+        deal[i] = _clip01(pp.initial_deal * 2.0 * ps)
         status[i] = ACTIVE
-        account[i] = ACCOUNT_PERSONAL if u24(draw(kc ^ np.uint64(0x3C), i), 0) < pv[13] else ACCOUNT_WECOM
+        personal = u24(draw(kc ^ np.uint64(SALT_ACCOUNT), i), 0) < pp.personal_share
+        account[i] = ACCOUNT_PERSONAL if personal else ACCOUNT_WECOM
         origin[i] = 0
         events[i] = 0
         ago = int(u24(b4, 1) * cycle[i])
@@ -252,7 +247,7 @@ def _generate(seed, day0, rows, pv, band_cdf, receptiveness, slot_act, ch_reach,
             monetary[i] = f * value[i]
             tier[i] = tier_of(monetary[i], thr[0], thr[1], thr[2])
             active_slot[i] = pick_slot(mask, u21(b5, 2))
-            stage[i] = A5 if (f >= 2 and tr >= pv[12]) else A4
+            stage[i] = A5 if (f >= 2 and tr >= pp.advocate_trust) else A4
         else:
             frequency[i] = 0
             last_purchase[i] = NEVER

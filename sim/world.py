@@ -15,14 +15,23 @@ import numpy as np
 from numba import njit, prange
 
 from sim.config import Scenario
-from sim.defaults import (A4, ACTIVE, EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT, EV_GROUP_OPEN,
-                          EV_GROUP_PROMO,
-                          EV_REFERRED, GROUP, MOMENTS, NO_CONTACT, SMS, WECOM)
+from sim.defaults import (A2, A4, ACCOUNT_PERSONAL, ACTIVE, EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT,
+                          EV_GROUP_OPEN, EV_GROUP_PROMO, EV_REFERRED, GROUP, MOMENTS, NEVER, NO_CONTACT, ORIGIN_AD,
+                          ORIGIN_ORDER, ORIGIN_REFERRAL, BLOCK, N_STATS, S, SMS, WECOM)
+from sim.acquisition import Joiners, daily_joiners
+from sim.observation import Action
+from sim.params import KernelParams, shill_heat
 from sim.rng import P_JOIN, P_STAFF, draw, stream_key, u24
-from sim.state import tier_of
+from sim.state import State, redraw, tier_of
 
 OPEN_HEAT_HALF = 0.2
 """Heat at which a group's messages reach half of their full open rate (social attention)."""
+JOIN_SALIENCE_ORDER = 0.75
+"""Salience of a buyer who adds the brand after a public-domain order: they just bought."""
+JOIN_SALIENCE = 0.6
+"""Salience of a store visitor or referred friend on the day they join."""
+JOIN_SALIENCE_AD = 0.4
+"""Salience of a customer added through a paid ad: the weakest tie."""
 
 
 @dataclass
@@ -56,17 +65,6 @@ class GroupState:
             getattr(new, name)[:g] = getattr(self, name)
         return new
 
-    def params(self, scenario: Scenario, day: int) -> np.ndarray:
-        """Scalars of the group kernel for ``day``."""
-        gp = scenario.groups
-        shill = 0.0
-        if gp.shills > 0 and day >= gp.shill_start_day:
-            shill = gp.shills * gp.shill_heat * 0.5 ** ((day - gp.shill_start_day) / gp.shill_half_life_days)
-        return np.array([0.5 ** (1 / gp.heat_half_life_days), gp.engagement_heat, gp.promotion_drain, shill,
-                         0.5 ** (1 / gp.damage_half_life_days), gp.complaint_damage * (1 - gp.complaint_response),
-                         gp.complaint_trust_hit * (1 - gp.complaint_response), gp.death_heat,
-                         gp.heat_conversion, gp.resting_heat], np.float64)
-
 
 @njit(cache=True, parallel=True)
 def broadcast_posts(channel, content, slot, reach, status, month_count, cap, size):  # pragma: no cover - jitted
@@ -97,13 +95,17 @@ def broadcast_posts(channel, content, slot, reach, status, month_count, cap, siz
 
 
 @njit(cache=True, parallel=True)
-def groups_day(gp, size, status, reach, events, heat, damage, alive, formed, members, open_factor,
+def groups_day(gp, shill, size, status, reach, events, heat, damage, alive, formed, members, open_factor,
                conv_factor, trust_hit, tally, out):  # pragma: no cover - jitted
-    """Update every group from its members' events of the day; ``out`` gets (alive, heat sum, members)."""
+    """Update every group from its members' events of the day; ``out`` gets (alive, heat sum, members).
+
+    ``gp`` is the :class:`~sim.params.GroupParams` of the scenario, ``shill`` the heat shills add today.
+    """
     n = status.shape[0]
     ng = heat.shape[0]
-    decay, engage, drain, shill, dmg_decay, dmg_step, hit_step, death, heat_conv, rest = (
-        gp[0], gp[1], gp[2], gp[3], gp[4], gp[5], gp[6], gp[7], gp[8], gp[9])
+    decay, engage, drain, rest = gp.heat_decay, gp.engagement_heat, gp.promotion_drain, gp.resting_heat
+    dmg_decay, dmg_step, hit_step = gp.damage_decay, gp.complaint_damage, gp.complaint_trust_hit
+    death, heat_conv = gp.death_heat, gp.heat_conversion
     for g in prange(ng):
         lo = g * size
         hi = min(lo + size, n)
@@ -159,8 +161,9 @@ def groups_day(gp, size, status, reach, events, heat, damage, alive, formed, mem
 
 
 @njit(cache=True)
-def ration_chats(act_channel, account, status, per_guide, capacity, load, personal_load):  # pragma: no cover
+def ration_chats(act_channel, account, status, sp, load, personal_load):  # pragma: no cover
     """Cancel 1:1 contacts beyond each guide's daily capacity (in row order); returns how many."""
+    per_guide, capacity = sp.customers_per_guide, sp.chat_capacity
     load[:] = 0
     personal_load[:] = 0
     dropped = 0
@@ -173,15 +176,18 @@ def ration_chats(act_channel, account, status, per_guide, capacity, load, person
             dropped += 1
             continue
         load[s] += 1
-        if account[i] == 1:
+        if account[i] == ACCOUNT_PERSONAL:
             personal_load[s] += 1
     return dropped
 
 
 @njit(cache=True, parallel=True)
-def staff_day(seed, day, per_guide, capacity, turnover, ban_threshold, ban_rate, delay_hours, delay_quality,
-              load, personal_load, status, reach, account, quality, lost, banned, departed):  # pragma: no cover
+def staff_day(seed, day, sp, load, personal_load, status, reach, account, quality, lost, banned,
+              departed):  # pragma: no cover - jitted
     """Guides leave or get banned; their personal-WeChat customers go with them. Sets tomorrow's quality."""
+    per_guide, capacity, turnover = sp.customers_per_guide, sp.chat_capacity, sp.turnover
+    ban_threshold, ban_rate = sp.ban_threshold, sp.ban_rate
+    delay_hours, delay_quality = sp.response_delay, sp.delay_quality
     ns = quality.shape[0]
     n = status.shape[0]
     key = stream_key(seed, day, P_STAFF)
@@ -196,7 +202,7 @@ def staff_day(seed, day, per_guide, capacity, turnover, ban_threshold, ban_rate,
         departed[s] = 1 if gone else 0
         if gone or ban:
             for i in range(s * per_guide, min((s + 1) * per_guide, n)):
-                if status[i] == ACTIVE and account[i] == 1 and (reach[i] >> WECOM) & 1:
+                if status[i] == ACTIVE and account[i] == ACCOUNT_PERSONAL and (reach[i] >> WECOM) & 1:
                     reach[i] = np.uint8(reach[i] & (0xFF ^ ((1 << WECOM) | (1 << MOMENTS))))
                     lost[s] += 1
         busy = load[s] / capacity if capacity > 0 else 0.0
@@ -223,22 +229,23 @@ def referral_inviters(events, blocks, block):  # pragma: no cover - jitted
 
 
 @njit(cache=True, parallel=True)
-def settle_joiners(rows, kind, age, trust0, day, group_reach, thr, value, cycle, salience, trust, need_clock,
+def settle_joiners(rows, kind, age, trust0, day, jp, value, cycle, salience, trust, need_clock,
                    reach, last_purchase, first_purchase, frequency, monetary, tier, stage, origin,
                    seed):  # pragma: no cover - jitted
     """Turn freshly drawn rows into joiners of ``kind`` (ORIGINS index): who they are on day one."""
     key = stream_key(seed, day, P_JOIN)
+    thr = jp.tier_thresholds
     for j in prange(rows.shape[0]):
         i = rows[j]
         k = kind[j]
         origin[i] = k
         r = (1 << WECOM) | (1 << MOMENTS)
-        if u24(draw(key, i), 0) < group_reach:
+        if u24(draw(key, i), 0) < jp.group_reach:
             r |= 1 << GROUP
-        if k == 1:  # a public-domain order: the phone number comes with it
+        if k == ORIGIN_ORDER:  # a public-domain order: the phone number comes with it
             r |= 1 << SMS
         reach[i] = r
-        if k == 1:
+        if k == ORIGIN_ORDER:
             a = int(age[j])
             frequency[i] = 1
             monetary[i] = value[i]
@@ -247,15 +254,129 @@ def settle_joiners(rows, kind, age, trust0, day, group_reach, thr, value, cycle,
             need_clock[i] = a
             tier[i] = tier_of(monetary[i], thr[0], thr[1], thr[2])
             stage[i] = A4
-            salience[i] = 0.75
+            salience[i] = JOIN_SALIENCE_ORDER
         else:
             frequency[i] = 0
             monetary[i] = 0.0
-            last_purchase[i] = -1_000_000
-            first_purchase[i] = -1_000_000
+            last_purchase[i] = NEVER
+            first_purchase[i] = NEVER
             tier[i] = 0
-            stage[i] = 1
-            salience[i] = 0.6 if k != 3 else 0.4
-            if k == 4:
+            stage[i] = A2
+            salience[i] = JOIN_SALIENCE_AD if k == ORIGIN_AD else JOIN_SALIENCE
+            if k == ORIGIN_REFERRAL:
                 trust[i] = trust0[j]
                 need_clock[i] = int(age[j] * cycle[i])
+
+
+class World:
+    """Pool-level rules around the customers' day: group posts, guides, platform folding, costs and joiners.
+
+    :class:`~sim.engine.Simulation` orchestrates the day; this holds the state of groups and guides
+    and the rules that act on the pool as a whole. Its statistics of the day (:attr:`record`, one
+    row of :data:`~sim.defaults.STAT_NAMES`; its columns are disjoint from the customer kernel's)
+    are booked into the first block of the day's record.
+    """
+
+    def __init__(self, scenario: Scenario, params: KernelParams, rows: int, seed: int) -> None:
+        self.scenario = scenario
+        self.params = params
+        self.seed = seed
+        self.groups = GroupState.create(rows, scenario.groups.size, scenario.groups.heat_start)
+        self.per_guide = scenario.staff.customers_per_guide
+        self.quality = np.ones(0, np.float64)
+        self.record = np.zeros(N_STATS, np.float64)
+        """Pool-level statistics of the current day."""
+        self._folded_until = -1
+        self._injected: list[int] = []
+        self.resize(rows)
+
+    def resize(self, rows: int) -> None:
+        """Cover ``rows`` rows: new groups start unformed, new guides at full quality."""
+        if rows > self.groups.heat.shape[0] * self.groups.size:
+            self.groups = self.groups.grown(rows, self.scenario.groups.heat_start)
+        guides = (rows + self.per_guide - 1) // self.per_guide if self.per_guide > 0 else 1
+        old = self.quality
+        self.quality = np.ones(guides, np.float64)
+        self.quality[: old.shape[0]] = old
+        self._load = np.zeros(guides, np.int64)
+        self._personal_load = np.zeros(guides, np.int64)
+
+    def start(self, day: int, state: State) -> None:
+        """Set the groups' factors for the first day."""
+        self.update_groups(day, state, np.zeros(3))
+
+    def inject_complaint(self, customer: int) -> None:
+        """Make ``customer`` complain publicly in their group today."""
+        self._injected.append(int(customer))
+
+    def deliver(self, day: int, action: Action, state: State) -> tuple[Action, float]:
+        """Today's deliveries: group messages become posts, 1:1 chats beyond capacity drop; the Moments fold factor."""
+        sc, st = self.scenario, state
+        self.record[:] = 0.0
+        channel = action.channel
+        if sc.groups.broadcast and (channel == GROUP).any():  # a group message is a post to the group
+            action = Action(channel.copy(), action.content.copy(), action.slot.copy())
+            channel = action.channel
+            broadcast_posts(channel, action.content, action.slot, st.reach, st.status, st.month_count,
+                            int(self.params.caps[GROUP]), self.groups.size)
+        if self.per_guide > 0 and (channel == WECOM).any():
+            channel = channel.copy()  # 1:1 chats beyond a guide's capacity are not delivered
+            self.record[S["undelivered_capacity"]] = ration_chats(channel, st.account, st.status, self.params.staff,
+                                                                  self._load, self._personal_load)
+            action = Action(channel, action.content, action.slot)
+        fold = sc.platform.fold_factor if day <= self._folded_until else 1.0
+        return action, fold
+
+    def update_groups(self, day: int, state: State, out: np.ndarray) -> None:
+        """Group heat, damage and tomorrow's factors from today's events; ``out`` gets (alive, heat, members)."""
+        g, st = self.groups, state
+        groups_day(self.params.groups, shill_heat(self.scenario, day), g.size, st.status, st.reach, st.events,
+                   g.heat, g.damage, g.alive, g.formed, g.members, g.open_factor, g.conv_factor, g.trust_hit,
+                   g.tally, out)
+
+    def after_customers(self, day: int, stats: np.ndarray, state: State, joined: int) -> None:
+        """Groups, guides, platform folding and running costs after the customers' day."""
+        sc, w, st = self.scenario, self.record, state
+        for i in self._injected:
+            st.events[i] |= EV_GROUP_COMPLAINT
+        self._injected.clear()
+        out = np.zeros(3)
+        self.update_groups(day, st, out)
+        w[S["groups_alive"]], w[S["group_heat_sum"]], w[S["group_members"]] = out
+        if self.per_guide > 0:
+            guides = -(-joined // self.per_guide)
+            n_guides = self.quality.shape[0]
+            lost, banned, departed = (np.zeros(n_guides, np.int64), np.zeros(n_guides, np.int64),
+                                      np.zeros(n_guides, np.int64))
+            staff_day(self.seed, day, self.params.staff, self._load, self._personal_load, st.status, st.reach,
+                      st.account, self.quality, lost, banned, departed)
+            w[S["staff_lost_customers"]] = lost.sum()
+            w[S["banned_accounts"]] = banned[:guides].sum()
+            w[S["staff_departures"]] = departed[:guides].sum()
+            w[S["running_cost"]] += sc.staff.salary_per_day * guides
+        w[S["running_cost"]] += sc.economics.running_cost_per_day
+        audience = stats[:, S["moments_audience"]].sum()
+        posted = stats[:, S["moments_delivered"]].sum()
+        if audience > 0 and posted / audience > sc.platform.moments_fold_share:
+            self._folded_until = day + sc.platform.fold_days
+        w[S["joined"]] = joined  # the census above saw these; today's joiners count from tomorrow
+
+    def joiners(self, day: int, stats: np.ndarray, state: State) -> Joiners:
+        """Who joins today (referred friends of today's inviters first), with their cost booked."""
+        busy = np.flatnonzero(stats[:, S["referrals"]] > 0)
+        inviters = referral_inviters(state.events, busy, BLOCK) if busy.size else np.zeros(0, np.int64)
+        joiners = daily_joiners(self.scenario, self.seed, day, state.trust[inviters].astype(np.float64))
+        for key, value in joiners.stats.items():
+            self.record[S[key]] += value
+        self.record[S["acquisition_cost"]] += joiners.cost
+        return joiners
+
+    def settle(self, day: int, rows: np.ndarray, joiners: Joiners, state: State) -> None:
+        """Draw the joiners into ``rows`` and set who they are on the day after ``day``."""
+        k = rows.shape[0]
+        st = state
+        redraw(self.params.population, st, rows, self.seed, day + 1)
+        settle_joiners(rows, joiners.kind[:k], joiners.age[:k], joiners.trust[:k], day + 1, self.params.joiners,
+                       st.value, st.cycle, st.salience, st.trust, st.need_clock, st.reach, st.last_purchase,
+                       st.first_purchase, st.frequency, st.monetary, st.tier, st.stage, st.origin, self.seed)
+        self.record[S["acquired"]] = k

@@ -16,7 +16,7 @@ from sim.config import Channel, Competition, Content, Dynamics, Economics, Group
 from sim.defaults import CHANNELS, CONTENTS, N_SLOTS, NO_CONTACT, S
 from sim.kernels import (brand_share, complaint_probability, dropout_probability, need_hazard,
                          open_probability, purchase_probability, unsubscribe_probability)
-from sim.params import P_DROPOUT_SAL, P_NEED_HAZARD, P_NEED_ONSET, pack
+from sim.params import pack
 from sim.rng import P_POLICY, uniforms
 
 
@@ -117,12 +117,12 @@ def test_probabilities_lie_in_unit_interval(beauty, overrides, x, fatigue, clock
     sf = fatigue / (1 + fatigue)
     need = min((clock / cycle) ** 2, 1.5)
     values = [
-        open_probability(rate, sal, sf, in_window, p.scalars),
-        purchase_probability(conv, need, tr, disc, deal, ps, rate, rec, p.scalars),
+        open_probability(rate, sal, sf, in_window, p.customer),
+        purchase_probability(conv, need, tr, disc, deal, ps, rate, rec, p.customer),
         unsubscribe_probability(rate, sf), complaint_probability(rate, sf, 5.0 * rate),
-        need_hazard(float(clock), 1.0 / cycle, p.scalars[P_NEED_HAZARD], p.scalars[P_NEED_ONSET]),
-        dropout_probability(rate, sal, p.scalars[P_DROPOUT_SAL]),
-        brand_share(sal, tr, deal, ps, p.scalars),
+        need_hazard(float(clock), 1.0 / cycle, p.customer.need_hazard, p.customer.need_onset),
+        dropout_probability(rate, sal, p.customer.dropout_salience),
+        brand_share(sal, tr, deal, ps, p.customer),
     ]
     for v in values:
         assert 0.0 <= v <= 1.0 and math.isfinite(v)

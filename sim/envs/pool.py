@@ -163,7 +163,6 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
             for _ in range(7):
                 obs = sim.observe()
                 flows += sim.step(daily_action(obs, action, segments(obs, fallback))).sum(axis=0)[cols]
-                flows += sim.world[cols]
             residual = sim.residual_value()
             self._week += 1
             kpis = self._kpis(flows)
