@@ -108,9 +108,10 @@ def test_residual_rows_sum_to_the_engine_residual_value(beauty):
     assert (rows[s.state.reach == 0] == 0).all() and (rows[s.state.reach != 0] > 0).any()
 
 
-def test_shaped_rewards_add_up_to_profit_plus_residual_change(beauty):
-    """Per customer: sum of shaped rewards = (net profit + end residual - start residual) x scale."""
-    v = CustomerVecEnv(beauty, 400, horizon=30, seed=9, residual_shaping=True)
+def test_shaped_rewards_add_up_to_discounted_profit_plus_discounted_residual_change(beauty):
+    """Per customer: sum of g^t r_t = (sum of g^t profit_t + g^T end residual - start residual) x scale."""
+    gamma = 0.95
+    v = CustomerVecEnv(beauty, 400, horizon=30, seed=9, residual_shaping=True, shaping_gamma=gamma)
     v.reset()
     sim0 = v.batch.sim
     start = residual_rows(sim0).copy()
@@ -118,13 +119,14 @@ def test_shaped_rewards_add_up_to_profit_plus_residual_change(beauty):
     profit = np.zeros(400)
     ever_done = np.zeros(400, bool)
     rng = np.random.default_rng(2)
-    for _ in range(29):
+    days = 29
+    for t in range(days):
         obs, rew, done, _ = v.step(_masked_sample(rng, v.action_masks()))
         ever_done |= done
-        total += rew
-        profit += v.batch.meter.profit
+        total += gamma ** t * rew
+        profit += gamma ** t * v.batch.meter.profit
     keep = ~ever_done
-    expected = (profit + residual_rows(sim0) - start) * reward_scale(beauty)
+    expected = (profit + gamma ** days * residual_rows(sim0) - start) * reward_scale(beauty)
     assert keep.sum() > 300
     np.testing.assert_allclose(total[keep], expected[keep], rtol=1e-4, atol=1e-4)
 
@@ -276,6 +278,19 @@ def test_solvable_table_is_a_markov_model_of_the_engine():
     optimal = discounted_values(sc, TablePolicy(mdp, best), [77], customers=4000, days=500)[0]
     rule = discounted_values(sc, load_policy("rfm_tiered"), [77], customers=4000, days=500)[0]
     assert optimal > rule * 1.05
+
+
+def test_potential_based_shaping_keeps_the_optimal_policy_of_the_solvable_pool():
+    """Shaping with the learner's discount changes the rewards but not the optimal action of any state."""
+    from sim.envs.solvable import estimate_mdp, solvable_scenario, value_iteration
+    sc = solvable_scenario()
+    plain = estimate_mdp(sc, samples=2000)
+    shaped = estimate_mdp(sc, samples=2000, shaping_gamma=0.99)
+    assert np.array_equal(plain.P, shaped.P)  # the same draws: only the rewards differ
+    assert not np.allclose(plain.R, shaped.R)
+    V, best = value_iteration(plain, gamma=0.99)
+    V_shaped, best_shaped = value_iteration(shaped, gamma=0.99)
+    assert np.array_equal(best, best_shaped)
 
 
 def test_features_of_a_hand_built_crm_record():

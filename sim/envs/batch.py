@@ -20,7 +20,7 @@ from sim.config import Scenario
 from sim.defaults import ACTIVE, BLOCK
 from sim.engine import Simulation
 from sim.envs.encoding import channel_allowed, decode, encode, enforce, masks_from_allowed
-from sim.envs.reward import RewardMeter, reward_scale
+from sim.envs.reward import SHAPING_GAMMA, RewardMeter, reward_scale
 from sim.observation import Observation
 from sim.state import redraw
 
@@ -67,13 +67,14 @@ class CustomerBatch:
     """``n`` customers of one simulated pool, observed through :mod:`sim.envs.encoding`."""
 
     def __init__(self, scenario: Scenario, n: int, residual_shaping: bool = False,
-                 invalid_action: InvalidAction = "no_contact", scale: float | None = None) -> None:
+                 invalid_action: InvalidAction = "no_contact", scale: float | None = None,
+                 shaping_gamma: float = SHAPING_GAMMA) -> None:
         if invalid_action not in ("no_contact", "raise"):
             raise ValueError(f"invalid_action must be 'no_contact' or 'raise', got {invalid_action!r}")
         self.scenario = scenario
         self.n = int(n)
         self.invalid_action = invalid_action
-        self.meter = RewardMeter(reward_scale(scenario) if scale is None else scale, residual_shaping)
+        self.meter = RewardMeter(reward_scale(scenario) if scale is None else scale, residual_shaping, shaping_gamma)
         self.sim: Simulation | None = None
         self.obs = np.zeros((0, 0), np.float32)
         """Current (n, N_FEATURES) features."""

@@ -9,6 +9,7 @@ import numpy as np
 
 from sim.config import Scenario, load_scenario
 from sim.envs.batch import CustomerBatch, InvalidAction
+from sim.envs.reward import SHAPING_GAMMA
 from sim.envs.encoding import FEATURES, action_space, observation_space
 
 
@@ -42,9 +43,10 @@ class CustomerEnv(gym.Env[np.ndarray, np.ndarray]):
     ## Rewards
     The customer's net profit of the day (margin on purchases minus incentive and contact costs)
     in units of one median order's margin, so a purchase is worth about 1. With
-    ``residual_shaping=True`` the day's change of the customer's residual value is added: the
-    episode sum is then this customer's share of ``total_value`` (net profit plus end residual)
-    minus the starting residual (:mod:`sim.envs.reward`).
+    ``residual_shaping=True`` the potential-based term ``shaping_gamma * Phi(s') - Phi(s)`` is added,
+    Phi being the customer's residual value: it pays at once for what raises the customer's future
+    value without changing which policy is optimal, provided ``shaping_gamma`` is the learner's
+    discount (:mod:`sim.envs.reward`).
 
     ## Starting State
     A fresh customer drawn from the scenario's population (traits, purchase history, hidden
@@ -62,9 +64,9 @@ class CustomerEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def __init__(self, scenario: str | Scenario = "beauty", residual_shaping: bool = False,
                  invalid_action: InvalidAction = "no_contact", reward_scale: float | None = None,
-                 render_mode: str | None = None) -> None:
+                 render_mode: str | None = None, shaping_gamma: float = SHAPING_GAMMA) -> None:
         self.scenario = as_scenario(scenario)
-        self.batch = CustomerBatch(self.scenario, 1, residual_shaping, invalid_action, reward_scale)
+        self.batch = CustomerBatch(self.scenario, 1, residual_shaping, invalid_action, reward_scale, shaping_gamma)
         self.observation_space = observation_space()
         self.action_space = action_space()
         self.render_mode = render_mode

@@ -38,6 +38,7 @@ from sim.config import Scenario, load_scenario
 from sim.defaults import CHANNELS, N_CONTENTS, N_SLOTS
 from sim.engine import PolicyLike, Simulation
 from sim.envs.encoding import decode
+from sim.envs.reward import RewardMeter
 from sim.observation import UNKNOWN_DAYS, Action, Observation
 from sim.state import State
 
@@ -84,12 +85,15 @@ def all_actions() -> np.ndarray:
     return np.vstack([[0, 0, 0], grid]).astype(np.int64)
 
 
-def estimate_mdp(scenario: Scenario, samples: int = 40_000, clock_max: int = 120, seed: int = 0) -> TabularMDP:
+def estimate_mdp(scenario: Scenario, samples: int = 40_000, clock_max: int = 120, seed: int = 0,
+                 shaping_gamma: float | None = None) -> TabularMDP:
     """Tabulate transitions and rewards by stepping the engine from every state under every action.
 
     For each state, ``samples`` customers per valid action are placed in it and stepped one day,
     each group under its action, in one engine call. Reach masks are discovered from the starting
-    population and from where actions lead, so the table closes over every reachable mask.
+    population and from where actions lead, so the table closes over every reachable mask. With
+    ``shaping_gamma`` the rewards are the environments' shaped ones (:class:`~sim.envs.reward.RewardMeter`
+    with residual shaping at that discount), in yuan.
     """
     actions = all_actions()
     pool = Simulation(scenario, samples * len(actions), seed).state
@@ -102,7 +106,8 @@ def estimate_mdp(scenario: Scenario, samples: int = 40_000, clock_max: int = 120
         chosen = np.flatnonzero(ok)
         for clock in range(clock_max + 1):
             key = seed + 1 + len(rows)
-            next_clock, next_mask, profit = _one_day(scenario, pool, samples, clock, mask, actions[chosen], key)
+            next_clock, next_mask, profit = _one_day(scenario, pool, samples, clock, mask, actions[chosen], key,
+                                                     shaping_gamma)
             if next_clock.max() > clock_max:
                 raise ValueError(f"need clock passed clock_max={clock_max}; tabulate more days")
             for m in np.unique(next_mask):
@@ -126,7 +131,7 @@ def estimate_mdp(scenario: Scenario, samples: int = 40_000, clock_max: int = 120
 
 
 def _one_day(scenario: Scenario, pool: State, samples: int, clock: int, mask: int, actions: np.ndarray,
-             seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             seed: int, shaping_gamma: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Place ``samples`` customers per action in ``(clock, mask)`` and step them one day in one call."""
     n = samples * len(actions)
     state = State(**{k: v[:n].copy() for k, v in pool.arrays().items()})
@@ -134,9 +139,10 @@ def _one_day(scenario: Scenario, pool: State, samples: int, clock: int, mask: in
     state.last_purchase[:] = -clock - 1
     state.reach[:] = mask
     sim = Simulation(scenario, n, seed, state=state)
-    profit = np.zeros(n)
-    sim.step(decode(np.repeat(actions, samples, axis=0), sim.observe()), reward=profit)
-    return state.need_clock.astype(np.int64), state.reach.astype(np.int64), profit
+    meter = RewardMeter(1.0, shaping_gamma is not None, shaping_gamma or 1.0)
+    meter.start(sim)
+    sim.step(decode(np.repeat(actions, samples, axis=0), sim.observe()), reward=meter.profit)
+    return state.need_clock.astype(np.int64), state.reach.astype(np.int64), meter.settle_yuan(sim)
 
 
 def value_iteration(mdp: TabularMDP, gamma: float = GAMMA, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:

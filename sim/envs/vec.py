@@ -19,6 +19,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvS
 
 from sim.config import Scenario
 from sim.envs.batch import CustomerBatch, InvalidAction
+from sim.envs.reward import SHAPING_GAMMA
 from sim.envs.customer import as_scenario
 from sim.envs.encoding import action_space, flatten_masks, observation_space, unflatten_actions
 from sim.state import episode_seed
@@ -46,13 +47,15 @@ class CustomerVecEnv(VecEnv):
 
     def __init__(self, scenario: str | Scenario = "beauty", num_envs: int = 1024, horizon: int = 180,
                  seed: int | None = None, residual_shaping: bool = False,
-                 invalid_action: InvalidAction = "no_contact", reward_scale: float | None = None) -> None:
+                 invalid_action: InvalidAction = "no_contact", reward_scale: float | None = None,
+                 shaping_gamma: float = SHAPING_GAMMA) -> None:
         if num_envs < 1 or horizon < 1:
             raise ValueError(f"num_envs and horizon must be >= 1, got {num_envs} and {horizon}")
         self.render_mode = None
         self.scenario = as_scenario(scenario)
         self.horizon = int(horizon)
-        self.batch = CustomerBatch(self.scenario, num_envs, residual_shaping, invalid_action, reward_scale)
+        self.batch = CustomerBatch(self.scenario, num_envs, residual_shaping, invalid_action, reward_scale,
+                                   shaping_gamma)
         self.base_seed = int(np.random.SeedSequence().entropy % 2**63) if seed is None else int(seed)
         self.round = 0
         self.round_seed = 0
