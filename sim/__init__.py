@@ -5,8 +5,9 @@ Core objects: :class:`~sim.config.Scenario` (what the pool is), :class:`~sim.eng
 :class:`~sim.observation.Action` (what a policy sees and does), :func:`~sim.engine.run`.
 """
 
-from sim import _cache
+from sim import _cache, _threads
 
+_threads.configure()  # before numba's threads start
 _cache.configure()  # before any kernel is defined  # noqa: E402
 
 from sim.config import ConfigError, Scenario, load_scenario, preset_names  # noqa: E402

@@ -94,3 +94,17 @@ def test_old_kernel_caches_are_pruned_to_the_most_recent(tmp_path):
     removed = prune(tmp_path, keep=4)
     assert sorted(p.name for p in removed) == ["numba-0000000000000000", "numba-0000000000000001"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes"] + [f"numba-{k:016x}" for k in range(2, 6)]
+
+
+def test_engine_threads_wait_passively_unless_the_environment_says_otherwise():
+    """Spinning OpenMP threads make a busy machine several times slower (see sim._threads)."""
+    import os
+    import subprocess
+    import sys
+    code = "import os, sim; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "PASSIVE"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ACTIVE"
