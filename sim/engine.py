@@ -20,6 +20,7 @@ from sim.defaults import (BLOCK, CHANNELS, CONTENTS, COST_FLOWS, MONTH_DAYS, N_S
 from sim.observation import ACTION_LIMITS, Action, InvalidActionError, Observation
 from sim.acquisition import expected_daily_inflow
 from sim.defaults import ACTIVE, GROUP, NOT_JOINED
+from sim.guard import BYTES_PER_ROW, check_memory, whole_number
 from sim.params import pack
 from sim.state import State, generate
 from sim.world import GroupState, World
@@ -34,6 +35,10 @@ _ERRORS = {
 }
 FLOWS = tuple(n for n in STAT_NAMES if n not in STOCKS)
 """Statistics that add up over days."""
+MAX_ROWS = 2**31 - 1
+"""Most rows a pool may have: row indices are int32 in places (groups, guides, referral lists)."""
+MAX_DAYS = 1_000_000
+"""Longest run: day stamps are int32 and NEVER is -1,000,000."""
 
 
 class PolicyLike(Protocol):
@@ -70,19 +75,20 @@ class Simulation:
 
     def __init__(self, scenario: Scenario, customers: int | None = None, seed: int = 0,
                  state: State | None = None, inflow: bool = True) -> None:
-        n = scenario.population.customers if customers is None else int(customers)
-        if n < 1:
-            raise ValueError(f"customers must be >= 1, got {n}")
-        if not 0 <= int(seed) < 2**63:
-            raise ValueError(f"seed must be in 0..2**63-1, got {seed}")
+        n = whole_number("customers", scenario.population.customers if customers is None else customers,
+                         1, MAX_ROWS)
         self.scenario = scenario
-        self.seed = int(seed)
+        self.seed = whole_number("seed", seed, 0, 2**63 - 1)
         self.customers = n
         self.inflow = inflow
         self.params = pack(scenario)
         reserve = 0
         if inflow and state is None:  # room for the first weeks of joiners; _grow makes more
-            reserve = int(np.ceil(expected_daily_inflow(scenario, n) * scenario.acquisition.reserve_days))
+            inflow_rows = np.ceil(expected_daily_inflow(scenario, n) * scenario.acquisition.reserve_days)
+            reserve = int(min(MAX_ROWS, inflow_rows))
+        if state is None:
+            check_memory(f"a pool of {n:,} customers with {reserve:,} rows reserved for joiners",
+                         (n + reserve) * BYTES_PER_ROW)
         self.state = state if state is not None else generate(scenario, n, self.seed, n + reserve)
         self.joined = n if state is None else int((self.state.status != NOT_JOINED).sum())
         self.day = 0
@@ -146,6 +152,10 @@ class Simulation:
                 raise InvalidActionError(f"action.{name} has shape {a.shape}, expected ({n},)")
             if not np.issubdtype(a.dtype, np.integer):
                 raise InvalidActionError(f"action.{name} must hold integers, got {a.dtype}")
+            if a.dtype != np.int8 and n and (a.min() < -128 or a.max() > 127):  # would wrap around in int8
+                i = int(np.argmax((a < -128) | (a > 127)))
+                raise InvalidActionError(f"day {self.day}, customer {i}: action.{name}={int(a[i])} is out of range; "
+                                         f"allowed: {ACTION_LIMITS}")
             arrays.append(a.astype(np.int8, copy=False))
         ch, ct, sl = arrays
         st = self.state
@@ -186,6 +196,7 @@ class Simulation:
     def inject_complaint(self, customer: int) -> None:
         """Make ``customer`` complain publicly in their group today (a what-if for group studies)."""
         st = self.state
+        customer = whole_number("customer", customer, 0, self.joined - 1)
         if st.status[customer] != ACTIVE or not (st.reach[customer] >> GROUP) & 1:
             raise ValueError(f"customer {customer} is not an active group member")
         self.world.inject_complaint(customer)
@@ -225,8 +236,8 @@ class Simulation:
     def run(self, policy: PolicyLike, days: int,
             progress: Callable[[int], None] | None = None) -> "RunResult":
         """Play ``policy`` for ``days`` days from the current state."""
-        if days < 1:
-            raise ValueError(f"days must be >= 1, got {days}")
+        days = whole_number("days", days, 1, MAX_DAYS)
+        check_memory(f"{days:,} days of daily statistics", days * N_STATS * 8.0)
         policy.reset(self.n, self.seed)
         daily = np.zeros((days, N_STATS), np.float64)
         totals = np.zeros((self.n_blocks, N_STATS), np.float64)
