@@ -207,7 +207,7 @@ class Competition(_Strict):
 
 
 class Landing(_Strict):
-    """Where a sale lands (seed 003): inside WeChat or back on the marketplace store.
+    """Where a sale lands: inside WeChat or back on the marketplace store (docs/model.md).
 
     Inside WeChat means the mini-program or a transfer; the marketplace store (Tmall/Taobao links)
     takes a fee, and the CRM may not see the order.
@@ -287,7 +287,7 @@ class Scenario(_Strict):
     name: str = Field("custom", description="short name of the scenario")
     description: str = Field("", description="one line on what business this is")
     mode: Literal["shopping_assistant", "topic_expert", "private_partner", "low_frequency_service", "custom"] = Field(
-        "custom", description="business mode (DOMAIN.md)")
+        "custom", description="business mode (docs/model.md)")
     population: Population = Field(default_factory=Population)
     dynamics: Dynamics = Field(default_factory=Dynamics)
     economics: Economics = Field(default_factory=Economics)

@@ -1,4 +1,4 @@
-"""Stylized facts 1, 2, 6, 8, 9 and 11 of DOMAIN.md on the ``beauty`` preset.
+"""Stylized facts 1, 2, 6, 8, 9 and 11 of docs/model.md on the ``beauty`` preset.
 
 Each claim compares two runs on the same seed (common random numbers) and requires the difference
 to exceed Z standard errors, the SE coming from the spread of the difference over independent

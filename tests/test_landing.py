@@ -1,4 +1,4 @@
-"""Where a sale lands (seed 003): WeChat or the marketplace store, its fee, what the CRM sees, and
+"""Where a sale lands (docs/model.md): WeChat or the marketplace store, its fee, what the CRM sees, and
 the e-commerce team's cooperation with order-based inflow."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The pool as a living system: stylized facts 3, 4, 5, 7, 10 and 12 of DOMAIN.md, and group isolation."""
+"""The pool as a living system: stylized facts 3, 4, 5, 7, 10 and 12 of docs/model.md, and group isolation."""
 
 from __future__ import annotations
 
