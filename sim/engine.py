@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from sim import world
 from sim.acquisition import daily_joiners, expected_daily_inflow
 from sim.defaults import ACTIVE, EV_GROUP_COMPLAINT, GROUP, NOT_JOINED, WECOM
 from sim.params import P_MOMENTS_FOLD, pack
+from sim.protocol import Policy as PolicyLike
 from sim.state import State, generate, redraw
 from sim.world import GroupState
 
@@ -35,18 +36,6 @@ _ERRORS = {
 }
 FLOWS = tuple(n for n in STAT_NAMES if n not in STOCKS)
 """Statistics that add up over days."""
-
-
-class PolicyLike(Protocol):
-    """Anything with ``act(observation) -> Action`` (see :mod:`policies.base`)."""
-
-    name: str
-
-    def reset(self, n: int, seed: int) -> None:
-        """Prepare for a new run of ``n`` customers."""
-
-    def act(self, obs: Observation) -> Action:
-        """Decide today's contacts."""
 
 
 def code_version() -> str:
