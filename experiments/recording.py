@@ -1,7 +1,8 @@
 """What the report needs beyond the engine's daily totals, recorded without touching the engine.
 
 * Who got what and when: :class:`ContactRecorder` wraps a policy and counts, each day, its contacts
-  by CRM lifecycle segment and content (and the reachable customers per segment).
+  by CRM lifecycle segment (:data:`sim.segments.SEGMENTS`, re-exported here) and content, and the
+  reachable customers per segment.
 * What the CRM cannot see: :func:`hidden_histograms` bins the end-of-run fatigue and salience of the
   customers still in the pool on fixed edges, so histograms add up across seeds.
 """
@@ -14,35 +15,13 @@ import numpy as np
 
 from sim.defaults import CONTENTS
 from sim.observation import Action, Observation
-
-SEGMENTS: tuple[str, ...] = ("fan", "new", "repeat", "vip", "lapsed")
-"""Lifecycle segments from the CRM record: never bought; one purchase; several; tier >= VIP_TIER; lapsed."""
-VIP_TIER = 2
-LAPSED_AFTER = 2.0
-"""A buyer is lapsed when recency exceeds this many expected repurchase intervals."""
-FALLBACK_INTERVAL_DAYS = 60.0
-"""Expected interval while fewer than 10 customers have bought twice."""
+from sim.segments import SEGMENTS as SEGMENTS, segment_codes
 
 HIDDEN_BINS: dict[str, np.ndarray] = {
     "fatigue": np.linspace(0.0, 8.0, 33),
     "salience": np.linspace(0.0, 1.0, 21),
 }
 """Fixed bin edges of the end-of-run hidden-state histograms; values above the last edge go in the last bin."""
-
-
-def segment_of(obs: Observation) -> np.ndarray:
-    """Segment code (index into :data:`SEGMENTS`) of every customer, from what the CRM sees."""
-    freq = obs.frequency
-    repeat = freq >= 2
-    typical = float(np.median(obs.interval[repeat])) if repeat.sum() >= 10 else FALLBACK_INTERVAL_DAYS
-    expected = np.where(obs.interval > 0, obs.interval, max(typical, 1.0))
-    lapsed = (freq > 0) & (obs.recency > LAPSED_AFTER * expected)
-    seg = np.zeros(obs.n, np.int8)
-    seg[freq == 1] = 1
-    seg[repeat] = 2
-    seg[(freq > 0) & (obs.tier >= VIP_TIER)] = 3
-    seg[lapsed] = 4
-    return seg
 
 
 class ContactRecorder:
@@ -63,7 +42,7 @@ class ContactRecorder:
     def act(self, obs: Observation) -> Action:
         """The wrapped policy's action; today's counts are taken from the same observation."""
         action = self.policy.act(obs)
-        seg = segment_of(obs).astype(np.int64)
+        seg = segment_codes(obs)
         ns, nc = len(SEGMENTS), len(CONTENTS)
         ch = np.asarray(action.channel)
         hit = ch >= 0

@@ -2,13 +2,14 @@
 
 A policy acts on the whole pool at once: ``act(observation) -> Action``. It sees only the CRM
 record (:class:`sim.observation.Observation`) and must return valid actions: a channel that still
-reaches the customer and has cap left, or NO_CONTACT.
+reaches the customer and has cap left, or NO_CONTACT. ``Policy`` is defined in :mod:`sim.protocol` and
+``typical_interval`` in :mod:`sim.segments` (with the repurchase ratio and the segments); both are re-exported here.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import ClassVar
 
 import numpy as np
 from numba import njit, prange
@@ -16,19 +17,8 @@ from pydantic import BaseModel, ConfigDict
 
 from sim.defaults import CHANNELS, CONTENTS, NO_CONTACT, SLOTS
 from sim.observation import Action, Observation
-
-
-@runtime_checkable
-class Policy(Protocol):
-    """Decides each day whom to contact, on which channel, with what and when."""
-
-    name: str
-
-    def reset(self, n: int, seed: int) -> None:
-        """Prepare for a run over ``n`` customers (seed for any randomness of the policy's own)."""
-
-    def act(self, obs: Observation) -> Action:
-        """Today's action for every customer."""
+from sim.protocol import Policy as Policy
+from sim.segments import typical_interval as typical_interval
 
 
 class Params(BaseModel):
@@ -106,16 +96,6 @@ def first_usable(usable: int, preference: np.ndarray) -> int:
     return NO_CONTACT
 
 
-@njit(cache=True, inline="always")
-def repurchase_ratio(recency: int, interval: float, typical: np.float32) -> float:
-    """Days since the last purchase over the customer's interval (the typical one until two purchases).
-
-    1 means a repurchase is due now; the interval is float32, as in the CRM record.
-    """
-    iv = interval if interval > 0 else typical
-    return recency / np.float64(iv)
-
-
 @lru_cache(maxsize=64)
 def phase(n: int, period: int) -> np.ndarray:
     """Spread customers over a cycle of ``period`` days, so contacts do not all land on one day."""
@@ -139,11 +119,6 @@ def cadence(obs: Observation, period: int, offset: int = 0) -> tuple[np.ndarray,
     if period <= 0:
         return phase(obs.n, 1), -1
     return phase(obs.n, period), (-(obs.day + offset)) % period
-
-
-def typical_interval(obs: Observation, fallback: float = 45.0) -> float:
-    """Median repurchase interval of repeat buyers as the CRM records it (fallback without any)."""
-    return obs.typical_interval or fallback
 
 
 def slot_for(obs: Observation, default: int, avoid: tuple[int, ...] = ()) -> np.ndarray:

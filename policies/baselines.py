@@ -11,9 +11,10 @@ from numba import njit, prange
 from pydantic import Field
 
 from policies.base import (Params, RulePolicy, build_action, cadence, channel_codes, content_code, due, first_usable,
-                           pick_channel, repurchase_ratio, slot_code, slot_or_default, typical_interval)
+                           pick_channel, slot_code, slot_or_default)
 from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, FLASH_SALE, NIGHT, NO_CONTACT, SERVICE)
 from sim.observation import Action, Observation
+from sim.segments import DUE_FROM, LAPSED_FROM, VIP_TIER, ratio_of, typical_interval
 
 ALL_CHANNELS = list(CHANNELS)
 
@@ -82,10 +83,10 @@ class FixedCadence(RulePolicy):
 class RfmParams(Params):
     """Segment rules on recency, frequency and monetary value."""
 
-    vip_min_tier: int = Field(3, ge=1, le=3, description="tier from which a buyer is a VIP")
+    vip_min_tier: int = Field(VIP_TIER, ge=1, le=3, description="tier from which a buyer is a VIP")
     vip_service_every_days: int = Field(14, ge=0, le=365, description="days between VIP service messages")
-    due_from: float = Field(0.85, ge=0, le=10, description="recency / interval at which an offer is due")
-    lapsed_after: float = Field(2.5, ge=0, le=50, description="recency / interval after which a buyer is lapsed")
+    due_from: float = Field(DUE_FROM, ge=0, le=10, description="repurchase ratio from which an offer is due")
+    lapsed_after: float = Field(LAPSED_FROM, ge=0, le=50, description="repurchase ratio from which a buyer is lapsed")
     offer_gap_days: int = Field(14, ge=1, le=365, description="minimum days between offers to one customer")
     active_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for buyers not yet due")
     lapsed_offer_every_days: int = Field(0, ge=0, le=365, description="win-back flash-sale cadence for lapsed buyers (0: none)")
@@ -130,7 +131,7 @@ def _rfm_tiered(recency, interval, typical, since_contact, frequency, tier, usab
                 channel, content, slot):  # pragma: no cover - jitted
     """:class:`RfmTiered` for every customer in one pass: the first rule that applies decides."""
     for i in prange(recency.shape[0]):
-        rel = repurchase_ratio(recency[i], interval[i], typical)
+        rel = ratio_of(recency[i], interval[i], typical)
         buyer = frequency[i] > 0
         lapsed = buyer and rel >= lapsed_after
         what = -1
@@ -161,7 +162,8 @@ class FatigueCappedParams(Params):
 
     min_gap_days: int = Field(7, ge=1, le=365, description="minimum days between two contacts to one customer")
     content_every_days: int = Field(7, ge=0, le=365, description="content cadence between offers (0: none)")
-    offer_window: tuple[float, float] = Field((0.85, 1.4), description="recency / interval range in which an offer is sent")
+    offer_window: tuple[float, float] = Field((DUE_FROM, 1.4),
+                                              description="repurchase ratio range in which an offer is sent")
     offer: str = Field("coupon", description="what the need-timed offer carries")
     content: str = Field("content", description="what the regular message carries")
     cool_down_days: int = Field(45, ge=0, le=365, description="silence after a complaint or unsubscribe")
@@ -197,7 +199,7 @@ def _fatigue_capped(recency, interval, typical, since_contact, last_flags, frequ
                     channel, content, slot):  # pragma: no cover - jitted
     """:class:`FatigueCapped` for every customer in one pass."""
     for i in prange(recency.shape[0]):
-        rel = repurchase_ratio(recency[i], interval[i], typical)
+        rel = ratio_of(recency[i], interval[i], typical)
         upset = (last_flags[i] & (FLAG_COMPLAINED | FLAG_UNSUBSCRIBED)) != 0
         ok = since_contact[i] >= min_gap and not (upset and since_contact[i] < cool_down)
         offer = ok and lo <= rel <= hi and frequency[i] != 0

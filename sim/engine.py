@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from sim.acquisition import expected_daily_inflow
 from sim.defaults import ACTIVE, GROUP, NOT_JOINED
 from sim.guard import BYTES_PER_ROW, check_memory, whole_number
 from sim.params import pack
+from sim.protocol import Policy as PolicyLike
 from sim.state import State, generate
 from sim.world import GroupState, World
 
@@ -39,18 +40,6 @@ MAX_ROWS = 2**31 - 1
 """Most rows a pool may have: row indices are int32 in places (groups, guides, referral lists)."""
 MAX_DAYS = 1_000_000
 """Longest run: day stamps are int32 and NEVER is -1,000,000."""
-
-
-class PolicyLike(Protocol):
-    """Anything with ``act(observation) -> Action`` (see :mod:`policies.base`)."""
-
-    name: str
-
-    def reset(self, n: int, seed: int) -> None:
-        """Prepare for a new run of ``n`` customers."""
-
-    def act(self, obs: Observation) -> Action:
-        """Decide today's contacts."""
 
 
 def code_version() -> str:

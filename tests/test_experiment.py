@@ -23,6 +23,7 @@ from experiments.spec import load_experiment
 from experiments.tables import read_table
 from policies import make_policy
 from sim import Simulation
+from sim.segments import SEGMENTS
 from sim.defaults import ACTIVE
 
 SPEC = """
@@ -138,7 +139,7 @@ def test_run_files_carry_identity_and_tables_are_tidy(reference_run):
     assert daily.groupby(["policy", "seed"])["revenue"].sum().to_dict() == pytest.approx(
         runs.set_index(["policy", "seed"])["revenue"].to_dict(), rel=1e-9)
     seg = pd.read_parquet(out / "segments.parquet")
-    assert len(seg) == 9 * 25 * 5 and (seg["contacts"] <= seg["reachable"]).all()
+    assert len(seg) == 9 * 25 * len(SEGMENTS) and (seg["contacts"] <= seg["reachable"]).all()
     assert seg.groupby(["policy", "seed"])["contacts"].sum().to_dict() == pytest.approx(
         runs.set_index(["policy", "seed"])["contacts"].to_dict())
     hidden = pd.read_parquet(out / "hidden.parquet")

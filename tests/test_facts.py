@@ -12,11 +12,12 @@ import pytest
 
 from conftest import Z, paired_z, proportion_z
 from policies import make_policy
-from policies.base import RulePolicy, build_action, pick_channel, typical_interval
+from policies.base import RulePolicy, build_action, pick_channel
 from sim import Simulation
 from sim.config import apply_overrides
 from sim.defaults import COUPON, EVENING
 from sim.rng import P_POLICY, uniforms
+from sim.segments import repurchase_ratio
 
 N = 20_000
 DAYS = 180
@@ -67,8 +68,7 @@ class NeedTimed(RulePolicy):
     kind = "need_timed"
 
     def act(self, obs):
-        interval = np.where(obs.interval > 0, obs.interval, typical_interval(obs))
-        rel = obs.recency / interval
+        rel = repurchase_ratio(obs)
         want = (obs.frequency > 0) & (rel >= 0.8) & (rel <= 1.2) & (obs.days_since_contact >= 20)
         return build_action(pick_channel(obs, want, ALL), COUPON, EVENING)
 

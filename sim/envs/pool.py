@@ -13,6 +13,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from sim import segments as crm
 from sim.config import Scenario
 from sim.defaults import (COST_FLOWS, COUPON, CONTENT, EVENING, FLASH_SALE, GROUP, MOMENTS, NEW_PRODUCT, NO_CONTACT,
                           OFFICIAL, S, SERVICE, SMS, WECOM)
@@ -24,11 +25,9 @@ from sim.envs.reward import reward_scale
 from sim.observation import Action, Observation
 
 SEGMENTS: tuple[str, ...] = ("fan", "active", "due", "lapsed", "vip")
-"""CRM segments: never bought; bought, not yet due; due for a repurchase; lapsed; VIP (tier >= 2)."""
-DUE_FROM = 0.8
-"""Recency / repurchase interval from which a buyer is due."""
-LAPSED_FROM = 2.5
-"""Recency / repurchase interval from which a buyer is lapsed."""
+"""The CRM segments of :mod:`sim.segments`, with new and repeat buyers (not yet due) merged into "active"."""
+_MERGED = {"new": "active", "repeat": "active"}
+_FROM_CRM = np.array([SEGMENTS.index(_MERGED.get(s, s)) for s in crm.SEGMENTS], np.int64)
 CADENCE_DAYS: tuple[int, ...] = (0, 14, 7, 3)
 """Cadence choices: days between contacts to one customer (0: none)."""
 CHANNEL_MIXES: tuple[tuple[int, ...], ...] = (
@@ -49,20 +48,9 @@ _N_COSTS = len(COST_FLOWS)
 _MIX_TABLE = np.array([list(m) + [NO_CONTACT] * (5 - len(m)) for m in CHANNEL_MIXES], np.int64)
 
 
-def segments(obs: Observation, fallback_interval: float) -> np.ndarray:
+def segments(obs: Observation) -> np.ndarray:
     """Segment index (into :data:`SEGMENTS`) of every customer, from the CRM record."""
-    typical = obs.typical_interval or fallback_interval
-    rel = obs.recency / np.where(obs.interval > 0, obs.interval, typical)
-    buyer = obs.frequency > 0
-    lapsed = buyer & (rel >= LAPSED_FROM)
-    vip = buyer & ~lapsed & (obs.tier >= 2)
-    due = buyer & ~lapsed & ~vip & (rel >= DUE_FROM)
-    seg = np.full(obs.n, SEGMENTS.index("active"), np.int64)
-    seg[~buyer] = SEGMENTS.index("fan")
-    seg[due] = SEGMENTS.index("due")
-    seg[lapsed] = SEGMENTS.index("lapsed")
-    seg[vip] = SEGMENTS.index("vip")
-    return seg
+    return _FROM_CRM[crm.segment_codes(obs)]
 
 
 def daily_action(obs: Observation, decision: np.ndarray, seg: np.ndarray) -> Action:
@@ -158,11 +146,10 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
         sim = self.sim
         flows = np.zeros(len(_WEEK_FLOWS))
         cols = [S[k] for k in _WEEK_FLOWS]
-        fallback = self.scenario.population.cycle_median_days
         with engine_threads(sim.n):
             for _ in range(7):
                 obs = sim.observe()
-                flows += sim.step(daily_action(obs, action, segments(obs, fallback))).sum(axis=0)[cols]
+                flows += sim.step(daily_action(obs, action, segments(obs))).sum(axis=0)[cols]
             residual = sim.residual_value()
             self._week += 1
             kpis = self._kpis(flows)
@@ -178,7 +165,7 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
         joined = self.sim.joined  # rows past it are reserved for customers who have not joined yet
         n = float(joined)
         purchases, contacts, opens, unsubs, complaints = flows[1 + _N_COSTS:]
-        seg = segments(obs, self.scenario.population.cycle_median_days)[:joined]
+        seg = segments(obs)[:joined]
         shares = np.bincount(seg, minlength=len(SEGMENTS)) / n
         per = max(contacts, 1.0)
         net = (flows[0] - flows[1:1 + _N_COSTS].sum()) * self.scale
