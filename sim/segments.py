@@ -2,7 +2,7 @@
 
 Everything here is computed from the CRM record (:class:`sim.observation.Observation`): purchase
 count, recency, purchase interval and member tier; never from hidden state. The report
-(:mod:`experiments.recording`), ``Pool-v0`` (:mod:`sim.envs.pool`) and the rule baselines
+(:mod:`experiments.recording`), ``Pool-v1`` (:mod:`sim.envs.pool`) and the rule baselines
 (:mod:`policies.baselines`) all segment customers through this module, so a "lapsed" customer is the
 same customer everywhere.
 

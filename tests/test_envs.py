@@ -19,7 +19,7 @@ from sim.envs.reward import reward_scale, residual_rows
 from sim.envs.vec import CustomerVecEnv, FlatActions
 from sim.state import HIDDEN
 
-SMALL = {"siyu/Pool-v0": {"customers": 300, "weeks": 4, "inflow": False}}
+SMALL = {"siyu/Pool-v1": {"customers": 300, "weeks": 4, "inflow": False}}
 """Keyword arguments that keep each env cheap in tests."""
 
 
@@ -255,6 +255,24 @@ def test_pool_env_acts_on_the_whole_pool_and_rewards_value(beauty):
     assert obs.shape == obs2.shape == (14,)
     assert r_quiet != r_busy
     assert info["net_profit"] != 0.0
+
+
+def test_pool_env_shaping_adds_up_to_discounted_profit_plus_discounted_residual_change():
+    """Sum of g^t r_t = (sum of g^t net_t + g^T end residual - start residual) x scale."""
+    gamma = 0.9
+    env = gym.make(sim.envs.POOL_ID, customers=400, weeks=3, inflow=False, shaping_gamma=gamma).unwrapped
+    env.reset(seed=1)
+    start = env.sim.residual_value()
+    plan = np.tile([2, 0, 3], 5)
+    shaped = plain = 0.0
+    for t in range(3):
+        _, r, _, _, info = env.step(plan)
+        shaped += gamma ** t * r
+        plain += gamma ** t * info["net_profit"]
+    expected = (plain + gamma ** 3 * info["residual_value"] - start) * env.scale
+    assert shaped == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(ValueError, match="shaping_gamma"):
+        gym.make(sim.envs.POOL_ID, customers=10, shaping_gamma=0.0)
 
 
 def test_solvable_table_is_a_markov_model_of_the_engine():

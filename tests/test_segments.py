@@ -1,4 +1,4 @@
-"""CRM segments have one definition: the report, Pool-v0 and the rule baselines see the same customers."""
+"""CRM segments have one definition: the report, Pool-v1 and the rule baselines see the same customers."""
 
 from __future__ import annotations
 

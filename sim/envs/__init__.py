@@ -1,4 +1,4 @@
-"""Gymnasium and SB3 environments over the engine: ``siyu/Customer-v0``, ``siyu/Pool-v0``, a batched VecEnv.
+"""Gymnasium and SB3 environments over the engine: ``siyu/Customer-v0``, ``siyu/Pool-v1``, a batched VecEnv.
 
 Importing :mod:`sim` registers the gymnasium ids; the classes load lazily (the batched
 :class:`~sim.envs.vec.CustomerVecEnv` pulls in stable-baselines3 and torch, so it lives in
@@ -9,11 +9,11 @@ Importing :mod:`sim` registers the gymnasium ids; the classes load lazily (the b
 from gymnasium.envs.registration import register, registry
 
 CUSTOMER_ID = "siyu/Customer-v0"
-POOL_ID = "siyu/Pool-v0"
+POOL_ID = "siyu/Pool-v1"
 HORIZON_DAYS = 180
 """Default episode length of Customer-v0 (and of a round of the batched env), in days."""
 POOL_WEEKS = 26
-"""Default episode length of Pool-v0, in weeks."""
+"""Default episode length of Pool-v1, in weeks."""
 
 if CUSTOMER_ID not in registry:
     register(id=CUSTOMER_ID, entry_point="sim.envs.customer:CustomerEnv", max_episode_steps=HORIZON_DAYS)

@@ -1,4 +1,4 @@
-"""``siyu/Pool-v0``: the strategist's view — once a week, a contact plan per CRM segment.
+"""``siyu/Pool-v1``: the strategist's view — once a week, a contact plan per CRM segment.
 
 The weekly decision (per segment: cadence, channel mix, incentive depth) is turned into daily
 :class:`~sim.observation.Action` objects on the whole population by :func:`daily_action`, using
@@ -21,7 +21,7 @@ from sim.engine import Simulation
 from sim.envs.batch import engine_threads
 from sim.envs.customer import as_scenario
 from sim.envs.encoding import channel_allowed
-from sim.envs.reward import reward_scale
+from sim.envs.reward import SHAPING_GAMMA, reward_scale
 from sim.observation import Action, Observation
 
 SEGMENTS: tuple[str, ...] = ("fan", "active", "due", "lapsed", "vip")
@@ -95,9 +95,10 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
     brand's own books; no hidden state.
 
     ## Rewards
-    The week's net profit (including acquisition and running costs) plus the change of the pool's
-    residual value, per starting customer, in units of one median order's margin. Summed over an
-    episode: ``total_value`` per starting customer minus the starting residual.
+    The week's net profit (including acquisition and running costs) plus the potential-based term
+    ``shaping_gamma * Phi(s') - Phi(s)`` with Phi the pool's residual value (set ``shaping_gamma`` to
+    the learner's weekly discount: the optimal plan is then that of the unshaped profit), per starting
+    customer, in units of one median order's margin.
 
     ## Starting State
     A fresh population of ``customers`` (default: the scenario's) drawn for an engine seed taken
@@ -108,14 +109,19 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
     Never terminates; truncated by the registration's ``max_episode_steps`` (26 weeks).
 
     ## Version History
+    * v1: segments from :mod:`sim.segments` (VIP is the top tier, a "due" segment boundary at 0.85
+      intervals); potential-based shaping with the discount.
     * v0: initial version.
     """
 
     metadata: dict[str, Any] = {"render_modes": []}
 
     def __init__(self, scenario: str | Scenario = "beauty", customers: int | None = None, weeks: int = 26,
-                 inflow: bool = True, render_mode: str | None = None) -> None:
+                 inflow: bool = True, render_mode: str | None = None, shaping_gamma: float = SHAPING_GAMMA) -> None:
+        if not 0.0 < shaping_gamma <= 1.0:
+            raise ValueError(f"shaping_gamma must be in (0, 1], got {shaping_gamma}")
         self.scenario = as_scenario(scenario)
+        self.shaping_gamma = float(shaping_gamma)
         self.customers = int(customers or self.scenario.population.customers)
         self.inflow = inflow
         self.weeks = int(weeks)
@@ -154,7 +160,7 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
             self._week += 1
             kpis = self._kpis(flows)
         net = flows[0] - flows[1:1 + _N_COSTS].sum()
-        reward = (net + residual - self._residual) * self.scale
+        reward = (net + self.shaping_gamma * residual - self._residual) * self.scale
         self._residual = residual
         info = {"net_profit": float(net), "residual_value": residual}
         return kpis, float(reward), False, False, info
