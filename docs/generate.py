@@ -1,7 +1,8 @@
-"""Writes ``docs/parameters.md`` from the scenario schema (:func:`sim.config.field_docs`).
+"""Writes ``docs/parameters.md`` from the scenario schema and the kernel parameter table.
 
-Run ``python docs/generate.py`` after changing a field of :mod:`sim.config`; ``tests/test_docs.py`` fails
-while the committed page differs from what this script writes.
+The scenario fields come from :func:`sim.config.field_docs`, the kernel parameters derived from them
+from :data:`sim.params.TABLE`. Run ``python docs/generate.py`` after changing either;
+``tests/test_docs.py`` fails while the committed page differs from what this script writes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from sim.config import Scenario, field_docs
+from sim.params import KERNEL_GROUPS, TABLE, USED_ELSEWHERE
 
 PAGE = Path(__file__).parent / "parameters.md"
 COMMAND = "python docs/generate.py"
@@ -75,7 +77,43 @@ def render() -> str:
         if doc or uses:
             lines += [" ".join(filter(None, [doc, uses])), ""]
         lines += [*_table([r for r in rows if r["path"].split(".")[0] == section]), ""]
-    return "\n".join(lines)
+    return "\n".join(lines + _kernel_section())
+
+
+KERNEL_READERS = {
+    "customer": "`sim.kernels.step_day` (the day of each customer) and the residual value",
+    "population": "`sim.state._generate` (drawing customers)",
+    "groups": "`sim.world.groups_day` (group heat and damage)",
+    "staff": "`sim.world.ration_chats` and `sim.world.staff_day` (guides)",
+    "joiners": "`sim.world.settle_joiners` (who joiners are on day one)",
+}
+"""Which kernels read each group of :data:`sim.params.TABLE`."""
+
+
+def _kernel_section() -> list[str]:
+    """The kernel parameters, by the kernel group that reads them, with the fields they derive from."""
+    lines = [
+        "## Kernel parameters",
+        "",
+        "What the kernels read: each is a named field of one named tuple per kernel group (`p.fatigue_decay`",
+        "in `sim/kernels.py`), derived from the scenario fields listed, as declared once in `sim.params.TABLE`.",
+        "Channel and content fields reach the kernels unchanged, as per-channel and per-content arrays",
+        "(`ch.open_rate[c]`). Day-varying factors (the Moments fold, the shills' heat) are arguments, not",
+        "parameters.",
+        "",
+    ]
+    for group in KERNEL_GROUPS:
+        lines += [f"### {group}", "", f"Read by {KERNEL_READERS[group]}.", "",
+                  "| parameter | unit | from | meaning |", "|---|---|---|---|"]
+        for k in (k for k in TABLE if k.group == group):
+            sources = ", ".join(f"`{s}`" for s in k.sources)
+            lines.append("| " + " | ".join(_cell(x) for x in (f"`{k.name}`", k.unit, sources, k.doc)) + " |")
+        lines.append("")
+    lines += ["### Read by Python rules", "",
+              "Scenario fields that no kernel parameter carries, and where they are used.", "",
+              "| field | used in |", "|---|---|"]
+    lines += [f"| `{path}` | {_cell(use)} |" for path, use in USED_ELSEWHERE.items()]
+    return lines + [""]
 
 
 def _table(rows: list[dict[str, str]]) -> list[str]:
