@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from experiments.cli import main
+from experiments.cli.app import main
 
 REQUIRED = ["scenario", "policy", "seed", "customers", "days", "revenue", "incentive_cost", "contact_cost",
             "net_profit", "residual_value", "total_value", "purchases", "contacts", "opens",
@@ -103,3 +103,38 @@ def test_bench_json_lists_the_figures_tools_read():
     assert {"customers", "threads", "customer_days_per_s", "bytes_per_customer", "peak_mb"} <= set(row)
     assert row["customers"] == 3000 and row["threads"] == 1
     assert row["customer_days_per_s"] > 0 and 0 < row["bytes_per_customer"] < 200
+
+
+def test_version_prints_the_installed_version():
+    from importlib.metadata import version
+    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"siyu {version('siyu')}"
+
+
+def test_an_unexpected_failure_is_one_line_when_stderr_is_not_a_terminal(tmp_path):
+    """A broken results folder makes the report fail in a way no user check foresaw: one line, exit 1."""
+    (tmp_path / "experiment.json").write_text("{}")
+    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "report", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("siyu report: error:"), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("value, signed, text", [
+    (4_712_345.0, False, "4.71M"), (23_612.0, False, "23.6k"), (1234.4, False, "1,234"),
+    (8.293, True, "+8"), (-8.293, True, "-8"), (0.1634, False, "0.16"), (0.0, True, "+0"),
+    (-0.0001, False, "-0.0001"), (float("nan"), False, "n/a"), (999_999.7, False, "1M"),
+])
+def test_numbers_read_as_people_write_them(value, signed, text):
+    from experiments.console import number
+    assert number(value, signed) == text
+
+
+def test_axis_ticks_keep_their_halves_and_counts_their_plurals():
+    from experiments.console import count, number
+    assert [number(v, digits=3) for v in (0.5, 1.5, 2.5, 2500)] == ["0.5", "1.5", "2.5", "2,500"]
+    assert [count(1, "seed"), count(3, "seed"), count(2, "policy"), count(20_000, "customer")] == \
+        ["1 seed", "3 seeds", "2 policies", "20,000 customers"]
+    assert count(2, "day") == "2 days"

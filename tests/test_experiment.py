@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import experiments.tables as tables
-from experiments.cli import main
+from experiments.cli.app import main
 from experiments.comparison import COLUMNS
 from experiments.runner import RunTask, plan, run_experiment, unique
 from experiments.spec import load_experiment

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-import experiments.commands.regress as regress_cmd
+import experiments.cli.commands.regress as regress_cmd
 import experiments.regress as regress
-from experiments.cli import main
+from experiments.cli.app import main
 from experiments.regress import GOLDEN, METRICS, SUITE, Suite, check, read_golden, run_suite
 from sim.config import apply_overrides, load_scenario
 

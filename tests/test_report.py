@@ -11,7 +11,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle, StepPatch
 
-from experiments.cli import main
+from experiments.cli.app import main
 from experiments.report import build_figures, load, write_report
 from experiments.runner import run_experiment
 from experiments.spec import experiment_from_refs, load_experiment

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from experiments.cli import main
+from experiments.cli.app import main
 from experiments.train import TrainConfig, train
 from policies import load_policy
 from policies.rl import RLPolicy

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from rich.table import Table
 
-from experiments.cli import (EXTRA_COMMANDS, _short, _with_progress, add_jobs_argument, console,
-                             out_console, print_comparison)
+from experiments.cli.options import add_jobs_argument, add_report_argument
+from experiments.console import console, count, number, out_console, with_progress
 from experiments.runner import ExperimentResult, execute, finish, plan, resume, unique
 from experiments.spec import Experiment, load_experiment
 
@@ -26,14 +26,14 @@ def run_and_report(exp: Experiment, out: Path, report: bool = True, jobs: int = 
     if done:
         console.print(f"resuming {out}: {len(done)} runs already done, {len(todo)} to run")
     days = sum(t.days for t in todo)
-    label = f"{len(todo)} runs ({len(exp.policies)} policies x {len(exp.seeds)} seeds" + \
-        (f" x {len(exp.points)} grid points)" if exp.axes else ")")
-    records = _with_progress(days, label, lambda tick: execute(tasks, out, done, tick, jobs)) if days else \
+    label = f"{count(len(todo), 'run')} ({count(len(exp.policies), 'policy')} x {count(len(exp.seeds), 'seed')}" + \
+        (f" x {count(len(exp.points), 'grid point')})" if exp.axes else ")")
+    records = with_progress(days, label, lambda tick: execute(tasks, out, done, tick, jobs)) if days else \
         execute(tasks, out, done)
     result = finish(exp, tasks, records, out)
     print_result(result)
     out_console.print(f"wrote {out / 'comparison.csv'}, tidy tables (runs, daily, hidden, segments) and "
-                      f"{len(unique(tasks))} run files in {out / 'runs'}")
+                      f"{count(len(unique(tasks)), 'run file')} in {out / 'runs'}")
     if report:
         from experiments.report import write_report
         with console.status("writing the report"):
@@ -53,10 +53,39 @@ def print_result(result: ExperimentResult) -> None:
         print_optima(result)
     metrics = (exp.metric,) + tuple(m for m in ("total_value", "net_profit", "residual_value", "purchases",
                                                  "contacts", "unsubscribes", "reachable_end") if m != exp.metric)
-    title = (f"{exp.scenario.name}{where}: {exp.customers:,} customers, {exp.days} days, {len(exp.seeds)} seeds "
+    title = (f"{exp.scenario.name}{where}: {count(exp.customers, 'customer')}, {count(exp.days, 'day')}, "
+             f"{count(len(exp.seeds), 'seed')} "
              f"(paired 95% bootstrap CI of the difference vs {exp.reference})")
     print_comparison(comp.rows(metrics), comp.policies, title, metrics)
     out_console.print(headline(comp, exp.metric), highlight=False)
+
+
+def print_comparison(rows: list[dict[str, Any]], policies: list[str], title: str, metrics: Sequence[str]) -> None:
+    """Policies as rows; per KPI its mean, and for the headline the paired difference with its 95% CI.
+
+    The best policy on the headline is starred (two stars: its lead over every other policy is
+    significant after Holm's correction); a difference is green or red when significant after Holm.
+    """
+    by = {(r["policy"], r["metric"]): r for r in rows}
+    table = Table(title=title, title_justify="left", caption_justify="left",
+                  caption=f"* best on {metrics[0]}; ** and its lead over every other policy is significant (Holm)")
+    table.add_column("policy")
+    table.add_column(metrics[0], justify="right")
+    table.add_column(f"diff vs {policies[0]} [95% CI]", justify="right")
+    for m in metrics[1:]:
+        table.add_column(m, justify="right")
+    for i, pol in enumerate(policies):
+        head = by[(pol, metrics[0])]
+        diff = "reference"
+        if i > 0:
+            lo, hi = head["ci_low"], head["ci_high"]
+            sig = head.get("significant", lo > 0 or hi < 0)
+            color = "green" if sig and head["diff_vs_reference"] > 0 else "red" if sig else ""
+            text = f"{number(head['diff_vs_reference'], True)} [{number(lo, True)}, {number(hi, True)}]"
+            diff = f"[{color}]{text}[/{color}]" if color else text
+        star = (" **" if head.get("lead_significant") else " *") if head.get("best") else ""
+        table.add_row(pol + star, number(head["mean"]), diff, *(number(by[(pol, m)]["mean"]) for m in metrics[1:]))
+    out_console.print(table)
 
 
 def print_optima(result: ExperimentResult) -> None:
@@ -64,14 +93,14 @@ def print_optima(result: ExperimentResult) -> None:
     from experiments.sweep import surface_rows, varying_policies
     exp = result.experiment
     shown = varying_policies(exp, result.runs)
-    table = Table(title=f"sweep optimum of {exp.metric} per policy ({len(exp.points)} grid points)",
+    table = Table(title=f"sweep optimum of {exp.metric} per policy ({count(len(exp.points), 'grid point')})",
                   title_justify="left")
     for col in ["policy"] + [a.label for a in exp.axes] + [exp.metric, "95% CI"]:
         table.add_column(col, justify="left" if col == "policy" else "right")
     for row in surface_rows(exp, result.runs, exp.metric):
         if row["optimum"] and row["policy"] in shown:
-            table.add_row(row["policy"], *(str(row[a.label]) for a in exp.axes), _short(row["mean"]),
-                          f"[{_short(row['ci_low'])}, {_short(row['ci_high'])}]")
+            table.add_row(row["policy"], *(str(row[a.label]) for a in exp.axes), number(row["mean"]),
+                          f"[{number(row['ci_low'])}, {number(row['ci_high'])}]")
     out_console.print(table)
 
 
@@ -89,9 +118,6 @@ def register(sub: Any) -> None:
     p.add_argument("spec", metavar="SPEC.toml", help="experiment file (see examples/)")
     p.add_argument("--out", default=None, metavar="DIR", help="output folder (default runs/NAME); "
                    "rerunning with the same folder resumes")
-    p.add_argument("--no-report", action="store_true", help="skip report.html / report.md")
+    add_report_argument(p)
     add_jobs_argument(p)
     p.set_defaults(func=cmd_experiment)
-
-
-EXTRA_COMMANDS.append(register)
