@@ -82,3 +82,27 @@ def test_report_and_figures_do_not_import_the_cli():
     for name, deps in graph.items():
         if not name.startswith("experiments.cli"):
             assert not {d for d in deps if d.startswith("experiments.cli")}, name
+
+
+LAYERS = [
+    {"experiments", "experiments.console", "experiments.store", "experiments.recording"},
+    {"experiments.stats"},
+    {"experiments.running"},
+    {"experiments.reporting", "experiments.regress", "experiments.train", "experiments.bench"},
+    {"experiments.cli"},
+]
+"""The experiments packages bottom to top, as the README's architecture draws them."""
+
+
+def layer(module: str) -> int:
+    parts = module.split(".")
+    for depth in (3, 2, 1):
+        for i, names in enumerate(LAYERS):
+            if ".".join(parts[:depth]) in names and len(parts) >= depth:
+                return i
+    raise AssertionError(f"{module} is in no layer of LAYERS")
+
+
+def test_experiments_packages_import_only_downwards():
+    upward = [(m, d) for m, deps in import_graph().items() for d in deps if layer(d) > layer(m)]
+    assert upward == []

@@ -7,9 +7,9 @@ import json
 import pytest
 
 import experiments.cli.commands.regress as regress_cmd
-import experiments.regress as regress
+import experiments.regress.golden as regress
 from experiments.cli.app import main
-from experiments.regress import GOLDEN, METRICS, SUITE, Suite, check, read_golden, run_suite
+from experiments.regress.golden import GOLDEN, METRICS, SUITE, Suite, check, read_golden, run_suite
 from sim.config import apply_overrides, load_scenario
 
 SMALL = Suite(scenarios=("beauty",), policies=("rfm_tiered", "fatigue_capped"), seeds=(0, 1), customers=800,

@@ -14,7 +14,7 @@ from experiments.console import console, number, out_console
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Customer-days per second, bytes per customer and peak memory; --json for tools."""
-    from experiments.bench import run_bench, warm_start_seconds
+    from experiments.bench.throughput import run_bench, warm_start_seconds
     sizes = [int(s) for s in args.sizes.split(",")]
     if any(s < 1 for s in sizes):
         raise UserError("--sizes must be positive whole numbers")

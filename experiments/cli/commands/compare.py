@@ -18,7 +18,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     The same runner as ``siyu experiment``, so rerunning with the same --out resumes.
     """
-    from experiments.spec import experiment_from_refs
+    from experiments.running.spec import experiment_from_refs
     refs = [p.strip() for p in args.policies.split(",") if p.strip()]
     if not refs:
         raise UserError("--policies needs at least one policy name or file")

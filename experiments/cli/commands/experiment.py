@@ -14,8 +14,8 @@ from rich.table import Table
 
 from experiments.cli.options import add_jobs_argument, add_report_argument
 from experiments.console import console, count, number, out_console, with_progress
-from experiments.runner import ExperimentResult, execute, finish, plan, resume, unique
-from experiments.spec import Experiment, load_experiment
+from experiments.running.runner import ExperimentResult, execute, finish, plan, resume, unique
+from experiments.running.spec import Experiment, load_experiment
 
 
 def run_and_report(exp: Experiment, out: Path, report: bool = True, jobs: int = 1) -> ExperimentResult:
@@ -35,7 +35,7 @@ def run_and_report(exp: Experiment, out: Path, report: bool = True, jobs: int = 
     out_console.print(f"wrote {out / 'comparison.csv'}, tidy tables (runs, daily, hidden, segments) and "
                       f"{count(len(unique(tasks)), 'run file')} in {out / 'runs'}")
     if report:
-        from experiments.report import write_report
+        from experiments.reporting.report import write_report
         with console.status("writing the report"):
             files = write_report(out)
         out_console.print(f"report: {files.html} and {files.markdown}")
@@ -44,7 +44,7 @@ def run_and_report(exp: Experiment, out: Path, report: bool = True, jobs: int = 
 
 def print_result(result: ExperimentResult) -> None:
     """The comparison table at the reported grid point, the headline, and the sweep optima."""
-    from experiments.report import headline
+    from experiments.reporting.report import headline
     exp = result.experiment
     comp = result.comparison()
     where = ""
@@ -90,7 +90,7 @@ def print_comparison(rows: list[dict[str, Any]], policies: list[str], title: str
 
 def print_optima(result: ExperimentResult) -> None:
     """Per policy, the grid point with the best headline value."""
-    from experiments.sweep import surface_rows, varying_policies
+    from experiments.running.sweep import surface_rows, varying_policies
     exp = result.experiment
     shown = varying_policies(exp, result.runs)
     table = Table(title=f"sweep optimum of {exp.metric} per policy ({count(len(exp.points), 'grid point')})",

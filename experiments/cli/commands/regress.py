@@ -9,10 +9,10 @@ from typing import Any
 from rich.table import Table
 
 from experiments.console import console, count, number, out_console, with_progress
-from experiments.regress import (GOLDEN, SUITE, Check, Suite, check, read_golden, run_spec, run_suite, spec_suite,
-                                 write_golden)
-from experiments.runner import plan, unique
-from experiments.spec import load_experiment
+from experiments.regress.golden import (GOLDEN, SUITE, Check, Suite, check, read_golden, run_spec, run_suite,
+                                        spec_suite, write_golden)
+from experiments.running.runner import plan, unique
+from experiments.running.spec import load_experiment
 
 MAX_ROWS = 40
 """Drift rows printed at most (largest relative change first)."""

@@ -11,7 +11,7 @@ from experiments.console import console, count, out_console
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Render the report of a folder written by ``siyu experiment`` or ``siyu compare``."""
-    from experiments.report import write_report
+    from experiments.reporting.report import write_report
     with console.status("writing the report"):
         files = write_report(Path(args.dir))
     out_console.print(f"wrote {files.html}, {files.markdown} and {count(len(files.figures), 'figure')} in "

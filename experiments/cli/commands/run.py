@@ -19,7 +19,7 @@ SHOWN = ("total_value", "net_profit", "residual_value", "revenue", "incentive_co
 
 def cmd_run(args: argparse.Namespace) -> int:
     """One policy, one seed: summary.json and daily.csv."""
-    from experiments.runner import run_one, write_run
+    from experiments.running.runner import run_one, write_run
     sc = load_scenario(args.scenario)
     customers = args.customers or sc.population.customers
     result = with_progress(args.days, "simulating",

@@ -8,7 +8,7 @@ from typing import Any
 
 from experiments.cli.options import DEFAULT_SCENARIO, UserError, positive_int, seed_int
 from experiments.console import out_console, progress_bar
-from experiments.train import ALGOS, TrainConfig
+from experiments.train.trainer import ALGOS, TrainConfig
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -16,7 +16,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     Ctrl-C saves the model as it was and exits 130; ``--resume`` continues it.
     """
-    from experiments.train import train
+    from experiments.train.trainer import train
     from sim.config import load_scenario
     load_scenario(args.scenario)  # a bad scenario fails here, in one line, before torch loads
     try:

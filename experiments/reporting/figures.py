@@ -1,6 +1,6 @@
 """The report's figures (matplotlib's Agg canvas, no pyplot): one function per figure, one colour per policy.
 
-Every function takes plain arrays already aggregated by :mod:`experiments.report` and returns a
+Every function takes plain arrays already aggregated by :mod:`experiments.reporting.report` and returns a
 :class:`~matplotlib.figure.Figure` with labelled axes and units.
 """
 

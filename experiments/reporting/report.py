@@ -2,7 +2,7 @@
 
 The report reads only what the runner wrote (``experiment.json`` and the tidy tables), aggregates it
 per policy at one grid point (the sweep optimum, or the only point), draws the figures of
-:mod:`experiments.figures` and lays the same content out twice: HTML with the images embedded as
+:mod:`experiments.reporting.figures` and lays the same content out twice: HTML with the images embedded as
 base64 PNG, and Markdown linking the PNGs written to ``DIR/figures/``.
 """
 
@@ -17,15 +17,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from experiments import figures
+from experiments.reporting import figures
 from experiments.console import count, number
-from experiments.comparison import Comparison, Leader, direction, unit
-from experiments.io import atomic_write_text
+from experiments.stats.comparison import Comparison, Leader, direction, unit
+from experiments.store.io import atomic_write_text
 from experiments.recording import SEGMENTS
-from experiments.spec import ExperimentInfo
-from experiments.stats import MIN_BOOT_SEEDS, bootstrap_indices, bootstrap_mean, paired_diff, seeds_for
-from experiments.sweep import report_point, surface_rows, varying_policies
-from experiments.tables import Table, read_table, select
+from experiments.running.spec import ExperimentInfo
+from experiments.stats.bootstrap import MIN_BOOT_SEEDS, bootstrap_indices, bootstrap_mean, paired_diff, seeds_for
+from experiments.running.sweep import report_point, surface_rows, varying_policies
+from experiments.store.tables import Table, read_table, select
 from sim.defaults import CHANNELS, CONTENTS
 
 KPI_COLUMNS = ("net_profit", "residual_value", "revenue", "purchases", "contacts", "unsubscribes",

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from experiments.stats import ALPHA, PairedDiff, bootstrap_diff, bootstrap_indices, holm
-from experiments.tables import Table, select
+from experiments.stats.bootstrap import ALPHA, PairedDiff, bootstrap_diff, bootstrap_indices, holm
+from experiments.store.tables import Table, select
 
 COMPARE_METRICS: tuple[str, ...] = (
     "total_value", "net_profit", "residual_value", "revenue", "gross_margin", "incentive_cost",
