@@ -12,8 +12,9 @@ from typing import Any, Callable
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-console = Console(stderr=True)
-"""Messages, warnings, errors and progress: stderr, so piping stdout keeps only the results."""
+console = Console(stderr=True, soft_wrap=True)
+"""Messages, warnings, errors and progress: stderr, so piping stdout keeps only the results; a message is
+one line however long (soft wrap), so a log or CI reads it whole."""
 out_console = Console() if sys.stdout.isatty() else Console(width=160)
 """Results (tables, paths written): stdout, 160 columns wide when it is not a terminal."""
 

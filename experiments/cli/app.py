@@ -1,7 +1,8 @@
 """The ``siyu`` command line: the parser of every command, and the one place errors are turned into lines.
 
 User errors (unknown names, bad files, bad numbers) end with one line on stderr and exit code 2;
-never a traceback. When stderr is not a terminal (CI, a pipe), an unexpected failure is one line
+never a traceback. A command that needs an optional part that is not installed names the pip extra
+in one line and exits 3. When stderr is not a terminal (CI, a pipe), an unexpected failure is one line
 too, and exit code 1; ``SIYU_TRACEBACK=1`` shows the traceback anyway.
 """
 
@@ -16,6 +17,7 @@ from experiments.cli.options import UserError
 from experiments.console import console
 from sim.config import ConfigError
 from sim.engine import code_version
+from sim.extras import MissingExtra
 from sim.observation import InvalidActionError
 
 COMMANDS = (run, compare, experiment, report, regress, train, scenarios, bench)
@@ -49,6 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UserError, InvalidActionError, ValueError, FileNotFoundError) as exc:
         error(args.command, str(exc))
         return 2
+    except MissingExtra as exc:
+        message = str(exc)
+        console.print(message if message.startswith("siyu ") else f"siyu {args.command}: {message}",
+                      markup=False, highlight=False)
+        return 3
     except KeyboardInterrupt:
         console.print("interrupted; finished runs are kept")
         return 130

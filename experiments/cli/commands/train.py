@@ -9,6 +9,7 @@ from typing import Any
 from experiments.cli.options import DEFAULT_SCENARIO, UserError, positive_int, seed_int
 from experiments.console import out_console, progress_bar
 from experiments.train.trainer import ALGOS, TrainConfig
+from sim.extras import require
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -16,6 +17,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     Ctrl-C saves the model as it was and exits 130; ``--resume`` continues it.
     """
+    require("rl", "siyu train")
     from experiments.train.trainer import train
     from sim.config import load_scenario
     load_scenario(args.scenario)  # a bad scenario fails here, in one line, before torch loads
