@@ -138,3 +138,14 @@ def test_axis_ticks_keep_their_halves_and_counts_their_plurals():
     assert [count(1, "seed"), count(3, "seed"), count(2, "policy"), count(20_000, "customer")] == \
         ["1 seed", "3 seeds", "2 policies", "20,000 customers"]
     assert count(2, "day") == "2 days"
+
+
+def test_a_policy_that_never_contacts_is_named_in_one_line_and_in_the_report(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", "--policies", "no_contact,rfm_tiered", "--seeds", "2", "--customers", "800",
+                 "--days", "20", "--out", str(out)]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1 and warnings[0].startswith("Warning: no_contact made no contact at all on 2 seeds")
+    assert "as a control that is intended" in warnings[0]
+    report = (out / "report.md").read_text()
+    assert "Warning: no_contact made no contact at all" in report and "Warning: rfm_tiered" not in report

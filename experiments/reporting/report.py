@@ -263,6 +263,13 @@ def headline(comp: Comparison, metric: str) -> str:
     return text + f"The lead is not significant after Holm's correction over {over}." + more
 
 
+def silence_warnings(comp: Comparison) -> list[str]:
+    """One line per policy that contacted nobody: intended for a control, a red flag for anything else."""
+    return [f"Warning: {p} made no contact at all on {count(len(comp.seeds), 'seed')}; as a control that is "
+            "intended, otherwise the policy does nothing (a briefly trained rl: model often ends up here)."
+            for p in comp.silent()]
+
+
 def kpi_table(d: ReportData) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the KPI table: headline with paired CI and Holm p, then other KPIs."""
     m = d.info.metric
@@ -339,6 +346,7 @@ def blocks(d: ReportData) -> list[Block]:
     """The report's content, in order, independent of the output format."""
     out: list[Block] = [("h", "Setup"), ("p", setup_text(d)),
                         ("h", "Headline"), ("p", headline(d.comparison, d.info.metric)),
+                        *(("p", w) for w in silence_warnings(d.comparison)),
                         ("h", "KPIs"), ("table", *kpi_table(d))]
     prec = precision_table(d)
     if prec:

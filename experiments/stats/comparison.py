@@ -100,6 +100,10 @@ class Comparison:
         """One value per seed, in seed order."""
         return self.values[(policy, metric)]
 
+    def silent(self) -> list[str]:
+        """Policies that contacted nobody on any seed: a deliberate control, or a policy that does nothing."""
+        return [p for p in self.policies if not np.any(self.series(p, "contacts"))]
+
     def rows(self, metrics: tuple[str, ...] = COMPARE_METRICS) -> list[dict[str, Any]]:
         """Long-form rows with the columns in :data:`COLUMNS`."""
         plan = bootstrap_indices(len(self.seeds))

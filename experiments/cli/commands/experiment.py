@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any, Sequence
 
+from rich.markup import escape
 from rich.table import Table
 
 from experiments.cli.options import add_jobs_argument, add_report_argument
@@ -44,7 +45,7 @@ def run_and_report(exp: Experiment, out: Path, report: bool = True, jobs: int = 
 
 def print_result(result: ExperimentResult) -> None:
     """The comparison table at the reported grid point, the headline, and the sweep optima."""
-    from experiments.reporting.report import headline
+    from experiments.reporting.report import headline, silence_warnings
     exp = result.experiment
     comp = result.comparison()
     where = ""
@@ -58,6 +59,8 @@ def print_result(result: ExperimentResult) -> None:
              f"(paired 95% bootstrap CI of the difference vs {exp.reference})")
     print_comparison(comp.rows(metrics), comp.policies, title, metrics)
     out_console.print(headline(comp, exp.metric), highlight=False)
+    for warning in silence_warnings(comp):
+        console.print(f"[yellow]{escape(warning)}[/yellow]", highlight=False)
 
 
 def print_comparison(rows: list[dict[str, Any]], policies: list[str], title: str, metrics: Sequence[str]) -> None:
