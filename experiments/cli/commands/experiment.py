@@ -25,7 +25,7 @@ def run_and_report(exp: Experiment, out: Path, report: bool = True, jobs: int = 
     done = resume(tasks, out)
     todo = [t for t in unique(tasks) if t.key not in done]
     if done:
-        console.print(f"resuming {out}: {len(done)} runs already done, {len(todo)} to run")
+        console.print(f"resuming {out}: {count(len(done), 'run')} already done, {len(todo)} to run")
     days = sum(t.days for t in todo)
     label = f"{count(len(todo), 'run')} ({count(len(exp.policies), 'policy')} x {count(len(exp.seeds), 'seed')}" + \
         (f" x {count(len(exp.points), 'grid point')})" if exp.axes else ")")
