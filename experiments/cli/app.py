@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Sequence
+import sys
+from typing import NoReturn, Sequence
+
+from rich.markup import escape
 
 from experiments.cli.commands import bench, compare, experiment, regress, report, run, scenarios, train
 from experiments.cli.options import UserError
@@ -24,9 +27,20 @@ COMMANDS = (run, compare, experiment, report, regress, train, scenarios, bench)
 """Command modules, in the order ``siyu --help`` lists them."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse reporting a bad argument in one line; the usage comes first only on a terminal."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``siyu COMMAND: error: MESSAGE`` and exit 2."""
+        if console.is_terminal:
+            self.print_usage(sys.stderr)
+        console.print(f"{self.prog}: error: {message}", markup=False, highlight=False)
+        sys.exit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
-    parser = argparse.ArgumentParser(prog="siyu", description="Simulate a brand's private traffic pool "
+    parser = Parser(prog="siyu", description="Simulate a brand's private traffic pool "
                                      "and compare contact policies on it.")
     parser.add_argument("--version", action="version", version=f"siyu {code_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -68,5 +82,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def error(command: str, message: str) -> None:
     """One red line on stderr: ``siyu COMMAND: error: MESSAGE``."""
-    console.print(f"[red]siyu {command}: error:[/red] {message}", markup=True, highlight=False)
+    console.print(f"[red]siyu {command}: error:[/red] {escape(message)}", markup=True, highlight=False)
 
