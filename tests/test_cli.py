@@ -150,3 +150,18 @@ def test_a_policy_that_never_contacts_is_named_in_one_line_and_in_the_report(tmp
     assert "as a control that is intended" in warnings[0]
     report = (out / "report.md").read_text()
     assert "Warning: no_contact made no contact at all" in report and "Warning: rfm_tiered" not in report
+
+
+@pytest.mark.parametrize("words, expected", [
+    (["siyu", "co"], {"compare"}),
+    (["siyu", "compare", "--se"], {"--seeds", "--seed"}),
+    (["siyu", "train", "--algo", "ma"], {"maskable_ppo"}),
+    (["siyu", "scenarios", "f"], {"fields"}),
+])
+def test_bash_completion_completes_commands_options_and_choices(words, expected):
+    script = subprocess.run([sys.executable, "-m", "experiments.cli", "--completion"], capture_output=True,
+                            text=True, check=True).stdout
+    words_text = " ".join(f"'{w}'" for w in words)
+    probe = f'{script}\nCOMP_WORDS=({words_text}); COMP_CWORD={len(words) - 1}; _siyu; echo "${{COMPREPLY[@]}}"'
+    proc = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
+    assert set(proc.stdout.split()) == expected

@@ -16,6 +16,7 @@ from typing import NoReturn, Sequence
 from rich.markup import escape
 
 from experiments.cli.commands import bench, compare, experiment, regress, report, run, scenarios, train
+from experiments.cli.completion import bash_script
 from experiments.cli.options import UserError
 from experiments.console import console
 from sim.config import ConfigError
@@ -43,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="siyu", description="Simulate a brand's private traffic pool "
                                      "and compare contact policies on it.")
     parser.add_argument("--version", action="version", version=f"siyu {code_version()}")
+    parser.add_argument("--completion", action="store_true",
+                        help='print bash completion; enable it with: eval "$(siyu --completion)"')
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.register(sub)
@@ -53,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``siyu`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.completion:
+        print(bash_script(parser), end="")
+        return 0
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
