@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import mesa
 import numpy as np
 
 from policies.base import Policy
 from sim.config import Scenario
 from sim.defaults import STAGES
 from sim.engine import Simulation
+from sim.extras import require
+
+require("mesa", "agents.mesa_model (the Mesa adapter)")
+import mesa  # noqa: E402  (after the check, so a missing Mesa is named in one line)
 
 MODEL_REPORTERS = ("reachable", "dropped", "active_buyers", "revenue", "contacts", "opens", "purchases",
                    "unsubscribes", "groups_alive", "acquired")

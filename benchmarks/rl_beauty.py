@@ -5,7 +5,7 @@ most ``--minutes``, then plays the greedy, masked policy and every rule baseline
 (``--eval-seeds`` small integers: the training populations used 63-bit ``episode_seed`` hashes) with
 the full pool (acquisition inflow on, ``--customers`` at the start, ``--days`` horizon), and prints
 ``total_value`` (net profit + residual value) per policy and the paired difference of PPO against the
-best rule with its 95% CI (``experiments.stats.paired_diff``). The best rule is picked on the same
+best rule with its 95% CI (``experiments.stats.bootstrap.paired_diff``). The best rule is picked on the same
 evaluation seeds, which can only favour it.
 
     python benchmarks/rl_beauty.py --minutes 10 --out runs/rl_beauty
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.stats import paired_diff
-from experiments.train import TrainConfig, train
+from experiments.stats.bootstrap import paired_diff
+from experiments.train.trainer import TrainConfig, train
 from policies import load_policy
 from sim import Simulation, load_scenario
 

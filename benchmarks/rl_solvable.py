@@ -16,8 +16,8 @@ import json
 import time
 from pathlib import Path
 
-from experiments.stats import paired_diff
-from experiments.train import TrainConfig, train
+from experiments.stats.bootstrap import paired_diff
+from experiments.train.trainer import TrainConfig, train
 from policies import BASELINES, load_policy
 from sim.envs.solvable import (GAMMA, SCENARIO_PATH, TablePolicy, discounted_values, estimate_mdp, model_value,
                                solvable_scenario, value_iteration)

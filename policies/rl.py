@@ -19,6 +19,7 @@ from policies.registry import LOADERS
 from sim.config import ConfigError
 from sim.envs.encoding import (ACTION_NVEC, N_FEATURES, action_masks, decode, encode, flatten_masks,
                                masked_argmax, unflatten_actions)
+from sim.extras import require
 from sim.observation import Action, Observation
 
 _CACHE: dict[tuple[str, float], tuple[Any, str]] = {}
@@ -75,6 +76,7 @@ def algo_class(algo: str) -> Any:
 
 def load_rl_policy(ref: str) -> RLPolicy:
     """The policy of ``rl:PATH`` (a ``model.zip`` written by ``siyu train``, next to its hyperparams.json)."""
+    require("rl", f"policy rl:{ref}")
     path = Path(ref).expanduser()
     if not path.is_file():
         raise ConfigError(f"rl:{ref}: no such model file "

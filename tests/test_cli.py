@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from experiments.cli import main
+from experiments.cli.app import main
 
 REQUIRED = ["scenario", "policy", "seed", "customers", "days", "revenue", "incentive_cost", "contact_cost",
             "net_profit", "residual_value", "total_value", "purchases", "contacts", "opens",
@@ -61,7 +61,8 @@ def test_compare_writes_long_form_with_paired_cis(tmp_path):
 def test_bad_arguments_give_one_line_and_exit_2(args, needle):
     proc = subprocess.run([sys.executable, "-m", "experiments.cli", *args], capture_output=True, text=True)
     assert proc.returncode == 2
-    assert needle in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if not line.startswith("first run")]  # cold numba cache
+    assert len(lines) == 1 and needle in lines[0] and lines[0].startswith(f"siyu {args[0]}")
     assert "Traceback" not in proc.stderr
 
 
@@ -103,3 +104,64 @@ def test_bench_json_lists_the_figures_tools_read():
     assert {"customers", "threads", "customer_days_per_s", "bytes_per_customer", "peak_mb"} <= set(row)
     assert row["customers"] == 3000 and row["threads"] == 1
     assert row["customer_days_per_s"] > 0 and 0 < row["bytes_per_customer"] < 200
+
+
+def test_version_prints_the_installed_version():
+    from importlib.metadata import version
+    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"siyu {version('siyu')}"
+
+
+def test_an_unexpected_failure_is_one_line_when_stderr_is_not_a_terminal(tmp_path):
+    """A broken results folder makes the report fail in a way no user check foresaw: one line, exit 1."""
+    (tmp_path / "experiment.json").write_text("{}")
+    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "report", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("siyu report: error:"), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("value, signed, text", [
+    (4_712_345.0, False, "4.71M"), (23_612.0, False, "23.6k"), (1234.4, False, "1,234"),
+    (8.293, True, "+8"), (-8.293, True, "-8"), (0.1634, False, "0.16"), (0.0, True, "+0"),
+    (-0.0001, False, "-0.0001"), (float("nan"), False, "n/a"), (999_999.7, False, "1M"),
+])
+def test_numbers_read_as_people_write_them(value, signed, text):
+    from experiments.console import number
+    assert number(value, signed) == text
+
+
+def test_axis_ticks_keep_their_halves_and_counts_their_plurals():
+    from experiments.console import count, number
+    assert [number(v, digits=3) for v in (0.5, 1.5, 2.5, 2500)] == ["0.5", "1.5", "2.5", "2,500"]
+    assert [count(1, "seed"), count(3, "seed"), count(2, "policy"), count(20_000, "customer")] == \
+        ["1 seed", "3 seeds", "2 policies", "20,000 customers"]
+    assert count(2, "day") == "2 days"
+
+
+def test_a_policy_that_never_contacts_is_named_in_one_line_and_in_the_report(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    assert main(["compare", "--policies", "no_contact,rfm_tiered", "--seeds", "2", "--customers", "800",
+                 "--days", "20", "--out", str(out)]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1 and warnings[0].startswith("Warning: no_contact made no contact at all on 2 seeds")
+    assert "as a control that is intended" in warnings[0]
+    report = (out / "report.md").read_text()
+    assert "Warning: no_contact made no contact at all" in report and "Warning: rfm_tiered" not in report
+
+
+@pytest.mark.parametrize("words, expected", [
+    (["siyu", "co"], {"compare"}),
+    (["siyu", "compare", "--se"], {"--seeds", "--seed"}),
+    (["siyu", "train", "--algo", "ma"], {"maskable_ppo"}),
+    (["siyu", "scenarios", "f"], {"fields"}),
+])
+def test_bash_completion_completes_commands_options_and_choices(words, expected):
+    script = subprocess.run([sys.executable, "-m", "experiments.cli", "--completion"], capture_output=True,
+                            text=True, check=True).stdout
+    words_text = " ".join(f"'{w}'" for w in words)
+    probe = f'{script}\nCOMP_WORDS=({words_text}); COMP_CWORD={len(words) - 1}; _siyu; echo "${{COMPREPLY[@]}}"'
+    proc = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
+    assert set(proc.stdout.split()) == expected

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import experiments.tables as tables
-from experiments.cli import main
-from experiments.comparison import COLUMNS
-from experiments.runner import RunTask, plan, run_experiment, unique
-from experiments.spec import load_experiment
-from experiments.tables import read_table
+import experiments.store.tables as tables
+from experiments.cli.app import main
+from experiments.stats.comparison import COLUMNS
+from experiments.running.runner import RunTask, plan, run_experiment, unique
+from experiments.running.spec import load_experiment
+from experiments.store.tables import read_table
 from policies import make_policy
 from sim import Simulation
 from sim.segments import SEGMENTS
@@ -283,7 +283,7 @@ def test_sweep_runs_shared_runs_once_and_marks_optima(tmp_path):
                          ids=lambda p: p.stem)
 def test_example_specs_load(path):
     """The shipped examples stay valid as the scenario and policy schemas evolve."""
-    from experiments.spec import load_experiment
+    from experiments.running.spec import load_experiment
 
     exp = load_experiment(path)
     assert exp.policies and exp.points
@@ -291,7 +291,7 @@ def test_example_specs_load(path):
 
 def test_worker_processes_give_the_same_runs(tmp_path):
     """--jobs 2 splits the runs over two processes; every run is a pure function of its task."""
-    from experiments.spec import experiment_from_refs
+    from experiments.running.spec import experiment_from_refs
     exp = experiment_from_refs("beauty", ["no_contact", "rfm_tiered", "fatigue_capped"], 2, customers=800, days=20)
     one = run_experiment(exp, tmp_path / "one")
     two = run_experiment(exp, tmp_path / "two", jobs=2)

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-import experiments.commands.regress as regress_cmd
-import experiments.regress as regress
-from experiments.cli import main
-from experiments.regress import GOLDEN, METRICS, SUITE, Suite, check, read_golden, run_suite
+import experiments.cli.commands.regress as regress_cmd
+import experiments.regress.golden as regress
+from experiments.cli.app import main
+from experiments.regress.golden import GOLDEN, METRICS, SUITE, Suite, check, read_golden, run_suite
 from sim.config import apply_overrides, load_scenario
 
 SMALL = Suite(scenarios=("beauty",), policies=("rfm_tiered", "fatigue_capped"), seeds=(0, 1), customers=800,

@@ -11,10 +11,10 @@ from matplotlib.colors import to_rgb
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle, StepPatch
 
-from experiments.cli import main
-from experiments.report import build_figures, load, write_report
-from experiments.runner import run_experiment
-from experiments.spec import experiment_from_refs, load_experiment
+from experiments.cli.app import main
+from experiments.reporting.report import build_figures, load, write_report
+from experiments.running.runner import run_experiment
+from experiments.running.spec import experiment_from_refs, load_experiment
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from experiments.cli import main
-from experiments.train import TrainConfig, train
+from experiments.cli.app import main
+from experiments.train.trainer import TrainConfig, train
 from policies import load_policy
 from policies.rl import RLPolicy
 from sim import Simulation
@@ -146,8 +146,8 @@ def test_interrupted_training_keeps_the_model_and_resumes_to_the_budget(tmp_path
 
 
 def test_siyu_train_cli_says_how_to_resume(tmp_path, capsys, monkeypatch):
-    import experiments.train as train_module
-    from experiments.train import TrainResult
+    import experiments.train.trainer as train_module
+    from experiments.train.trainer import TrainResult
 
     assert main(["train", "--resume", "--out", str(tmp_path / "none")]) == 2
     assert "no model.zip" in capsys.readouterr().err

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from experiments.comparison import COLUMNS, Comparison
-from experiments.stats import (bootstrap_diff, bootstrap_indices, holm, paired_diff, seeds_for,
-                               seeds_needed, t95)
+from experiments.stats.comparison import COLUMNS, Comparison
+from experiments.stats.bootstrap import (bootstrap_diff, bootstrap_indices, holm, paired_diff, seeds_for,
+                                         seeds_needed, t95)
 
 
 def test_bootstrap_is_seeded_and_brackets_the_mean():

@@ -6,10 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-from experiments.cli import EXTRA_COMMANDS, DEFAULT_SCENARIO, UserError, console, out_console, positive_int, seed_int
-from experiments.train import ALGOS, TrainConfig
+from experiments.cli.options import DEFAULT_SCENARIO, UserError, positive_int, seed_int
+from experiments.console import out_console, progress_bar
+from experiments.train.trainer import ALGOS, TrainConfig
+from sim.extras import require
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -17,7 +17,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     Ctrl-C saves the model as it was and exits 130; ``--resume`` continues it.
     """
-    from experiments.train import train
+    require("rl", "siyu train")
+    from experiments.train.trainer import train
     from sim.config import load_scenario
     load_scenario(args.scenario)  # a bad scenario fails here, in one line, before torch loads
     try:
@@ -30,9 +31,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UserError(f"--out {out} exists and is not a folder")
     if args.resume and not (out / "model.zip").is_file():
         raise UserError(f"--resume: no model.zip in {out} to continue from")
-    with Progress(TextColumn(f"[bold]training {args.algo}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("customer-days"), TimeRemainingColumn(), console=console, transient=True,
-                  disable=not console.is_terminal) as bar:
+    with progress_bar(f"training {args.algo}", "customer-days") as bar:
         task = bar.add_task("train", total=args.timesteps)
         try:
             result = train(config, out, lambda done, total: bar.update(task, completed=done), resume=args.resume)
@@ -71,5 +70,3 @@ def register(subparsers: Any) -> None:
                    help="continue the model in --out (saved every 5 minutes and on Ctrl-C) up to --timesteps")
     p.set_defaults(func=cmd_train)
 
-
-EXTRA_COMMANDS.append(register)

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import numba
 
+from experiments.console import count
 from policies import load_policy
 from sim.config import load_scenario
 from sim.engine import Simulation
@@ -82,6 +83,6 @@ def run_bench(sizes: list[int], threads: list[int], min_seconds: float = 1.0,
             if th > numba.config.NUMBA_NUM_THREADS:
                 continue
             if progress:
-                progress(f"{n:,} customers, {th} thread(s)")
+                progress(f"{count(n, 'customer')}, {count(th, 'thread')}")
             rows.append(measure(n, th, min_seconds=min_seconds))
     return rows

@@ -8,11 +8,11 @@ from typing import Any
 
 from rich.table import Table
 
-from experiments.cli import EXTRA_COMMANDS, _short, _with_progress, console, out_console
-from experiments.regress import (GOLDEN, SUITE, Check, Suite, check, read_golden, run_spec, run_suite, spec_suite,
-                                 write_golden)
-from experiments.runner import plan, unique
-from experiments.spec import load_experiment
+from experiments.console import console, count, number, out_console, with_progress
+from experiments.regress.golden import (GOLDEN, SUITE, Check, Suite, check, read_golden, run_spec, run_suite,
+                                        spec_suite, write_golden)
+from experiments.running.runner import plan, unique
+from experiments.running.spec import load_experiment
 
 MAX_ROWS = 40
 """Drift rows printed at most (largest relative change first)."""
@@ -26,17 +26,18 @@ def cmd_regress(args: argparse.Namespace) -> int:
         golden = None if args.update else read_golden(path)
         n = len(unique(plan(exp)))
         suite: Suite | dict[str, Any] = spec_suite(exp)
-        runs, hashes = _with_progress(n * exp.days, f"regress: {n} runs of {args.spec}",
+        runs, hashes = with_progress(n * exp.days, f"regress: {count(n, 'run')} of {args.spec}",
                                       lambda tick: run_spec(exp, progress=tick))
     else:
         path = Path(args.golden) if args.golden else GOLDEN
         golden = None if args.update else read_golden(path)
         suite = SUITE
-        runs, hashes = _with_progress(SUITE.runs * SUITE.days, f"regress: {SUITE.runs} runs",
+        runs, hashes = with_progress(SUITE.runs * SUITE.days, f"regress: {count(SUITE.runs, 'run')}",
                                       lambda tick: run_suite(SUITE, progress=tick))
     if args.update:
         write_golden(path, suite, runs, hashes)
-        out_console.print(f"wrote {path}: {len(runs)} runs x {len(next(iter(runs.values())))} metrics")
+        metrics = len(next(iter(runs.values())))
+        out_console.print(f"wrote {path}: {count(len(runs), 'run')} x {count(metrics, 'metric')}")
         return 0
     result = check(golden, runs, hashes, suite, args.rtol, args.atol)
     print_check(result, path)
@@ -48,16 +49,17 @@ def print_check(result: Check, path: Path) -> None:
     for note in result.notes:
         console.print(f"note: {note}", highlight=False)
     if result.ok:
-        out_console.print(f"regress: ok, {result.runs} runs x {result.metrics} metrics within tolerance of {path}")
+        out_console.print(f"regress: ok, {count(result.runs, 'run')} x {count(result.metrics, 'metric')} "
+                          f"within tolerance of {path}")
         return
-    table = Table(title=f"regress: {len(result.drifts)} metrics moved beyond tolerance (golden: {path})",
+    table = Table(title=f"regress: {count(len(result.drifts), 'metric')} moved beyond tolerance (golden: {path})",
                   title_justify="left")
     for col in ("run", "metric", "golden", "now", "change"):
         table.add_column(col, justify="left" if col in ("run", "metric") else "right")
     ranked = sorted(result.drifts, key=lambda d: -abs(d.relative))
     for d in ranked[:MAX_ROWS]:
         rel = "missing" if d.missing else f"{100 * d.relative:+.3f}%"
-        table.add_row(d.case, d.metric, _short(d.golden), _short(d.now), rel)
+        table.add_row(d.case, d.metric, number(d.golden), number(d.now), rel)
     out_console.print(table)
     if len(ranked) > MAX_ROWS:
         out_console.print(f"... and {len(ranked) - MAX_ROWS} more")
@@ -76,5 +78,3 @@ def register(sub: Any) -> None:
     p.add_argument("--atol", type=float, default=None, help="absolute tolerance (default: the golden file's)")
     p.set_defaults(func=cmd_regress)
 
-
-EXTRA_COMMANDS.append(register)

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from experiments.io import atomic_write, atomic_write_text
+from experiments.store.io import atomic_write, atomic_write_text
 from policies.rl import algo_class
 from sim.config import load_scenario
 from sim.envs import HORIZON_DAYS

@@ -17,14 +17,14 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
-from experiments.comparison import COLUMNS, Comparison
-from experiments.io import daily_rows, write_csv, write_json
+from experiments.stats.comparison import COLUMNS, Comparison
+from experiments.store.io import daily_rows, write_csv, write_json
 from experiments.recording import ContactRecorder
-from experiments.results import (RECORD_FORMAT, Record, build_tables, load_record, make_record,
-                                 save_record, table_cell)
-from experiments.spec import Experiment, GridPoint, PolicySpec
-from experiments.sweep import report_point, surface_rows
-from experiments.tables import Table, as_arrays, read_table, select, write_table
+from experiments.running.results import (RECORD_FORMAT, Record, build_tables, load_record, make_record,
+                                         save_record, table_cell)
+from experiments.running.spec import Experiment, GridPoint, PolicySpec
+from experiments.running.sweep import report_point, surface_rows
+from experiments.store.tables import Table, as_arrays, read_table, select, write_table
 from policies import load_policy
 from sim.config import Scenario
 from sim.engine import RunResult, Simulation, code_version

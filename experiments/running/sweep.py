@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from experiments.comparison import direction
-from experiments.results import table_cell
-from experiments.spec import Experiment, ExperimentInfo
-from experiments.stats import bootstrap_indices, bootstrap_mean
-from experiments.tables import Table, select
+from experiments.stats.comparison import direction
+from experiments.running.results import table_cell
+from experiments.running.spec import Experiment, ExperimentInfo
+from experiments.stats.bootstrap import bootstrap_indices, bootstrap_mean
+from experiments.store.tables import Table, select
 
 
 def varying_policies(exp: Experiment | ExperimentInfo, runs: Table | None = None) -> list[str]:

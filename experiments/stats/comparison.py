@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from experiments.stats import ALPHA, PairedDiff, bootstrap_diff, bootstrap_indices, holm
-from experiments.tables import Table, select
+from experiments.stats.bootstrap import ALPHA, PairedDiff, bootstrap_diff, bootstrap_indices, holm
+from experiments.store.tables import Table, select
 
 COMPARE_METRICS: tuple[str, ...] = (
     "total_value", "net_profit", "residual_value", "revenue", "gross_margin", "incentive_cost",
@@ -99,6 +99,10 @@ class Comparison:
     def series(self, policy: str, metric: str) -> np.ndarray:
         """One value per seed, in seed order."""
         return self.values[(policy, metric)]
+
+    def silent(self) -> list[str]:
+        """Policies that contacted nobody on any seed: a deliberate control, or a policy that does nothing."""
+        return [p for p in self.policies if not np.any(self.series(p, "contacts"))]
 
     def rows(self, metrics: tuple[str, ...] = COMPARE_METRICS) -> list[dict[str, Any]]:
         """Long-form rows with the columns in :data:`COLUMNS`."""

@@ -1,6 +1,6 @@
 """The report's figures (matplotlib's Agg canvas, no pyplot): one function per figure, one colour per policy.
 
-Every function takes plain arrays already aggregated by :mod:`experiments.report` and returns a
+Every function takes plain arrays already aggregated by :mod:`experiments.reporting.report` and returns a
 :class:`~matplotlib.figure.Figure` with labelled axes and units.
 """
 
@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
 
+from experiments.console import number
 from sim.defaults import CHANNELS, CONTENTS
 
 FUNNEL = ("delivered", "opened", "purchased", "unsubscribed")
@@ -28,16 +29,12 @@ def policy_colors(policies: Sequence[str]) -> dict[str, Any]:
     return {p: cmap(i % cmap.N) for i, p in enumerate(policies)}
 
 
-def _si(v: float, _pos: Any = None) -> str:
-    a = abs(v)
-    if a >= 1e6:
-        return f"{v / 1e6:.3g}M"
-    if a >= 1e3:
-        return f"{v / 1e3:.3g}k"
-    return f"{v:.3g}"
+def _tick(v: float, _pos: Any = None) -> str:
+    """An axis label: the report's number format, with three significant digits for small ticks."""
+    return number(v, digits=3)
 
 
-SI = FuncFormatter(_si)
+SI = FuncFormatter(_tick)
 
 
 def _figure(rows: int, cols: int, width: float = 12.0, height: float = 3.2,
@@ -254,7 +251,7 @@ def surface(panels: dict[str, dict[str, Any]], metric: str, unit: str, colors: d
             bi, bj = p["best"]
             for (i, j), v in np.ndenumerate(grid):
                 best = (i, j) == (bi, bj)
-                ax.text(j, i, ("optimum\n" if best else "") + _si(v), ha="center", va="center", fontsize=8,
+                ax.text(j, i, ("optimum\n" if best else "") + _tick(v), ha="center", va="center", fontsize=8,
                         color="black" if image.norm(v) > 0.6 else "white", fontweight="bold" if best else "normal")
             ax.add_patch(Rectangle((bj - 0.5, bi - 0.5), 1, 1, fill=False, ec="#e45756", lw=3))
             ax.set_xticks(range(len(p["ticks"][1])), [str(v) for v in p["ticks"][1]])

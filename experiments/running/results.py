@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from experiments.io import atomic_write_text
+from experiments.store.io import atomic_write_text
 from experiments.recording import SEGMENTS, ContactRecorder, hidden_histograms
 from sim.defaults import ACTIVE, CONTENTS
 from sim.engine import RunResult, Simulation

@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from experiments.io import atomic_write, write_csv
+from experiments.store.io import atomic_write, write_csv
 
 Table = dict[str, np.ndarray]
 """Column name -> values (numbers as float or int arrays, text as str arrays)."""

@@ -2,7 +2,7 @@
 
 The report reads only what the runner wrote (``experiment.json`` and the tidy tables), aggregates it
 per policy at one grid point (the sweep optimum, or the only point), draws the figures of
-:mod:`experiments.figures` and lays the same content out twice: HTML with the images embedded as
+:mod:`experiments.reporting.figures` and lays the same content out twice: HTML with the images embedded as
 base64 PNG, and Markdown linking the PNGs written to ``DIR/figures/``.
 """
 
@@ -17,14 +17,15 @@ from typing import Any, Callable
 
 import numpy as np
 
-from experiments import figures
-from experiments.comparison import Comparison, Leader, direction, unit
-from experiments.io import atomic_write_text
+from experiments.reporting import figures
+from experiments.console import count, number
+from experiments.stats.comparison import Comparison, Leader, direction, unit
+from experiments.store.io import atomic_write_text
 from experiments.recording import SEGMENTS
-from experiments.spec import ExperimentInfo
-from experiments.stats import MIN_BOOT_SEEDS, bootstrap_indices, bootstrap_mean, paired_diff, seeds_for
-from experiments.sweep import report_point, surface_rows, varying_policies
-from experiments.tables import Table, read_table, select
+from experiments.running.spec import ExperimentInfo
+from experiments.stats.bootstrap import MIN_BOOT_SEEDS, bootstrap_indices, bootstrap_mean, paired_diff, seeds_for
+from experiments.running.sweep import report_point, surface_rows, varying_policies
+from experiments.store.tables import Table, read_table, select
 from sim.defaults import CHANNELS, CONTENTS
 
 KPI_COLUMNS = ("net_profit", "residual_value", "revenue", "purchases", "contacts", "unsubscribes",
@@ -234,11 +235,6 @@ def build_figures(d: ReportData) -> list[tuple[str, str, str, Any]]:
 
 # --- text ----------------------------------------------------------------------------------------
 
-def _fmt(v: float, signed: bool = False) -> str:
-    from experiments.cli import _short
-    return _short(float(v), signed)
-
-
 def headline(comp: Comparison, metric: str) -> str:
     """One paragraph: the best policy, its lead over the runner-up and whether it is significant."""
     lead: Leader | None = comp.leader(metric)
@@ -246,25 +242,32 @@ def headline(comp: Comparison, metric: str) -> str:
     if lead is None:
         return f"{metric} has no better direction; see the table."
     u = unit(metric)
-    best_mean = _fmt(comp.series(lead.best, metric).mean())
+    best_mean = number(comp.series(lead.best, metric).mean())
     if lead.runner_up is None or lead.lead is None:
-        return f"One policy, {lead.best}: mean {metric} {best_mean} {u} over {n} seed{'s' * (n != 1)}."
+        return f"One policy, {lead.best}: mean {metric} {best_mean} {u} over {count(n, 'seed')}."
     gap = lead.lead
     ci = (f"CI needs at least {MIN_BOOT_SEEDS} seeds" if math.isnan(gap.ci_low) else
-          f"95% CI {_fmt(gap.ci_low, True)} to {_fmt(gap.ci_high, True)}")
+          f"95% CI {number(gap.ci_low, True)} to {number(gap.ci_high, True)}")
     text = (f"Best on {metric}: {lead.best} (mean {best_mean} {u}), ahead of {lead.runner_up} by "
-            f"{_fmt(gap.mean, True)} {u} ({ci}). ")
+            f"{number(gap.mean, True)} {u} ({ci}). ")
     k = len(comp.policies) - 1
-    others, over = ("the other policy", "1 comparison") if k == 1 else \
-        (f"each of the other {k} policies", f"{k} comparisons")
+    others = "the other policy" if k == 1 else f"each of the other {count(k, 'policy')}"
+    over = count(k, "comparison")
     if lead.significant:
         return text + (f"The lead is significant: {lead.best} beats {others} "
                        f"(paired bootstrap, Holm-corrected over {over}, 5% family-wise error).")
     diffs = comp.series(lead.best, metric) - comp.series(lead.runner_up, metric)
     more = ""
     if n >= 2 and gap.mean != 0:
-        more = f" About {seeds_for(diffs, abs(gap.mean) / 2)} seeds would resolve a lead of this size."
+        more = f" About {count(seeds_for(diffs, abs(gap.mean) / 2), 'seed')} would resolve a lead of this size."
     return text + f"The lead is not significant after Holm's correction over {over}." + more
+
+
+def silence_warnings(comp: Comparison) -> list[str]:
+    """One line per policy that contacted nobody: intended for a control, a red flag for anything else."""
+    return [f"Warning: {p} made no contact at all on {count(len(comp.seeds), 'seed')}; as a control that is "
+            "intended, otherwise the policy does nothing (a briefly trained rl: model often ends up here)."
+            for p in comp.silent()]
 
 
 def kpi_table(d: ReportData) -> tuple[list[str], list[list[str]]]:
@@ -277,12 +280,12 @@ def kpi_table(d: ReportData) -> tuple[list[str], list[list[str]]]:
     rows = []
     for i, p in enumerate(d.policies):
         r = by[(p, m)]
-        diff = "reference" if i == 0 else (f"{_fmt(r['diff_vs_reference'], True)} "
-                                           f"[{_fmt(r['ci_low'], True)}, {_fmt(r['ci_high'], True)}]")
+        diff = "reference" if i == 0 else (f"{number(r['diff_vs_reference'], True)} "
+                                           f"[{number(r['ci_low'], True)}, {number(r['ci_high'], True)}]")
         pv = "" if i == 0 else ("n/a" if math.isnan(r["p_adjusted"]) else
                                 f"{r['p_adjusted']:.4f}" + (" *" if r["significant"] else ""))
         name = p + (" (best" + (", significant lead)" if r["lead_significant"] else ")") if r["best"] else "")
-        rows.append([name, _fmt(r["mean"]), diff, pv] + [_fmt(by[(p, k)]["mean"]) for k in metrics[1:]])
+        rows.append([name, number(r["mean"]), diff, pv] + [number(by[(p, k)]["mean"]) for k in metrics[1:]])
     return header, rows
 
 
@@ -295,12 +298,12 @@ def precision_table(d: ReportData) -> tuple[list[str], list[list[str]]] | None:
     ref = d.comparison.series(d.policies[0], m)
     target = PRECISION * abs(float(ref.mean())) or 1.0
     header = ["policy", "sd of paired diff per seed", "95% half-width now (t)",
-              f"seeds for half-width {_fmt(target)} ({PRECISION:.0%} of {d.policies[0]})"]
+              f"seeds for half-width {number(target)} ({PRECISION:.0%} of {d.policies[0]})"]
     rows = []
     for p in d.policies[1:]:
         diffs = d.comparison.series(p, m) - ref
         pd = paired_diff(ref, d.comparison.series(p, m))
-        rows.append([p, _fmt(float(diffs.std(ddof=1))), _fmt((pd.ci_high - pd.ci_low) / 2),
+        rows.append([p, number(float(diffs.std(ddof=1))), number((pd.ci_high - pd.ci_low) / 2),
                      str(seeds_for(diffs, target))])
     return header, rows
 
@@ -310,14 +313,15 @@ def setup_text(d: ReportData) -> str:
     x = d.info.data
     seeds = d.info.seeds
     text = (f"Scenario {x['scenario']['name']} (config {x['scenario']['config_hash']}), "
-            f"{x['customers']:,} customers, {x['days']} days, {len(seeds)} seeds ({seeds[0]}..{seeds[-1]}), "
+            f"{count(x['customers'], 'customer')}, {count(x['days'], 'day')}, {count(len(seeds), 'seed')} "
+            f"({seeds[0]}..{seeds[-1]}), "
             f"policies: {', '.join(d.policies)} (reference {d.policies[0]}); siyu {x['code_version']}.")
     if x.get("overrides"):
         text += " Overrides: " + ", ".join(f"{k} = {v}" for k, v in x["overrides"].items()) + "."
     if d.info.axes:
         point = next(p for p in d.info.points if p.index == d.point)
         values = ", ".join(f"{k} = {v}" for k, v in point.values.items())
-        text += (f" Sweep over {len(d.info.points)} grid points; tables and figures below the surface show "
+        text += (f" Sweep over {count(len(d.info.points), 'grid point')}; tables and figures below the surface show "
                  f"grid point {d.point} ({values}), where the best policy reaches its best {d.info.metric}.")
     return text
 
@@ -342,6 +346,7 @@ def blocks(d: ReportData) -> list[Block]:
     """The report's content, in order, independent of the output format."""
     out: list[Block] = [("h", "Setup"), ("p", setup_text(d)),
                         ("h", "Headline"), ("p", headline(d.comparison, d.info.metric)),
+                        *(("p", w) for w in silence_warnings(d.comparison)),
                         ("h", "KPIs"), ("table", *kpi_table(d))]
     prec = precision_table(d)
     if prec:

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from experiments.comparison import COMPARE_METRICS
+from experiments.stats.comparison import COMPARE_METRICS
 from policies import load_policy, make_policy, policy_names
 from sim.config import (ConfigError, F, Scenario, apply_overrides, load_scenario, preset_names,
                         read_toml, validate_model)

@@ -6,15 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from experiments.cli import EXTRA_COMMANDS, console, out_console
+from experiments.console import console, count, out_console
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Render the report of a folder written by ``siyu experiment`` or ``siyu compare``."""
-    from experiments.report import write_report
+    from experiments.reporting.report import write_report
     with console.status("writing the report"):
         files = write_report(Path(args.dir))
-    out_console.print(f"wrote {files.html}, {files.markdown} and {len(files.figures)} figures in "
+    out_console.print(f"wrote {files.html}, {files.markdown} and {count(len(files.figures), 'figure')} in "
                       f"{files.figures[0].parent if files.figures else args.dir}")
     return 0
 
@@ -25,5 +25,3 @@ def register(sub: Any) -> None:
     p.add_argument("dir", metavar="DIR", help="folder given as --out to siyu experiment or siyu compare")
     p.set_defaults(func=cmd_report)
 
-
-EXTRA_COMMANDS.append(register)

@@ -17,9 +17,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
-from experiments.io import write_json
-from experiments.runner import plan, unique
-from experiments.spec import Experiment
+from experiments.store.io import write_json
+from experiments.running.runner import plan, unique
+from experiments.running.spec import Experiment
 from policies import load_policy
 from sim.config import Scenario, apply_overrides, load_scenario
 from sim.engine import Simulation, code_version

@@ -1,0 +1,1 @@
+"""Engine throughput, bytes per customer, peak memory and warm start (:mod:`.throughput`)."""

@@ -1,0 +1,1 @@
+"""One module per ``siyu`` command, each with ``register(subparsers)``; :mod:`experiments.cli.app` lists them."""

@@ -1,0 +1,49 @@
+"""``siyu bench [--json]``: engine throughput, bytes per customer, peak memory and warm start."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from rich.table import Table
+
+from experiments.cli.options import UserError
+from experiments.console import console, number, out_console
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Customer-days per second, bytes per customer and peak memory; --json for tools."""
+    from experiments.bench.throughput import run_bench, warm_start_seconds
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if any(s < 1 for s in sizes):
+        raise UserError("--sizes must be positive whole numbers")
+    threads = [int(t) for t in args.threads.split(",")]
+    with console.status("benchmarking") as status:
+        rows = run_bench(sizes, threads, args.min_seconds, lambda msg: status.update(f"benchmarking {msg}"))
+        warm = warm_start_seconds()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = Table(title="siyu bench (beauty preset)")
+    for col in ("customers", "threads", "engine customer-days/s", "end-to-end customer-days/s",
+                "bytes/customer", "peak MB of a run"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(f"{r['customers']:,}", str(r["threads"]), number(r["customer_days_per_s"]),
+                      f"{number(r['run_customer_days_per_s'])} ({r['policy']})",
+                      number(r["bytes_per_customer"]), number(r["peak_mb"]))
+    out_console.print(table)
+    out_console.print(f"warm start (fresh interpreter to first step, numba cache warm): {warm:.2f} s")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add ``siyu bench``."""
+    p = sub.add_parser("bench", help="engine throughput, memory and warm start")
+    p.add_argument("--sizes", default="10000,100000,1000000",
+                   help="customer counts, comma-separated (default 10000,100000,1000000)")
+    p.add_argument("--threads", default="1,2", help="numba thread counts, comma-separated (default 1,2)")
+    p.add_argument("--min-seconds", type=float, default=1.0, help="minimum timing per measurement (default 1)")
+    p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    p.set_defaults(func=cmd_bench)
