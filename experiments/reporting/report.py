@@ -216,8 +216,9 @@ FIGURES: list[tuple[str, str, str, Callable[[ReportData], Any]]] = [
     ("hidden", "What the CRM cannot see", "Distribution of hidden fatigue and salience at the end of the "
      "horizon over customers still in the pool, pooled over seeds.", figure_hidden),
     ("contacts_heatmap", "Who got contacted when", "Contacts per 100 reachable customers of each CRM "
-     "lifecycle segment, by day (summed over seeds). Segments: fan = never bought; new = one purchase; "
-     "repeat = several; vip = tier 2+; lapsed = recency over twice the expected interval.", figure_heatmap),
+     "lifecycle segment, by day (summed over seeds). Segments (sim.segments): fan = never bought; lapsed = "
+     "2.5+ expected intervals since the last order; vip = top tier; due = 0.85+ intervals; new / repeat = "
+     "one / several orders, not yet due.", figure_heatmap),
     ("content_mix", "Who got what", "Contacts per reachable customer over the horizon, by segment and "
      "content.", figure_content_mix),
 ]

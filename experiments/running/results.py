@@ -20,8 +20,8 @@ from experiments.recording import SEGMENTS, ContactRecorder, hidden_histograms
 from sim.defaults import ACTIVE, CONTENTS
 from sim.engine import RunResult, Simulation
 
-RECORD_FORMAT = 1
-"""Version of the run-file layout; part of every run's key."""
+RECORD_FORMAT = 2
+"""Version of the run-file layout; part of every run's key (2: segments from sim.segments, with a due row)."""
 RECORD_FIELDS = ("format", "key", "meta", "summary", "daily", "hidden", "segments")
 
 Record = dict[str, Any]

@@ -132,7 +132,7 @@ def make_env(config: TrainConfig) -> Any:
 
     from sim.envs.vec import CustomerVecEnv, FlatActions
     env = CustomerVecEnv(load_scenario(config.scenario), config.customers, config.horizon, seed=config.seed,
-                         residual_shaping=config.residual_shaping)
+                         residual_shaping=config.residual_shaping, shaping_gamma=config.gamma)
     wrapped = FlatActions(env) if config.algo == "dqn" else env
     return VecMonitor(wrapped)
 
@@ -293,7 +293,7 @@ def _write_curve(out: Path, curve: list[tuple[int, float]], title: str) -> None:
         x, y = zip(*curve)
         ax.plot(x, y, lw=1.2)
     ax.set_xlabel("customer-days of experience")
-    ax.set_ylabel("mean reward per customer-day")
+    ax.set_ylabel("mean reward per customer-day\n(1 = the margin of one median order)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
     fig.tight_layout()
