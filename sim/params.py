@@ -57,6 +57,11 @@ def _log(x: float) -> float:
     return float(np.log(x))
 
 
+def _after_response(harm: float, response: float) -> float:
+    """A public complaint's harm left after the brand's response."""
+    return harm * (1 - response)
+
+
 def _floats(x: Any) -> np.ndarray:
     return np.array(x, np.float64)
 
@@ -175,9 +180,9 @@ TABLE: tuple[KernelParam, ...] = (
     _p("damage_decay", "factor/day", GROUPS, G + "damage_half_life_days", "complaint damage kept per day",
        decay_per_day),
     _p("complaint_damage", "share", GROUPS, (G + "complaint_damage", G + "complaint_response"),
-       "conversion lost per public complaint, after the brand's response", lambda d, r: d * (1 - r)),
+       "conversion lost per public complaint, after the brand's response", _after_response),
     _p("complaint_trust_hit", "trust", GROUPS, (G + "complaint_trust_hit", G + "complaint_response"),
-       "trust each member loses per public complaint, after the response", lambda d, r: d * (1 - r)),
+       "trust each member loses per public complaint, after the response", _after_response),
     _p("death_heat", "0-1", GROUPS, G + "death_heat", "heat below which a group is dead"),
     _p("heat_conversion", "factor", GROUPS, G + "heat_conversion", "weight of heat on group conversion"),
     _p("resting_heat", "0-1", GROUPS, G + "resting_heat", "heat the members' own chatter keeps"),
