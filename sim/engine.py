@@ -18,6 +18,7 @@ from sim.config import Scenario
 from sim.defaults import (BLOCK, CHANNELS, CONTENTS, COST_FLOWS, MONTH_DAYS, N_SLOTS, N_STATS, S, SLOTS,
                           STAT_NAMES, STOCKS)
 from sim.observation import ACTION_LIMITS, Action, InvalidActionError, Observation
+from sim._threads import engine_threads
 from sim.acquisition import expected_daily_inflow
 from sim.defaults import ACTIVE, GROUP, NOT_JOINED
 from sim.guard import BYTES_PER_ROW, check_memory, whole_number
@@ -163,6 +164,10 @@ class Simulation:
         the record's column sums are the day's totals. If ``reward`` (float64, length n) is given it
         receives each customer's net profit of the day.
         """
+        with engine_threads(self.n):
+            return self._step(action, reward)
+
+    def _step(self, action: Action | None, reward: np.ndarray | None) -> np.ndarray:
         self._open_window()
         action = self._none if action is None else self.validate(action)
         st, p, w = self.state, self.params, self.world
@@ -210,16 +215,18 @@ class Simulation:
         """Residual value per block of customers (for standard errors)."""
         st = self.state
         out = np.zeros(self.n_blocks, np.float64)
-        kernels.residual_value(self.params.customer, st.value, st.price_sens, st.cycle, st.dropout,
-                               st.salience, st.trust, st.deal, st.status, st.reach, out)
+        with engine_threads(self.n):
+            kernels.residual_value(self.params.customer, st.value, st.price_sens, st.cycle, st.dropout,
+                                   st.salience, st.trust, st.deal, st.status, st.reach, out)
         return out
 
     def residual_rows(self, out: np.ndarray | None = None) -> np.ndarray:
         """Residual value of each customer (yuan; float64, length n); sums to :meth:`residual_value`."""
         st = self.state
         out = np.zeros(self.n, np.float64) if out is None else out
-        kernels.residual_rows(self.params.customer, st.value, st.price_sens, st.cycle, st.dropout,
-                              st.salience, st.trust, st.deal, st.status, st.reach, out)
+        with engine_threads(self.n):
+            kernels.residual_rows(self.params.customer, st.value, st.price_sens, st.cycle, st.dropout,
+                                  st.salience, st.trust, st.deal, st.status, st.reach, out)
         return out
 
     def run(self, policy: PolicyLike, days: int,
@@ -231,8 +238,8 @@ class Simulation:
         daily = np.zeros((days, N_STATS), np.float64)
         totals = np.zeros((self.n_blocks, N_STATS), np.float64)
         for t in range(days):
-            obs = self.observe()
-            blocks = self.step(policy.act(obs))
+            with engine_threads(self.n):  # the policy's jitted rules too
+                blocks = self.step(policy.act(self.observe()))
             daily[t] = blocks.sum(axis=0)
             if self.n_blocks > totals.shape[0]:  # the pool grew: new blocks start at zero
                 totals = np.vstack([totals, np.zeros((self.n_blocks - totals.shape[0], N_STATS))])

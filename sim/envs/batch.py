@@ -9,16 +9,15 @@ chat capacity) stays in force. Inflow is off: every row is a sub-environment fro
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Literal
+from typing import Literal
 
-import numba
 import numpy as np
 
 from sim.config import Scenario
-from sim.defaults import ACTIVE, BLOCK
+from sim.defaults import ACTIVE
 from sim.engine import Simulation
+from sim._threads import engine_threads
 from sim.envs.encoding import channel_allowed, decode, encode, enforce, masks_from_allowed
 from sim.envs.reward import SHAPING_GAMMA, RewardMeter, reward_scale
 from sim.observation import Observation
@@ -45,22 +44,6 @@ class BatchStep:
     """(n,) net profit of the day in yuan."""
 
 
-@contextmanager
-def engine_threads(n: int) -> Iterator[None]:
-    """Run engine kernels on one thread for pools of at most one block.
-
-    The kernels split work by blocks of ``BLOCK`` customers, so a smaller pool cannot use a second
-    thread, while waking one costs milliseconds on a busy machine. Results do not depend on it.
-    """
-    if n > BLOCK:
-        yield
-        return
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
 
 
 class CustomerBatch:

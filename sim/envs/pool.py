@@ -18,7 +18,7 @@ from sim.config import Scenario
 from sim.defaults import (COST_FLOWS, COUPON, CONTENT, EVENING, FLASH_SALE, GROUP, MOMENTS, NEW_PRODUCT, NO_CONTACT,
                           OFFICIAL, S, SERVICE, SMS, WECOM)
 from sim.engine import Simulation
-from sim.envs.batch import engine_threads
+from sim._threads import engine_threads
 from sim.envs.customer import as_scenario
 from sim.envs.encoding import channel_allowed
 from sim.envs.reward import SHAPING_GAMMA, reward_scale
