@@ -105,3 +105,17 @@ def test_a_brand_checks_its_own_suite_from_an_experiment_file(tmp_path, capsys):
     assert main(["regress", "--spec", str(spec)]) == 1
     out = " ".join(capsys.readouterr().out.split())
     assert "beauty/weekly/seed1" in out and "purchases" in out
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-0.1", "abc"])
+def test_a_tolerance_that_would_switch_the_gate_off_or_flag_everything_is_refused(value, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["regress", "--rtol", value])
+    assert exc.value.code == 2 and "--rtol" in capsys.readouterr().err
+
+
+def test_a_golden_file_with_a_nan_tolerance_is_refused(golden):
+    gold = read_golden(golden)
+    gold["tolerance"]["rtol"] = float("nan")
+    with pytest.raises(ValueError, match="tolerance rtol must be a finite number"):
+        check(gold, {}, {}, SMALL)

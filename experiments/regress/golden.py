@@ -187,6 +187,9 @@ def check(golden: dict[str, Any], runs: dict[str, dict[str, float]], hashes: dic
     tol = golden.get("tolerance", {})
     rtol = tol.get("rtol", RTOL) if rtol is None else rtol
     atol = tol.get("atol", ATOL) if atol is None else atol
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"tolerance {name} must be a finite number >= 0, got {str(value)[:40]}")
     result = Check(len(runs), len(METRICS))
     if golden["suite"] != _described(suite):
         result.notes.append("the golden file was made for another suite; run `siyu regress --update`")
