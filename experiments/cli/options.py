@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from typing import Any, Callable
 
 from sim.config import preset_names
 
@@ -14,37 +15,30 @@ class UserError(Exception):
     """A problem with the user's input: reported in one line, exit code 2."""
 
 
+def _parsed(text: str, convert: Callable[[str], Any], noun: str, allowed: str, ok: Callable[[Any], bool]) -> Any:
+    """``convert(text)`` if it parses and passes ``ok``; else a one-line argparse error naming what is allowed."""
+    try:
+        v = convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {noun} {allowed}, got '{text[:40]}'") from None
+    if not ok(v):
+        raise argparse.ArgumentTypeError(f"must be {allowed}, got {text[:40]}")
+    return v
+
+
 def positive_int(text: str) -> int:
     """Argparse type: an integer >= 1."""
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got '{text}'") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
-    return v
+    return _parsed(text, int, "a whole number", ">= 1", lambda v: v >= 1)
 
 
 def tolerance(text: str) -> float:
     """Argparse type: a finite number >= 0 (NaN would switch a check off, a negative one flag everything)."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got '{text[:40]}'") from None
-    if not (math.isfinite(v) and v >= 0):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text[:40]}")
-    return v
+    return _parsed(text, float, "a number", "finite and >= 0", lambda v: math.isfinite(v) and v >= 0)
 
 
 def seed_int(text: str) -> int:
     """Argparse type: a seed in 0..2**63-1."""
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got '{text}'") from None
-    if not 0 <= v < 2**63:
-        raise argparse.ArgumentTypeError(f"must be in 0..2**63-1, got {v}")
-    return v
+    return _parsed(text, int, "a whole number", "in 0..2**63-1", lambda v: 0 <= v < 2**63)
 
 
 def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
