@@ -102,12 +102,12 @@ class Simulation:
         self._stats = np.zeros((self.n_blocks, N_STATS), np.float64)
         self._none = Action.none(rows)
         self._feature_buffers = Observation.feature_buffers(rows)
-        self.world.resize(rows)
 
     def _grow(self, rows: int) -> None:
         """Make room for at least ``rows`` rows (by a quarter more at least, so growth is rare)."""
         rows = max(rows, self.state.n + self.state.n // 4 + BLOCK)
         self.state = self.state.grown(rows)
+        self.world.resize(self.state.n)
         self._size_buffers()
 
     @property
@@ -239,7 +239,7 @@ class Simulation:
         totals = np.zeros((self.n_blocks, N_STATS), np.float64)
         for t in range(days):
             with engine_threads(self.n):  # the policy's jitted rules too
-                blocks = self.step(policy.act(self.observe()))
+                blocks = self._step(policy.act(self.observe()), None)
             daily[t] = blocks.sum(axis=0)
             if self.n_blocks > totals.shape[0]:  # the pool grew: new blocks start at zero
                 totals = np.vstack([totals, np.zeros((self.n_blocks - totals.shape[0], N_STATS))])
