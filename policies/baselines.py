@@ -12,7 +12,8 @@ from pydantic import Field
 
 from policies.base import (Params, RulePolicy, build_action, cadence, channel_codes, content_code, due, first_usable,
                            pick_channel, slot_code, slot_or_default)
-from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, FLASH_SALE, NIGHT, NO_CONTACT, SERVICE)
+from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, FLASH_SALE, NEVER, NIGHT, NO_CONTACT,
+                          SERVICE)
 from sim.observation import Action, Observation
 from sim.segments import DUE_FROM, LAPSED_FROM, VIP_TIER, ratio_of, typical_interval
 
@@ -87,7 +88,7 @@ class RfmParams(Params):
     vip_service_every_days: int = Field(14, ge=0, le=365, description="days between VIP service messages")
     due_from: float = Field(DUE_FROM, ge=0, le=10, description="repurchase ratio from which an offer is due")
     lapsed_after: float = Field(LAPSED_FROM, ge=0, le=50, description="repurchase ratio from which a buyer is lapsed")
-    offer_gap_days: int = Field(14, ge=1, le=365, description="minimum days between offers to one customer")
+    offer_gap_days: int = Field(14, ge=1, le=365, description="minimum days between two offers to one customer (counted from the last offer, not the last contact)")
     active_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for buyers not yet due")
     lapsed_offer_every_days: int = Field(0, ge=0, le=365, description="win-back flash-sale cadence for lapsed buyers (0: none)")
     lapsed_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for lapsed buyers")
@@ -105,9 +106,21 @@ class RfmTiered(RulePolicy):
     kind = "rfm_tiered"
     Params = RfmParams
 
+    def __init__(self, params: Params | None = None, name: str | None = None) -> None:
+        super().__init__(params, name)
+        self.last_offer = np.zeros(0, np.int64)
+        """Day of the last offer (coupon or flash sale) this policy sent each customer: the brand's own send log."""
+
+    def reset(self, n: int, seed: int) -> None:
+        """Forget the offers sent in an earlier run."""
+        super().reset(n, seed)
+        self.last_offer = np.full(n, NEVER, np.int64)
+
     def act(self, obs: Observation) -> Action:
         """Segment the pool on the CRM record and apply each segment's rule."""
         p = self.params
+        if self.last_offer.shape[0] < obs.n:  # customers joined
+            self.last_offer = np.concatenate([self.last_offer, np.full(obs.n - self.last_offer.shape[0], NEVER)])
         vip_phase, vip_turn = cadence(obs, p.vip_service_every_days)
         lap_offer_phase, lap_offer_turn = cadence(obs, p.lapsed_offer_every_days, 5)
         fan_offer_phase, fan_offer_turn = cadence(obs, p.fan_offer_every_days, 11)
@@ -116,16 +129,19 @@ class RfmTiered(RulePolicy):
         fan_phase, fan_turn = cadence(obs, p.fan_content_every_days)
         turns = np.array([vip_turn, lap_offer_turn, fan_offer_turn, active_turn, lap_turn, fan_turn], np.int64)
         out = (np.empty(obs.n, np.int8), np.empty(obs.n, np.int8), np.empty(obs.n, np.int8))
-        _rfm_tiered(obs.recency, obs.interval, np.float32(typical_interval(obs)), obs.days_since_contact,
+        since_offer = obs.day - self.last_offer[: obs.n]
+        _rfm_tiered(obs.recency, obs.interval, np.float32(typical_interval(obs)), since_offer,
                     obs.frequency, obs.tier, obs.usable, obs.active_slot, p.vip_min_tier, p.due_from,
                     p.lapsed_after, p.offer_gap_days, vip_phase, lap_offer_phase, fan_offer_phase, active_phase,
                     lap_phase, fan_phase, turns, np.asarray(channel_codes(p.channels), np.int64),
                     content_code("content"), slot_code(p.slot), p.personal_slot, *out)
+        channel, content = out[0], out[1]
+        self.last_offer[: obs.n][(channel >= 0) & ((content == COUPON) | (content == FLASH_SALE))] = obs.day
         return Action(*out)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _rfm_tiered(recency, interval, typical, since_contact, frequency, tier, usable, active_slot, vip_min_tier,
+def _rfm_tiered(recency, interval, typical, since_offer, frequency, tier, usable, active_slot, vip_min_tier,
                 due_from, lapsed_after, offer_gap, vip_phase, lap_offer_phase, fan_offer_phase, active_phase,
                 lap_phase, fan_phase, turns, preference, content_code, default_slot, personal_slot,
                 channel, content, slot):  # pragma: no cover - jitted
@@ -136,7 +152,7 @@ def _rfm_tiered(recency, interval, typical, since_contact, frequency, tier, usab
         lapsed = buyer and rel >= lapsed_after
         what = -1
         if buyer and not lapsed:
-            if rel >= due_from and since_contact[i] >= offer_gap:
+            if rel >= due_from and since_offer[i] >= offer_gap:
                 what = COUPON
             elif tier[i] >= vip_min_tier and vip_phase[i] == turns[0]:
                 what = SERVICE

@@ -8,7 +8,7 @@ import pytest
 from policies import BASELINES, load_policy, make_policy
 from sim import Action, InvalidActionError, Simulation
 from sim.config import ConfigError
-from sim.defaults import COUPON, NO_CONTACT, SMS, WECOM
+from sim.defaults import COUPON, FLASH_SALE, NO_CONTACT, SMS, WECOM
 
 HIDDEN = ("salience", "fatigue", "trust", "deal", "need_clock", "cycle", "price_sens", "status",
           "slot_mask", "value", "dropout", "referral", "receptive")
@@ -141,15 +141,32 @@ def test_rfm_tiered_applies_the_first_rule_of_each_segment():
         dict(),  # a fan -> content
         dict(freq=3, first=190, last=199, tier=3),  # VIP, not due -> service
         dict(freq=3, first=190, last=199, tier=1),  # active, not due -> content
-        dict(freq=3, first=140, last=170, tier=1, contact=199),  # due but contacted yesterday -> content
+        dict(freq=3, first=140, last=170, tier=1, contact=199),  # due, content yesterday, no offer yet -> coupon
         dict(freq=3, first=140, last=170, tier=1, reach=0),  # due but unreachable -> nothing
     ]
     policy = make_policy("rfm_tiered", {"vip_service_every_days": 1, "lapsed_offer_every_days": 1,
                                         "active_content_every_days": 1, "fan_content_every_days": 1})
+    policy.reset(len(rows), 0)
     action = policy.act(_crm(day, rows))
     assert action.channel.tolist() == [WECOM] * 6 + [NO_CONTACT]
-    assert action.content.tolist()[:6] == [COUPON, COUPON + 1, content, SERVICE, content, content]
+    assert action.content.tolist()[:6] == [COUPON, FLASH_SALE, content, SERVICE, content, COUPON]
     assert action.slot.tolist() == [MORNING] + [EVENING] * 6
+    # the next day the due buyers are still due, but their offer went out yesterday: content instead
+    tomorrow = [dict(r, contact=day) if i in (0, 5) else r for i, r in enumerate(rows)]
+    again = policy.act(_crm(day + 1, tomorrow))
+    assert again.content[0] == content and again.content[5] == content
+
+
+def test_rfm_tiered_counts_the_offer_gap_from_the_last_offer_not_the_last_contact():
+    """Weekly content must not keep a due buyer's offer from ever coming: the gap runs from the last offer."""
+    policy = make_policy("rfm_tiered", {"offer_gap_days": 14, "active_content_every_days": 1})
+    policy.reset(1, 0)
+    sent = []
+    for day in range(200, 230):  # interval 40 days, last order 40 days ago: due every day; contacted daily
+        buyer = dict(freq=3, first=day - 120, last=day - 40, tier=1, contact=day - 1)
+        sent.append(int(policy.act(_crm(day, [buyer])).content[0]))
+    offer_days = [200 + t for t, c in enumerate(sent) if c == COUPON]
+    assert offer_days == [200, 214, 228]
 
 
 def test_fatigue_capped_times_offers_and_respects_rest_and_quiet_hours():
