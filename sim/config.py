@@ -99,7 +99,9 @@ class Economics(_Strict):
     """Money: margin on sales and how the end-of-horizon value of the pool is counted."""
 
     gross_margin_rate: float = F(0.6, "share", "gross margin as a share of list price", ge=0, le=1)
-    residual_horizon_days: float = F(180.0, "days", "horizon of the residual value of the pool at the end", ge=0, le=3650)
+    residual_horizon_days: float = F(180.0, "days", "days of the continuation that values the pool handed over at the end",
+                                     ge=0, le=3650)
+    discount_rate_per_year: float = F(0.10, "share/year", "discount rate of the continuation's net profit", ge=0, le=10)
     running_cost_per_day: float = F(0.0, "yuan/day", "fixed cost of running the pool (tools, content team)", ge=0, le=1e9)
 
 

@@ -7,6 +7,7 @@ per-block totals (independent blocks of customers, used for standard errors).
 
 from __future__ import annotations
 
+import copy
 import importlib.metadata
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -207,31 +208,64 @@ class Simulation:
         self.world.settle(self.day, rows, joiners, self.state)
         self.joined += k
 
-    def residual_value(self) -> float:
-        """Expected remaining margin of the reachable active pool over the residual horizon (yuan)."""
-        return float(self.residual_blocks().sum())
+    def residual_blocks(self, policy: PolicyLike | None = None) -> np.ndarray:
+        """Value of the pool handed over today, per block of customers (yuan): what it actually brings after.
 
-    def residual_blocks(self) -> np.ndarray:
-        """Residual value per block of customers (for standard errors)."""
-        st = self.state
+        The discounted net profit of a continuation: the same customers (nobody joins), the same random
+        numbers (the days after today), run on for ``economics.residual_horizon_days`` days under
+        ``policy`` (default: the reference continuation, :func:`continuation_policy`), each day's profit
+        discounted at ``economics.discount_rate_per_year``. A copy is run, so this simulation is untouched.
+        Reach is worth what contacting through it brings, and salience and fatigue go on decaying, so a
+        policy cannot raise this value without the continuation realising it.
+        """
         out = np.zeros(self.n_blocks, np.float64)
-        with engine_threads(self.n):
-            kernels.residual_value(self.params.customer, st.value, st.price_sens, st.cycle, st.dropout,
-                                   st.salience, st.trust, st.deal, st.status, st.reach, out)
+        days = residual_days(self.scenario)
+        if days == 0:
+            return out
+        fork = copy.deepcopy(self)
+        fork.inflow = False
+        policy = continuation_policy() if policy is None else policy
+        policy.reset(fork.n, fork.seed)
+        weights = discount_weights(self.scenario, days)
+        for t in range(days):
+            with engine_threads(fork.n):
+                blocks = fork._step(policy.act(fork.observe()), None)
+            out += weights[t] * net_profit(blocks)
         return out
 
-    def residual_rows(self, out: np.ndarray | None = None) -> np.ndarray:
-        """Residual value of each customer (yuan; float64, length n); sums to :meth:`residual_value`."""
+    def residual_value(self, policy: PolicyLike | None = None) -> float:
+        """Value of the pool handed over today (yuan; see :meth:`residual_blocks`)."""
+        return float(self.residual_blocks(policy).sum())
+
+    def potential(self) -> float:
+        """Closed-form proxy of the pool's future margin (yuan): the RL shaping potential, not a value.
+
+        Cheap enough to take every day; see :meth:`potential_rows`.
+        """
+        return float(self.potential_rows().sum())
+
+    def potential_rows(self, out: np.ndarray | None = None) -> np.ndarray:
+        """Closed-form proxy of each customer's future margin (yuan; float64, length n).
+
+        Margin of the purchases a reachable active customer would make over the residual horizon if left
+        alone at today's brand share. It ignores decay and which channels are left, so it is only fit to
+        be a shaping potential (any potential keeps the optimal policy, Ng et al. 1999), never a headline.
+        """
         st = self.state
         out = np.zeros(self.n, np.float64) if out is None else out
         with engine_threads(self.n):
-            kernels.residual_rows(self.params.customer, st.value, st.price_sens, st.cycle, st.dropout,
-                                  st.salience, st.trust, st.deal, st.status, st.reach, out)
+            kernels.potential_rows(self.params.customer, st.value, st.price_sens, st.cycle, st.dropout,
+                                   st.salience, st.trust, st.deal, st.status, st.reach, out)
         return out
 
-    def run(self, policy: PolicyLike, days: int,
-            progress: Callable[[int], None] | None = None) -> "RunResult":
-        """Play ``policy`` for ``days`` days from the current state."""
+    def run(self, policy: PolicyLike, days: int, progress: Callable[[int], None] | None = None,
+            residual: bool = True) -> "RunResult":
+        """Play ``policy`` for ``days`` days from the current state.
+
+        With ``residual`` (default) the pool handed over at the end is valued by its continuation
+        (:meth:`residual_blocks`); without it the residual is left at zero (for runs that are
+        themselves a continuation).
+        """
         days = whole_number("days", days, 1, MAX_DAYS)
         check_memory(f"{days:,} days of daily statistics", days * N_STATS * 8.0)
         policy.reset(self.n, self.seed)
@@ -249,8 +283,8 @@ class Simulation:
         stocks = [S[name] for name in STOCKS]
         totals[:, stocks] = 0.0
         totals[: blocks.shape[0], stocks] = blocks[:, stocks]
-        residual = self.residual_blocks()
-        return RunResult.build(self, policy.name, days, daily, totals, residual)
+        value = self.residual_blocks() if residual else np.zeros(totals.shape[0], np.float64)
+        return RunResult.build(self, policy.name, days, daily, totals, value)
 
 
 def net_profit(table: np.ndarray) -> np.ndarray:
@@ -286,6 +320,7 @@ class RunResult:
             "platform_fees": tot["platform_fees"], "marketplace_revenue": tot["marketplace_revenue"],
             "unseen_purchases": tot["unseen_purchases"],
             "net_profit": net, "residual_value": res, "total_value": net + res,
+            "residual_days": residual_days(sim.scenario),
             "purchases": tot["purchases"], "purchases_contacted": tot["purchases_contacted"],
             "purchases_organic": tot["purchases_organic"], "lost_to_rivals": tot["lost_to_rivals"],
             "contacts": tot["contacts"], "opens": tot["opens"], "unsubscribes": tot["unsubscribes"],
@@ -328,10 +363,54 @@ class RunResult:
         return t[:, S[metric]]
 
 
+CONTINUATION = ("fatigue_capped", {})
+"""The reference continuation policy that values the pool handed over: the rule kind and its parameters.
+
+A respectful rule with its default settings: a frequency cap, quiet hours, need-timed offers, silence
+after complaints, on WeCom, groups, Moments and the official account. SMS is left out, as in the rule's
+defaults (its opens rarely pay for its unsubscribes), so a customer reachable only by SMS is worth their
+organic purchases and no more.
+"""
+
+
+def residual_days(scenario: Scenario) -> int:
+    """Days of the continuation that values the pool handed over (``economics.residual_horizon_days``)."""
+    return int(round(scenario.economics.residual_horizon_days))
+
+
+def discount_weights(scenario: Scenario, days: int) -> np.ndarray:
+    """Discount factor of each continuation day's profit: day ``t`` (from 0) is paid ``t + 1`` days out."""
+    daily = (1.0 + scenario.economics.discount_rate_per_year) ** (-1.0 / 365.0)
+    return daily ** np.arange(1, days + 1, dtype=np.float64)
+
+
+def continuation_policy() -> PolicyLike:
+    """A fresh instance of the reference continuation policy (:data:`CONTINUATION`)."""
+    from policies.registry import make_policy  # policies build on sim: imported when first needed
+
+    kind, params = CONTINUATION
+    return make_policy(kind, params, name="continuation")
+
+
+def realize_residual(sim: Simulation) -> float:
+    """Play the reference continuation on ``sim`` itself and return its discounted net profit (yuan).
+
+    The check of :meth:`Simulation.residual_value` through the public run path: call it after a run,
+    on the same simulation; it equals that run's ``residual_value``. ``sim`` is spent afterwards.
+    """
+    days = residual_days(sim.scenario)
+    if days == 0:
+        return 0.0
+    sim.inflow = False
+    after = sim.run(continuation_policy(), days, residual=False)
+    return float(np.dot(discount_weights(sim.scenario, days), after.daily["net_profit"]))
+
+
 def run(scenario: Scenario, policy: PolicyLike, customers: int | None = None, days: int = 180,
         seed: int = 0, progress: Callable[[int], None] | None = None) -> RunResult:
     """Draw a population for ``seed`` and play ``policy`` on it for ``days`` days."""
     return Simulation(scenario, customers, seed).run(policy, days, progress)
 
 
-__all__ = ["Simulation", "RunResult", "run", "code_version", "CHANNELS", "CONTENTS", "SLOTS"]
+__all__ = ["Simulation", "RunResult", "run", "continuation_policy", "CONTINUATION", "realize_residual",
+           "residual_days", "discount_weights", "code_version", "CHANNELS", "CONTENTS", "SLOTS"]

@@ -499,16 +499,17 @@ def prefetch_row(i, value, price_sens, receptive, slot_mask, referral, monetary,
     prefetch(month_count[i], 0)
 
 
-# --- census and residual value ----------------------------------------------------------------
+# --- shaping potential -----------------------------------------------------------------------
 
 
 @njit(cache=True, inline="always")
-def customer_residual(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach, i):
-    """Residual value of customer ``i`` (yuan).
+def customer_potential(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach, i):
+    """Closed-form proxy of customer ``i``'s future margin (yuan): the RL shaping potential.
 
-    The expected margin of the brand purchases they would still make over the residual horizon if
-    left alone (orders x brand share x survival x margin, less the marketplace fee on the share that
-    lands there); zero once they left or no channel reaches them.
+    The margin of the brand purchases they would make over the residual horizon if left alone at
+    today's brand share (orders x brand share x survival x margin, less the marketplace fee on the
+    share that lands there); zero once they left or no channel reaches them. Not a value: the
+    headline residual is simulated (:meth:`sim.engine.Simulation.residual_blocks`).
     """
     if status[i] != ACTIVE or reach[i] == 0:
         return 0.0
@@ -520,24 +521,11 @@ def customer_residual(p, value, price_sens, cycle, dropout, salience, trust, dea
 
 
 @njit(cache=True, parallel=True)
-def residual_value(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach,
+def potential_rows(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach,
                    out):  # pragma: no cover - jitted
-    """Per-block residual value of the reachable active pool, in yuan (see :func:`customer_residual`)."""
-    n = value.shape[0]
-    nblocks = (n + BLOCK - 1) // BLOCK
-    for b in prange(nblocks):
-        acc = 0.0
-        for i in range(b * BLOCK, min((b + 1) * BLOCK, n)):
-            acc += customer_residual(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach, i)
-        out[b] = acc
-
-
-@njit(cache=True, parallel=True)
-def residual_rows(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach,
-                  out):  # pragma: no cover - jitted
-    """Residual value of every customer, in yuan (see :func:`customer_residual`)."""
+    """Shaping potential of every customer, in yuan (see :func:`customer_potential`)."""
     for i in prange(value.shape[0]):
-        out[i] = customer_residual(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach, i)
+        out[i] = customer_potential(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach, i)
 
 
 # --- action validation -----------------------------------------------------------------------

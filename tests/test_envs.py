@@ -15,7 +15,7 @@ from sim.defaults import ACTIVE
 from sim.envs import ENV_IDS
 from sim.envs.encoding import (ACTION_NVEC, MASK_SIZE, N_FEATURES, action_masks, channel_allowed, encode,
                                flatten_masks, unflatten_actions)
-from sim.envs.reward import reward_scale, residual_rows
+from sim.envs.reward import potential_rows, reward_scale
 from sim.envs.vec import CustomerVecEnv, FlatActions
 from sim.state import HIDDEN
 
@@ -99,12 +99,12 @@ def test_observation_is_crm_only(beauty):
     assert before.shape == (500, N_FEATURES) and before.min() >= 0.0 and before.max() <= 1.0
 
 
-def test_residual_rows_sum_to_the_engine_residual_value(beauty):
+def test_potential_rows_sum_to_the_engine_potential(beauty):
     s = Simulation(beauty, 3000, 5, inflow=False)
     for _ in range(30):
         s.step()
-    rows = residual_rows(s)
-    assert rows.sum() == pytest.approx(s.residual_value(), rel=1e-9)
+    rows = potential_rows(s)
+    assert rows.sum() == pytest.approx(s.potential(), rel=1e-9)
     assert (rows[s.state.reach == 0] == 0).all() and (rows[s.state.reach != 0] > 0).any()
 
 
@@ -114,7 +114,7 @@ def test_shaped_rewards_add_up_to_discounted_profit_plus_discounted_residual_cha
     v = CustomerVecEnv(beauty, 400, horizon=30, seed=9, residual_shaping=True, shaping_gamma=gamma)
     v.reset()
     sim0 = v.batch.sim
-    start = residual_rows(sim0).copy()
+    start = potential_rows(sim0).copy()
     total = np.zeros(400)
     profit = np.zeros(400)
     ever_done = np.zeros(400, bool)
@@ -126,7 +126,7 @@ def test_shaped_rewards_add_up_to_discounted_profit_plus_discounted_residual_cha
         total += gamma ** t * rew
         profit += gamma ** t * v.batch.meter.profit
     keep = ~ever_done
-    expected = (profit + gamma ** days * residual_rows(sim0) - start) * reward_scale(beauty)
+    expected = (profit + gamma ** days * potential_rows(sim0) - start) * reward_scale(beauty)
     assert keep.sum() > 300
     np.testing.assert_allclose(total[keep], expected[keep], rtol=1e-4, atol=1e-4)
 
@@ -262,14 +262,14 @@ def test_pool_env_shaping_adds_up_to_discounted_profit_plus_discounted_residual_
     gamma = 0.9
     env = gym.make(sim.envs.POOL_ID, customers=400, weeks=3, inflow=False, shaping_gamma=gamma).unwrapped
     env.reset(seed=1)
-    start = env.sim.residual_value()
+    start = env.sim.potential()
     plan = np.tile([2, 0, 3], 5)
     shaped = plain = 0.0
     for t in range(3):
         _, r, _, _, info = env.step(plan)
         shaped += gamma ** t * r
         plain += gamma ** t * info["net_profit"]
-    expected = (plain + gamma ** 3 * info["residual_value"] - start) * env.scale
+    expected = (plain + gamma ** 3 * info["potential"] - start) * env.scale
     assert shaped == pytest.approx(expected, rel=1e-9)
     with pytest.raises(ValueError, match="shaping_gamma"):
         gym.make(sim.envs.POOL_ID, customers=10, shaping_gamma=0.0)

@@ -57,6 +57,13 @@ def add_jobs_argument(parser: argparse.ArgumentParser) -> None:
                              "faster for many small pools; default 1)")
 
 
+def add_realize_argument(parser: argparse.ArgumentParser) -> None:
+    """``--realize-residual``: check the residual value by playing the continuation on the run itself."""
+    parser.add_argument("--realize-residual", action="store_true",
+                        help="also play the reference continuation on each finished run and write residual_realized "
+                             "next to residual_value (they agree; costs one more continuation per run)")
+
+
 def add_report_argument(parser: argparse.ArgumentParser) -> None:
     """``--no-report``: skip the HTML and Markdown report."""
     parser.add_argument("--no-report", action="store_true", help="skip report.html / report.md")

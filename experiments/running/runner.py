@@ -27,7 +27,7 @@ from experiments.running.sweep import report_point, surface_rows
 from experiments.store.tables import Table, as_arrays, read_table, select, write_table
 from policies import load_policy
 from sim.config import Scenario
-from sim.engine import RunResult, Simulation, code_version
+from sim.engine import RunResult, Simulation, code_version, realize_residual
 
 Progress = Callable[[int], None]
 """Called with the number of simulated days done so far."""
@@ -52,10 +52,14 @@ def code_fingerprint() -> str:
 
 
 def run_one(scenario: Scenario, policy_ref: str, customers: int, days: int, seed: int,
-            progress: Progress | None = None) -> RunResult:
-    """One policy on one seed (``siyu run``)."""
+            progress: Progress | None = None, realize: bool = False) -> RunResult:
+    """One policy on one seed (``siyu run``); with ``realize``, ``residual_realized`` is added to the summary."""
     policy = load_policy(policy_ref)
-    return Simulation(scenario, customers, seed).run(policy, days, progress)
+    sim = Simulation(scenario, customers, seed)
+    result = sim.run(policy, days, progress)
+    if realize:
+        result.summary["residual_realized"] = realize_residual(sim)
+    return result
 
 
 def write_run(out: Path, result: RunResult) -> None:
@@ -74,6 +78,8 @@ class RunTask:
     seed: int
     customers: int
     days: int
+    realize: bool = False
+    """Also record ``residual_realized`` (:func:`sim.engine.realize_residual`)."""
 
     @property
     def scenario(self) -> Scenario:
@@ -87,7 +93,7 @@ class RunTask:
         return {"scenario": sc.name, "config_hash": sc.config_hash(), "policy": self.policy.identity(),
                 "seed": self.seed, "customers": self.customers, "days": self.days,
                 "code_version": code_version(), "code_fingerprint": code_fingerprint(),
-                "record_format": RECORD_FORMAT}
+                "record_format": RECORD_FORMAT, **({"realize_residual": True} if self.realize else {})}
 
     @cached_property
     def key(self) -> str:
@@ -113,12 +119,15 @@ class RunTask:
         recorder = ContactRecorder(self.policy.build())
         sim = Simulation(self.scenario, self.customers, self.seed)
         result = sim.run(recorder, self.days, progress)
-        return make_record(self.key, self.meta, result, sim, recorder)
+        record = make_record(self.key, self.meta, result, sim, recorder)
+        if self.realize:  # after the record: playing the continuation moves the simulation on
+            record["summary"]["residual_realized"] = realize_residual(sim)
+        return record
 
 
 def plan(exp: Experiment) -> list[RunTask]:
     """Every (grid point, seed, policy) of the experiment, in run order."""
-    return [RunTask(point, pol, seed, exp.customers, exp.days)
+    return [RunTask(point, pol, seed, exp.customers, exp.days, exp.realize_residual)
             for point in exp.points for seed in exp.seeds for pol in point.policies]
 
 

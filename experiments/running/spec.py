@@ -114,6 +114,8 @@ class ExperimentSpec(_Strict):
     days: int = F(180, "days", "horizon of each run", ge=1, le=3650)
     metric: MetricName = Field("total_value", description="headline KPI: picks the best policy and the sweep optimum")
     grid: GridSpec | None = Field(None, description="optional parameter sweep")
+    realize_residual: bool = Field(False, strict=True, description="also play each run's continuation on the run "
+                                   "itself and record residual_realized next to residual_value (a check)")
 
     @field_validator("overrides", mode="before")
     @classmethod
@@ -211,6 +213,8 @@ class Experiment:
     metric: str
     axes: list[Axis]
     points: list[GridPoint]
+    realize_residual: bool = False
+    """Record ``residual_realized`` next to ``residual_value`` in every run (see :func:`sim.engine.realize_residual`)."""
 
     @property
     def reference(self) -> str:
@@ -277,10 +281,11 @@ def load_experiment(path: str | Path) -> Experiment:
 
 def experiment_from_refs(scenario: str, policies: list[str], seeds: int, first_seed: int = 0,
                          customers: int | None = None, days: int = 180, name: str = "compare",
-                         source: str = "command line") -> Experiment:
+                         source: str = "command line", realize_residual: bool = False) -> Experiment:
     """The experiment ``siyu compare`` runs: policy references on one scenario, no grid."""
     data: dict[str, Any] = {"name": name, "scenario": scenario, "policies": policies, "seeds": seeds,
-                            "first_seed": first_seed, "customers": customers, "days": days}
+                            "first_seed": first_seed, "customers": customers, "days": days,
+                            "realize_residual": realize_residual}
     spec = validate_model(ExperimentSpec, data, source)
     return resolve(spec, Path.cwd(), source)
 
@@ -310,7 +315,7 @@ def resolve(spec: ExperimentSpec, base_dir: Path, source: str) -> Experiment:
     customers = spec.customers or base.population.customers
     seeds = list(range(spec.first_seed, spec.first_seed + spec.seeds))
     return Experiment(spec.name, spec.description, source, scenario_ref, base, dict(spec.overrides),
-                      policies, seeds, customers, spec.days, spec.metric, axes, points)
+                      policies, seeds, customers, spec.days, spec.metric, axes, points, spec.realize_residual)
 
 
 def _local(ref: str, base_dir: Path, presets: tuple[str, ...] | list[str] = ()) -> str:

@@ -96,7 +96,7 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Rewards
     The week's net profit (including acquisition and running costs) plus the potential-based term
-    ``shaping_gamma * Phi(s') - Phi(s)`` with Phi the pool's residual value (set ``shaping_gamma`` to
+    ``shaping_gamma * Phi(s') - Phi(s)`` with Phi a closed-form proxy of the pool's future margin (:meth:`Simulation.potential`) (set ``shaping_gamma`` to
     the learner's weekly discount: the optimal plan is then that of the unshaped profit), per starting
     customer, in units of one median order's margin.
 
@@ -141,7 +141,7 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
         with engine_threads(self.customers):
             self.sim = Simulation(self.scenario, self.customers, engine_seed, inflow=self.inflow)
             self._week = 0
-            self._residual = self.sim.residual_value()
+            self._residual = self.sim.potential()
             kpis = self._kpis(np.zeros(len(_WEEK_FLOWS)))
         return kpis, {"engine_seed": engine_seed}
 
@@ -156,13 +156,13 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
             for _ in range(7):
                 obs = sim.observe()
                 flows += sim.step(daily_action(obs, action, segments(obs))).sum(axis=0)[cols]
-            residual = sim.residual_value()
+            residual = sim.potential()
             self._week += 1
             kpis = self._kpis(flows)
         net = flows[0] - flows[1:1 + _N_COSTS].sum()
         reward = (net + self.shaping_gamma * residual - self._residual) * self.scale
         self._residual = residual
-        info = {"net_profit": float(net), "residual_value": residual}
+        info = {"net_profit": float(net), "potential": residual}
         return kpis, float(reward), False, False, info
 
     def _kpis(self, flows: np.ndarray) -> np.ndarray:

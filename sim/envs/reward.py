@@ -1,8 +1,9 @@
-"""Per-customer reward of the RL environments: the day's net profit, optionally shaped by residual value.
+"""Per-customer reward of the RL environments: the day's net profit, optionally shaped by a potential.
 
 The engine writes each customer's net profit of the day (margin minus incentive and contact cost)
 into a buffer; :class:`RewardMeter` scales it and, with ``residual_shaping``, adds the potential-based
-term ``gamma * Phi(s') - Phi(s)`` where the potential Phi is the customer's residual value and
+term ``gamma * Phi(s') - Phi(s)`` where the potential Phi is a closed-form proxy of the customer's
+future margin (:meth:`Simulation.potential_rows`; any potential keeps the optimal policy) and
 ``gamma`` the learner's daily discount (Ng, Harada and Russell, 1999). The agent is paid at once for
 what raises the pool's future value (salience, trust, reach) and charged at once for what burns it
 (unsubscribes, dropout), yet the optimal policy is that of the unshaped reward: the discounted sum of
@@ -32,9 +33,9 @@ def reward_scale(scenario: Scenario) -> float:
     return 1.0 / (scenario.population.order_value_median * scenario.economics.gross_margin_rate)
 
 
-def residual_rows(sim: Simulation, out: np.ndarray | None = None) -> np.ndarray:
-    """Residual value of each customer (yuan); sums to :meth:`Simulation.residual_value`."""
-    return sim.residual_rows(out)
+def potential_rows(sim: Simulation, out: np.ndarray | None = None) -> np.ndarray:
+    """Shaping potential of each customer (yuan; :meth:`Simulation.potential_rows`)."""
+    return sim.potential_rows(out)
 
 
 class RewardMeter:
@@ -53,12 +54,12 @@ class RewardMeter:
         self._after = np.zeros(0, np.float64)
 
     def start(self, sim: Simulation) -> None:
-        """Size the buffers for ``sim`` and take the residual value before the first step."""
+        """Size the buffers for ``sim`` and take the potential before the first step."""
         self.profit = np.zeros(sim.n, np.float64)
         self._residual = np.zeros(sim.n, np.float64)
         self._after = np.zeros(sim.n, np.float64)
         if self.residual_shaping:
-            residual_rows(sim, self._residual)
+            potential_rows(sim, self._residual)
 
     def settle(self, sim: Simulation) -> np.ndarray:
         """Rewards of the day just stepped (float32, per customer, in reward units)."""
@@ -68,13 +69,13 @@ class RewardMeter:
         """Rewards of the day just stepped before scaling (float64, per customer, yuan)."""
         r = self.profit.copy()
         if self.residual_shaping:
-            residual_rows(sim, self._after)
+            potential_rows(sim, self._after)
             r += self.gamma * self._after - self._residual
             self._residual, self._after = self._after, self._residual
         return r
 
     def refresh(self, sim: Simulation, rows: np.ndarray) -> None:
-        """Re-take the residual of ``rows`` after they were redrawn as new customers."""
+        """Re-take the potential of ``rows`` after they were redrawn as new customers."""
         if self.residual_shaping and rows.size:
-            residual_rows(sim, self._after)
+            potential_rows(sim, self._after)
             self._residual[rows] = self._after[rows]

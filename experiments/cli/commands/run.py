@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
-from experiments.cli.options import add_scenario_arguments, seed_int
+from experiments.cli.options import add_realize_argument, add_scenario_arguments, seed_int
 from experiments.console import count, number, out_console, with_progress
 from sim.config import load_scenario
 
@@ -23,7 +23,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario)
     customers = args.customers or sc.population.customers
     result = with_progress(args.days, "simulating",
-                           lambda tick: run_one(sc, args.policy, customers, args.days, args.seed, tick))
+                           lambda tick: run_one(sc, args.policy, customers, args.days, args.seed, tick,
+                                                    args.realize_residual))
     out = Path(args.out)
     write_run(out, result)
     s = result.summary
@@ -31,7 +32,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                         f"(seed {s['seed']}, {count(customers, 'customer')}, {count(args.days, 'day')})")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for k in SHOWN:
+    for k in SHOWN + (("residual_realized",) if args.realize_residual else ()):
         table.add_row(k, number(s[k]))
     out_console.print(table)
     out_console.print(f"wrote {out / 'summary.json'} and {out / 'daily.csv'}")
@@ -46,4 +47,5 @@ def register(sub: Any) -> None:
                    help="baseline name or policy TOML (default fatigue_capped)")
     p.add_argument("--seed", type=seed_int, default=0, metavar="S", help="seed (default 0)")
     p.add_argument("--out", default="runs/run", metavar="DIR", help="output folder (default runs/run)")
+    add_realize_argument(p)
     p.set_defaults(func=cmd_run)
