@@ -88,12 +88,12 @@ def value_breakdown(policies: list[str], parts: dict[str, np.ndarray], total: np
     right, left = np.zeros(len(policies)), np.zeros(len(policies))
     palette = matplotlib.colormaps["tab10"]
     for k, (column, label, sign) in enumerate(VALUE_PARTS):
-        v = np.abs(parts.get(column, np.zeros(len(policies))))
+        v = sign * parts.get(column, np.zeros(len(policies)))  # signed: a negative residual is a cost
         if not v.any():
             continue
-        start = right if sign > 0 else left
-        ax.barh(y, sign * v, left=sign * start, color=palette(k), label=label, height=0.6)
-        start += v
+        ax.barh(y, v, left=np.where(v >= 0, right, -left), color=palette(k), label=label, height=0.6)
+        right += np.maximum(v, 0.0)
+        left += np.maximum(-v, 0.0)
     ax.scatter(total, y, marker="D", color="black", zorder=3, label="total value")
     ax.set_yticks(y, policies)
     ax.xaxis.set_major_formatter(SI)

@@ -214,7 +214,7 @@ class Experiment:
     axes: list[Axis]
     points: list[GridPoint]
     realize_residual: bool = False
-    """Record ``residual_realized`` next to ``residual_value`` in every run (see :func:`sim.engine.realize_residual`)."""
+    """Record ``residual_realized`` next to ``residual_value`` in every run (:func:`sim.engine.realize_residual`)."""
 
     @property
     def reference(self) -> str:

@@ -96,7 +96,8 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Rewards
     The week's net profit (including acquisition and running costs) plus the potential-based term
-    ``shaping_gamma * Phi(s') - Phi(s)`` with Phi a closed-form proxy of the pool's future margin (:meth:`Simulation.potential`) (set ``shaping_gamma`` to
+    ``shaping_gamma * Phi(s') - Phi(s)`` with Phi a closed-form proxy of the pool's future margin
+    (:meth:`Simulation.potential`; set ``shaping_gamma`` to
     the learner's weekly discount: the optimal plan is then that of the unshaped profit), per starting
     customer, in units of one median order's margin.
 

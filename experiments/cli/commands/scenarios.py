@@ -1,4 +1,4 @@
-"""``siyu scenarios [list|show NAME|fields SECTION]``: the presets, one as TOML, or every settable field."""
+"""``siyu scenarios [list|show NAME|fields SECTION]``: the presets, one as TOML with its response card, the fields."""
 
 from __future__ import annotations
 
@@ -19,6 +19,10 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
         if not args.name:
             raise UserError(f"scenarios show needs a NAME; presets: {', '.join(preset_names())}")
         out_console.print(preset_text(args.name), markup=False, highlight=False)
+        if not args.no_response:
+            from experiments.response import card_lines
+            sc = load_scenario(args.name)
+            out_console.print("\n".join(card_lines(sc, sc.population.customers)), markup=False, highlight=False)
         return 0
     if args.action == "fields":
         return print_fields(args.name)
@@ -58,4 +62,6 @@ def register(sub: Any) -> None:
     p.add_argument("action", nargs="?", choices=["list", "show", "fields"], default="list",
                    help="list the presets (default), show one, or list the fields")
     p.add_argument("name", nargs="?", help="preset to show, or section of the fields to list")
+    p.add_argument("--no-response", action="store_true",
+                   help="show: skip the response card (what one message does, measured; a few seconds)")
     p.set_defaults(func=cmd_scenarios)
