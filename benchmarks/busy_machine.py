@@ -25,8 +25,8 @@ from sim.engine import Simulation
 sc = load_scenario("beauty")
 Simulation(sc, 2000, 0).run(make_policy("fatigue_capped"), 5)
 t = time.perf_counter()
-r = Simulation(sc, {customers}, 3).run(make_policy("fatigue_capped"), {days})
-print(time.perf_counter() - t, r.summary["total_value"])
+r = Simulation(sc, {customers}, 3).run(make_policy("fatigue_capped"), {days}, residual=False)
+print(time.perf_counter() - t, r.summary["net_profit"])
 """
 
 

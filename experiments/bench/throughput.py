@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import numba
 
+from experiments.bench.probe import bandwidth_rate, neighbours
 from experiments.console import count
 from policies import load_policy
 from sim.config import load_scenario
@@ -18,7 +19,7 @@ from sim.engine import Simulation
 WARM_START_SNIPPET = (
     "import time; t=time.perf_counter();"
     "from sim.config import load_scenario; from sim.engine import Simulation;"
-    "s=Simulation(load_scenario('beauty'), 1000, 0); s.step(); s.residual_value();"
+    "s=Simulation(load_scenario('beauty'), 1000, 0); s.step(); s.potential();"
     "print(time.perf_counter()-t)"
 )
 
@@ -52,17 +53,19 @@ def measure(customers: int, threads: int, scenario: str = "beauty", policy: str 
         for _ in range(days):
             sim.step()
 
-    def end_to_end(days: int) -> None:
-        Simulation(sc, customers, seed=2).run(load_policy(policy), days)
+    def end_to_end(days: int) -> None:  # the run alone: its residual is a continuation of other days
+        Simulation(sc, customers, seed=2).run(load_policy(policy), days, residual=False)
 
     step_rate = _rate(engine, customers, min_seconds)
     run_rate = _rate(end_to_end, customers, min_seconds)
+    probe_rate = bandwidth_rate(sim.state, customers, min_seconds / 2)
     tracemalloc.start()
     end_to_end(5)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {"customers": customers, "threads": threads, "customer_days_per_s": step_rate,
-            "run_customer_days_per_s": run_rate, "policy": policy,
+            "run_customer_days_per_s": run_rate, "probe_customer_days_per_s": probe_rate,
+            "step_of_probe": step_rate / probe_rate, "run_of_step": run_rate / step_rate, "policy": policy,
             "bytes_per_customer": sim.state.nbytes_per_customer(), "peak_mb": peak / 2**20}
 
 
@@ -75,8 +78,13 @@ def warm_start_seconds() -> float:
 
 
 def run_bench(sizes: list[int], threads: list[int], min_seconds: float = 1.0,
-              progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
-    """All (size, threads) measurements."""
+              progress: Callable[[str], None] | None = None, contention: int = 0) -> list[dict[str, Any]]:
+    """All (size, threads) measurements; with ``contention`` K, each again beside K CPU-bound neighbours.
+
+    A loaded row carries ``slowdown_step`` and ``slowdown_run``: the quiet rate over the loaded one,
+    measured back to back in this run (a fair share of two cores among T threads and K neighbours is
+    (T + K) / 2 for T = 2).
+    """
     rows = []
     for n in sizes:
         for th in threads:
@@ -84,5 +92,14 @@ def run_bench(sizes: list[int], threads: list[int], min_seconds: float = 1.0,
                 continue
             if progress:
                 progress(f"{count(n, 'customer')}, {count(th, 'thread')}")
-            rows.append(measure(n, th, min_seconds=min_seconds))
+            quiet = {**measure(n, th, min_seconds=min_seconds), "neighbours": 0}
+            rows.append(quiet)
+            if contention:
+                if progress:
+                    progress(f"{count(n, 'customer')}, {count(th, 'thread')}, {contention} neighbours")
+                with neighbours(contention):
+                    loaded = measure(n, th, min_seconds=min_seconds)
+                rows.append({**loaded, "neighbours": contention,
+                             "slowdown_step": quiet["customer_days_per_s"] / loaded["customer_days_per_s"],
+                             "slowdown_run": quiet["run_customer_days_per_s"] / loaded["run_customer_days_per_s"]})
     return rows

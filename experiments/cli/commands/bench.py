@@ -20,20 +20,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise UserError("--sizes must be positive whole numbers")
     threads = [int(t) for t in args.threads.split(",")]
     with console.status("benchmarking") as status:
-        rows = run_bench(sizes, threads, args.min_seconds, lambda msg: status.update(f"benchmarking {msg}"))
+        rows = run_bench(sizes, threads, args.min_seconds, lambda msg: status.update(f"benchmarking {msg}"),
+                         args.contention)
         warm = warm_start_seconds()
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     table = Table(title="siyu bench (beauty preset)")
-    for col in ("customers", "threads", "engine customer-days/s", "end-to-end customer-days/s",
-                "bytes/customer", "peak MB of a run"):
+    for col in ("customers", "threads", "neighbours", "engine customer-days/s", "of the probe",
+                "end-to-end customer-days/s", "of the engine", "slowdown", "bytes/customer", "peak MB of a run"):
         table.add_column(col, justify="right")
     for r in rows:
-        table.add_row(f"{r['customers']:,}", str(r["threads"]), number(r["customer_days_per_s"]),
-                      f"{number(r['run_customer_days_per_s'])} ({r['policy']})",
-                      number(r["bytes_per_customer"]), number(r["peak_mb"]))
+        slow = (f"{r['slowdown_step']:.2f}x / {r['slowdown_run']:.2f}x" if "slowdown_step" in r else "")
+        table.add_row(f"{r['customers']:,}", str(r["threads"]), str(r["neighbours"]), number(r["customer_days_per_s"]),
+                      f"{r['step_of_probe']:.0%}", f"{number(r['run_customer_days_per_s'])} ({r['policy']})",
+                      f"{r['run_of_step']:.0%}", slow, number(r["bytes_per_customer"]), number(r["peak_mb"]))
     out_console.print(table)
+    out_console.print("of the probe: engine step against one compiled pass reading and writing every state array "
+                      "(what memory allows); of the engine: end to end against the engine step; slowdown: quiet "
+                      "over loaded, engine / end to end, measured back to back")
     out_console.print(f"warm start (fresh interpreter to first step, numba cache warm): {warm:.2f} s")
     return 0
 
@@ -45,5 +50,7 @@ def register(sub: Any) -> None:
                    help="customer counts, comma-separated (default 10000,100000,1000000)")
     p.add_argument("--threads", default="1,2", help="numba thread counts, comma-separated (default 1,2)")
     p.add_argument("--min-seconds", type=float, default=1.0, help="minimum timing per measurement (default 1)")
+    p.add_argument("--contention", type=int, default=0, metavar="K",
+                   help="also measure each row beside K CPU-bound neighbour processes (default 0: quiet only)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.set_defaults(func=cmd_bench)
