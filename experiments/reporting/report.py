@@ -390,7 +390,7 @@ def setup_text(d: ReportData) -> str:
 
 METHOD = ("All policies ran on the same seeds (common random numbers: the same customers with the same "
           "luck), so each seed gives one paired difference per policy. Intervals are Student-t intervals "
-          "over seeds with Hall's (1992) correction for skewness; the k policies compared with the reference "
+          "over seeds (paired t); the k policies compared with the reference "
           "form one family, so each interval is a 1 - 5%/k interval (Bonferroni: all k hold together with "
           "probability at least 95%), and a difference is significant (*) exactly when its interval excludes "
           "zero; the p-value is the Bonferroni-adjusted one that inverts the same interval. The best policy's "
