@@ -80,27 +80,36 @@ class PairedDiff:
         return self.ci_low > 0 or self.ci_high < 0
 
 
+def t_intervals(d: np.ndarray, comparisons: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised :func:`interval` over rows: ``d`` has shape (..., n seeds); returns mean, low, high, p.
+
+    The interval is ``mean +- q sd / sqrt(n)``, q the t quantile with ``n - 1`` degrees of freedom; ``p``
+    is the two-sided one-sample t-test of mean zero (what ``scipy.stats.ttest_1samp`` gives), so
+    ``min(1, comparisons * p) < 0.05`` exactly when the interval excludes zero. Rows with no spread get
+    a point interval and p = 0 (or 1 when the mean is 0); below two seeds everything but the mean is NaN.
+    """
+    d = np.asarray(d, np.float64)
+    n = d.shape[-1]
+    mean = d.mean(axis=-1) if n else np.full(d.shape[:-1], math.nan)
+    if n < 2:
+        nan = np.full(mean.shape, math.nan)
+        return mean, nan, nan.copy(), nan.copy()
+    se = d.std(axis=-1, ddof=1) / math.sqrt(n)
+    half = t_quantile(n - 1, comparisons) * se
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(se > 0, 2.0 * stats.t.sf(np.abs(mean) / se, n - 1), np.where(mean == 0, 1.0, 0.0))
+    return mean, mean - half, mean + half, np.minimum(p, 1.0)
+
+
 def interval(d: np.ndarray, comparisons: int = 1) -> PairedDiff:
     """Mean of ``d`` with its Student-t interval at :func:`level` ``(comparisons)`` and the matching p-value.
 
-    The interval is ``mean +- q sd / sqrt(n)``, q the t quantile with ``n - 1`` degrees of freedom, and
-    ``p_value`` is the two-sided one-sample t-test of mean zero (``scipy.stats.ttest_1samp`` gives the
-    same), so ``p_adjusted < 0.05`` exactly when the interval excludes zero.
+    See :func:`t_intervals`; ``scipy.stats.ttest_1samp(d, 0)`` gives the same p-value and (at 95%) interval.
     """
     d = np.asarray(d, np.float64).ravel()
-    n = d.size
-    if n == 0:
-        return PairedDiff(math.nan, math.nan, math.nan, 0, comparisons=comparisons)
-    m = float(d.mean())
-    if n < 2:
-        return PairedDiff(m, math.nan, math.nan, n, comparisons=comparisons)
-    sd = float(d.std(ddof=1))
-    se = sd / math.sqrt(n)
-    if not se > 0:
-        return PairedDiff(m, m, m, n, 1.0 if m == 0 else 0.0, sd, comparisons)
-    half = t_quantile(n - 1, comparisons) * se
-    p = float(min(1.0, 2.0 * stats.t.sf(abs(m) / se, n - 1)))
-    return PairedDiff(m, m - half, m + half, n, p, sd, comparisons)
+    mean, low, high, p = t_intervals(d, comparisons)
+    sd = float(d.std(ddof=1)) if d.size > 1 else math.nan
+    return PairedDiff(float(mean), float(low), float(high), d.size, float(p), sd, comparisons)
 
 
 def paired_diff(a: np.ndarray, b: np.ndarray, comparisons: int = 1) -> PairedDiff:
