@@ -281,9 +281,15 @@ def headline(comp: Comparison, metric: str) -> str:
                  f"{number(wd.ci_high, True)}) includes zero.")
     need = seeds_to_resolve(comp.series(lead.best, metric) - comp.series(lead.runner_up, metric), k)
     if underpowered(n):
-        more = (f" About {seeds_text(need)} would resolve a lead of this size." if n >= 2 else "")
-        text += (f" Underpowered: {count(n, 'seed')} (fewer than {UNDERPOWERED_BELOW}) cannot resolve much."
-                 + more)
+        text += f" Underpowered: only {count(n, 'seed')} (fewer than {UNDERPOWERED_BELOW}); "
+        if lead.significant:
+            text += (f"the spread behind these intervals is a rough guess, so rerun with at least "
+                     f"{UNDERPOWERED_BELOW} seeds.")
+        elif n >= 2:
+            text += (f"about {seeds_text(None if need is None else max(need, UNDERPOWERED_BELOW))} would "
+                     f"resolve a lead of this size.")
+        else:
+            text += f"one seed gives no interval: rerun with at least {UNDERPOWERED_BELOW} seeds."
     elif not lead.significant:
         text += f" About {seeds_text(need)} would resolve a lead of this size."
     return text

@@ -47,6 +47,7 @@ def print_result(result: ExperimentResult) -> None:
     """The sweep optima, the comparison table, what each policy did, then one-line verdicts and warnings."""
     from experiments.reporting.report import headline, level_text, silence_warnings
     from experiments.running.sweep import sweep_warnings
+    from experiments.stats.intervals import UNDERPOWERED_BELOW
     exp = result.experiment
     comp = result.comparison()
     where = ""
@@ -58,6 +59,8 @@ def print_result(result: ExperimentResult) -> None:
     title = (f"{exp.scenario.name}{where}: {count(exp.customers, 'customer')}, {count(exp.days, 'day')}, "
              f"{count(len(exp.seeds), 'seed')} "
              f"(paired t CI of the difference vs {exp.reference}, {level_text(len(exp.policies) - 1)})")
+    if comp.underpowered:
+        title += f"; underpowered: fewer than {UNDERPOWERED_BELOW} seeds"
     print_comparison(comp.rows(metrics), comp.policies, title, metrics)
     print_policies(result)
     for sentence in headline(comp, exp.metric).replace(". ", ".\n").splitlines():
