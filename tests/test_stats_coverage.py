@@ -5,7 +5,7 @@ distribution with a known mean and checks how often :func:`t_intervals` covers i
 from the number of repetitions: SE = sqrt(p (1 - p) / REPS).
 
 Skewed cases: gamma(4) has skewness 1.0, more than any seed-level difference measured in siyu (at
-most 0.87 over 60 policy pairs and KPIs, 30 seeds, beauty and high_ticket presets; docs/statistics.md);
+most 0.92 over 60 policy pairs and KPIs, 30 seeds, beauty and high_ticket presets; docs/statistics.md);
 its mirror image checks negative skew.
 """
 

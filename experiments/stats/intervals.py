@@ -5,7 +5,7 @@ common random numbers), so a comparison rests on the per-seed differences ``b - 
 numbers. With so few, a percentile bootstrap is too narrow (it covers the true mean about 80% of the
 time at 3 seeds); the Student-t interval (quantiles from ``scipy.stats``) is exact for normal
 differences and covers at least 93% at 2-30 seeds for differences as skewed as a gamma(4) (skewness
-1), more than any seed-level difference measured in siyu runs (at most 0.9). ``docs/statistics.md``
+1), more than any seed-level difference measured in siyu runs (at most 0.92). ``docs/statistics.md``
 gives the coverage measured by simulation, the skewness measured on real runs, and where t falls short.
 
 Several policies compared at once are corrected by Bonferroni: with ``comparisons = k`` every interval
