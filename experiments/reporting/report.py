@@ -319,7 +319,7 @@ def kpi_table(d: ReportData) -> tuple[list[str], list[list[str]]]:
         pv = "" if i == 0 else ("n/a" if math.isnan(r["p_adjusted"]) else
                                 f"{r['p_adjusted']:.4f}" + (" *" if r["significant"] else ""))
         need = "" if i == 0 or r["significant"] or len(d.info.seeds) < 2 else (
-            seeds_text(None if math.isnan(r["seeds_needed"]) else int(r["seeds_needed"])))
+            seeds_text(None if math.isnan(r["seeds_needed"]) else max(int(r["seeds_needed"]), UNDERPOWERED_BELOW)))
         name = p + (" (best" + (", significant lead)" if r["lead_significant"] else ")") if r["best"] else "")
         rows.append([name, number(r["mean"]), diff, pv, need] + [number(by[(p, k)]["mean"]) for k in metrics[1:]])
     return header, rows
