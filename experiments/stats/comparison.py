@@ -61,9 +61,9 @@ def direction(metric: str) -> int:
 class Leader:
     """The best policy on one KPI, its lead over the runner-up, and whether the lead is significant.
 
-    ``others`` holds the best policy's paired difference (best minus other, in the KPI's better
-    direction) with each other policy, runner-up first, as one Bonferroni family; ``significant``
-    holds when every one of those intervals lies on the best policy's side of zero.
+    ``others`` holds the best policy's paired difference (best minus other: negative where less is
+    better) with each other policy, runner-up first, as one Bonferroni family; ``significant`` holds
+    when every one of those intervals lies on the best policy's side of zero.
     """
 
     metric: str

@@ -21,7 +21,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 ALPHA = 0.05
 """Family-wise error rate: the intervals of one family jointly cover with probability at least 95%."""
@@ -40,6 +39,7 @@ def t_quantile(df: int, comparisons: int = 1) -> float:
     """Two-sided Student-t quantile for :func:`level` with ``df`` degrees of freedom (inf when df < 1)."""
     if df < 1:
         return math.inf
+    from scipy import stats  # imported on first use: keeps scipy.stats out of every CLI start
     return float(stats.t.ppf(1.0 - ALPHA / (2.0 * max(int(comparisons), 1)), df))
 
 
@@ -94,6 +94,7 @@ def t_intervals(d: np.ndarray, comparisons: int = 1) -> tuple[np.ndarray, np.nda
     if n < 2:
         nan = np.full(mean.shape, math.nan)
         return mean, nan, nan.copy(), nan.copy()
+    from scipy import stats
     se = d.std(axis=-1, ddof=1) / math.sqrt(n)
     half = t_quantile(n - 1, comparisons) * se
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -138,6 +139,7 @@ def seeds_needed(sd: float, half_width: float, comparisons: int = 1, max_seeds: 
         raise ValueError(f"half_width must be > 0, got {half_width}")
     if not sd > 0:
         return 2
+    from scipy import stats
     z = float(stats.norm.ppf(1.0 - ALPHA / (2.0 * max(int(comparisons), 1))))
     n = max(2, math.ceil((z * sd / half_width) ** 2))
     while n < max_seeds and t_quantile(n - 1, comparisons) * sd / math.sqrt(n) > half_width:
