@@ -146,6 +146,9 @@ def test_report_of_a_sweep_shows_the_surface(tmp_path):
     assert ("Warning: the optimum of cad sits on the edge of the grid in cad.offer_every_days, "
             "cad.content_every_days") in md
     assert "| policy | optimum | total_value [95% CI] | runner-up |" in md
+    shown = re.search(r"cad\.offer_every_days = (\d+), cad\.content_every_days = (\d+)\)", md)
+    cad = next(line for line in md.split("## What each policy does")[1].splitlines() if line.startswith("| cad |"))
+    assert f"offer_every_days = {shown[1]}, " in cad and f"content_every_days = {shown[2]}, " in cad
 
 
 def test_report_of_a_folder_without_results_is_a_user_error(tmp_path, capsys):

@@ -182,7 +182,7 @@ def figure_content_mix(d: ReportData) -> Any:
 
 
 def figure_surface(d: ReportData) -> Any:
-    """The sweep's response surface of the headline KPI per varying policy, optimum marked."""
+    """The sweep's response surface of the headline KPI per varying policy, optimum and runner-up marked."""
     info, m = d.info, d.info.metric
     rows = surface_rows(info, d.tables["runs"], m)
     shape = tuple(len(a.values) for a in info.axes)
@@ -193,14 +193,19 @@ def figure_surface(d: ReportData) -> Any:
         mean = np.array([r["mean"] for r in mine]).reshape(shape)
         panel: dict[str, Any] = {"axes": [a.title for a in info.axes[:2]],
                                  "ticks": [a.values for a in info.axes[:2]]}
+        best = next((i for i, r in enumerate(mine) if r["optimum"]), int(np.argmax(sign * mean.ravel())))
+        second = next((i for i, r in enumerate(mine) if r["runner_up"]), None)
         if len(shape) == 1:
             panel.update(mean=mean, low=np.array([r["ci_low"] for r in mine]),
-                         high=np.array([r["ci_high"] for r in mine]), best=(int(np.argmax(sign * mean)),))
+                         high=np.array([r["ci_high"] for r in mine]), best=(best,),
+                         second=None if second is None else (second,))
+        elif len(shape) == 2:
+            panel.update(mean=mean, best=np.unravel_index(best, shape),
+                         second=None if second is None else np.unravel_index(second, shape))
         else:
             flat = (sign * mean).reshape(shape[0], shape[1], -1).max(axis=2) * sign
-            panel.update(mean=flat, best=np.unravel_index(int(np.argmax(sign * flat)), flat.shape))
-            if len(shape) > 2:
-                panel["note"] = "best over " + ", ".join(a.label for a in info.axes[2:])
+            panel.update(mean=flat, best=np.unravel_index(int(np.argmax(sign * flat)), flat.shape),
+                         note="best over " + ", ".join(a.label for a in info.axes[2:]))
         panels[pol] = panel
     return figures.surface(panels, m, unit(m), d.colors)
 
@@ -226,7 +231,8 @@ FIGURES: list[tuple[str, str, str, Callable[[ReportData], Any]]] = [
      "content.", figure_content_mix),
 ]
 SURFACE = ("surface", "Response surface", "Headline KPI at each grid point, mean over seeds, for each "
-           "policy the grid changes; the optimum is starred (one axis) or framed (two axes). Bands are 95% "
+           "policy the grid changes; the optimum is starred (one axis) or framed (two axes), the runner-up ringed "
+           "or framed with a dashed line. Bands are 95% "
            "t intervals of each point's mean; all points share the seeds, so differences between points are "
            "measured more precisely than the bands suggest.", figure_surface)
 
@@ -326,14 +332,22 @@ def kpi_table(d: ReportData) -> tuple[list[str], list[list[str]]]:
 
 
 def policy_table(d: ReportData) -> tuple[list[str], list[list[str]]]:
-    """Per policy, in words: its rule with every parameter, contacts per customer-month, channel and content mix."""
+    """Per policy, in words: its rule and parameters, contacts per customer-month, channel and content mix.
+
+    Parameters are those run at the reported grid point (a swept parameter shows its value there).
+    """
     header = ["policy", "what it does", "contacts per customer-month", "delivered by channel", "by content"]
     entries = {e["name"]: e for e in d.info.data["policies"]}
+    point = next(pt for pt in d.info.points if pt.index == d.point)
     rows = []
     for p in d.policies:
+        entry = dict(entries.get(p, {"name": p}))
+        swept = {a.field: point.values[a.label] for a in d.info.axes if a.target == p}
+        if swept and entry.get("kind"):
+            entry["params"] = {**(entry.get("params") or {}), **swept}  # as run at the reported grid point
         mix = contact_mix(d.tables["daily"], d.tables["segments"], p)
-        rows.append([p, describe_entry(entries.get(p, {"name": p})), f"{mix.per_customer_month:.2f}",
-                     mix.channel_text(), mix.content_text()])
+        rows.append([p, describe_entry(entry), f"{mix.per_customer_month:.2f}", mix.channel_text(),
+                     mix.content_text()])
     return header, rows
 
 
