@@ -2,7 +2,7 @@
 
 The unit of replication is the seed (one population with its own luck, shared by every policy under
 common random numbers), so a comparison rests on the per-seed differences ``b - a``: typically 3 to 30
-numbers. With so few, a percentile bootstrap is too narrow (it covers the true mean about 80% of the
+numbers. With so few, a percentile bootstrap is too narrow (it covers the true mean about 75% of the
 time at 3 seeds); the Student-t interval (quantiles from ``scipy.stats``) is exact for normal
 differences and covers at least 93% at 2-30 seeds for differences as skewed as a gamma(4) (skewness
 1), more than any seed-level difference measured in siyu runs (at most 0.92). ``docs/statistics.md``
