@@ -1,9 +1,11 @@
 """What each policy does, in words: its rule and parameters, and the contacts it actually sent.
 
 The rule comes from the policy class (:func:`policies.base.describe_rule`); the contact mix from what
-every run already records: delivered contacts per channel in the daily table (``<channel>_delivered``),
-contacts per content in the segments table (``contacts_<content>``), and the pool size per day
-(``reachable + unreachable``) for contacts per customer-month.
+every run already records, so no run needs redoing: delivered contacts per channel in the daily table
+(``<channel>_delivered``, counted by the engine), contacts per content in the segments table
+(``contacts_<content>``, the policy's decisions as counted by :class:`experiments.recording.ContactRecorder`),
+and the engine's daily ``contacts`` over the pool size per day (``reachable + unreachable``) for contacts
+per customer-month. Channel by content is not recorded.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class ContactMix:
     by_channel: dict[str, float]
     """Share of delivered contacts per channel (sums to 1 when anything was delivered)."""
     by_content: dict[str, float]
-    """Share of contacts per content (sums to 1 when anything was sent)."""
+    """Share of the policy's contacts per content, as decided (sums to 1 when anything was sent)."""
 
     def channel_text(self) -> str:
         """Non-zero channel shares, largest first: 'wecom 62%, group 30%, ...' (or 'none')."""
