@@ -36,7 +36,7 @@ def coverage(name: str, n: int, comparisons: int = 1, seed: int = 0,
     ``true_mean`` shifts the distribution to that mean (default: its own).
     """
     draw, mu = DISTRIBUTIONS[name]
-    d = draw(np.random.default_rng([seed, n, comparisons, len(name)]), (REPS, n))
+    d = draw(np.random.default_rng([seed, n, comparisons, list(DISTRIBUTIONS).index(name)]), (REPS, n))
     if true_mean is not None:
         d, mu = d - mu + true_mean, true_mean
     _, low, high, p = t_intervals(d, comparisons)
