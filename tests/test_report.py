@@ -71,7 +71,7 @@ def test_report_for_many_policies(many):
     names = assert_every_figure_has_data(many)
     assert names == ["kpi", "value", "time_series", "funnel", "hidden", "contacts_heatmap", "content_mix"]
     md = assert_report_files(many, names)
-    assert files.html.exists() and ("| policy | total_value (yuan) | diff vs no_contact [98.3% (Bonferroni over 3 "
+    assert files.html.exists() and ("| policy | total_value (yuan) | diff vs no_contact [98.33% (Bonferroni over 3 "
                                     "comparisons) CI] | p (Bonferroni) | seeds to resolve |") in md
     for pol in ("no_contact", "blast", "fixed_cadence", "fatigue_capped"):
         assert f"| {pol}" in md

@@ -246,8 +246,8 @@ def build_figures(d: ReportData) -> list[tuple[str, str, str, Any]]:
 # --- text ----------------------------------------------------------------------------------------
 
 def level_text(comparisons: int) -> str:
-    """'95%' or '98.3% (Bonferroni over 3 comparisons)': the level of a family's intervals, in words."""
-    pct = f"{100 * level(comparisons):.1f}".rstrip("0").rstrip(".") + "%"
+    """'95%' or '98.33% (Bonferroni over 3 comparisons)': the level of a family's intervals, in words."""
+    pct = f"{100 * level(comparisons):.2f}".rstrip("0").rstrip(".") + "%"
     return pct if comparisons <= 1 else f"{pct} (Bonferroni over {comparisons} comparisons)"
 
 
