@@ -48,6 +48,35 @@ class RulePolicy:
         """Today's action for every customer."""
         raise NotImplementedError
 
+    def describe(self) -> str:
+        """What the rule does, in words: its class docstring's first line and every parameter's value.
+
+        Why: a table that names policies must also say what they are; built from the docstring and the
+        validated parameters, the sentence cannot drift from the code.
+        """
+        return describe_rule(type(self), self.params)
+
+
+def describe_rule(cls: type, params: BaseModel | None, changed_only: bool = False) -> str:
+    """First line of ``cls``'s docstring, then ``name = value`` per parameter (lists joined by '/').
+
+    ``changed_only`` lists only the parameters that differ from the class's defaults (for a terminal).
+    """
+    doc = (cls.__doc__ or cls.__name__).strip().splitlines()[0].rstrip(".")
+    if params is None:
+        return doc + "."
+    given = params.model_dump(mode="json")
+    defaults = type(params)().model_dump(mode="json") if changed_only else {}
+    values = []
+    for key, value in given.items():
+        if changed_only and defaults.get(key) == value:
+            continue
+        shown = "/".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
+        values.append(f"{key} = {shown}")
+    if not values:
+        return doc + (". Default parameters." if changed_only and given else ".")
+    return doc + ". Parameters: " + ", ".join(values) + "."
+
 
 def channel_codes(names: list[str]) -> list[int]:
     """Channel names to codes, rejecting unknown names."""

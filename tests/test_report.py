@@ -71,10 +71,24 @@ def test_report_for_many_policies(many):
     names = assert_every_figure_has_data(many)
     assert names == ["kpi", "value", "time_series", "funnel", "hidden", "contacts_heatmap", "content_mix"]
     md = assert_report_files(many, names)
-    assert files.html.exists() and "| policy | total_value (yuan) | diff vs no_contact [95% CI] | p (Holm) |" in md
+    assert files.html.exists() and ("| policy | total_value (yuan) | diff vs no_contact [98.33% (Bonferroni over 3 "
+                                    "comparisons) CI] | p (Bonferroni) | seeds to resolve |") in md
     for pol in ("no_contact", "blast", "fixed_cadence", "fatigue_capped"):
         assert f"| {pol}" in md
     assert "Best on total_value:" in md and "Precision" in md
+    assert "Underpowered: only 3 seeds (fewer than 5)" in md and "bootstrap" not in md
+
+
+def test_report_says_what_each_policy_does(many):
+    md = write_report(many).markdown.read_text()
+    section = md.split("## What each policy does")[1].split("## ")[0]
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in section.splitlines()
+            if line.startswith("| ")}
+    assert rows["no_contact"][2:4] == ["0.00", "none"]
+    assert "Daily promotion" in rows["blast"][1]
+    assert set(rows["blast"][4].strip(" |").split(", ")) == {"flash_sale 50%", "coupon 50%"}
+    assert "content_every_days = 7" in rows["fixed_cadence"][1] and "wecom" in rows["fixed_cadence"][3]
+    assert float(rows["blast"][2]) > 5 * float(rows["fixed_cadence"][2]) > 0  # daily vs weekly
 
 
 def test_value_breakdown_adds_up_to_total_value(many):
@@ -129,6 +143,12 @@ def test_report_of_a_sweep_shows_the_surface(tmp_path):
     assert names[0] == "surface"
     md = assert_report_files(out, names)
     assert "Sweep over 4 grid points" in md
+    assert ("Warning: the optimum of cad sits on the edge of the grid in cad.offer_every_days, "
+            "cad.content_every_days") in md
+    assert "| policy | optimum | total_value [95% CI] | runner-up |" in md
+    shown = re.search(r"cad\.offer_every_days = (\d+), cad\.content_every_days = (\d+)\)", md)
+    cad = next(line for line in md.split("## What each policy does")[1].splitlines() if line.startswith("| cad |"))
+    assert f"offer_every_days = {shown[1]}, " in cad and f"content_every_days = {shown[2]}, " in cad
 
 
 def test_report_of_a_folder_without_results_is_a_user_error(tmp_path, capsys):

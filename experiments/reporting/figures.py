@@ -226,7 +226,8 @@ def surface(panels: dict[str, dict[str, Any]], metric: str, unit: str, colors: d
     """Response surface per policy: a line over one axis (optimum starred), or a heatmap over two (optimum framed).
 
     Each panel: ``axes`` (1 or 2 axis labels), ``ticks`` (values per axis), ``mean`` (array shaped
-    like the ticks), ``low``/``high`` (95% CI, 1-axis only) and ``best`` (index tuple of the optimum).
+    like the ticks), ``low``/``high`` (95% CI, 1-axis only), ``best`` (index tuple of the optimum) and
+    optionally ``second`` (index tuple of the runner-up: a ring, or a dashed frame).
     """
     pols = list(panels)
     cols = min(len(pols), 2)
@@ -240,6 +241,10 @@ def surface(panels: dict[str, dict[str, Any]], metric: str, unit: str, colors: d
             ax.fill_between(x, p["low"], p["high"], alpha=0.25, color=colors[pol], lw=0, label="95% CI")
             b = p["best"][0]
             ax.plot([x[b]], [p["mean"][b]], marker="*", ms=18, color="#e45756", label="optimum", ls="none")
+            if p.get("second") is not None:
+                r = p["second"][0]
+                ax.plot([x[r]], [p["mean"][r]], marker="o", ms=14, mfc="none", mec="#e45756", mew=2,
+                        label="runner-up", ls="none")
             ax.set_xticks(x, [str(v) for v in p["ticks"][0]])
             ax.set_xlabel(p["axes"][0])
             ax.set_ylabel(f"{metric} ({unit})")
@@ -254,6 +259,9 @@ def surface(panels: dict[str, dict[str, Any]], metric: str, unit: str, colors: d
                 ax.text(j, i, ("optimum\n" if best else "") + _tick(v), ha="center", va="center", fontsize=8,
                         color="black" if image.norm(v) > 0.6 else "white", fontweight="bold" if best else "normal")
             ax.add_patch(Rectangle((bj - 0.5, bi - 0.5), 1, 1, fill=False, ec="#e45756", lw=3))
+            if p.get("second") is not None:
+                ri, rj = p["second"]
+                ax.add_patch(Rectangle((rj - 0.5, ri - 0.5), 1, 1, fill=False, ec="#e45756", lw=2, ls="--"))
             ax.set_xticks(range(len(p["ticks"][1])), [str(v) for v in p["ticks"][1]])
             ax.set_yticks(range(len(p["ticks"][0])), [str(v) for v in p["ticks"][0]])
             ax.set_xlabel(p["axes"][1])

@@ -23,8 +23,11 @@ from experiments.stats.comparison import Comparison, Leader, direction, unit
 from experiments.store.io import atomic_write_text
 from experiments.recording import SEGMENTS
 from experiments.running.spec import ExperimentInfo
-from experiments.stats.bootstrap import MIN_BOOT_SEEDS, bootstrap_indices, bootstrap_mean, paired_diff, seeds_for
-from experiments.running.sweep import report_point, surface_rows, varying_policies
+from experiments.reporting.mix import contact_mix, describe_entry
+from experiments.stats.intervals import (UNDERPOWERED_BELOW, interval, level, paired_diff, seeds_for, seeds_text,
+                                         seeds_to_resolve, underpowered)
+from experiments.running.sweep import (optima, point_text, report_point, surface_rows, sweep_warnings,
+                                       varying_policies)
 from experiments.store.tables import Table, read_table, select
 from sim.defaults import CHANNELS, CONTENTS
 
@@ -80,11 +83,10 @@ def load(folder: Path) -> ReportData:
 def figure_kpi(d: ReportData) -> Any:
     """Headline KPI per policy and the paired difference vs the reference, with 95% CIs."""
     m = d.info.metric
-    plan = bootstrap_indices(len(d.info.seeds))
-    stats = [bootstrap_mean(d.comparison.series(p, m), plan) for p in d.policies]
+    stats = [interval(d.comparison.series(p, m)) for p in d.policies]
     rows = {r["policy"]: r for r in d.comparison.rows((m,))}
-    return figures.kpi(m, unit(m), d.policies, np.array([s[0] for s in stats]),
-                       np.array([s[1:] for s in stats]),
+    return figures.kpi(m, unit(m), d.policies, np.array([s.mean for s in stats]),
+                       np.array([[s.ci_low, s.ci_high] for s in stats]),
                        np.array([rows[p]["diff_vs_reference"] for p in d.policies]),
                        np.array([[rows[p]["ci_low"], rows[p]["ci_high"]] for p in d.policies]), d.colors)
 
@@ -180,7 +182,7 @@ def figure_content_mix(d: ReportData) -> Any:
 
 
 def figure_surface(d: ReportData) -> Any:
-    """The sweep's response surface of the headline KPI per varying policy, optimum marked."""
+    """The sweep's response surface of the headline KPI per varying policy, optimum and runner-up marked."""
     info, m = d.info, d.info.metric
     rows = surface_rows(info, d.tables["runs"], m)
     shape = tuple(len(a.values) for a in info.axes)
@@ -191,21 +193,27 @@ def figure_surface(d: ReportData) -> Any:
         mean = np.array([r["mean"] for r in mine]).reshape(shape)
         panel: dict[str, Any] = {"axes": [a.title for a in info.axes[:2]],
                                  "ticks": [a.values for a in info.axes[:2]]}
+        best = next((i for i, r in enumerate(mine) if r["optimum"]), int(np.argmax(sign * mean.ravel())))
+        second = next((i for i, r in enumerate(mine) if r["runner_up"]), None)
         if len(shape) == 1:
             panel.update(mean=mean, low=np.array([r["ci_low"] for r in mine]),
-                         high=np.array([r["ci_high"] for r in mine]), best=(int(np.argmax(sign * mean)),))
+                         high=np.array([r["ci_high"] for r in mine]), best=(best,),
+                         second=None if second is None else (second,))
+        elif len(shape) == 2:
+            panel.update(mean=mean, best=np.unravel_index(best, shape),
+                         second=None if second is None else np.unravel_index(second, shape))
         else:
             flat = (sign * mean).reshape(shape[0], shape[1], -1).max(axis=2) * sign
-            panel.update(mean=flat, best=np.unravel_index(int(np.argmax(sign * flat)), flat.shape))
-            if len(shape) > 2:
-                panel["note"] = "best over " + ", ".join(a.label for a in info.axes[2:])
+            panel.update(mean=flat, best=np.unravel_index(int(np.argmax(sign * flat)), flat.shape),
+                         note="best over " + ", ".join(a.label for a in info.axes[2:]))
         panels[pol] = panel
     return figures.surface(panels, m, unit(m), d.colors)
 
 
 FIGURES: list[tuple[str, str, str, Callable[[ReportData], Any]]] = [
-    ("kpi", "Headline KPI", "Mean over seeds with its 95% bootstrap CI; right: paired difference vs the "
-     "reference on the same seeds (common random numbers).", figure_kpi),
+    ("kpi", "Headline KPI", "Mean over seeds with its 95% t interval; right: paired difference vs the "
+     "reference on the same seeds (common random numbers), with its interval at the table's "
+     "Bonferroni-adjusted level.", figure_kpi),
     ("value", "Where the value comes from", "Mean over seeds. Right of zero: gross margin earned over the "
      "horizon and the residual value of the pool left at its end (what it would still earn); left of zero: "
      "what was spent. The diamond is total value, the sum: a policy that burns the pool earns margin now "
@@ -223,8 +231,9 @@ FIGURES: list[tuple[str, str, str, Callable[[ReportData], Any]]] = [
      "content.", figure_content_mix),
 ]
 SURFACE = ("surface", "Response surface", "Headline KPI at each grid point, mean over seeds, for each "
-           "policy the grid changes; the optimum is starred (one axis) or framed (two axes). Bands are 95% "
-           "CIs of each point's mean; all points share the seeds, so differences between points are "
+           "policy the grid changes; the optimum is starred (one axis) or framed (two axes), the runner-up ringed "
+           "or framed with a dashed line. Bands are 95% "
+           "t intervals of each point's mean; all points share the seeds, so differences between points are "
            "measured more precisely than the bands suggest.", figure_surface)
 
 
@@ -236,8 +245,18 @@ def build_figures(d: ReportData) -> list[tuple[str, str, str, Any]]:
 
 # --- text ----------------------------------------------------------------------------------------
 
+def level_text(comparisons: int) -> str:
+    """'95%' or '98.33% (Bonferroni over 3 comparisons)': the level of a family's intervals, in words."""
+    pct = f"{100 * level(comparisons):.2f}".rstrip("0").rstrip(".") + "%"
+    return pct if comparisons <= 1 else f"{pct} (Bonferroni over {comparisons} comparisons)"
+
+
 def headline(comp: Comparison, metric: str) -> str:
-    """One paragraph: the best policy, its lead over the runner-up and whether it is significant."""
+    """One paragraph: the best policy, its lead over the runner-up and whether the intervals shown make it significant.
+
+    The significance follows from the intervals it quotes: best minus each other policy, one
+    Bonferroni family; the lead is significant when all of them exclude zero.
+    """
     lead: Leader | None = comp.leader(metric)
     n = len(comp.seeds)
     if lead is None:
@@ -247,21 +266,39 @@ def headline(comp: Comparison, metric: str) -> str:
     if lead.runner_up is None or lead.lead is None:
         return f"One policy, {lead.best}: mean {metric} {best_mean} {u} over {count(n, 'seed')}."
     gap = lead.lead
-    ci = (f"CI needs at least {MIN_BOOT_SEEDS} seeds" if math.isnan(gap.ci_low) else
-          f"95% CI {number(gap.ci_low, True)} to {number(gap.ci_high, True)}")
+    k = len(comp.policies) - 1
+    ci = ("no interval from a single seed" if math.isnan(gap.ci_low) else
+          f"{level_text(k)} CI {number(gap.ci_low, True)} to {number(gap.ci_high, True)}")
     text = (f"Best on {metric}: {lead.best} (mean {best_mean} {u}), ahead of {lead.runner_up} by "
             f"{number(gap.mean, True)} {u} ({ci}). ")
-    k = len(comp.policies) - 1
-    others = "the other policy" if k == 1 else f"each of the other {count(k, 'policy')}"
-    over = count(k, "comparison")
+    weakest = lead.weakest
+    assert weakest is not None
     if lead.significant:
-        return text + (f"The lead is significant: {lead.best} beats {others} "
-                       f"(paired bootstrap, Holm-corrected over {over}, 5% family-wise error).")
-    diffs = comp.series(lead.best, metric) - comp.series(lead.runner_up, metric)
-    more = ""
-    if n >= 2 and gap.mean != 0:
-        more = f" About {count(seeds_for(diffs, abs(gap.mean) / 2), 'seed')} would resolve a lead of this size."
-    return text + f"The lead is not significant after Holm's correction over {over}." + more
+        if k == 1:
+            text += "The lead is significant: its interval excludes zero."
+        else:
+            w, wd = weakest
+            text += (f"The lead is significant: its intervals against each of the other {count(k, 'policy')} "
+                     f"exclude zero (closest to zero: vs {w}, {number(wd.ci_low, True)} to "
+                     f"{number(wd.ci_high, True)}).")
+    elif not math.isnan(gap.ci_low):
+        w, wd = weakest
+        text += (f"The lead is not significant: its interval against {w} ({number(wd.ci_low, True)} to "
+                 f"{number(wd.ci_high, True)}) includes zero.")
+    need = seeds_to_resolve(comp.series(lead.best, metric) - comp.series(lead.runner_up, metric), k)
+    if underpowered(n):
+        text += f" Underpowered: only {count(n, 'seed')} (fewer than {UNDERPOWERED_BELOW}); "
+        if lead.significant:
+            text += (f"the spread behind these intervals is a rough guess, so rerun with at least "
+                     f"{UNDERPOWERED_BELOW} seeds.")
+        elif n >= 2:
+            text += (f"about {seeds_text(None if need is None else max(need, UNDERPOWERED_BELOW))} would "
+                     f"resolve a lead of this size.")
+        else:
+            text += f"one seed gives no interval: rerun with at least {UNDERPOWERED_BELOW} seeds."
+    elif not lead.significant:
+        text += f" About {seeds_text(need)} would resolve a lead of this size."
+    return text
 
 
 def silence_warnings(comp: Comparison) -> list[str]:
@@ -272,12 +309,14 @@ def silence_warnings(comp: Comparison) -> list[str]:
 
 
 def kpi_table(d: ReportData) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the KPI table: headline with paired CI and Holm p, then other KPIs."""
+    """Header and rows of the KPI table: the headline with its paired interval, p and seeds to resolve; other KPIs."""
     m = d.info.metric
     ref = d.policies[0]
     metrics = (m,) + tuple(k for k in KPI_COLUMNS if k != m)
     by = {(r["policy"], r["metric"]): r for r in d.comparison.rows(metrics)}
-    header = ["policy", f"{m} ({unit(m)})", f"diff vs {ref} [95% CI]", "p (Holm)"] + list(metrics[1:])
+    k = max(len(d.policies) - 1, 1)
+    header = ["policy", f"{m} ({unit(m)})", f"diff vs {ref} [{level_text(k)} CI]", "p (Bonferroni)",
+              "seeds to resolve"] + list(metrics[1:])
     rows = []
     for i, p in enumerate(d.policies):
         r = by[(p, m)]
@@ -285,9 +324,51 @@ def kpi_table(d: ReportData) -> tuple[list[str], list[list[str]]]:
                                            f"[{number(r['ci_low'], True)}, {number(r['ci_high'], True)}]")
         pv = "" if i == 0 else ("n/a" if math.isnan(r["p_adjusted"]) else
                                 f"{r['p_adjusted']:.4f}" + (" *" if r["significant"] else ""))
+        need = "" if i == 0 or r["significant"] or len(d.info.seeds) < 2 else (
+            seeds_text(None if math.isnan(r["seeds_needed"]) else max(int(r["seeds_needed"]), UNDERPOWERED_BELOW)))
         name = p + (" (best" + (", significant lead)" if r["lead_significant"] else ")") if r["best"] else "")
-        rows.append([name, number(r["mean"]), diff, pv] + [number(by[(p, k)]["mean"]) for k in metrics[1:]])
+        rows.append([name, number(r["mean"]), diff, pv, need] + [number(by[(p, k)]["mean"]) for k in metrics[1:]])
     return header, rows
+
+
+def policy_table(d: ReportData) -> tuple[list[str], list[list[str]]]:
+    """Per policy, in words: its rule and parameters, contacts per customer-month, channel and content mix.
+
+    Parameters are those run at the reported grid point (a swept parameter shows its value there).
+    """
+    header = ["policy", "what it does", "contacts per customer-month", "delivered by channel", "by content"]
+    entries = {e["name"]: e for e in d.info.data["policies"]}
+    point = next(pt for pt in d.info.points if pt.index == d.point)
+    rows = []
+    for p in d.policies:
+        entry = dict(entries.get(p, {"name": p}))
+        swept = {a.field: point.values[a.label] for a in d.info.axes if a.target == p}
+        if swept and entry.get("kind"):
+            entry["params"] = {**(entry.get("params") or {}), **swept}  # as run at the reported grid point
+        mix = contact_mix(d.tables["daily"], d.tables["segments"], p)
+        rows.append([p, describe_entry(entry), f"{mix.per_customer_month:.2f}", mix.channel_text(),
+                     mix.content_text()])
+    return header, rows
+
+
+def optimum_table(d: ReportData) -> tuple[list[str], list[list[str]]] | None:
+    """Per policy the grid moves: the optimum and the runner-up, each with its 95% interval."""
+    found = optima(d.info, d.tables["runs"], d.info.metric)
+    if not found:
+        return None
+    header = ["policy", "optimum", f"{d.info.metric} [95% CI]", "runner-up", f"{d.info.metric} [95% CI]",
+              "on the grid's edge in"]
+    rows = []
+    for o in found:
+        r = o.runner_up
+        rows.append([o.policy, point_text(o.best, list(o.axes)), _mean_ci(o.best),
+                     point_text(r, list(o.axes)) if r else "", _mean_ci(r) if r else "",
+                     ", ".join(o.edges) or "no"])
+    return header, rows
+
+
+def _mean_ci(row: dict[str, Any]) -> str:
+    return f"{number(row['mean'])} [{number(row['ci_low'])}, {number(row['ci_high'])}]"
 
 
 def precision_table(d: ReportData) -> tuple[list[str], list[list[str]]] | None:
@@ -328,13 +409,17 @@ def setup_text(d: ReportData) -> str:
 
 
 METHOD = ("All policies ran on the same seeds (common random numbers: the same customers with the same "
-          "luck), so each seed gives one paired difference per policy. Intervals are 95% percentile "
-          "bootstrap intervals over seeds (10,000 resamples, fixed seed: rerunning gives the same numbers); "
-          "p-values are bootstrap p-values, corrected for the number of policies compared with the reference "
-          "by Holm's step-down method (family-wise error 5%; * marks significant). With fewer than "
-          f"{MIN_BOOT_SEEDS} seeds no interval is given, and with under 10 seeds bootstrap intervals tend to be "
-          "a little narrow: the precision table says how many seeds a target precision needs. "
-          "total_value = net profit over the horizon + residual value of the pool at the end.")
+          "luck), so each seed gives one paired difference per policy. Intervals are Student-t intervals "
+          "over seeds (paired t); the k policies compared with the reference "
+          "form one family, so each interval is a 1 - 5%/k interval (Bonferroni: all k hold together with "
+          "probability at least 95%), and a difference is significant (*) exactly when its interval excludes "
+          "zero; the p-value is the Bonferroni-adjusted one that inverts the same interval. The best policy's "
+          "lead is significant when its intervals against every other policy exclude zero. Simulated coverage "
+          "and the skewness of real seed-level differences are in docs/statistics.md. With fewer than "
+          f"{UNDERPOWERED_BELOW} seeds a comparison is underpowered; 'seeds to resolve' is the number of "
+          "seeds at which a difference's interval would shrink below the difference itself, if its observed "
+          "mean and spread held. total_value = net profit over the horizon + residual value of the pool at "
+          "the end.")
 
 
 # --- layout --------------------------------------------------------------------------------------
@@ -348,12 +433,18 @@ def blocks(d: ReportData) -> list[Block]:
     out: list[Block] = [("h", "Setup"), ("p", setup_text(d)),
                         ("h", "Headline"), ("p", headline(d.comparison, d.info.metric)),
                         *(("p", w) for w in silence_warnings(d.comparison)),
-                        ("h", "KPIs"), ("table", *kpi_table(d))]
+                        ("h", "KPIs"), ("table", *kpi_table(d)),
+                        ("h", "What each policy does"), ("table", *policy_table(d))]
     prec = precision_table(d)
     if prec:
         out += [("h", "Precision"), ("table", *prec)]
     for name, title, caption, fig in build_figures(d):
         out += [("h", title), ("figure", name, title, caption, figures.png(fig))]
+        if name == SURFACE[0]:
+            best = optimum_table(d)
+            if best:
+                out += [("table", *best)]
+            out += [("p", w) for w in sweep_warnings(d.info, d.tables["runs"])]
     out += [("h", "Method"), ("p", METHOD)]
     return out
 

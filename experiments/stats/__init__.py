@@ -1,5 +1,5 @@
 """Honest statistics over seeds.
 
-The paired bootstrap and Holm's correction (:mod:`.bootstrap`), and policy comparisons built on them
-(:mod:`.comparison`).
+Skewness-corrected Student-t intervals of paired differences with Bonferroni families and the seeds a
+comparison needs (:mod:`.intervals`), and policy comparisons built on them (:mod:`.comparison`).
 """

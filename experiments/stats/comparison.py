@@ -1,11 +1,14 @@
 """The comparison table: per policy and KPI the mean, the paired difference and who leads.
 
-Each row holds the paired difference against the reference with its bootstrap 95% interval and
-Holm-adjusted p-value, and marks the best policy and whether its lead is significant.
+Each row holds the paired difference against the reference with its interval
+(:func:`experiments.stats.intervals.interval`) and p-value, and marks the best policy and whether its
+lead is significant.
 
 Policies are compared on the same seeds (common random numbers), so seed ``s`` of one policy is paired
-with seed ``s`` of every other. Holm's correction runs over the policies compared with the reference,
-separately for each KPI.
+with seed ``s`` of every other. The ``k`` policies compared with the reference form one Bonferroni
+family per KPI: each interval is a ``1 - 0.05 / k`` interval (``ci_level``) and a difference is
+significant exactly when its interval excludes zero. The leader is compared with each of the ``k``
+others in the same way, and its lead is significant when all ``k`` intervals lie on its side of zero.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from experiments.stats.bootstrap import ALPHA, PairedDiff, bootstrap_diff, bootstrap_indices, holm
+from experiments.stats.intervals import PairedDiff, level, paired_diff, seeds_to_resolve, underpowered
 from experiments.store.tables import Table, select
 
 COMPARE_METRICS: tuple[str, ...] = (
@@ -31,7 +34,8 @@ NEUTRAL = frozenset({"contacts"})
 """KPIs with no better direction: no policy is 'best' at them."""
 
 COLUMNS = ["policy", "metric", "mean", "diff_vs_reference", "ci_low", "ci_high",
-           "p_value", "p_adjusted", "significant", "best", "lead_significant", "n_seeds"]
+           "p_value", "p_adjusted", "significant", "best", "lead_significant", "n_seeds", "ci_level",
+           "seeds_needed"]
 """Columns of ``comparison.csv``: the first six are fixed, the rest are added after them."""
 
 
@@ -57,7 +61,9 @@ def direction(metric: str) -> int:
 class Leader:
     """The best policy on one KPI, its lead over the runner-up, and whether the lead is significant.
 
-    ``significant`` holds when the best policy beats every other one after Holm's correction.
+    ``others`` holds the best policy's paired difference (best minus other: negative where less is
+    better) with each other policy, runner-up first, as one Bonferroni family; ``significant`` holds
+    when every one of those intervals lies on the best policy's side of zero.
     """
 
     metric: str
@@ -65,6 +71,15 @@ class Leader:
     runner_up: str | None
     lead: PairedDiff | None
     significant: bool
+    others: tuple[tuple[str, PairedDiff], ...] = ()
+
+    @property
+    def weakest(self) -> tuple[str, PairedDiff] | None:
+        """The other policy whose interval comes closest to zero (the one that decides significance)."""
+        if not self.others:
+            return None
+        sign = direction(self.metric) or 1
+        return min(self.others, key=lambda o: o[1].ci_low if sign > 0 else -o[1].ci_high)
 
 
 @dataclass
@@ -104,30 +119,43 @@ class Comparison:
         """Policies that contacted nobody on any seed: a deliberate control, or a policy that does nothing."""
         return [p for p in self.policies if not np.any(self.series(p, "contacts"))]
 
+    @property
+    def underpowered(self) -> bool:
+        """Too few seeds for a comparison to resolve much (:func:`experiments.stats.intervals.underpowered`)."""
+        return underpowered(len(self.seeds))
+
     def rows(self, metrics: tuple[str, ...] = COMPARE_METRICS) -> list[dict[str, Any]]:
-        """Long-form rows with the columns in :data:`COLUMNS`."""
-        plan = bootstrap_indices(len(self.seeds))
+        """Long-form rows with the columns in :data:`COLUMNS`.
+
+        ``seeds_needed`` is the number of seeds at which the difference's interval would exclude zero
+        if its observed mean and spread held (NaN for the reference, or when beyond the cap).
+        """
+        k = max(len(self.policies) - 1, 1)
         out = []
         for metric in metrics:
             base = self.series(self.reference, metric)
-            diffs = [bootstrap_diff(base, self.series(p, metric), plan) for p in self.policies]
-            adjusted = holm([d.p_value for d in diffs[1:]])
-            lead = self.leader(metric, plan)
-            for i, (pol, d) in enumerate(zip(self.policies, diffs)):
-                p_adj = float(adjusted[i - 1]) if i else math.nan
+            lead = self.leader(metric)
+            for i, pol in enumerate(self.policies):
+                d = paired_diff(base, self.series(pol, metric), k)
                 is_best = lead is not None and pol == lead.best
+                need = seeds_to_resolve(self.series(pol, metric) - base, k) if i else None
                 out.append({
                     "policy": pol, "metric": metric, "mean": float(self.series(pol, metric).mean()),
                     "diff_vs_reference": d.mean, "ci_low": d.ci_low, "ci_high": d.ci_high,
-                    "p_value": d.p_value if i else math.nan, "p_adjusted": p_adj,
-                    "significant": bool(p_adj < ALPHA), "best": is_best,
+                    "p_value": d.p_value if i else math.nan, "p_adjusted": d.p_adjusted if i else math.nan,
+                    "significant": bool(i and d.significant), "best": is_best,
                     "lead_significant": bool(is_best and lead is not None and lead.significant),
-                    "n_seeds": len(self.seeds),
+                    "n_seeds": len(self.seeds), "ci_level": level(k),
+                    "seeds_needed": float(need) if need is not None else math.nan,
                 })
         return out
 
-    def leader(self, metric: str, plan: np.ndarray | None = None) -> Leader | None:
-        """The best policy on ``metric`` and whether it beats all others (None for neutral KPIs)."""
+    def leader(self, metric: str) -> Leader | None:
+        """The best policy on ``metric`` and whether it beats all others (None for neutral KPIs).
+
+        Its paired difference with each of the other ``k`` policies gets a ``1 - 0.05 / k`` interval;
+        the lead is significant when all of them exclude zero on the best policy's side.
+        """
         sign = direction(metric)
         if sign == 0:
             return None
@@ -136,9 +164,8 @@ class Comparison:
         best = ranked[0]
         if len(ranked) == 1:
             return Leader(metric, best, None, None, False)
-        plan = bootstrap_indices(len(self.seeds)) if plan is None else plan
+        k = len(ranked) - 1
         top = self.series(best, metric)
-        diffs = [bootstrap_diff(self.series(p, metric), top, plan) for p in ranked[1:]]
-        adjusted = holm([d.p_value for d in diffs])
-        significant = bool(np.all(adjusted < ALPHA))
-        return Leader(metric, best, ranked[1], diffs[0], significant)
+        others = tuple((p, paired_diff(self.series(p, metric), top, k)) for p in ranked[1:])
+        significant = all((d.ci_low > 0) if sign > 0 else (d.ci_high < 0) for _, d in others)
+        return Leader(metric, best, ranked[1], others[0][1], significant, others)

@@ -14,7 +14,7 @@ DEFAULT_POLICIES = "no_contact,blast,fixed_cadence,rfm_tiered,fatigue_capped"
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """Several policies on the same seeds: paired bootstrap CIs, comparison.csv, tidy tables and a report.
+    """Several policies on the same seeds: paired t intervals, comparison.csv, tidy tables and a report.
 
     The same runner as ``siyu experiment``, so rerunning with the same --out resumes.
     """

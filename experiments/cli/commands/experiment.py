@@ -44,8 +44,10 @@ def run_and_report(exp: Experiment, out: Path, report: bool = True, jobs: int = 
 
 
 def print_result(result: ExperimentResult) -> None:
-    """The comparison table at the reported grid point, the headline, and the sweep optima."""
-    from experiments.reporting.report import headline, silence_warnings
+    """The sweep optima, the comparison table, what each policy did, then one-line verdicts and warnings."""
+    from experiments.reporting.report import headline, level_text, silence_warnings
+    from experiments.running.sweep import sweep_warnings
+    from experiments.stats.intervals import UNDERPOWERED_BELOW
     exp = result.experiment
     comp = result.comparison()
     where = ""
@@ -56,25 +58,46 @@ def print_result(result: ExperimentResult) -> None:
                                                  "contacts", "unsubscribes", "reachable_end") if m != exp.metric)
     title = (f"{exp.scenario.name}{where}: {count(exp.customers, 'customer')}, {count(exp.days, 'day')}, "
              f"{count(len(exp.seeds), 'seed')} "
-             f"(paired 95% bootstrap CI of the difference vs {exp.reference})")
+             f"(paired t CI of the difference vs {exp.reference}, {level_text(len(exp.policies) - 1)})")
+    if comp.underpowered:
+        title += f"; underpowered: fewer than {UNDERPOWERED_BELOW} seeds"
     print_comparison(comp.rows(metrics), comp.policies, title, metrics)
-    out_console.print(headline(comp, exp.metric), highlight=False)
-    for warning in silence_warnings(comp):
+    print_policies(result)
+    for sentence in headline(comp, exp.metric).replace(". ", ".\n").splitlines():
+        out_console.print(sentence, highlight=False)
+    for warning in sweep_warnings(exp, result.runs) + silence_warnings(comp):
         console.print(f"[yellow]{escape(warning)}[/yellow]", highlight=False)
 
 
-def print_comparison(rows: list[dict[str, Any]], policies: list[str], title: str, metrics: Sequence[str]) -> None:
-    """Policies as rows; per KPI its mean, and for the headline the paired difference with its 95% CI.
+def print_policies(result: ExperimentResult) -> None:
+    """What each policy did at the reported point: its rule (parameters changed from the defaults) and contact mix."""
+    from experiments.reporting.mix import contact_mix, describe_entry
+    from experiments.store.tables import select
+    exp = result.experiment
+    daily, segments = (select(result.tables[t], point=result.point) for t in ("daily", "segments"))
+    table = Table(title="what each policy does", title_justify="left")
+    for col in ("policy", "rule", "contacts per customer-month", "delivered by channel", "by content"):
+        table.add_column(col, justify="right" if col.startswith("contacts") else "left")
+    specs = {p.name: p.describe() for p in exp.points[result.point].policies}
+    for pol in exp.policy_names:
+        mix = contact_mix(daily, segments, pol)
+        table.add_row(pol, describe_entry(specs.get(pol, {"name": pol}), changed_only=True),
+                      f"{mix.per_customer_month:.2f}", mix.channel_text(), mix.content_text())
+    out_console.print(table)
 
-    The best policy on the headline is starred (two stars: its lead over every other policy is
-    significant after Holm's correction); a difference is green or red when significant after Holm.
+
+def print_comparison(rows: list[dict[str, Any]], policies: list[str], title: str, metrics: Sequence[str]) -> None:
+    """Policies as rows; per KPI its mean, and for the headline the paired difference with its interval.
+
+    The best policy on the headline is starred (two stars: its intervals against every other policy
+    exclude zero); a difference is green or red when its interval excludes zero.
     """
     by = {(r["policy"], r["metric"]): r for r in rows}
     table = Table(title=title, title_justify="left", caption_justify="left",
-                  caption=f"* best on {metrics[0]}; ** and its lead over every other policy is significant (Holm)")
+                  caption=f"* best on {metrics[0]}; ** and its intervals against every other policy exclude zero")
     table.add_column("policy")
     table.add_column(metrics[0], justify="right")
-    table.add_column(f"diff vs {policies[0]} [95% CI]", justify="right")
+    table.add_column(f"diff vs {policies[0]} [CI]", justify="right")
     for m in metrics[1:]:
         table.add_column(m, justify="right")
     for i, pol in enumerate(policies):
@@ -92,19 +115,23 @@ def print_comparison(rows: list[dict[str, Any]], policies: list[str], title: str
 
 
 def print_optima(result: ExperimentResult) -> None:
-    """Per policy, the grid point with the best headline value."""
-    from experiments.running.sweep import surface_rows, varying_policies
+    """Per policy, the grid point with the best headline value and the runner-up, each with its 95% interval."""
+    from experiments.running.sweep import optima, point_text
     exp = result.experiment
-    shown = varying_policies(exp, result.runs)
-    table = Table(title=f"sweep optimum of {exp.metric} per policy ({count(len(exp.points), 'grid point')})",
-                  title_justify="left")
-    for col in ["policy"] + [a.label for a in exp.axes] + [exp.metric, "95% CI"]:
-        table.add_column(col, justify="left" if col == "policy" else "right")
-    for row in surface_rows(exp, result.runs, exp.metric):
-        if row["optimum"] and row["policy"] in shown:
-            table.add_row(row["policy"], *(str(row[a.label]) for a in exp.axes), number(row["mean"]),
-                          f"[{number(row['ci_low'])}, {number(row['ci_high'])}]")
+    table = Table(title=f"sweep optimum of {exp.metric} per policy ({count(len(exp.points), 'grid point')}; "
+                  "95% t intervals)", title_justify="left")
+    for col in ("policy", "optimum", exp.metric, "runner-up", f"{exp.metric} ", "edge of grid in"):
+        table.add_column(col, justify="right" if col.strip() == exp.metric else "left")
+    for o in optima(exp, result.runs, exp.metric):
+        r = o.runner_up
+        table.add_row(o.policy, point_text(o.best, list(o.axes)), _mean_ci(o.best),
+                      point_text(r, list(o.axes)) if r else "", _mean_ci(r) if r else "",
+                      ", ".join(o.edges) or "no")
     out_console.print(table)
+
+
+def _mean_ci(row: dict[str, Any]) -> str:
+    return f"{number(row['mean'])} [{number(row['ci_low'])}, {number(row['ci_high'])}]"
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
