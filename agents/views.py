@@ -470,6 +470,10 @@ class AgentCache:
         """An empty cache."""
         self._agents: weakref.WeakValueDictionary[tuple[type, int], PoolAgent] = weakref.WeakValueDictionary()
 
+    def __len__(self) -> int:
+        """Agents held by somebody now."""
+        return len(self._agents)
+
     def get(self, model: PoolModel, kind: type[PoolAgent], row: int) -> PoolAgent:
         """The agent of ``kind`` at ``row``, made if nobody holds one."""
         agent = self._agents.get((kind, row))
