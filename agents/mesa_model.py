@@ -193,8 +193,9 @@ class PoolModel(mesa.Model):
         today["cumulative_net_profit"] = previous + today["net_profit"]
         today["pool_size"] = today["reachable"] + today["unreachable"]
         today["group_heat_mean"] = today["group_heat_sum"] / max(today["groups_alive"], 1.0)
-        st = self.simulation.state
-        counts = np.bincount(st.stage[st.status == 0], minlength=len(STAGES))
+        st, joined = self.simulation.state, self.simulation.joined
+        key = st.status[:joined] * np.uint8(len(STAGES)) + st.stage[:joined].view(np.uint8)  # one pass, no mask
+        counts = np.bincount(key, minlength=len(STAGES))[: len(STAGES)]  # status 0 (active) comes first
         today.update({name: int(counts[i]) for i, name in enumerate(STAGE_REPORTERS)})
         return today
 

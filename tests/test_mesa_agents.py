@@ -34,6 +34,9 @@ def test_all_rows_are_agents_and_none_is_made_up_front():
     first = m.customers[0]
     assert isinstance(first, mesa.Agent) and first is m.customers[0]
     assert len(m._cache) == 1
+    m.step()
+    by_stage = m.customers.select(lambda c: c.active).groupby("stage").count()
+    assert {s: m.today[f"stage_{s}"] for s in STAGES} == {s: by_stage.get(s, 0) for s in STAGES}
 
 
 def test_reads_and_writes_round_trip(model):
