@@ -7,9 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
+EXPLORER_MODULES = ("mesa", "solara", "altair", "matplotlib", "networkx")
+"""What the explorer page (``siyu explore``) imports; all in the ``[mesa]`` extra."""
+
 _EXPORTS = {"PoolModel": "agents.mesa_model", "TrackedCustomer": "agents.mesa_model",
             "CustomerAgent": "agents.views", "GroupAgent": "agents.views", "StaffAgent": "agents.views",
             "RowSet": "agents.views"}
+
+
+def require_explorer(needed_by: str = "siyu explore") -> None:
+    """Raise :class:`~sim.extras.MissingExtra` (one line; exit 3 on the CLI) unless the explorer can be built."""
+    from sim.extras import MissingExtra, installed
+    if not all(installed(m) for m in EXPLORER_MODULES):
+        raise MissingExtra("mesa", needed_by)
 
 
 def __getattr__(name: str) -> Any:
@@ -24,4 +34,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'agents' has no attribute {name!r}")
 
 
-__all__ = list(_EXPORTS)
+__all__ = [*_EXPORTS, "EXPLORER_MODULES", "require_explorer"]

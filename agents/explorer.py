@@ -17,18 +17,7 @@ from agents.mesa_model import PoolModel, resolve_scenario
 from policies import load_policy, make_policy, policy_names
 from sim.config import apply_overrides, preset_names
 from sim.defaults import STAGES
-from sim.extras import MissingExtra, installed, require
-
-VIEW_MODULES = ("mesa", "solara", "altair", "matplotlib", "networkx")
-"""What the page imports (all in the ``[mesa]`` extra)."""
-
-
-def require_explorer(needed_by: str = "siyu explore") -> None:
-    """Raise :class:`~sim.extras.MissingExtra` (one line, exit 3 on the CLI) unless the page can be built."""
-    require("mesa", needed_by)
-    if not all(installed(m) for m in VIEW_MODULES):
-        raise MissingExtra("mesa", needed_by)
-
+from agents import require_explorer
 
 require_explorer("agents.explorer")
 import matplotlib  # noqa: E402

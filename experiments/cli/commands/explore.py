@@ -20,10 +20,9 @@ DEFAULT_DAYS = 90
 
 def cmd_explore(args: argparse.Namespace) -> int:
     """Check the inputs and the extra, then serve the page until interrupted."""
+    from agents import require_explorer
     from policies import load_policy
-    from sim.extras import MissingExtra, installed
-    if not installed("solara") or not installed("mesa"):
-        raise MissingExtra("mesa", "siyu explore")
+    require_explorer("siyu explore")
     load_scenario(args.scenario)  # a bad name or file fails here, in one line, before the server starts
     load_policy(args.policy)
     settings = {"scenario": args.scenario, "policy": args.policy, "customers": args.customers,
