@@ -87,9 +87,17 @@ def _groups(name: str) -> Source:
     return lambda m: getattr(m.simulation.groups, name)
 
 
-def _rows_of(m: PoolModel) -> np.ndarray:
-    """Each row's own index (for columns derived from the row number)."""
-    return np.arange(m.simulation.n)
+class RowColumn(Column):
+    """A read-only attribute computed from the row number itself (no engine array behind it)."""
+
+    def __init__(self, compute: Callable[[PoolModel, Any], Any], doc: str) -> None:
+        """``compute(model, rows)`` gives the values at ``rows`` (an int or an index array)."""
+        super().__init__(lambda m: np.empty(0), doc, writable=False)
+        self.compute = compute
+
+    def values(self, model: PoolModel, rows: Any) -> Any:
+        """The computed values at ``rows``."""
+        return self.compute(model, rows)
 
 
 def _stage_code(value: Any) -> Any:
@@ -170,8 +178,8 @@ class CustomerAgent(PoolAgent):
                        decode=lambda v: v != 0, writable=False)
     active = Column(_state("status"), "Whether the customer is still in the pool (not dropped).",
                     decode=lambda v: v == ACTIVE, encode=lambda v: np.where(v, ACTIVE, DROPPED).astype(np.uint8))
-    group = Column(lambda m: _rows_of(m) // m.simulation.groups.size, "Index of the customer's WeChat group.",
-                   writable=False)
+    group = RowColumn(lambda m, rows: np.asarray(rows) // m.simulation.groups.size,
+                      "Index of the customer's WeChat group.")
 
     @classmethod
     def count(cls, model: PoolModel) -> int:

@@ -75,6 +75,9 @@ def test_select_agg_groupby_sort_see_every_row(model):
     richest = model.customers.sort("monetary", ascending=False)[0]
     assert richest.monetary == st.monetary[:n].max()
     assert model.customers.get(["tier", "stage"])[3] == [st.tier[3].item(), STAGES[st.stage[3]]]
+    size = model.simulation.groups.size
+    assert model.customers[size + 1].group == 1
+    assert len(model.customers.select(lambda c: c.group == 2)) == size
 
 
 def test_a_write_changes_the_simulated_days():
