@@ -98,8 +98,8 @@ class RfmParams(Params):
 
     vip_min_tier: int = Field(VIP_TIER, ge=1, le=3, description="tier from which a buyer is a VIP", json_schema_extra=search_int(1, 3))
     vip_service_every_days: int = Field(14, ge=0, le=365, description="days between VIP service messages", json_schema_extra=search_int(0, 60))
-    due_from: float = Field(DUE_FROM, ge=0, le=10, description="repurchase ratio from which an offer is due", json_schema_extra=search_float(0.5, 1.5))
-    lapsed_after: float = Field(LAPSED_FROM, ge=0, le=50, description="repurchase ratio from which a buyer is lapsed", json_schema_extra=search_float(1.5, 6.0))
+    due_from: float = Field(DUE_FROM, ge=0, le=10, description="repurchase ratio from which an offer is due", json_schema_extra=search_float(0.5, 1.5, step=0.05))
+    lapsed_after: float = Field(LAPSED_FROM, ge=0, le=50, description="repurchase ratio from which a buyer is lapsed", json_schema_extra=search_float(1.5, 6.0, step=0.1))
     offer_gap_days: int = Field(14, ge=1, le=365, description="minimum days between offers to one customer", json_schema_extra=search_int(3, 90, log=True))
     active_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for buyers not yet due", json_schema_extra=SEARCH_CADENCE)
     lapsed_offer_every_days: int = Field(0, ge=0, le=365, description="win-back flash-sale cadence for lapsed buyers (0: none)", json_schema_extra=SEARCH_OFFER_CADENCE)
@@ -177,7 +177,7 @@ class FatigueCappedParams(Params):
     content_every_days: int = Field(7, ge=0, le=365, description="content cadence between offers (0: none)", json_schema_extra=SEARCH_CADENCE)
     offer_window: tuple[float, float] = Field((DUE_FROM, 1.4),
                                               description="repurchase ratio range in which an offer is sent",
-                                              json_schema_extra=search_each(search_float(0.5, 1.2), search_float(1.0, 3.0)))
+                                              json_schema_extra=search_each(search_float(0.5, 1.2, step=0.05), search_float(1.0, 3.0, step=0.1)))
     offer: str = Field("coupon", description="what the need-timed offer carries", json_schema_extra=SEARCH_OFFER)
     content: str = Field("content", description="what the regular message carries", json_schema_extra=SEARCH_CONTENT)
     cool_down_days: int = Field(45, ge=0, le=365, description="silence after a complaint or unsubscribe", json_schema_extra=search_int(0, 90))

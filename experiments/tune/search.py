@@ -76,7 +76,8 @@ def _distribution(spec: Spec) -> optuna.distributions.BaseDistribution:
     if spec["type"] == "int":
         return optuna.distributions.IntDistribution(spec["low"], spec["high"], log=spec["log"])
     if spec["type"] == "float":
-        return optuna.distributions.FloatDistribution(spec["low"], spec["high"], log=spec["log"])
+        return optuna.distributions.FloatDistribution(spec["low"], spec["high"], log=spec["log"],
+                                                      step=spec.get("step"))
     return optuna.distributions.CategoricalDistribution(choices(spec))
 
 
@@ -98,6 +99,14 @@ def check_resumable(settings: TuneSettings, out: Path) -> bool:
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def open_study(settings: TuneSettings, out: Path) -> optuna.Study:
+    """The study in ``out`` (created empty when there is none)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(study_name="tune", storage=_storage(out / STUDY_FILE), load_if_exists=True,
+                               direction="maximize" if settings.maximize else "minimize",
+                               sampler=_sampler(settings, 0))
 
 
 def _storage(path: Path) -> optuna.storages.BaseStorage:
@@ -126,10 +135,7 @@ def search(settings: TuneSettings, out: Path, on_trial: Callable[[TrialResult, i
     if not resumed:
         (out / STUDY_FILE).unlink(missing_ok=True)  # a journal without its settings file is an aborted start
         atomic_write_text(out / SETTINGS_FILE, json.dumps({"identity": settings.identity()}, indent=1) + "\n")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(study_name="tune", storage=_storage(out / STUDY_FILE), load_if_exists=True,
-                                direction="maximize" if settings.maximize else "minimize",
-                                sampler=_sampler(settings, 0))
+    study = open_study(settings, out)
     kind = settings.policy
     if not study.trials:
         study.enqueue_trial(encode(kind, BASELINES[kind].Params().model_dump(mode="json")),

@@ -9,6 +9,7 @@ Optuna as JSON text, since Optuna's choices must be scalars.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from policies.base import search_space
@@ -61,6 +62,8 @@ def decode(kind: str, trial_params: dict[str, Any]) -> dict[str, Any]:
     for name, spec in flat_space(kind).items():
         value = trial_params[name]
         value = json.loads(value) if _as_json(spec) else value
+        if spec["type"] == "float" and spec.get("step"):
+            value = round(value, 9)  # low + k * step, without the binary fraction's tail (0.6500000000000001)
         field, _, index = name.partition("[")
         if index:
             tuples.setdefault(field, {})[int(index[:-1])] = value
@@ -71,15 +74,28 @@ def decode(kind: str, trial_params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def at_edge(kind: str, trial_params: dict[str, Any]) -> list[str]:
-    """Numeric parameters that sit on an end of their declared range (the optimum may lie beyond it).
+def _limits(kind: str, field: str) -> tuple[float, float]:
+    """The range a parameter may take at all (its ``ge``/``le`` validation), +-inf where open."""
+    lo, hi = -math.inf, math.inf
+    for m in BASELINES[kind].Params.model_fields[field].metadata:
+        lo = getattr(m, "ge", lo)
+        hi = getattr(m, "le", hi)
+    return lo, hi
 
-    An end at 0 is not reported: there 0 means "none" (no such message, no cool-down), a choice of its own.
+
+def at_edge(kind: str, trial_params: dict[str, Any]) -> list[str]:
+    """Numeric parameters on an end of their search range that the range could be widened past.
+
+    Not reported: an end that is also the parameter's limit (tier 3 of 3), and 0, which means "none"
+    (no such message, no cool-down), a choice of its own.
     """
     out = []
     for name, spec in flat_space(kind).items():
         value = trial_params[name]
-        if spec["type"] in ("int", "float") and value != 0 and value in (spec["low"], spec["high"]):
-            end = "low" if trial_params[name] == spec["low"] else "high"
-            out.append(f"{name} = {trial_params[name]} ({end} end of {spec['low']}..{spec['high']})")
+        if spec["type"] not in ("int", "float") or value == 0 or value not in (spec["low"], spec["high"]):
+            continue
+        if value in _limits(kind, name.partition("[")[0]):
+            continue
+        end = "low" if value == spec["low"] else "high"
+        out.append(f"{name} = {value} ({end} end of {spec['low']}..{spec['high']})")
     return out

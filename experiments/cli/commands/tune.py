@@ -22,7 +22,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     require("tune", "siyu tune")
     from experiments.cli.commands.experiment import run_and_report
     from experiments.tune.outputs import seed_range, write_policy_file
-    from experiments.tune.search import search
+    from experiments.tune.search import check_resumable, open_study, search
     from experiments.tune.settings import FRESH_DIR, TuneSettings
     from experiments.tune.tuner import conclude, fresh_experiment, tuned_name
 
@@ -31,6 +31,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
                             args.trials, args.train_seeds, args.test_seeds, args.metric, args.sampler_seed,
                             args.jobs)
     out = Path(args.out) if args.out else Path("runs") / "tune" / args.policy
+    if check_resumable(settings, out):
+        done = len([t for t in open_study(settings, out).trials if t.state.is_finished()])
+        console.print(f"resuming {out}: {count(done, 'trial')} already done", highlight=False)
     console.print(f"tuning {args.policy} on {sc.name}: {count(settings.trials, 'trial')} on training seeds "
                   f"{seed_range(settings.train_seed_list)}, {count(settings.customers, 'customer')}, "
                   f"{count(settings.days, 'day')}; study in {out}", highlight=False)
