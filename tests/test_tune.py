@@ -175,3 +175,28 @@ def test_the_tuned_rule_beats_the_best_default_baseline_on_fresh_seeds(preset, p
     assert (tmp_path / "history.png").stat().st_size > 10_000
     summary = (tmp_path / "tune.md").read_text()
     assert f"On fresh seeds 0-{BIG['test_seeds'] - 1}" in summary and "better than the best default" in summary
+
+
+def test_the_command_writes_its_files_and_resumes(tmp_path, capsys):
+    out = tmp_path / "tune"
+    args = ["tune", "fixed_cadence", "--customers", "500", "--days", "30", "--trials", "4", "--train-seeds", "2",
+            "--test-seeds", "2", "--out", str(out)]
+    assert main(args) == 0
+    first = capsys.readouterr()
+    assert "best: trial" in first.out and "on fresh seeds 0-1: tuned_fixed_cadence" in first.out
+    for name in ("tuned_fixed_cadence.toml", "trials.csv", "history.png", "tune.md", "study.journal", "tune.json",
+                 "fresh/comparison.csv"):
+        assert (out / name).is_file(), name
+    assert len(list((out / "fresh" / "runs").glob("*.json"))) == 2 * (1 + len(BASELINES))
+    assert main(args[:-4] + ["--trials", "6"] + args[-4:]) == 0  # a larger budget continues the search
+    again = capsys.readouterr()
+    assert "resuming" in again.err and "4 trials already done" in again.err
+    assert len(list(csv.DictReader((out / "trials.csv").open()))) == 6
+    code = main(["compare", "--customers", "500", "--days", "30", "--seeds", "2", "--no-report", "--policies",
+                 f"{out / 'tuned_fixed_cadence.toml'},rfm_tiered", "--out", str(tmp_path / "cmp")])
+    assert code == 0
+    rows = {r["policy"]: r for r in csv.DictReader((tmp_path / "cmp" / "comparison.csv").open())
+            if r["metric"] == "total_value"}
+    fresh = {r["policy"]: r for r in csv.DictReader((out / "fresh" / "comparison.csv").open())
+             if r["metric"] == "total_value"}
+    assert rows["tuned_fixed_cadence"]["mean"] == fresh["tuned_fixed_cadence"]["mean"]  # same runs as siyu compare

@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from experiments.console import count, number
 from experiments.store.io import atomic_write_text, write_csv
 from experiments.tune.search import SearchResult
 from experiments.tune.settings import FRESH_DIR, TuneSettings
+from experiments.tune.result import TuneResult
 from experiments.tune.space import at_edge, flat_space
-
-if TYPE_CHECKING:
-    from experiments.tune.tuner import TuneResult
 
 
 def seed_range(seeds: list[int]) -> str:

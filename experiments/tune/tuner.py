@@ -9,7 +9,6 @@ sizes gives the same numbers. Its run files, tables and ``comparison.csv`` are i
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -17,6 +16,7 @@ from experiments.running.runner import ExperimentResult, Progress, run_experimen
 from experiments.running.spec import Experiment, experiment_from_refs
 from experiments.stats.comparison import direction
 from experiments.tune.outputs import write_history, write_policy_file, write_summary, write_trials
+from experiments.tune.result import FreshRow, TuneResult
 from experiments.tune.search import SearchResult, TrialResult, search
 from experiments.tune.settings import FRESH_DIR, TuneSettings
 from policies.baselines import BASELINES
@@ -25,46 +25,6 @@ from policies.baselines import BASELINES
 def tuned_name(policy: str) -> str:
     """Name of the tuned policy, and stem of its file: ``tuned_<policy>``."""
     return f"tuned_{policy}"
-
-
-@dataclass(frozen=True)
-class FreshRow:
-    """One policy on the fresh seeds: its mean, and the tuned policy's paired lead over it with the 95% interval.
-
-    The lead is ``tuned - policy`` in the metric's better direction (positive: the tuned rule is better),
-    from the comparison table of ``siyu compare`` with the sign turned; NaN for the tuned policy itself.
-    """
-
-    policy: str
-    mean: float
-    net_profit: float
-    lead: float
-    ci_low: float
-    ci_high: float
-    significant: bool
-
-
-@dataclass(frozen=True)
-class TuneResult:
-    """Everything ``siyu tune`` reports."""
-
-    settings: TuneSettings
-    search: SearchResult
-    policy_file: Path
-    fresh: ExperimentResult
-    rows: list[FreshRow]
-    """Tuned policy first, then every default baseline, in the order of :data:`policies.baselines.BASELINES`."""
-
-    @property
-    def best_baseline(self) -> FreshRow:
-        """The default baseline with the best mean on the fresh seeds."""
-        sign = direction(self.settings.metric)
-        return max(self.rows[1:], key=lambda r: sign * r.mean)
-
-    @property
-    def tuned(self) -> FreshRow:
-        """The tuned policy's row."""
-        return self.rows[0]
 
 
 def fresh_experiment(settings: TuneSettings, policy_file: Path) -> Experiment:
