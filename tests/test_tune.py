@@ -200,3 +200,16 @@ def test_the_command_writes_its_files_and_resumes(tmp_path, capsys):
     fresh = {r["policy"]: r for r in csv.DictReader((out / "fresh" / "comparison.csv").open())
              if r["metric"] == "total_value"}
     assert rows["tuned_fixed_cadence"]["mean"] == fresh["tuned_fixed_cadence"]["mean"]  # same runs as siyu compare
+
+
+def test_a_tuned_rule_worse_than_its_own_defaults_on_fresh_seeds_is_flagged(beauty):
+    from experiments.tune.result import FreshRow, TuneResult
+    settings = small(beauty)
+    tuned = FreshRow("tuned_fixed_cadence", 100.0, 10.0, float("nan"), float("nan"), float("nan"), False)
+    rows = [tuned, FreshRow("no_contact", 50.0, 5.0, 50.0, 40.0, 60.0, True),
+            FreshRow("fixed_cadence", 110.0, 11.0, -10.0, -15.0, -5.0, True)]
+    flagged = TuneResult(settings, None, None, None, rows)
+    assert len(flagged.warnings()) == 1 and "raise --train-seeds" in flagged.warnings()[0]
+    assert flagged.best_baseline.policy == "fixed_cadence"
+    rows[2] = FreshRow("fixed_cadence", 110.0, 11.0, -10.0, -25.0, 5.0, False)  # within noise: no warning
+    assert TuneResult(settings, None, None, None, rows).warnings() == []

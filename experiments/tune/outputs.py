@@ -144,6 +144,7 @@ def summary_lines(result: TuneResult) -> list[str]:
         "", f"Verdict: `{tuned.policy}` ({number(tuned.mean)}) is {verdict} the best default baseline, "
         f"`{rival.policy}` ({number(rival.mean)}): lead {number(rival.lead, True)} "
         f"[{number(rival.ci_low, True)}, {number(rival.ci_high, True)}].", "",
+        *(f"**Warning:** {w}.\n" for w in result.warnings()),
         "Reproduce the fresh-seed table:", "", "```",
         f"siyu compare --scenario {s.scenario_ref} --customers {s.customers} --days {s.days} --seeds {len(seeds)} "
         f"--policies {result.policy_file},{','.join(r.policy for r in result.rows[1:])}", "```",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from experiments.console import number
 from experiments.running.runner import ExperimentResult
 from experiments.stats.comparison import direction
 from experiments.tune.search import SearchResult
@@ -44,6 +45,20 @@ class TuneResult:
         """The default baseline with the best mean on the fresh seeds."""
         sign = direction(self.settings.metric)
         return max(self.rows[1:], key=lambda r: sign * r.mean)
+
+    @property
+    def own_default(self) -> FreshRow:
+        """The tuned rule at its default parameters."""
+        return next(r for r in self.rows[1:] if r.policy == self.settings.policy)
+
+    def warnings(self) -> list[str]:
+        """What a reader must know before trusting the tuned rule (empty when nothing is wrong)."""
+        own = self.own_default
+        if own.significant and own.lead < 0:
+            return [f"the tuned rule is worse than {own.policy} at its defaults on the fresh seeds "
+                    f"({number(own.lead, True)} [{number(own.ci_low, True)}, {number(own.ci_high, True)}]): "
+                    "the search fitted the luck of its training seeds; raise --train-seeds or --customers"]
+        return []
 
     @property
     def tuned(self) -> FreshRow:

@@ -10,6 +10,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from experiments.cli.options import add_jobs_argument, add_scenario_arguments, positive_int, seed_int
 from experiments.console import console, count, number, out_console, progress_bar
 from experiments.tune.settings import TRAIN_FIRST_SEED, TUNE_METRICS, tunable_policies
@@ -52,6 +54,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
                       f"{number(rival.mean)}: lead {number(rival.lead, True)} "
                       f"[{number(rival.ci_low, True)}, {number(rival.ci_high, True)}]"
                       f"{' (significant)' if rival.significant else ' (not significant)'}", highlight=False)
+    for warning in result.warnings():
+        console.print(f"[yellow]warning: {escape(warning)}[/yellow]", highlight=False)
     out_console.print(f"wrote {policy_file}, {out / 'trials.csv'}, {out / 'history.png'} and {out / 'tune.md'}")
     return 0
 
