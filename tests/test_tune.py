@@ -213,3 +213,14 @@ def test_a_tuned_rule_worse_than_its_own_defaults_on_fresh_seeds_is_flagged(beau
     assert flagged.best_baseline.policy == "fixed_cadence"
     rows[2] = FreshRow("fixed_cadence", 110.0, 11.0, -10.0, -25.0, 5.0, False)  # within noise: no warning
     assert TuneResult(settings, None, None, None, rows).warnings() == []
+
+
+def test_a_trial_cut_while_its_parameters_were_written_is_failed_not_rescored(tmp_path, beauty):
+    settings = small(beauty, trials=3)
+    search(replace(settings, trials=1), tmp_path)
+    from experiments.tune.search import distributions
+    study = open_study(settings, tmp_path)
+    study.ask({"slot": distributions("fixed_cadence")["slot"]})  # one parameter of six written, then killed
+    found = search(settings, tmp_path)
+    assert [t.state.name for t in open_study(settings, tmp_path).trials] == ["COMPLETE", "FAIL", "COMPLETE"]
+    assert [t.number for t in found.trials] == [0, 2]  # the budget counts the failed trial

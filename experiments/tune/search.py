@@ -146,7 +146,11 @@ def search(settings: TuneSettings, out: Path, on_trial: Callable[[TrialResult, i
                                      settings.train_seed_list, settings.metric, settings.jobs)
     try:
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-            _score(study, t.number, t.params, kind, evaluate)  # left running by an interrupted process
+            # left running by an interrupted process: score it, unless it was cut while its parameters were written
+            if set(t.params) == set(dists):
+                _score(study, t.number, t.params, kind, evaluate)
+            else:
+                study.tell(t.number, state=optuna.trial.TrialState.FAIL)
         for t in _finished(study, kind):
             if on_trial is not None and t.number < settings.trials:
                 on_trial(t, t.number + 1)
@@ -161,6 +165,8 @@ def search(settings: TuneSettings, out: Path, on_trial: Callable[[TrialResult, i
         if own:
             evaluate.close()
     trials = [t for t in _finished(study, kind) if t.number < settings.trials]
+    if not trials:
+        raise ValueError(f"no trial gave a number for {settings.metric} (NaN on every trial); choose another --metric")
     sign = 1.0 if settings.maximize else -1.0
     best = max(trials, key=lambda t: (sign * t.value, -t.number))
     return SearchResult(trials, best)
