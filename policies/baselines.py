@@ -1,7 +1,8 @@
 """Rule baselines a brand would actually run, from doing nothing to the daily blast.
 
 Each is configurable from TOML through its ``Params`` model (``siyu`` validates a policy file
-against it). All act on the CRM view only.
+against it); a field's ``json_schema_extra`` declares the range ``siyu tune`` searches (``search_int``,
+``search_float``, ``search_choice``). All act on the CRM view only.
 """
 
 from __future__ import annotations
