@@ -1,7 +1,8 @@
 """Rule baselines a brand would actually run, from doing nothing to the daily blast.
 
 Each is configurable from TOML through its ``Params`` model (``siyu`` validates a policy file
-against it). All act on the CRM view only.
+against it); a field's ``json_schema_extra`` declares the range ``siyu tune`` searches (``search_int``,
+``search_float``, ``search_choice``). All act on the CRM view only.
 """
 
 from __future__ import annotations
@@ -11,13 +12,25 @@ from numba import njit, prange
 from pydantic import Field
 
 from policies.base import (Params, RulePolicy, build_action, cadence, channel_codes, content_code, due, first_usable,
-                           pick_channel, slot_code, slot_or_default)
+                           pick_channel, search_choice, search_each, search_float, search_int, slot_code,
+                           slot_or_default)
 from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, FLASH_SALE, NEVER, NIGHT, NO_CONTACT,
-                          SERVICE)
+                          SERVICE, SLOTS)
 from sim.observation import Action, Observation
 from sim.segments import DUE_FROM, LAPSED_FROM, VIP_TIER, ratio_of, typical_interval
 
 ALL_CHANNELS = list(CHANNELS)
+NO_SMS = [c for c in CHANNELS if c != "sms"]
+CHANNEL_ORDERS = (ALL_CHANNELS, NO_SMS, ["wecom", "group", "moments"], ["wecom", "group"], ["group", "moments", "wecom"])
+"""Channel preference orders a tuner tries (``siyu tune``): all, no SMS, private channels only, 1:1 first or broadcast first."""
+SEARCH_CHANNELS = search_choice(*CHANNEL_ORDERS)
+SEARCH_SLOT = search_choice(*SLOTS)
+SEARCH_CADENCE = search_int(0, 30)
+"""A content cadence a tuner tries: 0 (none) to monthly."""
+SEARCH_OFFER_CADENCE = search_int(0, 90)
+"""An offer cadence a tuner tries: 0 (none) to quarterly."""
+SEARCH_CONTENT = search_choice("content", "new_product", "service")
+SEARCH_OFFER = search_choice("coupon", "flash_sale")
 
 
 class NoContact(RulePolicy):
@@ -33,8 +46,8 @@ class NoContact(RulePolicy):
 class BlastParams(Params):
     """Daily promotions to everyone."""
 
-    channels: list[str] = Field(ALL_CHANNELS, description="channels, rotated day by day")
-    slot: str = Field("noon", description="send slot for everyone")
+    channels: list[str] = Field(ALL_CHANNELS, description="channels, rotated day by day", json_schema_extra=SEARCH_CHANNELS)
+    slot: str = Field("noon", description="send slot for everyone", json_schema_extra=SEARCH_SLOT)
 
 
 class Blast(RulePolicy):
@@ -56,13 +69,13 @@ class Blast(RulePolicy):
 class FixedCadenceParams(Params):
     """Content every k days, an offer every m days, for everyone."""
 
-    content_every_days: int = Field(7, ge=0, le=365, description="days between content messages (0: none)")
-    offer_every_days: int = Field(30, ge=0, le=365, description="days between offers (0: none)")
-    content: str = Field("content", description="what the regular message carries")
-    offer: str = Field("coupon", description="what the offer carries")
+    content_every_days: int = Field(7, ge=0, le=365, description="days between content messages (0: none)", json_schema_extra=SEARCH_CADENCE)
+    offer_every_days: int = Field(30, ge=0, le=365, description="days between offers (0: none)", json_schema_extra=SEARCH_OFFER_CADENCE)
+    content: str = Field("content", description="what the regular message carries", json_schema_extra=SEARCH_CONTENT)
+    offer: str = Field("coupon", description="what the offer carries", json_schema_extra=SEARCH_OFFER)
     channels: list[str] = Field(["wecom", "group", "moments", "official_account", "sms"],
-                                description="channel preference order")
-    slot: str = Field("evening", description="send slot")
+                                description="channel preference order", json_schema_extra=SEARCH_CHANNELS)
+    slot: str = Field("evening", description="send slot", json_schema_extra=SEARCH_SLOT)
 
 
 class FixedCadence(RulePolicy):
@@ -84,20 +97,20 @@ class FixedCadence(RulePolicy):
 class RfmParams(Params):
     """Segment rules on recency, frequency and monetary value."""
 
-    vip_min_tier: int = Field(VIP_TIER, ge=1, le=3, description="tier from which a buyer is a VIP")
-    vip_service_every_days: int = Field(14, ge=0, le=365, description="days between VIP service messages")
-    due_from: float = Field(DUE_FROM, ge=0, le=10, description="repurchase ratio from which an offer is due")
-    lapsed_after: float = Field(LAPSED_FROM, ge=0, le=50, description="repurchase ratio from which a buyer is lapsed")
-    offer_gap_days: int = Field(14, ge=1, le=365, description="minimum days between two offers to one customer (counted from the last offer, not the last contact)")
-    active_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for buyers not yet due")
-    lapsed_offer_every_days: int = Field(0, ge=0, le=365, description="win-back flash-sale cadence for lapsed buyers (0: none)")
-    lapsed_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for lapsed buyers")
-    fan_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for fans who never bought")
-    fan_offer_every_days: int = Field(0, ge=0, le=365, description="first-purchase offer cadence for fans (0: none)")
+    vip_min_tier: int = Field(VIP_TIER, ge=1, le=3, description="tier from which a buyer is a VIP", json_schema_extra=search_int(1, 3))
+    vip_service_every_days: int = Field(14, ge=0, le=365, description="days between VIP service messages", json_schema_extra=search_int(0, 60))
+    due_from: float = Field(DUE_FROM, ge=0, le=10, description="repurchase ratio from which an offer is due", json_schema_extra=search_float(0.5, 1.5, step=0.05))
+    lapsed_after: float = Field(LAPSED_FROM, ge=0, le=50, description="repurchase ratio from which a buyer is lapsed", json_schema_extra=search_float(1.5, 6.0, step=0.1))
+    offer_gap_days: int = Field(14, ge=1, le=365, description="minimum days between two offers to one customer (counted from the last offer, not the last contact)", json_schema_extra=search_int(3, 90, log=True))
+    active_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for buyers not yet due", json_schema_extra=SEARCH_CADENCE)
+    lapsed_offer_every_days: int = Field(0, ge=0, le=365, description="win-back flash-sale cadence for lapsed buyers (0: none)", json_schema_extra=SEARCH_OFFER_CADENCE)
+    lapsed_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for lapsed buyers", json_schema_extra=SEARCH_CADENCE)
+    fan_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for fans who never bought", json_schema_extra=SEARCH_CADENCE)
+    fan_offer_every_days: int = Field(0, ge=0, le=365, description="first-purchase offer cadence for fans (0: none)", json_schema_extra=SEARCH_OFFER_CADENCE)
     channels: list[str] = Field(["wecom", "group", "moments", "official_account", "sms"],
-                                description="channel preference order")
-    slot: str = Field("evening", description="send slot until a customer's open slot is known")
-    personal_slot: bool = Field(True, description="send in the slot the customer last opened in")
+                                description="channel preference order", json_schema_extra=SEARCH_CHANNELS)
+    slot: str = Field("evening", description="send slot until a customer's open slot is known", json_schema_extra=SEARCH_SLOT)
+    personal_slot: bool = Field(True, description="send in the slot the customer last opened in", json_schema_extra=search_choice(True, False))
 
 
 class RfmTiered(RulePolicy):
@@ -176,17 +189,18 @@ def _rfm_tiered(recency, interval, typical, since_offer, frequency, tier, usable
 class FatigueCappedParams(Params):
     """Frequency cap, quiet hours and need-timed offers."""
 
-    min_gap_days: int = Field(7, ge=1, le=365, description="minimum days between two contacts to one customer")
-    content_every_days: int = Field(7, ge=0, le=365, description="content cadence between offers (0: none)")
+    min_gap_days: int = Field(7, ge=1, le=365, description="minimum days between two contacts to one customer", json_schema_extra=search_int(1, 30))
+    content_every_days: int = Field(7, ge=0, le=365, description="content cadence between offers (0: none)", json_schema_extra=SEARCH_CADENCE)
     offer_window: tuple[float, float] = Field((DUE_FROM, 1.4),
-                                              description="repurchase ratio range in which an offer is sent")
-    offer: str = Field("coupon", description="what the need-timed offer carries")
-    content: str = Field("content", description="what the regular message carries")
-    cool_down_days: int = Field(45, ge=0, le=365, description="silence after a complaint or unsubscribe")
+                                              description="repurchase ratio range in which an offer is sent",
+                                              json_schema_extra=search_each(search_float(0.5, 1.2, step=0.05), search_float(1.0, 3.0, step=0.1)))
+    offer: str = Field("coupon", description="what the need-timed offer carries", json_schema_extra=SEARCH_OFFER)
+    content: str = Field("content", description="what the regular message carries", json_schema_extra=SEARCH_CONTENT)
+    cool_down_days: int = Field(45, ge=0, le=365, description="silence after a complaint or unsubscribe", json_schema_extra=search_int(0, 90))
     channels: list[str] = Field(["wecom", "group", "moments", "official_account"],
-                                description="channel preference order (SMS left out by default)")
-    default_slot: str = Field("evening", description="slot used until a customer's open slot is known")
-    quiet_night: bool = Field(True, description="never send at night")
+                                description="channel preference order (SMS left out by default)", json_schema_extra=SEARCH_CHANNELS)
+    default_slot: str = Field("evening", description="slot used until a customer's open slot is known", json_schema_extra=SEARCH_SLOT)
+    quiet_night: bool = Field(True, description="never send at night", json_schema_extra=search_choice(True, False))
 
 
 class FatigueCapped(RulePolicy):

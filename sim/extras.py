@@ -1,7 +1,8 @@
 """Optional parts of siyu and the pip extra that installs each, so a missing one is named in one line.
 
 A simulation and ``siyu compare`` need only the core install; training and trained policies need
-``siyu[rl]`` (torch, stable-baselines3), the agent view needs ``siyu[mesa]``.
+``siyu[rl]`` (torch, stable-baselines3), the agent view needs ``siyu[mesa]``, ``siyu tune`` needs
+``siyu[tune]`` (optuna).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "rl": ("RL", ("torch", "stable_baselines3", "sb3_contrib")),
     "mesa": ("Mesa", ("mesa",)),
+    "tune": ("tuning", ("optuna",)),
 }
 """Extra name -> (what people call it, modules it provides)."""
 

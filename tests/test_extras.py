@@ -57,4 +57,4 @@ def test_require_names_the_extra_of_a_blocked_module(monkeypatch):
     assert not installed("mesa") and installed("numpy")
     with pytest.raises(MissingExtra, match=r"the Mesa adapter needs the Mesa extra: pip install 'siyu\[mesa\]'"):
         require("mesa", "the Mesa adapter")
-    assert set(EXTRAS) == {"rl", "mesa"}
+    assert set(EXTRAS) == {"rl", "mesa", "tune"}

@@ -88,7 +88,7 @@ LAYERS = [
     {"experiments", "experiments.console", "experiments.store", "experiments.recording"},
     {"experiments.stats"},
     {"experiments.running"},
-    {"experiments.reporting", "experiments.regress", "experiments.train", "experiments.bench"},
+    {"experiments.reporting", "experiments.regress", "experiments.train", "experiments.bench", "experiments.tune"},
     {"experiments.cli"},
 ]
 """The experiments packages bottom to top, as the README's architecture draws them."""
