@@ -131,8 +131,9 @@ def summary_lines(result: TuneResult) -> list[str]:
         "", f"## On fresh seeds {seed_range(seeds)}", "",
         f"The tuned rule and every baseline at its default parameters, on {count(len(seeds), 'seed')} none of "
         f"which the search saw. Lead = tuned minus the policy (positive: the tuned rule is better), paired by "
-        f"seed, with the 95% interval and the significance of `siyu compare` (runs in `{FRESH_DIR}/`).", "",
-        f"| policy | {metric} | net_profit | lead of the tuned rule [95% CI] | significant |",
+        f"seed, with the interval and significance of `siyu compare` (paired t, Bonferroni over the baselines; runs in "
+        f"`{FRESH_DIR}/`).", "",
+        f"| policy | {metric} | net_profit | lead of the tuned rule [CI] | significant |",
         "|---|---|---|---|---|",
     ]
     for r in result.rows:
