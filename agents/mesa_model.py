@@ -21,8 +21,8 @@ from agents.views import AgentCache, CustomerAgent, GroupAgent, PoolAgent, RowSe
 from policies import load_policy
 from sim._threads import engine_threads
 from sim.config import Scenario, load_scenario
-from sim.defaults import N_STATS, STAGES, STAT_NAMES, STOCKS, S
-from sim.engine import MAX_DAYS, RunResult, Simulation, net_profit
+from sim.defaults import STAGES, STAT_NAMES, S
+from sim.engine import MAX_DAYS, Ledger, RunResult, Simulation, net_profit
 from sim.extras import require
 from sim.guard import whole_number
 from sim.protocol import Policy
@@ -130,9 +130,7 @@ class PoolModel(mesa.Model):
         self.groups = RowSet(self, [(GroupAgent, None)])
         self.staff = RowSet(self, [(StaffAgent, None)])
         self._everyone = RowSet(self, [(CustomerAgent, None), (GroupAgent, None), (StaffAgent, None)])
-        self._daily: list[np.ndarray] = []
-        self._totals = np.zeros((self.simulation.n_blocks, N_STATS), np.float64)
-        self._last_blocks = self._totals
+        self._ledger = Ledger(self.simulation.n_blocks, self.days)
         self._summary: dict[str, Any] | None = None
         self.today: dict[str, float] = {}
         """Today's row of ``daily.csv`` (after the latest step), plus the stage counts."""
@@ -173,14 +171,8 @@ class PoolModel(mesa.Model):
         sim = self.simulation
         with engine_threads(sim.n):  # the policy's jitted rules on as many threads as the engine's
             blocks = sim.step(self.policy.act(sim.observe()))
-        row = blocks.sum(axis=0)
-        self._daily.append(row)
-        if sim.n_blocks > self._totals.shape[0]:  # the pool grew: new blocks start at zero
-            self._totals = np.vstack([self._totals, np.zeros((sim.n_blocks - self._totals.shape[0], N_STATS))])
-        self._totals[: blocks.shape[0]] += blocks
-        self._last_blocks = blocks
-        self.today = self._today(row)
-        self.running = len(self._daily) < self.days
+        self.today = self._today(self._ledger.add(blocks))
+        self.running = self._ledger.days < self.days
         self._summary = None if self.running else self.summary()
         self.datacollector.collect(self)
 
@@ -202,14 +194,10 @@ class PoolModel(mesa.Model):
     # --- results ----------------------------------------------------------------------------------
     def result(self) -> RunResult:
         """The run so far as the engine's :class:`~sim.engine.RunResult` (summary, daily series, block totals)."""
-        if not self._daily:
+        if not self._ledger.days:
             raise ValueError("the model has not been stepped: no day to summarise")
-        totals = self._totals.copy()
-        stocks = [S[name] for name in STOCKS]
-        totals[:, stocks] = 0.0
-        totals[: self._last_blocks.shape[0], stocks] = self._last_blocks[:, stocks]
-        days = len(self._daily)
-        return RunResult.build(self.simulation, self.policy.name, days, np.array(self._daily), totals,
+        return RunResult.build(self.simulation, self.policy.name, self._ledger.days, self._ledger.daily(),
+                               self._ledger.block_totals(self.simulation.n_blocks),
                                self.simulation.residual_blocks())
 
     def summary(self) -> dict[str, Any]:

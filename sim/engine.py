@@ -269,22 +269,60 @@ class Simulation:
         days = whole_number("days", days, 1, MAX_DAYS)
         check_memory(f"{days:,} days of daily statistics", days * N_STATS * 8.0)
         policy.reset(self.n, self.seed)
-        daily = np.zeros((days, N_STATS), np.float64)
-        totals = np.zeros((self.n_blocks, N_STATS), np.float64)
+        ledger = Ledger(self.n_blocks, days)
         for t in range(days):
             with engine_threads(self.n):  # the policy's jitted rules too
-                blocks = self._step(policy.act(self.observe()), None)
-            daily[t] = blocks.sum(axis=0)
-            if self.n_blocks > totals.shape[0]:  # the pool grew: new blocks start at zero
-                totals = np.vstack([totals, np.zeros((self.n_blocks - totals.shape[0], N_STATS))])
-            totals[: blocks.shape[0]] += blocks
+                ledger.add(self._step(policy.act(self.observe()), None))
             if progress is not None:
                 progress(t + 1)
-        stocks = [S[name] for name in STOCKS]
-        totals[:, stocks] = 0.0
-        totals[: blocks.shape[0], stocks] = blocks[:, stocks]
+        daily, totals = ledger.daily(), ledger.block_totals(self.n_blocks)
         value = self.residual_blocks() if residual else np.zeros(totals.shape[0], np.float64)
         return RunResult.build(self, policy.name, days, daily, totals, value)
+
+
+class Ledger:
+    """The books of a run as its days come in: each day's totals and the sums per block of customers.
+
+    Flows add up over days; stocks (pool size, heat, ...) keep the last day's level. One definition
+    for :meth:`Simulation.run` and for adapters that step the engine themselves (the Mesa model).
+    """
+
+    def __init__(self, n_blocks: int, days: int = 0) -> None:
+        self._daily = np.zeros((max(days, 1), N_STATS), np.float64)
+        self.days = 0
+        self._totals = np.zeros((n_blocks, N_STATS), np.float64)
+        self._last = self._totals
+
+    def add(self, blocks: np.ndarray) -> np.ndarray:
+        """Book one day's record per block (:meth:`Simulation.step`); returns the day's totals."""
+        if self.days == self._daily.shape[0]:
+            self._daily = np.vstack([self._daily, np.zeros_like(self._daily)])
+        row = self._daily[self.days]
+        row[:] = blocks.sum(axis=0)
+        self.days += 1
+        if blocks.shape[0] > self._totals.shape[0]:  # the pool grew: new blocks start at zero
+            grown = np.zeros((blocks.shape[0], N_STATS), np.float64)
+            grown[: self._totals.shape[0]] = self._totals
+            self._totals = grown
+        self._totals[: blocks.shape[0]] += blocks
+        self._last = blocks
+        return row
+
+    def daily(self) -> np.ndarray:
+        """(days, N_STATS) totals of each day booked so far (a copy)."""
+        return self._daily[: self.days].copy()
+
+    def block_totals(self, n_blocks: int = 0) -> np.ndarray:
+        """(blocks, N_STATS): flows summed over the days, stocks at the last day's level.
+
+        ``n_blocks`` pads with empty blocks to the pool's current size (it may have grown on the last day).
+        """
+        totals = np.zeros((max(n_blocks, self._totals.shape[0]), N_STATS), np.float64)
+        totals[: self._totals.shape[0]] = self._totals
+        stocks = [S[name] for name in STOCKS]
+        totals[:, stocks] = 0.0
+        totals[: self._last.shape[0], stocks] = self._last[:, stocks]
+        return totals
 
 
 def net_profit(table: np.ndarray) -> np.ndarray:
@@ -412,5 +450,5 @@ def run(scenario: Scenario, policy: PolicyLike, customers: int | None = None, da
     return Simulation(scenario, customers, seed).run(policy, days, progress)
 
 
-__all__ = ["Simulation", "RunResult", "run", "continuation_policy", "CONTINUATION", "realize_residual",
+__all__ = ["Simulation", "RunResult", "Ledger", "run", "continuation_policy", "CONTINUATION", "realize_residual",
            "residual_days", "discount_weights", "code_version", "CHANNELS", "CONTENTS", "SLOTS"]
