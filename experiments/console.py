@@ -50,6 +50,12 @@ def _three(x: float) -> str:
     return f"{float(text):,.0f}" if "e" in text else text
 
 
+def short(text: object, width: int = 80) -> str:
+    """``text`` cut to ``width`` characters with an ellipsis: a value echoed in an error stays readable."""
+    text = str(text)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def count(n: int, noun: str, plural: str | None = None) -> str:
     """``1 seed``, ``3 seeds``, ``2 policies``, ``20,000 customers``."""
     if n == 1:

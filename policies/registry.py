@@ -1,7 +1,7 @@
 """Turn a policy reference from the CLI or an experiment file into a policy object.
 
 A reference is a baseline name (``fatigue_capped``), a TOML file naming a baseline and its
-parameters, or a ``prefix:argument`` handled by a registered loader (e.g. ``rl:DIR/model.zip``).
+parameters, or a ``prefix:argument`` handled by a registered loader (e.g. ``rl:DIR``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from sim.config import ConfigError, read_toml, validate_model
 
 LOADERS: dict[str, Callable[[str], Policy]] = {}
 """Loaders for ``prefix:argument`` references, by prefix."""
+CHECKS: dict[str, Callable[[str], object]] = {}
+"""Checks of ``prefix:argument`` references that load nothing (reading a spec never loads a model)."""
 
 
 def policy_names() -> list[str]:

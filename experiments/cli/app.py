@@ -19,6 +19,7 @@ from experiments.cli.commands import bench, compare, experiment, regress, report
 from experiments.cli.completion import bash_script
 from experiments.cli.options import UserError
 from experiments.console import console
+from experiments.store import outdir
 from sim.config import ConfigError
 from sim.engine import code_version
 from sim.extras import MissingExtra
@@ -62,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    if getattr(args, "trust_model", False):
+        from policies.model_file import trust_models
+        trust_models(True)
     from sim import _cache
     if _cache.COLD and args.command not in ("scenarios",):
         console.print("[dim]first run of this siyu version here: compiling the numba kernels "
@@ -84,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         error(args.command, f"{type(exc).__name__}: {exc} (SIYU_TRACEBACK=1 shows where)")
         return 1
+    finally:
+        outdir.release()
 
 
 def error(command: str, message: str) -> None:

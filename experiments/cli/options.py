@@ -60,3 +60,11 @@ def add_jobs_argument(parser: argparse.ArgumentParser) -> None:
 def add_report_argument(parser: argparse.ArgumentParser) -> None:
     """``--no-report``: skip the HTML and Markdown report."""
     parser.add_argument("--no-report", action="store_true", help="skip report.html / report.md")
+
+
+def add_trust_argument(parser: argparse.ArgumentParser) -> None:
+    """``--trust-model``: allow ``rl:`` stable-baselines3 zips, which run code from the file when loaded."""
+    parser.add_argument("--trust-model", action="store_true",
+                        help="allow rl: policies that are stable-baselines3 .zip files: loading one RUNS CODE "
+                             "FROM THE FILE, so only for files you trust (siyu train writes model.pt, which "
+                             "needs no trust)")

@@ -98,7 +98,7 @@ class RunTask:
     @property
     def file_name(self) -> str:
         """Name of the run file inside ``runs/``."""
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in self.policy.name)
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in self.policy.name)[:80]
         return f"{safe}__seed{self.seed}__{self.key}.json"
 
     def ids(self, axes: list[str]) -> dict[str, Any]:
@@ -168,6 +168,46 @@ def execute(tasks: list[RunTask], out: Path | None, done: dict[str, Record] | No
     return [records[t.key] for t in tasks]
 
 
+def _worker_init(parent: int, trusted: bool) -> None:
+    """Set up a worker process: it dies with its parent, ignores Ctrl-C, and trusts models as the parent does.
+
+    Why: a worker outliving a killed ``siyu compare`` would go on writing into a folder the user
+    thinks is finished; and Ctrl-C reaches every process of the terminal, where the parent alone
+    decides (it stops the pool and exits 130 in one line, not one traceback per worker).
+    """
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
+    if trusted:
+        from policies.model_file import trust_models
+        trust_models(True)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux), else watch the parent from a thread."""
+    import os
+    import signal
+    import sys
+    import threading
+    import time
+    if sys.platform.startswith("linux"):
+        import ctypes
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watchdog below still runs
+            pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="siyu-parent-watch", daemon=True).start()
+
+
 def _run_saved(task: RunTask, out: Path | None, threads: int) -> tuple[str, Record]:
     """One run in a worker process, saved there (a worker killed later loses nothing finished)."""
     import numba
@@ -181,14 +221,18 @@ def _run_saved(task: RunTask, out: Path | None, threads: int) -> tuple[str, Reco
 def _execute_parallel(todo: list[RunTask], out: Path | None, jobs: int,
                       progress: Progress | None) -> dict[str, Record]:
     import multiprocessing
+    import os
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     import numba
+
+    from policies.model_file import models_trusted
     threads = max(1, numba.config.NUMBA_NUM_THREADS // jobs)
     records: dict[str, Record] = {}
     elapsed = 0
     # spawn, not fork: forking a process whose numba thread pool is running is not safe
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
+                               initargs=(os.getpid(), models_trusted()))
     try:
         futures = {pool.submit(_run_saved, t, out, threads): t for t in todo}
         for future in as_completed(futures):
@@ -198,10 +242,20 @@ def _execute_parallel(todo: list[RunTask], out: Path | None, jobs: int,
             if progress is not None:
                 progress(elapsed)
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        _stop(pool)
         raise
     pool.shutdown()
     return records
+
+
+def _stop(pool: Any) -> None:
+    """Cancel what has not started and end the workers now (finished runs are already saved)."""
+    processes = list(getattr(pool, "_processes", {}).values())  # the executor has no public kill
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        proc.kill()
+    for proc in processes:
+        proc.join(5)
 
 
 @dataclass

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from experiments.stats.comparison import COMPARE_METRICS
 from policies import load_policy, make_policy, policy_names
+from policies.registry import CHECKS, LOADERS
 from sim.config import (ConfigError, F, Scenario, apply_overrides, load_scenario, preset_names,
                         read_toml, validate_model)
 from sim.engine import code_version
@@ -159,10 +160,13 @@ class PolicySpec:
 
 
 def _file_digest(ref: str) -> str | None:
-    """Hash of the file a reference points to (``rl:DIR/model.zip``, ``my.toml``), if there is one."""
+    """Hash of the file a reference points to (``rl:DIR``'s model.pt, ``my.toml``), if there is one."""
     for candidate in (ref, ref.partition(":")[2]):
-        if candidate and Path(candidate).is_file():
-            return hashlib.sha256(Path(candidate).read_bytes()).hexdigest()[:16]
+        path = Path(candidate) if candidate else None
+        if path is not None and path.is_dir() and (path / "model.pt").is_file():
+            path = path / "model.pt"  # rl:DIR names the weights written by siyu train
+        if path is not None and path.is_file():
+            return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return None
 
 
@@ -321,13 +325,29 @@ def _local(ref: str, base_dir: Path, presets: tuple[str, ...] | list[str] = ()) 
     return str(candidate) if candidate.exists() else ref
 
 
+def _local_ref(ref: str, base_dir: Path) -> str:
+    """A policy reference with its file resolved against the spec's folder, ``prefix:PATH`` included."""
+    prefix, sep, arg = ref.partition(":")
+    if sep and prefix in LOADERS and arg and not Path(arg).expanduser().is_absolute():
+        candidate = base_dir / arg
+        return f"{prefix}:{candidate}" if candidate.exists() else ref
+    return _local(ref, base_dir, presets=policy_names())
+
+
 def _policy_spec(entry: PolicyEntry, i: int, base_dir: Path, source: str) -> PolicySpec:
     where = f"{source}: policies[{i}]"
     if entry.kind is not None:
         policy = make_policy(entry.kind, entry.params, entry.name, source=where)
         ref = None
     else:
-        ref = _local(str(entry.ref), base_dir, presets=policy_names())
+        ref = _local_ref(str(entry.ref), base_dir)
+        prefix, sep, arg = ref.partition(":")
+        if sep and prefix in CHECKS:  # e.g. a model: checked here, loaded only when a run builds it
+            try:
+                CHECKS[prefix](arg)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+            return PolicySpec(entry.name or str(entry.ref).strip(), None, {}, ref)
         try:
             policy = load_policy(ref)
         except ConfigError as exc:

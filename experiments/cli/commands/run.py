@@ -8,8 +8,9 @@ from typing import Any
 
 from rich.table import Table
 
-from experiments.cli.options import add_scenario_arguments, seed_int
+from experiments.cli.options import add_scenario_arguments, add_trust_argument, seed_int
 from experiments.console import count, number, out_console, with_progress
+from experiments.store.outdir import claim
 from sim.config import load_scenario
 
 SHOWN = ("total_value", "net_profit", "residual_value", "revenue", "incentive_cost", "contact_cost",
@@ -22,9 +23,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from experiments.running.runner import run_one, write_run
     sc = load_scenario(args.scenario)
     customers = args.customers or sc.population.customers
+    out = claim(Path(args.out))  # a folder that cannot be written fails now, not after the simulation
     result = with_progress(args.days, "simulating",
                            lambda tick: run_one(sc, args.policy, customers, args.days, args.seed, tick))
-    out = Path(args.out)
     write_run(out, result)
     s = result.summary
     table = Table(title=f"{s['policy']} on {s['scenario']} "
@@ -45,5 +46,6 @@ def register(sub: Any) -> None:
     p.add_argument("--policy", default="fatigue_capped", metavar="NAME|PATH",
                    help="baseline name or policy TOML (default fatigue_capped)")
     p.add_argument("--seed", type=seed_int, default=0, metavar="S", help="seed (default 0)")
+    add_trust_argument(p)
     p.add_argument("--out", default="runs/run", metavar="DIR", help="output folder (default runs/run)")
     p.set_defaults(func=cmd_run)

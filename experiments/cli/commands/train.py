@@ -9,11 +9,13 @@ from typing import Any
 from experiments.cli.options import DEFAULT_SCENARIO, UserError, positive_int, seed_int
 from experiments.console import out_console, progress_bar
 from experiments.train.trainer import ALGOS, TrainConfig
+from experiments.store.outdir import claim
+from policies.model_file import MODEL_FILE
 from sim.extras import require
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train, save DIR/model.zip, curve.png and hyperparams.json, and say how to compare it.
+    """Train, save DIR/model.pt, curve.png and hyperparams.json, and say how to compare it.
 
     Ctrl-C saves the model as it was and exits 130; ``--resume`` continues it.
     """
@@ -29,8 +31,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} exists and is not a folder")
-    if args.resume and not (out / "model.zip").is_file():
-        raise UserError(f"--resume: no model.zip in {out} to continue from")
+    if args.resume and not (out / MODEL_FILE).is_file():
+        raise UserError(f"--resume: no {MODEL_FILE} in {out} to continue from")
+    claim(out)
     with progress_bar(f"training {args.algo}", "customer-days") as bar:
         task = bar.add_task("train", total=args.timesteps)
         try:
@@ -39,14 +42,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise UserError(str(exc)) from None
     if result.interrupted:
         out_console.print(f"interrupted after {result.timesteps_done:,} customer-days; saved the model as it was "
-                          f"to {out / 'model.zip'}. Continue with: siyu train --resume --out {out} "
+                          f"to {out / MODEL_FILE}. Continue with: siyu train --resume --out {out} "
                           f"--scenario {args.scenario} --algo {args.algo} --timesteps {args.timesteps}")
         return 130
     out_console.print(f"trained {args.algo} on {args.scenario} to {result.timesteps_done:,} customer-days "
-                      f"in {result.seconds:.0f} s; wrote {out / 'model.zip'}, {out / 'curve.png'}, "
+                      f"in {result.seconds:.0f} s; wrote {out / MODEL_FILE}, {out / 'curve.png'}, "
                       f"{out / 'hyperparams.json'}")
     out_console.print(f"compare it: siyu compare --scenario {args.scenario} "
-                      f"--policies rfm_tiered,rl:{out / 'model.zip'}")
+                      f"--policies rfm_tiered,rl:{out}")
     return 0
 
 
