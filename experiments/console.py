@@ -12,6 +12,8 @@ from typing import Any, Callable
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from sim.config import short as short  # values echoed in messages are cut to 80 characters
+
 console = Console(stderr=True, soft_wrap=True)
 """Messages, warnings, errors and progress: stderr, so piping stdout keeps only the results; a message is
 one line however long (soft wrap), so a log or CI reads it whole."""
@@ -48,12 +50,6 @@ def _three(x: float) -> str:
     """Three significant digits, never in exponent form."""
     text = f"{x:.3g}"
     return f"{float(text):,.0f}" if "e" in text else text
-
-
-def short(text: object, width: int = 80) -> str:
-    """``text`` cut to ``width`` characters with an ellipsis: a value echoed in an error stays readable."""
-    text = str(text)
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:

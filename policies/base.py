@@ -13,8 +13,9 @@ from typing import ClassVar
 
 import numpy as np
 from numba import njit, prange
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from sim.config import STRICT
 from sim.defaults import CHANNELS, CONTENTS, NO_CONTACT, SLOTS
 from sim.observation import Action, Observation
 from sim.protocol import Policy as Policy
@@ -24,7 +25,7 @@ from sim.segments import typical_interval as typical_interval
 class Params(BaseModel):
     """Base of every policy's parameters: strict, validated, documented fields."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
 
 class RulePolicy:

@@ -32,7 +32,7 @@ class NoContact(RulePolicy):
 class BlastParams(Params):
     """Daily promotions to everyone."""
 
-    channels: list[str] = Field(ALL_CHANNELS, description="channels, rotated day by day")
+    channels: list[str] = Field(ALL_CHANNELS, min_length=1, max_length=16, description="channels, rotated day by day")
     slot: str = Field("noon", description="send slot for everyone")
 
 
@@ -59,8 +59,8 @@ class FixedCadenceParams(Params):
     offer_every_days: int = Field(30, ge=0, le=365, description="days between offers (0: none)")
     content: str = Field("content", description="what the regular message carries")
     offer: str = Field("coupon", description="what the offer carries")
-    channels: list[str] = Field(["wecom", "group", "moments", "official_account", "sms"],
-                                description="channel preference order")
+    channels: list[str] = Field(["wecom", "group", "moments", "official_account", "sms"], min_length=1,
+                                max_length=16, description="channel preference order")
     slot: str = Field("evening", description="send slot")
 
 
@@ -93,8 +93,8 @@ class RfmParams(Params):
     lapsed_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for lapsed buyers")
     fan_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for fans who never bought")
     fan_offer_every_days: int = Field(0, ge=0, le=365, description="first-purchase offer cadence for fans (0: none)")
-    channels: list[str] = Field(["wecom", "group", "moments", "official_account", "sms"],
-                                description="channel preference order")
+    channels: list[str] = Field(["wecom", "group", "moments", "official_account", "sms"], min_length=1,
+                                max_length=16, description="channel preference order")
     slot: str = Field("evening", description="send slot until a customer's open slot is known")
     personal_slot: bool = Field(True, description="send in the slot the customer last opened in")
 
@@ -162,12 +162,12 @@ class FatigueCappedParams(Params):
 
     min_gap_days: int = Field(7, ge=1, le=365, description="minimum days between two contacts to one customer")
     content_every_days: int = Field(7, ge=0, le=365, description="content cadence between offers (0: none)")
-    offer_window: tuple[float, float] = Field((DUE_FROM, 1.4),
+    offer_window: tuple[float, float] = Field((DUE_FROM, 1.4), strict=False,  # a TOML array is a list
                                               description="repurchase ratio range in which an offer is sent")
     offer: str = Field("coupon", description="what the need-timed offer carries")
     content: str = Field("content", description="what the regular message carries")
     cool_down_days: int = Field(45, ge=0, le=365, description="silence after a complaint or unsubscribe")
-    channels: list[str] = Field(["wecom", "group", "moments", "official_account"],
+    channels: list[str] = Field(["wecom", "group", "moments", "official_account"], min_length=1, max_length=16,
                                 description="channel preference order (SMS left out by default)")
     default_slot: str = Field("evening", description="slot used until a customer's open slot is known")
     quiet_night: bool = Field(True, description="never send at night")

@@ -6,7 +6,7 @@ import argparse
 import math
 from typing import Any, Callable
 
-from sim.config import preset_names
+from sim.config import preset_names, short
 
 DEFAULT_SCENARIO = "beauty"
 
@@ -20,9 +20,9 @@ def _parsed(text: str, convert: Callable[[str], Any], noun: str, allowed: str, o
     try:
         v = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {noun} {allowed}, got '{text[:40]}'") from None
+        raise argparse.ArgumentTypeError(f"expected {noun} {allowed}, got '{short(text, 40)}'") from None
     if not ok(v):
-        raise argparse.ArgumentTypeError(f"must be {allowed}, got {text[:40]}")
+        raise argparse.ArgumentTypeError(f"must be {allowed}, got {short(text, 40)}")
     return v
 
 
@@ -34,6 +34,19 @@ def positive_int(text: str) -> int:
 def tolerance(text: str) -> float:
     """Argparse type: a finite number >= 0 (NaN would switch a check off, a negative one flag everything)."""
     return _parsed(text, float, "a number", "finite and >= 0", lambda v: math.isfinite(v) and v >= 0)
+
+
+def positive_number(text: str) -> float:
+    """Argparse type: a finite number > 0."""
+    return _parsed(text, float, "a number", "finite and > 0", lambda v: math.isfinite(v) and v > 0)
+
+
+def positive_int_list(text: str) -> list[int]:
+    """Argparse type: comma-separated whole numbers >= 1 (at most 32 of them)."""
+    items = [t.strip() for t in text.split(",")]
+    if not 1 <= len(items) <= 32:
+        raise argparse.ArgumentTypeError(f"expected 1 to 32 comma-separated whole numbers, got {len(items)}")
+    return [positive_int(t) for t in items]
 
 
 def seed_int(text: str) -> int:

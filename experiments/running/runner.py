@@ -28,6 +28,7 @@ from experiments.store.tables import Table, as_arrays, read_table, select, write
 from policies import load_policy
 from sim.config import Scenario
 from sim.engine import RunResult, Simulation, code_version
+from sim.guard import check_run_memory
 
 Progress = Callable[[int], None]
 """Called with the number of simulated days done so far."""
@@ -114,6 +115,13 @@ class RunTask:
         sim = Simulation(self.scenario, self.customers, self.seed)
         result = sim.run(recorder, self.days, progress)
         return make_record(self.key, self.meta, result, sim, recorder)
+
+
+def preflight(exp: Experiment) -> None:
+    """Refuse, before any run, a grid point whose pool would not fit in memory (ValueError naming it)."""
+    for point in exp.points:
+        what = f"grid point {point.index}" if exp.axes else "each run"
+        check_run_memory(point.scenario, exp.customers, exp.days, what)
 
 
 def plan(exp: Experiment) -> list[RunTask]:
@@ -312,6 +320,7 @@ def comparison_rows(result: ExperimentResult) -> list[dict[str, Any]]:
 def run_experiment(exp: Experiment, out: Path | None = None, progress: Progress | None = None,
                    jobs: int = 1) -> ExperimentResult:
     """Plan, resume from ``out``, run what is missing (in ``jobs`` processes) and write the tables."""
+    preflight(exp)
     tasks = plan(exp)
     records = execute(tasks, out, resume(tasks, out), progress, jobs)
     return finish(exp, tasks, records, out)

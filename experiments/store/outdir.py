@@ -96,12 +96,19 @@ def _try_lock(fd: int) -> bool:
 def _limits(out: Path) -> tuple[int, int]:
     """Longest file name and path of the file system ``out`` would live on (POSIX defaults elsewhere)."""
     probe = out
-    while not probe.exists() and probe != probe.parent:
+    while not _exists(probe) and probe != probe.parent:
         probe = probe.parent
     try:
         return os.pathconf(probe, "PC_NAME_MAX"), os.pathconf(probe, "PC_PATH_MAX")
     except (OSError, ValueError, AttributeError):
         return 255, 4096
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # a name the file system cannot hold does not exist
+        return False
 
 
 def _short(text: str, width: int = 80) -> str:

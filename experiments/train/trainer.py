@@ -29,6 +29,7 @@ from policies.rl import algo_class
 from sim.config import load_scenario
 from sim.envs import HORIZON_DAYS
 from sim.envs.encoding import ACTION_NVEC, FEATURES
+from sim.guard import BYTES_PER_ROW, check_memory
 from sim.state import episode_seed
 
 ALGOS = ("ppo", "a2c", "dqn", "maskable_ppo")
@@ -90,6 +91,14 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 <= self.seed < 2**63:
             raise ValueError(f"seed must be in 0..2**63-1, got {self.seed}")
+        if self.timesteps > 10**12:
+            raise ValueError(f"timesteps must be <= 10**12, got {self.timesteps:,}")
+
+    def check_memory(self) -> None:
+        """Refuse a training pool whose simulation and rollout buffers would not fit in memory."""
+        floats = len(FEATURES) + len(ACTION_NVEC) + 8  # observation, action, reward, value, log-prob, ...
+        rollout = 0 if self.algo == "dqn" else self.customers * max(1, self.n_steps) * floats * 4
+        check_memory(f"training on {self.customers:,} customers", self.customers * BYTES_PER_ROW + rollout)
 
     def algo_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of the SB3 constructor for :attr:`algo`."""
@@ -152,6 +161,7 @@ def train(config: TrainConfig, out: Path, progress: Callable[[int, int], None] |
     from stable_baselines3.common.utils import set_random_seed
 
     # --- seeding: one visible block -------------------------------------------------------
+    config.check_memory()
     torch.set_num_threads(config.threads)
     set_random_seed(config.seed)
 

@@ -12,6 +12,7 @@ from experiments.cli.options import add_scenario_arguments, add_trust_argument, 
 from experiments.console import count, number, out_console, with_progress
 from experiments.store.outdir import claim
 from sim.config import load_scenario
+from sim.guard import check_run_memory
 
 SHOWN = ("total_value", "net_profit", "residual_value", "revenue", "incentive_cost", "contact_cost",
          "purchases", "contacts", "opens", "unsubscribes", "complaints", "reachable_end", "active_end")
@@ -23,6 +24,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from experiments.running.runner import run_one, write_run
     sc = load_scenario(args.scenario)
     customers = args.customers or sc.population.customers
+    check_run_memory(sc, customers, args.days, "the run")
     out = claim(Path(args.out))  # a folder that cannot be written fails now, not after the simulation
     result = with_progress(args.days, "simulating",
                            lambda tick: run_one(sc, args.policy, customers, args.days, args.seed, tick))

@@ -26,14 +26,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         config = TrainConfig(scenario=args.scenario, algo=args.algo, timesteps=args.timesteps, seed=args.seed,
                              customers=args.customers, horizon=args.days, residual_shaping=not args.no_shaping)
+        config.check_memory()
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} exists and is not a folder")
+    out = claim(Path(args.out))  # a folder that cannot be written, or one another command uses, fails now
     if args.resume and not (out / MODEL_FILE).is_file():
         raise UserError(f"--resume: no {MODEL_FILE} in {out} to continue from")
-    claim(out)
     with progress_bar(f"training {args.algo}", "customer-days") as bar:
         task = bar.add_task("train", total=args.timesteps)
         try:
