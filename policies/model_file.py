@@ -14,6 +14,7 @@ run any code the file's author wrote. siyu opens one only after :func:`trust_mod
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,9 @@ def read_weights(path: Path, where: str) -> dict[str, Any]:
     if size > MAX_BYTES:
         raise ConfigError(f"{where}: {path} is {size:,} bytes; a siyu model is at most {MAX_BYTES:,}")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of foreign files; we refuse them
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a foreign or damaged file; all mean the same here
         raise ConfigError(f"{where}: {path} is not a siyu model file "
                           f"({type(exc).__name__}: {_first_line(exc)})") from None
