@@ -12,7 +12,8 @@ from experiments.cli.options import add_scenario_arguments, add_trust_argument, 
 from experiments.console import count, number, out_console, with_progress
 from experiments.store.outdir import claim
 from sim.config import load_scenario
-from sim.guard import check_run_memory
+from sim.engine import MAX_DAYS, MAX_ROWS
+from sim.guard import check_run_memory, whole_number
 
 SHOWN = ("total_value", "net_profit", "residual_value", "revenue", "incentive_cost", "contact_cost",
          "purchases", "contacts", "opens", "unsubscribes", "complaints", "reachable_end", "active_end")
@@ -23,7 +24,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """One policy, one seed: summary.json and daily.csv."""
     from experiments.running.runner import run_one, write_run
     sc = load_scenario(args.scenario)
-    customers = args.customers or sc.population.customers
+    customers = whole_number("--customers", args.customers or sc.population.customers, 1, MAX_ROWS)
+    whole_number("--days", args.days, 1, MAX_DAYS)
     check_run_memory(sc, customers, args.days, "the run")
     out = claim(Path(args.out))  # a folder that cannot be written fails now, not after the simulation
     result = with_progress(args.days, "simulating",
