@@ -344,7 +344,7 @@ def preset_names() -> list[str]:
 def preset_text(name: str) -> str:
     """The TOML text of a preset, to copy and edit."""
     if name not in preset_names():
-        raise ConfigError(f"unknown scenario preset '{name}'; presets: {', '.join(preset_names())}")
+        raise ConfigError(f"unknown scenario preset '{short(name)}'; presets: {', '.join(preset_names())}")
     return resources.files("sim.presets").joinpath(f"{name}.toml").read_text(encoding="utf-8")
 
 

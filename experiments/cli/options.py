@@ -36,6 +36,15 @@ def tolerance(text: str) -> float:
     return _parsed(text, float, "a number", "finite and >= 0", lambda v: math.isfinite(v) and v >= 0)
 
 
+MAX_JOBS = 64
+"""Worker processes at most (each holds a pool and its own numba threads)."""
+
+
+def jobs_int(text: str) -> int:
+    """Argparse type: a number of worker processes in 1..:data:`MAX_JOBS`."""
+    return _parsed(text, int, "a whole number", f"in 1..{MAX_JOBS}", lambda v: 1 <= v <= MAX_JOBS)
+
+
 def positive_number(text: str) -> float:
     """Argparse type: a finite number > 0."""
     return _parsed(text, float, "a number", "finite and > 0", lambda v: math.isfinite(v) and v > 0)
@@ -65,7 +74,7 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_jobs_argument(parser: argparse.ArgumentParser) -> None:
     """``--jobs N``: runs in N worker processes (same results; faster for many small runs)."""
-    parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
+    parser.add_argument("--jobs", type=jobs_int, default=1, metavar="N",
                         help="run in N worker processes, splitting the cores (same results; "
                              "faster for many small pools; default 1)")
 
