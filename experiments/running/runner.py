@@ -4,7 +4,8 @@ Every (grid point, policy, seed) is a :class:`RunTask` with a key: a hash of eve
 determines its result (scenario content, policy and parameters, seed, sizes, code version and a hash
 of the model's source). A finished
 run is written at once to ``out/runs/`` under a name carrying that key, so rerunning the same command
-skips it; runs shared by several grid points are run once.
+skips it; runs shared by several grid points are run once. Worker processes (``jobs > 1``) die with
+their parent and leave Ctrl-C to it, so a killed command leaves nothing running and nothing half-written.
 """
 
 from __future__ import annotations
