@@ -23,8 +23,8 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 RUNS = 3 * 8
-COMPARE = ["compare", "--policies", "no_contact,blast,fatigue_capped", "--seeds", "8", "--customers", "20000",
-           "--days", "120", "--no-report"]
+COMPARE = ["compare", "--policies", "no_contact,blast,fatigue_capped", "--seeds", "8", "--customers", "10000",
+           "--days", "90", "--no-report"]
 
 
 def _start(args: list[str], cwd: Path) -> subprocess.Popen:
@@ -109,7 +109,7 @@ def test_killing_compare_with_jobs_leaves_no_worker_and_the_rerun_resumes(tmp_pa
 def test_killing_an_experiment_in_one_process_loses_nothing(tmp_path, sig):
     spec = tmp_path / "spec.toml"
     spec.write_text('name = "k"\npolicies = ["no_contact", "blast", "fatigue_capped"]\nseeds = 8\n'
-                    "customers = 20000\ndays = 120\n")
+                    "customers = 10000\ndays = 90\n")
     _kill_and_rerun(tmp_path, ["experiment", str(spec), "--no-report"], sig, jobs=1)
 
 
