@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import NoReturn, Sequence
+from typing import Any, NoReturn, Sequence
 
 from rich.markup import escape
 
@@ -21,6 +21,7 @@ from experiments.cli.completion import bash_script
 from experiments.cli.options import UserError
 from experiments.console import console, short
 from experiments.store import outdir
+from policies.model_file import trust_models
 from sim.config import ConfigError
 from sim.engine import code_version
 from sim.extras import MissingExtra
@@ -67,14 +68,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    if getattr(args, "trust_model", False):
-        from policies.model_file import trust_models
-        trust_models(True)
+    trust_models(bool(getattr(args, "trust_model", False)))  # for this command only
     from sim import _cache
     if _cache.COLD and args.command not in ("scenarios",):
         console.print("[dim]first run of this siyu version here: compiling the numba kernels "
                       "(about 15 s on 2 cores; cached afterwards)[/dim]")
     debug = args.debug or bool(os.environ.get("SIYU_TRACEBACK"))
+    hook = sys.unraisablehook
+    if not debug:
+        sys.unraisablehook = _quiet_interrupts
     try:
         return int(args.func(args) or 0)
     except (ConfigError, UserError, InvalidActionError, ValueError, OSError, RecursionError, MemoryError) as exc:
@@ -97,6 +99,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         outdir.release()
+        sys.unraisablehook = hook
+        trust_models(False)
+
+
+def _quiet_interrupts(unraisable: Any) -> None:
+    """Drop the "Exception ignored ... KeyboardInterrupt" traceback of a Ctrl-C landing in a destructor."""
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _user_message(exc: BaseException) -> str:
