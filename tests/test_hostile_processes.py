@@ -7,6 +7,7 @@ test reads the process table from ``/proc``.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -131,3 +132,28 @@ def test_a_second_command_on_the_same_out_is_refused_with_the_first_ones_pid(tmp
         holder.wait()
     assert main(args) == 0  # the kernel dropped the dead command's lock: no stale lock to clear by hand
     assert main(args) == 0  # and a finished command releases its own
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+def test_killing_train_keeps_a_model_that_resumes(tmp_path, sig):
+    out = tmp_path / "t"
+    args = ["train", "--customers", "16", "--days", "20", "--out", str(out)]
+    proc = _start([*args, "--timesteps", "10000000"], tmp_path)
+    try:
+        _wait_for(lambda: (out / "hyperparams.json").is_file() or proc.poll() is not None)  # written last
+        time.sleep(1.0)  # into the learning loop
+        os.killpg(proc.pid, sig)
+        out_text, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert (out / "model.pt").is_file() and "Traceback" not in err
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130 and "siyu train --resume" in " ".join(out_text.split()), (out_text, err)
+    done = json.loads((out / "hyperparams.json").read_text())["timesteps_done"]
+    assert (done > 0) == (sig == signal.SIGINT)  # Ctrl-C saves the model as it was; a kill keeps the checkpoint
+    budget = str(done + 1024)
+    again = subprocess.run([sys.executable, "-m", "experiments.cli", *args, "--timesteps", budget, "--resume"],
+                           cwd=tmp_path, env=ENV, text=True, capture_output=True, timeout=900)
+    assert again.returncode == 0, again.stderr
+    assert json.loads((out / "hyperparams.json").read_text())["timesteps_done"] >= done + 1024

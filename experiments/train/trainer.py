@@ -188,6 +188,8 @@ def train(config: TrainConfig, out: Path, progress: Callable[[int, int], None] |
 
     recorder = _curve_recorder(config.timesteps, progress, config.max_seconds, config.checkpoint_seconds,
                                lambda curve: save(curve, False))
+    if not (out / MODEL_FILE).is_file():
+        save([], False)  # a first checkpoint: a run killed before the next one can still be resumed
     interrupted = False
     try:
         model.learn(total_timesteps=max(config.timesteps - done_before, 0), callback=recorder,

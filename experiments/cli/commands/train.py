@@ -38,10 +38,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             result = train(config, out, lambda done, total: bar.update(task, completed=done), resume=args.resume)
         except ValueError as exc:  # a resume that does not match the folder
             raise UserError(str(exc)) from None
+        except KeyboardInterrupt:  # Ctrl-C outside the learning loop (setting up, saving)
+            if not (out / MODEL_FILE).is_file():
+                raise
+            out_console.print(f"interrupted; the last checkpoint is {out / MODEL_FILE}. {_resume_hint(args, out)}")
+            return 130
     if result.interrupted:
         out_console.print(f"interrupted after {result.timesteps_done:,} customer-days; saved the model as it was "
-                          f"to {out / MODEL_FILE}. Continue with: siyu train --resume --out {out} "
-                          f"--scenario {args.scenario} --algo {args.algo} --timesteps {args.timesteps}")
+                          f"to {out / MODEL_FILE}. {_resume_hint(args, out)}")
         return 130
     out_console.print(f"trained {args.algo} on {args.scenario} to {result.timesteps_done:,} customer-days "
                       f"in {result.seconds:.0f} s; wrote {out / MODEL_FILE}, {out / 'curve.png'}, "
@@ -49,6 +53,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     out_console.print(f"compare it: siyu compare --scenario {args.scenario} "
                       f"--policies rfm_tiered,rl:{out}")
     return 0
+
+
+def _resume_hint(args: argparse.Namespace, out: Path) -> str:
+    return (f"Continue with: siyu train --resume --out {out} --scenario {args.scenario} --algo {args.algo} "
+            f"--timesteps {args.timesteps}")
 
 
 def register(subparsers: Any) -> None:
