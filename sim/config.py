@@ -380,6 +380,17 @@ def read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
+def _python_scalars(value: Any) -> Any:
+    """``value`` with numpy scalars inside dicts and lists turned into Python numbers."""
+    if isinstance(value, dict):
+        return {k: _python_scalars(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_python_scalars(v) for v in value)
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    return value
+
+
 def path_exists(text: str | Path) -> bool:
     """Whether a path exists; False for names no file can have (too long, a NUL byte) instead of an error."""
     try:
@@ -405,9 +416,13 @@ def short(text: str, width: int = 80) -> str:
 
 
 def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:
-    """Validate ``data`` into ``model``; on failure a :class:`ConfigError` naming each bad field."""
+    """Validate ``data`` into ``model``; on failure a :class:`ConfigError` naming each bad field.
+
+    Numpy scalars (a grid from ``np.linspace``, a tuner's draw) become Python numbers first: validation
+    is strict, and ``np.int64`` is not an ``int``.
+    """
     try:
-        return model.model_validate(data)
+        return model.model_validate(_python_scalars(data))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, model, source)) from None
 
