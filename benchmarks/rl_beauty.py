@@ -61,7 +61,7 @@ def main() -> None:
         meta = json.loads((out / "hyperparams.json").read_text())
         print(f"trained PPO for {result.seconds:.0f} s ({meta['timesteps_done']:,} customer-days), "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    rl = f"rl:{out / 'model.zip'}"
+    rl = f"rl:{out}"
     seeds = list(range(args.eval_seeds))
     values = evaluate(args.scenario, [rl, *RULES], seeds, args.customers, args.days)
     print(f"\n{args.scenario}: total_value per policy, {len(seeds)} held-out seeds, "

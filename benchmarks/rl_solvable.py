@@ -54,7 +54,7 @@ def main() -> None:
         print(f"trained PPO for {result.seconds:.0f} s ({done:,} customer-days)")
 
     seeds = list(range(1000, 1000 + args.eval_seeds))
-    policies = {"optimal (value iteration)": TablePolicy(mdp, best), "PPO": load_policy(f"rl:{out / 'model.zip'}")}
+    policies = {"optimal (value iteration)": TablePolicy(mdp, best), "PPO": load_policy(f"rl:{out}")}
     policies.update({name: load_policy(name) for name in sorted(BASELINES)})
     values = {name: discounted_values(scenario, p, seeds, args.customers) for name, p in policies.items()}
     opt = values["optimal (value iteration)"]

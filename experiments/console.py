@@ -12,6 +12,8 @@ from typing import Any, Callable
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from sim.config import short as short  # values echoed in messages are cut to 80 characters
+
 console = Console(stderr=True, soft_wrap=True)
 """Messages, warnings, errors and progress: stderr, so piping stdout keeps only the results; a message is
 one line however long (soft wrap), so a log or CI reads it whole."""

@@ -13,8 +13,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numba import njit, prange
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
+from sim.config import STRICT, short
 from sim.defaults import CHANNELS, CONTENTS, NO_CONTACT, SLOTS
 from sim.observation import Action, Observation
 from sim.protocol import Policy as Policy
@@ -24,7 +25,7 @@ from sim.segments import typical_interval as typical_interval
 class Params(BaseModel):
     """Base of every policy's parameters: strict, validated, documented fields."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
 
 def search_int(low: int, high: int, log: bool = False) -> dict[str, Any]:
@@ -120,7 +121,7 @@ def channel_codes(names: list[str]) -> list[int]:
     out = []
     for n in names:
         if n not in CHANNELS:
-            raise ValueError(f"unknown channel '{n}'; channels: {', '.join(CHANNELS)}")
+            raise ValueError(f"unknown channel '{short(n)}'; channels: {', '.join(CHANNELS)}")
         out.append(CHANNELS.index(n))
     return out
 
@@ -128,14 +129,14 @@ def channel_codes(names: list[str]) -> list[int]:
 def content_code(name: str) -> int:
     """Content name to code."""
     if name not in CONTENTS:
-        raise ValueError(f"unknown content '{name}'; contents: {', '.join(CONTENTS)}")
+        raise ValueError(f"unknown content '{short(name)}'; contents: {', '.join(CONTENTS)}")
     return CONTENTS.index(name)
 
 
 def slot_code(name: str) -> int:
     """Slot name to code."""
     if name not in SLOTS:
-        raise ValueError(f"unknown slot '{name}'; slots: {', '.join(SLOTS)}")
+        raise ValueError(f"unknown slot '{short(name)}'; slots: {', '.join(SLOTS)}")
     return SLOTS.index(name)
 
 

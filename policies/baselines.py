@@ -46,7 +46,7 @@ class NoContact(RulePolicy):
 class BlastParams(Params):
     """Daily promotions to everyone."""
 
-    channels: list[str] = Field(ALL_CHANNELS, description="channels, rotated day by day", json_schema_extra=SEARCH_CHANNELS)
+    channels: list[str] = Field(ALL_CHANNELS, min_length=1, max_length=16, description="channels, rotated day by day", json_schema_extra=SEARCH_CHANNELS)
     slot: str = Field("noon", description="send slot for everyone", json_schema_extra=SEARCH_SLOT)
 
 
@@ -73,7 +73,7 @@ class FixedCadenceParams(Params):
     offer_every_days: int = Field(30, ge=0, le=365, description="days between offers (0: none)", json_schema_extra=SEARCH_OFFER_CADENCE)
     content: str = Field("content", description="what the regular message carries", json_schema_extra=SEARCH_CONTENT)
     offer: str = Field("coupon", description="what the offer carries", json_schema_extra=SEARCH_OFFER)
-    channels: list[str] = Field(["wecom", "group", "moments", "official_account", "sms"],
+    channels: list[str] = Field(["wecom", "group", "moments", "official_account", "sms"], min_length=1, max_length=16,
                                 description="channel preference order", json_schema_extra=SEARCH_CHANNELS)
     slot: str = Field("evening", description="send slot", json_schema_extra=SEARCH_SLOT)
 
@@ -107,7 +107,7 @@ class RfmParams(Params):
     lapsed_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for lapsed buyers", json_schema_extra=SEARCH_CADENCE)
     fan_content_every_days: int = Field(7, ge=0, le=365, description="content cadence for fans who never bought", json_schema_extra=SEARCH_CADENCE)
     fan_offer_every_days: int = Field(0, ge=0, le=365, description="first-purchase offer cadence for fans (0: none)", json_schema_extra=SEARCH_OFFER_CADENCE)
-    channels: list[str] = Field(["wecom", "group", "moments", "official_account", "sms"],
+    channels: list[str] = Field(["wecom", "group", "moments", "official_account", "sms"], min_length=1, max_length=16,
                                 description="channel preference order", json_schema_extra=SEARCH_CHANNELS)
     slot: str = Field("evening", description="send slot until a customer's open slot is known", json_schema_extra=SEARCH_SLOT)
     personal_slot: bool = Field(True, description="send in the slot the customer last opened in", json_schema_extra=search_choice(True, False))
@@ -191,13 +191,13 @@ class FatigueCappedParams(Params):
 
     min_gap_days: int = Field(7, ge=1, le=365, description="minimum days between two contacts to one customer", json_schema_extra=search_int(1, 30))
     content_every_days: int = Field(7, ge=0, le=365, description="content cadence between offers (0: none)", json_schema_extra=SEARCH_CADENCE)
-    offer_window: tuple[float, float] = Field((DUE_FROM, 1.4),
+    offer_window: tuple[float, float] = Field((DUE_FROM, 1.4), strict=False,  # a TOML array is a list
                                               description="repurchase ratio range in which an offer is sent",
                                               json_schema_extra=search_each(search_float(0.5, 1.2, step=0.05), search_float(1.0, 3.0, step=0.1)))
     offer: str = Field("coupon", description="what the need-timed offer carries", json_schema_extra=SEARCH_OFFER)
     content: str = Field("content", description="what the regular message carries", json_schema_extra=SEARCH_CONTENT)
     cool_down_days: int = Field(45, ge=0, le=365, description="silence after a complaint or unsubscribe", json_schema_extra=search_int(0, 90))
-    channels: list[str] = Field(["wecom", "group", "moments", "official_account"],
+    channels: list[str] = Field(["wecom", "group", "moments", "official_account"], min_length=1, max_length=16,
                                 description="channel preference order (SMS left out by default)", json_schema_extra=SEARCH_CHANNELS)
     default_slot: str = Field("evening", description="slot used until a customer's open slot is known", json_schema_extra=SEARCH_SLOT)
     quiet_night: bool = Field(True, description="never send at night", json_schema_extra=search_choice(True, False))

@@ -1,7 +1,7 @@
 """Turn a policy reference from the CLI or an experiment file into a policy object.
 
 A reference is a baseline name (``fatigue_capped``), a TOML file naming a baseline and its
-parameters, or a ``prefix:argument`` handled by a registered loader (e.g. ``rl:DIR/model.zip``).
+parameters, or a ``prefix:argument`` handled by a registered loader (e.g. ``rl:DIR``).
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from typing import Any, Callable
 
 from policies.base import Policy
 from policies.baselines import BASELINES
-from sim.config import ConfigError, read_toml, validate_model
+from sim.config import ConfigError, path_exists, read_toml, short, validate_model
 
 LOADERS: dict[str, Callable[[str], Policy]] = {}
 """Loaders for ``prefix:argument`` references, by prefix."""
+CHECKS: dict[str, Callable[[str], object]] = {}
+"""Checks of ``prefix:argument`` references that load nothing (reading a spec never loads a model)."""
 
 
 def policy_names() -> list[str]:
@@ -26,7 +28,7 @@ def make_policy(kind: str, params: dict[str, Any] | None = None, name: str | Non
                 source: str = "policy") -> Policy:
     """A baseline by kind, with parameters validated against its ``Params`` model."""
     if kind not in BASELINES:
-        raise ConfigError(f"{source}: unknown policy '{kind}'; baselines: {', '.join(policy_names())}"
+        raise ConfigError(f"{source}: unknown policy '{short(kind)}'; baselines: {', '.join(policy_names())}"
                           + (f"; prefixes: {', '.join(p + ':' for p in sorted(LOADERS))}" if LOADERS else ""))
     cls = BASELINES[kind]
     model = validate_model(cls.Params, params or {}, f"{source} [params]")
@@ -61,16 +63,20 @@ def load_policy(ref: str) -> Policy:
     prefix, sep, arg = ref.partition(":")
     if sep and prefix in LOADERS:
         return LOADERS[prefix](arg)
-    if ref.endswith(".toml") or Path(ref).exists():
+    if ref.endswith(".toml") or path_exists(ref):
         data = read_toml(Path(ref))
         kind = data.get("policy")
         if not isinstance(kind, str):
-            raise ConfigError(f"{ref}: needs a top-level `policy = \"NAME\"` naming a baseline "
+            raise ConfigError(f"{short(ref, 200)}: needs a top-level `policy = \"NAME\"` naming a baseline "
                               f"({', '.join(policy_names())})")
         unknown = sorted(set(data) - {"policy", "name", "params"})
         if unknown:
-            raise ConfigError(f"{ref}: unknown keys {', '.join(unknown)}; allowed: policy, name, params")
-        return make_policy(kind, data.get("params", {}), data.get("name", Path(ref).stem), source=ref)
-    raise ConfigError(f"unknown policy '{ref}'; baselines: {', '.join(policy_names())}, "
+            raise ConfigError(f"{short(ref, 200)}: unknown keys {short(', '.join(unknown))}; "
+                              "allowed: policy, name, params")
+        name = data.get("name", Path(ref).stem)
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            raise ConfigError(f"{short(ref, 200)}: name = {short(repr(name))}: a text of 1 to 100 characters")
+        return make_policy(kind, data.get("params", {}), name, source=short(ref, 200))
+    raise ConfigError(f"unknown policy '{short(ref)}'; baselines: {', '.join(policy_names())}, "
                       "or a TOML file naming one"
                       + (f", or {', '.join(p + ':PATH' for p in sorted(LOADERS))}" if LOADERS else ""))

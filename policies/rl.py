@@ -1,4 +1,4 @@
-"""Trained SB3 models as policies: ``rl:DIR/model.zip`` in any policy list.
+"""Trained SB3 models as policies: ``rl:DIR`` (the folder ``siyu train`` wrote) in any policy list.
 
 The policy encodes every customer's CRM record with :mod:`sim.envs.encoding` (the encoder the
 training envs use), scores the actions with the model's policy network (logits, or Q-values for
@@ -9,13 +9,13 @@ are masked before the argmax, so it never produces an invalid action. It acts gr
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from policies.registry import LOADERS
+from policies.model_file import MODEL_FILE, load_network, models_trusted, read_meta
+from policies.registry import CHECKS, LOADERS
 from sim.config import ConfigError
 from sim.envs.encoding import (ACTION_NVEC, N_FEATURES, action_masks, decode, encode, flatten_masks,
                                masked_argmax, unflatten_actions)
@@ -32,6 +32,7 @@ class RLPolicy:
 
     def __init__(self, model: Any, layout: str, name: str) -> None:
         self.model = model
+        """The SB3 policy network (an ``ActorCriticPolicy`` or ``DQNPolicy``)."""
         self.layout = layout
         """``multi`` (MultiDiscrete logits) or ``flat`` (Discrete over all combinations)."""
         self.name = name
@@ -49,10 +50,9 @@ class RLPolicy:
         return decode(masked_argmax(scores, masks, ACTION_NVEC), obs)
 
 
-def action_scores(model: Any, features: np.ndarray) -> np.ndarray:
-    """Per-action scores of an SB3 model: actor logits, or Q-values for DQN, ``(n, actions)``."""
+def action_scores(policy: Any, features: np.ndarray) -> np.ndarray:
+    """Per-action scores of an SB3 policy network: actor logits, or Q-values for DQN, ``(n, actions)``."""
     import torch
-    policy = model.policy
     with torch.no_grad():
         x = torch.as_tensor(features, dtype=torch.float32, device=policy.device)
         if hasattr(policy, "q_net"):
@@ -75,34 +75,57 @@ def algo_class(algo: str) -> Any:
 
 
 def load_rl_policy(ref: str) -> RLPolicy:
-    """The policy of ``rl:PATH`` (a ``model.zip`` written by ``siyu train``, next to its hyperparams.json)."""
-    require("rl", f"policy rl:{ref}")
-    path = Path(ref).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"rl:{ref}: no such model file "
-                          "(train one with `siyu train --out DIR`, then use rl:DIR/model.zip)")
-    key = (str(path.resolve()), path.stat().st_mtime)
+    """The policy of ``rl:PATH``: a folder written by ``siyu train`` or its ``model.pt``.
+
+    A stable-baselines3 ``.zip`` is loaded only after :func:`~policies.model_file.trust_models`
+    (``--trust-model``): unpickling it runs code from the file.
+    """
+    folder, weights = check_rl_ref(ref)
+    key = (str(weights.resolve()), weights.stat().st_mtime)
     if key not in _CACHE:
-        _CACHE[key] = _load(path, ref)
+        _CACHE[key] = _load_zip(weights, ref) if weights.suffix == ".zip" else _load(folder, weights, ref)
     model, layout = _CACHE[key]
     return RLPolicy(model, layout, f"rl:{ref}")
 
 
-def _load(path: Path, ref: str) -> tuple[Any, str]:
-    meta_file = path.parent / "hyperparams.json"
-    if not meta_file.is_file():
-        raise ConfigError(f"rl:{ref}: {meta_file} is missing; it records the algorithm the model was trained with")
+def check_rl_ref(ref: str) -> tuple[Path, Path]:
+    """The folder and weights file of ``rl:PATH``, checked without loading anything (reading a spec)."""
+    where = f"rl:{ref}"
+    require("rl", f"policy {where}")
+    if not ref.strip():
+        raise ConfigError(f"{where}: give the folder `siyu train --out` wrote, e.g. rl:runs/train")
+    path = Path(ref).expanduser()
+    weights = path / MODEL_FILE if path.is_dir() else path
+    if not weights.is_file():
+        raise ConfigError(f"{where}: no such model file {weights} "
+                          f"(train one with `siyu train --out DIR`, then use rl:DIR)")
+    if weights.suffix == ".zip" and not models_trusted():
+        raise ConfigError(f"{where}: a stable-baselines3 zip is unpickled on loading, which runs code from the "
+                          f"file; load it only if you trust its author, with --trust-model "
+                          f"(models written by this siyu are {MODEL_FILE}, loaded without that risk)")
+    return weights.parent, weights
+
+
+def _load(folder: Path, weights: Path, ref: str) -> tuple[Any, str]:
+    """A siyu model: the network rebuilt from hyperparams.json, weights read as tensors only."""
+    net, meta = load_network(folder, weights, f"rl:{ref}")
+    return net, meta["action_layout"]
+
+
+def _load_zip(path: Path, ref: str) -> tuple[Any, str]:
+    """A stable-baselines3 zip (trusted by the user): unpickled by SB3's own loader."""
+    meta = read_meta(path.parent, f"rl:{ref}")
     try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        algo, layout = meta["algo"], meta.get("action_layout", "multi")
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ConfigError(f"rl:{ref}: {meta_file} is not a siyu train record ({exc})") from None
-    model = algo_class(algo).load(path, device="cpu")
+        model = algo_class(meta["algo"]).load(path, device="cpu")
+    except Exception as exc:  # SB3 raises anything from zipfile, pickle, torch or its own checks
+        raise ConfigError(f"rl:{ref}: not a stable-baselines3 model ({type(exc).__name__}: "
+                          f"{str(exc).strip()[:80]})") from None
     shape = model.observation_space.shape
     if shape != (N_FEATURES,):
         raise ConfigError(f"rl:{ref}: the model observes {shape}, "
                           f"this siyu encodes ({N_FEATURES},) features; retrain it")
-    return model, layout
+    return model.policy, meta["action_layout"]
 
 
 LOADERS["rl"] = load_rl_policy
+CHECKS["rl"] = check_rl_ref

@@ -35,8 +35,13 @@ def F(default: Any, unit: str, description: str, ge: float | None = None, le: fl
                  json_schema_extra={"unit": unit})
 
 
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+"""Validation of every file siyu reads: unknown keys refused, no type coercion (``true`` is not 1, ``"3"``
+is not 3), and no NaN or infinity (a NaN compares false with every bound and would pass them all)."""
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(**STRICT, validate_assignment=True)
 
 
 class Population(_Strict):
@@ -286,8 +291,8 @@ class Tiers(_Strict):
 class Scenario(_Strict):
     """A brand's private pool: population, dynamics, channels, contents and economics."""
 
-    name: str = Field("custom", description="short name of the scenario")
-    description: str = Field("", description="one line on what business this is")
+    name: str = Field("custom", max_length=100, description="short name of the scenario")
+    description: str = Field("", max_length=2000, description="one line on what business this is")
     mode: Literal["shopping_assistant", "topic_expert", "private_partner", "low_frequency_service", "custom"] = Field(
         "custom", description="business mode (docs/model.md)")
     population: Population = Field(default_factory=Population)
@@ -341,24 +346,85 @@ def preset_names() -> list[str]:
 def preset_text(name: str) -> str:
     """The TOML text of a preset, to copy and edit."""
     if name not in preset_names():
-        raise ConfigError(f"unknown scenario preset '{name}'; presets: {', '.join(preset_names())}")
+        raise ConfigError(f"unknown scenario preset '{short(name)}'; presets: {', '.join(preset_names())}")
     return resources.files("sim.presets").joinpath(f"{name}.toml").read_text(encoding="utf-8")
+
+
+MAX_TOML_BYTES = 1_000_000
+"""Largest TOML file read (a scenario is a few kilobytes; a grid of a thousand values, tens)."""
+MAX_TOML_DEPTH = 16
+"""Deepest nesting of tables and arrays accepted (siyu's files need 5)."""
 
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file, turning every failure into a one-line :class:`ConfigError`."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such file")
+    where = short(str(path), 200)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        if not path.is_file():
+            raise ConfigError(f"{where}: no such file")
+        size = path.stat().st_size
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, ConfigError):
+            raise
+        if isinstance(exc, ValueError):
+            raise ConfigError(f"{where}: not a valid file name ({exc})") from None  # a name too long for the file system, a folder we may not enter
+        raise ConfigError(f"{where}: cannot read ({exc.strerror or type(exc).__name__})") from None
+    if size > MAX_TOML_BYTES:
+        raise ConfigError(f"{where}: {size:,} bytes; a siyu TOML file is at most {MAX_TOML_BYTES:,}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise ConfigError(f"{where}: not valid TOML: {short(str(exc))}") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: nested deeper than {MAX_TOML_DEPTH} levels") from None
+    if _depth(data) > MAX_TOML_DEPTH:
+        raise ConfigError(f"{where}: nested deeper than {MAX_TOML_DEPTH} levels")
+    return data
+
+
+def _python_scalars(value: Any) -> Any:
+    """``value`` with numpy scalars inside dicts and lists turned into Python numbers."""
+    if isinstance(value, dict):
+        return {k: _python_scalars(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_python_scalars(v) for v in value)
+    if type(value).__module__ == "numpy" and hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    return value
+
+
+def path_exists(text: str | Path) -> bool:
+    """Whether a path exists; False for names no file can have (too long, a NUL byte) instead of an error."""
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):
+        return False
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of tables and arrays (without recursion, so any depth is measured)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def short(text: str, width: int = 80) -> str:
+    """``text`` cut to ``width`` characters with an ellipsis (values echoed in errors)."""
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:
-    """Validate ``data`` into ``model``; on failure a :class:`ConfigError` naming each bad field."""
+    """Validate ``data`` into ``model``; on failure a :class:`ConfigError` naming each bad field.
+
+    Numpy scalars (a grid from ``np.linspace``, a tuner's draw) become Python numbers first: validation
+    is strict, and ``np.int64`` is not an ``int``.
+    """
     try:
-        return model.model_validate(data)
+        return model.model_validate(_python_scalars(data))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, model, source)) from None
 
@@ -366,14 +432,16 @@ def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) ->
 def format_validation_error(exc: ValidationError, model: type[BaseModel], source: str) -> str:
     """One line per bad field: file, field path, bad value, and what is allowed (with unit)."""
     lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
+    errors = exc.errors()
+    for err in errors[:3]:
+        loc = short(".".join(str(p) for p in err["loc"]))
         allowed = _allowed(model, err["loc"])
         value = err.get("input")
-        shown = repr(value) if not isinstance(value, dict) else "{...}"
+        shown = short(repr(value)) if not isinstance(value, dict) else "{...}"
         where = f"{source}: {loc}" if loc else source
         lines.append(f"{where} = {shown}: {err['msg']}{allowed}")
-    return "\n".join(lines)
+    more = f"; and {len(errors) - 3} more" if len(errors) > 3 else ""
+    return "; ".join(lines) + more
 
 
 def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
@@ -390,7 +458,7 @@ def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
             return ""
         if part not in fields:
             if isinstance(part, str) and part != "__root__":
-                return f" (unknown field; allowed: {', '.join(fields)})"
+                return f" (unknown field; allowed: {short(', '.join(fields), 200)})"
             return ""
         info = fields[part]
         current = info.annotation
@@ -414,14 +482,16 @@ def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """A preset by name, or a TOML file by path, validated into a :class:`Scenario`."""
     text = str(name_or_path)
+    if not text.strip():
+        raise ConfigError(f"scenario '': give a preset ({', '.join(preset_names())}) or a TOML file")
     if text in preset_names():
         data = tomllib.loads(preset_text(text))
         source = f"preset {text}"
-    elif text.endswith(".toml") or Path(text).exists():
+    elif text.endswith(".toml") or path_exists(text):
         data = read_toml(Path(text))
-        source = text
+        source = short(text, 200)
     else:
-        raise ConfigError(f"unknown scenario '{text}': not a preset ({', '.join(preset_names())}) nor a TOML file")
+        raise ConfigError(f"unknown scenario '{short(text)}': not a preset ({', '.join(preset_names())}) nor a TOML file")
     return validate_model(Scenario, data, source)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+from typing import Any
 
 BYTES_PER_ROW = 300
 """Memory a simulation needs per row of customers: the state (75 bytes) plus policy, observation and
@@ -51,6 +52,20 @@ def check_memory(what: str, needed: float) -> None:
     have = available_memory()
     if needed > have:
         raise ValueError(f"{what} needs about {_bytes(needed)} of memory; this machine has {_bytes(have)} available")
+
+
+def check_run_memory(scenario: Any, customers: int, days: int, what: str = "a run") -> None:
+    """Refuse a run whose pool, grown by the expected joiners over ``days`` (or the reserve), exceeds memory.
+
+    Why before the run: inflow settings within their ranges (``ad_adds_per_day`` with a long
+    ``reserve_days`` or horizon) can ask for terabytes; a sweep should fail before its first run,
+    not at the grid point that needs them.
+    """
+    from sim.acquisition import expected_daily_inflow
+    inflow = expected_daily_inflow(scenario, customers) * max(float(scenario.acquisition.reserve_days), days)
+    rows = customers + math.ceil(inflow)
+    check_memory(f"{what} ({customers:,} customers and about {math.ceil(inflow):,} joiners "
+                 f"over {max(float(scenario.acquisition.reserve_days), days):,.0f} days)", rows * BYTES_PER_ROW)
 
 
 def _bytes(n: float) -> str:

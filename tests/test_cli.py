@@ -112,15 +112,21 @@ def test_version_prints_the_installed_version():
     assert proc.returncode == 0 and proc.stdout.strip() == f"siyu {version('siyu')}"
 
 
-def test_an_unexpected_failure_is_one_line_when_stderr_is_not_a_terminal(tmp_path):
-    """A broken results folder makes the report fail in a way no user check foresaw: one line, exit 1."""
+def test_an_unexpected_failure_is_one_line_when_stderr_is_not_a_terminal(tmp_path, capsys, monkeypatch):
+    """A failure no user check foresaw (here a planted bug): one line, exit 1; a damaged folder is exit 2."""
+    from experiments.cli.commands import report
+
     (tmp_path / "experiment.json").write_text("{}")
-    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "report", str(tmp_path)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 1
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("siyu report: error:"), proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert main(["report", str(tmp_path)]) == 2  # a results folder damaged by hand is the user's input
+    assert "not an experiment.json" in capsys.readouterr().err
+
+    def bug(args):
+        raise RuntimeError("a bug\nover two lines")
+
+    monkeypatch.setattr(report, "cmd_report", bug)
+    assert main(["report", str(tmp_path)]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("siyu report: error: RuntimeError: a bug over two lines")
 
 
 @pytest.mark.parametrize("value, signed, text", [

@@ -27,12 +27,11 @@ def tiny_model(tmp_path_factory):
     """A PPO model trained for 256 customer-days (module-wide, reused by the policy tests)."""
     out = tmp_path_factory.mktemp("ppo")
     train(TrainConfig(algo="ppo", timesteps=256, seed=3, **TINY), out)
-    return out / "model.zip"
+    return out
 
 
-def _params(path):
-    from stable_baselines3 import PPO
-    return {k: v.clone() for k, v in PPO.load(path, device="cpu").policy.state_dict().items()}
+def _params(out):
+    return torch.load(out / "model.pt", weights_only=True)["policy"]
 
 
 def test_training_twice_with_one_seed_gives_the_same_model(tmp_path):
@@ -40,7 +39,7 @@ def test_training_twice_with_one_seed_gives_the_same_model(tmp_path):
     a = train(TrainConfig(algo="ppo", timesteps=256, seed=11, **TINY), tmp_path / "a")
     b = train(TrainConfig(algo="ppo", timesteps=256, seed=11, **TINY), tmp_path / "b")
     c = train(TrainConfig(algo="ppo", timesteps=256, seed=12, **TINY), tmp_path / "c")
-    pa, pb, pc = _params(a.out / "model.zip"), _params(b.out / "model.zip"), _params(c.out / "model.zip")
+    pa, pb, pc = _params(a.out), _params(b.out), _params(c.out)
     assert all(torch.equal(pa[k], pb[k]) for k in pa)
     assert not all(torch.equal(pa[k], pc[k]) for k in pa)
     assert a.curve == b.curve and len(a.curve) > 0
@@ -49,11 +48,11 @@ def test_training_twice_with_one_seed_gives_the_same_model(tmp_path):
 @pytest.mark.parametrize("algo", ["a2c", "dqn", "maskable_ppo"])
 def test_every_algorithm_trains_and_its_model_acts_validly_in_the_engine(tmp_path, algo, beauty):
     result = train(TrainConfig(algo=algo, timesteps=256, seed=1, **TINY), tmp_path)
-    for name in ("model.zip", "curve.png", "curve.csv", "hyperparams.json"):
+    for name in ("model.pt", "curve.png", "curve.csv", "hyperparams.json"):
         assert (tmp_path / name).is_file(), name
     meta = json.loads((tmp_path / "hyperparams.json").read_text())
     assert meta["algo"] == algo and meta["action_layout"] == ("flat" if algo == "dqn" else "multi")
-    policy = load_policy(f"rl:{tmp_path / 'model.zip'}")
+    policy = load_policy(f"rl:{tmp_path}")
     Simulation(beauty, 300, 0).run(policy, 10)  # the engine validates every action it takes
     assert result.seconds > 0
 
@@ -80,7 +79,7 @@ def test_rl_policy_masks_before_choosing(tiny_model, beauty):
     assert isinstance(loaded, RLPolicy)
     policy = RLPolicy(copy.deepcopy(loaded.model), loaded.layout, "sms_lover")
     with torch.no_grad():
-        policy.model.policy.action_net.bias[:ACTION_NVEC[0]] = torch.tensor([-9.0, 0, 0, 0, 0, 9.0])
+        policy.model.action_net.bias[:ACTION_NVEC[0]] = torch.tensor([-9.0, 0, 0, 0, 0, 9.0])
     sim = Simulation(beauty, 2000, 8)
     result = sim.run(policy, 45)  # the engine raises InvalidActionError on any unmasked choice
     assert result.daily["sms_delivered"][:8].sum() > 1000  # SMS while it reaches and the cap allows
@@ -103,10 +102,10 @@ def test_rl_policy_runs_in_a_compare(tiny_model, tmp_path):
 
 def test_rl_loader_errors_are_one_line_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="no such model file"):
-        load_policy(f"rl:{tmp_path / 'missing.zip'}")
-    (tmp_path / "model.zip").write_bytes(b"not a model")
+        load_policy(f"rl:{tmp_path / 'missing.pt'}")
+    (tmp_path / "model.pt").write_bytes(b"not a model")
     with pytest.raises(ConfigError, match="hyperparams.json"):
-        load_policy(f"rl:{tmp_path / 'model.zip'}")
+        load_policy(f"rl:{tmp_path / 'model.pt'}")
 
 
 def test_siyu_train_cli_writes_the_artefacts_and_rejects_bad_input(tmp_path, capsys):
@@ -114,7 +113,7 @@ def test_siyu_train_cli_writes_the_artefacts_and_rejects_bad_input(tmp_path, cap
     code = main(["train", "--algo", "ppo", "--timesteps", "256", "--customers", "16", "--days", "20",
                  "--seed", "2", "--out", str(out)])
     assert code == 0
-    for name in ("model.zip", "curve.png", "hyperparams.json"):
+    for name in ("model.pt", "curve.png", "hyperparams.json"):
         assert (out / name).is_file(), name
     assert main(["train", "--scenario", "nope", "--out", str(tmp_path / "x")]) == 2
     err = " ".join(capsys.readouterr().err.split())  # rich may wrap the one line at the terminal width
@@ -134,7 +133,7 @@ def test_interrupted_training_keeps_the_model_and_resumes_to_the_budget(tmp_path
     meta = json.loads((out / "hyperparams.json").read_text())
     assert first.interrupted and 700 <= first.timesteps_done < 2048
     assert meta["complete"] is False and meta["timesteps_done"] == first.timesteps_done
-    assert load_policy(f"rl:{out / 'model.zip'}").name  # the checkpoint is a usable policy
+    assert load_policy(f"rl:{out}").name  # the checkpoint is a usable policy
     second = train(config, out, resume=True)
     meta = json.loads((out / "hyperparams.json").read_text())
     assert not second.interrupted and second.timesteps_done >= 2048 and meta["complete"] is True
@@ -150,7 +149,7 @@ def test_siyu_train_cli_says_how_to_resume(tmp_path, capsys, monkeypatch):
     from experiments.train.trainer import TrainResult
 
     assert main(["train", "--resume", "--out", str(tmp_path / "none")]) == 2
-    assert "no model.zip" in capsys.readouterr().err
+    assert "no model.pt" in capsys.readouterr().err
     monkeypatch.setattr(train_module, "train", lambda config, out, progress=None, resume=False:
                         TrainResult(out, 1.0, [], 5_000, interrupted=True))
     assert main(["train", "--timesteps", "9000", "--out", str(tmp_path / "run")]) == 130

@@ -1,9 +1,10 @@
 """The ``siyu`` command line: the parser of every command, and the one place errors are turned into lines.
 
-User errors (unknown names, bad files, bad numbers) end with one line on stderr and exit code 2;
-never a traceback. A command that needs an optional part that is not installed names the pip extra
-in one line and exits 3. When stderr is not a terminal (CI, a pipe), an unexpected failure is one line
-too, and exit code 1; ``SIYU_TRACEBACK=1`` shows the traceback anyway.
+User errors (unknown names, bad files, bad numbers, folders that cannot be written) end with one
+line on stderr and exit code 2; never a traceback. A command that needs an optional part that is not
+installed names the pip extra in one line and exits 3. An unexpected failure is one line too, and exit
+code 1; ``--debug`` (or ``SIYU_TRACEBACK=1``) shows the traceback. Ctrl-C ends a command with one line
+and exit code 130.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import NoReturn, Sequence
+from typing import Any, NoReturn, Sequence
 
 from rich.markup import escape
 
@@ -19,7 +20,9 @@ from experiments.cli.commands import (bench, compare, experiment, explore, regre
                                       tune)
 from experiments.cli.completion import bash_script
 from experiments.cli.options import UserError
-from experiments.console import console
+from experiments.console import console, short
+from experiments.store import outdir
+from policies.model_file import trust_models
 from sim.config import ConfigError
 from sim.engine import code_version
 from sim.extras import MissingExtra
@@ -47,9 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"siyu {code_version()}")
     parser.add_argument("--completion", action="store_true",
                         help='print bash completion; enable it with: eval "$(siyu --completion)"')
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.register(sub)
+    for child in sub.choices.values():  # also accepted after the command: siyu run --debug
+        child.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
@@ -63,14 +69,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    trust_models(bool(getattr(args, "trust_model", False)))  # for this command only
     from sim import _cache
     if _cache.COLD and args.command not in ("scenarios",):
         console.print("[dim]first run of this siyu version here: compiling the numba kernels "
                       "(about 15 s on 2 cores; cached afterwards)[/dim]")
+    debug = args.debug or bool(os.environ.get("SIYU_TRACEBACK"))
+    hook = sys.unraisablehook
+    if not debug:
+        sys.unraisablehook = _quiet_interrupts
     try:
         return int(args.func(args) or 0)
-    except (ConfigError, UserError, InvalidActionError, ValueError, FileNotFoundError) as exc:
-        error(args.command, str(exc))
+    except (ConfigError, UserError, InvalidActionError, ValueError, OSError, RecursionError, MemoryError) as exc:
+        if debug:
+            raise
+        error(args.command, _user_message(exc))
         return 2
     except MissingExtra as exc:
         message = str(exc)
@@ -78,16 +91,42 @@ def main(argv: Sequence[str] | None = None) -> int:
                       markup=False, highlight=False)
         return 3
     except KeyboardInterrupt:
-        console.print("interrupted; finished runs are kept")
+        console.print(f"siyu {args.command}: interrupted; finished runs are kept", markup=False, highlight=False)
         return 130
     except Exception as exc:
-        if console.is_terminal or os.environ.get("SIYU_TRACEBACK"):
+        if debug:
             raise
-        error(args.command, f"{type(exc).__name__}: {exc} (SIYU_TRACEBACK=1 shows where)")
+        error(args.command, f"{type(exc).__name__}: {exc} (--debug shows where)")
         return 1
+    finally:
+        outdir.release()
+        sys.unraisablehook = hook
+        trust_models(False)
+
+
+def _quiet_interrupts(unraisable: Any) -> None:
+    """Drop the "Exception ignored ... KeyboardInterrupt" traceback of a Ctrl-C landing in a destructor."""
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        return
+    sys.__unraisablehook__(unraisable)
+
+
+def _user_message(exc: BaseException) -> str:
+    """The message of a user-facing error; OS errors name the file, the rest say what they are."""
+    if isinstance(exc, OSError) and (exc.filename or exc.strerror):
+        where = f"{short(str(exc.filename), 200)}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc}"
+    if isinstance(exc, RecursionError):
+        return "input nested too deeply"
+    if isinstance(exc, MemoryError):
+        return "not enough memory for this size; try fewer customers or days"
+    return str(exc) or type(exc).__name__
 
 
 def error(command: str, message: str) -> None:
-    """One red line on stderr: ``siyu COMMAND: error: MESSAGE``."""
-    console.print(f"[red]siyu {command}: error:[/red] {escape(message)}", markup=True, highlight=False)
+    """One red line on stderr: ``siyu COMMAND: error: MESSAGE``, however wide the terminal and the message."""
+    line = " ".join(message.split())
+    if len(line) > 1000:
+        line = line[:999] + "…"
+    console.print(f"[red]siyu {command}: error:[/red] {escape(line)}", markup=True, highlight=False)
 

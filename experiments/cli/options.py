@@ -6,7 +6,7 @@ import argparse
 import math
 from typing import Any, Callable
 
-from sim.config import preset_names
+from sim.config import preset_names, short
 
 DEFAULT_SCENARIO = "beauty"
 
@@ -20,9 +20,9 @@ def _parsed(text: str, convert: Callable[[str], Any], noun: str, allowed: str, o
     try:
         v = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {noun} {allowed}, got '{text[:40]}'") from None
+        raise argparse.ArgumentTypeError(f"expected {noun} {allowed}, got '{short(text, 40)}'") from None
     if not ok(v):
-        raise argparse.ArgumentTypeError(f"must be {allowed}, got {text[:40]}")
+        raise argparse.ArgumentTypeError(f"must be {allowed}, got {short(text, 40)}")
     return v
 
 
@@ -31,9 +31,36 @@ def positive_int(text: str) -> int:
     return _parsed(text, int, "a whole number", ">= 1", lambda v: v >= 1)
 
 
+def non_negative_int(text: str) -> int:
+    """Argparse type: an integer in 0..64 (a count of helper processes)."""
+    return _parsed(text, int, "a whole number", "in 0..64", lambda v: 0 <= v <= 64)
+
+
 def tolerance(text: str) -> float:
     """Argparse type: a finite number >= 0 (NaN would switch a check off, a negative one flag everything)."""
     return _parsed(text, float, "a number", "finite and >= 0", lambda v: math.isfinite(v) and v >= 0)
+
+
+MAX_JOBS = 64
+"""Worker processes at most (each holds a pool and its own numba threads)."""
+
+
+def jobs_int(text: str) -> int:
+    """Argparse type: a number of worker processes in 1..:data:`MAX_JOBS`."""
+    return _parsed(text, int, "a whole number", f"in 1..{MAX_JOBS}", lambda v: 1 <= v <= MAX_JOBS)
+
+
+def positive_number(text: str) -> float:
+    """Argparse type: a finite number > 0."""
+    return _parsed(text, float, "a number", "finite and > 0", lambda v: math.isfinite(v) and v > 0)
+
+
+def positive_int_list(text: str) -> list[int]:
+    """Argparse type: comma-separated whole numbers >= 1 (at most 32 of them)."""
+    items = [t.strip() for t in text.split(",")]
+    if not 1 <= len(items) <= 32:
+        raise argparse.ArgumentTypeError(f"expected 1 to 32 comma-separated whole numbers, got {len(items)}")
+    return [positive_int(t) for t in items]
 
 
 def seed_int(text: str) -> int:
@@ -52,7 +79,7 @@ def add_scenario_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_jobs_argument(parser: argparse.ArgumentParser) -> None:
     """``--jobs N``: runs in N worker processes (same results; faster for many small runs)."""
-    parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
+    parser.add_argument("--jobs", type=jobs_int, default=1, metavar="N",
                         help="run in N worker processes, splitting the cores (same results; "
                              "faster for many small pools; default 1)")
 
@@ -67,3 +94,11 @@ def add_realize_argument(parser: argparse.ArgumentParser) -> None:
 def add_report_argument(parser: argparse.ArgumentParser) -> None:
     """``--no-report``: skip the HTML and Markdown report."""
     parser.add_argument("--no-report", action="store_true", help="skip report.html / report.md")
+
+
+def add_trust_argument(parser: argparse.ArgumentParser) -> None:
+    """``--trust-model``: allow ``rl:`` stable-baselines3 zips, which run code from the file when loaded."""
+    parser.add_argument("--trust-model", action="store_true",
+                        help="allow rl: policies that are stable-baselines3 .zip files: loading one RUNS CODE "
+                             "FROM THE FILE, so only for files you trust (siyu train writes model.pt, which "
+                             "needs no trust)")

@@ -174,11 +174,24 @@ def read_golden(path: Path) -> dict[str, Any]:
         raise FileNotFoundError(f"no golden file at {path}; create it with `siyu regress --update`")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
-    if not isinstance(data, dict) or not {"runs", "suite"} <= set(data):
+    if not _golden_shape(data):
         raise ValueError(f"{path}: not a golden file of siyu regress; recreate it with `siyu regress --update`")
     return data
+
+
+def _golden_shape(data: Any) -> bool:
+    """Whether ``data`` has the golden file's layout: runs of named numbers, optional tables of settings."""
+    if not isinstance(data, dict) or not {"runs", "suite"} <= set(data):
+        return False
+    runs = data["runs"]
+    if not isinstance(runs, dict) or not all(isinstance(r, dict) for r in runs.values()):
+        return False
+    numbers = (v for r in runs.values() for v in r.values())
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
+        return False
+    return all(isinstance(data.get(k, {}), dict) for k in ("tolerance", "config_hashes"))
 
 
 def check(golden: dict[str, Any], runs: dict[str, dict[str, float]], hashes: dict[str, str],

@@ -4,7 +4,8 @@ Every (grid point, policy, seed) is a :class:`RunTask` with a key: a hash of eve
 determines its result (scenario content, policy and parameters, seed, sizes, code version and a hash
 of the model's source). A finished
 run is written at once to ``out/runs/`` under a name carrying that key, so rerunning the same command
-skips it; runs shared by several grid points are run once.
+skips it; runs shared by several grid points are run once. Worker processes (``jobs > 1``) die with
+their parent and leave Ctrl-C to it, so a killed command leaves nothing running and nothing half-written.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from experiments.store.tables import Table, as_arrays, read_table, select, write
 from policies import load_policy
 from sim.config import Scenario
 from sim.engine import RunResult, Simulation, code_version, realize_residual
+from sim.guard import check_run_memory
 
 Progress = Callable[[int], None]
 """Called with the number of simulated days done so far."""
@@ -104,7 +106,7 @@ class RunTask:
     @property
     def file_name(self) -> str:
         """Name of the run file inside ``runs/``."""
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in self.policy.name)
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in self.policy.name)[:80]
         return f"{safe}__seed{self.seed}__{self.key}.json"
 
     def ids(self, axes: list[str]) -> dict[str, Any]:
@@ -123,6 +125,13 @@ class RunTask:
         if self.realize:  # after the record: playing the continuation moves the simulation on
             record["summary"]["residual_realized"] = realize_residual(sim)
         return record
+
+
+def preflight(exp: Experiment) -> None:
+    """Refuse, before any run, a grid point whose pool would not fit in memory (ValueError naming it)."""
+    for point in exp.points:
+        what = f"grid point {point.index}" if exp.axes else "each run"
+        check_run_memory(point.scenario, exp.customers, exp.days, what)
 
 
 def plan(exp: Experiment) -> list[RunTask]:
@@ -177,6 +186,46 @@ def execute(tasks: list[RunTask], out: Path | None, done: dict[str, Record] | No
     return [records[t.key] for t in tasks]
 
 
+def _worker_init(parent: int, trusted: bool) -> None:
+    """Set up a worker process: it dies with its parent, ignores Ctrl-C, and trusts models as the parent does.
+
+    Why: a worker outliving a killed ``siyu compare`` would go on writing into a folder the user
+    thinks is finished; and Ctrl-C reaches every process of the terminal, where the parent alone
+    decides (it stops the pool and exits 130 in one line, not one traceback per worker).
+    """
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
+    if trusted:
+        from policies.model_file import trust_models
+        trust_models(True)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux), else watch the parent from a thread."""
+    import os
+    import signal
+    import sys
+    import threading
+    import time
+    if sys.platform.startswith("linux"):
+        import ctypes
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watchdog below still runs
+            pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="siyu-parent-watch", daemon=True).start()
+
+
 def _run_saved(task: RunTask, out: Path | None, threads: int) -> tuple[str, Record]:
     """One run in a worker process, saved there (a worker killed later loses nothing finished)."""
     import numba
@@ -190,14 +239,18 @@ def _run_saved(task: RunTask, out: Path | None, threads: int) -> tuple[str, Reco
 def _execute_parallel(todo: list[RunTask], out: Path | None, jobs: int,
                       progress: Progress | None) -> dict[str, Record]:
     import multiprocessing
+    import os
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     import numba
+
+    from policies.model_file import models_trusted
     threads = max(1, numba.config.NUMBA_NUM_THREADS // jobs)
     records: dict[str, Record] = {}
     elapsed = 0
     # spawn, not fork: forking a process whose numba thread pool is running is not safe
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
+                               initargs=(os.getpid(), models_trusted()))
     try:
         futures = {pool.submit(_run_saved, t, out, threads): t for t in todo}
         for future in as_completed(futures):
@@ -207,10 +260,20 @@ def _execute_parallel(todo: list[RunTask], out: Path | None, jobs: int,
             if progress is not None:
                 progress(elapsed)
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        _stop(pool)
         raise
     pool.shutdown()
     return records
+
+
+def _stop(pool: Any) -> None:
+    """Cancel what has not started and end the workers now (finished runs are already saved)."""
+    processes = list(getattr(pool, "_processes", {}).values())  # the executor has no public kill
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        proc.kill()
+    for proc in processes:
+        proc.join(5)
 
 
 @dataclass
@@ -267,6 +330,7 @@ def comparison_rows(result: ExperimentResult) -> list[dict[str, Any]]:
 def run_experiment(exp: Experiment, out: Path | None = None, progress: Progress | None = None,
                    jobs: int = 1) -> ExperimentResult:
     """Plan, resume from ``out``, run what is missing (in ``jobs`` processes) and write the tables."""
+    preflight(exp)
     tasks = plan(exp)
     records = execute(tasks, out, resume(tasks, out), progress, jobs)
     return finish(exp, tasks, records, out)

@@ -25,23 +25,25 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from experiments.stats.comparison import COMPARE_METRICS
 from policies import load_policy, make_policy, policy_names
-from sim.config import (ConfigError, F, Scenario, apply_overrides, load_scenario, preset_names,
-                        read_toml, validate_model)
+from policies.registry import CHECKS, LOADERS
+from sim.config import (STRICT, ConfigError, F, Scenario, apply_overrides, load_scenario, path_exists, preset_names,
+                        read_toml, short, validate_model)
 from sim.engine import code_version
 
 MetricName = Literal[COMPARE_METRICS]  # type: ignore[valid-type]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -59,10 +61,11 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 class PolicyEntry(_Strict):
     """One policy: a baseline ``kind`` with ``params``, or a ``ref`` (name, policy TOML, prefix:arg)."""
 
-    name: str | None = Field(None, min_length=1,
+    name: str | None = Field(None, min_length=1, max_length=100,
                              description="label in tables and plots (default: the kind or file name)")
-    kind: str | None = Field(None, description="baseline policy to configure")
-    ref: str | None = Field(None, description="baseline name, policy TOML file, or prefix:argument")
+    kind: str | None = Field(None, max_length=100, description="baseline policy to configure")
+    ref: str | None = Field(None, min_length=1, max_length=1024,
+                            description="baseline name, policy TOML file, or prefix:argument")
     params: dict[str, Any] = Field(default_factory=dict, description="parameters of the baseline `kind`")
 
     @model_validator(mode="after")
@@ -101,13 +104,16 @@ class GridSpec(_Strict):
 class ExperimentSpec(_Strict):
     """The file format of ``siyu experiment SPEC.toml``."""
 
-    name: str = Field("experiment", pattern=r"^[\w.-]+$",
-                      description="short name: letters, digits, _ . - (default output folder runs/NAME)")
-    description: str = Field("", description="one line on the question this experiment answers")
-    scenario: str = Field("beauty", description=f"preset ({', '.join(preset_names())}) or scenario TOML path")
+    name: str = Field("experiment", pattern=r"^[\w-][\w.-]*$", max_length=64,
+                      description="short name: letters, digits, _ . -, not starting with a dot "
+                                  "(default output folder runs/NAME)")
+    description: str = Field("", max_length=2000, description="one line on the question this experiment answers")
+    scenario: str = Field("beauty", min_length=1, max_length=1024,
+                          description=f"preset ({', '.join(preset_names())}) or scenario TOML path")
     overrides: dict[str, Any] = Field(default_factory=dict, description="scenario field path -> value")
     policies: list[PolicyEntry] = Field(min_length=1, description="policies to compare; strings are references")
-    reference: str | None = Field(None, description="policy every other is compared with (default: the first)")
+    reference: str | None = Field(None, max_length=1024,
+                                  description="policy every other is compared with (default: the first)")
     seeds: int = F(5, "seeds", "number of seeds (common to all policies)", ge=1, le=100_000)
     first_seed: int = F(0, "seed", "first seed; seeds are first_seed, first_seed+1, ...", ge=0, le=2**62)
     customers: int | None = F(None, "customers", "pool size (default: the scenario's)", ge=1, le=50_000_000)
@@ -161,10 +167,15 @@ class PolicySpec:
 
 
 def _file_digest(ref: str) -> str | None:
-    """Hash of the file a reference points to (``rl:DIR/model.zip``, ``my.toml``), if there is one."""
+    """Hash of the file a reference points to (``rl:DIR``'s model.pt, ``my.toml``), if there is one."""
     for candidate in (ref, ref.partition(":")[2]):
-        if candidate and Path(candidate).is_file():
-            return hashlib.sha256(Path(candidate).read_bytes()).hexdigest()[:16]
+        if not candidate or not path_exists(candidate):
+            continue
+        path = Path(candidate)
+        if path.is_dir() and (path / "model.pt").is_file():
+            path = path / "model.pt"  # rl:DIR names the weights written by siyu train
+        if path.is_file():
+            return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     return None
 
 
@@ -264,12 +275,18 @@ class ExperimentInfo:
 
     @classmethod
     def read(cls, path: Path) -> "ExperimentInfo":
-        """Parse ``experiment.json`` written by :meth:`Experiment.describe`."""
-        d = json.loads(path.read_text(encoding="utf-8"))
-        axes = [Axis(a["label"], a["target"], a["field"], tuple(a["values"]), a.get("unit", ""))
-                for a in d["axes"]]
-        points = [PointInfo(p["index"], p["values"]) for p in d["points"]]
-        return cls(d, [p["name"] for p in d["policies"]], d["seeds"], d["metric"], axes, points)
+        """Parse ``experiment.json`` written by :meth:`Experiment.describe`; a ConfigError if it is not one."""
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+            axes = [Axis(a["label"], a["target"], a["field"], tuple(a["values"]), a.get("unit", ""))
+                    for a in d["axes"]]
+            points = [PointInfo(int(p["index"]), dict(p["values"])) for p in d["points"]]
+            info = cls(d, [str(p["name"]) for p in d["policies"]], [int(x) for x in d["seeds"]], str(d["metric"]),
+                       axes, points)
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not an experiment.json written by siyu experiment or siyu compare "
+                              f"({type(exc).__name__}: {short(str(exc))})") from None
+        return info
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -311,6 +328,7 @@ def resolve(spec: ExperimentSpec, base_dir: Path, source: str) -> Experiment:
                           f"allowed: {', '.join(names)}")
     policies.sort(key=lambda p: p.name != reference)
     axes = _axes(spec.grid, policies, source)
+    _check_size(axes, len(policies), spec.seeds, source)
     points = _points(axes, base, policies, source)
     customers = spec.customers or base.population.customers
     seeds = list(range(spec.first_seed, spec.first_seed + spec.seeds))
@@ -318,12 +336,39 @@ def resolve(spec: ExperimentSpec, base_dir: Path, source: str) -> Experiment:
                       policies, seeds, customers, spec.days, spec.metric, axes, points, spec.realize_residual)
 
 
+MAX_GRID_POINTS = 10_000
+"""Grid points one experiment may have (each is a scenario and policies built up front)."""
+MAX_RUNS = 100_000
+"""Runs (points x policies x seeds) one experiment may plan."""
+
+
+def _check_size(axes: list[Axis], policies: int, seeds: int, source: str) -> None:
+    """Refuse a grid or plan too big to build, before building it (a typo can square a sweep)."""
+    points = math.prod(len(a.values) for a in axes)
+    shape = " x ".join(f"{len(a.values):,}" for a in axes)
+    if points > MAX_GRID_POINTS:
+        raise ConfigError(f"{source}: grid: {points:,} points ({shape}); at most {MAX_GRID_POINTS:,}")
+    runs = points * policies * seeds
+    if runs > MAX_RUNS:
+        raise ConfigError(f"{source}: {runs:,} runs ({points:,} grid points x {policies} policies x {seeds:,} seeds); "
+                          f"at most {MAX_RUNS:,}")
+
+
 def _local(ref: str, base_dir: Path, presets: tuple[str, ...] | list[str] = ()) -> str:
     """A relative file reference resolved against the spec's folder (names pass through)."""
     if ref in presets or Path(ref).is_absolute():
         return ref
     candidate = base_dir / ref
-    return str(candidate) if candidate.exists() else ref
+    return str(candidate) if path_exists(candidate) else ref
+
+
+def _local_ref(ref: str, base_dir: Path) -> str:
+    """A policy reference with its file resolved against the spec's folder, ``prefix:PATH`` included."""
+    prefix, sep, arg = ref.partition(":")
+    if sep and prefix in LOADERS and arg and not Path(arg).expanduser().is_absolute():
+        candidate = base_dir / arg
+        return f"{prefix}:{candidate}" if path_exists(candidate) else ref
+    return _local(ref, base_dir, presets=policy_names())
 
 
 def _policy_spec(entry: PolicyEntry, i: int, base_dir: Path, source: str) -> PolicySpec:
@@ -332,7 +377,14 @@ def _policy_spec(entry: PolicyEntry, i: int, base_dir: Path, source: str) -> Pol
         policy = make_policy(entry.kind, entry.params, entry.name, source=where)
         ref = None
     else:
-        ref = _local(str(entry.ref), base_dir, presets=policy_names())
+        ref = _local_ref(str(entry.ref), base_dir)
+        prefix, sep, arg = ref.partition(":")
+        if sep and prefix in CHECKS:  # e.g. a model: checked here, loaded only when a run builds it
+            try:
+                CHECKS[prefix](arg)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+            return PolicySpec(entry.name or str(entry.ref).strip(), None, {}, ref)
         try:
             policy = load_policy(ref)
         except ConfigError as exc:

@@ -2,8 +2,9 @@
 
 Reads top to bottom: the settings (:class:`TrainConfig`), one seeding block, the env, the model,
 the learning loop with a curve recorder, then the artefacts in the output folder:
-``model.zip``, ``curve.png``, ``curve.csv`` and ``hyperparams.json`` (which the ``rl:`` policy
-loader reads to know the algorithm).
+``model.pt``, ``curve.png``, ``curve.csv`` and ``hyperparams.json``. The model is saved as weights
+only (:mod:`policies.model_file`): the ``rl:`` policy loader and ``--resume`` rebuild the network from
+``hyperparams.json`` and read the weights without unpickling anything, so a model file cannot run code.
 
 Seeds: the model's own randomness (weights, action sampling, minibatches) is seeded with
 ``seed``; the training populations are drawn for engine seeds ``episode_seed(seed, k)``,
@@ -22,11 +23,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from experiments.store.io import atomic_write, atomic_write_text
+from experiments.store.io import atomic_write_text
+from policies.model_file import FORMAT, META_FILE, MODEL_FILE, read_meta, read_weights, write_weights
 from policies.rl import algo_class
 from sim.config import load_scenario
 from sim.envs import HORIZON_DAYS
 from sim.envs.encoding import ACTION_NVEC, FEATURES
+from sim.guard import BYTES_PER_ROW, check_memory
 from sim.state import episode_seed
 
 ALGOS = ("ppo", "a2c", "dqn", "maskable_ppo")
@@ -88,6 +91,14 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 <= self.seed < 2**63:
             raise ValueError(f"seed must be in 0..2**63-1, got {self.seed}")
+        if self.timesteps > 10**12:
+            raise ValueError(f"timesteps must be <= 10**12, got {self.timesteps:,}")
+
+    def check_memory(self) -> None:
+        """Refuse a training pool whose simulation and rollout buffers would not fit in memory."""
+        floats = len(FEATURES) + len(ACTION_NVEC) + 8  # observation, action, reward, value, log-prob, ...
+        rollout = 0 if self.algo == "dqn" else self.customers * max(1, self.n_steps) * floats * 4
+        check_memory(f"training on {self.customers:,} customers", self.customers * BYTES_PER_ROW + rollout)
 
     def algo_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of the SB3 constructor for :attr:`algo`."""
@@ -139,10 +150,10 @@ def make_env(config: TrainConfig) -> Any:
 
 def train(config: TrainConfig, out: Path, progress: Callable[[int, int], None] | None = None,
           resume: bool = False) -> TrainResult:
-    """Train, then write ``model.zip``, ``curve.png``, ``curve.csv`` and ``hyperparams.json`` to ``out``.
+    """Train, then write ``model.pt``, ``curve.png``, ``curve.csv`` and ``hyperparams.json`` to ``out``.
 
     The model is also saved every :attr:`TrainConfig.checkpoint_seconds` and when Ctrl-C stops
-    learning (the result says ``interrupted``). ``resume=True`` continues from ``out/model.zip``
+    learning (the result says ``interrupted``). ``resume=True`` continues from ``out/model.pt``
     up to ``config.timesteps`` in all; it is not bit-identical to an uninterrupted run (the
     training populations start again from the first round).
     """
@@ -150,6 +161,7 @@ def train(config: TrainConfig, out: Path, progress: Callable[[int, int], None] |
     from stable_baselines3.common.utils import set_random_seed
 
     # --- seeding: one visible block -------------------------------------------------------
+    config.check_memory()
     torch.set_num_threads(config.threads)
     set_random_seed(config.seed)
 
@@ -157,13 +169,12 @@ def train(config: TrainConfig, out: Path, progress: Callable[[int, int], None] |
     kwargs = config.algo_kwargs()
     tensorboard = importlib.util.find_spec("tensorboard") is not None
     done_before, curve_before = 0, []
+    model = algo_class(config.algo)("MlpPolicy", env, verbose=0,
+                                    tensorboard_log=str(out / "tb") if tensorboard else None, **kwargs)
     if resume:
-        model, done_before, curve_before = _resume(config, out, env)
-    else:
-        model = algo_class(config.algo)("MlpPolicy", env, verbose=0,
-                                        tensorboard_log=str(out / "tb") if tensorboard else None, **kwargs)
-        if config.algo != "dqn":
-            _set_priors(model, config.contact_prior)
+        done_before, curve_before = _resume(config, out, model)
+    elif config.algo != "dqn":
+        _set_priors(model, config.contact_prior)
     if not tensorboard:  # SB3's default logger would leave an empty SB3-<date> folder in /tmp per run
         from stable_baselines3.common.logger import Logger
         model.set_logger(Logger(folder=None, output_formats=[]))
@@ -177,6 +188,8 @@ def train(config: TrainConfig, out: Path, progress: Callable[[int, int], None] |
 
     recorder = _curve_recorder(config.timesteps, progress, config.max_seconds, config.checkpoint_seconds,
                                lambda curve: save(curve, False))
+    if not (out / MODEL_FILE).is_file():
+        save([], False)  # a first checkpoint: a run killed before the next one can still be resumed
     interrupted = False
     try:
         model.learn(total_timesteps=max(config.timesteps - done_before, 0), callback=recorder,
@@ -189,32 +202,48 @@ def train(config: TrainConfig, out: Path, progress: Callable[[int, int], None] |
     return TrainResult(out, seconds, curve_before + recorder.curve, int(model.num_timesteps), interrupted)
 
 
-def _resume(config: TrainConfig, out: Path, env: Any) -> tuple[Any, int, list[tuple[int, float]]]:
-    """The saved model of ``out`` on ``env``, the customer-days it has learned and its curve so far."""
-    path, meta_file = out / "model.zip", out / "hyperparams.json"
+def _resume(config: TrainConfig, out: Path, model: Any) -> tuple[int, list[tuple[int, float]]]:
+    """Load ``out``'s saved weights into ``model`` (tensors only); the customer-days learned and the curve so far."""
+    from sim.config import ConfigError
+    path, meta_file = out / MODEL_FILE, out / META_FILE
     if not path.is_file() or not meta_file.is_file():
-        raise ValueError(f"nothing to resume in {out}: no model.zip and hyperparams.json there")
-    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        raise ValueError(f"nothing to resume in {out}: no {MODEL_FILE} and {META_FILE} there")
+    try:
+        meta = read_meta(out, "--resume")
+        state = read_weights(path, "--resume")
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
     if meta.get("algo") != config.algo or meta.get("scenario") != config.scenario:
-        raise ValueError(f"{out} holds {meta.get('algo')} on {meta.get('scenario')}, "
+        raise ValueError(f"{out} holds {meta.get('algo')} on {str(meta.get('scenario'))[:80]}, "
                          f"not {config.algo} on {config.scenario}")
-    model = algo_class(config.algo).load(path, env=env, device="cpu")
+    try:
+        model.policy.load_state_dict(state["policy"])
+        model.policy.optimizer.load_state_dict(state["optimizer"])
+        done = int(state["num_timesteps"])
+    except (RuntimeError, KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"--resume: {path} does not fit a {config.algo} network with net_arch "
+                         f"{config.net_arch} ({str(exc).strip()[:80]})") from None
+    model.num_timesteps = done
     curve = []
     curve_file = out / "curve.csv"
     if curve_file.is_file():
-        for line in curve_file.read_text(encoding="utf-8").splitlines()[1:]:
-            t, r = line.split(",")
-            curve.append((int(t), float(r)))
-    return model, int(model.num_timesteps), curve
+        try:
+            for line in curve_file.read_text(encoding="utf-8").splitlines()[1:]:
+                t, r = line.split(",")
+                curve.append((int(t), float(r)))
+        except (ValueError, UnicodeDecodeError):
+            raise ValueError(f"--resume: {curve_file} is not a curve written by siyu train") from None
+    return done, curve
 
 
 def _save(model: Any, out: Path, config: TrainConfig, kwargs: dict[str, Any], curve: list[tuple[int, float]],
           title: str, tensorboard: bool, seconds: float, complete: bool) -> None:
-    """Write the artefacts; the model goes through a temporary file so a kill never leaves half a zip."""
-    atomic_write(out / "model.zip", model.save)
+    """Write the artefacts; the model goes through a temporary file so a kill never leaves half a file."""
+    write_weights(out / MODEL_FILE, model.policy, model.num_timesteps)
     _write_curve(out, curve, title)
     meta = {**asdict(config), "sb3_kwargs": {k: v for k, v in kwargs.items() if k != "policy_kwargs"},
             "action_layout": "flat" if config.algo == "dqn" else "multi", "features": list(FEATURES),
+            "model_file": MODEL_FILE, "model_format": FORMAT,
             "train_seconds": round(seconds, 2), "timesteps_done": int(model.num_timesteps),
             "complete": complete, "tensorboard": tensorboard,
             "training_engine_seeds": "episode_seed(seed, k) for round k = 0, 1, ...; first: "

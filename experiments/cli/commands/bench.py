@@ -8,17 +8,17 @@ from typing import Any
 
 from rich.table import Table
 
-from experiments.cli.options import UserError
+from experiments.cli.options import UserError, non_negative_int, positive_int_list, positive_number
 from experiments.console import console, number, out_console
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Customer-days per second, bytes per customer and peak memory; --json for tools."""
     from experiments.bench.throughput import run_bench, warm_start_seconds
-    sizes = [int(s) for s in args.sizes.split(",")]
-    if any(s < 1 for s in sizes):
-        raise UserError("--sizes must be positive whole numbers")
-    threads = [int(t) for t in args.threads.split(",")]
+    import numba
+    sizes, threads = args.sizes, args.threads
+    if max(threads) > numba.config.NUMBA_NUM_THREADS:
+        raise UserError(f"--threads {max(threads)}: this machine runs at most {numba.config.NUMBA_NUM_THREADS}")
     with console.status("benchmarking") as status:
         rows = run_bench(sizes, threads, args.min_seconds, lambda msg: status.update(f"benchmarking {msg}"),
                          args.contention)
@@ -46,11 +46,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add ``siyu bench``."""
     p = sub.add_parser("bench", help="engine throughput, memory and warm start")
-    p.add_argument("--sizes", default="10000,100000,1000000",
+    p.add_argument("--sizes", type=positive_int_list, default=[10_000, 100_000, 1_000_000], metavar="N,N",
                    help="customer counts, comma-separated (default 10000,100000,1000000)")
-    p.add_argument("--threads", default="1,2", help="numba thread counts, comma-separated (default 1,2)")
-    p.add_argument("--min-seconds", type=float, default=1.0, help="minimum timing per measurement (default 1)")
-    p.add_argument("--contention", type=int, default=0, metavar="K",
+    p.add_argument("--threads", type=positive_int_list, default=[1, 2], metavar="T,T",
+                   help="numba thread counts, comma-separated (default 1,2)")
+    p.add_argument("--min-seconds", type=positive_number, default=1.0, metavar="S",
+                   help="minimum timing per measurement (default 1)")
+    p.add_argument("--contention", type=non_negative_int, default=0, metavar="K",
                    help="also measure each row beside K CPU-bound neighbour processes (default 0: quiet only)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.set_defaults(func=cmd_bench)

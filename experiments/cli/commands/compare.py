@@ -8,7 +8,7 @@ from typing import Any
 
 from experiments.cli.commands.experiment import run_and_report
 from experiments.cli.options import (UserError, add_jobs_argument, add_realize_argument, add_report_argument,
-                                     add_scenario_arguments, positive_int, seed_int)
+                                     add_scenario_arguments, add_trust_argument, positive_int, seed_int)
 
 DEFAULT_POLICIES = "no_contact,blast,fixed_cadence,rfm_tiered,fatigue_capped"
 
@@ -41,4 +41,5 @@ def register(sub: Any) -> None:
     add_report_argument(p)
     add_jobs_argument(p)
     add_realize_argument(p)
+    add_trust_argument(p)
     p.set_defaults(func=cmd_compare)

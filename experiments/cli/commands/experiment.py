@@ -13,14 +13,17 @@ from typing import Any, Sequence
 from rich.markup import escape
 from rich.table import Table
 
-from experiments.cli.options import add_jobs_argument, add_report_argument
+from experiments.cli.options import add_jobs_argument, add_report_argument, add_trust_argument
 from experiments.console import console, count, number, out_console, with_progress
-from experiments.running.runner import ExperimentResult, execute, finish, plan, resume, unique
+from experiments.running.runner import ExperimentResult, execute, finish, plan, preflight, resume, unique
 from experiments.running.spec import Experiment, load_experiment
+from experiments.store.outdir import claim
 
 
 def run_and_report(exp: Experiment, out: Path, report: bool = True, jobs: int = 1) -> ExperimentResult:
     """Run what is missing in ``out`` (each run saved as it finishes), print the comparison, write the report."""
+    preflight(exp)
+    claim(out)
     tasks = plan(exp)
     done = resume(tasks, out)
     todo = [t for t in unique(tasks) if t.key not in done]
@@ -150,4 +153,5 @@ def register(sub: Any) -> None:
                    "rerunning with the same folder resumes")
     add_report_argument(p)
     add_jobs_argument(p)
+    add_trust_argument(p)
     p.set_defaults(func=cmd_experiment)

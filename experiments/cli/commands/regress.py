@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
-from experiments.cli.options import tolerance
+from experiments.cli.options import add_trust_argument, tolerance
 from experiments.console import console, count, number, out_console, with_progress
 from experiments.regress.golden import (GOLDEN, SUITE, Check, Suite, check, read_golden, run_spec, run_suite,
                                         spec_suite, write_golden)
@@ -75,6 +75,7 @@ def register(sub: Any) -> None:
                    help="check your own suite: the runs of an experiment file (golden file next to it)")
     p.add_argument("--golden", default=None, metavar="PATH",
                    help="golden file (default: the packaged one, or SPEC.golden.json with --spec)")
+    add_trust_argument(p)
     p.add_argument("--rtol", type=tolerance, default=None, help="relative tolerance (default: the golden file's)")
     p.add_argument("--atol", type=tolerance, default=None, help="absolute tolerance (default: the golden file's)")
     p.set_defaults(func=cmd_regress)

@@ -9,11 +9,13 @@ from typing import Any
 from experiments.cli.options import DEFAULT_SCENARIO, UserError, positive_int, seed_int
 from experiments.console import out_console, progress_bar
 from experiments.train.trainer import ALGOS, TrainConfig
+from experiments.store.outdir import claim
+from policies.model_file import MODEL_FILE
 from sim.extras import require
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Train, save DIR/model.zip, curve.png and hyperparams.json, and say how to compare it.
+    """Train, save DIR/model.pt, curve.png and hyperparams.json, and say how to compare it.
 
     Ctrl-C saves the model as it was and exits 130; ``--resume`` continues it.
     """
@@ -24,30 +26,38 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         config = TrainConfig(scenario=args.scenario, algo=args.algo, timesteps=args.timesteps, seed=args.seed,
                              customers=args.customers, horizon=args.days, residual_shaping=not args.no_shaping)
+        config.check_memory()
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} exists and is not a folder")
-    if args.resume and not (out / "model.zip").is_file():
-        raise UserError(f"--resume: no model.zip in {out} to continue from")
+    out = claim(Path(args.out))  # a folder that cannot be written, or one another command uses, fails now
+    if args.resume and not (out / MODEL_FILE).is_file():
+        raise UserError(f"--resume: no {MODEL_FILE} in {out} to continue from")
     with progress_bar(f"training {args.algo}", "customer-days") as bar:
         task = bar.add_task("train", total=args.timesteps)
         try:
             result = train(config, out, lambda done, total: bar.update(task, completed=done), resume=args.resume)
         except ValueError as exc:  # a resume that does not match the folder
             raise UserError(str(exc)) from None
+        except KeyboardInterrupt:  # Ctrl-C outside the learning loop (setting up, saving)
+            if not (out / MODEL_FILE).is_file():
+                raise
+            out_console.print(f"interrupted; the last checkpoint is {out / MODEL_FILE}. {_resume_hint(args, out)}")
+            return 130
     if result.interrupted:
         out_console.print(f"interrupted after {result.timesteps_done:,} customer-days; saved the model as it was "
-                          f"to {out / 'model.zip'}. Continue with: siyu train --resume --out {out} "
-                          f"--scenario {args.scenario} --algo {args.algo} --timesteps {args.timesteps}")
+                          f"to {out / MODEL_FILE}. {_resume_hint(args, out)}")
         return 130
     out_console.print(f"trained {args.algo} on {args.scenario} to {result.timesteps_done:,} customer-days "
-                      f"in {result.seconds:.0f} s; wrote {out / 'model.zip'}, {out / 'curve.png'}, "
+                      f"in {result.seconds:.0f} s; wrote {out / MODEL_FILE}, {out / 'curve.png'}, "
                       f"{out / 'hyperparams.json'}")
     out_console.print(f"compare it: siyu compare --scenario {args.scenario} "
-                      f"--policies rfm_tiered,rl:{out / 'model.zip'}")
+                      f"--policies rfm_tiered,rl:{out}")
     return 0
+
+
+def _resume_hint(args: argparse.Namespace, out: Path) -> str:
+    return (f"Continue with: siyu train --resume --out {out} --scenario {args.scenario} --algo {args.algo} "
+            f"--timesteps {args.timesteps}")
 
 
 def register(subparsers: Any) -> None:
