@@ -51,6 +51,8 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=180)
     ap.add_argument("--config", default="{}", help="JSON overrides of TrainConfig fields")
     ap.add_argument("--out", default="runs/rl_beauty")
+    ap.add_argument("--rules", default=",".join(RULES),
+                    help="comma-separated rules to beat: names or policy files (e.g. a `siyu tune` result)")
     ap.add_argument("--skip-training", action="store_true", help="evaluate the model already in --out")
     args = ap.parse_args()
     out = Path(args.out)
@@ -63,12 +65,13 @@ def main() -> None:
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     rl = f"rl:{out}"
     seeds = list(range(args.eval_seeds))
-    values = evaluate(args.scenario, [rl, *RULES], seeds, args.customers, args.days)
+    rules = [r.strip() for r in args.rules.split(",") if r.strip()]
+    values = evaluate(args.scenario, [rl, *rules], seeds, args.customers, args.days)
     print(f"\n{args.scenario}: total_value per policy, {len(seeds)} held-out seeds, "
           f"{args.customers:,} customers, {args.days} days")
     for ref, v in values.items():
         print(f"  {ref:40s} {v.mean():14,.0f}  (sd {v.std(ddof=1):,.0f})")
-    best = max(RULES, key=lambda r: values[r].mean())
+    best = max(rules, key=lambda r: values[r].mean())
     d = paired_diff(values[best], values[rl])
     verdict = "beats" if d.ci_low > 0 else "loses to" if d.ci_high < 0 else "is not distinguishable from"
     print(f"\nPPO - {best}: {d.mean:+,.0f} yuan ({100 * d.mean / values[best].mean():+.2f}%), "
