@@ -23,7 +23,7 @@ from sim._threads import engine_threads
 from sim.acquisition import expected_daily_inflow
 from sim.defaults import ACTIVE, GROUP, NOT_JOINED
 from sim.guard import BYTES_PER_ROW, check_memory, whole_number
-from sim.params import pack
+from sim.params import calendar_today, pack
 from sim.protocol import Policy as PolicyLike
 from sim.state import State, generate
 from sim.world import GroupState, World
@@ -125,7 +125,7 @@ class Simulation:
                            st.month_count, st.tier, self.params.caps, group_size=self.groups.size,
                            customers_per_guide=self.per_guide,
                            chat_capacity=self.scenario.staff.chat_capacity_per_day,
-                           buffers=self._feature_buffers)
+                           buffers=self._feature_buffers, event=calendar_today(self.scenario, self.day))
 
     def _open_window(self) -> None:
         """Start a new 30-day cap window on its first day, once, whether observe() or step() comes first."""
@@ -176,12 +176,14 @@ class Simulation:
         stats = self._stats  # kept: growth at the end of the day reallocates the buffer
         stats[:] = 0.0
         g = w.groups
+        today = calendar_today(self.scenario, self.day)
         kernels.step_day(self.day, self.seed, p.customer, p.channels, p.contents, moments_fold,
+                         today.need_pull, today.attention, today.discount,
                          action.channel, action.content, action.slot,
                          *st.arrays().values(), g.size, g.open_factor, g.conv_factor, g.trust_hit, g.heat,
                          w.per_guide, w.quality, stats,
                          self._no_reward if reward is None else reward, self.full_days)
-        w.after_customers(self.day, stats, st, self.joined)
+        w.after_customers(self.day, stats, st, self.joined, today.cost)
         if self.inflow:
             self._join(stats)
         stats[0] += w.record
