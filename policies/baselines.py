@@ -10,6 +10,7 @@ import numpy as np
 from numba import njit, prange
 from pydantic import Field
 
+from policies.journeys import Journeys
 from policies.base import (Params, RulePolicy, build_action, cadence, channel_codes, content_code, due, first_usable,
                            pick_channel, slot_code, slot_or_default)
 from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, FLASH_SALE, NEVER, NIGHT, NO_CONTACT,
@@ -226,6 +227,6 @@ def _fatigue_capped(recency, interval, typical, since_contact, last_flags, frequ
 
 
 BASELINES: dict[str, type[RulePolicy]] = {
-    cls.kind: cls for cls in (NoContact, Blast, FixedCadence, RfmTiered, FatigueCapped)
+    cls.kind: cls for cls in (NoContact, Blast, FixedCadence, RfmTiered, FatigueCapped, Journeys)
 }
 """Rule baselines by name."""
