@@ -12,7 +12,7 @@ import pytest
 
 from conftest import Z, paired_z
 from policies import make_policy
-from sim import Simulation
+from sim import Simulation, load_scenario
 from sim.config import ConfigError, apply_overrides
 from sim.params import ORDINARY_DAY, calendar_today
 
@@ -82,3 +82,11 @@ def test_the_policy_sees_the_brands_own_calendar(beauty):
     assert seen[59] == ("", "", -1)
     assert seen[60:63] == [("618", "big_sale", 0), ("618", "big_sale", 1), ("618", "big_sale", 2)]
     assert seen[63] == ("", "", -1)
+
+
+def test_a_rule_that_announces_the_events_beats_the_same_rule_that_ignores_them():
+    """On mother_baby (calendar on): fatigue_capped, and fatigue_capped plus content on each event's first day."""
+    scenario = load_scenario("mother_baby")
+    ignores = Simulation(scenario, N, 5).run(make_policy("fatigue_capped"), 180)
+    joins = Simulation(scenario, N, 5).run(make_policy("journeys", {"welcome": [], "event_offer": "content"}), 180)
+    assert paired_z(ignores, joins, "total_value")[2] > Z
