@@ -1,11 +1,12 @@
 """Journeys: message sequences keyed to a customer's own events, on top of a base programme.
 
 A CRM runs more than a cadence: a welcome sequence when a customer joins (with a first-order gift
-that is only good for a few days), a win-back sequence when a buyer lapses, and offers that join the
-brand's calendar events. :class:`Journeys` keeps the CRM's own log of when it first saw each customer
-reachable and when each buyer first looked lapsed, sends the step of each sequence that falls due
-today, and leaves everyone else to a base rule policy (``fatigue_capped`` by default). It sees only
-the CRM record (:class:`sim.observation.Observation`).
+that is only good for a few days), a win-back sequence when a buyer lapses, offers that join the
+brand's calendar events, and a referral ask to repeat buyers a few days after an order.
+:class:`Journeys` keeps the CRM's own log of when it first saw each customer reachable and when each
+buyer first looked lapsed, sends the step of each sequence that falls due today, and leaves everyone
+else to a base rule policy (``fatigue_capped`` by default). It sees only the CRM record
+(:class:`sim.observation.Observation`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ class JourneysParams(Params):
                                              "(empty: do not join events)")
     event_min_gap_days: int = Field(7, ge=0, le=365,
                                     description="event offers skip customers contacted within this many days")
+    ask_after_order_days: int = Field(0, ge=0, le=365,
+                                      description="ask buyers to refer a friend this many days after an order "
+                                                  "(0: never ask)")
+    ask_min_orders: int = Field(2, ge=1, le=1000, description="orders a buyer needs before being asked")
+    ask_content: str = Field("service", description="the message an ask rides on")
     channels: list[str] = Field(["wecom", "group", "moments", "official_account"],
                                 description="channel preference order of journey messages")
     default_slot: str = Field("evening", description="slot of journey messages until a customer's open slot is known")
@@ -71,6 +77,7 @@ class Journeys(RulePolicy):
         self._welcome = [(int(d), content_code(c)) for d, c in p.welcome]
         self._winback = [(int(d), content_code(c)) for d, c in p.winback]
         self._event = content_code(p.event_offer) if p.event_offer else -1
+        self._ask = content_code(p.ask_content)
         self._channels = channel_codes(p.channels)
         self._slot = slot_code(p.default_slot)
         for what, steps in (("welcome", p.welcome), ("winback", p.winback)):
@@ -111,6 +118,12 @@ class Journeys(RulePolicy):
         base = self.base.act(obs)
         channel, content, slot = base.channel.copy(), base.content.copy(), base.slot.copy()
         what = np.full(obs.n, -1, np.int64)
+        ask = np.zeros(obs.n, np.uint8)
+        p = self.params
+        if p.ask_after_order_days:
+            asked = (obs.frequency >= p.ask_min_orders) & (obs.recency == p.ask_after_order_days)
+            what[asked] = self._ask
+            ask[asked] = 1
         if self._event >= 0 and obs.event_day == 0:
             what[obs.days_since_contact >= self.params.event_min_gap_days] = self._event
         fan = obs.frequency == 0
@@ -127,4 +140,5 @@ class Journeys(RulePolicy):
             channel[send] = ch[send]
             content[send] = what[send]
             slot[send] = slot_for(obs, self._slot, avoid=(NIGHT,))[send]
-        return Action(channel, content, slot)
+            ask &= send & (what == self._ask)  # a later step that replaced the ask, or no channel: no ask
+        return Action(channel, content, slot, ask if ask.any() else None)

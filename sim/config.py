@@ -160,6 +160,9 @@ class Referral(_Strict):
     inherit_trust: float = F(0.6, "share", "share of the inviter's trust the invitee starts with", ge=0, le=1)
     invitee_need: float = F(0.5, "cycles", "how far into their cycle invitees are when they join", ge=0, le=5)
     joins: bool = Field(True, description="invitees join the pool (false: referrals are only counted)")
+    ask_conversion: float = F(0.04, "probability", "chance an advocate with full trust refers a friend when an ask is opened, before the reward's lift", ge=0, le=1)
+    ask_buyer_factor: float = F(0.5, "factor", "ask conversion of a buyer who is not (yet) an advocate, relative to an advocate", ge=0, le=1)
+    ask_fatigue: float = F(0.3, "fatigue/ask", "fatigue an ask adds on top of its message", ge=0, le=10)
 
 
 class Acquisition(_Strict):

@@ -24,7 +24,7 @@ from sim.defaults import (A2, A3, A4, A5, ACTIVE, BLOCK, DROPPED, FLAG_BOUGHT, F
                           EV_GROUP_PROMO, EV_REFERRED,
                           S, S_CHANNEL0, WECOM)
 from sim.prefetch import prefetch
-from sim.rng import P_CONTACT, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
+from sim.rng import P_ASK, P_CONTACT, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
 from sim.state import pick_slot, tier_of
 
 # statistic indices as plain ints (compile-time constants inside kernels)
@@ -203,7 +203,7 @@ def rest_rows(first, day, k_organic, k_group, force, p, pull, trust_hit, p_leave
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=True)
 def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_discount,
-             act_channel, act_content, act_slot,
+             act_channel, act_content, act_slot, act_ask,
              value, price_sens, receptive, cycle, slot_mask, dropout, referral,
              salience, fatigue, trust, deal, need_clock, status,
              reach, last_purchase, first_purchase, frequency, monetary, last_contact,
@@ -216,10 +216,12 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
     content tables, ``moments_fold`` today's open-rate factor of Moments posts (below 1 while the
     platform folds them). ``ev_pull``, ``ev_attention`` and ``ev_discount`` are today's calendar
     (:func:`sim.params.calendar_today`): cycles of need pulled forward, open-rate multiplier, and the
-    event price cut on every purchase. ``reward`` (length n, or length 0 to skip) receives each
-    customer's net profit of the day: margin on purchases minus incentive, contact and marketplace
-    costs. Rows with nothing but rest today are finished by :func:`rest_rows`; ``full=True`` sends
-    every active row through the full day instead (the same results: a check of the fast path).
+    event price cut on every purchase. ``act_ask`` (uint8) marks contacts that carry a referral ask:
+    a buyer who opens one refers a friend with a chance of its own (``p.ask_conversion``).
+    ``reward`` (length n, or length 0 to skip) receives each customer's net profit of the day:
+    margin on purchases minus incentive, contact and marketplace costs. Rows with nothing but rest
+    today are finished by :func:`rest_rows`; ``full=True`` sends every active row through the full
+    day instead (the same results: a check of the fast path).
     """
     want_reward = reward.shape[0] > 0
     n = value.shape[0]
@@ -229,6 +231,7 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
     k_referral = stream_key(seed, day, P_REFERRAL)
     k_group = stream_key(seed, day, P_GROUP)
     k_landing = stream_key(seed, day, P_LANDING)
+    k_ask = stream_key(seed, day, P_ASK)
     sal_decay, fat_decay, deal_decay = p.salience_decay, p.fatigue_decay, p.deal_decay
     margin = p.margin
     for b in prange(nblocks):
@@ -292,6 +295,7 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
             inv_cyc = 1.0 / cycle[i]
             bought = False
             seen = True
+            asked_ref = False
             r_i = 0.0
             c = act_channel[i]
             if c >= 0:
@@ -304,6 +308,8 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
                 f_add = ch.intrusiveness[c] * hard * (1.0 + p.irrelevance_fatigue * max(0.0, 1.0 - need))
                 if inwin == 0:
                     f_add *= p.off_window_fatigue
+                if act_ask[i] != 0:
+                    f_add += p.ask_fatigue
                 fat += f_add
                 sf = saturate(fat)
                 boost = 1.0  # group heat, guide service quality, platform folding
@@ -356,6 +362,9 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
                     if disc > 0.0:
                         dl += p.deal_learning * max(0.0, disc - dl)  # towards the offer, never past it
                         dl += p.deal_learning * 0.25 * disc * (1.0 - dl)  # and a step up: stays in [0, 1]
+                    if act_ask[i] != 0 and stage[i] >= A4:  # an opened referral ask to a buyer
+                        who = 1.0 if stage[i] == A5 else p.ask_buyer_factor
+                        asked_ref = u24(draw(k_ask, i), 0) < p.ask_conversion * who * tr * p.referral_mult
                     if stage[i] < A2:
                         stage[i] = A2
                     if stage[i] < A3 and tr > 0.5:
@@ -438,10 +447,9 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
                     stage[i] = A4
             elif stage[i] == A5 and tr < p.advocate_trust * 0.8:
                 stage[i] = A4
-            if stage[i] == A5:
-                if u24(draw(k_referral, i), 0) < referral[i] * tr * p.referral_mult:
-                    stats[b, _REF] += 1.0
-                    events[i] |= EV_REFERRED
+            if asked_ref or (stage[i] == A5 and u24(draw(k_referral, i), 0) < referral[i] * tr * p.referral_mult):
+                stats[b, _REF] += 1.0
+                events[i] |= EV_REFERRED
             if leave_day and in_group and (reach[i] >> GROUP) & 1:
                 if u24(draw(k_group, i), 0) < group_leave_probability(p.group_leave, g_heat[g]):
                     reach[i] = np.uint8(reach[i] & (0xFF ^ (1 << GROUP)))

@@ -166,11 +166,13 @@ def _crm_rows(day, reach, month_count, caps, last_purchase, first_purchase, freq
 
 @dataclass
 class Action:
-    """One decision per customer for today: channel (or NO_CONTACT), content and time slot."""
+    """One decision per customer for today: channel (or NO_CONTACT), content, time slot, and a referral ask."""
 
     channel: np.ndarray  # int8: index into CHANNELS, or NO_CONTACT (-1)
     content: np.ndarray  # int8: index into CONTENTS
     slot: np.ndarray  # int8: index into SLOTS
+    ask: np.ndarray | None = None
+    """uint8 or bool, optional: 1 where the message also asks the customer to refer a friend (needs a contact)."""
 
     @classmethod
     def none(cls, n: int) -> "Action":
