@@ -8,14 +8,15 @@ refused in one line.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 
 from conftest import Z, proportion_z
 from policies import make_policy
-from sim import Simulation
+from sim import Simulation, load_scenario
 from sim.config import ConfigError, apply_overrides
-from sim.defaults import COUPON, NEW_PRODUCT, NO_CONTACT, ORIGIN_STORE
+from sim.defaults import COUPON, FLASH_SALE, NEW_PRODUCT, NO_CONTACT, ORIGIN_STORE, SERVICE, STAT_NAMES
 
 N = 20_000
 SEED = 11
@@ -94,3 +95,42 @@ def test_bad_journey_parameters_are_refused_in_one_line(params, says):
     with pytest.raises(ConfigError) as err:
         make_policy("journeys", params)
     assert says in str(err.value)
+
+
+def test_a_win_back_starts_on_the_day_a_buyer_first_looks_lapsed(beauty):
+    # a low lapse threshold, so that many buyers cross it within twelve days (few start past it)
+    policy = make_policy("journeys", {"base": "no_contact", "welcome": [], "lapsed_after": 0.8,
+                                      "winback": [[0, "service"], [5, "flash_sale"]]})
+    sim, days = actions_by_day(beauty, policy, 12)
+    firsts = np.full(sim.n, -1)
+    for d, (_, channel, content) in enumerate(days):
+        sent = np.flatnonzero(channel != NO_CONTACT)
+        assert set(content[sent].tolist()) <= {SERVICE, FLASH_SALE}
+        first = sent[content[sent] == SERVICE]
+        assert np.all(firsts[first] == -1)  # one win-back start per lapse
+        firsts[first] = d
+        again = sent[content[sent] == FLASH_SALE]
+        assert np.all(firsts[again] == d - 5)  # the second step comes five days after the first
+    assert (firsts == 0).sum() > 100 and (firsts > 0).sum() > 10  # the lapsed pool at the start, then new lapses
+
+
+def test_every_lever_at_once_is_bit_identical_across_thread_counts():
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 numba threads")
+    params = {"event_offer": "content", "ask_after_order_days": 7, "ask_min_orders": 1,
+              "winback": [[0, "service"], [7, "coupon"]]}
+    runs = []
+    for threads in (1, 2):
+        numba.set_num_threads(threads)
+        try:
+            sim = Simulation(load_scenario("mother_baby"), 5000, 3)
+            runs.append((sim.run(make_policy("journeys", params), 40), sim.state.arrays()))
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    (a, sa), (b, sb) = runs
+    assert a.summary["referrals"] > 0 and a.summary["contacts"] > 0
+    for name in STAT_NAMES:
+        assert np.array_equal(a.daily[name], b.daily[name]), name
+    assert a.summary["total_value"] == b.summary["total_value"]
+    for field, arr in sa.items():
+        assert np.array_equal(arr, sb[field]), field
