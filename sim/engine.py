@@ -23,7 +23,7 @@ from sim._threads import engine_threads
 from sim.acquisition import expected_daily_inflow
 from sim.defaults import ACTIVE, GROUP, NOT_JOINED
 from sim.guard import BYTES_PER_ROW, check_memory, whole_number
-from sim.params import calendar_today, pack
+from sim.params import calendar_today, days_to_event, pack
 from sim.protocol import Policy as PolicyLike
 from sim.state import State, generate
 from sim.world import GroupState, World
@@ -126,7 +126,8 @@ class Simulation:
                            st.month_count, st.tier, self.params.caps, group_size=self.groups.size,
                            customers_per_guide=self.per_guide,
                            chat_capacity=self.scenario.staff.chat_capacity_per_day,
-                           buffers=self._feature_buffers, event=calendar_today(self.scenario, self.day))
+                           buffers=self._feature_buffers, event=calendar_today(self.scenario, self.day),
+                           days_to_event=days_to_event(self.scenario, self.day))
 
     def _open_window(self) -> None:
         """Start a new 30-day cap window on its first day, once, whether observe() or step() comes first."""

@@ -40,7 +40,7 @@ class Observation:
                  month_count: np.ndarray, tier: np.ndarray, caps: np.ndarray, group_size: int = 0,
                  customers_per_guide: int = 0, chat_capacity: int = 0,
                  buffers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
-                 event: EventToday = ORDINARY_DAY) -> None:
+                 event: EventToday = ORDINARY_DAY, days_to_event: int = -1) -> None:
         self.day = day
         self.event = event.name
         """Name of today's calendar event ("" on an ordinary day): the brand knows its own calendar."""
@@ -48,6 +48,8 @@ class Observation:
         """Kind of today's event (festival, big_sale, new_arrival, live_stream), "" on an ordinary day."""
         self.event_day = event.day
         """Day of today within the event (0 on its first day), -1 on an ordinary day."""
+        self.days_to_event = days_to_event
+        """Days to the next first day of an event (0 if one starts today), -1 if none is planned."""
         self.n = int(reach.shape[0])
         self.reach = _frozen(reach)
         """uint8 bit mask of channels that still reach each customer (bit c = CHANNELS[c])."""

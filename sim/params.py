@@ -320,6 +320,20 @@ def calendar_today(scenario: Scenario, day: int) -> EventToday:
     return today
 
 
+def days_to_event(scenario: Scenario, day: int) -> int:
+    """Days from ``day`` to the next first day of an event (0 if one starts today); -1 if none is ahead."""
+    best = -1
+    for e in scenario.calendar.events:
+        if day <= e.start_day:
+            ahead = e.start_day - day
+        elif e.every_days:
+            ahead = -(day - e.start_day) % e.every_days
+        else:
+            continue
+        best = ahead if best < 0 else min(best, ahead)
+    return best
+
+
 def source_paths() -> set[str]:
     """Every scenario field some kernel parameter or table reads."""
     paths = {s for k in TABLE for s in k.sources}

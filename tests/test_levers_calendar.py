@@ -14,7 +14,7 @@ from conftest import Z, paired_z
 from policies import make_policy
 from sim import Simulation, load_scenario
 from sim.config import ConfigError, apply_overrides
-from sim.params import ORDINARY_DAY, calendar_today
+from sim.params import ORDINARY_DAY, calendar_today, days_to_event
 
 N = 20_000
 SEED = 11
@@ -52,6 +52,8 @@ def test_events_repeat_and_overlapping_events_combine(beauty):
     assert (both.name, both.kind, both.day) == ("618", "big_sale", 1)
     assert both.need_pull == 0.3 and both.discount == 0.2 and both.cost == 2500.0
     assert both.attention == pytest.approx(1.3 * 1.5)
+    assert [days_to_event(sc, d) for d in (0, 60, 61, 62, 63, 424, 425)] == [60, 0, 0, 363, 362, 1, 0]
+    assert days_to_event(with_events(beauty, SALE), 61) == -1 and days_to_event(beauty, 0) == -1
 
 
 def test_an_event_longer_than_its_period_is_refused_in_one_line(beauty):
@@ -77,11 +79,11 @@ def test_the_policy_sees_the_brands_own_calendar(beauty):
     seen = []
     for _ in range(64):
         obs = sim.observe()
-        seen.append((obs.event, obs.event_kind, obs.event_day))
+        seen.append((obs.event, obs.event_kind, obs.event_day, obs.days_to_event))
         sim.step()
-    assert seen[59] == ("", "", -1)
-    assert seen[60:63] == [("618", "big_sale", 0), ("618", "big_sale", 1), ("618", "big_sale", 2)]
-    assert seen[63] == ("", "", -1)
+    assert seen[0] == ("", "", -1, 60) and seen[59] == ("", "", -1, 1)
+    assert seen[60:63] == [("618", "big_sale", 0, 0), ("618", "big_sale", 1, -1), ("618", "big_sale", 2, -1)]
+    assert seen[63] == ("", "", -1, -1)
 
 
 def test_a_rule_that_announces_the_events_beats_the_same_rule_that_ignores_them():
