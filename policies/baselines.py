@@ -11,6 +11,7 @@ import numpy as np
 from numba import njit, prange
 from pydantic import Field
 
+from policies.journeys import Journeys
 from policies.base import (Params, RulePolicy, build_action, cadence, channel_codes, content_code, due, first_usable,
                            pick_channel, search_choice, search_each, search_float, search_int, slot_code,
                            slot_or_default)
@@ -240,6 +241,6 @@ def _fatigue_capped(recency, interval, typical, since_contact, last_flags, frequ
 
 
 BASELINES: dict[str, type[RulePolicy]] = {
-    cls.kind: cls for cls in (NoContact, Blast, FixedCadence, RfmTiered, FatigueCapped)
+    cls.kind: cls for cls in (NoContact, Blast, FixedCadence, RfmTiered, FatigueCapped, Journeys)
 }
 """Rule baselines by name."""

@@ -165,6 +165,9 @@ class Referral(_Strict):
     inherit_trust: float = F(0.6, "share", "share of the inviter's trust the invitee starts with", ge=0, le=1)
     invitee_need: float = F(0.5, "cycles", "how far into their cycle invitees are when they join", ge=0, le=5)
     joins: bool = Field(True, description="invitees join the pool (false: referrals are only counted)")
+    ask_conversion: float = F(0.04, "probability", "chance an advocate with full trust refers a friend when an ask is opened, before the reward's lift", ge=0, le=1)
+    ask_buyer_factor: float = F(0.5, "factor", "ask conversion of a buyer who is not (yet) an advocate, relative to an advocate", ge=0, le=1)
+    ask_fatigue: float = F(0.3, "fatigue/ask", "fatigue an ask adds on top of its message", ge=0, le=10)
 
 
 class Acquisition(_Strict):
@@ -226,6 +229,46 @@ class Landing(_Strict):
     conflict: float = F(0.0, "share", "order-based inflow lost when every sale lands in WeChat: the e-commerce team stops helping a pool that takes its sales", ge=0, le=1)
 
 
+EVENT_KINDS = ("festival", "big_sale", "new_arrival", "live_stream")
+"""Kinds of calendar event: festival promotions, the big sales (618, Double 11), new-arrival
+announcements and live-streaming sessions (docs/model.md, "The calendar"). A label for policies and reports:
+what an event does is in its numbers."""
+
+
+class Event(_Strict):
+    """One event on the brand's calendar: need pulled forward, attention raised, a price cut, a cost.
+
+    During the event everyone acts as if ``need_pull`` cycles further into their repurchase cycle
+    (stocking up in a sale), so purchases come forward and the weeks after dip by themselves: the
+    needs are already met. Messages are opened more (``attention``), every purchase gets the event
+    price (``discount``, booked as incentive cost, and it meets what deal-waiters wait for), and each
+    event day costs ``cost_yuan`` (live-stream production, stock, ads).
+    """
+
+    name: str = Field("event", description="what the event is called (shown to policies as obs.event)")
+    kind: Literal["festival", "big_sale", "new_arrival", "live_stream"] = Field(
+        "festival", description="kind of event: festival, big_sale (618, Double 11), new_arrival, live_stream")
+    start_day: int = F(0, "day", "first day of the event (of its first occurrence)", ge=0, le=1_000_000)
+    days: int = F(1, "days", "how long the event lasts", ge=1, le=365)
+    every_days: int = F(0, "days", "repeat period (0: once; 365: yearly, as 618 and Double 11)", ge=0, le=3650)
+    need_pull: float = F(0.0, "cycles", "how much further into their repurchase cycle everyone acts during the event (purchases pulled forward)", ge=0, le=2)
+    attention: float = F(1.0, "factor", "open-rate multiplier of messages during the event", ge=0, le=5)
+    discount: float = F(0.0, "share of price", "event price cut on every purchase during the event", ge=0, le=0.95)
+    cost_yuan: float = F(0.0, "yuan/day", "running cost of each event day (live-stream production, stock, ads)", ge=0, le=1e9)
+
+    @model_validator(mode="after")
+    def _fits_period(self) -> "Event":
+        if self.every_days and self.days > self.every_days:
+            raise ValueError(f"days ({self.days}) must not exceed every_days ({self.every_days})")
+        return self
+
+
+class Calendar(_Strict):
+    """The brand's calendar of events that shift need and attention for everyone (default: none)."""
+
+    events: list[Event] = Field(default_factory=list, description="events; overlapping events take the strongest pull and discount and multiply attention")
+
+
 def field_docs(model: type[BaseModel] | None = None, prefix: str = "") -> list[dict[str, str]]:
     """Every scenario field: dotted path, unit, allowed range, default and description.
 
@@ -242,7 +285,7 @@ def field_docs(model: type[BaseModel] | None = None, prefix: str = "") -> list[d
             continue
         entry = getattr(ann, "__args__", ())
         if entry and isinstance(entry[-1], type) and issubclass(entry[-1], BaseModel):
-            key = "<channel>" if entry[-1] is Channel else "<content>"
+            key = {Channel: "<channel>", Content: "<content>"}.get(entry[-1], "<event>")
             rows += field_docs(entry[-1], f"{path}.{key}.")
             continue
         lo = hi = None
@@ -308,6 +351,7 @@ class Scenario(_Strict):
     platform: Platform = Field(default_factory=Platform)
     competition: Competition = Field(default_factory=Competition)
     landing: Landing = Field(default_factory=Landing)
+    calendar: Calendar = Field(default_factory=Calendar)
 
     @model_validator(mode="after")
     def _complete(self) -> "Scenario":
@@ -324,6 +368,8 @@ class Scenario(_Strict):
     def config_hash(self) -> str:
         """Short stable hash of the dynamics-relevant content (not the name)."""
         data = self.model_dump(exclude={"name", "description"})
+        if not self.calendar.events:  # an empty calendar keeps the hash of scenarios written before it existed
+            del data["calendar"]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -23,7 +23,7 @@ from sim._threads import engine_threads
 from sim.acquisition import expected_daily_inflow
 from sim.defaults import ACTIVE, GROUP, NOT_JOINED
 from sim.guard import BYTES_PER_ROW, check_memory, whole_number
-from sim.params import pack
+from sim.params import calendar_today, days_to_event, pack
 from sim.protocol import Policy as PolicyLike
 from sim.state import State, generate
 from sim.world import GroupState, World
@@ -102,6 +102,7 @@ class Simulation:
         self.n_blocks = (rows + BLOCK - 1) // BLOCK
         self._stats = np.zeros((self.n_blocks, N_STATS), np.float64)
         self._none = Action.none(rows)
+        self._no_ask = np.zeros(rows, np.uint8)
         self._feature_buffers = Observation.feature_buffers(rows)
 
     def _grow(self, rows: int) -> None:
@@ -125,7 +126,8 @@ class Simulation:
                            st.month_count, st.tier, self.params.caps, group_size=self.groups.size,
                            customers_per_guide=self.per_guide,
                            chat_capacity=self.scenario.staff.chat_capacity_per_day,
-                           buffers=self._feature_buffers)
+                           buffers=self._feature_buffers, event=calendar_today(self.scenario, self.day),
+                           days_to_event=days_to_event(self.scenario, self.day))
 
     def _open_window(self) -> None:
         """Start a new 30-day cap window on its first day, once, whether observe() or step() comes first."""
@@ -149,6 +151,7 @@ class Simulation:
                                          f"allowed: {ACTION_LIMITS}")
             arrays.append(a.astype(np.int8, copy=False))
         ch, ct, sl = arrays
+        ask = None if action.ask is None else self._validate_ask(action.ask, ch)
         st = self.state
         code, i = kernels.check_actions(ch, ct, sl, st.reach, st.month_count, st.status,
                                         self.params.caps, len(CONTENTS), N_SLOTS)
@@ -156,7 +159,21 @@ class Simulation:
             what = f"channel={int(ch[i])}, content={int(ct[i])}, slot={int(sl[i])}"
             raise InvalidActionError(f"day {self.day}, customer {i}: {_ERRORS[code]} ({what}); "
                                      f"allowed: {ACTION_LIMITS}, on reachable channels within caps")
-        return Action(ch, ct, sl)
+        return Action(ch, ct, sl, ask)
+
+    def _validate_ask(self, ask: Any, channel: np.ndarray) -> np.ndarray:
+        """``action.ask`` as uint8 0/1, or :class:`InvalidActionError`: an ask rides on a contact."""
+        a = np.asarray(ask)
+        if a.shape != (self.n,):
+            raise InvalidActionError(f"action.ask has shape {a.shape}, expected ({self.n},)")
+        if not (a.dtype == np.bool_ or np.issubdtype(a.dtype, np.integer)):
+            raise InvalidActionError(f"action.ask must hold 0/1 or booleans, got {a.dtype}")
+        bad = (a != 0) & (a != 1) | (a != 0) & (channel < 0)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise InvalidActionError(f"day {self.day}, customer {i}: action.ask={int(a[i])} is not allowed; "
+                                     "ask is 0 or 1, and 1 only with a contact (an ask rides on a message)")
+        return a.astype(np.uint8)
 
     def step(self, action: Action | None = None, reward: np.ndarray | None = None) -> np.ndarray:
         """Advance one day; returns the day's record per block of customers, shape (blocks, N_STATS).
@@ -176,12 +193,15 @@ class Simulation:
         stats = self._stats  # kept: growth at the end of the day reallocates the buffer
         stats[:] = 0.0
         g = w.groups
+        today = calendar_today(self.scenario, self.day)
         kernels.step_day(self.day, self.seed, p.customer, p.channels, p.contents, moments_fold,
+                         today.need_pull, today.attention, today.discount,
                          action.channel, action.content, action.slot,
+                         self._no_ask if action.ask is None else action.ask,
                          *st.arrays().values(), g.size, g.open_factor, g.conv_factor, g.trust_hit, g.heat,
                          w.per_guide, w.quality, stats,
                          self._no_reward if reward is None else reward, self.full_days)
-        w.after_customers(self.day, stats, st, self.joined)
+        w.after_customers(self.day, stats, st, self.joined, today.cost)
         if self.inflow:
             self._join(stats)
         stats[0] += w.record

@@ -24,7 +24,7 @@ from sim.defaults import (A2, A3, A4, A5, ACTIVE, BLOCK, DROPPED, FLAG_BOUGHT, F
                           EV_GROUP_PROMO, EV_REFERRED,
                           S, S_CHANNEL0, WECOM)
 from sim.prefetch import prefetch
-from sim.rng import P_CONTACT, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
+from sim.rng import P_ASK, P_CONTACT, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
 from sim.state import pick_slot, tier_of
 
 # statistic indices as plain ints (compile-time constants inside kernels)
@@ -45,9 +45,9 @@ ACTIVE_WINDOW_DAYS = 365
 
 
 @njit(cache=True, inline="always")
-def need_level(need_clock: float, inv_cycle: float) -> float:
-    """Relevance of an offer today: (days since need met / cycle) squared, capped at 1.5."""
-    x = need_clock * inv_cycle
+def need_level(need_clock: float, inv_cycle: float, pull: float) -> float:
+    """Relevance of an offer today: (days since need met / cycle + event pull) squared, capped at 1.5."""
+    x = need_clock * inv_cycle + pull
     return min(x * x, 1.5)
 
 
@@ -58,11 +58,14 @@ def saturate(fatigue: float) -> float:
 
 
 @njit(cache=True, inline="always")
-def brand_share(salience: float, trust: float, deal: float, price_sens: float, p) -> float:
-    """Chance the brand wins a need occasion at full price: remembered, trusted, not waiting for a deal."""
+def brand_share(salience: float, trust: float, deal: float, price_sens: float, offered: float, p) -> float:
+    """Chance the brand wins a need occasion: remembered, trusted, not waiting for more than ``offered``.
+
+    ``offered`` is the discount everyone gets today (an event's price cut; 0 on an ordinary day).
+    """
     tf = p.trust_floor
     share = p.share_floor + (1.0 - p.share_floor) * salience * (tf + (1.0 - tf) * trust)
-    wait = 1.0 - min(p.deal_wait * price_sens * deal, 0.9)
+    wait = 1.0 - min(p.deal_wait * price_sens * max(deal - offered, 0.0), 0.9)
     return min(max(share * wait * (1.0 - p.rival_share), 0.0), 1.0)
 
 
@@ -148,7 +151,7 @@ def book_landing(stats, b, price, market, seen, commission) -> float:
 
 
 @njit(cache=True, error_model="numpy", fastmath=True)
-def rest_rows(first, day, k_organic, k_group, force, p, trust_hit, p_leave, act_channel, cycle, dropout,
+def rest_rows(first, day, k_organic, k_group, force, p, pull, trust_hit, p_leave, act_channel, cycle, dropout,
               salience, fatigue, trust, deal, need_clock, status, reach, stage, last_purchase, events,
               eventful):  # pragma: no cover - jitted
     """The day of rows that only rest, over slices of one group's rows within one block.
@@ -156,11 +159,12 @@ def rest_rows(first, day, k_organic, k_group, force, p, trust_hit, p_leave, act_
     Marks ``eventful`` the active rows that are contacted or whose need comes up, who drop out,
     leave the group or are advocates: :func:`step_day` runs them through the full day. Every other
     row is finished here, with the same formulas, branch-free so the loop vectorizes. ``first`` is
-    the row of slice element 0 (for the draws). Returns the census of the finished rows:
-    (salience, fatigue, trust, deal sums, reachable, unreachable, dropped, active buyers, on Moments).
+    the row of slice element 0 (for the draws); ``pull`` today's event pull (cycles). Returns the
+    census of the finished rows: (salience, fatigue, trust, deal sums, reachable, unreachable,
+    dropped, active buyers, on Moments).
     """
     sal_decay, fat_decay, deal_decay, rival = p.salience_decay, p.fatigue_decay, p.deal_decay, p.rival_fatigue
-    hazard, onset, drop_sal = p.need_hazard, p.need_onset, p.dropout_salience
+    hazard, onset, drop_sal = p.need_hazard, p.need_onset - pull, p.dropout_salience  # pulled: need comes earlier
     s_sal = s_fat = s_tr = s_dl = 0.0
     n_reach = n_unreach = n_drop = n_buyers = n_moments = 0.0
     for j in range(salience.shape[0]):
@@ -198,8 +202,8 @@ def rest_rows(first, day, k_organic, k_group, force, p, trust_hit, p_leave, act_
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=True)
-def step_day(day, seed, p, ch, ct, moments_fold,
-             act_channel, act_content, act_slot,
+def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_discount,
+             act_channel, act_content, act_slot, act_ask,
              value, price_sens, receptive, cycle, slot_mask, dropout, referral,
              salience, fatigue, trust, deal, need_clock, status,
              reach, last_purchase, first_purchase, frequency, monetary, last_contact,
@@ -210,10 +214,14 @@ def step_day(day, seed, p, ch, ct, moments_fold,
 
     ``p`` is the :class:`~sim.params.CustomerParams` of the scenario, ``ch`` and ``ct`` its channel and
     content tables, ``moments_fold`` today's open-rate factor of Moments posts (below 1 while the
-    platform folds them). ``reward`` (length n, or length 0 to skip) receives each customer's net profit of the day:
-    margin on purchases minus incentive, contact and marketplace costs. Rows with nothing but rest today are
-    finished by :func:`rest_rows`; ``full=True`` sends every active row through the full day
-    instead (the same results: a check of the fast path).
+    platform folds them). ``ev_pull``, ``ev_attention`` and ``ev_discount`` are today's calendar
+    (:func:`sim.params.calendar_today`): cycles of need pulled forward, open-rate multiplier, and the
+    event price cut on every purchase. ``act_ask`` (uint8) marks contacts that carry a referral ask:
+    a buyer who opens one refers a friend with a chance of its own (``p.ask_conversion``).
+    ``reward`` (length n, or length 0 to skip) receives each customer's net profit of the day:
+    margin on purchases minus incentive, contact and marketplace costs. Rows with nothing but rest
+    today are finished by :func:`rest_rows`; ``full=True`` sends every active row through the full
+    day instead (the same results: a check of the fast path).
     """
     want_reward = reward.shape[0] > 0
     n = value.shape[0]
@@ -223,6 +231,7 @@ def step_day(day, seed, p, ch, ct, moments_fold,
     k_referral = stream_key(seed, day, P_REFERRAL)
     k_group = stream_key(seed, day, P_GROUP)
     k_landing = stream_key(seed, day, P_LANDING)
+    k_ask = stream_key(seed, day, P_ASK)
     sal_decay, fat_decay, deal_decay = p.salience_decay, p.fatigue_decay, p.deal_decay
     margin = p.margin
     for b in prange(nblocks):
@@ -249,7 +258,7 @@ def step_day(day, seed, p, ch, ct, moments_fold,
         while a < hi:
             e = min((g + 1) * g_size, hi)
             p_leave = group_leave_probability(p.group_leave, g_heat[g]) if (day + g) % 7 == 0 else -1.0
-            census = rest_rows(a, day, k_organic, k_group, full, p, g_trust_hit[g], p_leave,
+            census = rest_rows(a, day, k_organic, k_group, full, p, ev_pull, g_trust_hit[g], p_leave,
                                act_channel[a:e], cycle[a:e], dropout[a:e], salience[a:e], fatigue[a:e],
                                trust[a:e], deal[a:e], need_clock[a:e], status[a:e], reach[a:e], stage[a:e],
                                last_purchase[a:e], events[a:e], eventful[a - lo:e - lo])
@@ -286,6 +295,7 @@ def step_day(day, seed, p, ch, ct, moments_fold,
             inv_cyc = 1.0 / cycle[i]
             bought = False
             seen = True
+            asked_ref = False
             r_i = 0.0
             c = act_channel[i]
             if c >= 0:
@@ -294,10 +304,12 @@ def step_day(day, seed, p, ch, ct, moments_fold,
                 bits = draw(k_contact, i)
                 inwin = (slot_mask[i] >> s) & 1
                 hard = ct.hardness[k]
-                need = need_level(nc, inv_cyc)
+                need = need_level(nc, inv_cyc, ev_pull)
                 f_add = ch.intrusiveness[c] * hard * (1.0 + p.irrelevance_fatigue * max(0.0, 1.0 - need))
                 if inwin == 0:
                     f_add *= p.off_window_fatigue
+                if act_ask[i] != 0:
+                    f_add += p.ask_fatigue
                 fat += f_add
                 sf = saturate(fat)
                 boost = 1.0  # group heat, guide service quality, platform folding
@@ -305,7 +317,7 @@ def step_day(day, seed, p, ch, ct, moments_fold,
                     boost = g_open[g]
                 elif c == MOMENTS:
                     boost = moments_fold
-                opened = u21(bits, 0) < open_probability(ch.open_rate[c] * boost, sal, sf, inwin, p)
+                opened = u21(bits, 0) < open_probability(ch.open_rate[c] * boost * ev_attention, sal, sf, inwin, p)
                 conv = 1.0
                 if c == GROUP:
                     conv = g_conv[g]
@@ -344,26 +356,30 @@ def step_day(day, seed, p, ch, ct, moments_fold,
                     tr += ct.trust_gain[k] * min(conv, 1.0) * (1.0 - tr) - p.spam_erosion * hard * sf * tr
                     tr = min(max(tr, 0.0), 1.0)
                     disc = ct.discount[k]
-                    p_buy = purchase_probability(ct.conversion[k] * conv, need, tr, disc, dl, price_sens[i],
+                    d_buy = max(disc, ev_discount)  # the better of the offer and the event price
+                    p_buy = purchase_probability(ct.conversion[k] * conv, need, tr, d_buy, dl, price_sens[i],
                                                  ct.novelty[k], receptive[i], p)
                     if disc > 0.0:
                         dl += p.deal_learning * max(0.0, disc - dl)  # towards the offer, never past it
                         dl += p.deal_learning * 0.25 * disc * (1.0 - dl)  # and a step up: stays in [0, 1]
+                    if act_ask[i] != 0 and stage[i] >= A4:  # an opened referral ask to a buyer
+                        who = 1.0 if stage[i] == A5 else p.ask_buyer_factor
+                        asked_ref = u24(draw(k_ask, i), 0) < p.ask_conversion * who * tr * p.referral_mult
                     if stage[i] < A2:
                         stage[i] = A2
                     if stage[i] < A3 and tr > 0.5:
                         stage[i] = A3
                     if u21(bits, 1) < p_buy:
                         bought = True
-                        price = value[i] * (1.0 - disc)
+                        price = value[i] * (1.0 - d_buy)
                         market, seen = landing(draw(k_landing, i), p.wechat_share, p.visibility)
                         if seen:
                             flags |= FLAG_BOUGHT
                             monetary[i] += price
                         revenue += price
                         gross += value[i] * margin
-                        stats[b, _INC] += value[i] * disc
-                        r_i += value[i] * (margin - disc) - book_landing(stats, b, price, market, seen,
+                        stats[b, _INC] += value[i] * d_buy
+                        r_i += value[i] * (margin - d_buy) - book_landing(stats, b, price, market, seen,
                                                                          p.commission)
                         stats[b, _BUYC] += 1.0
                         stats[b, base + 2] += 1.0
@@ -397,17 +413,21 @@ def step_day(day, seed, p, ch, ct, moments_fold,
                 last_flags[i] = flags
             obits = draw(k_organic, i)
             if not bought:
-                if u21(obits, 0) < need_hazard(nc, inv_cyc, p.need_hazard, p.need_onset):
+                if u21(obits, 0) < need_hazard(nc, inv_cyc, p.need_hazard, p.need_onset - ev_pull):
                     nc = 0
-                    if u21(obits, 1) < brand_share(sal, tr, dl, price_sens[i], p):
+                    if u21(obits, 1) < brand_share(sal, tr, dl, price_sens[i], ev_discount, p):
                         bought = True
                         market, seen = landing(draw(k_landing, i), p.wechat_share, p.visibility)
-                        revenue += value[i]
+                        price = value[i] * (1.0 - ev_discount)
+                        event_cut = value[i] * ev_discount
+                        revenue += price
                         gross += value[i] * margin
-                        r_i += value[i] * margin - book_landing(stats, b, value[i], market, seen, p.commission)
+                        stats[b, _INC] += event_cut
+                        r_i += value[i] * margin - event_cut - book_landing(stats, b, price, market, seen,
+                                                                            p.commission)
                         buys_organic += 1.0
                         if seen:
-                            monetary[i] += value[i]
+                            monetary[i] += price
                             active_slot[i] = pick_slot(slot_mask[i], u24(draw(k_referral, i), 1))
                     else:
                         lost += 1.0
@@ -427,10 +447,9 @@ def step_day(day, seed, p, ch, ct, moments_fold,
                     stage[i] = A4
             elif stage[i] == A5 and tr < p.advocate_trust * 0.8:
                 stage[i] = A4
-            if stage[i] == A5:
-                if u24(draw(k_referral, i), 0) < referral[i] * tr * p.referral_mult:
-                    stats[b, _REF] += 1.0
-                    events[i] |= EV_REFERRED
+            if asked_ref or (stage[i] == A5 and u24(draw(k_referral, i), 0) < referral[i] * tr * p.referral_mult):
+                stats[b, _REF] += 1.0
+                events[i] |= EV_REFERRED
             if leave_day and in_group and (reach[i] >> GROUP) & 1:
                 if u24(draw(k_group, i), 0) < group_leave_probability(p.group_leave, g_heat[g]):
                     reach[i] = np.uint8(reach[i] & (0xFF ^ (1 << GROUP)))
@@ -514,7 +533,7 @@ def customer_potential(p, value, price_sens, cycle, dropout, salience, trust, de
     if status[i] != ACTIVE or reach[i] == 0:
         return 0.0
     horizon = p.residual_days
-    share = brand_share(salience[i], trust[i], deal[i], price_sens[i], p)
+    share = brand_share(salience[i], trust[i], deal[i], price_sens[i], 0.0, p)
     # less the marketplace's fee; never below zero: a brand would stop selling at a loss
     margin = max(p.margin - (1.0 - p.wechat_share) * p.commission, 0.0)
     return value[i] * margin * (horizon / cycle[i]) * share * np.exp(-dropout[i] * horizon)

@@ -1,7 +1,8 @@
 """What a policy may see (the CRM record) and what it may do (one action per customer per day).
 
 :class:`Observation` exposes only fields a real CRM holds: recency, frequency, monetary value,
-tier, days since last contact, last responses, reachable channels and remaining caps. Hidden
+tier, days since last contact, last responses, reachable channels, remaining caps and the brand's
+own calendar (today's event, if any). Hidden
 state (salience, fatigue, trust, deal conditioning, true need) is never reachable from it.
 """
 
@@ -14,6 +15,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.defaults import BLOCK, CHANNELS, CONTENTS, N_CHANNELS, NEVER, NO_CONTACT, SLOTS
+from sim.params import ORDINARY_DAY, EventToday
 
 UNKNOWN_DAYS = 9999
 """Recency or days-since-contact of a customer who never bought or was never contacted."""
@@ -37,8 +39,17 @@ class Observation:
                  last_contact: np.ndarray, last_flags: np.ndarray, active_slot: np.ndarray,
                  month_count: np.ndarray, tier: np.ndarray, caps: np.ndarray, group_size: int = 0,
                  customers_per_guide: int = 0, chat_capacity: int = 0,
-                 buffers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+                 buffers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+                 event: EventToday = ORDINARY_DAY, days_to_event: int = -1) -> None:
         self.day = day
+        self.event = event.name
+        """Name of today's calendar event ("" on an ordinary day): the brand knows its own calendar."""
+        self.event_kind = event.kind
+        """Kind of today's event (festival, big_sale, new_arrival, live_stream), "" on an ordinary day."""
+        self.event_day = event.day
+        """Day of today within the event (0 on its first day), -1 on an ordinary day."""
+        self.days_to_event = days_to_event
+        """Days to the next first day of an event (0 if one starts today), -1 if none is planned."""
         self.n = int(reach.shape[0])
         self.reach = _frozen(reach)
         """uint8 bit mask of channels that still reach each customer (bit c = CHANNELS[c])."""
@@ -157,11 +168,13 @@ def _crm_rows(day, reach, month_count, caps, last_purchase, first_purchase, freq
 
 @dataclass
 class Action:
-    """One decision per customer for today: channel (or NO_CONTACT), content and time slot."""
+    """One decision per customer for today: channel (or NO_CONTACT), content, time slot, and a referral ask."""
 
     channel: np.ndarray  # int8: index into CHANNELS, or NO_CONTACT (-1)
     content: np.ndarray  # int8: index into CONTENTS
     slot: np.ndarray  # int8: index into SLOTS
+    ask: np.ndarray | None = None
+    """uint8 or bool, optional: 1 where the message also asks the customer to refer a friend (needs a contact)."""
 
     @classmethod
     def none(cls, n: int) -> "Action":

@@ -7,7 +7,7 @@ scenario into one named tuple per group, which numba passes to kernels as plain 
 kernel reads ``p.salience_decay`` rather than an index into an anonymous vector. Channel and
 content tables are named tuples of per-channel and per-content arrays (``ch.open_rate[c]``).
 
-Day-varying factors (the Moments fold, the shills' heat) are not parameters: the world computes
+Day-varying factors (the Moments fold, the shills' heat, the calendar's events) are not parameters: the world computes
 them each day and passes them as arguments.
 """
 
@@ -144,6 +144,11 @@ TABLE: tuple[KernelParam, ...] = (
     _p("referral_mult", "factor", CUSTOMER,
        ("referral.reward_lift", "referral.reward_yuan", "referral.reward_half_yuan"),
        "referral propensity multiplier of the reward", saturating_lift),
+    _p("ask_conversion", "probability", CUSTOMER, "referral.ask_conversion",
+       "referral chance of an opened ask to an advocate at full trust, before the reward"),
+    _p("ask_buyer_factor", "factor", CUSTOMER, "referral.ask_buyer_factor",
+       "ask conversion of a buyer who is not an advocate, relative to an advocate"),
+    _p("ask_fatigue", "fatigue/ask", CUSTOMER, "referral.ask_fatigue", "fatigue an ask adds to its message"),
     _p("group_leave", "1/week", CUSTOMER, G + "leave_rate", "weekly leave chance of a member of a cold group"),
     _p("wechat_share", "share", CUSTOMER, "landing.wechat_share", "share of purchases paid inside WeChat"),
     _p("commission", "share", CUSTOMER, "landing.marketplace_commission", "marketplace fee on its revenue"),
@@ -269,6 +274,66 @@ def shill_heat(scenario: Scenario, day: int) -> float:
     return g.shills * g.shill_heat * 0.5 ** ((day - g.shill_start_day) / g.shill_half_life_days)
 
 
+@dataclass(frozen=True)
+class EventToday:
+    """The calendar's effect on one day (:func:`calendar_today`): day-varying arguments of step_day."""
+
+    name: str = ""
+    """Name of today's event ("" on an ordinary day; of the first listed if several overlap)."""
+    kind: str = ""
+    """Its kind (one of :data:`sim.config.EVENT_KINDS`), "" on an ordinary day."""
+    day: int = -1
+    """Day of today within the event (0 on its first day), -1 on an ordinary day."""
+    need_pull: float = 0.0
+    """Cycles everyone acts further into their repurchase cycle today."""
+    attention: float = 1.0
+    """Open-rate multiplier of today's messages."""
+    discount: float = 0.0
+    """Event price cut on every purchase today (share of price)."""
+    cost: float = 0.0
+    """Running cost of today's events (yuan)."""
+
+
+ORDINARY_DAY = EventToday()
+"""A day with no event."""
+
+
+def calendar_today(scenario: Scenario, day: int) -> EventToday:
+    """What the calendar does on ``day``.
+
+    Overlapping events take the strongest pull and price cut, and their attention multiplies.
+    """
+    today = ORDINARY_DAY
+    for e in scenario.calendar.events:
+        since = day - e.start_day
+        if since < 0:
+            continue
+        if e.every_days:
+            since %= e.every_days
+        if since >= e.days:
+            continue
+        if today is ORDINARY_DAY:
+            today = EventToday(e.name, e.kind, since, e.need_pull, e.attention, e.discount, e.cost_yuan)
+        else:
+            today = EventToday(today.name, today.kind, today.day, max(today.need_pull, e.need_pull),
+                               today.attention * e.attention, max(today.discount, e.discount), today.cost + e.cost_yuan)
+    return today
+
+
+def days_to_event(scenario: Scenario, day: int) -> int:
+    """Days from ``day`` to the next first day of an event (0 if one starts today); -1 if none is ahead."""
+    best = -1
+    for e in scenario.calendar.events:
+        if day <= e.start_day:
+            ahead = e.start_day - day
+        elif e.every_days:
+            ahead = -(day - e.start_day) % e.every_days
+        else:
+            continue
+        best = ahead if best < 0 else min(best, ahead)
+    return best
+
+
 def source_paths() -> set[str]:
     """Every scenario field some kernel parameter or table reads."""
     paths = {s for k in TABLE for s in k.sources}
@@ -311,5 +376,14 @@ USED_ELSEWHERE: dict[str, str] = {
     "platform.fold_factor": "sim.world: the Moments fold factor, a day-varying argument of step_day",
     "platform.fold_days": "sim.world: how long a fold lasts",
     "landing.conflict": "sim.acquisition: order inflow lost to the marketplace team's conflict",
+    "calendar.events.<event>.name": "sim.params: calendar_today, shown to policies as obs.event",
+    "calendar.events.<event>.kind": "sim.params: calendar_today, shown to policies as obs.event_kind",
+    "calendar.events.<event>.start_day": "sim.params: calendar_today",
+    "calendar.events.<event>.days": "sim.params: calendar_today",
+    "calendar.events.<event>.every_days": "sim.params: calendar_today",
+    "calendar.events.<event>.need_pull": "sim.params: calendar_today, a day-varying argument of step_day",
+    "calendar.events.<event>.attention": "sim.params: calendar_today, a day-varying argument of step_day",
+    "calendar.events.<event>.discount": "sim.params: calendar_today, a day-varying argument of step_day",
+    "calendar.events.<event>.cost_yuan": "sim.params: calendar_today; sim.world books it as running cost",
 }
 """Scenario fields read by Python rules rather than through a kernel parameter: path -> module and use."""

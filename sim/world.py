@@ -315,7 +315,7 @@ class World:
         self.record[:] = 0.0
         channel = action.channel
         if sc.groups.broadcast and (channel == GROUP).any():  # a group message is a post to the group
-            action = Action(channel.copy(), action.content.copy(), action.slot.copy())
+            action = Action(channel.copy(), action.content.copy(), action.slot.copy(), action.ask)
             channel = action.channel
             broadcast_posts(channel, action.content, action.slot, st.reach, st.status, st.month_count,
                             int(self.params.caps[GROUP]), self.groups.size)
@@ -323,7 +323,7 @@ class World:
             channel = channel.copy()  # 1:1 chats beyond a guide's capacity are not delivered
             self.record[S["undelivered_capacity"]] = ration_chats(channel, st.account, st.status, self.params.staff,
                                                                   self._load, self._personal_load)
-            action = Action(channel, action.content, action.slot)
+            action = Action(channel, action.content, action.slot, action.ask)
         fold = sc.platform.fold_factor if day <= self._folded_until else 1.0
         return action, fold
 
@@ -334,8 +334,9 @@ class World:
                    g.heat, g.damage, g.alive, g.formed, g.members, g.open_factor, g.conv_factor, g.trust_hit,
                    g.tally, out)
 
-    def after_customers(self, day: int, stats: np.ndarray, state: State, joined: int) -> None:
-        """Groups, guides, platform folding and running costs after the customers' day."""
+    def after_customers(self, day: int, stats: np.ndarray, state: State, joined: int,
+                        event_cost: float = 0.0) -> None:
+        """Groups, guides, platform folding and running costs (``event_cost``: today's events) after the day."""
         sc, w, st = self.scenario, self.record, state
         for i in self._injected:
             st.events[i] |= EV_GROUP_COMPLAINT
@@ -354,7 +355,7 @@ class World:
             w[S["banned_accounts"]] = banned[:guides].sum()
             w[S["staff_departures"]] = departed[:guides].sum()
             w[S["running_cost"]] += sc.staff.salary_per_day * guides
-        w[S["running_cost"]] += sc.economics.running_cost_per_day
+        w[S["running_cost"]] += sc.economics.running_cost_per_day + event_cost
         audience = stats[:, S["moments_audience"]].sum()
         posted = stats[:, S["moments_delivered"]].sum()
         if audience > 0 and posted / audience > sc.platform.moments_fold_share:

@@ -61,7 +61,7 @@ def test_policies_face_the_same_customers_and_luck(beauty):
     assert np.array_equal(sa, sb)
 
 
-@pytest.mark.parametrize("preset", ["beauty", "high_ticket", "hair_transplant"])
+@pytest.mark.parametrize("preset", ["beauty", "high_ticket", "hair_transplant", "mother_baby"])  # mother_baby: events
 def test_resting_rows_fast_path_matches_the_full_day(preset):
     """Rows finished by the vectorized rest pass end exactly where the full day would put them."""
     from sim.config import load_scenario

@@ -122,7 +122,7 @@ def test_probabilities_lie_in_unit_interval(beauty, overrides, x, fatigue, clock
         unsubscribe_probability(rate, sf), complaint_probability(rate, sf, 5.0 * rate),
         need_hazard(float(clock), 1.0 / cycle, p.customer.need_hazard, p.customer.need_onset),
         dropout_probability(rate, sal, p.customer.dropout_salience),
-        brand_share(sal, tr, deal, ps, p.customer),
+        brand_share(sal, tr, deal, ps, 0.0, p.customer),
     ]
     for v in values:
         assert 0.0 <= v <= 1.0 and math.isfinite(v)

@@ -1,0 +1,144 @@
+"""Journeys: message sequences keyed to a customer's own events, on top of a base programme.
+
+A CRM runs more than a cadence: a welcome sequence when a customer joins (with a first-order gift
+that is only good for a few days), a win-back sequence when a buyer lapses, offers that join the
+brand's calendar events, and a referral ask to repeat buyers a few days after an order.
+:class:`Journeys` keeps the CRM's own log of when it first saw each customer reachable and when each
+buyer first looked lapsed, sends the step of each sequence that falls due today, and leaves everyone
+else to a base rule policy (``fatigue_capped`` by default). It sees only the CRM record
+(:class:`sim.observation.Observation`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from policies.base import Params, RulePolicy, channel_codes, content_code, pick_channel, slot_code, slot_for
+from sim.defaults import NIGHT, NO_CONTACT
+from sim.observation import Action, Observation
+from sim.segments import LAPSED_FROM, repurchase_ratio
+
+UNSEEN = -2_000_000
+"""Log entry of a customer the policy has not seen reachable yet (or who is not lapsed)."""
+ESTABLISHED = -1_000_000
+"""Log entry of a customer already in the pool on the first day the policy ran: no welcome."""
+
+Step = tuple[int, str]
+"""(days after the customer's own event, content) of one message of a sequence."""
+
+
+class JourneysParams(Params):
+    """A welcome sequence, a win-back sequence, offers on event days, and the base programme for the rest."""
+
+    base: str = Field("fatigue_capped", description="rule policy that runs everyone not on a journey step today")
+    base_params: dict[str, Any] = Field(default_factory=dict, description="parameters of the base policy")
+    welcome: list[Step] = Field([(0, "content"), (2, "coupon"), (6, "coupon")],
+                                description="(days after joining, content) steps for joiners who have not bought yet; "
+                                            "a purchase ends the sequence (a first-order gift good for a few days, "
+                                            "then a reminder before it runs out)")
+    winback: list[Step] = Field([], description="(days after lapsing, content) steps for lapsed buyers; "
+                                                "a purchase ends the sequence")
+    lapsed_after: float = Field(LAPSED_FROM, ge=0, le=50,
+                                description="repurchase ratio from which a buyer is lapsed (starts the win-back)")
+    event_offer: str = Field("", description="content sent to everyone on the first day of each calendar event "
+                                             "(empty: do not join events)")
+    event_min_gap_days: int = Field(7, ge=0, le=365,
+                                    description="event offers skip customers contacted within this many days")
+    ask_after_order_days: int = Field(0, ge=0, le=365,
+                                      description="ask buyers to refer a friend this many days after an order "
+                                                  "(0: never ask)")
+    ask_min_orders: int = Field(2, ge=1, le=1000, description="orders a buyer needs before being asked")
+    ask_content: str = Field("service", description="the message an ask rides on")
+    channels: list[str] = Field(["wecom", "group", "moments", "official_account"],
+                                description="channel preference order of journey messages")
+    default_slot: str = Field("evening", description="slot of journey messages until a customer's open slot is known")
+
+
+class Journeys(RulePolicy):
+    """Welcome, first-order gift and win-back sequences keyed to each customer's own events, over a base rule."""
+
+    kind = "journeys"
+    Params = JourneysParams
+
+    def __init__(self, params: Params | None = None, name: str | None = None) -> None:
+        super().__init__(params, name)
+        from policies.baselines import BASELINES  # here: baselines registers this class
+
+        p = self.params
+        if p.base not in BASELINES or p.base == self.kind:
+            raise ValueError(f"base '{p.base}' is not a rule baseline; baselines: "
+                             f"{', '.join(sorted(k for k in BASELINES if k != self.kind))}")
+        base_cls = BASELINES[p.base]
+        self.base = base_cls(base_cls.Params.model_validate(p.base_params))
+        """The programme everyone follows when no journey step is due."""
+        self._welcome = [(int(d), content_code(c)) for d, c in p.welcome]
+        self._winback = [(int(d), content_code(c)) for d, c in p.winback]
+        self._event = content_code(p.event_offer) if p.event_offer else -1
+        self._ask = content_code(p.ask_content)
+        self._channels = channel_codes(p.channels)
+        self._slot = slot_code(p.default_slot)
+        for what, steps in (("welcome", p.welcome), ("winback", p.winback)):
+            if any(d < 0 for d, _ in steps):
+                raise ValueError(f"{what} steps need days >= 0, got {[d for d, _ in steps]}")
+        self.joined = np.zeros(0, np.int64)
+        """Day the CRM first saw each customer reachable (ESTABLISHED for the pool it started with)."""
+        self.lapsed = np.zeros(0, np.int64)
+        """Day each buyer was first seen lapsed in the current lapse (UNSEEN while not lapsed)."""
+        self._first_day: int | None = None
+
+    def reset(self, n: int, seed: int) -> None:
+        """Forget the logs of an earlier run."""
+        super().reset(n, seed)
+        self.base.reset(n, seed)
+        self.joined = np.full(n, UNSEEN, np.int64)
+        self.lapsed = np.full(n, UNSEEN, np.int64)
+        self._first_day = None
+
+    def _update_logs(self, obs: Observation) -> None:
+        """The CRM's own log: when each customer was first seen reachable, and since when each buyer is lapsed."""
+        if obs.n > self.joined.shape[0]:  # the pool grew
+            grow = obs.n - self.joined.shape[0]
+            self.joined = np.concatenate([self.joined, np.full(grow, UNSEEN, np.int64)])
+            self.lapsed = np.concatenate([self.lapsed, np.full(grow, UNSEEN, np.int64)])
+        if self._first_day is None:
+            self._first_day = obs.day
+        new = (self.joined[: obs.n] == UNSEEN) & obs.reachable
+        self.joined[: obs.n][new] = ESTABLISHED if obs.day == self._first_day else obs.day
+        lapsed_now = (obs.frequency > 0) & (repurchase_ratio(obs) >= self.params.lapsed_after)
+        log = self.lapsed[: obs.n]
+        log[~lapsed_now] = UNSEEN
+        log[lapsed_now & (log == UNSEEN)] = obs.day
+
+    def act(self, obs: Observation) -> Action:
+        """Today's journey steps; the base policy's action for everyone else."""
+        self._update_logs(obs)
+        base = self.base.act(obs)
+        channel, content, slot = base.channel.copy(), base.content.copy(), base.slot.copy()
+        what = np.full(obs.n, -1, np.int64)
+        ask = np.zeros(obs.n, np.uint8)
+        p = self.params
+        if p.ask_after_order_days:
+            asked = (obs.frequency >= p.ask_min_orders) & (obs.recency == p.ask_after_order_days)
+            what[asked] = self._ask
+            ask[asked] = 1
+        if self._event >= 0 and obs.event_day == 0:
+            what[obs.days_since_contact >= self.params.event_min_gap_days] = self._event
+        fan = obs.frequency == 0
+        since_lapse = obs.day - self.lapsed[: obs.n]
+        for days, code in self._winback:
+            what[~fan & (since_lapse == days)] = code
+        since_join = obs.day - self.joined[: obs.n]
+        for days, code in self._welcome:
+            what[fan & (since_join == days)] = code
+        want = what >= 0
+        if want.any():
+            ch = pick_channel(obs, want, self._channels)
+            send = want & (ch != NO_CONTACT)
+            channel[send] = ch[send]
+            content[send] = what[send]
+            slot[send] = slot_for(obs, self._slot, avoid=(NIGHT,))[send]
+            ask &= send & (what == self._ask)  # a later step that replaced the ask, or no channel: no ask
+        return Action(channel, content, slot, ask if ask.any() else None)
