@@ -115,7 +115,9 @@ def test_version_prints_the_installed_version():
 def test_an_unexpected_failure_is_one_line_when_stderr_is_not_a_terminal(tmp_path, capsys, monkeypatch):
     """A failure no user check foresaw (here a planted bug): one line, exit 1; a damaged folder is exit 2."""
     from experiments.cli.commands import report
+    from sim import _cache
 
+    monkeypatch.setattr(_cache, "COLD", False)  # the compile notice is a line of its own
     (tmp_path / "experiment.json").write_text("{}")
     assert main(["report", str(tmp_path)]) == 2  # a results folder damaged by hand is the user's input
     assert "not an experiment.json" in capsys.readouterr().err
