@@ -11,10 +11,10 @@ else to a base rule policy (``fatigue_capped`` by default). It sees only the CRM
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, Strict
 
 from policies.base import Params, RulePolicy, channel_codes, content_code, pick_channel, slot_code, slot_for
 from sim.defaults import NIGHT, NO_CONTACT
@@ -26,7 +26,7 @@ UNSEEN = -2_000_000
 ESTABLISHED = -1_000_000
 """Log entry of a customer already in the pool on the first day the policy ran: no welcome."""
 
-Step = tuple[int, str]
+Step = Annotated[tuple[int, str], Strict(False)]  # a TOML array is a list
 """(days after the customer's own event, content) of one message of a sequence."""
 
 
