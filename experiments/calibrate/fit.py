@@ -1,0 +1,189 @@
+"""``siyu calibrate``: the engine's repurchase and dropout heterogeneity fitted to a transaction log.
+
+The engine's purchase process has no closed-form likelihood (need occasions on a personal cycle, won
+with a share that moves with salience; dropout faster as salience fades). The fit is therefore by
+indirect inference (Gourieroux, Monfort and Renault 1993): the auxiliary model of
+:mod:`~experiments.calibrate.auxiliary` is fitted by maximum likelihood to the log (beta-hat), and the
+named parameters theta are those whose engine-simulated log, with the same observation design, gives the
+same auxiliary estimates: beta(theta) = beta-hat, solved by damped Gauss-Newton with common random numbers.
+Its covariance is J^-1 Sigma J^-T (1 + n/n_sim), J the Jacobian of beta(theta), Sigma the robust covariance of
+beta-hat. Order values are fitted directly (:mod:`~experiments.calibrate.value`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from experiments.calibrate import auxiliary
+from experiments.calibrate.history import Histories, summarize, weekly_repeats
+from experiments.calibrate.simulate import engine_log
+from experiments.calibrate.value import ValueFit, fit_values
+from sim.config import Scenario, apply_overrides
+
+FITTED = ("population.cycle_median_days", "population.cycle_sigma", "population.dropout_per_year")
+"""Named parameters fitted by indirect inference (log scale), matched to the auxiliary (mu, log_sigma, log_delta)."""
+UNITS = {"population.cycle_median_days": "days", "population.cycle_sigma": "log-sd",
+         "population.dropout_per_year": "1/year", "population.order_value_median": "yuan",
+         "population.order_value_sigma": "log-sd"}
+LIMITS = {"population.cycle_median_days": (1.0, 3650.0), "population.cycle_sigma": (0.01, 3.0),
+          "population.dropout_per_year": (1e-3, 20.0)}
+"""The scenario's ranges (sim/config.py), slightly inside, for the search."""
+SIM_RATIO = 4
+"""The simulated pool is this many times the log's customers (at least :data:`MIN_POOL`)."""
+MIN_POOL, MAX_POOL = 10_000, 400_000
+ITERATIONS = 6
+
+
+@dataclass(frozen=True)
+class Design:
+    """How the log was observed: days from its first order to the calibration end, and the window of first orders."""
+
+    days: int
+    first_window: int
+    pool: int
+
+    @classmethod
+    def of(cls, h: Histories) -> "Design":
+        """The design of a log's histories, with a simulated pool :data:`SIM_RATIO` times its customers."""
+        start = int(h.first.min())
+        return cls(int(h.end - start + 1), int(h.first.max() - start),
+                   int(min(max(SIM_RATIO * h.n, MIN_POOL), MAX_POOL)))
+
+
+@dataclass
+class SimLog:
+    """An engine-simulated log observed with a :class:`Design`: its histories and weekly repeat transactions."""
+
+    histories: Histories
+    weekly: np.ndarray
+
+
+@dataclass
+class Calibration:
+    """The fit: named values and standard errors, the auxiliary fits, and the simulated log at the estimate."""
+
+    base: Scenario
+    scenario: Scenario
+    values: dict[str, float]
+    ses: dict[str, float]
+    fixed: dict[str, str]
+    """Parameters the log does not identify, kept at the base scenario's value, with the reason."""
+    aux_data: auxiliary.AuxFit
+    aux_sim: np.ndarray
+    value_fit: ValueFit
+    design: Design
+    data: Histories
+    data_weekly: np.ndarray
+    sim: SimLog
+    iterations: list[dict[str, float]] = field(default_factory=list)
+
+
+def simulate_design(scenario: Scenario, design: Design, seed: int) -> SimLog:
+    """The engine's log of ``scenario`` observed as ``design``: customers whose first order falls in its window."""
+    cust, day, amount = engine_log(scenario, design.pool, design.days, seed)
+    order = np.lexsort((day, cust))
+    cust, day, amount = cust[order], day[order], amount[order]
+    first = np.full(design.pool, design.days, np.int64)
+    np.minimum.at(first, cust, day)
+    keep = first[cust] <= design.first_window
+    used, idx = np.unique(cust[keep], return_inverse=True)
+    h = summarize(used.astype(object), idx.astype(np.int64), day[keep], amount[keep], design.days - 1)
+    return SimLog(h, weekly_repeats(idx, day[keep], 0, design.days - 1))
+
+
+def _scenario(base: Scenario, names: tuple[str, ...], theta: np.ndarray) -> Scenario:
+    over = {}
+    for name, t in zip(names, theta):
+        lo, hi = LIMITS[name]
+        over[name] = float(min(max(math.exp(t), lo), hi))
+    return apply_overrides(base, over, "calibration")
+
+
+def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int = 0,
+              iterations: int = ITERATIONS) -> Calibration:
+    """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring)."""
+    design = Design.of(h)
+    aux_data = auxiliary.fit(h)
+    names = list(FITTED)
+    rows = [0, 1, 2]
+    fixed: dict[str, str] = {}
+    lo_delta = auxiliary.BOUNDS[2][0]
+    if aux_data.beta[2] < lo_delta + 0.5:
+        names.remove("population.dropout_per_year")
+        rows.remove(2)
+        fixed["population.dropout_per_year"] = ("the log shows no sign of dropout (auxiliary dropout rate at its "
+                                                "lower bound): kept at the base scenario's value")
+    names_t = tuple(names)
+    target = aux_data.beta[rows]
+    sigma = aux_data.cov[np.ix_(rows, rows)]
+    weight = np.linalg.pinv(sigma)
+    theta = np.log([float(_get(base, n)) for n in names_t])
+    history: list[dict[str, float]] = []
+
+    def binding(t: np.ndarray) -> tuple[np.ndarray, SimLog]:
+        log = simulate_design(_scenario(base, names_t, t), design, seed)
+        return auxiliary.fit(log.histories, aux_data.beta, covariance=False).beta[rows], log
+
+    b, log = binding(theta)
+    jac = _jacobian(binding, theta, b)
+    best = (_distance(target - b, weight), theta, b, log)
+    history.append(_row(0, names_t, theta, best[0]))
+    step = _gauss_newton(jac, weight, target - b)
+    for it in range(1, iterations + 1):
+        if np.max(np.abs(step)) < 0.005:
+            break
+        trial = best[1] + step
+        b, log = binding(trial)
+        d = _distance(target - b, weight)
+        history.append(_row(it, names_t, trial, d))
+        if d < best[0]:
+            best = (d, trial, b, log)
+            step = _gauss_newton(jac, weight, target - b)
+        else:  # back off towards the best point so far
+            step = step / 2
+    _, theta, b, log = best
+    inv = np.linalg.pinv(jac)
+    cov_t = inv @ sigma @ inv.T * (1.0 + h.n / max(log.histories.n, 1))
+    values = {n: float(math.exp(t)) for n, t in zip(names_t, theta)}
+    ses = {n: float(math.exp(t) * math.sqrt(max(cov_t[k, k], 0.0))) for k, (n, t) in enumerate(zip(names_t, theta))}
+    vf = fit_values(h)
+    values["population.order_value_median"] = vf.median
+    values["population.order_value_sigma"] = vf.sigma
+    ses["population.order_value_median"] = vf.median_se
+    ses["population.order_value_sigma"] = vf.sigma_se
+    fitted = apply_overrides(base, {**{n: v for n, v in values.items()}, "population.customers": h.n}, "calibration")
+    return Calibration(base, fitted, values, ses, fixed, aux_data, b, vf, design, h, data_weekly, log, history)
+
+
+def _distance(resid: np.ndarray, weight: np.ndarray) -> float:
+    return float(resid @ weight @ resid)
+
+
+def _row(it: int, names: tuple[str, ...], theta: np.ndarray, d: float) -> dict[str, float]:
+    return {"iteration": it, **{n: math.exp(v) for n, v in zip(names, theta)}, "distance": d}
+
+
+def _gauss_newton(jac: np.ndarray, weight: np.ndarray, resid: np.ndarray) -> np.ndarray:
+    """The weighted Gauss-Newton step, at most 1 in each log parameter."""
+    a = jac.T @ weight @ jac
+    return np.clip(np.linalg.solve(a + 1e-6 * np.diag(np.diag(a)), jac.T @ weight @ resid), -1.0, 1.0)
+
+
+def _get(scenario: Scenario, dotted: str) -> float:
+    obj = scenario
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return float(obj)
+
+
+def _jacobian(binding, theta: np.ndarray, b0: np.ndarray, step: float = 0.2) -> np.ndarray:
+    """Forward differences of the binding function, in log parameters, with the same random numbers."""
+    out = np.empty((b0.size, theta.size))
+    for k in range(theta.size):
+        t = theta.copy()
+        t[k] += step
+        out[:, k] = (binding(t)[0] - b0) / step
+    return out
