@@ -34,7 +34,9 @@ LIMITS = {"population.cycle_median_days": (1.0, 3650.0), "population.cycle_sigma
 SIM_RATIO = 4
 """The simulated pool is this many times the log's customers (at least :data:`MIN_POOL`)."""
 MIN_POOL, MAX_POOL = 10_000, 400_000
-ITERATIONS = 6
+ITERATIONS = 12
+NEAR = 4.0
+"""Distance per matched parameter under which the Jacobian is no longer retaken."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,10 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
         d = _distance(target - b, weight)
         history.append(_row(it, names_t, trial, d))
         if d < best[0]:
+            far = d > NEAR * len(rows)
             best = (d, trial, b, log)
+            if far:  # still far: the slopes here may differ from where they were taken
+                jac = _jacobian(binding, trial, b)
             step = _gauss_newton(jac, weight, target - b)
         else:  # back off towards the best point so far
             step = step / 2

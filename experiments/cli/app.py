@@ -15,7 +15,8 @@ from typing import NoReturn, Sequence
 
 from rich.markup import escape
 
-from experiments.cli.commands import bench, compare, experiment, regress, report, run, scenarios, train
+from experiments.cli.commands import (bench, calibrate, compare, experiment, forecast, regress, report, run, scenarios,
+                                      train)
 from experiments.cli.completion import bash_script
 from experiments.cli.options import UserError
 from experiments.console import console
@@ -24,7 +25,7 @@ from sim.engine import code_version
 from sim.extras import MissingExtra
 from sim.observation import InvalidActionError
 
-COMMANDS = (run, compare, experiment, report, regress, train, scenarios, bench)
+COMMANDS = (run, compare, experiment, report, regress, train, scenarios, bench, calibrate, forecast)
 """Command modules, in the order ``siyu --help`` lists them."""
 
 
