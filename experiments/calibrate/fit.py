@@ -19,9 +19,12 @@ import numpy as np
 
 from experiments.calibrate import auxiliary
 from experiments.calibrate.history import Histories, summarize, weekly_repeats
-from experiments.calibrate.simulate import engine_log
+from experiments.calibrate.simulate import engine_log, purchases
 from experiments.calibrate.value import ValueFit, fit_values
 from sim.config import Scenario, apply_overrides
+from sim.engine import Simulation
+from sim.seeding import from_histories
+from sim.state import generate
 
 FITTED = ("population.cycle_median_days", "population.cycle_sigma", "population.dropout_per_year")
 """Named parameters fitted by indirect inference (log scale), matched to the auxiliary (mu, log_sigma, log_delta)."""
@@ -39,20 +42,35 @@ NEAR = 4.0
 """Distance per matched parameter under which the Jacobian is no longer retaken."""
 
 
+COHORT_SHARE = 0.6
+"""A log whose first orders all fall in the first this share of its span is read as a cohort of new customers."""
+
+
 @dataclass(frozen=True)
 class Design:
-    """How the log was observed: days from its first order to the calibration end, and the window of first orders."""
+    """How the log was observed: days from its first order to the calibration end, the window of first orders,
+    and whether its customers are a cohort of new customers (first orders are first purchases) or an existing
+    pool seen through a window (first orders are the first seen)."""
 
     days: int
     first_window: int
     pool: int
+    new: bool
+    spans: np.ndarray
+    """Days from each customer's first order to the calibration end (T), resampled for a new cohort."""
 
     @classmethod
-    def of(cls, h: Histories) -> "Design":
-        """The design of a log's histories, with a simulated pool :data:`SIM_RATIO` times its customers."""
+    def of(cls, h: Histories, cohort: str = "auto") -> "Design":
+        """The design of a log's histories, with a simulated pool :data:`SIM_RATIO` times its customers.
+
+        ``cohort`` is "new", "pool" or "auto" (new when every first order lies in the first
+        :data:`COHORT_SHARE` of the span).
+        """
         start = int(h.first.min())
-        return cls(int(h.end - start + 1), int(h.first.max() - start),
-                   int(min(max(SIM_RATIO * h.n, MIN_POOL), MAX_POOL)))
+        days, window = int(h.end - start + 1), int(h.first.max() - start)
+        new = cohort == "new" or (cohort == "auto" and window < COHORT_SHARE * days)
+        return cls(days, window, int(min(max(SIM_RATIO * h.n, MIN_POOL), MAX_POOL)), new,
+                   np.asarray(h.T, np.int64))
 
 
 @dataclass
@@ -84,7 +102,13 @@ class Calibration:
 
 
 def simulate_design(scenario: Scenario, design: Design, seed: int) -> SimLog:
-    """The engine's log of ``scenario`` observed as ``design``: customers whose first order falls in its window."""
+    """The engine's log of ``scenario`` observed as ``design`` (see :class:`Design`).
+
+    An existing pool: customers whose first order in the window falls among the log's first orders. A new
+    cohort: every customer buys on day 0 and is followed for a span drawn from the log's.
+    """
+    if design.new:
+        return _simulate_cohort(scenario, design, seed)
     cust, day, amount = engine_log(scenario, design.pool, design.days, seed)
     order = np.lexsort((day, cust))
     cust, day, amount = cust[order], day[order], amount[order]
@@ -96,6 +120,28 @@ def simulate_design(scenario: Scenario, design: Design, seed: int) -> SimLog:
     return SimLog(h, weekly_repeats(idx, day[keep], 0, design.days - 1))
 
 
+def _simulate_cohort(scenario: Scenario, design: Design, seed: int) -> SimLog:
+    n = design.pool
+    drawn = generate(scenario, n, seed)
+    spans = np.random.default_rng(np.random.SeedSequence([seed, 0xC0])).choice(design.spans, n)
+    one = np.full(n, -1, np.int64)
+    st = from_histories(scenario, seed, drawn.cycle, drawn.dropout, drawn.value, one, one, np.ones(n, np.int64),
+                        drawn.value.astype(np.float64), np.ones(n, bool))
+    sim = Simulation(scenario, customers=n, seed=seed, state=st, inflow=False)
+    cust, day, amount = purchases(sim, int(spans.max()))
+    keep = day + 1 <= spans[cust]
+    end = design.days - 1
+    start = end - spans  # each customer's first purchase, on the log's calendar
+    rows = np.arange(n)
+    cust = np.concatenate([rows, cust[keep]])
+    day = np.concatenate([start, start[cust[n:]] + day[keep] + 1])
+    amount = np.concatenate([drawn.value.astype(np.float64), amount[keep]])
+    order = np.lexsort((day, cust))
+    cust, day, amount = cust[order], day[order], amount[order]
+    h = summarize(rows.astype(object), cust, day, amount, end)
+    return SimLog(h, weekly_repeats(cust, day, 0, end))
+
+
 def _scenario(base: Scenario, names: tuple[str, ...], theta: np.ndarray) -> Scenario:
     over = {}
     for name, t in zip(names, theta):
@@ -105,9 +151,12 @@ def _scenario(base: Scenario, names: tuple[str, ...], theta: np.ndarray) -> Scen
 
 
 def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int = 0,
-              iterations: int = ITERATIONS) -> Calibration:
-    """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring)."""
-    design = Design.of(h)
+              iterations: int = ITERATIONS, cohort: str = "auto") -> Calibration:
+    """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring).
+
+    ``cohort``: how the log was observed (:meth:`Design.of`).
+    """
+    design = Design.of(h, cohort)
     aux_data = auxiliary.fit(h)
     names = list(FITTED)
     rows = [0, 1, 2]

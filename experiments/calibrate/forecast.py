@@ -46,9 +46,12 @@ class Forecast:
     """Share of replicates in which the customer is still in the pool at the calibration end."""
 
 
-def cycle_quantiles(scenario: Scenario, h: Histories, seed: int) -> tuple[float, float]:
+def cycle_quantiles(scenario: Scenario, h: Histories, seed: int, cohort: str = "auto") -> tuple[float, float]:
     """Mean and sd of log cycle among the customers an engine log of ``scenario`` with ``h``'s design shows."""
-    design = Design.of(h)
+    design = Design.of(h, cohort)
+    if design.new:  # every customer of a new cohort is in its log
+        pop = scenario.population
+        return float(np.log(pop.cycle_median_days)), float(pop.cycle_sigma)
     log = simulate_design(scenario, design, seed)
     rows = np.array(log.histories.ids, dtype=np.int64)
     cycles = generate(scenario, design.pool, seed).cycle[rows]
@@ -74,10 +77,11 @@ def posterior_draw(beta: np.ndarray, h: Histories, rng: np.random.Generator
     return z1, auxiliary.Z2[node], pick < k
 
 
-def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100, seed: int = 0) -> Forecast:
+def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100, seed: int = 0,
+             cohort: str = "auto") -> Forecast:
     """Simulate the customers of ``h`` for ``days`` days after its calibration end, ``replicates`` times."""
     aux = auxiliary.fit(h, covariance=False)
-    m_log, s_log = cycle_quantiles(scenario, h, seed)
+    m_log, s_log = cycle_quantiles(scenario, h, seed, cohort)
     dropout_per_day = float(pack(scenario).population.dropout_per_day)
     weeks = (days + 6) // 7
     cum = np.zeros((replicates, weeks))
