@@ -3,8 +3,8 @@
 :func:`from_histories` draws a population for a seed as :func:`sim.state.generate` does, then sets
 each customer's purchase record, personal cycle, dropout rate, order value and status from the
 arguments, and plays the silence since their last purchase with the engine's formulas
-(:func:`silent_period`) for the hidden state that follows (need clock, salience, dropout), then stage and tier. ``Simulation(scenario, customers=n, seed=seed, state=state, inflow=False)``
-runs it on from day 0.
+(:func:`silent_period`) for the hidden state that follows (need clock, salience, dropout), then stage
+and tier. ``Simulation(scenario, customers=n, seed=seed, state=state, inflow=False)`` runs it on from day 0.
 """
 
 from __future__ import annotations

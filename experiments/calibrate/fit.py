@@ -48,9 +48,11 @@ COHORT_SHARE = 0.6
 
 @dataclass(frozen=True)
 class Design:
-    """How the log was observed: days from its first order to the calibration end, the window of first orders,
-    and whether its customers are a cohort of new customers (first orders are first purchases) or an existing
-    pool seen through a window (first orders are the first seen)."""
+    """How the log was observed: its span, the window of first orders, new cohort or existing pool.
+
+    A cohort of new customers: first orders are first purchases. An existing pool seen through a window:
+    first orders are only the first seen.
+    """
 
     days: int
     first_window: int

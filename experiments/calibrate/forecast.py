@@ -2,11 +2,12 @@
 
 For each replicate every customer's hidden traits are drawn from their posterior given their history:
 the auxiliary model (:mod:`~experiments.calibrate.auxiliary`, refitted on the cohort) gives the
-posterior of their standardized purchase rate and dropout rate; the standardized rate is mapped to the engine's cycle at the
-same quantile of the cycles of the customers who appear in an engine log with the cohort's design.
-Their record (first and last purchase, frequency, spend, usual order value) is their own
+posterior of their standardized purchase rate and dropout rate; the standardized rate is mapped to the
+engine's cycle at the same quantile of the cycles of the customers who appear in an engine log with the
+cohort's design. Their record (first and last purchase, frequency, spend, usual order value) is their own
 (:func:`sim.seeding.from_histories`), and the silence since their last purchase is played with the
-engine's formulas, which sets their need clock, salience and whether they have left. The engine then runs without contacts; replicates give the bands.
+engine's formulas, which sets their need clock, salience and whether they have left. The engine then
+runs without contacts; replicates give the bands.
 """
 
 from __future__ import annotations

@@ -84,8 +84,10 @@ def summarize(ids: np.ndarray, cust: np.ndarray, day: np.ndarray, amount: np.nda
 
 
 def holdout_weekly(tx: Transactions, end: int, weeks: int) -> np.ndarray:
-    """Transactions (same-day orders as one) in each of the ``weeks`` weeks after ``end``, by the customers
-    who ordered on or before ``end``."""
+    """Transactions in each of the ``weeks`` weeks after ``end`` by the customers who ordered on or before it.
+
+    Same-day orders of a customer count as one transaction.
+    """
     cust, day, _ = daily(tx)
     known = np.zeros(tx.n_customers, bool)
     known[tx.customer[tx.day <= end]] = True

@@ -1,5 +1,8 @@
-"""The calibrated scenario as TOML: the base scenario's text with the fitted values put in, each with its
-standard error as a comment, so the file stays the readable, commented preset a strategist edits."""
+"""The calibrated scenario as TOML: the base scenario's text with the fitted values put in.
+
+Each value carries its standard error as a comment, so the file stays the readable, commented preset a
+strategist edits.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ def scenario_text(cal: Calibration, base_text: str, name: str, source: str) -> s
     """``base_text`` with :attr:`Calibration.values` (and the pool size) in its [population] table."""
     values = {k.split(".", 1)[1]: v for k, v in cal.values.items()}
     notes = {k.split(".", 1)[1]: f"# fitted by siyu calibrate: SE {_fmt(cal.ses[k])} {UNITS[k]}" for k in cal.values}
-    notes.update({k.split(".", 1)[1]: "# not identified by the log: " + why.split(": ")[-1] for k, why in cal.fixed.items()})
+    notes.update({k.split(".", 1)[1]: "# not identified by the log: " + why.split(": ")[-1]
+                  for k, why in cal.fixed.items()})
     values["customers"] = cal.data.n
     notes["customers"] = "# customers in the calibration log"
     lines, section, done = [], "", set()

@@ -1,5 +1,8 @@
-"""Transaction logs written by the engine itself: the data the calibration is checked against, and the
-simulations indirect inference matches the real log with."""
+"""Transaction logs written by the engine itself.
+
+They are the data the calibration is checked against, and the simulations indirect inference matches a
+real log with.
+"""
 
 from __future__ import annotations
 

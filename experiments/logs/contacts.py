@@ -20,8 +20,11 @@ _TRUE, _FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f", "
 
 @dataclass(frozen=True)
 class Contacts:
-    """Valid contact rows. ``channel`` indexes :data:`sim.defaults.CHANNELS`; ``content`` indexes
-    :data:`sim.defaults.CONTENTS`, or is -1 for a control row; flags are -1 when the column is absent."""
+    """Valid contact rows.
+
+    ``channel`` indexes :data:`sim.defaults.CHANNELS`; ``content`` indexes :data:`sim.defaults.CONTENTS`,
+    or is -1 for a control row; flags are -1 when the column is absent.
+    """
 
     customer: np.ndarray
     """int64, index into the transactions' ``ids``."""

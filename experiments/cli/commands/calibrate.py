@@ -19,7 +19,8 @@ def add_log_arguments(p: argparse.ArgumentParser) -> None:
                    help="header names if not customer_id, date, amount (e.g. customer_id=cust,date=order_date)")
     p.add_argument("--date-format", default="iso", metavar="FMT",
                    help="strptime format of the dates, e.g. %%Y%%m%%d or %%d/%%m/%%Y (default: ISO, YYYY-MM-DD)")
-    p.add_argument("--strict", action="store_true", help="fail on the first kind of bad row instead of leaving them out")
+    p.add_argument("--strict", action="store_true",
+                   help="fail on the first kind of bad row instead of leaving them out")
 
 
 def read_log(path: str, args: argparse.Namespace) -> tuple[Any, int]:
