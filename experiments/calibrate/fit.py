@@ -3,11 +3,13 @@
 The engine's purchase process has no closed-form likelihood (need occasions on a personal cycle, won
 with a share that moves with salience; dropout faster as salience fades). The fit is therefore by
 indirect inference (Gourieroux, Monfort and Renault 1993): the auxiliary model of
-:mod:`~experiments.calibrate.auxiliary` is fitted by maximum likelihood to the log (beta-hat), and the
-named parameters theta are those whose engine-simulated log, with the same observation design, gives the
-same auxiliary estimates: beta(theta) = beta-hat, solved by damped Gauss-Newton with common random numbers.
-Its covariance is J^-1 Sigma J^-T (1 + n/n_sim), J the Jacobian of beta(theta), Sigma the robust covariance of
-beta-hat. Order values are fitted directly (:mod:`~experiments.calibrate.value`).
+:mod:`~experiments.calibrate.auxiliary` is fitted by maximum likelihood to the log (beta-hat) and, with two
+statistics of the tracking curve (:func:`extra_statistics`), makes the vector s-hat; the named parameters
+theta are those whose engine-simulated log, with the same observation design, gives the closest s(theta)
+in the metric W = Sigma^-1, solved by damped Gauss-Newton with common random numbers. Their covariance is
+(J'WJ)^-1 (1 + n/n_sim), J the Jacobian of s(theta), Sigma the covariance of s-hat (the auxiliary block
+robust, the two statistics by the delta method, taken as uncorrelated with it). Order values are fitted
+directly (:mod:`~experiments.calibrate.value`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ LIMITS = {"population.cycle_median_days": (1.0, 3650.0), "population.cycle_sigma
 SIM_RATIO = 4
 """The simulated pool is this many times the log's customers (at least :data:`MIN_POOL`)."""
 MIN_POOL, MAX_POOL = 10_000, 400_000
+EXTRA_NAMES = ("log_mean_repeats", "late_share")
+"""Statistics matched beside the auxiliary estimates (:func:`extra_statistics`)."""
 ITERATIONS = 12
 NEAR = 4.0
 """Distance per matched parameter under which the Jacobian is no longer retaken."""
@@ -94,7 +98,11 @@ class Calibration:
     fixed: dict[str, str]
     """Parameters the log does not identify, kept at the base scenario's value, with the reason."""
     aux_data: auxiliary.AuxFit
-    aux_sim: np.ndarray
+    stat_names: tuple[str, ...]
+    """What is matched: the identified auxiliary parameters, then :data:`EXTRA_NAMES`."""
+    stat_data: np.ndarray
+    stat_se: np.ndarray
+    stat_sim: np.ndarray
     value_fit: ValueFit
     design: Design
     data: Histories
@@ -170,15 +178,20 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
         fixed["population.dropout_per_year"] = ("the log shows no sign of dropout (auxiliary dropout rate at its "
                                                 "lower bound): kept at the base scenario's value")
     names_t = tuple(names)
-    target = aux_data.beta[rows]
-    sigma = aux_data.cov[np.ix_(rows, rows)]
+    extra, extra_var = extra_statistics(h)
+    target = np.concatenate([aux_data.beta[rows], extra])
+    sigma = np.zeros((target.size, target.size))
+    sigma[: len(rows), : len(rows)] = aux_data.cov[np.ix_(rows, rows)]
+    sigma[len(rows):, len(rows):] = np.diag(extra_var)
     weight = np.linalg.pinv(sigma)
+    stat_names = tuple(auxiliary.NAMES[r] for r in rows) + EXTRA_NAMES
     theta = np.log([float(_get(base, n)) for n in names_t])
     history: list[dict[str, float]] = []
 
     def binding(t: np.ndarray) -> tuple[np.ndarray, SimLog]:
         log = simulate_design(_scenario(base, names_t, t), design, seed)
-        return auxiliary.fit(log.histories, aux_data.beta, covariance=False).beta[rows], log
+        beta = auxiliary.fit(log.histories, aux_data.beta, covariance=False).beta[rows]
+        return np.concatenate([beta, extra_statistics(log.histories)[0]]), log
 
     b, log = binding(theta)
     jac = _jacobian(binding, theta, b)
@@ -193,7 +206,7 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
         d = _distance(target - b, weight)
         history.append(_row(it, names_t, trial, d))
         if d < best[0]:
-            far = d > NEAR * len(rows)
+            far = d > NEAR * target.size
             best = (d, trial, b, log)
             if far:  # still far: the slopes here may differ from where they were taken
                 jac = _jacobian(binding, trial, b)
@@ -201,8 +214,8 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
         else:  # back off towards the best point so far
             step = step / 2
     _, theta, b, log = best
-    inv = np.linalg.pinv(jac)
-    cov_t = inv @ sigma @ inv.T * (1.0 + h.n / max(log.histories.n, 1))
+    bread = np.linalg.pinv(jac.T @ weight @ jac)
+    cov_t = bread @ jac.T @ weight @ sigma @ weight @ jac @ bread * (1.0 + h.n / max(log.histories.n, 1))
     values = {n: float(math.exp(t)) for n, t in zip(names_t, theta)}
     ses = {n: float(math.exp(t) * math.sqrt(max(cov_t[k, k], 0.0))) for k, (n, t) in enumerate(zip(names_t, theta))}
     vf = fit_values(h)
@@ -211,7 +224,24 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     ses["population.order_value_median"] = vf.median_se
     ses["population.order_value_sigma"] = vf.sigma_se
     fitted = apply_overrides(base, {**{n: v for n, v in values.items()}, "population.customers": h.n}, "calibration")
-    return Calibration(base, fitted, values, ses, fixed, aux_data, b, vf, design, h, data_weekly, log, history)
+    return Calibration(base, fitted, values, ses, fixed, aux_data, stat_names, target, np.sqrt(np.diag(sigma)), b, vf,
+                       design, h, data_weekly, log, history)
+
+
+def extra_statistics(h: Histories) -> tuple[np.ndarray, np.ndarray]:
+    """:data:`EXTRA_NAMES` of a log and their sampling variances (delta method over customers).
+
+    The log of the mean repeat transactions pins the level of the tracking curve (the auxiliary model's
+    lognormal tail need not match the engine's); the share of repeats in the last third of the span pins
+    its shape over time (how fast buying fades).
+    """
+    x = h.x.astype(np.float64)
+    n, total = x.size, max(float(x.sum()), 1.0)
+    mean = total / n
+    share = float(h.late.sum()) / total
+    var_log_mean = float(x.var()) / (n * mean * mean)
+    var_share = float(np.sum((h.late - share * x) ** 2)) / total ** 2
+    return np.array([np.log(mean), share]), np.array([max(var_log_mean, 1e-12), max(var_share, 1e-12)])
 
 
 def _distance(resid: np.ndarray, weight: np.ndarray) -> float:

@@ -20,7 +20,8 @@ class Histories:
 
     ``first`` and ``last`` are day numbers; ``x`` the repeat transactions after the first; ``t_x`` =
     last - first and ``T`` = end - first (days, as in BG/NBD); ``log_value`` the mean log order amount
-    over ``orders`` transactions with a positive amount; ``spend`` the total amount.
+    over ``orders`` transactions with a positive amount; ``spend`` the total amount; ``late`` the repeat
+    transactions in the last third of the log's span (from its first order to ``end``).
     """
 
     ids: np.ndarray
@@ -33,6 +34,7 @@ class Histories:
     log_sq: np.ndarray
     orders: np.ndarray
     spend: np.ndarray
+    late: np.ndarray
     end: int
 
     @property
@@ -78,9 +80,11 @@ def summarize(ids: np.ndarray, cust: np.ndarray, day: np.ndarray, amount: np.nda
     log_value = np.bincount(cust, weights=logs * pos, minlength=n) / np.maximum(orders, 1)
     log_sq = np.bincount(cust, weights=logs * logs * pos, minlength=n)
     x = count - 1
+    cut = end - (end - int(first.min())) // 3 if n else end
+    late = np.bincount(cust, weights=(day > cut) & (day > first[cust]), minlength=n)
     return Histories(ids, first, last, x.astype(np.int64), (last - first).astype(np.float64),
                      (end - first).astype(np.float64), log_value, log_sq, orders,
-                     np.bincount(cust, weights=amount, minlength=n), end)
+                     np.bincount(cust, weights=amount, minlength=n), late, end)
 
 
 def holdout_weekly(tx: Transactions, end: int, weeks: int) -> np.ndarray:

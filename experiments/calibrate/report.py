@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
-
 from experiments.calibrate import auxiliary
 from experiments.calibrate.fit import UNITS, Calibration
 from experiments.calibrate.holdout import Holdout
@@ -48,12 +46,14 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
         out.append(f"| `{name}` | {_g(_get(cal.base, name))} (kept) | | | {_g(_get(cal.base, name))} | {UNITS[name]} |")
     out += [""] + [f"- `{n}`: {why}." for n, why in cal.fixed.items()]
     out += ["", "Every other parameter is the base scenario's; `scenario.toml` holds the estimates with their "
-            "standard errors as comments.", "", "## Auxiliary model (matched by indirect inference)", "",
-            "| parameter | log (MLE) | SE | engine at the estimate |", "|---|---:|---:|---:|"]
-    se = np.sqrt(np.clip(np.diag(cal.aux_data.cov), 0, None))
-    for k, name in enumerate(auxiliary.NAMES):
-        sim = cal.aux_sim[k] if k < cal.aux_sim.size else float("nan")
-        out.append(f"| {name} | {cal.aux_data.beta[k]:.4f} | {se[k]:.4f} | {_g(sim)} |")
+            "standard errors as comments.", "", "## Matched statistics (indirect inference)", "",
+            "| statistic | log | SE | engine at the estimate |", "|---|---:|---:|---:|"]
+    for k, name in enumerate(cal.stat_names):
+        out.append(f"| {name} | {cal.stat_data[k]:.4f} | {cal.stat_se[k]:.4f} | {cal.stat_sim[k]:.4f} |")
+    shown = [n for n in auxiliary.NAMES if n not in cal.stat_names]
+    if shown:
+        out.append(f"\nNot matched (no dropout in the log): {', '.join(shown)} = "
+                   f"{cal.aux_data.beta[auxiliary.NAMES.index(shown[0])]:.4f}.")
     out += ["", f"Log-likelihood of the auxiliary model at its maximum: {cal.aux_data.loglik:,.1f} "
             f"({cal.aux_data.n:,} customers). Simulated log: {cal.sim.histories.n:,} customers from a pool of "
             f"{cal.design.pool:,}.", "", "Search (distance = weighted squared gap of the auxiliary estimates; "
