@@ -20,7 +20,7 @@ from experiments.calibrate import auxiliary
 from experiments.calibrate.fit import Design, simulate_design
 from experiments.calibrate.history import Histories
 from experiments.calibrate.simulate import purchases
-from sim.config import Scenario
+from sim.config import Scenario, apply_overrides
 from sim.defaults import ACTIVE
 from sim.engine import Simulation
 from sim.params import pack
@@ -79,11 +79,15 @@ def posterior_draw(beta: np.ndarray, h: Histories, rng: np.random.Generator
 
 
 def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100, seed: int = 0,
-             cohort: str = "auto") -> Forecast:
-    """Simulate the customers of ``h`` for ``days`` days after its calibration end, ``replicates`` times."""
+             cohort: str = "auto", errors: dict[str, float] | None = None) -> Forecast:
+    """Simulate the customers of ``h`` for ``days`` days after its calibration end, ``replicates`` times.
+
+    ``errors`` (standard errors of fitted parameters, by dotted path) puts their uncertainty in the band:
+    each replicate draws them, independently and lognormally, around the scenario's values.
+    """
     aux = auxiliary.fit(h, covariance=False)
-    m_log, s_log = cycle_quantiles(scenario, h, seed, cohort)
-    dropout_per_day = float(pack(scenario).population.dropout_per_day)
+    m_log0, s_log0 = cycle_quantiles(scenario, h, seed, cohort)
+    base = scenario
     weeks = (days + 6) // 7
     cum = np.zeros((replicates, weeks))
     tx = np.zeros(h.n)
@@ -92,6 +96,11 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     value = np.where(h.orders > 0, np.exp(h.log_value), np.nan)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 11]))
     for r in range(replicates):
+        scenario = _perturbed(base, errors or {}, rng)
+        pop0, pop = base.population, scenario.population
+        m_log = m_log0 + np.log(pop.cycle_median_days / pop0.cycle_median_days)
+        s_log = s_log0 * (pop.cycle_sigma / pop0.cycle_sigma if pop0.cycle_sigma > 0 else 1.0)
+        dropout_per_day = float(pack(scenario).population.dropout_per_day)
         z1, z2, _ = posterior_draw(aux.beta, h, rng)  # alive or not: the silent period decides
         sim_seed = seed * 100_003 + r
         st = from_histories(scenario, sim_seed, np.exp(m_log - s_log * z1),
@@ -108,3 +117,18 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     lo, hi = np.quantile(cum, BAND, axis=0)
     return Forecast(np.arange(1, weeks + 1), cum.mean(axis=0), lo, hi, cum, tx / replicates, spend / replicates,
                     alive / replicates)
+
+
+def _perturbed(scenario: Scenario, errors: dict[str, float], rng: np.random.Generator) -> Scenario:
+    """``scenario`` with each parameter in ``errors`` drawn lognormally around its value (sd = its SE)."""
+    if not errors:
+        return scenario
+    over = {}
+    for path, se in sorted(errors.items()):
+        obj = scenario
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        v = float(obj)
+        if v > 0 and se > 0:
+            over[path] = v * float(np.exp(rng.normal() * se / v - 0.5 * (se / v) ** 2))
+    return apply_overrides(scenario, over, "forecast uncertainty")

@@ -42,10 +42,10 @@ class Holdout:
 
 
 def compare(scenario: Scenario, h: Histories, tx: Transactions, weeks: int, replicates: int = 40,
-            seed: int = 0) -> Holdout:
-    """Forecast ``weeks`` weeks with the scenario and with BG/NBD, against the log."""
+            seed: int = 0, errors: dict[str, float] | None = None) -> Holdout:
+    """Forecast ``weeks`` weeks with the scenario (its fitted ``errors`` in the band) and with BG/NBD."""
     actual = np.cumsum(holdout_weekly(tx, h.end, weeks))
-    fc = forecast(scenario, h, 7 * weeks, replicates, seed)
+    fc = forecast(scenario, h, 7 * weeks, replicates, seed, errors=errors)
     params, bg = bgnbd.weekly_forecast(h, weeks)
     inside = float(np.mean((actual >= fc.low) & (actual <= fc.high)))
     return Holdout(weeks, actual, fc, bg, params, mape(fc.mean, actual), mape(bg, actual), inside)

@@ -85,7 +85,7 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
                 f"a={holdout.bgnbd_params[2]:.3g}, b={holdout.bgnbd_params[3]:.3g}; weeks) | {holdout.bgnbd[-1]:,.0f} "
                 f"| {holdout.actual[-1]:,.0f} | {100 * hb[0]:.1f}% | {100 * hb[1]:.1f}% |", "",
                 f"The actual cumulative count lies inside siyu's 90% band in {100 * holdout.inside_band:.0f}% of "
-                f"the weeks (the band is simulation noise and the customers' posterior, not parameter uncertainty)."]
+                f"the weeks (the band: simulation noise, the customers' posterior and the fitted parameters' errors)."]
     return "\n".join(out) + "\n"
 
 

@@ -20,46 +20,45 @@ def _fmt(v: float) -> str:
 
 
 def scenario_text(cal: Calibration, base_text: str, name: str, source: str) -> str:
-    """``base_text`` with :attr:`Calibration.values` (and the pool size) in its [population] table."""
-    values = {k.split(".", 1)[1]: v for k, v in cal.values.items()}
-    notes = {k.split(".", 1)[1]: f"# fitted by siyu calibrate: SE {_fmt(cal.ses[k])} {UNITS[k]}" for k in cal.values}
-    notes.update({k.split(".", 1)[1]: "# not identified by the log: " + why.split(": ")[-1]
-                  for k, why in cal.fixed.items()})
-    values["customers"] = cal.data.n
-    notes["customers"] = "# customers in the calibration log"
-    lines, section, done = [], "", set()
+    """``base_text`` with :attr:`Calibration.values` (and the pool size) in their tables."""
+    shown: dict[str, str] = {k: _fmt(v) for k, v in cal.values.items()}
+    notes = {k: f"# fitted by siyu calibrate: SE {_fmt(cal.ses[k])} {UNITS[k]}" for k in cal.values}
+    notes.update({k: "# not identified by the log: " + why.split(": ")[-1] for k, why in cal.fixed.items()})
+    shown["population.customers"] = str(cal.data.n)
+    notes["population.customers"] = "# customers in the calibration log"
+    lines: list[str] = []
+    section, done = "", set()
     for line in base_text.splitlines():
         m = SECTION.match(line)
         if m:
-            if section == "population":
-                lines += _missing(values, notes, done)
+            lines += _missing(section, shown, notes, done)
             section = m.group(1).strip()
         key = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith("#") else ""
-        if section == "" and key == "name":
+        path = f"{section}.{key}" if section else key
+        if not section and key == "name":
             line = f'name = "{name}"'
-        elif section == "" and key == "description":
+        elif not section and key == "description":
             line = f'description = "Calibrated by siyu calibrate on {source}"'
-        elif section == "population" and key in notes:
-            shown = f"{int(values[key])}" if key == "customers" else _fmt(values[key]) if key in values else None
-            if shown is None:
-                line = f"{line.split('#', 1)[0].rstrip()}  {notes[key]}"
-            else:
-                line = f"{key} = {shown}  {notes[key]}"
-            done.add(key)
+        elif path in notes:
+            value = shown.get(path)
+            line = (f"{line.split('#', 1)[0].rstrip()}  {notes[path]}" if value is None
+                    else f"{key} = {value}  {notes[path]}")
+            done.add(path)
         lines.append(line)
-    if section == "population":
-        lines += _missing(values, notes, done)
-    if not any(SECTION.match(x) and SECTION.match(x).group(1).strip() == "population" for x in lines):
-        lines += ["", "[population]"] + _missing(values, notes, done)
+    lines += _missing(section, shown, notes, done)
+    for table in sorted({p.split(".", 1)[0] for p in notes if p not in done}):
+        lines += ["", f"[{table}]"] + _missing(table, shown, notes, done)
     return "\n".join(lines) + "\n"
 
 
-def _missing(values: dict[str, float], notes: dict[str, str], done: set[str]) -> list[str]:
+def _missing(section: str, shown: dict[str, str], notes: dict[str, str], done: set[str]) -> list[str]:
+    """Lines for the fitted values of ``section`` its text did not have."""
     out = []
-    for key, v in values.items():
-        if key not in done:
-            out.append(f"{key} = {int(v) if key == 'customers' else _fmt(v)}  {notes[key]}")
-            done.add(key)
+    for path in notes:
+        table, _, key = path.partition(".")
+        if table == section and path not in done and path in shown:
+            out.append(f"{key} = {shown[path]}  {notes[path]}")
+            done.add(path)
     return out
 
 
@@ -67,3 +66,26 @@ def write_scenario(cal: Calibration, base_text: str, path: Path, name: str, sour
     """Write the calibrated scenario to ``path`` and check that it loads."""
     path.write_text(scenario_text(cal, base_text, name, source), encoding="utf-8")
     load_scenario(path)
+
+
+FITTED_LINE = re.compile(r"^\s*(\w+)\s*=\s*([-+0-9.eE]+)\s*# fitted by siyu calibrate: SE ([-+0-9.eE]+)")
+
+
+def fitted_errors(path: Path) -> dict[str, float]:
+    """Standard errors of the fitted values in a scenario file written by :func:`write_scenario`, by dotted path.
+
+    Empty for any other file (a preset has none).
+    """
+    if not path.is_file():
+        return {}
+    out: dict[str, float] = {}
+    section = ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = SECTION.match(line)
+        if m:
+            section = m.group(1).strip()
+            continue
+        f = FITTED_LINE.match(line)
+        if f:
+            out[f"{section}.{f.group(1)}" if section else f.group(1)] = float(f.group(3))
+    return out

@@ -68,7 +68,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     weeks = holdout_weeks(tx, end)
     hold = None
     if weeks >= 1 and not args.no_holdout:
-        hold = compare(cal.scenario, h, tx, weeks, args.replicates, args.seed)
+        hold = compare(cal.scenario, h, tx, weeks, args.replicates, args.seed, cal.ses)
         forecast_figure(hold.siyu.weeks, hold.siyu.mean, hold.siyu.low, hold.siyu.high, hold.actual,
                         out / "holdout.png", hold.bgnbd)
     (out / "fit.md").write_text(fit_markdown(cal, Path(args.transactions).name, args.base, tx.report.lines(), hold,

@@ -20,6 +20,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from experiments.calibrate.history import histories, holdout_weekly
     from experiments.calibrate.holdout import holdout_weeks, mape
     from experiments.calibrate.plots import forecast_figure
+    from experiments.calibrate.scenario_file import fitted_errors
     from experiments.logs.rows import parse_date_argument
     from sim.config import load_scenario
     if args.contacts:
@@ -30,7 +31,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     if until <= end:
         raise UserError(f"--until {args.until}: must be after --calibration-end {args.calibration_end}")
     h = histories(tx, end)
-    fc = forecast(scenario, h, until - end, args.replicates, args.seed)
+    fc = forecast(scenario, h, until - end, args.replicates, args.seed, errors=fitted_errors(Path(args.scenario)))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with (out / "forecast.csv").open("w", newline="") as fh:
