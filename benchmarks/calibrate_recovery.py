@@ -22,7 +22,7 @@ from experiments.calibrate.fit import calibrate
 from experiments.calibrate.history import histories
 from experiments.calibrate.holdout import compare
 from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
-from experiments.logs import read_transactions
+from experiments.logs.transactions import read_transactions
 from sim.config import apply_overrides, load_scenario
 
 TRUTH = {"population.cycle_median_days": 60.0, "population.cycle_sigma": 0.5,

@@ -11,7 +11,7 @@ from experiments.calibrate.forecast import forecast
 from experiments.calibrate.history import histories, holdout_weekly
 from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
 from experiments.cli.app import main
-from experiments.logs import read_transactions
+from experiments.logs.transactions import read_transactions
 from sim.config import load_scenario
 from sim.defaults import ACTIVE, DROPPED
 from sim.seeding import from_histories

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from experiments.cli.app import main
-from experiments.logs import Columns, LogError, read_contacts, read_transactions
+from experiments.logs.contacts import read_contacts
+from experiments.logs.rows import LogError
+from experiments.logs.transactions import Columns, read_transactions
 
 GOOD = [f"c{i},2024-01-{1 + i % 20:02d},{10 + i}" for i in range(40)]
 

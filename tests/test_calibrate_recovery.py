@@ -14,7 +14,7 @@ from experiments.calibrate.fit import calibrate
 from experiments.calibrate.history import histories
 from experiments.calibrate.scenario_file import write_scenario
 from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
-from experiments.logs import read_transactions
+from experiments.logs.transactions import read_transactions
 from sim.config import apply_overrides, load_scenario, preset_text
 from sim.engine import Simulation
 

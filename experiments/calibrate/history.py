@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from experiments.logs import LogError, Transactions
+from experiments.logs.rows import LogError
+from experiments.logs.transactions import Transactions
 
 MIN_CUSTOMERS = 30
 """Fewer customers with an order in the calibration period cannot identify any heterogeneity."""

@@ -9,7 +9,7 @@ import numpy as np
 from experiments.calibrate import bgnbd
 from experiments.calibrate.forecast import Forecast, forecast
 from experiments.calibrate.history import Histories, holdout_weekly
-from experiments.logs import Transactions
+from experiments.logs.transactions import Transactions
 from sim.config import Scenario
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.logs.rows import LogError, LogReport, cell, open_rows, parse_day
-from experiments.logs.transactions import MIN_VALID_SHARE
+from experiments.logs.rows import MIN_VALID_SHARE, LogError, LogReport, cell, open_rows, parse_day
 from sim.defaults import CHANNELS, CONTENTS
 
 CONTROL = "none"

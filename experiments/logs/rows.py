@@ -8,6 +8,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
+MIN_VALID_SHARE = 0.5
+"""Below this share of usable rows a file is refused: the columns or the date format are probably wrong."""
 SHOWN_ROWS = 5
 """Line numbers quoted per kind of problem; the count covers them all."""
 

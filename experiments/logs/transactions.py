@@ -8,10 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.logs.rows import LogError, LogReport, cell, open_rows, parse_day
+from experiments.logs.rows import MIN_VALID_SHARE, LogError, LogReport, cell, open_rows, parse_day
 
-MIN_VALID_SHARE = 0.5
-"""Below this share of usable rows the file is refused: the columns or the date format are probably wrong."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def add_log_arguments(p: argparse.ArgumentParser) -> None:
 
 def read_log(path: str, args: argparse.Namespace) -> tuple[Any, int]:
     """The transactions and the calibration end's day number; each kind of bad row printed as one warning line."""
-    from experiments.logs import Columns, read_transactions
+    from experiments.logs.transactions import Columns, read_transactions
     from experiments.logs.rows import parse_date_argument
     end = parse_date_argument(args.calibration_end, "--calibration-end")
     tx = read_transactions(path, Columns.parse(args.columns), args.date_format, end, args.strict)
@@ -42,8 +42,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from experiments.calibrate.plots import fit_figure, forecast_figure
     from experiments.calibrate.report import fit_markdown
     from experiments.calibrate.scenario_file import write_scenario
-    from experiments.logs import read_contacts
-    from experiments.logs.contacts import parse_channel_map
+    from experiments.logs.contacts import parse_channel_map, read_contacts
     from sim.config import load_scenario, preset_names, preset_text
     tx, end = read_log(args.transactions, args)
     if args.contacts:
