@@ -48,6 +48,8 @@ class AuxFit:
     cov: np.ndarray
     loglik: float
     n: int
+    influence: np.ndarray
+    """Each customer's influence on the estimates (n x 3; their sum of outer products is ``cov``)."""
 
 
 def rates(beta: np.ndarray, z1: np.ndarray = Z1, z2: np.ndarray = Z2) -> tuple[np.ndarray, np.ndarray]:
@@ -109,11 +111,14 @@ def _col(h: Histories | dict[str, np.ndarray], key: str) -> np.ndarray:
     return np.asarray(v, np.float64)[:, None]
 
 
-def compress(h: Histories) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Distinct (x, t_x, T) histories and how many customers share each (the likelihood only needs those)."""
+def compress(h: Histories) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Distinct (x, t_x, T) histories, how many customers share each, and which one each customer has.
+
+    The likelihood only needs the distinct histories.
+    """
     rows = np.stack([h.x, h.t_x, h.T], axis=1)
-    uniq, counts = np.unique(rows, axis=0, return_counts=True)
-    return {"x": uniq[:, 0], "t_x": uniq[:, 1], "T": uniq[:, 2]}, counts.astype(np.float64)
+    uniq, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+    return {"x": uniq[:, 0], "t_x": uniq[:, 1], "T": uniq[:, 2]}, counts.astype(np.float64), inverse.ravel()
 
 
 def start(h: Histories) -> np.ndarray:
@@ -124,7 +129,7 @@ def start(h: Histories) -> np.ndarray:
 
 def fit(h: Histories, beta0: np.ndarray | None = None, covariance: bool = True) -> AuxFit:
     """Maximum likelihood, with the robust (sandwich) covariance of the estimates (NaN without ``covariance``)."""
-    data, w = compress(h)
+    data, w, inverse = compress(h)
     n = float(w.sum())
 
     def nll(b: np.ndarray) -> float:
@@ -134,16 +139,15 @@ def fit(h: Histories, beta0: np.ndarray | None = None, covariance: bool = True) 
     res = minimize(nll, b0, method="L-BFGS-B", bounds=BOUNDS, options={"ftol": 1e-12, "gtol": 1e-8})
     beta = res.x
     if not covariance:
-        return AuxFit(beta, np.full((3, 3), np.nan), -n * float(res.fun), int(n))
+        return AuxFit(beta, np.full((3, 3), np.nan), -n * float(res.fun), int(n), np.zeros((0, 3)))
     scores = _scores(beta, data)
     meat = (scores * w[:, None]).T @ scores
     bread = _hessian(lambda b: n * nll(b), beta)
     try:
         inv = np.linalg.inv(bread)
-        cov = inv @ meat @ inv
     except np.linalg.LinAlgError:
-        cov = np.full((3, 3), np.nan)
-    return AuxFit(beta, cov, -n * float(res.fun), int(n))
+        inv = np.full((3, 3), np.nan)
+    return AuxFit(beta, inv @ meat @ inv, -n * float(res.fun), int(n), (scores @ inv.T)[inverse])
 
 
 def _scores(beta: np.ndarray, data: dict[str, np.ndarray], eps: float = 1e-5) -> np.ndarray:

@@ -7,8 +7,8 @@ indirect inference (Gourieroux, Monfort and Renault 1993): the auxiliary model o
 statistics of the tracking curve (:func:`extra_statistics`), makes the vector s-hat; the named parameters
 theta are those whose engine-simulated log, with the same observation design, gives the closest s(theta)
 in the metric W = Sigma^-1, solved by damped Gauss-Newton with common random numbers. Their covariance is
-(J'WJ)^-1 (1 + n/n_sim), J the Jacobian of s(theta), Sigma the covariance of s-hat (the auxiliary block
-robust, the two statistics by the delta method, taken as uncorrelated with it). Order values are fitted
+(J'WJ)^-1 (1 + n/n_sim), J the Jacobian of s(theta) at the estimate, Sigma the covariance of s-hat, from
+each customer's influence on every statistic (so their correlation counts). Order values are fitted
 directly (:mod:`~experiments.calibrate.value`).
 """
 
@@ -182,11 +182,10 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
             fixed[name] = ("the log shows no sign of dropout (auxiliary dropout rate at its lower bound): kept at "
                            "the base scenario's value")
     names_t = tuple(names)
-    extra, extra_var = extra_statistics(h)
+    extra, extra_influence = extra_statistics(h)
     target = np.concatenate([aux_data.beta[rows], extra])
-    sigma = np.zeros((target.size, target.size))
-    sigma[: len(rows), : len(rows)] = aux_data.cov[np.ix_(rows, rows)]
-    sigma[len(rows):, len(rows):] = np.diag(extra_var)
+    influence = np.concatenate([aux_data.influence[:, rows], extra_influence], axis=1)
+    sigma = influence.T @ influence  # the joint covariance of all matched statistics
     weight = np.linalg.pinv(sigma)
     stat_names = tuple(auxiliary.NAMES[r] for r in rows) + EXTRA_NAMES
     theta = np.log([max(float(_get(base, n)), LIMITS[n][0]) for n in names_t])
@@ -218,6 +217,7 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
         else:  # back off towards the best point so far
             step = step / 2
     _, theta, b, log = best
+    jac = _jacobian(binding, theta, b)  # the slopes at the estimate, for its covariance
     bread = np.linalg.pinv(jac.T @ weight @ jac)
     cov_t = bread @ jac.T @ weight @ sigma @ weight @ jac @ bread * (1.0 + h.n / max(log.histories.n, 1))
     values = {n: float(math.exp(t)) for n, t in zip(names_t, theta)}
@@ -233,7 +233,7 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
 
 
 def extra_statistics(h: Histories) -> tuple[np.ndarray, np.ndarray]:
-    """:data:`EXTRA_NAMES` of a log and their sampling variances (delta method over customers).
+    """:data:`EXTRA_NAMES` of a log and each customer's influence on them (n x 2, delta method).
 
     The log of the mean repeat transactions pins the level of the tracking curve (the auxiliary model's
     lognormal tail need not match the engine's); the share of repeats in the last third of the span pins
@@ -243,9 +243,8 @@ def extra_statistics(h: Histories) -> tuple[np.ndarray, np.ndarray]:
     n, total = x.size, max(float(x.sum()), 1.0)
     mean = total / n
     share = float(h.late.sum()) / total
-    var_log_mean = float(x.var()) / (n * mean * mean)
-    var_share = float(np.sum((h.late - share * x) ** 2)) / total ** 2
-    return np.array([np.log(mean), share]), np.array([max(var_log_mean, 1e-12), max(var_share, 1e-12)])
+    influence = np.stack([(x - mean) / (n * mean), (h.late - share * x) / total], axis=1)
+    return np.array([np.log(mean), share]), influence
 
 
 def _distance(resid: np.ndarray, weight: np.ndarray) -> float:

@@ -50,6 +50,7 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
             "| statistic | log | SE | engine at the estimate |", "|---|---:|---:|---:|"]
     for k, name in enumerate(cal.stat_names):
         out.append(f"| {name} | {cal.stat_data[k]:.4f} | {cal.stat_se[k]:.4f} | {cal.stat_sim[k]:.4f} |")
+    out.append("")
     shown = [n for n in auxiliary.NAMES if n not in cal.stat_names]
     if shown:
         out.append(f"\nNot matched (no dropout in the log): {', '.join(shown)} = "
