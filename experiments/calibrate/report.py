@@ -47,7 +47,7 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
     out += [""] + [f"- `{n}`: {why}." for n, why in cal.fixed.items()]
     out += ["", "Every other parameter is the base scenario's; `scenario.toml` holds the estimates with their "
             "standard errors as comments.", "", "## Matched statistics (indirect inference)", "",
-            "| statistic | log | SE | engine at the estimate |", "|---|---:|---:|---:|"]
+            "| statistic | observed | SE | engine at the estimate |", "|---|---:|---:|---:|"]
     for k, name in enumerate(cal.stat_names):
         out.append(f"| {name} | {cal.stat_data[k]:.4f} | {cal.stat_se[k]:.4f} | {cal.stat_sim[k]:.4f} |")
     out.append("")
@@ -57,8 +57,9 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
                    f"{cal.aux_data.beta[auxiliary.NAMES.index(shown[0])]:.4f}.")
     out += ["", f"Log-likelihood of the auxiliary model at its maximum: {cal.aux_data.loglik:,.1f} "
             f"({cal.aux_data.n:,} customers). Simulated log: {cal.sim.histories.n:,} customers from a pool of "
-            f"{cal.design.pool:,}.", "", "Search (distance = weighted squared gap of the auxiliary estimates; "
-            "about the number of matched parameters is as close as simulation noise allows):", "",
+            f"{cal.design.pool:,}.", "", "Search (distance = squared gap of the matched statistics weighted by their "
+            "inverse covariance; near the number of statistics less the fitted parameters is as close as "
+            "sampling noise allows):", "",
             "| step | " + " | ".join(k.split(".")[-1] for k in cal.iterations[0] if k not in ("iteration", "distance"))
             + " | distance |", "|---" * (len(cal.iterations[0])) + "|"]
     for row in cal.iterations:
