@@ -77,3 +77,20 @@ def test_cli_forecast_writes_its_files(engine_data, tmp_path):
     assert (out / "forecast.png").stat().st_size > 10_000
     assert main(["forecast", "beauty", "--cohort", str(path), "--calibration-end", "2024-08-27",
                  "--until", "2024-10-08", "--contacts", "plan.csv", "--out", str(out)]) == 2
+
+
+def test_cli_calibrate_writes_a_loadable_scenario_and_fit_report(engine_data, tmp_path, capsys):
+    path, _, h = engine_data
+    out = tmp_path / "cal"
+    assert main(["calibrate", str(path), "--calibration-end", "2024-08-27", "--replicates", "8",
+                 "--out", str(out)]) == 0
+    sc = load_scenario(out / "scenario.toml")
+    assert sc.population.customers == h.n and sc.name == "calibrated_tx"
+    text = (out / "fit.md").read_text()
+    for part in ("## Fitted parameters", "`population.cycle_median_days`", "## Matched statistics",
+                 "## Observed against fitted", "## Holdout: the 18 weeks after the calibration end", "BG/NBD"):
+        assert part in text, part
+    assert "`population.dropout_per_year`: the log shows no sign of dropout" in text
+    assert (out / "fit.png").stat().st_size > 10_000 and (out / "holdout.png").stat().st_size > 10_000
+    printed = capsys.readouterr().out
+    assert "population.cycle_median_days = " in printed and "holdout, 18 weeks: siyu" in printed
