@@ -85,10 +85,11 @@ def test_report_and_figures_do_not_import_the_cli():
 
 
 LAYERS = [
-    {"experiments", "experiments.console", "experiments.store", "experiments.recording"},
+    {"experiments", "experiments.console", "experiments.store", "experiments.recording", "experiments.logs"},
     {"experiments.stats"},
     {"experiments.running"},
-    {"experiments.reporting", "experiments.regress", "experiments.train", "experiments.bench", "experiments.tune"},
+    {"experiments.reporting", "experiments.regress", "experiments.train", "experiments.bench", "experiments.tune",
+     "experiments.calibrate"},
     {"experiments.cli"},
 ]
 """The experiments packages bottom to top, as the README's architecture draws them."""

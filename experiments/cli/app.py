@@ -16,8 +16,8 @@ from typing import Any, NoReturn, Sequence
 
 from rich.markup import escape
 
-from experiments.cli.commands import (bench, compare, experiment, explore, regress, report, run, scenarios, train,
-                                      tune)
+from experiments.cli.commands import (bench, calibrate, compare, experiment, explore, forecast, regress, report, run,
+                                      scenarios, train, tune)
 from experiments.cli.completion import bash_script
 from experiments.cli.options import UserError
 from experiments.console import console, short
@@ -28,7 +28,7 @@ from sim.engine import code_version
 from sim.extras import MissingExtra
 from sim.observation import InvalidActionError
 
-COMMANDS = (run, compare, experiment, report, regress, train, tune, scenarios, bench, explore)
+COMMANDS = (run, compare, experiment, report, regress, train, tune, scenarios, bench, explore, calibrate, forecast)
 """Command modules, in the order ``siyu --help`` lists them."""
 
 

@@ -1,0 +1,175 @@
+"""The auxiliary customer-base model fitted by maximum likelihood: what the calibration matches.
+
+A Pareto/NBD-type model with lognormal heterogeneity, in days: while alive, customer ``i`` buys as a
+Poisson process of rate ``lambda_i = exp(mu + sigma z1)`` and leaves at rate
+``delta_i = delta exp(0.5 z2 - 0.125)`` (the engine's own dropout spread, mean ``delta``), with z1, z2
+independent standard normals. Conditioned on the first transaction, a history (x repeats, the last at
+t_x, observed for T days) has the likelihood
+
+    L(lambda, delta) = lambda^x [exp(-(lambda+delta) T) + delta/(lambda+delta) (exp(-(lambda+delta) t_x)
+                                 - exp(-(lambda+delta) T))]
+
+(Schmittlein, Morrison and Colombo 1987), integrated over z1, z2 by Gauss-Hermite quadrature. It is not
+the engine's purchase process (need occasions come on a personal cycle, won with a salience-dependent
+share; dropout rises as salience fades), so its parameters are not the engine's: indirect inference
+(:mod:`~experiments.calibrate.fit`) maps them back. The model only has to be identified and to move
+with the engine's parameters, which it does: mu with the cycle, sigma with the cycle spread, delta with dropout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+from scipy.optimize import minimize
+
+from experiments.calibrate.history import Histories
+
+BOUNDS = [(-12.0, 3.0), (-4.0, 1.5), (-12.0, -2.0)]
+"""Search box of the auxiliary parameters (a dropout rate from one per 400 years to one per week)."""
+NAMES = ("mu", "log_sigma", "log_delta")
+"""Auxiliary parameters: log median purchase rate (1/day), log of its log-sd, log mean dropout rate (1/day)."""
+DROPOUT_SPREAD = 0.5
+"""Log-sd of the personal dropout rate, as the engine draws it (:func:`sim.state.generate`)."""
+_Z1, _W1 = np.polynomial.hermite_e.hermegauss(16)
+_Z2, _W2 = np.polynomial.hermite_e.hermegauss(5)
+LOG_W = (np.log(_W1 / _W1.sum())[:, None] + np.log(_W2 / _W2.sum())[None, :]).ravel()
+"""Log quadrature weights over the (z1, z2) grid, flattened."""
+Z1 = np.repeat(_Z1, _Z2.size)
+Z2 = np.tile(_Z2, _Z1.size)
+
+
+@dataclass(frozen=True)
+class AuxFit:
+    """Maximum-likelihood fit of the auxiliary model: estimates, robust covariance, log-likelihood."""
+
+    beta: np.ndarray
+    cov: np.ndarray
+    loglik: float
+    n: int
+    influence: np.ndarray
+    """Each customer's influence on the estimates (n x 3; their sum of outer products is ``cov``)."""
+
+
+def rates(beta: np.ndarray, z1: np.ndarray = Z1, z2: np.ndarray = Z2) -> tuple[np.ndarray, np.ndarray]:
+    """Purchase and dropout rates (1/day) at standard-normal points ``z1``, ``z2``."""
+    mu, log_sigma, log_delta = beta
+    return np.exp(mu + np.exp(log_sigma) * z1), np.exp(log_delta + DROPOUT_SPREAD * z2 - 0.125)
+
+
+def log_parts(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, lam: np.ndarray, delta: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Log-likelihood of each history at each rate pair, split: (alive at T, left before T).
+
+    Arrays broadcast: histories as columns (n, 1), rate pairs as rows (k,). The two parts sum (in
+    probability) to the likelihood; their ratio is the chance the customer is still alive.
+    """
+    s = lam + delta
+    base = x * np.log(lam) - s * t_x
+    gap = s * (T - t_x)
+    alive = base - gap
+    left = base + np.log(delta / s) + np.log(-np.expm1(-np.maximum(gap, 1e-300)))
+    return alive, left
+
+
+def loglik_rows(beta: np.ndarray, h: Histories | dict[str, np.ndarray]) -> np.ndarray:
+    """Log-likelihood of each customer's history, integrated over the heterogeneity."""
+    x, t_x, T = (_col(h, k)[:, 0] for k in ("x", "t_x", "T"))
+    lam, delta = rates(np.asarray(beta, np.float64))
+    out = np.empty(x.size)
+    _loglik(x, t_x, T, lam, delta, LOG_W, out)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _loglik(x, t_x, T, lam, delta, log_w, out):  # pragma: no cover - jitted
+    """:func:`log_parts` summed over the quadrature grid, one history at a time (the same formulas)."""
+    k = lam.size
+    log_lam = np.log(lam)
+    for i in prange(x.size):
+        terms = np.empty(k)
+        top = -np.inf
+        for j in range(k):
+            s = lam[j] + delta[j]
+            base = x[i] * log_lam[j] - s * t_x[i]
+            gap = max(s * (T[i] - t_x[i]), 1e-300)
+            alive = base - gap
+            left = base + np.log(delta[j] / s) + np.log(-np.expm1(-gap))
+            hi = max(alive, left)
+            v = hi + np.log1p(np.exp(min(alive, left) - hi)) + log_w[j]
+            terms[j] = v
+            top = max(top, v)
+        acc = 0.0
+        for j in range(k):
+            acc += np.exp(terms[j] - top)
+        out[i] = top + np.log(acc)
+
+
+def _col(h: Histories | dict[str, np.ndarray], key: str) -> np.ndarray:
+    v = h[key] if isinstance(h, dict) else getattr(h, key)
+    return np.asarray(v, np.float64)[:, None]
+
+
+def compress(h: Histories) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Distinct (x, t_x, T) histories, how many customers share each, and which one each customer has.
+
+    The likelihood only needs the distinct histories.
+    """
+    rows = np.stack([h.x, h.t_x, h.T], axis=1)
+    uniq, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+    return {"x": uniq[:, 0], "t_x": uniq[:, 1], "T": uniq[:, 2]}, counts.astype(np.float64), inverse.ravel()
+
+
+def start(h: Histories) -> np.ndarray:
+    """A starting point: the mean repeat rate, a unit spread, a dropout of one per ten mean spans."""
+    rate = max(h.x.sum(), 1.0) / max(h.T.sum(), 1.0)
+    return np.array([np.log(rate), 0.0, np.log(0.1 / max(h.T.mean(), 1.0))])
+
+
+def fit(h: Histories, beta0: np.ndarray | None = None, covariance: bool = True) -> AuxFit:
+    """Maximum likelihood, with the robust (sandwich) covariance of the estimates (NaN without ``covariance``)."""
+    data, w, inverse = compress(h)
+    n = float(w.sum())
+
+    def nll(b: np.ndarray) -> float:
+        return -float(w @ loglik_rows(b, data)) / n
+
+    b0 = start(h) if beta0 is None else beta0
+    res = minimize(nll, b0, method="L-BFGS-B", bounds=BOUNDS, options={"ftol": 1e-12, "gtol": 1e-8})
+    beta = res.x
+    if not covariance:
+        return AuxFit(beta, np.full((3, 3), np.nan), -n * float(res.fun), int(n), np.zeros((0, 3)))
+    scores = _scores(beta, data)
+    meat = (scores * w[:, None]).T @ scores
+    bread = _hessian(lambda b: n * nll(b), beta)
+    try:
+        inv = np.linalg.inv(bread)
+    except np.linalg.LinAlgError:
+        inv = np.full((3, 3), np.nan)
+    return AuxFit(beta, inv @ meat @ inv, -n * float(res.fun), int(n), (scores @ inv.T)[inverse])
+
+
+def _scores(beta: np.ndarray, data: dict[str, np.ndarray], eps: float = 1e-5) -> np.ndarray:
+    """Per-history gradient of the log-likelihood (central differences)."""
+    out = np.empty((data["x"].size, beta.size))
+    for k in range(beta.size):
+        d = np.zeros_like(beta)
+        d[k] = eps
+        out[:, k] = (loglik_rows(beta + d, data) - loglik_rows(beta - d, data)) / (2 * eps)
+    return out
+
+
+def _hessian(f, beta: np.ndarray, eps: float = 1e-4) -> np.ndarray:
+    """Numerical Hessian of ``f`` at ``beta``."""
+    k = beta.size
+    out = np.empty((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            di = np.zeros(k)
+            dj = np.zeros(k)
+            di[i] = eps
+            dj[j] = eps
+            out[i, j] = out[j, i] = (f(beta + di + dj) - f(beta + di - dj) - f(beta - di + dj)
+                                     + f(beta - di - dj)) / (4 * eps * eps)
+    return out

@@ -1,0 +1,278 @@
+"""``siyu calibrate``: the engine's repurchase and dropout heterogeneity fitted to a transaction log.
+
+The engine's purchase process has no closed-form likelihood (need occasions on a personal cycle, won
+with a share that moves with salience; dropout faster as salience fades). The fit is therefore by
+indirect inference (Gourieroux, Monfort and Renault 1993): the auxiliary model of
+:mod:`~experiments.calibrate.auxiliary` is fitted by maximum likelihood to the log (beta-hat) and, with two
+statistics of the tracking curve (:func:`extra_statistics`), makes the vector s-hat; the named parameters
+theta are those whose engine-simulated log, with the same observation design, gives the closest s(theta)
+in the metric W = Sigma^-1, solved by damped Gauss-Newton with common random numbers. Their covariance is
+(J'WJ)^-1 (1 + n/n_sim), J the Jacobian of s(theta) at the estimate, Sigma the covariance of s-hat, from
+each customer's influence on every statistic (so their correlation counts). Order values are fitted
+directly (:mod:`~experiments.calibrate.value`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from experiments.calibrate import auxiliary
+from experiments.calibrate.history import Histories, summarize, weekly_repeats
+from experiments.calibrate.simulate import engine_log, purchases
+from experiments.calibrate.value import ValueFit, fit_values
+from sim.config import Scenario, apply_overrides
+from sim.engine import Simulation
+from sim.seeding import from_histories
+from sim.state import generate
+
+FITTED = ("population.cycle_median_days", "population.cycle_sigma", "population.dropout_per_year")
+"""Named parameters fitted by indirect inference (log scale). ``dynamics.dropout_salience`` (how much faster
+dropout is once the brand is forgotten) was tried as a fourth: on CDNOW its SE was 10 times its value, so the
+log does not identify it apart from the dropout level, and it stays the base scenario's."""
+DROPOUT = ("population.dropout_per_year",)
+UNITS = {"population.cycle_median_days": "days", "population.cycle_sigma": "log-sd",
+         "population.dropout_per_year": "1/year", "population.order_value_median": "yuan",
+         "population.order_value_sigma": "log-sd", "dynamics.dropout_salience": "factor"}
+LIMITS = {"population.cycle_median_days": (1.0, 3650.0), "population.cycle_sigma": (0.01, 3.0),
+          "population.dropout_per_year": (1e-3, 20.0), "dynamics.dropout_salience": (0.01, 100.0)}
+"""The scenario's ranges (sim/config.py), slightly inside, for the search."""
+SIM_RATIO = 4
+"""The simulated pool is this many times the log's customers (at least :data:`MIN_POOL`)."""
+MIN_POOL, MAX_POOL = 10_000, 400_000
+EXTRA_NAMES = ("log_mean_repeats", "late_share")
+"""Statistics matched beside the auxiliary estimates (:func:`extra_statistics`)."""
+ITERATIONS = 12
+NEAR = 4.0
+"""Distance per matched parameter under which the Jacobian is no longer retaken."""
+
+
+COHORT_SHARE = 0.6
+"""A log whose first orders all fall in the first this share of its span is read as a cohort of new customers."""
+
+
+@dataclass(frozen=True)
+class Design:
+    """How the log was observed: its span, the window of first orders, new cohort or existing pool.
+
+    A cohort of new customers: first orders are first purchases. An existing pool seen through a window:
+    first orders are only the first seen.
+    """
+
+    days: int
+    first_window: int
+    pool: int
+    new: bool
+    spans: np.ndarray
+    """Days from each customer's first order to the calibration end (T), resampled for a new cohort."""
+
+    @classmethod
+    def of(cls, h: Histories, cohort: str = "auto") -> "Design":
+        """The design of a log's histories, with a simulated pool :data:`SIM_RATIO` times its customers.
+
+        ``cohort`` is "new", "pool" or "auto" (new when every first order lies in the first
+        :data:`COHORT_SHARE` of the span).
+        """
+        start = int(h.first.min())
+        days, window = int(h.end - start + 1), int(h.first.max() - start)
+        new = cohort == "new" or (cohort == "auto" and window < COHORT_SHARE * days)
+        return cls(days, window, int(min(max(SIM_RATIO * h.n, MIN_POOL), MAX_POOL)), new,
+                   np.asarray(h.T, np.int64))
+
+
+@dataclass
+class SimLog:
+    """An engine-simulated log observed with a :class:`Design`: its histories and weekly repeat transactions."""
+
+    histories: Histories
+    weekly: np.ndarray
+
+
+@dataclass
+class Calibration:
+    """The fit: named values and standard errors, the auxiliary fits, and the simulated log at the estimate."""
+
+    base: Scenario
+    scenario: Scenario
+    values: dict[str, float]
+    ses: dict[str, float]
+    fixed: dict[str, str]
+    """Parameters the log does not identify, kept at the base scenario's value, with the reason."""
+    aux_data: auxiliary.AuxFit
+    stat_names: tuple[str, ...]
+    """What is matched: the identified auxiliary parameters, then :data:`EXTRA_NAMES`."""
+    stat_data: np.ndarray
+    stat_se: np.ndarray
+    stat_sim: np.ndarray
+    value_fit: ValueFit
+    design: Design
+    data: Histories
+    data_weekly: np.ndarray
+    sim: SimLog
+    iterations: list[dict[str, float]] = field(default_factory=list)
+
+
+def simulate_design(scenario: Scenario, design: Design, seed: int) -> SimLog:
+    """The engine's log of ``scenario`` observed as ``design`` (see :class:`Design`).
+
+    An existing pool: customers whose first order in the window falls among the log's first orders. A new
+    cohort: every customer buys on day 0 and is followed for a span drawn from the log's.
+    """
+    if design.new:
+        return _simulate_cohort(scenario, design, seed)
+    cust, day, amount = engine_log(scenario, design.pool, design.days, seed)
+    order = np.lexsort((day, cust))
+    cust, day, amount = cust[order], day[order], amount[order]
+    first = np.full(design.pool, design.days, np.int64)
+    np.minimum.at(first, cust, day)
+    keep = first[cust] <= design.first_window
+    used, idx = np.unique(cust[keep], return_inverse=True)
+    h = summarize(used.astype(object), idx.astype(np.int64), day[keep], amount[keep], design.days - 1)
+    return SimLog(h, weekly_repeats(idx, day[keep], 0, design.days - 1))
+
+
+def _simulate_cohort(scenario: Scenario, design: Design, seed: int) -> SimLog:
+    n = design.pool
+    drawn = generate(scenario, n, seed)
+    spans = np.random.default_rng(np.random.SeedSequence([seed, 0xC0])).choice(design.spans, n)
+    one = np.full(n, -1, np.int64)
+    st = from_histories(scenario, seed, drawn.cycle, drawn.dropout, drawn.value, one, one, np.ones(n, np.int64),
+                        drawn.value.astype(np.float64), np.ones(n, bool))
+    sim = Simulation(scenario, customers=n, seed=seed, state=st, inflow=False)
+    cust, day, amount = purchases(sim, int(spans.max()))
+    keep = day + 1 <= spans[cust]
+    end = design.days - 1
+    start = end - spans  # each customer's first purchase, on the log's calendar
+    rows = np.arange(n)
+    cust = np.concatenate([rows, cust[keep]])
+    day = np.concatenate([start, start[cust[n:]] + day[keep] + 1])
+    amount = np.concatenate([drawn.value.astype(np.float64), amount[keep]])
+    order = np.lexsort((day, cust))
+    cust, day, amount = cust[order], day[order], amount[order]
+    h = summarize(rows.astype(object), cust, day, amount, end)
+    return SimLog(h, weekly_repeats(cust, day, 0, end))
+
+
+def _scenario(base: Scenario, names: tuple[str, ...], theta: np.ndarray) -> Scenario:
+    over = {}
+    for name, t in zip(names, theta):
+        lo, hi = LIMITS[name]
+        over[name] = float(min(max(math.exp(t), lo), hi))
+    return apply_overrides(base, over, "calibration")
+
+
+def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int = 0,
+              iterations: int = ITERATIONS, cohort: str = "auto") -> Calibration:
+    """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring).
+
+    ``cohort``: how the log was observed (:meth:`Design.of`).
+    """
+    design = Design.of(h, cohort)
+    aux_data = auxiliary.fit(h)
+    names = list(FITTED)
+    rows = [0, 1, 2]
+    fixed: dict[str, str] = {}
+    lo_delta = auxiliary.BOUNDS[2][0]
+    if aux_data.beta[2] < lo_delta + 0.5:
+        rows.remove(2)
+        for name in DROPOUT:
+            names.remove(name)
+            fixed[name] = ("the log shows no sign of dropout (auxiliary dropout rate at its lower bound): kept at "
+                           "the base scenario's value")
+    names_t = tuple(names)
+    extra, extra_influence = extra_statistics(h)
+    target = np.concatenate([aux_data.beta[rows], extra])
+    influence = np.concatenate([aux_data.influence[:, rows], extra_influence], axis=1)
+    sigma = influence.T @ influence  # the joint covariance of all matched statistics
+    weight = np.linalg.pinv(sigma)
+    stat_names = tuple(auxiliary.NAMES[r] for r in rows) + EXTRA_NAMES
+    theta = np.log([max(float(_get(base, n)), LIMITS[n][0]) for n in names_t])
+    history: list[dict[str, float]] = []
+
+    def binding(t: np.ndarray) -> tuple[np.ndarray, SimLog]:
+        log = simulate_design(_scenario(base, names_t, t), design, seed)
+        beta = auxiliary.fit(log.histories, aux_data.beta, covariance=False).beta[rows]
+        return np.concatenate([beta, extra_statistics(log.histories)[0]]), log
+
+    b, log = binding(theta)
+    jac = _jacobian(binding, theta, b)
+    best = (_distance(target - b, weight), theta, b, log)
+    history.append(_row(0, names_t, theta, best[0]))
+    step = _gauss_newton(jac, weight, target - b)
+    for it in range(1, iterations + 1):
+        if np.max(np.abs(step)) < 0.005:
+            break
+        trial = best[1] + step
+        b, log = binding(trial)
+        d = _distance(target - b, weight)
+        history.append(_row(it, names_t, trial, d))
+        if d < best[0]:
+            far = d > NEAR * target.size
+            best = (d, trial, b, log)
+            if far:  # still far: the slopes here may differ from where they were taken
+                jac = _jacobian(binding, trial, b)
+            step = _gauss_newton(jac, weight, target - b)
+        else:  # back off towards the best point so far
+            step = step / 2
+    _, theta, b, log = best
+    jac = _jacobian(binding, theta, b)  # the slopes at the estimate, for its covariance
+    bread = np.linalg.pinv(jac.T @ weight @ jac)
+    cov_t = bread @ jac.T @ weight @ sigma @ weight @ jac @ bread * (1.0 + h.n / max(log.histories.n, 1))
+    values = {n: float(math.exp(t)) for n, t in zip(names_t, theta)}
+    ses = {n: float(math.exp(t) * math.sqrt(max(cov_t[k, k], 0.0))) for k, (n, t) in enumerate(zip(names_t, theta))}
+    vf = fit_values(h)
+    values["population.order_value_median"] = vf.median
+    values["population.order_value_sigma"] = vf.sigma
+    ses["population.order_value_median"] = vf.median_se
+    ses["population.order_value_sigma"] = vf.sigma_se
+    fitted = apply_overrides(base, {**{n: v for n, v in values.items()}, "population.customers": h.n}, "calibration")
+    return Calibration(base, fitted, values, ses, fixed, aux_data, stat_names, target, np.sqrt(np.diag(sigma)), b, vf,
+                       design, h, data_weekly, log, history)
+
+
+def extra_statistics(h: Histories) -> tuple[np.ndarray, np.ndarray]:
+    """:data:`EXTRA_NAMES` of a log and each customer's influence on them (n x 2, delta method).
+
+    The log of the mean repeat transactions pins the level of the tracking curve (the auxiliary model's
+    lognormal tail need not match the engine's); the share of repeats in the last third of the span pins
+    its shape over time (how fast buying fades).
+    """
+    x = h.x.astype(np.float64)
+    n, total = x.size, max(float(x.sum()), 1.0)
+    mean = total / n
+    share = float(h.late.sum()) / total
+    influence = np.stack([(x - mean) / (n * mean), (h.late - share * x) / total], axis=1)
+    return np.array([np.log(mean), share]), influence
+
+
+def _distance(resid: np.ndarray, weight: np.ndarray) -> float:
+    return float(resid @ weight @ resid)
+
+
+def _row(it: int, names: tuple[str, ...], theta: np.ndarray, d: float) -> dict[str, float]:
+    return {"iteration": it, **{n: math.exp(v) for n, v in zip(names, theta)}, "distance": d}
+
+
+def _gauss_newton(jac: np.ndarray, weight: np.ndarray, resid: np.ndarray) -> np.ndarray:
+    """The weighted Gauss-Newton step, at most 1 in each log parameter."""
+    a = jac.T @ weight @ jac
+    return np.clip(np.linalg.solve(a + 1e-6 * np.diag(np.diag(a)), jac.T @ weight @ resid), -1.0, 1.0)
+
+
+def _get(scenario: Scenario, dotted: str) -> float:
+    obj = scenario
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return float(obj)
+
+
+def _jacobian(binding, theta: np.ndarray, b0: np.ndarray, step: float = 0.2) -> np.ndarray:
+    """Forward differences of the binding function, in log parameters, with the same random numbers."""
+    out = np.empty((b0.size, theta.size))
+    for k in range(theta.size):
+        t = theta.copy()
+        t[k] += step
+        out[:, k] = (binding(t)[0] - b0) / step
+    return out

@@ -1,0 +1,134 @@
+"""``siyu forecast``: the log's own customers, each conditioned on their history, simulated past the calibration end.
+
+For each replicate every customer's hidden traits are drawn from their posterior given their history:
+the auxiliary model (:mod:`~experiments.calibrate.auxiliary`, refitted on the cohort) gives the
+posterior of their standardized purchase rate and dropout rate; the standardized rate is mapped to the
+engine's cycle at the same quantile of the cycles of the customers who appear in an engine log with the
+cohort's design. Their record (first and last purchase, frequency, spend, usual order value) is their own
+(:func:`sim.seeding.from_histories`), and the silence since their last purchase is played with the
+engine's formulas, which sets their need clock, salience and whether they have left. The engine then
+runs without contacts; replicates give the bands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from experiments.calibrate import auxiliary
+from experiments.calibrate.fit import Design, simulate_design
+from experiments.calibrate.history import Histories
+from experiments.calibrate.simulate import purchases
+from sim.config import Scenario, apply_overrides
+from sim.defaults import ACTIVE
+from sim.engine import Simulation
+from sim.params import pack
+from sim.seeding import from_histories
+from sim.state import generate
+
+BAND = (0.05, 0.95)
+"""Quantiles of the replicates' cumulative repeat transactions that bound the forecast band."""
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Weekly cumulative repeat transactions (mean and band over replicates) and per-customer expectations."""
+
+    weeks: np.ndarray
+    mean: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    replicates: np.ndarray
+    """(replicates, weeks) cumulative repeat transactions."""
+    expected_transactions: np.ndarray
+    expected_spend: np.ndarray
+    p_alive: np.ndarray
+    """Share of replicates in which the customer is still in the pool at the calibration end."""
+
+
+def cycle_quantiles(scenario: Scenario, h: Histories, seed: int, cohort: str = "auto") -> tuple[float, float]:
+    """Mean and sd of log cycle among the customers an engine log of ``scenario`` with ``h``'s design shows."""
+    design = Design.of(h, cohort)
+    if design.new:  # every customer of a new cohort is in its log
+        pop = scenario.population
+        return float(np.log(pop.cycle_median_days)), float(pop.cycle_sigma)
+    log = simulate_design(scenario, design, seed)
+    rows = np.array(log.histories.ids, dtype=np.int64)
+    cycles = generate(scenario, design.pool, seed).cycle[rows]
+    lc = np.log(cycles.astype(np.float64))
+    return float(lc.mean()), float(lc.std())
+
+
+def posterior_draw(beta: np.ndarray, h: Histories, rng: np.random.Generator
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One draw per customer of (z_rate, z_dropout, alive) from the auxiliary posterior given the history."""
+    lam, delta = auxiliary.rates(beta)
+    alive, left = auxiliary.log_parts(h.x[:, None].astype(float), h.t_x[:, None], h.T[:, None], lam, delta)
+    logp = np.concatenate([alive, left], axis=1) + np.concatenate([auxiliary.LOG_W, auxiliary.LOG_W])
+    logp -= logp.max(axis=1, keepdims=True)
+    p = np.exp(logp)
+    cdf = np.cumsum(p, axis=1)
+    u = rng.random(h.n) * cdf[:, -1]
+    pick = np.minimum((cdf < u[:, None]).sum(axis=1), cdf.shape[1] - 1)
+    k = lam.size
+    node = pick % k
+    spacing = 0.5 * np.diff(np.unique(auxiliary.Z1)).min()
+    z1 = auxiliary.Z1[node] + rng.uniform(-spacing, spacing, h.n)
+    return z1, auxiliary.Z2[node], pick < k
+
+
+def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100, seed: int = 0,
+             cohort: str = "auto", errors: dict[str, float] | None = None) -> Forecast:
+    """Simulate the customers of ``h`` for ``days`` days after its calibration end, ``replicates`` times.
+
+    ``errors`` (standard errors of fitted parameters, by dotted path) puts their uncertainty in the band:
+    each replicate draws them, independently and lognormally, around the scenario's values.
+    """
+    aux = auxiliary.fit(h, covariance=False)
+    m_log0, s_log0 = cycle_quantiles(scenario, h, seed, cohort)
+    base = scenario
+    weeks = (days + 6) // 7
+    cum = np.zeros((replicates, weeks))
+    tx = np.zeros(h.n)
+    spend = np.zeros(h.n)
+    alive = np.zeros(h.n)
+    value = np.where(h.orders > 0, np.exp(h.log_value), np.nan)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 11]))
+    for r in range(replicates):
+        scenario = _perturbed(base, errors or {}, rng)
+        pop0, pop = base.population, scenario.population
+        m_log = m_log0 + np.log(pop.cycle_median_days / pop0.cycle_median_days)
+        s_log = s_log0 * (pop.cycle_sigma / pop0.cycle_sigma if pop0.cycle_sigma > 0 else 1.0)
+        dropout_per_day = float(pack(scenario).population.dropout_per_day)
+        z1, z2, _ = posterior_draw(aux.beta, h, rng)  # alive or not: the silent period decides
+        sim_seed = seed * 100_003 + r
+        st = from_histories(scenario, sim_seed, np.exp(m_log - s_log * z1),
+                            dropout_per_day * np.exp(auxiliary.DROPOUT_SPREAD * z2 - 0.125),
+                            np.zeros(h.n), (h.first - h.end - 1).astype(np.int64),
+                            (h.last - h.end - 1).astype(np.int64), h.x + 1, h.spend, np.ones(h.n, bool))
+        st.value[:] = np.where(np.isnan(value), st.value, value)
+        alive += st.status[: h.n] == ACTIVE
+        sim = Simulation(scenario, customers=h.n, seed=sim_seed, state=st, inflow=False)
+        cust, day, amount = purchases(sim, days)
+        cum[r] = np.cumsum(np.bincount(day // 7, minlength=weeks)[:weeks])
+        tx += np.bincount(cust, minlength=h.n)
+        spend += np.bincount(cust, weights=amount, minlength=h.n)
+    lo, hi = np.quantile(cum, BAND, axis=0)
+    return Forecast(np.arange(1, weeks + 1), cum.mean(axis=0), lo, hi, cum, tx / replicates, spend / replicates,
+                    alive / replicates)
+
+
+def _perturbed(scenario: Scenario, errors: dict[str, float], rng: np.random.Generator) -> Scenario:
+    """``scenario`` with each parameter in ``errors`` drawn lognormally around its value (sd = its SE)."""
+    if not errors:
+        return scenario
+    over = {}
+    for path, se in sorted(errors.items()):
+        obj = scenario
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        v = float(obj)
+        if v > 0 and se > 0:
+            over[path] = v * float(np.exp(rng.normal() * se / v - 0.5 * (se / v) ** 2))
+    return apply_overrides(scenario, over, "forecast uncertainty")

@@ -1,0 +1,113 @@
+"""Per-customer summaries of a transaction log: what the likelihoods and the forecast condition on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from experiments.logs.rows import LogError
+from experiments.logs.transactions import Transactions
+
+MIN_CUSTOMERS = 30
+"""Fewer customers with an order in the calibration period cannot identify any heterogeneity."""
+MIN_REPEATS = 10
+"""Nor can fewer repeat orders."""
+
+
+@dataclass(frozen=True)
+class Histories:
+    """Each customer's calibration-period history, in days; same-day orders count as one transaction.
+
+    ``first`` and ``last`` are day numbers; ``x`` the repeat transactions after the first; ``t_x`` =
+    last - first and ``T`` = end - first (days, as in BG/NBD); ``log_value`` the mean log order amount
+    over ``orders`` transactions with a positive amount; ``spend`` the total amount; ``late`` the repeat
+    transactions in the last third of the log's span (from its first order to ``end``).
+    """
+
+    ids: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    log_value: np.ndarray
+    log_sq: np.ndarray
+    orders: np.ndarray
+    spend: np.ndarray
+    late: np.ndarray
+    end: int
+
+    @property
+    def n(self) -> int:
+        """Customers."""
+        return int(self.ids.size)
+
+
+def daily(tx: Transactions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(customer, day, amount) with the orders of one customer on one day summed into one transaction."""
+    key = tx.customer * 10_000_000 + tx.day
+    uniq, start = np.unique(key, return_index=True)
+    amount = np.add.reduceat(tx.amount, start) if tx.amount.size else tx.amount
+    return tx.customer[start], tx.day[start], amount
+
+
+def histories(tx: Transactions, end: int) -> Histories:
+    """Summaries of the orders on or before ``end``; a :class:`LogError` when too little is left."""
+    cal = tx.before(end)
+    cust, day, amount = daily(cal)
+    n = cal.n_customers
+    if n < MIN_CUSTOMERS:
+        raise LogError(f"{cal.report.source}: only {n} customers ordered on or before the calibration end; "
+                       f"at least {MIN_CUSTOMERS} are needed")
+    h = summarize(cal.ids, cust, day, amount, end)
+    if h.x.sum() < MIN_REPEATS:
+        raise LogError(f"{cal.report.source}: only {int(h.x.sum())} repeat transactions on or before the calibration "
+                       f"end; at least {MIN_REPEATS} are needed")
+    return h
+
+
+def summarize(ids: np.ndarray, cust: np.ndarray, day: np.ndarray, amount: np.ndarray, end: int) -> Histories:
+    """:class:`Histories` of customers ``0..len(ids)-1`` from one transaction per (customer, day), all <= ``end``."""
+    n = ids.size
+    count = np.bincount(cust, minlength=n)
+    first = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first, cust, day)
+    last = np.zeros(n, np.int64)
+    np.maximum.at(last, cust, day)
+    pos = amount > 0
+    logs = np.log(np.where(pos, amount, 1.0))
+    orders = np.bincount(cust[pos], minlength=n)
+    log_value = np.bincount(cust, weights=logs * pos, minlength=n) / np.maximum(orders, 1)
+    log_sq = np.bincount(cust, weights=logs * logs * pos, minlength=n)
+    x = count - 1
+    cut = end - (end - int(first.min())) // 3 if n else end
+    late = np.bincount(cust, weights=(day > cut) & (day > first[cust]), minlength=n)
+    return Histories(ids, first, last, x.astype(np.int64), (last - first).astype(np.float64),
+                     (end - first).astype(np.float64), log_value, log_sq, orders,
+                     np.bincount(cust, weights=amount, minlength=n), late, end)
+
+
+def holdout_weekly(tx: Transactions, end: int, weeks: int) -> np.ndarray:
+    """Transactions in each of the ``weeks`` weeks after ``end`` by the customers who ordered on or before it.
+
+    Same-day orders of a customer count as one transaction.
+    """
+    cust, day, _ = daily(tx)
+    known = np.zeros(tx.n_customers, bool)
+    known[tx.customer[tx.day <= end]] = True
+    after = (day > end) & known[cust]
+    week = (day[after] - end - 1) // 7
+    return np.bincount(week[week < weeks], minlength=weeks).astype(np.float64)
+
+
+def weekly_repeats(cust: np.ndarray, day: np.ndarray, start: int, end: int) -> np.ndarray:
+    """Repeat transactions (all but each customer's first) per week from ``start`` to ``end`` inclusive.
+
+    ``cust``, ``day``: one transaction per (customer, day), sorted by customer then day.
+    """
+    first = np.ones(cust.size, bool)
+    first[1:] = cust[1:] != cust[:-1]
+    keep = ~first & (day >= start) & (day <= end)
+    weeks = (end - start) // 7 + 1
+    return np.bincount((day[keep] - start) // 7, minlength=weeks).astype(np.float64)[:weeks]

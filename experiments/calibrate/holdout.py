@@ -1,0 +1,51 @@
+"""The holdout check: forecasts of the weeks after the calibration end against what the log shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from experiments.calibrate import bgnbd
+from experiments.calibrate.forecast import Forecast, forecast
+from experiments.calibrate.history import Histories, holdout_weekly
+from experiments.logs.transactions import Transactions
+from sim.config import Scenario
+
+
+def holdout_weeks(tx: Transactions, end: int) -> int:
+    """Whole weeks of data the log has after ``end`` (0 when none)."""
+    return max(int(tx.day.max()) - end, 0) // 7 if tx.day.size else 0
+
+
+def mape(forecast_cum: np.ndarray, actual_cum: np.ndarray) -> tuple[float, float]:
+    """(error of the total, mean absolute percentage error of the cumulative curve), both as shares."""
+    ok = actual_cum > 0
+    total = abs(forecast_cum[-1] - actual_cum[-1]) / actual_cum[-1] if actual_cum[-1] > 0 else float("nan")
+    curve = float(np.mean(np.abs(forecast_cum[ok] - actual_cum[ok]) / actual_cum[ok])) if ok.any() else float("nan")
+    return float(total), curve
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Actual, siyu and BG/NBD cumulative repeat transactions over the holdout weeks, with their errors."""
+
+    weeks: int
+    actual: np.ndarray
+    siyu: Forecast
+    bgnbd: np.ndarray
+    bgnbd_params: np.ndarray
+    siyu_error: tuple[float, float]
+    bgnbd_error: tuple[float, float]
+    inside_band: float
+    """Share of weeks whose actual cumulative count lies in siyu's 90% band."""
+
+
+def compare(scenario: Scenario, h: Histories, tx: Transactions, weeks: int, replicates: int = 40,
+            seed: int = 0, errors: dict[str, float] | None = None) -> Holdout:
+    """Forecast ``weeks`` weeks with the scenario (its fitted ``errors`` in the band) and with BG/NBD."""
+    actual = np.cumsum(holdout_weekly(tx, h.end, weeks))
+    fc = forecast(scenario, h, 7 * weeks, replicates, seed, errors=errors)
+    params, bg = bgnbd.weekly_forecast(h, weeks)
+    inside = float(np.mean((actual >= fc.low) & (actual <= fc.high)))
+    return Holdout(weeks, actual, fc, bg, params, mape(fc.mean, actual), mape(bg, actual), inside)

@@ -1,0 +1,96 @@
+"""``fit.md``: what was fitted, how well, and (when the log runs past the calibration end) how well it forecasts."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from experiments.calibrate import auxiliary
+from experiments.calibrate.fit import UNITS, Calibration
+from experiments.calibrate.holdout import Holdout
+from experiments.calibrate.plots import FREQ_BINS, frequency_counts, recency_counts, recency_labels
+from experiments.logs.rows import day_text
+
+Z90 = 1.6449
+"""Normal quantile of a two-sided 90% interval."""
+
+
+def _g(v: float) -> str:
+    return "n/a" if not math.isfinite(v) else f"{v:.4g}"
+
+
+def _get(scenario, dotted: str) -> float:
+    obj = scenario
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return float(obj)
+
+
+def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: list[str],
+                 holdout: Holdout | None, seconds: float) -> str:
+    """The text of ``fit.md``."""
+    h = cal.data
+    out = [f"# Calibration of `{source}`", "",
+           f"Calibration period {day_text(int(h.first.min()))} to {day_text(h.end)}: {h.n:,} customers, "
+           f"{int(h.x.sum()):,} repeat transactions (orders of one customer on one day count as one). "
+           f"Base scenario: `{base_name}`; fitted in {seconds:.0f} s. Method: docs/calibration.md.", ""]
+    if report_lines:
+        out += ["## Rows not used", ""] + [f"- {line}" for line in report_lines] + [""]
+    out += ["## Fitted parameters", "", "| parameter | estimate | SE | 90% interval | base value | unit |",
+            "|---|---:|---:|---|---:|---|"]
+    for name, v in cal.values.items():
+        se = cal.ses[name]
+        out.append(f"| `{name}` | {_g(v)} | {_g(se)} | {_g(v - Z90 * se)} to {_g(v + Z90 * se)} | "
+                   f"{_g(_get(cal.base, name))} | {UNITS[name]} |")
+    for name, why in cal.fixed.items():
+        out.append(f"| `{name}` | {_g(_get(cal.base, name))} (kept) | | | {_g(_get(cal.base, name))} | {UNITS[name]} |")
+    out += [""] + [f"- `{n}`: {why}." for n, why in cal.fixed.items()]
+    out += ["", "Every other parameter is the base scenario's; `scenario.toml` holds the estimates with their "
+            "standard errors as comments.", "", "## Matched statistics (indirect inference)", "",
+            "| statistic | observed | SE | engine at the estimate |", "|---|---:|---:|---:|"]
+    for k, name in enumerate(cal.stat_names):
+        out.append(f"| {name} | {cal.stat_data[k]:.4f} | {cal.stat_se[k]:.4f} | {cal.stat_sim[k]:.4f} |")
+    out.append("")
+    shown = [n for n in auxiliary.NAMES if n not in cal.stat_names]
+    if shown:
+        out.append(f"\nNot matched (no dropout in the log): {', '.join(shown)} = "
+                   f"{cal.aux_data.beta[auxiliary.NAMES.index(shown[0])]:.4f}.")
+    out += ["", f"Log-likelihood of the auxiliary model at its maximum: {cal.aux_data.loglik:,.1f} "
+            f"({cal.aux_data.n:,} customers). Simulated log: {cal.sim.histories.n:,} customers from a pool of "
+            f"{cal.design.pool:,}.", "", "Search (distance = squared gap of the matched statistics weighted by their "
+            "inverse covariance; near the number of statistics less the fitted parameters is as close as "
+            "sampling noise allows):", "",
+            "| step | " + " | ".join(k.split(".")[-1] for k in cal.iterations[0] if k not in ("iteration", "distance"))
+            + " | distance |", "|---" * (len(cal.iterations[0])) + "|"]
+    for row in cal.iterations:
+        vals = [_g(v) for k, v in row.items() if k not in ("iteration", "distance")]
+        out.append(f"| {row['iteration']} | " + " | ".join(vals) + f" | {row['distance']:.3g} |")
+    scale = h.n / max(cal.sim.histories.n, 1)
+    fo, ff = frequency_counts(h), frequency_counts(cal.sim.histories) * scale
+    ro, rf = recency_counts(h), recency_counts(cal.sim.histories) * scale
+    labels = [str(i) for i in range(FREQ_BINS - 1)] + [f"{FREQ_BINS - 1}+"]
+    out += ["", "## Observed against fitted", "", "![fit](fit.png)", "",
+            "| repeat transactions | " + " | ".join(labels) + " |", "|---" * (FREQ_BINS + 1) + "|",
+            "| observed | " + " | ".join(f"{v:.0f}" for v in fo) + " |",
+            "| fitted | " + " | ".join(f"{v:.0f}" for v in ff) + " |", "",
+            "| weeks since last | " + " | ".join(recency_labels()) + " |", "|---" * (ro.size + 1) + "|",
+            "| observed | " + " | ".join(f"{v:.0f}" for v in ro) + " |",
+            "| fitted | " + " | ".join(f"{v:.0f}" for v in rf) + " |"]
+    if holdout is not None:
+        hs, hb = holdout.siyu_error, holdout.bgnbd_error
+        out += ["", f"## Holdout: the {holdout.weeks} weeks after the calibration end", "", "![holdout](holdout.png)",
+                "", "| model | forecast total | actual | error of the total | MAPE of the cumulative curve |",
+                "|---|---:|---:|---:|---:|",
+                f"| siyu (fitted scenario, customers conditioned on their histories) | {holdout.siyu.mean[-1]:,.0f} "
+                f"| {holdout.actual[-1]:,.0f} | {100 * hs[0]:.1f}% | {100 * hs[1]:.1f}% |",
+                f"| BG/NBD (r={holdout.bgnbd_params[0]:.3g}, alpha={holdout.bgnbd_params[1]:.3g}, "
+                f"a={holdout.bgnbd_params[2]:.3g}, b={holdout.bgnbd_params[3]:.3g}; weeks) | {holdout.bgnbd[-1]:,.0f} "
+                f"| {holdout.actual[-1]:,.0f} | {100 * hb[0]:.1f}% | {100 * hb[1]:.1f}% |", "",
+                f"The actual cumulative count lies inside siyu's 90% band in {100 * holdout.inside_band:.0f}% of "
+                f"the weeks (the band: simulation noise, the customers' posterior and the fitted parameters' errors)."]
+    return "\n".join(out) + "\n"
+
+
+def write_fit_markdown(path: Path, text: str) -> None:
+    """Write ``fit.md``."""
+    path.write_text(text, encoding="utf-8")

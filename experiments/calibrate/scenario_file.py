@@ -1,0 +1,91 @@
+"""The calibrated scenario as TOML: the base scenario's text with the fitted values put in.
+
+Each value carries its standard error as a comment, so the file stays the readable, commented preset a
+strategist edits.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from experiments.calibrate.fit import UNITS, Calibration
+from sim.config import load_scenario
+
+SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}" if abs(v) >= 1e-3 else f"{v:.3e}"
+
+
+def scenario_text(cal: Calibration, base_text: str, name: str, source: str) -> str:
+    """``base_text`` with :attr:`Calibration.values` (and the pool size) in their tables."""
+    shown: dict[str, str] = {k: _fmt(v) for k, v in cal.values.items()}
+    notes = {k: f"# fitted by siyu calibrate: SE {_fmt(cal.ses[k])} {UNITS[k]}" for k in cal.values}
+    notes.update({k: "# not identified by the log: " + why.split(": ")[-1] for k, why in cal.fixed.items()})
+    shown["population.customers"] = str(cal.data.n)
+    notes["population.customers"] = "# customers in the calibration log"
+    lines: list[str] = []
+    section, done = "", set()
+    for line in base_text.splitlines():
+        m = SECTION.match(line)
+        if m:
+            lines += _missing(section, shown, notes, done)
+            section = m.group(1).strip()
+        key = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith("#") else ""
+        path = f"{section}.{key}" if section else key
+        if not section and key == "name":
+            line = f'name = "{name}"'
+        elif not section and key == "description":
+            line = f'description = "Calibrated by siyu calibrate on {source}"'
+        elif path in notes:
+            value = shown.get(path)
+            line = (f"{line.split('#', 1)[0].rstrip()}  {notes[path]}" if value is None
+                    else f"{key} = {value}  {notes[path]}")
+            done.add(path)
+        lines.append(line)
+    lines += _missing(section, shown, notes, done)
+    for table in sorted({p.split(".", 1)[0] for p in notes if p not in done}):
+        lines += ["", f"[{table}]"] + _missing(table, shown, notes, done)
+    return "\n".join(lines) + "\n"
+
+
+def _missing(section: str, shown: dict[str, str], notes: dict[str, str], done: set[str]) -> list[str]:
+    """Lines for the fitted values of ``section`` its text did not have."""
+    out = []
+    for path in notes:
+        table, _, key = path.partition(".")
+        if table == section and path not in done and path in shown:
+            out.append(f"{key} = {shown[path]}  {notes[path]}")
+            done.add(path)
+    return out
+
+
+def write_scenario(cal: Calibration, base_text: str, path: Path, name: str, source: str) -> None:
+    """Write the calibrated scenario to ``path`` and check that it loads."""
+    path.write_text(scenario_text(cal, base_text, name, source), encoding="utf-8")
+    load_scenario(path)
+
+
+FITTED_LINE = re.compile(r"^\s*(\w+)\s*=\s*([-+0-9.eE]+)\s*# fitted by siyu calibrate: SE ([-+0-9.eE]+)")
+
+
+def fitted_errors(path: Path) -> dict[str, float]:
+    """Standard errors of the fitted values in a scenario file written by :func:`write_scenario`, by dotted path.
+
+    Empty for any other file (a preset has none).
+    """
+    if not path.is_file():
+        return {}
+    out: dict[str, float] = {}
+    section = ""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = SECTION.match(line)
+        if m:
+            section = m.group(1).strip()
+            continue
+        f = FITTED_LINE.match(line)
+        if f:
+            out[f"{section}.{f.group(1)}" if section else f.group(1)] = float(f.group(3))
+    return out

@@ -1,0 +1,65 @@
+"""Transaction logs written by the engine itself.
+
+They are the data the calibration is checked against, and the simulations indirect inference matches a
+real log with.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from sim.config import Scenario
+from sim.engine import Simulation
+from sim.state import State
+
+BASE_DATE = date(2024, 1, 1)
+"""Date of engine day 0 in the logs written by :func:`write_log`."""
+
+
+def purchases(sim: Simulation, days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step ``sim`` ``days`` days without contacts; (customer, day, amount) of every order the CRM saw.
+
+    Days count from the simulation's current day (0 = the first simulated day).
+    """
+    st = sim.state
+    n = sim.customers
+    freq = st.frequency[:n].astype(np.int64)
+    spent = st.monetary[:n].astype(np.float64)
+    cust: list[np.ndarray] = []
+    day: list[np.ndarray] = []
+    amount: list[np.ndarray] = []
+    for t in range(days):
+        sim.step()
+        now = st.frequency[:n].astype(np.int64)
+        rows = np.flatnonzero(now != freq)
+        if rows.size:
+            money = st.monetary[rows].astype(np.float64)
+            cust.append(rows)
+            day.append(np.full(rows.size, t, np.int64))
+            amount.append(money - spent[rows])
+            spent[rows] = money
+            freq[rows] = now[rows]
+    if not cust:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    return np.concatenate(cust), np.concatenate(day), np.concatenate(amount)
+
+
+def engine_log(scenario: Scenario, customers: int, days: int, seed: int,
+               state: State | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Orders of a fresh pool of ``scenario`` (nobody joins, no contacts) over ``days`` days."""
+    sim = Simulation(scenario, customers=customers, seed=seed, state=state, inflow=False)
+    return purchases(sim, days)
+
+
+def write_log(path: Path, customer: np.ndarray, day: np.ndarray, amount: np.ndarray) -> None:
+    """Write orders as ``transactions.csv`` (ISO dates from :data:`BASE_DATE`, ids ``c<row>``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["customer_id", "date", "amount"])
+        for c, d, a in zip(customer.tolist(), day.tolist(), amount.tolist()):
+            w.writerow([f"c{c}", (BASE_DATE + timedelta(days=d)).isoformat(), f"{a:.2f}"])

@@ -1,0 +1,104 @@
+"""``siyu calibrate``: fit a scenario to a brand's transaction log (scenario.toml, fit.md, fit.png)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from experiments.cli.options import DEFAULT_SCENARIO, positive_int, seed_int
+from experiments.console import console, count, out_console
+
+
+def add_log_arguments(p: argparse.ArgumentParser) -> None:
+    """``--calibration-end``, ``--columns``, ``--date-format`` and ``--strict``: how a log is read."""
+    p.add_argument("--calibration-end", required=True, metavar="DATE",
+                   help="last day (YYYY-MM-DD) of the period the fit or the conditioning uses")
+    p.add_argument("--columns", default=None, metavar="ROLE=NAME,...",
+                   help="header names if not customer_id, date, amount (e.g. customer_id=cust,date=order_date)")
+    p.add_argument("--date-format", default="iso", metavar="FMT",
+                   help="strptime format of the dates, e.g. %%Y%%m%%d or %%d/%%m/%%Y (default: ISO, YYYY-MM-DD)")
+    p.add_argument("--strict", action="store_true",
+                   help="fail on the first kind of bad row instead of leaving them out")
+
+
+def read_log(path: str, args: argparse.Namespace) -> tuple[Any, int]:
+    """The transactions and the calibration end's day number; each kind of bad row printed as one warning line."""
+    from experiments.logs.transactions import Columns, read_transactions
+    from experiments.logs.rows import parse_date_argument
+    end = parse_date_argument(args.calibration_end, "--calibration-end")
+    tx = read_transactions(path, Columns.parse(args.columns), args.date_format, end, args.strict)
+    for line in tx.report.lines():
+        console.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
+    return tx, end
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit, write scenario.toml, fit.md and the figures, and compare the holdout when the log has one."""
+    from experiments.calibrate.fit import calibrate
+    from experiments.calibrate.history import histories, weekly_repeats, daily
+    from experiments.calibrate.holdout import compare, holdout_weeks
+    from experiments.calibrate.plots import fit_figure, forecast_figure
+    from experiments.calibrate.report import fit_markdown
+    from experiments.calibrate.scenario_file import write_scenario
+    from experiments.logs.contacts import parse_channel_map, read_contacts
+    from sim.config import load_scenario, preset_names, preset_text
+    tx, end = read_log(args.transactions, args)
+    if args.contacts:
+        contacts = read_contacts(args.contacts, tx.ids, args.date_format, end, parse_channel_map(args.channel_map),
+                                 args.strict)
+        for line in contacts.report.lines():
+            console.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
+        console.print(f"{args.contacts}: {count(contacts.day.size, 'valid contact row')}; this version fits "
+                      "from transactions only: the contact-response parameters keep the base scenario's values")
+    base = load_scenario(args.base)
+    base_text = preset_text(args.base) if args.base in preset_names() else Path(args.base).read_text(encoding="utf-8")
+    h = histories(tx, end)
+    cust, day, _ = daily(tx.before(end))
+    started = time.perf_counter()
+    cal = calibrate(h, base, weekly_repeats(cust, day, int(h.first.min()), end), seed=args.seed)
+    seconds = time.perf_counter() - started
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_scenario(cal, base_text, out / "scenario.toml", f"calibrated_{Path(args.transactions).stem}",
+                   Path(args.transactions).name)
+    fit_figure(h, cal.sim.histories, cal.data_weekly, cal.sim.weekly, out / "fit.png")
+    weeks = holdout_weeks(tx, end)
+    hold = None
+    if weeks >= 1 and not args.no_holdout:
+        hold = compare(cal.scenario, h, tx, weeks, args.replicates, args.seed, cal.ses)
+        forecast_figure(hold.siyu.weeks, hold.siyu.mean, hold.siyu.low, hold.siyu.high, hold.actual,
+                        out / "holdout.png", hold.bgnbd)
+    (out / "fit.md").write_text(fit_markdown(cal, Path(args.transactions).name, args.base, tx.report.lines(), hold,
+                                             seconds), encoding="utf-8")
+    for name, v in cal.values.items():
+        out_console.print(f"{name} = {v:.4g} (SE {cal.ses[name]:.2g})")
+    for name in cal.fixed:
+        out_console.print(f"{name}: not identified by this log, kept at the base value")
+    if hold is not None:
+        out_console.print(f"holdout, {hold.weeks} weeks: siyu {100 * hold.siyu_error[0]:.1f}% off the total "
+                          f"(curve MAPE {100 * hold.siyu_error[1]:.1f}%), BG/NBD {100 * hold.bgnbd_error[0]:.1f}% "
+                          f"(curve MAPE {100 * hold.bgnbd_error[1]:.1f}%)")
+    out_console.print(f"wrote {out / 'scenario.toml'}, {out / 'fit.md'} and figures")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add ``siyu calibrate``."""
+    p = sub.add_parser("calibrate", help="fit a scenario to a brand's transaction log")
+    p.add_argument("transactions", metavar="TRANSACTIONS.csv", help="orders: customer_id, date, amount")
+    add_log_arguments(p)
+    p.add_argument("--contacts", default=None, metavar="CONTACTS.csv",
+                   help="contacts: customer_id, date, channel, content[, opened, clicked, unsubscribed] (checked; "
+                        "not fitted yet)")
+    p.add_argument("--channel-map", action="append", default=None, metavar="NAME=CHANNEL",
+                   help="map a channel of the contacts file to a scenario channel (repeatable), e.g. email=sms")
+    p.add_argument("--base", default=DEFAULT_SCENARIO, metavar="NAME|PATH",
+                   help=f"scenario whose other parameters the calibrated one keeps (default {DEFAULT_SCENARIO})")
+    p.add_argument("--seed", type=seed_int, default=0, metavar="S", help="seed of the simulations (default 0)")
+    p.add_argument("--replicates", type=positive_int, default=40, metavar="N",
+                   help="simulations of the holdout forecast (default 40)")
+    p.add_argument("--no-holdout", action="store_true", help="skip the holdout comparison even if the log has one")
+    p.add_argument("--out", default="runs/calibration", metavar="DIR", help="output folder (default runs/calibration)")
+    p.set_defaults(func=cmd_calibrate)

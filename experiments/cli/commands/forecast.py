@@ -1,0 +1,72 @@
+"""``siyu forecast``: a log's customers, each conditioned on their own history, simulated to a date."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+from typing import Any
+
+from experiments.cli.commands.calibrate import add_log_arguments, read_log
+from experiments.cli.options import UserError, positive_int, seed_int
+from experiments.console import out_console
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    """forecast.csv, customers.csv and forecast.png (against the actual counts where the log has them)."""
+    import numpy as np
+
+    from experiments.calibrate.forecast import forecast
+    from experiments.calibrate.history import histories, holdout_weekly
+    from experiments.calibrate.holdout import holdout_weeks, mape
+    from experiments.calibrate.plots import forecast_figure
+    from experiments.calibrate.scenario_file import fitted_errors
+    from experiments.logs.rows import parse_date_argument
+    from sim.config import load_scenario
+    if args.contacts:
+        raise UserError("--contacts: contact plans are not supported yet; forecast without contacts")
+    scenario = load_scenario(args.scenario)
+    tx, end = read_log(args.cohort, args)
+    until = parse_date_argument(args.until, "--until")
+    if until <= end:
+        raise UserError(f"--until {args.until}: must be after --calibration-end {args.calibration_end}")
+    h = histories(tx, end)
+    fc = forecast(scenario, h, until - end, args.replicates, args.seed, errors=fitted_errors(Path(args.scenario)))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "forecast.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["week", "expected_cumulative_repeat", "low", "high"])
+        for row in zip(fc.weeks, fc.mean, fc.low, fc.high):
+            w.writerow([int(row[0])] + [f"{v:.2f}" for v in row[1:]])
+    with (out / "customers.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["customer_id", "expected_transactions", "expected_spend", "p_alive"])
+        for row in zip(h.ids, fc.expected_transactions, fc.expected_spend, fc.p_alive):
+            w.writerow([row[0], f"{row[1]:.4f}", f"{row[2]:.2f}", f"{row[3]:.3f}"])
+    weeks = min(holdout_weeks(tx, end), fc.weeks.size)
+    actual = np.cumsum(holdout_weekly(tx, end, weeks)) if weeks else None
+    forecast_figure(fc.weeks, fc.mean, fc.low, fc.high, actual, out / "forecast.png")
+    out_console.print(f"{h.n:,} customers, {fc.weeks.size} weeks: {fc.mean[-1]:,.0f} repeat transactions expected "
+                      f"(90% band {fc.low[-1]:,.0f} to {fc.high[-1]:,.0f})")
+    if actual is not None:
+        total, curve = mape(fc.mean[:weeks], actual)
+        out_console.print(f"against the {weeks} weeks the log has: {100 * total:.1f}% off the total, "
+                          f"curve MAPE {100 * curve:.1f}%")
+    out_console.print(f"wrote {out / 'forecast.csv'}, {out / 'customers.csv'} and {out / 'forecast.png'}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add ``siyu forecast``."""
+    p = sub.add_parser("forecast", help="simulate a log's customers, conditioned on their histories, to a date")
+    p.add_argument("scenario", metavar="SCENARIO", help="preset name or TOML file (e.g. from siyu calibrate)")
+    p.add_argument("--cohort", required=True, metavar="TRANSACTIONS.csv", help="the customers' orders")
+    add_log_arguments(p)
+    p.add_argument("--until", required=True, metavar="DATE", help="last day (YYYY-MM-DD) simulated")
+    p.add_argument("--contacts", default=None, metavar="PLAN.csv", help="contact plan (not supported yet)")
+    p.add_argument("--replicates", type=positive_int, default=100, metavar="N",
+                   help="simulations behind the mean and the 90%% band (default 100)")
+    p.add_argument("--seed", type=seed_int, default=0, metavar="S", help="seed (default 0)")
+    p.add_argument("--out", default="runs/forecast", metavar="DIR", help="output folder (default runs/forecast)")
+    p.set_defaults(func=cmd_forecast)

@@ -1,0 +1,113 @@
+"""``contacts.csv``: one row per contact (or deliberate non-contact, ``content = none``) of a customer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from experiments.logs.rows import MIN_VALID_SHARE, LogError, LogReport, cell, open_rows, parse_day
+from sim.defaults import CHANNELS, CONTENTS
+
+CONTROL = "none"
+"""Content of a row that records a customer deliberately left out of a campaign (a control)."""
+FLAGS = ("opened", "clicked", "unsubscribed")
+"""Optional 0/1 outcome columns."""
+_TRUE, _FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f", ""}
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """Valid contact rows.
+
+    ``channel`` indexes :data:`sim.defaults.CHANNELS`; ``content`` indexes :data:`sim.defaults.CONTENTS`,
+    or is -1 for a control row; flags are -1 when the column is absent.
+    """
+
+    customer: np.ndarray
+    """int64, index into the transactions' ``ids``."""
+    day: np.ndarray
+    channel: np.ndarray
+    content: np.ndarray
+    opened: np.ndarray
+    clicked: np.ndarray
+    unsubscribed: np.ndarray
+    report: LogReport
+
+
+def parse_channel_map(items: list[str] | None) -> dict[str, str]:
+    """``["email=sms"]`` -> ``{"email": "sms"}``; the target must be a scenario channel."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        src, sep, dst = item.partition("=")
+        if not sep or not src.strip() or dst.strip() not in CHANNELS:
+            raise LogError(f"--channel-map: expected NAME=CHANNEL with CHANNEL one of {', '.join(CHANNELS)}; "
+                           f"got '{item[:40]}'")
+        out[src.strip()] = dst.strip()
+    return out
+
+
+def read_contacts(path: str | Path, ids: np.ndarray, date_format: str = "iso", calibration_end: int | None = None,
+                  channel_map: dict[str, str] | None = None, strict: bool = False) -> Contacts:
+    """Read and check ``path`` against the customers ``ids`` of the transactions.
+
+    Dropped: empty or unknown customers (not in the transactions), unparsable dates, channels the
+    scenario does not define (map them with ``channel_map``), unknown contents, flags that are not 0/1,
+    and exact duplicates. Kept but noted: contacts after ``calibration_end``.
+    """
+    path = Path(path)
+    cols, rows = open_rows(path, {"customer_id": "customer_id", "date": "date", "channel": "channel",
+                                  "content": "content"}, {f: f for f in FLAGS})
+    report = LogReport(str(path))
+    index = {str(cid): i for i, cid in enumerate(ids)}
+    mapping = channel_map or {}
+    fmt = "YYYY-MM-DD" if date_format == "iso" else date_format
+    seen: set[tuple[str, ...]] = set()
+    out: list[tuple[int, int, int, int, int, int, int]] = []
+    total = 0
+    for line, cells in rows:
+        total += 1
+        cid = cell(cells, cols["customer_id"])
+        if not cid:
+            report.drop("an empty customer_id", line)
+            continue
+        if cid not in index:
+            report.drop("a customer_id not in the transactions", line)
+            continue
+        day = parse_day(cell(cells, cols["date"]), date_format)
+        if day is None:
+            report.drop(f"a date not in the format {fmt}", line)
+            continue
+        name = cell(cells, cols["channel"])
+        name = mapping.get(name, name)
+        if name not in CHANNELS:
+            report.drop(f"a channel the scenario does not define (map it with --channel-map NAME="
+                        f"{'|'.join(CHANNELS)})", line)
+            continue
+        content = cell(cells, cols["content"])
+        if content != CONTROL and content not in CONTENTS:
+            report.drop(f"a content not in {', '.join(CONTENTS)}, {CONTROL}", line)
+            continue
+        flags = []
+        for f in FLAGS:
+            text = cell(cells, cols[f]).lower() if f in cols else None
+            flags.append(-1 if text is None else 1 if text in _TRUE else 0 if text in _FALSE else -2)
+        if -2 in flags:
+            report.drop("an opened/clicked/unsubscribed flag that is not 0 or 1", line)
+            continue
+        key = tuple(cells)
+        if key in seen:
+            report.drop("a duplicate of an earlier row", line)
+            continue
+        seen.add(key)
+        if calibration_end is not None and day > calibration_end:
+            report.note("a date after the calibration end (not used in the fit)", line)
+        out.append((index[cid], day, CHANNELS.index(name), CONTENTS.index(content) if content != CONTROL else -1,
+                    *flags))
+    report.fail_if_strict(strict)
+    if total and len(out) < MIN_VALID_SHARE * total:
+        first = report.lines()[0] if report.dropped else ""
+        raise LogError(f"{path}: only {len(out):,} of {total:,} rows are usable; {first}")
+    a = np.array(out, np.int64).reshape(-1, 7)
+    return Contacts(*(a[:, k] for k in range(7)), report=report)

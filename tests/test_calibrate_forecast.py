@@ -1,0 +1,96 @@
+"""Forecasts of a log's own customers: conditioned on their histories, inside their band, written by the CLI."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from experiments.calibrate.forecast import forecast
+from experiments.calibrate.history import histories, holdout_weekly
+from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
+from experiments.cli.app import main
+from experiments.logs.transactions import read_transactions
+from sim.config import load_scenario
+from sim.defaults import ACTIVE, DROPPED
+from sim.seeding import from_histories
+
+DAYS, HOLDOUT = 240, 126
+
+
+@pytest.fixture(scope="module")
+def engine_data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("fc") / "tx.csv"
+    c, d, a = engine_log(load_scenario("beauty"), 1500, DAYS + HOLDOUT, 7)
+    write_log(path, c, d, a)
+    end = BASE_DATE.toordinal() + DAYS - 1
+    tx = read_transactions(path, calibration_end=end)
+    return path, tx, histories(tx, end)
+
+
+def test_forecast_with_the_true_scenario_tracks_the_holdout(engine_data):
+    _, tx, h = engine_data
+    weeks = HOLDOUT // 7
+    fc = forecast(load_scenario("beauty"), h, 7 * weeks, replicates=30, seed=3)
+    actual = np.cumsum(holdout_weekly(tx, h.end, weeks))
+    assert fc.mean.shape == (weeks,) and np.all(np.diff(fc.mean) >= 0)
+    assert np.all(fc.low <= fc.mean) and np.all(fc.mean <= fc.high)
+    # one dataset: the truth lies in the 90% band at the end and in most weeks; the total is within 10%
+    assert fc.low[-1] <= actual[-1] <= fc.high[-1], (fc.low[-1], actual[-1], fc.high[-1])
+    assert np.mean((actual >= fc.low) & (actual <= fc.high)) >= 0.6
+    assert abs(fc.mean[-1] - actual[-1]) / actual[-1] < 0.10
+    # conditioning: customers who bought often and recently are expected to buy more than one-off buyers
+    frequent = (h.x >= 3) & (h.end - h.last < 60)
+    once = (h.x == 0) & (h.end - h.last > 150)
+    assert fc.expected_transactions[frequent].mean() > 2 * fc.expected_transactions[once].mean()
+    assert fc.p_alive[frequent].mean() > fc.p_alive[once].mean()
+
+
+def test_seeded_customers_keep_their_record_and_long_silence_means_more_dropout():
+    sc = load_scenario("beauty")
+    n = 4000
+    last = np.where(np.arange(n) < n // 2, -1, -400).astype(np.int64)
+    st = from_histories(sc, 5, np.full(n, 45.0), np.full(n, 0.15 / 365), np.full(n, 100.0), last - 100, last,
+                        np.full(n, 3), np.full(n, 300.0), np.ones(n, bool))
+    assert np.all(st.last_purchase[:n] == last) and np.all(st.frequency[:n] == 3)
+    assert np.all(st.value[:n] == 100.0) and np.all(st.tier[:n] == 1)
+    recent, silent = st.status[: n // 2], st.status[n // 2: n]
+    assert np.all(recent == ACTIVE)  # one day after a purchase nobody has left
+    dropped = float(np.mean(silent == DROPPED))
+    assert dropped > 0.15  # 400 silent days at >= 0.15/year with fading salience: well above the prior's 16%
+    assert np.all(st.reach[:n][st.status[:n] == DROPPED] == 0)
+    assert np.all(st.need_clock[: n // 2] <= 1)
+
+
+def test_cli_forecast_writes_its_files(engine_data, tmp_path):
+    path, _, h = engine_data
+    out = tmp_path / "f"
+    assert main(["forecast", "beauty", "--cohort", str(path), "--calibration-end", "2024-08-27",
+                 "--until", "2024-10-08", "--replicates", "8", "--out", str(out)]) == 0
+    rows = list(csv.DictReader((out / "forecast.csv").open()))
+    assert [r["week"] for r in rows] == [str(w) for w in range(1, 7)]
+    assert set(rows[0]) == {"week", "expected_cumulative_repeat", "low", "high"}
+    customers = list(csv.DictReader((out / "customers.csv").open()))
+    assert len(customers) == h.n
+    assert all(0.0 <= float(r["p_alive"]) <= 1.0 for r in customers)
+    assert (out / "forecast.png").stat().st_size > 10_000
+    assert main(["forecast", "beauty", "--cohort", str(path), "--calibration-end", "2024-08-27",
+                 "--until", "2024-10-08", "--contacts", "plan.csv", "--out", str(out)]) == 2
+
+
+def test_cli_calibrate_writes_a_loadable_scenario_and_fit_report(engine_data, tmp_path, capsys):
+    path, _, h = engine_data
+    out = tmp_path / "cal"
+    assert main(["calibrate", str(path), "--calibration-end", "2024-08-27", "--replicates", "8",
+                 "--out", str(out)]) == 0
+    sc = load_scenario(out / "scenario.toml")
+    assert sc.population.customers == h.n and sc.name == "calibrated_tx"
+    text = (out / "fit.md").read_text()
+    for part in ("## Fitted parameters", "`population.cycle_median_days`", "## Matched statistics",
+                 "## Observed against fitted", "## Holdout: the 18 weeks after the calibration end", "BG/NBD"):
+        assert part in text, part
+    assert "`population.dropout_per_year`: the log shows no sign of dropout" in text
+    assert (out / "fit.png").stat().st_size > 10_000 and (out / "holdout.png").stat().st_size > 10_000
+    printed = capsys.readouterr().out
+    assert "population.cycle_median_days = " in printed and "holdout, 18 weeks: siyu" in printed

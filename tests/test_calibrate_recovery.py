@@ -1,0 +1,69 @@
+"""Calibration recovers the parameters an engine log was simulated from, within its reported errors; the
+written scenario loads and runs; the BG/NBD anchor reproduces its published CDNOW estimates."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiments.calibrate import bgnbd
+from experiments.calibrate.fit import calibrate
+from experiments.calibrate.history import histories
+from experiments.calibrate.scenario_file import write_scenario
+from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
+from experiments.logs.transactions import read_transactions
+from sim.config import apply_overrides, load_scenario, preset_text
+from sim.engine import Simulation
+
+CDNOW = Path(__file__).parent / "data" / "cdnow_sample.csv"
+TRUTH = {"population.cycle_median_days": 60.0, "population.cycle_sigma": 0.5,
+         "population.order_value_median": 120.0, "population.order_value_sigma": 0.6}
+DAYS = 240
+
+
+def engine_histories(tmp_path, seed, customers=1500):
+    truth = apply_overrides(load_scenario("beauty"), TRUTH)
+    c, d, a = engine_log(truth, customers, DAYS, seed)
+    path = tmp_path / "tx.csv"
+    write_log(path, c, d, a)
+    end = BASE_DATE.toordinal() + DAYS - 1
+    return histories(read_transactions(path, calibration_end=end), end)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_recovers_engine_parameters_within_reported_errors(tmp_path, seed):
+    h = engine_histories(tmp_path, seed)
+    base = load_scenario("beauty")  # starts from cycle 45 days, spread 0.35, order value 160 / 0.5
+    cal = calibrate(h, base, None, seed=100 + seed)
+    for name, true in TRUTH.items():
+        est, se = cal.values[name], cal.ses[name]
+        assert 0 < se < 0.15 * true, (name, est, se)  # informative: the test can fail
+        assert abs(est - true) < 3.5 * se, (name, est, se, true)
+    assert "population.dropout_per_year" in cal.fixed or abs(cal.values["population.dropout_per_year"] - 0.15) < 3.5 * \
+        cal.ses["population.dropout_per_year"]
+    out = tmp_path / "scenario.toml"
+    write_scenario(cal, preset_text("beauty"), out, "calibrated", "tx.csv")
+    text = out.read_text()
+    assert "cycle_median_days = " in text and "# fitted by siyu calibrate: SE" in text
+    sc = load_scenario(out)
+    assert sc.population.cycle_median_days == pytest.approx(cal.values["population.cycle_median_days"], rel=1e-3)
+    assert sc.population.customers == h.n
+    assert sc.channels == base.channels  # everything not fitted is the base's
+    sim = Simulation(sc, customers=500, seed=0)
+    for _ in range(5):
+        sim.step()
+    assert sim.state.frequency[:500].sum() > 0
+
+
+def test_bgnbd_reproduces_published_cdnow_estimates():
+    end = date(1997, 9, 30).toordinal()
+    h = histories(read_transactions(CDNOW, calibration_end=end), end)
+    assert h.n == 2357 and int(h.x.sum()) == 2457  # Fader, Hardie and Lee (2005), table 1 data
+    params = bgnbd.fit(h.x.astype(float), h.t_x / 7.0, h.T / 7.0)
+    np.testing.assert_allclose(params, [0.243, 4.414, 0.793, 2.426], rtol=0.01)
+    # the conditional expectation for a customer with x=2, t_x=30.43, T=38.86 over 39 weeks (published: 1.226)
+    got = bgnbd.expected(params, 39.0, np.array([2.0]), np.array([30.43]), np.array([38.86]))
+    assert got[0] == pytest.approx(1.226, abs=0.01)
