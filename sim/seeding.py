@@ -61,7 +61,7 @@ def _silent(seed, p, since, cycle, dropout, price_sens, salience, trust, deal, n
                 bits = draw(stream_key(pseed, -2 - d, P_ORGANIC), i)
                 if u21(bits, 0) < need_hazard(nc, inv_c, p.need_hazard, p.need_onset):
                     nc = 0
-                    lw += np.log(max(1.0 - brand_share(sal, tr, dl, price_sens[i], p), 1e-300))
+                    lw += np.log(max(1.0 - brand_share(sal, tr, dl, price_sens[i], 0.0, p), 1e-300))
                     sal *= p.lost_salience
                 if u21(bits, 2) < dropout_probability(dropout[i], sal, p.dropout_salience):
                     gone = True
