@@ -123,6 +123,19 @@ def server():
         proc.wait(timeout=30)
 
 
+def settled_shot(locator, tries: int = 10) -> bytes:
+    """A screenshot of ``locator``, retried while the page swaps the element for a re-rendered one."""
+    from playwright.sync_api import Error
+    for attempt in range(tries):
+        try:
+            return locator.screenshot(timeout=30_000)
+        except Error:
+            if attempt == tries - 1:
+                raise
+            time.sleep(1)
+    raise AssertionError("unreachable")
+
+
 def artefacts() -> Path:
     """Folder for the screenshots (printed, so a CI log says where they are)."""
     folder = Path(os.environ.get("SIYU_ARTEFACTS", Path(tempfile.gettempdir()) / "siyu-artefacts"))
@@ -151,7 +164,8 @@ def test_the_page_plots_data_and_a_slider_changes_the_run(server):
             kpis = page.locator(".siyu-kpis")
             expect(kpis).to_contain_text("day 0", timeout=120_000)
             plot = page.locator("img").first
-            empty = line_pixels(plot.screenshot())
+            expect(plot).to_be_visible(timeout=120_000)
+            empty = line_pixels(settled_shot(plot))
 
             def play(days: int) -> str:
                 for _ in range(days):
@@ -160,7 +174,7 @@ def test_the_page_plots_data_and_a_slider_changes_the_run(server):
                 return kpis.inner_text()
 
             before = play(10)
-            assert line_pixels(page.locator("img").first.screenshot()) > empty + 50  # the KPI line is drawn
+            assert line_pixels(settled_shot(page.locator("img").first)) > empty + 50  # the KPI line is drawn
             page.screenshot(path=str(out / "explorer-day10.png"))
 
             gap = page.locator(".v-input", has_text="policy min gap (days)").get_by_role("slider")
