@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.logs.rows import MIN_VALID_SHARE, LogError, LogReport, cell, open_rows, parse_day
+from experiments.logs.rows import MIN_VALID_SHARE, LogError, LogReport, cell, customer_and_day, open_rows
 from sim.defaults import CHANNELS, CONTENTS
 
 CONTROL = "none"
@@ -62,22 +62,17 @@ def read_contacts(path: str | Path, ids: np.ndarray, date_format: str = "iso", c
     report = LogReport(str(path))
     index = {str(cid): i for i, cid in enumerate(ids)}
     mapping = channel_map or {}
-    fmt = "YYYY-MM-DD" if date_format == "iso" else date_format
     seen: set[tuple[str, ...]] = set()
     out: list[tuple[int, int, int, int, int, int, int]] = []
     total = 0
     for line, cells in rows:
         total += 1
-        cid = cell(cells, cols["customer_id"])
-        if not cid:
-            report.drop("an empty customer_id", line)
+        got = customer_and_day(cells, cols, date_format, report, line)
+        if got is None:
             continue
+        cid, day = got
         if cid not in index:
             report.drop("a customer_id not in the transactions", line)
-            continue
-        day = parse_day(cell(cells, cols["date"]), date_format)
-        if day is None:
-            report.drop(f"a date not in the format {fmt}", line)
             continue
         name = cell(cells, cols["channel"])
         name = mapping.get(name, name)

@@ -126,6 +126,21 @@ def day_text(day: int) -> str:
     return date.fromordinal(int(day)).isoformat()
 
 
+def customer_and_day(cells: list[str], cols: dict[str, int], date_format: str, report: LogReport,
+                     line: int) -> tuple[str, int] | None:
+    """The row's customer id and day, or None once the report says why the row is dropped."""
+    cid = cell(cells, cols["customer_id"])
+    if not cid:
+        report.drop("an empty customer_id", line)
+        return None
+    day = parse_day(cell(cells, cols["date"]), date_format)
+    if day is None:
+        fmt = "YYYY-MM-DD" if date_format == "iso" else date_format
+        report.drop(f"a date not in the format {fmt}", line)
+        return None
+    return cid, day
+
+
 def cell(cells: list[str], col: int) -> str:
     """The stripped cell at ``col``, or "" when the row is short."""
     return cells[col].strip() if col < len(cells) else ""

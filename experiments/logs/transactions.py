@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.logs.rows import MIN_VALID_SHARE, LogError, LogReport, cell, open_rows, parse_day
+from experiments.logs.rows import MIN_VALID_SHARE, LogError, LogReport, cell, customer_and_day, open_rows
 
 
 
@@ -74,7 +74,6 @@ def read_transactions(path: str | Path, columns: Columns | None = None, date_for
     c = columns or Columns()
     cols, rows = open_rows(path, {"customer_id": c.customer_id, "date": c.date, "amount": c.amount})
     report = LogReport(str(path))
-    fmt = "YYYY-MM-DD" if date_format == "iso" else date_format
     seen: set[tuple[str, int, float]] = set()
     ids: dict[str, int] = {}
     cust: list[int] = []
@@ -83,14 +82,10 @@ def read_transactions(path: str | Path, columns: Columns | None = None, date_for
     total = 0
     for line, cells in rows:
         total += 1
-        cid = cell(cells, cols["customer_id"])
-        if not cid:
-            report.drop("an empty customer_id", line)
+        got = customer_and_day(cells, cols, date_format, report, line)
+        if got is None:
             continue
-        day = parse_day(cell(cells, cols["date"]), date_format)
-        if day is None:
-            report.drop(f"a date not in the format {fmt}", line)
-            continue
+        cid, day = got
         try:
             amount = float(cell(cells, cols["amount"]).replace(",", ""))
         except ValueError:
