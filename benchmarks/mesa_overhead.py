@@ -1,8 +1,9 @@
 """Cost of the Mesa view: stepping ``PoolModel`` against the plain engine; the cost of one Mesa agent per customer.
 
 Both play the same policy on the same pool for the same days (their KPIs are bit-identical; the
-script checks the cumulative net profit; the end-of-run continuation is left out of both). The two are timed alternately, several rounds, and the fastest
-round of each is compared, so a neighbour's burst on a shared machine does not land on one side
+script checks the cumulative net profit; the end-of-run continuation is left out of both). The two
+are timed alternately, several rounds, and the fastest round of each is compared, so a neighbour's
+burst on a shared machine does not land on one side
 only. ``PoolModel`` collects its default reporters: every ``daily.csv`` column, the stage counts,
 every group's state and ``--tracked`` customers' state each day.
 
