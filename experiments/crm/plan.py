@@ -1,0 +1,124 @@
+"""Tomorrow's contact list: a policy applied to a CRM record, one row per contact, within caps and staff capacity.
+
+``plan.csv`` has the columns ``customer_id, date, channel, content, offer, slot, ask``: ``content`` is what
+the message carries (:data:`sim.defaults.CONTENTS`), ``offer`` the incentive in it (``coupon``,
+``flash_sale`` or ``none``), ``ask`` 1 when it also asks for a referral. With the outcome columns added
+by whoever sends it, the same file is a ``contacts.csv`` for the next calibration.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from experiments.crm.snapshot import CrmView, date_of
+from sim import kernels
+from sim.config import Scenario
+from sim.defaults import ACTIVE, CHANNELS, CONTENTS, COUPON, FLASH_SALE, N_SLOTS, SLOTS, WECOM
+from sim.engine import _ERRORS
+from sim.observation import ACTION_LIMITS, Action, InvalidActionError, Observation
+from sim.params import pack
+from sim.protocol import Policy
+from sim.world import ration_chats
+
+COLUMNS = ("customer_id", "date", "channel", "content", "offer", "slot", "ask")
+"""Header of ``plan.csv``."""
+OFFERS = (COUPON, FLASH_SALE)
+"""Contents that carry an incentive (the ``offer`` column)."""
+
+
+@dataclass
+class Plan:
+    """A policy's decisions on one day for every customer of a CRM record."""
+
+    day: int
+    action: Action
+    """What is sent: after validation and staff capacity (channel -1 = no contact)."""
+    wanted: Action
+    """What the policy asked for, before staff capacity."""
+    over_capacity: int
+    """WeCom contacts the policy wanted beyond the guides' daily chat capacity (not planned, counted here)."""
+
+
+def decide(policy: Policy, view: CrmView, scenario: Scenario, day: int, seed: int = 0) -> Plan:
+    """Apply ``policy`` (reset for this record and ``seed``) to ``view`` as of ``day``.
+
+    The policy starts with no memory of earlier days: rules that remember (``rfm_tiered``'s last offer,
+    ``journeys``' join dates) decide as on their first day.
+    """
+    obs = view.observation(scenario, day)
+    policy.reset(obs.n, seed)
+    wanted = check_action(policy.act(obs), obs)
+    channel = wanted.channel.copy()
+    over = 0
+    sp = pack(scenario).staff
+    if scenario.staff.customers_per_guide > 0 and (channel == WECOM).any():
+        guides = -(-obs.n // scenario.staff.customers_per_guide)
+        over = int(ration_chats(channel, np.zeros(obs.n, np.uint8), np.full(obs.n, ACTIVE, np.uint8), sp,
+                                np.zeros(guides, np.int64), np.zeros(guides, np.int64)))
+    return Plan(day, Action(channel, wanted.content, wanted.slot, wanted.ask), wanted, over)
+
+
+def check_action(action: Action, obs: Observation) -> Action:
+    """``action`` as int8 arrays, or :class:`InvalidActionError` naming the first customer at fault."""
+    n = obs.n
+    arrays = []
+    for name in ("channel", "content", "slot"):
+        a = np.asarray(getattr(action, name))
+        if a.shape != (n,) or not np.issubdtype(a.dtype, np.integer):
+            raise InvalidActionError(f"action.{name}: expected {n} integers, got shape {a.shape} of {a.dtype}")
+        arrays.append(a.astype(np.int8))
+    ask = None if action.ask is None else np.asarray(action.ask).astype(np.uint8) * (arrays[0] >= 0)
+    code, i = kernels.check_actions(*arrays, obs.reach, obs._month_count, np.full(n, ACTIVE, np.uint8), obs.caps,
+                                    len(CONTENTS), N_SLOTS)
+    if code != kernels.E_OK:
+        raise InvalidActionError(f"customer row {i}: {_ERRORS[code]} (channel={int(arrays[0][i])}); "
+                                 f"allowed: {ACTION_LIMITS}, on reachable channels within caps")
+    return Action(*arrays, ask)
+
+
+def write_plan(plan: Plan, view: CrmView, path: str | Path) -> int:
+    """Write the contacts of ``plan`` as ``plan.csv`` in customer order; returns the number of rows."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    a = plan.action
+    rows = np.flatnonzero(a.channel >= 0)
+    ask = np.zeros(a.channel.shape[0], np.uint8) if a.ask is None else a.ask
+    when = date_of(plan.day)
+    tmp = path.with_name(path.name + ".part")
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        for i in rows.tolist():
+            ct = int(a.content[i])
+            offer = CONTENTS[ct] if ct in OFFERS else "none"
+            w.writerow([view.ids[i], when, CHANNELS[a.channel[i]], CONTENTS[ct], offer, SLOTS[a.slot[i]], int(ask[i])])
+    tmp.replace(path)
+    return int(rows.size)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Counts of a plan by channel and by content, and what sending it costs."""
+
+    contacts: int
+    by_channel: dict[str, int]
+    by_content: dict[str, int]
+    send_cost: float
+    """Yuan: each contact's channel cost plus its content's production cost (incentives cost on redemption)."""
+    over_capacity: int
+
+
+def summarize(plan: Plan, scenario: Scenario) -> Summary:
+    """Counts and sending cost of ``plan`` under ``scenario``'s channel and content costs."""
+    a = plan.action
+    sent = a.channel >= 0
+    ch = np.bincount(a.channel[sent].astype(np.int64), minlength=len(CHANNELS))
+    ct = np.bincount(a.content[sent].astype(np.int64), minlength=len(CONTENTS))
+    p = pack(scenario)
+    cost = float(ch @ p.channels.cost + ct @ p.contents.cost)
+    return Summary(int(sent.sum()), dict(zip(CHANNELS, ch.tolist())), dict(zip(CONTENTS, ct.tolist())), cost,
+                   plan.over_capacity)

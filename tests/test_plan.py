@@ -1,0 +1,137 @@
+"""``siyu plan``: the CRM snapshot round trip, the contact list equal to the in-simulator action, and bad rows."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from experiments.cli.app import main
+from experiments.crm.plan import decide, summarize, write_plan
+from experiments.crm.snapshot import (ROLES, date_of, read_snapshot, view_from_logs, view_of_simulation,
+                                      write_snapshot)
+from experiments.logs.contacts import read_contacts
+from experiments.logs.rows import LogError
+from experiments.logs.transactions import read_transactions
+from policies.registry import load_policy, make_policy
+from sim.config import load_scenario
+from sim.defaults import CHANNELS, CONTENTS, SLOTS
+from sim.engine import Simulation
+
+N, WARMUP = 3000, 37
+
+
+@pytest.fixture(scope="module")
+def warmed():
+    """A pool stepped 37 days under fatigue_capped: varied recency, contacts, flags, caps partly used."""
+    scenario = load_scenario("beauty")
+    sim = Simulation(scenario, customers=N, seed=5, inflow=False)
+    policy = load_policy("fatigue_capped")
+    policy.reset(sim.n, sim.seed)
+    for _ in range(WARMUP):
+        sim.step(policy.act(sim.observe()))
+    return scenario, sim
+
+
+def test_snapshot_round_trip_is_exact(warmed, tmp_path):
+    scenario, sim = warmed
+    view = view_of_simulation(sim)
+    write_snapshot(view, tmp_path / "crm.csv")
+    back = read_snapshot(tmp_path / "crm.csv", scenario)
+    assert back.report.lines() == []
+    for name in ("reach", "last_purchase", "first_purchase", "frequency", "monetary", "last_contact", "last_flags",
+                 "active_slot", "month_count", "tier"):
+        got, want = getattr(back, name), getattr(view, name)
+        assert got.dtype == want.dtype and np.array_equal(got, want), name
+    assert (view.month_count > 0).any() and (view.last_flags > 0).any() and (view.frequency > 1).any()
+
+
+@pytest.mark.parametrize("ref", ["fatigue_capped", "fixed_cadence", "blast"])
+def test_plan_equals_the_in_simulator_action(warmed, tmp_path, ref):
+    scenario, sim = warmed
+    policy = load_policy(ref)
+    policy.reset(sim.n, sim.seed)
+    inside = sim.validate(policy.act(sim.observe()))
+    write_snapshot(view_of_simulation(sim), tmp_path / "crm.csv")
+    out = tmp_path / "plan.csv"
+    assert main(["plan", ref, "--crm", str(tmp_path / "crm.csv"), "--date", date_of(sim.day), "--seed",
+                 str(sim.seed), "--out", str(out)]) == 0
+    with out.open() as fh:
+        rows = {r["customer_id"]: r for r in csv.DictReader(fh)}
+    want = {f"c{i}": (CHANNELS[inside.channel[i]], CONTENTS[inside.content[i]], SLOTS[inside.slot[i]])
+            for i in np.flatnonzero(inside.channel >= 0)}
+    assert len(want) > 50
+    assert {k: (r["channel"], r["content"], r["slot"]) for k, r in rows.items()} == want
+
+
+def test_plan_logged_comes_back_as_contacts(warmed, tmp_path):
+    scenario, sim = warmed
+    view = view_of_simulation(sim)
+    plan = decide(load_policy("fatigue_capped"), view, scenario, sim.day, sim.seed)
+    n = write_plan(plan, view, tmp_path / "plan.csv")
+    tx = tmp_path / "tx.csv"
+    tx.write_text("customer_id,date,amount\n" + "".join(f"c{i},{date_of(0)},1\n" for i in range(view.n)))
+    with (tmp_path / "plan.csv").open() as fh:  # what the sender logs: the plan plus an outcome column
+        logged = [dict(r, opened=str(k % 2)) for k, r in enumerate(csv.DictReader(fh))]
+    with (tmp_path / "contacts.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(logged[0]))
+        w.writeheader()
+        w.writerows(logged)
+    txs = read_transactions(tx)
+    back = read_contacts(tmp_path / "contacts.csv", txs.ids)
+    assert back.report.lines() == [] and back.day.size == n
+    sent = np.flatnonzero(plan.action.channel >= 0)
+    assert np.array_equal(back.customer, sent)
+    assert np.array_equal(back.channel, plan.action.channel[sent])
+    assert np.array_equal(back.content, plan.action.content[sent])
+    assert set(back.day.tolist()) == {plan.day + 738886}  # ordinal of 2024-01-01
+    # and the next CRM record built from those logs counts the plan's contacts in the cap window
+    nxt = view_from_logs(txs, back, plan.day + 1, scenario)
+    assert np.array_equal(nxt.month_count.sum(axis=1)[sent], np.ones(sent.size))
+    assert np.array_equal(nxt.last_contact[sent], np.full(sent.size, plan.day))
+
+
+def test_summary_counts_and_cost(warmed):
+    scenario, sim = warmed
+    plan = decide(load_policy("blast"), view_of_simulation(sim), scenario, sim.day, sim.seed)
+    s = summarize(plan, scenario)
+    assert s.contacts == plan.action.contacts() == sum(s.by_channel.values()) == sum(s.by_content.values())
+    costs = {c: scenario.channels[c].cost for c in CHANNELS}
+    expected = sum(costs[c] * k for c, k in s.by_channel.items()) + sum(
+        scenario.contents[c].cost * k for c, k in s.by_content.items())
+    assert s.send_cost == pytest.approx(expected)
+
+
+def test_staff_capacity_is_respected_and_counted(warmed):
+    scenario, sim = warmed
+    small = scenario.model_copy(update={"staff": scenario.staff.model_copy(
+        update={"customers_per_guide": 500, "chat_capacity_per_day": 3})})
+    daily = make_policy("fixed_cadence", {"content_every_days": 1, "channels": ["wecom", "sms"]})
+    plan = decide(daily, view_of_simulation(sim), small, sim.day, sim.seed)
+    wecom = plan.action.channel == 0
+    per_guide = np.bincount(np.flatnonzero(wecom) // 500, minlength=N // 500)
+    assert per_guide.max() <= 3
+    assert plan.over_capacity == int((plan.wanted.channel == 0).sum() - wecom.sum()) > 0
+
+
+@pytest.mark.parametrize("cells, message", [
+    ({"last_purchase": "2024/01/05"}, "with a last_purchase that is not a date in the format YYYY-MM-DD"),
+    ({"purchases": "-1"}, "with a purchases that is not a whole number in 0..30000"),
+    ({"channels": "wecom|fax"}, "with a channels that is not names joined by '|'"),
+    ({"active_slot": "dawn"}, "with a active_slot that is not one of morning"),
+    ({"customer_id": "c0"}, "with a customer_id repeated from an earlier row"),
+])
+def test_bad_snapshot_rows_name_line_and_column(tmp_path, cells, message):
+    rows = [dict.fromkeys(ROLES, "") | {"customer_id": f"c{i}", "channels": "wecom"} for i in range(10)]
+    rows.append(rows[0] | {"customer_id": "x"} | cells)
+    path = tmp_path / "crm.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=ROLES)
+        w.writeheader()
+        w.writerows(rows)
+    view = read_snapshot(path, load_scenario("beauty"))
+    assert view.n == 10
+    assert len(view.report.lines()) == 1 and "1 row (line 12) " + message in view.report.lines()[0]
+    with pytest.raises(LogError, match=r"line 12"):
+        read_snapshot(path, load_scenario("beauty"), strict=True)
