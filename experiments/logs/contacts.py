@@ -14,6 +14,8 @@ CONTROL = "none"
 """Content of a row that records a customer deliberately left out of a campaign (a control)."""
 FLAGS = ("opened", "clicked", "unsubscribed")
 """Optional 0/1 outcome columns."""
+PROPENSITY = "propensity"
+"""Optional column: probability that the logging policy chose the row's action, in (0, 1]."""
 _TRUE, _FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f", ""}
 
 
@@ -34,6 +36,10 @@ class Contacts:
     clicked: np.ndarray
     unsubscribed: np.ndarray
     report: LogReport
+    line: np.ndarray | None = None
+    """Line of the file of each valid row."""
+    propensity: np.ndarray | None = None
+    """Logging probability of each row's action, when the file has a ``propensity`` column (off-policy checks)."""
 
 
 def parse_channel_map(items: list[str] | None) -> dict[str, str]:
@@ -58,12 +64,14 @@ def read_contacts(path: str | Path, ids: np.ndarray, date_format: str = "iso", c
     """
     path = Path(path)
     cols, rows = open_rows(path, {"customer_id": "customer_id", "date": "date", "channel": "channel",
-                                  "content": "content"}, {f: f for f in FLAGS})
+                                  "content": "content"}, {f: f for f in FLAGS} | {PROPENSITY: PROPENSITY})
     report = LogReport(str(path))
     index = {str(cid): i for i, cid in enumerate(ids)}
     mapping = channel_map or {}
     seen: set[tuple[str, ...]] = set()
     out: list[tuple[int, int, int, int, int, int, int]] = []
+    lines: list[int] = []
+    props: list[float] = []
     total = 0
     for line, cells in rows:
         total += 1
@@ -91,6 +99,10 @@ def read_contacts(path: str | Path, ids: np.ndarray, date_format: str = "iso", c
         if -2 in flags:
             report.drop("an opened/clicked/unsubscribed flag that is not 0 or 1", line)
             continue
+        prop = _propensity(cell(cells, cols[PROPENSITY])) if PROPENSITY in cols else 1.0
+        if prop is None:
+            report.drop("a propensity that is not a probability in (0, 1]", line)
+            continue
         key = tuple(cells)
         if key in seen:
             report.drop("a duplicate of an earlier row", line)
@@ -98,6 +110,8 @@ def read_contacts(path: str | Path, ids: np.ndarray, date_format: str = "iso", c
         seen.add(key)
         if calibration_end is not None and day > calibration_end:
             report.note("a date after the calibration end (not used in the fit)", line)
+        lines.append(line)
+        props.append(prop)
         out.append((index[cid], day, CHANNELS.index(name), CONTENTS.index(content) if content != CONTROL else -1,
                     *flags))
     report.fail_if_strict(strict)
@@ -105,4 +119,14 @@ def read_contacts(path: str | Path, ids: np.ndarray, date_format: str = "iso", c
         first = report.lines()[0] if report.dropped else ""
         raise LogError(f"{path}: only {len(out):,} of {total:,} rows are usable; {first}")
     a = np.array(out, np.int64).reshape(-1, 7)
-    return Contacts(*(a[:, k] for k in range(7)), report=report)
+    return Contacts(*(a[:, k] for k in range(7)), report=report, line=np.array(lines, np.int64),
+                    propensity=np.array(props, np.float64) if PROPENSITY in cols else None)
+
+
+def _propensity(text: str) -> float | None:
+    """``text`` as a probability in (0, 1], or None."""
+    try:
+        v = float(text)
+    except ValueError:
+        return None
+    return v if 0.0 < v <= 1.0 else None
