@@ -85,11 +85,12 @@ def test_report_and_figures_do_not_import_the_cli():
 
 
 LAYERS = [
-    {"experiments", "experiments.console", "experiments.store", "experiments.recording", "experiments.logs"},
+    {"experiments", "experiments.console", "experiments.store", "experiments.recording", "experiments.logs",
+     "experiments.crm"},
     {"experiments.stats"},
     {"experiments.running"},
     {"experiments.reporting", "experiments.regress", "experiments.train", "experiments.bench", "experiments.tune",
-     "experiments.calibrate"},
+     "experiments.calibrate", "experiments.ope"},
     {"experiments.cli"},
 ]
 """The experiments packages bottom to top, as the README's architecture draws them."""

@@ -256,16 +256,17 @@ def _bits(text: str, names: tuple[str, ...]) -> int:
 
 
 def view_from_logs(tx: object, contacts: object | None, day: int, scenario: Scenario,
-                   channels: tuple[str, ...] = CHANNELS) -> CrmView:
+                   channels: tuple[str, ...] = CHANNELS, ids: np.ndarray | None = None) -> CrmView:
     """The CRM record as of ``day`` (exclusive) built from transactions and, when given, contacts.
 
     Reach is ``channels`` for everyone, less the channels a logged contact was unsubscribed on; the
     cap-window counts are the contacts of the last 30 days per channel; the last contact's outcome
     comes from its opened/unsubscribed flags and whether an order followed it before ``day``.
-    Nothing is known of active slots (-1). ``tx`` and ``contacts`` are what :mod:`experiments.logs` reads.
+    Nothing is known of active slots (-1). ``tx`` and ``contacts`` are what :mod:`experiments.logs` reads;
+    ``ids`` (default the transactions' ids) are the customers of the record, the ids ``contacts`` indexes.
     """
     t = tx.before(day - 1 + BASE_DATE.toordinal())  # type: ignore[attr-defined]
-    ids = tx.ids  # type: ignore[attr-defined]
+    ids = tx.ids if ids is None else ids  # type: ignore[attr-defined]
     view = empty_view(ids)
     cust = _positions(ids, t.ids)[t.customer]
     d = (t.day - BASE_DATE.toordinal()).astype(np.int32)

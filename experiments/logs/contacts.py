@@ -55,16 +55,18 @@ def parse_channel_map(items: list[str] | None) -> dict[str, str]:
 
 
 def read_contacts(path: str | Path, ids: np.ndarray, date_format: str = "iso", calibration_end: int | None = None,
-                  channel_map: dict[str, str] | None = None, strict: bool = False) -> Contacts:
+                  channel_map: dict[str, str] | None = None, strict: bool = False,
+                  propensity: str = PROPENSITY) -> Contacts:
     """Read and check ``path`` against the customers ``ids`` of the transactions.
 
     Dropped: empty or unknown customers (not in the transactions), unparsable dates, channels the
     scenario does not define (map them with ``channel_map``), unknown contents, flags that are not 0/1,
-    and exact duplicates. Kept but noted: contacts after ``calibration_end``.
+    and exact duplicates. Kept but noted: contacts after ``calibration_end``. A ``propensity`` column (the
+    name is the argument) is read when present; a row whose value is not in (0, 1] is dropped.
     """
     path = Path(path)
     cols, rows = open_rows(path, {"customer_id": "customer_id", "date": "date", "channel": "channel",
-                                  "content": "content"}, {f: f for f in FLAGS} | {PROPENSITY: PROPENSITY})
+                                  "content": "content"}, {f: f for f in FLAGS} | {PROPENSITY: propensity})
     report = LogReport(str(path))
     index = {str(cid): i for i, cid in enumerate(ids)}
     mapping = channel_map or {}
