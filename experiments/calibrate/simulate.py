@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.logs.export import BASE_DATE, TRANSACTION_COLUMNS, OrderTracker, write_transactions
+from experiments.logs.export import BASE_DATE, TRANSACTION_COLUMNS, OrderTracker, write_transactions  # noqa: F401 (BASE_DATE re-exported)
 from sim.config import Scenario
 from sim.engine import Simulation
 from sim.state import State
