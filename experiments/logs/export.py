@@ -107,6 +107,10 @@ def export_logs(sim: Simulation, policy: Policy, days: int, out_dir: str | Path,
     ``propensity(obs, action)`` method (the probability of each customer's chosen action): for a row it is
     the probability of what the row records, the chosen action times ``1 - control_share`` for a contact
     and times ``control_share`` for a control. Orders are every purchase the CRM saw, contacted or not.
+
+    Rows are the campaign as sent (what a CRM's send log holds): a group message is logged under the
+    customer it was addressed to, though the engine posts it to the whole group, and a 1:1 chat the guide
+    had no capacity for stays in the log with ``opened = 0``; outcome flags are those of a delivered contact.
     """
     if not 0.0 <= control_share < 1.0:
         raise ValueError(f"control_share must be in [0, 1), got {control_share}")
@@ -132,7 +136,7 @@ def export_logs(sim: Simulation, policy: Policy, days: int, out_dir: str | Path,
             action = Action(sent_channel, np.asarray(wanted.content), np.asarray(wanted.slot),
                             None if wanted.ask is None else np.where(held, 0, np.asarray(wanted.ask)))
             sim.step(action)
-            flags = sim.state.last_flags
+            flags = np.where(sim.state.last_contact[:channel.size] == day, sim.state.last_flags[:channel.size], 0)
             for row in np.flatnonzero(channel != NO_CONTACT).tolist():
                 control = bool(held[row])
                 cells = [customer_id(row), day_date(day), CHANNELS[channel[row]],
