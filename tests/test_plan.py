@@ -9,7 +9,7 @@ import pytest
 
 from experiments.cli.app import main
 from experiments.crm.plan import decide, summarize, write_plan
-from experiments.crm.snapshot import (ROLES, date_of, read_snapshot, view_from_logs, view_of_simulation,
+from experiments.crm.snapshot import (ROLES, day_date, read_snapshot, view_from_logs, view_of_simulation,
                                       write_snapshot)
 from experiments.logs.contacts import read_contacts
 from experiments.logs.rows import LogError
@@ -55,7 +55,7 @@ def test_plan_equals_the_in_simulator_action(warmed, tmp_path, ref):
     inside = sim.validate(policy.act(sim.observe()))
     write_snapshot(view_of_simulation(sim), tmp_path / "crm.csv")
     out = tmp_path / "plan.csv"
-    assert main(["plan", ref, "--crm", str(tmp_path / "crm.csv"), "--date", date_of(sim.day), "--seed",
+    assert main(["plan", ref, "--crm", str(tmp_path / "crm.csv"), "--date", day_date(sim.day), "--seed",
                  str(sim.seed), "--out", str(out)]) == 0
     with out.open() as fh:
         rows = {r["customer_id"]: r for r in csv.DictReader(fh)}
@@ -71,7 +71,7 @@ def test_plan_logged_comes_back_as_contacts(warmed, tmp_path):
     plan = decide(load_policy("fatigue_capped"), view, scenario, sim.day, sim.seed)
     n = write_plan(plan, view, tmp_path / "plan.csv")
     tx = tmp_path / "tx.csv"
-    tx.write_text("customer_id,date,amount\n" + "".join(f"c{i},{date_of(0)},1\n" for i in range(view.n)))
+    tx.write_text("customer_id,date,amount\n" + "".join(f"c{i},{day_date(0)},1\n" for i in range(view.n)))
     with (tmp_path / "plan.csv").open() as fh:  # what the sender logs: the plan plus an outcome column
         logged = [dict(r, opened=str(k % 2)) for k, r in enumerate(csv.DictReader(fh))]
     with (tmp_path / "contacts.csv").open("w", newline="") as fh:

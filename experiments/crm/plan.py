@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.crm.snapshot import CrmView, date_of
+from experiments.crm.snapshot import CrmView
+from experiments.logs.export import day_date
 from sim import kernels
 from sim.config import Scenario
 from sim.defaults import ACTIVE, CHANNELS, CONTENTS, COUPON, FLASH_SALE, N_SLOTS, SLOTS, WECOM
@@ -87,7 +88,7 @@ def write_plan(plan: Plan, view: CrmView, path: str | Path) -> int:
     a = plan.action
     rows = np.flatnonzero(a.channel >= 0)
     ask = np.zeros(a.channel.shape[0], np.uint8) if a.ask is None else a.ask
-    when = date_of(plan.day)
+    when = day_date(plan.day)
     tmp = path.with_name(path.name + ".part")
     with tmp.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)

@@ -17,8 +17,9 @@ active_slot        slot of the last observed activity (morning, noon, evening, n
 contacts_<ch>      contacts on channel ``<ch>`` in the current 30-day cap window (default 0), one per channel
 =================  ========================================================================================
 
-Day numbers count from :data:`BASE_DATE`, the day 0 of engine-written logs, so a snapshot written from
-a simulation on day ``t`` is read back as of date ``BASE_DATE + t`` with the same CRM features.
+Day numbers count from :data:`experiments.logs.export.BASE_DATE`, the day 0 of engine-written logs, so a
+snapshot written from a simulation on day ``t`` is read back as of date ``BASE_DATE + t`` with the same
+CRM features.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 
+from experiments.logs.export import BASE_DATE, customer_id, day_date
 from experiments.logs.rows import MIN_VALID_SHARE, LogError, LogReport, cell, open_rows, parse_day
 from sim.config import Scenario
 from sim.defaults import (CHANNELS, FLAG_BOUGHT, FLAG_COMPLAINED, FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED,
@@ -38,8 +40,6 @@ from sim.defaults import (CHANNELS, FLAG_BOUGHT, FLAG_COMPLAINED, FLAG_DELIVERED
 from sim.observation import Observation
 from sim.params import calendar_today, days_to_event, pack
 
-BASE_DATE = date(2024, 1, 1)
-"""Date of day 0 (the same as :data:`experiments.calibrate.simulate.BASE_DATE`)."""
 OUTCOMES: dict[str, int] = {"delivered": FLAG_DELIVERED, "opened": FLAG_OPENED, "bought": FLAG_BOUGHT,
                             "complained": FLAG_COMPLAINED, "unsubscribed": FLAG_UNSUBSCRIBED}
 """Names of the last-contact outcome flags in ``last_outcome``."""
@@ -54,11 +54,6 @@ SEP = "|"
 def day_of(d: date) -> int:
     """Day number of a date (days since :data:`BASE_DATE`)."""
     return d.toordinal() - BASE_DATE.toordinal()
-
-
-def date_of(day: int) -> str:
-    """ISO date of a day number (days since :data:`BASE_DATE`)."""
-    return (BASE_DATE + timedelta(days=int(day))).isoformat()
 
 
 @dataclass
@@ -106,7 +101,7 @@ def view_of_simulation(sim: object) -> CrmView:
     """The CRM record of the customers who joined a :class:`sim.engine.Simulation` (ids ``c<row>``), as of today."""
     st = sim.state  # type: ignore[attr-defined]
     n = int((st.status != NOT_JOINED).sum())
-    ids = np.array([f"c{i}" for i in range(n)], dtype=object)
+    ids = np.array([customer_id(i) for i in range(n)], dtype=object)
     return CrmView(ids, *(getattr(st, f.name)[:n].copy() for f in fields(CrmView)[1:-1]))
 
 
@@ -123,7 +118,7 @@ def write_snapshot(view: CrmView, path: str | Path) -> None:
 
 def _row(v: CrmView, i: int) -> list[str]:
     def when(day: int) -> str:
-        return "" if day == NEVER else date_of(day)
+        return "" if day == NEVER else day_date(day)
 
     flags = int(v.last_flags[i])
     return [str(v.ids[i]), when(v.last_purchase[i]), when(v.first_purchase[i]), str(int(v.frequency[i])),

@@ -14,6 +14,7 @@ import numpy as np
 
 from experiments.crm.plan import decide
 from experiments.crm.snapshot import BASE_DATE, CrmView
+from experiments.logs.export import day_date
 from experiments.logs.rows import LogError
 from experiments.stats.ope import OffPolicy, evaluate, outcome_model
 from policies.randomized import arm_index, arm_name
@@ -97,7 +98,7 @@ def from_logs(view: CrmView, tx: object, contacts: object, ids: np.ndarray, prop
     c = contacts
     on = np.flatnonzero(c.day - BASE_DATE.toordinal() == day)  # type: ignore[attr-defined]
     if on.size == 0:
-        raise LogError(f"{source}: no rows on the campaign date {(BASE_DATE.toordinal() + day)}")
+        raise LogError(f"{source}: no rows on the campaign date {day_date(day)}")
     ch = np.where(c.content[on] < 0, -1, c.channel[on])  # type: ignore[attr-defined]
     logged = arm_index(arms, ch, np.maximum(c.content[on], 0))  # type: ignore[attr-defined]
     if (logged < 0).any():

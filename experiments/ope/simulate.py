@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.crm.snapshot import date_of, view_of_simulation
+from experiments.crm.snapshot import view_of_simulation
+from experiments.logs.export import TRANSACTION_COLUMNS, OrderTracker, day_date, write_transactions
 from experiments.ope.decisions import Decisions
 from policies.base import slot_code, slot_for
 from policies.randomized import ARM_SLOT, RandomizedCampaign, arm_index, arm_probabilities
@@ -59,14 +60,12 @@ def warmed_pool(scenario: Scenario, customers: int, seed: int, warmup: int) -> S
 def play(sim: Simulation, action: Action, horizon: int) -> np.ndarray:
     """Revenue per customer and day over ``horizon`` days of a copy of ``sim``: ``action`` today, then nobody."""
     fork = copy.deepcopy(sim)
-    n = fork.customers
-    spent = fork.state.monetary[:n].astype(np.float64)
-    out = np.zeros((n, horizon))
+    tracker = OrderTracker(fork)
+    out = np.zeros((fork.customers, horizon))
     for t in range(horizon):
         fork.step(action if t == 0 else None)
-        now = fork.state.monetary[:n].astype(np.float64)
-        out[:, t] = now - spent
-        spent = now
+        rows, amount = tracker.orders()
+        out[rows, t] = amount
     return out
 
 
@@ -104,15 +103,16 @@ def write_logs(c: Campaign, out: Path) -> tuple[Path, Path]:
     tx, contacts = out / "transactions.csv", out / "contacts.csv"
     with tx.open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["customer_id", "date", "amount"])
-        for i, t in zip(*np.nonzero(c.revenue_days > 0)):
-            w.writerow([d.view.ids[i], date_of(d.day + t), f"{c.revenue_days[i, t]:.2f}"])
+        w.writerow(TRANSACTION_COLUMNS)
+        for t in range(c.revenue_days.shape[1]):
+            rows = np.flatnonzero(c.revenue_days[:, t])
+            write_transactions(w, d.day + t, rows, c.revenue_days[rows, t])
     with contacts.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["customer_id", "date", "channel", "content", "propensity"])
         for i in range(d.view.n):
             ch = int(a.channel[i])
-            w.writerow([d.view.ids[i], date_of(d.day), CHANNELS[max(ch, 0)], CONTENTS[a.content[i]] if ch >= 0
+            w.writerow([d.view.ids[i], day_date(d.day), CHANNELS[max(ch, 0)], CONTENTS[a.content[i]] if ch >= 0
                         else "none", repr(float(d.propensity[i]))])
     return tx, contacts
 
