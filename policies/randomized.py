@@ -124,3 +124,24 @@ def arm_probabilities(arms: list[tuple[int, int]], weights: np.ndarray, usable: 
         out[ok, k] += weights[k]
         out[~ok, none] += weights[k]
     return out
+
+
+class ArmPolicy:
+    """One arm for everyone (no contact where its channel cannot be used): a logged arm as a policy."""
+
+    kind = "arm"
+
+    def __init__(self, arm: tuple[int, int], slot: str = ARM_SLOT) -> None:
+        self.arm = arm
+        self.default_slot = slot_code(slot)
+        self.name = arm_name(arm)
+
+    def reset(self, n: int, seed: int) -> None:
+        """Stateless: nothing to prepare."""
+
+    def act(self, obs: Observation) -> Action:
+        """The arm where its channel is usable today, no contact elsewhere."""
+        ch, ct = self.arm
+        ok = np.zeros(obs.n, bool) if ch == NO_CONTACT else obs.can_use(ch)
+        return Action(np.where(ok, ch, NO_CONTACT).astype(np.int8), np.where(ok, ct, 0).astype(np.int8),
+                      slot_for(obs, self.default_slot))

@@ -100,7 +100,7 @@ def test_intervals_cover_the_true_simulated_values(scenario):
     for seed in range(20):
         c = campaign(warmed_pool(scenario, 2000, seed, 30), RandomizedCampaign(arms), HORIZON)
         for policy in candidates().values():
-            truth = true_value(c, policy, HORIZON)
+            truth = true_value(c.sim, policy, HORIZON)
             est = value(policy, c.decisions, scenario, c.support, seed=seed)
             assert est.unsupported == 0 and est.ess > 300
             for e in est.estimates:

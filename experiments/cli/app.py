@@ -18,7 +18,7 @@ from rich.markup import escape
 
 from experiments.cli.commands import (bench, calibrate, compare, experiment, explore, forecast, regress, report, run,
                                       scenarios, train, tune)
-from experiments.cli.commands import ope, plan
+from experiments.cli.commands import ope, plan, validate
 from experiments.cli.completion import bash_script
 from experiments.cli.options import UserError
 from experiments.console import console, short
@@ -31,7 +31,7 @@ from sim.observation import InvalidActionError
 
 COMMANDS = (run, compare, experiment, report, regress, train, tune, scenarios, bench, explore, calibrate, forecast)
 """Command modules, in the order ``siyu --help`` lists them."""
-COMMANDS += (plan, ope)  # issue 12: off-policy checks and tomorrow's contact list
+COMMANDS += (plan, ope, validate)  # issue 12: off-policy checks and tomorrow's contact list
 
 
 class Parser(argparse.ArgumentParser):

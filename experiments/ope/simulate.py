@@ -18,8 +18,7 @@ import numpy as np
 from experiments.crm.snapshot import view_of_simulation
 from experiments.logs.export import TRANSACTION_COLUMNS, OrderTracker, day_date, write_transactions
 from experiments.ope.decisions import Decisions
-from policies.base import slot_code, slot_for
-from policies.randomized import ARM_SLOT, RandomizedCampaign, arm_index, arm_probabilities
+from policies.randomized import RandomizedCampaign, arm_index, arm_probabilities
 from policies.registry import load_policy
 from sim.config import Scenario
 from sim.defaults import CHANNELS, CONTENTS
@@ -84,9 +83,8 @@ def campaign(sim: Simulation, logging: RandomizedCampaign, horizon: int) -> Camp
     return Campaign(d, support[:n], sim, action, days)
 
 
-def true_value(c: Campaign, policy: Policy, horizon: int) -> float:
-    """Mean revenue per customer over the horizon had ``policy`` decided the campaign day (same luck)."""
-    sim = c.sim
+def true_value(sim: Simulation, policy: Policy, horizon: int) -> float:
+    """Mean revenue per customer over ``horizon`` days had ``policy`` decided today in ``sim`` (a copy is run)."""
     policy.reset(sim.n, sim.seed)
     action = sim.validate(policy.act(sim.observe()))
     return float(play(sim, action, horizon).sum(axis=1).mean())
@@ -115,13 +113,3 @@ def write_logs(c: Campaign, out: Path) -> tuple[Path, Path]:
             w.writerow([d.view.ids[i], day_date(d.day), CHANNELS[max(ch, 0)], CONTENTS[a.content[i]] if ch >= 0
                         else "none", repr(float(d.propensity[i]))])
     return tx, contacts
-
-
-def arm_value(sim: Simulation, arm: tuple[int, int], horizon: int) -> float:
-    """Mean revenue per customer over the horizon had everyone got ``arm`` (no contact where unusable)."""
-    obs = sim.observe()
-    ch = np.full(sim.n, arm[0], np.int64)
-    ok = (ch >= 0) & (((obs.usable.astype(np.int64) >> np.maximum(ch, 0)) & 1) == 1)
-    action = Action(np.where(ok, ch, -1).astype(np.int8), np.where(ok, arm[1], 0).astype(np.int8),
-                    slot_for(obs, slot_code(ARM_SLOT)))
-    return float(play(sim, action, horizon).sum(axis=1).mean())

@@ -17,9 +17,9 @@ COLUMNS = ("policy", "estimator", "value", "low", "high", "decisions", "matched"
 """Header of ``ope.csv``: one row per policy and estimator (value per customer, yuan over the horizon)."""
 
 
-def add_campaign_arguments(p: argparse.ArgumentParser) -> None:
+def add_campaign_arguments(p: argparse.ArgumentParser, scenario: bool = True) -> None:
     """The logged campaign: contacts and transactions, propensities, campaign date, arms and horizon."""
-    add_crm_arguments(p)
+    add_crm_arguments(p, scenario)
     p.add_argument("--propensity", default="propensity", metavar="COLUMN|uniform",
                    help="column of contacts.csv with each row's logging probability, or 'uniform' (every arm of "
                         "the campaign day equally likely; default: the column 'propensity')")

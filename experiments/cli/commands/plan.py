@@ -13,8 +13,11 @@ from experiments.cli.options import DEFAULT_SCENARIO, UserError, add_trust_argum
 from experiments.console import console, count, number, out_console
 
 
-def add_crm_arguments(p: argparse.ArgumentParser) -> None:
-    """Where the CRM record comes from: ``--crm`` or ``--transactions`` [+ ``--contacts``], and how to read it."""
+def add_crm_arguments(p: argparse.ArgumentParser, scenario: bool = True) -> None:
+    """Where the CRM record comes from: ``--crm`` or ``--transactions`` [+ ``--contacts``], and how to read it.
+
+    With ``scenario``, also ``--scenario`` (the caps, staff, groups and calendar the policy decides under).
+    """
     p.add_argument("--crm", default=None, metavar="CRM.csv",
                    help="CRM snapshot, one row per customer (columns in docs/ope.md)")
     p.add_argument("--transactions", default=None, metavar="TX.csv",
@@ -28,8 +31,9 @@ def add_crm_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--date-format", default="iso", metavar="FMT",
                    help="strptime format of the dates, e.g. %%Y%%m%%d (default: ISO, YYYY-MM-DD)")
     p.add_argument("--strict", action="store_true", help="fail on the first kind of bad row instead of leaving it out")
-    p.add_argument("--scenario", default=DEFAULT_SCENARIO, metavar="NAME|PATH",
-                   help=f"scenario giving caps, staff, groups and calendar (default {DEFAULT_SCENARIO})")
+    if scenario:
+        p.add_argument("--scenario", default=DEFAULT_SCENARIO, metavar="NAME|PATH",
+                       help=f"scenario giving caps, staff, groups and calendar (default {DEFAULT_SCENARIO})")
 
 
 def _channels() -> tuple[str, ...]:
