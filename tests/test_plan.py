@@ -135,3 +135,33 @@ def test_bad_snapshot_rows_name_line_and_column(tmp_path, cells, message):
     assert len(view.report.lines()) == 1 and "1 row (line 12) " + message in view.report.lines()[0]
     with pytest.raises(LogError, match=r"line 12"):
         read_snapshot(path, load_scenario("beauty"), strict=True)
+
+
+def test_plan_from_logs_respects_opt_outs_and_caps(tmp_path):
+    """Built from transactions and contacts: an unsubscribed channel is not used, a capped one neither."""
+    (tmp_path / "tx.csv").write_text("customer_id,date,amount\na,2024-03-01,100\nb,2024-03-02,50\nc,2024-02-01,80\n")
+    contacts = ["customer_id,date,channel,content,opened,unsubscribed", "a,2024-03-05,wecom,coupon,1,1"]
+    contacts += [f"b,2024-03-{d:02d},wecom,content,0,0" for d in range(1, 9)]  # beauty caps wecom at 8 a month
+    (tmp_path / "contacts.csv").write_text("\n".join(contacts) + "\n")
+    out = tmp_path / "plan.csv"
+    args = ["plan", str(tmp_path / "daily.toml"), "--transactions", str(tmp_path / "tx.csv"), "--contacts",
+            str(tmp_path / "contacts.csv"), "--reachable", "wecom,sms", "--date", "2024-03-10", "--out", str(out)]
+    (tmp_path / "daily.toml").write_text('policy = "fixed_cadence"\n'
+                                         'params = { content_every_days = 1, channels = ["wecom", "sms"] }\n')
+    assert load_scenario("beauty").channels["wecom"].cap_per_month == 8
+    assert main(args) == 0
+    with out.open() as fh:
+        rows = {r["customer_id"]: (r["channel"], r["date"]) for r in csv.DictReader(fh)}
+    assert rows == {"a": ("sms", "2024-03-10"), "b": ("sms", "2024-03-10"), "c": ("wecom", "2024-03-10")}
+
+
+@pytest.mark.parametrize("extra, needle", [
+    ([], "give the CRM record: --crm CRM.csv, or --transactions"),
+    (["--crm", "missing.csv"], "missing.csv: no such file"),
+    (["--crm", "x.csv", "--date", "2024-13-01"], "--date: expected a date as YYYY-MM-DD"),
+])
+def test_plan_bad_input_is_one_line(extra, needle, capsys):
+    args = ["plan", "fatigue_capped", "--date", "2024-03-01"] + extra
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1
