@@ -33,7 +33,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         w.writerow(COLUMNS)
         w.writerows(r.cells() for r in rows)
     tmp.replace(out / "validate.csv")
-    title = (f"{scenario.name} against {count(d.reward.size, 'logged decision')}: revenue per customer over "
+    title = (f"{Path(args.scenario).name} against {count(d.reward.size, 'logged decision')}: revenue per customer over "
              f"{count(args.horizon, 'day')}")
     table = Table(title=title)
     for col in ("arm or policy", "simulated (95%)", f"logs, {ESTIMATOR} (95%)", "z", "verdict"):
