@@ -155,3 +155,27 @@ def test_cli_bad_propensities_are_reported(logged, tmp_path, capsys):
     assert "1,999 logged decisions" in said
     assert main(args + ["--propensity", "prob"]) == 2
     assert "no column 'prob'" in " ".join("".join(capsys.readouterr()).split())
+
+
+def test_cli_without_snapshot_builds_the_record_from_the_logs(logged, tmp_path):
+    """No --crm: the campaign day's record comes from the logs; a no-contact candidate's IPS does not need it."""
+    c, out = logged
+    args = ["ope", "no_contact", "--contacts", str(out / "contacts.csv"), "--transactions",
+            str(out / "transactions.csv"), "--out", str(tmp_path), "--propensity", "uniform"]
+    assert main(args) == 0
+    with (tmp_path / "ope.csv").open() as fh:
+        ips = next(r for r in csv.DictReader(fh) if r["estimator"] == "ips")
+    # the campaign was uniform over 4 arms, but arms a customer cannot be reached on fold into no contact:
+    # 'uniform' (1/4) understates those customers' odds of no contact, so IPS overweights them
+    exact = value(load_policy("no_contact"), c.decisions, load_scenario("beauty"), seed=0).get("ips").value
+    assert int(ips["decisions"]) == 2000 and float(ips["value"]) > exact + 3
+
+
+def test_cli_an_arm_outside_the_arms_names_its_line(logged, tmp_path, capsys):
+    _, out = logged
+    args = ["ope", "no_contact", "--contacts", str(out / "contacts.csv"), "--transactions",
+            str(out / "transactions.csv"), "--crm", str(out / "crm.csv"), "--arms", "none,wecom:coupon",
+            "--out", str(tmp_path)]
+    assert main(args) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "contacts.csv: line " in err and "an arm not in --arms (none, wecom:coupon)" in err
