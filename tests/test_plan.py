@@ -18,6 +18,7 @@ from policies.registry import load_policy, make_policy
 from sim.config import load_scenario
 from sim.defaults import CHANNELS, CONTENTS, SLOTS
 from sim.engine import Simulation
+from sim.observation import Action, InvalidActionError
 
 N, WARMUP = 3000, 37
 
@@ -165,3 +166,21 @@ def test_plan_bad_input_is_one_line(extra, needle, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_invalid_action_names_the_customer(warmed):
+    scenario, sim = warmed
+    view = view_of_simulation(sim)
+
+    class Spammer:
+        name = "spammer"
+
+        def reset(self, n, seed):
+            pass
+
+        def act(self, obs):
+            return Action(np.zeros(obs.n, np.int8), np.zeros(obs.n, np.int8), np.zeros(obs.n, np.int8))
+
+    first = int(np.argmax((view.reach & 1) == 0))
+    with pytest.raises(InvalidActionError, match=rf"customer c{first}: channel no longer reaches this customer"):
+        decide(Spammer(), view, scenario, sim.day)

@@ -52,7 +52,7 @@ def decide(policy: Policy, view: CrmView, scenario: Scenario, day: int, seed: in
     """
     obs = view.observation(scenario, day)
     policy.reset(obs.n, seed)
-    wanted = check_action(policy.act(obs), obs)
+    wanted = check_action(policy.act(obs), obs, view.month_count, view.ids)
     channel = wanted.channel.copy()
     over = 0
     sp = pack(scenario).staff
@@ -63,8 +63,12 @@ def decide(policy: Policy, view: CrmView, scenario: Scenario, day: int, seed: in
     return Plan(day, Action(channel, wanted.content, wanted.slot, wanted.ask), wanted, over)
 
 
-def check_action(action: Action, obs: Observation) -> Action:
-    """``action`` as int8 arrays, or :class:`InvalidActionError` naming the first customer at fault."""
+def check_action(action: Action, obs: Observation, month_count: np.ndarray, ids: np.ndarray) -> Action:
+    """``action`` as int8 arrays, or :class:`InvalidActionError` naming the first customer at fault.
+
+    ``month_count`` is the record's contacts per channel in the cap window (what ``obs`` was built from),
+    ``ids`` the customers' ids.
+    """
     n = obs.n
     arrays = []
     for name in ("channel", "content", "slot"):
@@ -73,10 +77,10 @@ def check_action(action: Action, obs: Observation) -> Action:
             raise InvalidActionError(f"action.{name}: expected {n} integers, got shape {a.shape} of {a.dtype}")
         arrays.append(a.astype(np.int8))
     ask = None if action.ask is None else np.asarray(action.ask).astype(np.uint8) * (arrays[0] >= 0)
-    code, i = kernels.check_actions(*arrays, obs.reach, obs._month_count, np.full(n, ACTIVE, np.uint8), obs.caps,
+    code, i = kernels.check_actions(*arrays, obs.reach, month_count, np.full(n, ACTIVE, np.uint8), obs.caps,
                                     len(CONTENTS), N_SLOTS)
     if code != kernels.E_OK:
-        raise InvalidActionError(f"customer row {i}: {_ERRORS[code]} (channel={int(arrays[0][i])}); "
+        raise InvalidActionError(f"customer {ids[i]}: {_ERRORS[code]} (channel={int(arrays[0][i])}); "
                                  f"allowed: {ACTION_LIMITS}, on reachable channels within caps")
     return Action(*arrays, ask)
 
