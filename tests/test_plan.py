@@ -9,7 +9,7 @@ import pytest
 
 from experiments.cli.app import main
 from experiments.crm.plan import decide, summarize, write_plan
-from experiments.crm.snapshot import (ROLES, day_date, read_snapshot, view_from_logs, view_of_simulation,
+from experiments.crm.snapshot import (ROLES, day_date, parse_columns, read_snapshot, view_from_logs, view_of_simulation,
                                       write_snapshot)
 from experiments.logs.contacts import read_contacts
 from experiments.logs.rows import LogError
@@ -184,3 +184,13 @@ def test_an_invalid_action_names_the_customer(warmed):
     first = int(np.argmax((view.reach & 1) == 0))
     with pytest.raises(InvalidActionError, match=rf"customer c{first}: channel no longer reaches this customer"):
         decide(Spammer(), view, scenario, sim.day)
+
+
+def test_snapshot_columns_are_configurable(tmp_path):
+    (tmp_path / "crm.csv").write_text("cust,gmv,reach\nx,900,wecom\ny,,sms|wecom\n")
+    view = read_snapshot(tmp_path / "crm.csv", load_scenario("beauty"),
+                         parse_columns("customer_id=cust,spend=gmv,channels=reach"))
+    assert list(view.ids) == ["x", "y"] and view.monetary.tolist() == [900.0, 0.0]
+    assert view.tier.tolist() == [2, 0] and view.reach.tolist() == [1, 1 | 16]
+    with pytest.raises(LogError, match="--crm-columns: expected ROLE=NAME pairs"):
+        parse_columns("cust")
