@@ -179,3 +179,35 @@ def test_cli_an_arm_outside_the_arms_names_its_line(logged, tmp_path, capsys):
     assert main(args) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "contacts.csv: line " in err and "an arm not in --arms (none, wecom:coupon)" in err
+
+
+def test_cli_reads_a_rule_with_a_control_group_as_export_logs_writes_it(scenario, tmp_path, capsys):
+    """export_logs with a 50% control group: on the first day, IPS of no contact is the controls' revenue / 0.5
+    and IPS of the rule itself the contacted customers' revenue / 0.5, both per targeted customer."""
+    from experiments.logs.export import day_date, export_logs
+    from experiments.crm.snapshot import view_of_simulation
+    sim = warmed_pool(scenario, 2000, 4, 30)
+    day = sim.day
+    write_snapshot(view_of_simulation(sim), tmp_path / "crm.csv")
+    export_logs(sim, load_policy("fatigue_capped"), HORIZON, tmp_path, control_share=0.5, seed=4)
+    args = ["ope", "no_contact", "fatigue_capped", "--contacts", str(tmp_path / "contacts.csv"), "--transactions",
+            str(tmp_path / "transactions.csv"), "--crm", str(tmp_path / "crm.csv"), "--propensity", "control:0.5",
+            "--campaign-date", day_date(day), "--out", str(tmp_path / "out")]
+    assert main(args) == 0
+    with (tmp_path / "contacts.csv").open() as fh:
+        first = [r for r in csv.DictReader(fh) if r["date"] == day_date(day)]
+    revenue: dict[str, float] = {}
+    with (tmp_path / "transactions.csv").open() as fh:
+        for r in csv.DictReader(fh):
+            if r["date"] < day_date(day + HORIZON):
+                revenue[r["customer_id"]] = revenue.get(r["customer_id"], 0.0) + float(r["amount"])
+    control = sum(revenue.get(r["customer_id"], 0.0) for r in first if r["content"] == "none")
+    sent = sum(revenue.get(r["customer_id"], 0.0) for r in first if r["content"] != "none")
+    with (tmp_path / "out" / "ope.csv").open() as fh:
+        ips = {r["policy"]: r for r in csv.DictReader(fh) if r["estimator"] == "ips"}
+    assert int(ips["no_contact"]["decisions"]) == len(first) > 100
+    assert float(ips["no_contact"]["value"]) == pytest.approx(control / 0.5 / len(first))
+    assert float(ips["fatigue_capped"]["value"]) == pytest.approx(sent / 0.5 / len(first))
+    assert ips["fatigue_capped"]["unsupported"] == "0"
+    assert main(args + ["--propensity", "control:1.5"]) == 2
+    assert "control:SHARE needs a share in (0, 1)" in " ".join(capsys.readouterr().err.split())

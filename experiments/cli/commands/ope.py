@@ -20,9 +20,11 @@ COLUMNS = ("policy", "estimator", "value", "low", "high", "decisions", "matched"
 def add_campaign_arguments(p: argparse.ArgumentParser, scenario: bool = True) -> None:
     """The logged campaign: contacts and transactions, propensities, campaign date, arms and horizon."""
     add_crm_arguments(p, scenario)
-    p.add_argument("--propensity", default="propensity", metavar="COLUMN|uniform",
-                   help="column of contacts.csv with each row's logging probability, or 'uniform' (every arm of "
-                        "the campaign day equally likely; default: the column 'propensity')")
+    p.add_argument("--propensity", default="propensity", metavar="COLUMN|uniform|control:SHARE",
+                   help="column of contacts.csv with each row's logging probability; 'uniform' (every arm of "
+                        "the campaign day equally likely); or 'control:SHARE' (a rule's contacts with a randomised "
+                        "control group of that share: none rows SHARE, contact rows 1 - SHARE); default: the "
+                        "column 'propensity'")
     p.add_argument("--campaign-date", default=None, metavar="DATE",
                    help="the campaign day (YYYY-MM-DD; default: the only date of contacts.csv)")
     p.add_argument("--arms", default=None, metavar="none,CH:CONTENT,...",
@@ -53,11 +55,13 @@ def load_campaign(args: argparse.Namespace, scenario: Any) -> Any:
     seen = {str(x) for x in tx.ids}
     extra = list(dict.fromkeys(c for _, cells in rows if (c := cell(cells, cols["customer_id"])) and c not in seen))
     ids = np.array(list(tx.ids) + extra, dtype=object)
+    share = control_share(args.propensity)
     uniform = args.propensity == "uniform"
+    given = not uniform and share is None
     contacts = read_contacts(args.contacts, ids, args.date_format, strict=args.strict,
-                             propensity="" if uniform else args.propensity)
+                             propensity=args.propensity if given else "")
     warn(contacts.report.lines())
-    if not uniform and contacts.propensity is None:
+    if given and contacts.propensity is None:
         raise LogError(f"{args.contacts}: no column '{args.propensity}' (name it with --propensity, or say "
                        "--propensity uniform for a campaign that gave every arm the same odds)")
     days = np.unique(contacts.day)
@@ -79,6 +83,8 @@ def load_campaign(args: argparse.Namespace, scenario: Any) -> Any:
     prop = contacts.propensity
     if uniform:
         prop = np.full(contacts.day.size, 1.0 / len(arms))
+    elif share is not None:
+        prop = np.where(contacts.content < 0, share, 1.0 - share)
     if args.crm:
         view = read_snapshot(args.crm, scenario, parse_columns(args.crm_columns), args.date_format, args.strict)
         warn(view.report.lines())
@@ -87,6 +93,19 @@ def load_campaign(args: argparse.Namespace, scenario: Any) -> Any:
         view = view_from_logs(tx, contacts, day, scenario, reach, ids)
     d = from_logs(view, tx, contacts, ids, prop, arms, day, args.horizon, str(args.contacts))
     return d
+
+
+def control_share(text: str) -> float | None:
+    """The share of ``control:SHARE``, None for anything else; a share outside (0, 1) is a :class:`UserError`."""
+    if not text.startswith("control:"):
+        return None
+    try:
+        share = float(text.partition(":")[2])
+    except ValueError:
+        share = -1.0
+    if not 0.0 < share < 1.0:
+        raise UserError(f"--propensity: control:SHARE needs a share in (0, 1), got '{text[:40]}'")
+    return share
 
 
 def cmd_ope(args: argparse.Namespace) -> int:
