@@ -9,9 +9,10 @@ import pytest
 
 from experiments.cli.app import main
 from experiments.crm.plan import decide, summarize, write_plan
-from experiments.crm.snapshot import (ROLES, day_date, parse_columns, read_snapshot, view_from_logs, view_of_simulation,
-                                      write_snapshot)
+from experiments.crm.from_logs import view_from_logs
+from experiments.crm.snapshot import ROLES, parse_columns, read_snapshot, view_of_simulation, write_snapshot
 from experiments.logs.contacts import read_contacts
+from experiments.logs.export import day_date
 from experiments.logs.rows import LogError
 from experiments.logs.transactions import read_transactions
 from policies.registry import load_policy, make_policy

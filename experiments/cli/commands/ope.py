@@ -40,7 +40,8 @@ def load_campaign(args: argparse.Namespace, scenario: Any) -> Any:
     """The logged decisions of the campaign day, from the files named by ``args``."""
     import numpy as np
 
-    from experiments.crm.snapshot import BASE_DATE, day_of, parse_columns, read_snapshot, view_from_logs
+    from experiments.crm.from_logs import view_from_logs
+    from experiments.crm.snapshot import BASE_DATE, day_of, parse_columns, read_snapshot
     from experiments.logs.contacts import read_contacts
     from experiments.logs.rows import LogError, cell, open_rows, parse_date_argument
     from experiments.logs.transactions import read_transactions

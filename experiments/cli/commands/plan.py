@@ -49,7 +49,8 @@ def warn(lines: list[str]) -> None:
 
 def load_view(args: argparse.Namespace, scenario: Any, day: int) -> Any:
     """The CRM record as of ``day`` from ``--crm``, or built from ``--transactions`` and ``--contacts``."""
-    from experiments.crm.snapshot import parse_columns, read_snapshot, view_from_logs
+    from experiments.crm.from_logs import view_from_logs
+    from experiments.crm.snapshot import parse_columns, read_snapshot
     from experiments.logs.contacts import read_contacts
     from experiments.logs.transactions import read_transactions
     if args.crm:
