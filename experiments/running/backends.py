@@ -26,6 +26,8 @@ RETRIES = 3
 """How many times an item is run again after the worker running it died."""
 IN_FLIGHT_PER_WORKER = 2
 """Items submitted ahead per worker: enough to keep workers busy, few enough to keep the driver small."""
+LOCAL_OBJECT_STORE = 256 * 2**20
+"""Bytes of shared memory for a local Ray instance (Ray's default, 30% of RAM, is far more than runs need)."""
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,19 @@ class Backend(ABC):
 
 
 class LocalBackend(Backend):
-    """``jobs`` worker processes on this machine (``jobs == 1``: this process, no pool)."""
+    """``jobs`` worker processes on this machine (``jobs == 1``: this process, no pool).
+
+    The pool lives from the first call to :meth:`close`, so many small calls (the trials of a search)
+    do not each pay for starting processes.
+    """
 
     name = "local"
 
     def __init__(self, jobs: int = 1, retries: int = RETRIES) -> None:
         self.workers = max(1, jobs)
         self.retries = retries
+        self._pool: Any = None
+        """Worker processes, started on first use and kept until :meth:`close` (starting them costs seconds)."""
 
     def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Finished]:
         """In this process one after another, or in a pool restarted (``retries`` times) if a worker dies."""
@@ -94,7 +102,7 @@ class LocalBackend(Backend):
         pending = set(range(len(items)))
         deaths = 0
         while pending:
-            pool = _process_pool(min(self.workers, len(pending)))
+            pool = self._pool = self._pool or _process_pool(self.workers)
             try:
                 futures = {pool.submit(fn, items[i]): i for i in sorted(pending)}
                 for future in as_completed(futures):
@@ -109,16 +117,26 @@ class LocalBackend(Backend):
                     yield done
             except BrokenProcessPool:  # a worker died: the pool is gone, its unfinished items run again
                 deaths += 1
-                _stop(pool)
+                self.close()
                 if deaths > self.retries:
                     for i in sorted(pending):
                         yield Finished(i, error=f"WorkerDied: worker processes died {deaths} times")
                     return
-                continue
-            except BaseException:
-                _stop(pool)
+            except BaseException:  # Ctrl-C, or the caller stopped reading: end the workers now
+                self.close()
                 raise
-            pool.shutdown()
+
+    def close(self) -> None:
+        """Cancel what has not started and end the worker processes now (finished items are already saved)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list((getattr(pool, "_processes", None) or {}).values())  # the executor has no public kill
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            proc.kill()
+        for proc in processes:
+            proc.join(5)
 
 
 def _process_pool(jobs: int) -> Any:
@@ -135,23 +153,13 @@ def _process_pool(jobs: int) -> Any:
                                initargs=(os.getpid(), models_trusted(), threads))
 
 
-def _stop(pool: Any) -> None:
-    """Cancel what has not started and end the workers now (finished items are already saved)."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())  # the executor has no public kill
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in processes:
-        proc.kill()
-    for proc in processes:
-        proc.join(5)
-
-
 def _worker_init(parent: int, trusted: bool, threads: int) -> None:
-    """Set up a worker process: it dies with its parent, ignores Ctrl-C, has its share of the numba threads,
-    and trusts models as the parent does.
+    """Set up a worker process: it dies with its parent, ignores Ctrl-C, trusts models as the parent does.
 
-    Why: a worker outliving a killed ``siyu compare`` would go on writing into a folder the user
-    thinks is finished; and Ctrl-C reaches every process of the terminal, where the parent alone
-    decides (it stops the pool and exits 130 in one line, not one traceback per worker).
+    It also takes ``threads`` numba threads, its share of the cores. Why: a worker outliving a killed
+    ``siyu compare`` would go on writing into a folder the user thinks is finished; and Ctrl-C reaches
+    every process of the terminal, where the parent alone decides (it stops the pool and exits 130 in
+    one line, not one traceback per worker).
     """
     import signal
 
@@ -201,14 +209,18 @@ class RayBackend(Backend):
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None, retries: int = RETRIES) -> None:
         require("distributed", "--backend ray")
+        import logging
+
         import ray
         self._owned = False
         if not ray.is_initialized():
             address = address or os.environ.get("RAY_ADDRESS") or None
+            quiet = {"log_to_driver": False, "logging_level": logging.ERROR}  # siyu's progress bar says it all
             if address:
-                ray.init(address=address, log_to_driver=False)
+                ray.init(address=address, **quiet)
             else:
-                ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
+                ray.init(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False,
+                         object_store_memory=LOCAL_OBJECT_STORE, **quiet)
             self._owned = True
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.retries = retries

@@ -198,29 +198,34 @@ def execute(tasks: list[RunTask], out: Path | None, done: dict[str, Record] | No
     """
     records: dict[str, Record | None] = dict(done or {})
     todo = [t for t in unique(tasks) if t.key not in records]
+    own = backend is None
     backend = backend or LocalBackend(jobs)
     failures = []
     elapsed = 0
-    if isinstance(backend, LocalBackend) and (backend.workers == 1 or len(todo) <= 1):
-        for t in todo:  # in this process, with progress by the day
-            def tick(day: int, base: int = elapsed) -> None:
+    try:
+        if isinstance(backend, LocalBackend) and (backend.workers == 1 or len(todo) <= 1):
+            for t in todo:  # in this process, with progress by the day
+                def tick(day: int, base: int = elapsed) -> None:
+                    if progress is not None:
+                        progress(base + day)
+                try:
+                    records[t.key] = run_saved(t, out, tick)
+                except Exception as exc:  # noqa: BLE001 - reported with its run once the others are done
+                    failures.append(RunFailure(t, error_text(exc)))
+                elapsed += t.days
+        else:
+            for f in backend.map_unordered(partial(run_saved, out=out), todo):
+                t = todo[f.index]
+                if f.error is None:
+                    records[t.key] = f.value
+                else:
+                    failures.append(RunFailure(t, f.error))
+                elapsed += t.days
                 if progress is not None:
-                    progress(base + day)
-            try:
-                records[t.key] = run_saved(t, out, tick)
-            except Exception as exc:  # noqa: BLE001 - reported with its run once the others are done
-                failures.append(RunFailure(t, error_text(exc)))
-            elapsed += t.days
-    else:
-        for f in backend.map_unordered(partial(run_saved, out=out), todo):
-            t = todo[f.index]
-            if f.error is None:
-                records[t.key] = f.value
-            else:
-                failures.append(RunFailure(t, f.error))
-            elapsed += t.days
-            if progress is not None:
-                progress(elapsed)
+                    progress(elapsed)
+    finally:
+        if own:
+            backend.close()
     if failures:
         raise RunsFailed(failures, len(todo))
     return _in_order(tasks, records, out)
