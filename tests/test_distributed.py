@@ -168,3 +168,30 @@ def test_a_killed_driver_resumes_on_the_cluster_without_redoing_runs(tmp_path, r
     ours, theirs = table_bytes(out), table_bytes(local_run)
     assert [k for k in theirs if ours.get(k) != theirs[k]] == []
     assert read_table(out, "runs")["run_id"].size == 2 * 3 * 3  # 2 grid points x 3 policies x 3 seeds
+
+
+def test_tune_on_ray_finds_and_judges_the_same_as_local(tmp_path, ray_backend):
+    pytest.importorskip("optuna")
+    args = ["tune", "fixed_cadence", "--customers", "300", "--days", "10", "--trials", "3", "--train-seeds", "2",
+            "--test-seeds", "2"]
+    assert main([*args, "--out", str(tmp_path / "local")]) == 0
+    assert main([*args, "--out", str(tmp_path / "ray"), "--backend", "ray"]) == 0
+    for name in ("trials.csv", "tuned_fixed_cadence.toml", "fresh/comparison.csv", "fresh/runs.parquet"):
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes(), name
+
+
+def test_train_seeds_on_ray_match_local_and_resume(tmp_path, ray_backend, capsys):
+    pytest.importorskip("stable_baselines3")
+    import csv
+    args = ["train", "--seeds", "2", "--seed", "5", "--timesteps", "64", "--customers", "16", "--days", "4"]
+    assert main([*args, "--out", str(tmp_path / "local")]) == 0
+    assert main([*args, "--out", str(tmp_path / "ray"), "--backend", "ray"]) == 0
+
+    def rows(folder: str) -> list[tuple[str, ...]]:
+        with (tmp_path / folder / "seeds.csv").open() as f:
+            return [(r["seed"], r["timesteps_done"], r["final_reward"]) for r in csv.DictReader(f)]
+    assert rows("local") == rows("ray") and [r[0] for r in rows("ray")] == ["5", "6"]
+    assert all((tmp_path / "ray" / f"seed_{s}" / "model.pt").is_file() for s in (5, 6))
+    capsys.readouterr()
+    assert main([*args, "--out", str(tmp_path / "ray"), "--backend", "ray"]) == 0
+    assert "2 seeds already trained, 0 to train" in " ".join(capsys.readouterr().out.split())
