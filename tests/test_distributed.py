@@ -195,3 +195,28 @@ def test_train_seeds_on_ray_match_local_and_resume(tmp_path, ray_backend, capsys
     capsys.readouterr()
     assert main([*args, "--out", str(tmp_path / "ray"), "--backend", "ray"]) == 0
     assert "2 seeds already trained, 0 to train" in " ".join(capsys.readouterr().out.split())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kills a pool process by its pid")
+def test_the_local_pool_reruns_what_a_killed_worker_held():
+    backend = LocalBackend(2)
+    items = [0.3] * 6
+    done = []
+    try:
+        for f in backend.map_unordered(time.sleep, items):
+            if not done:  # the pool is up and busy: kill one of its processes
+                os.kill(next(iter(backend._pool._processes)), signal.SIGKILL)
+            done.append(f)
+    finally:
+        backend.close()
+    assert sorted(f.index for f in done) == list(range(6)) and all(f.error is None for f in done)
+
+
+@pytest.mark.parametrize("flags, needle", [
+    (["--ray-address", "10.0.0.5:6379"], "--ray-address goes with --backend ray"),
+    (["--backend", "ray", "--jobs", "2"], "--jobs goes with --backend local"),
+])
+def test_backend_flags_that_do_not_fit_are_one_line(tmp_path, capsys, flags, needle):
+    assert main(["compare", "--seeds", "2", "--customers", "100", "--days", "2", "--out", str(tmp_path), *flags]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip() and "compiling" not in line]
+    assert len(lines) == 1 and needle in lines[0], lines

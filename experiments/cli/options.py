@@ -119,4 +119,6 @@ def backend_of(args: argparse.Namespace) -> Any:
     from experiments.running.backends import make_backend
     if args.ray_address and args.backend != "ray":
         raise UserError("--ray-address goes with --backend ray")
+    if args.backend == "ray" and getattr(args, "jobs", 1) > 1:
+        raise UserError("--jobs goes with --backend local; on Ray every CPU of the cluster runs one task")
     return make_backend(args.backend, getattr(args, "jobs", 1), args.ray_address)

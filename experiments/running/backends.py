@@ -224,11 +224,14 @@ class RayBackend(Backend):
             self._owned = True
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.retries = retries
+        self._remote: Any = None
 
     def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Finished]:
         """Ray tasks, at most :data:`IN_FLIGHT_PER_WORKER` per worker submitted ahead, collected with ``ray.wait``."""
         import ray
-        remote = ray.remote(num_cpus=1, max_retries=self.retries, retry_exceptions=False)(_call_in_worker)
+        if self._remote is None:
+            self._remote = ray.remote(num_cpus=1, max_retries=self.retries, retry_exceptions=False)(_call_in_worker)
+        remote = self._remote
         trusted = _models_trusted()
         flying: dict[Any, int] = {}
         queue = iter(range(len(items)))
