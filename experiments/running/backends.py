@@ -137,6 +137,9 @@ class LocalBackend(Backend):
             proc.kill()
         for proc in processes:
             proc.join(5)
+        manager = getattr(pool, "_executor_manager_thread", None)
+        if manager is not None:  # let it close its pipe now, not race the interpreter's exit hook (Python 3.11)
+            manager.join(5)
 
 
 def _process_pool(jobs: int) -> Any:
