@@ -112,7 +112,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", default="runs/train", metavar="DIR", help="output folder (default runs/train)")
     p.add_argument("--seeds", type=positive_int, default=1, metavar="K",
                    help="train K independent seeds --seed .. --seed+K-1, each into DIR/seed_<s>, as tasks of "
-                        "--backend; writes DIR/seeds.csv (default 1: one model in DIR); rerunning resumes")
+                        "--backend; writes DIR/seeds.csv; rerunning resumes (default 1: one model in DIR itself, "
+                        "unless --backend ray)")
     add_jobs_argument(p)
     add_backend_arguments(p)
     p.add_argument("--resume", action="store_true",
