@@ -56,13 +56,14 @@ def table_bytes(out: Path) -> dict[str, bytes]:
 def ray_backend():
     """A local Ray instance with 2 CPUs for the module (workers inherit this process's PYTHONPATH)."""
     from experiments.running.backends import RayBackend
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
-    try:
-        backend = RayBackend(num_cpus=2)
-    except Exception as exc:  # noqa: BLE001 - a sandbox without shared memory or sockets
-        pytest.skip(f"a local Ray instance did not start here: {exc}")
-    yield backend
-    backend.close()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
+        try:
+            backend = RayBackend(num_cpus=2)
+        except Exception as exc:  # noqa: BLE001 - a sandbox without shared memory or sockets
+            pytest.skip(f"a local Ray instance did not start here: {exc}")
+        yield backend
+        backend.close()
 
 
 @pytest.fixture(scope="module")
