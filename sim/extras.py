@@ -2,7 +2,7 @@
 
 A simulation and ``siyu compare`` need only the core install; training and trained policies need
 ``siyu[rl]`` (torch, stable-baselines3), the agent view needs ``siyu[mesa]``, ``siyu tune`` needs
-``siyu[tune]`` (optuna).
+``siyu[tune]`` (optuna), ``--backend ray`` needs ``siyu[distributed]`` (Ray).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
     "rl": ("RL", ("torch", "stable_baselines3", "sb3_contrib")),
     "mesa": ("Mesa", ("mesa",)),
     "tune": ("tuning", ("optuna",)),
+    "distributed": ("Ray", ("ray",)),
 }
 """Extra name -> (what people call it, modules it provides)."""
 

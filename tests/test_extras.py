@@ -10,7 +10,7 @@ import pytest
 
 from sim.extras import EXTRAS, MissingExtra, installed, require
 
-OPTIONAL = ("torch", "stable_baselines3", "sb3_contrib", "tensorboard", "mesa")
+OPTIONAL = ("torch", "stable_baselines3", "sb3_contrib", "tensorboard", "mesa", "ray")
 """Modules of the extras (rl, mesa) that the core path must never import."""
 
 
@@ -57,4 +57,4 @@ def test_require_names_the_extra_of_a_blocked_module(monkeypatch):
     assert not installed("mesa") and installed("numpy")
     with pytest.raises(MissingExtra, match=r"the Mesa adapter needs the Mesa extra: pip install 'siyu\[mesa\]'"):
         require("mesa", "the Mesa adapter")
-    assert set(EXTRAS) == {"rl", "mesa", "tune"}
+    assert set(EXTRAS) == {"rl", "mesa", "tune", "distributed"}

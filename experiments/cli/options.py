@@ -102,3 +102,23 @@ def add_trust_argument(parser: argparse.ArgumentParser) -> None:
                         help="allow rl: policies that are stable-baselines3 .zip files: loading one RUNS CODE "
                              "FROM THE FILE, so only for files you trust (siyu train writes model.pt, which "
                              "needs no trust)")
+
+
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--backend local|ray`` and ``--ray-address``: where the runs execute (same results on either)."""
+    parser.add_argument("--backend", choices=("local", "ray"), default="local",
+                        help="local: this machine, --jobs processes (default); ray: Ray tasks on the cluster at "
+                             "--ray-address, or a local Ray instance (needs siyu[distributed]; same results)")
+    parser.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                        help="Ray cluster to connect to with --backend ray (default: RAY_ADDRESS, else start "
+                             "a local Ray instance)")
+
+
+def backend_of(args: argparse.Namespace) -> Any:
+    """The :class:`~experiments.running.backends.Backend` the arguments ask for (close it when done)."""
+    from experiments.running.backends import make_backend
+    if args.ray_address and args.backend != "ray":
+        raise UserError("--ray-address goes with --backend ray")
+    if args.backend == "ray" and getattr(args, "jobs", 1) > 1:
+        raise UserError("--jobs goes with --backend local; on Ray every CPU of the cluster runs one task")
+    return make_backend(args.backend, getattr(args, "jobs", 1), args.ray_address)

@@ -4,8 +4,9 @@ Every (grid point, policy, seed) is a :class:`RunTask` with a key: a hash of eve
 determines its result (scenario content, policy and parameters, seed, sizes, code version and a hash
 of the model's source). A finished
 run is written at once to ``out/runs/`` under a name carrying that key, so rerunning the same command
-skips it; runs shared by several grid points are run once. Worker processes (``jobs > 1``) die with
-their parent and leave Ctrl-C to it, so a killed command leaves nothing running and nothing half-written.
+skips it; runs shared by several grid points are run once. Runs go to a backend
+(:mod:`experiments.running.backends`: local processes or Ray) and are saved where they run; a run that
+raises is reported with its scenario, policy and seed once the others have finished.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hashlib
 import importlib
 import json
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,6 +24,7 @@ from experiments.store.io import daily_rows, write_csv, write_json
 from experiments.recording import ContactRecorder
 from experiments.running.results import (RECORD_FORMAT, Record, build_tables, load_record, make_record,
                                          save_record, table_cell)
+from experiments.running.backends import Backend, LocalBackend, error_text
 from experiments.running.spec import Experiment, GridPoint, PolicySpec
 from experiments.running.sweep import report_point, surface_rows
 from experiments.store.tables import Table, as_arrays, read_table, select, write_table
@@ -160,120 +162,100 @@ def resume(tasks: list[RunTask], out: Path | None) -> dict[str, Record]:
     return found
 
 
+@dataclass(frozen=True)
+class RunFailure:
+    """A run that raised: which one, and its error."""
+
+    task: RunTask
+    error: str
+
+    def __str__(self) -> str:
+        """``scenario S, policy P, seed K: Error: message``."""
+        t = self.task
+        return f"scenario {t.scenario.name}, policy {t.policy.name}, seed {t.seed}: {self.error}"
+
+
+class RunsFailed(ValueError):
+    """Some runs raised; every other run finished and is saved, so a rerun redoes only the failed ones."""
+
+    def __init__(self, failures: list[RunFailure], attempted: int) -> None:
+        self.failures = failures
+        listed = "; ".join(str(f) for f in failures[:3]) + (f"; and {len(failures) - 3} more"
+                                                            if len(failures) > 3 else "")
+        super().__init__(f"{len(failures)} of {attempted} runs failed (the others finished and are saved; "
+                         f"a rerun redoes only the failed ones): {listed}")
+
+
 def execute(tasks: list[RunTask], out: Path | None, done: dict[str, Record] | None = None,
-            progress: Progress | None = None, jobs: int = 1) -> list[Record]:
+            progress: Progress | None = None, jobs: int = 1, backend: Backend | None = None) -> list[Record]:
     """Run what is not in ``done``, saving each run as soon as it finishes; records in task order.
 
-    ``jobs > 1`` runs that many worker processes, each with its share of the numba threads: small
-    pools leave cores idle in one process, and every run is a pure function of its task, so the
-    records are the same as in one process.
+    The runs go to ``backend`` (default: ``jobs`` local processes, each with its share of the numba
+    threads); every run is a pure function of its task, so the records are the same on every backend.
+    With ``out``, a run is saved where it ran and read back only to build the tables, so the driver
+    does not hold the runs while they stream in. Runs that raise are collected and, once every other
+    run has finished, raised together as :class:`RunsFailed`.
     """
-    records = dict(done or {})
+    records: dict[str, Record | None] = dict(done or {})
     todo = [t for t in unique(tasks) if t.key not in records]
-    if jobs > 1 and len(todo) > 1:
-        records.update(_execute_parallel(todo, out, jobs, progress))
-    else:
-        elapsed = 0
-        for t in todo:
-            def tick(day: int, base: int = elapsed) -> None:
-                if progress is not None:
-                    progress(base + day)
-            rec = t.run(tick)
-            if out is not None:
-                save_record(out / "runs" / t.file_name, rec)
-            records[t.key] = rec
-            elapsed += t.days
-    return [records[t.key] for t in tasks]
-
-
-def _worker_init(parent: int, trusted: bool) -> None:
-    """Set up a worker process: it dies with its parent, ignores Ctrl-C, and trusts models as the parent does.
-
-    Why: a worker outliving a killed ``siyu compare`` would go on writing into a folder the user
-    thinks is finished; and Ctrl-C reaches every process of the terminal, where the parent alone
-    decides (it stops the pool and exits 130 in one line, not one traceback per worker).
-    """
-    import signal
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent(parent)
-    if trusted:
-        from policies.model_file import trust_models
-        trust_models(True)
-
-
-def _die_with_parent(parent: int) -> None:
-    """Have the kernel kill this process when its parent dies (Linux), else watch the parent from a thread."""
-    import os
-    import signal
-    import sys
-    import threading
-    import time
-    if sys.platform.startswith("linux"):
-        import ctypes
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):  # pragma: no cover - no prctl: the watchdog below still runs
-            pass
-    if os.getppid() != parent:  # the parent died before the line above took effect
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="siyu-parent-watch", daemon=True).start()
-
-
-def _run_saved(task: RunTask, out: Path | None, threads: int) -> tuple[str, Record]:
-    """One run in a worker process, saved there (a worker killed later loses nothing finished)."""
-    import numba
-    numba.set_num_threads(threads)
-    rec = task.run()
-    if out is not None:
-        save_record(out / "runs" / task.file_name, rec)
-    return task.key, rec
-
-
-def _execute_parallel(todo: list[RunTask], out: Path | None, jobs: int,
-                      progress: Progress | None) -> dict[str, Record]:
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    import numba
-
-    from policies.model_file import models_trusted
-    threads = max(1, numba.config.NUMBA_NUM_THREADS // jobs)
-    records: dict[str, Record] = {}
+    own = backend is None
+    backend = backend or LocalBackend(jobs)
+    failures = []
     elapsed = 0
-    # spawn, not fork: forking a process whose numba thread pool is running is not safe
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
-                               initargs=(os.getpid(), models_trusted()))
     try:
-        futures = {pool.submit(_run_saved, t, out, threads): t for t in todo}
-        for future in as_completed(futures):
-            key, rec = future.result()
-            records[key] = rec
-            elapsed += futures[future].days
-            if progress is not None:
-                progress(elapsed)
-    except BaseException:
-        _stop(pool)
-        raise
-    pool.shutdown()
-    return records
+        if isinstance(backend, LocalBackend) and (backend.workers == 1 or len(todo) <= 1):
+            for t in todo:  # in this process, with progress by the day
+                def tick(day: int, base: int = elapsed) -> None:
+                    if progress is not None:
+                        progress(base + day)
+                try:
+                    records[t.key] = run_saved(t, out, tick)
+                except Exception as exc:  # noqa: BLE001 - reported with its run once the others are done
+                    failures.append(RunFailure(t, error_text(exc)))
+                elapsed += t.days
+        else:
+            for f in backend.map_unordered(partial(run_saved, out=out), todo):
+                t = todo[f.index]
+                if f.error is None:
+                    records[t.key] = f.value
+                else:
+                    failures.append(RunFailure(t, f.error))
+                elapsed += t.days
+                if progress is not None:
+                    progress(elapsed)
+    finally:
+        if own:
+            backend.close()
+    if failures:
+        raise RunsFailed(failures, len(todo))
+    return _in_order(tasks, records, out)
 
 
-def _stop(pool: Any) -> None:
-    """Cancel what has not started and end the workers now (finished runs are already saved)."""
-    processes = list(getattr(pool, "_processes", {}).values())  # the executor has no public kill
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in processes:
-        proc.kill()
-    for proc in processes:
-        proc.join(5)
+def run_saved(task: RunTask, out: Path | None, progress: Progress | None = None) -> Record | None:
+    """One run, saved to ``out/runs`` where it ran; the record itself only when there is no ``out``.
+
+    Why: a worker killed later loses nothing finished, and the driver need not receive and hold every run.
+    """
+    rec = task.run(progress)
+    if out is None:
+        return rec
+    save_record(out / "runs" / task.file_name, rec)
+    return None
+
+
+def _in_order(tasks: list[RunTask], records: dict[str, Record | None], out: Path | None) -> list[Record]:
+    """The record of every task, in task order; those saved by workers read back from ``out/runs``."""
+    found = []
+    for t in tasks:
+        rec = records[t.key]
+        if rec is None:
+            assert out is not None
+            rec = load_record(out / "runs" / t.file_name, t.key)
+            if rec is None:
+                raise OSError(f"{out / 'runs' / t.file_name}: run file missing or damaged after the run; rerun")
+            records[t.key] = rec
+        found.append(rec)
+    return found
 
 
 @dataclass
@@ -328,9 +310,9 @@ def comparison_rows(result: ExperimentResult) -> list[dict[str, Any]]:
 
 
 def run_experiment(exp: Experiment, out: Path | None = None, progress: Progress | None = None,
-                   jobs: int = 1) -> ExperimentResult:
-    """Plan, resume from ``out``, run what is missing (in ``jobs`` processes) and write the tables."""
+                   jobs: int = 1, backend: Backend | None = None) -> ExperimentResult:
+    """Plan, resume from ``out``, run what is missing (in ``jobs`` processes, or on ``backend``), write the tables."""
     preflight(exp)
     tasks = plan(exp)
-    records = execute(tasks, out, resume(tasks, out), progress, jobs)
+    records = execute(tasks, out, resume(tasks, out), progress, jobs, backend)
     return finish(exp, tasks, records, out)

@@ -1,26 +1,24 @@
 """Score one rule on a set of seeds with the experiment runner, so a trial's numbers are those of ``siyu compare``.
 
 Each (policy, seed) is a :class:`~experiments.running.runner.RunTask` run exactly as ``siyu compare``
-runs it; only the named metric of its summary is kept. With ``jobs > 1`` the seeds of a trial run in
-a pool of worker processes that lives as long as the :class:`Evaluator` (starting processes per trial
-would cost more than a small run).
+runs it; only the named metric of its summary is kept. The seeds of a trial go to a backend
+(:mod:`experiments.running.backends`: ``jobs`` local processes, or Ray) that lives as long as the
+:class:`Evaluator` (starting workers per trial would cost more than a small run).
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from typing import Any
 
-from experiments.running.runner import RunTask
+from experiments.running.backends import Backend, LocalBackend
+from experiments.running.runner import RunFailure, RunsFailed, RunTask
 from experiments.running.spec import GridPoint, PolicySpec
 from sim.config import Scenario
 
 
-def _value(task: RunTask, metric: str, threads: int = 0) -> float:
-    """The metric of one run (in a worker process, first giving numba its share of the cores)."""
-    if threads:
-        import numba
-        numba.set_num_threads(threads)
+def _value(task: RunTask, metric: str) -> float:
+    """The metric of one run."""
     return float(task.run()["summary"][metric])
 
 
@@ -28,14 +26,14 @@ class Evaluator:
     """Runs a rule with given parameters on fixed seeds and returns one metric per seed."""
 
     def __init__(self, scenario: Scenario, customers: int, days: int, seeds: list[int], metric: str,
-                 jobs: int = 1) -> None:
+                 jobs: int = 1, backend: Backend | None = None) -> None:
         self.point = GridPoint(0, {}, scenario, ())
         self.customers = customers
         self.days = days
         self.seeds = list(seeds)
         self.metric = metric
-        self.jobs = jobs
-        self._pool: ProcessPoolExecutor | None = None
+        self._own = backend is None
+        self.backend = backend or LocalBackend(jobs)
 
     def tasks(self, kind: str, params: dict[str, Any], name: str) -> list[RunTask]:
         """One run task per seed."""
@@ -43,29 +41,23 @@ class Evaluator:
         return [RunTask(self.point, spec, seed, self.customers, self.days) for seed in self.seeds]
 
     def __call__(self, kind: str, params: dict[str, Any], name: str = "trial") -> list[float]:
-        """The metric on every seed, in seed order."""
+        """The metric on every seed, in seed order (:class:`RunsFailed` if a seed's run raised)."""
         tasks = self.tasks(kind, params, name)
-        if self.jobs <= 1 or len(tasks) <= 1:
-            return [_value(t, self.metric) for t in tasks]
-        pool = self._workers()
-        return list(pool.map(_value, tasks, [self.metric] * len(tasks), [self._threads()] * len(tasks)))
-
-    def _threads(self) -> int:
-        import numba
-        return max(1, numba.config.NUMBA_NUM_THREADS // self.jobs)
-
-    def _workers(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            import multiprocessing
-            # spawn, not fork: forking a process whose numba thread pool is running is not safe
-            self._pool = ProcessPoolExecutor(self.jobs, mp_context=multiprocessing.get_context("spawn"))
-        return self._pool
+        values: list[float] = [0.0] * len(tasks)
+        failures = []
+        for f in self.backend.map_unordered(partial(_value, metric=self.metric), tasks):
+            if f.error is None:
+                values[f.index] = f.value
+            else:
+                failures.append(RunFailure(tasks[f.index], f.error))
+        if failures:
+            raise RunsFailed(failures, len(tasks))
+        return values
 
     def close(self) -> None:
-        """Stop the worker processes, if any."""
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+        """Stop the workers of a backend this evaluator started (one passed in is its owner's to close)."""
+        if self._own:
+            self.backend.close()
 
     def __enter__(self) -> "Evaluator":
         """Use as a context manager, so the workers stop however the search ends."""

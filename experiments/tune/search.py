@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import optuna
 
+from experiments.running.backends import Backend
 from experiments.store.io import atomic_write_text
 from experiments.tune.evaluate import Evaluator
 from experiments.tune.settings import TuneSettings
@@ -125,10 +126,11 @@ def _sampler(settings: TuneSettings, number: int) -> optuna.samplers.BaseSampler
 
 
 def search(settings: TuneSettings, out: Path, on_trial: Callable[[TrialResult, int], None] | None = None,
-           evaluate: Evaluator | None = None) -> SearchResult:
+           evaluate: Evaluator | None = None, backend: Backend | None = None) -> SearchResult:
     """Run (or resume) the search in ``out`` until ``settings.trials`` trials are finished.
 
     ``on_trial(trial, done)`` is called after each finished trial, also for those found already done.
+    A trial's seeds run on ``backend`` (default: ``settings.jobs`` local processes); the study stays here.
     """
     out.mkdir(parents=True, exist_ok=True)
     resumed = check_resumable(settings, out)
@@ -143,7 +145,7 @@ def search(settings: TuneSettings, out: Path, on_trial: Callable[[TrialResult, i
     dists = distributions(kind)
     own = evaluate is None
     evaluate = evaluate or Evaluator(settings.scenario, settings.customers, settings.days,
-                                     settings.train_seed_list, settings.metric, settings.jobs)
+                                     settings.train_seed_list, settings.metric, settings.jobs, backend)
     try:
         for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             # left running by an interrupted process: score it, unless it was cut while its parameters were written

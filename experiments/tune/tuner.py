@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Callable
 
+from experiments.running.backends import Backend
 from experiments.running.runner import ExperimentResult, Progress, run_experiment
 from experiments.running.spec import Experiment, experiment_from_refs
 from experiments.stats.comparison import direction
@@ -65,12 +66,14 @@ def conclude(settings: TuneSettings, out: Path, found: SearchResult, policy_file
 
 
 def tune(settings: TuneSettings, out: Path, on_trial: Callable[[TrialResult, int], None] | None = None,
-         progress: Progress | None = None) -> TuneResult:
+         progress: Progress | None = None, backend: Backend | None = None) -> TuneResult:
     """Search (resuming from ``out``), write ``tuned_<policy>.toml``, compare on fresh seeds, write the outputs.
 
-    ``on_trial(trial, done)`` follows the search; ``progress(days)`` the fresh-seed runs.
+    ``on_trial(trial, done)`` follows the search; ``progress(days)`` the fresh-seed runs. Runs go to
+    ``backend`` (default: ``settings.jobs`` local processes).
     """
-    found = search(settings, out, on_trial)
+    found = search(settings, out, on_trial, backend=backend)
     policy_file = write_policy_file(out / f"{tuned_name(settings.policy)}.toml", settings, found)
-    fresh = run_experiment(fresh_experiment(settings, policy_file), out / FRESH_DIR, progress, settings.jobs)
+    fresh = run_experiment(fresh_experiment(settings, policy_file), out / FRESH_DIR, progress, settings.jobs,
+                           backend)
     return conclude(settings, out, found, policy_file, fresh)

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from experiments.cli.commands.experiment import run_and_report
-from experiments.cli.options import (UserError, add_jobs_argument, add_realize_argument, add_report_argument,
-                                     add_scenario_arguments, add_trust_argument, positive_int, seed_int)
+from experiments.cli.options import (UserError, add_backend_arguments, add_jobs_argument, add_realize_argument,
+                                     add_report_argument, add_scenario_arguments, add_trust_argument, backend_of,
+                                     positive_int, seed_int)
 
 DEFAULT_POLICIES = "no_contact,blast,fixed_cadence,rfm_tiered,fatigue_capped"
 
@@ -24,7 +25,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise UserError("--policies needs at least one policy name or file")
     exp = experiment_from_refs(args.scenario, refs, args.seeds, args.seed, args.customers, args.days,
                                source="--policies/--scenario", realize_residual=args.realize_residual)
-    run_and_report(exp, Path(args.out), report=not args.no_report, jobs=args.jobs)
+    with backend_of(args) as backend:
+        run_and_report(exp, Path(args.out), report=not args.no_report, jobs=args.jobs, backend=backend)
     return 0
 
 
@@ -40,6 +42,7 @@ def register(sub: Any) -> None:
                    help="output folder (default runs/compare); rerunning with the same folder resumes")
     add_report_argument(p)
     add_jobs_argument(p)
+    add_backend_arguments(p)
     add_realize_argument(p)
     add_trust_argument(p)
     p.set_defaults(func=cmd_compare)

@@ -13,15 +13,21 @@ from typing import Any, Sequence
 from rich.markup import escape
 from rich.table import Table
 
-from experiments.cli.options import add_jobs_argument, add_report_argument, add_trust_argument
+from experiments.cli.options import (add_backend_arguments, add_jobs_argument, add_report_argument,
+                                     add_trust_argument, backend_of)
 from experiments.console import console, count, number, out_console, with_progress
+from experiments.running.backends import Backend
 from experiments.running.runner import ExperimentResult, execute, finish, plan, preflight, resume, unique
 from experiments.running.spec import Experiment, load_experiment
 from experiments.store.outdir import claim
 
 
-def run_and_report(exp: Experiment, out: Path, report: bool = True, jobs: int = 1) -> ExperimentResult:
-    """Run what is missing in ``out`` (each run saved as it finishes), print the comparison, write the report."""
+def run_and_report(exp: Experiment, out: Path, report: bool = True, jobs: int = 1,
+                   backend: Backend | None = None) -> ExperimentResult:
+    """Run what is missing in ``out`` (each run saved as it finishes), print the comparison, write the report.
+
+    The runs go to ``backend`` (default: ``jobs`` local processes); the tables are the same on every backend.
+    """
     preflight(exp)
     claim(out)
     tasks = plan(exp)
@@ -32,7 +38,9 @@ def run_and_report(exp: Experiment, out: Path, report: bool = True, jobs: int = 
     days = sum(t.days for t in todo)
     label = f"{count(len(todo), 'run')} ({count(len(exp.policies), 'policy')} x {count(len(exp.seeds), 'seed')}" + \
         (f" x {count(len(exp.points), 'grid point')})" if exp.axes else ")")
-    records = with_progress(days, label, lambda tick: execute(tasks, out, done, tick, jobs)) if days else \
+    if backend is not None and backend.name != "local":
+        label += f" on {backend.name} ({count(backend.workers, 'worker')})"
+    records = with_progress(days, label, lambda tick: execute(tasks, out, done, tick, jobs, backend)) if days else \
         execute(tasks, out, done)
     result = finish(exp, tasks, records, out)
     print_result(result)
@@ -141,7 +149,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     """Run an experiment spec into --out (default runs/NAME) and write its report."""
     exp = load_experiment(args.spec)
     out = Path(args.out) if args.out else Path("runs") / exp.name
-    run_and_report(exp, out, report=not args.no_report, jobs=args.jobs)
+    with backend_of(args) as backend:
+        run_and_report(exp, out, report=not args.no_report, jobs=args.jobs, backend=backend)
     return 0
 
 
@@ -153,5 +162,6 @@ def register(sub: Any) -> None:
                    "rerunning with the same folder resumes")
     add_report_argument(p)
     add_jobs_argument(p)
+    add_backend_arguments(p)
     add_trust_argument(p)
     p.set_defaults(func=cmd_experiment)

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from experiments.cli.options import DEFAULT_SCENARIO, UserError, positive_int, seed_int
+from experiments.cli.options import (DEFAULT_SCENARIO, UserError, add_backend_arguments, add_jobs_argument,
+                                     backend_of, positive_int, seed_int)
 from experiments.console import out_console, progress_bar
 from experiments.train.trainer import ALGOS, TrainConfig
 from experiments.store.outdir import claim
@@ -30,6 +31,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     out = claim(Path(args.out))  # a folder that cannot be written, or one another command uses, fails now
+    if args.seeds > 1 or args.backend != "local":
+        if args.resume:
+            raise UserError("--resume goes with one seed; with --seeds K, rerunning the command resumes")
+        return _train_seeds(args, config, out)
     if args.resume and not (out / MODEL_FILE).is_file():
         raise UserError(f"--resume: no {MODEL_FILE} in {out} to continue from")
     with progress_bar(f"training {args.algo}", "customer-days") as bar:
@@ -55,6 +60,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_seeds(args: argparse.Namespace, config: TrainConfig, out: Path) -> int:
+    """K seeds, each a backend task training into DIR/seed_<s>; then one line per seed and their summary."""
+    from dataclasses import replace
+
+    from experiments.console import count, number
+    from experiments.train.seeds import SEEDS_FILE, finished_seed, seed_folder, summary, train_seeds
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    done = [s for s in seeds if finished_seed(replace(config, seed=s), seed_folder(out, s))]
+    if done:
+        out_console.print(f"resuming {out}: {count(len(done), 'seed')} already trained, "
+                          f"{len(seeds) - len(done)} to train")
+    with backend_of(args) as backend:
+        label = (f"training {args.algo} on {count(len(seeds), 'seed')} "
+                 f"({backend.name}, {count(backend.workers, 'worker')})")
+        with progress_bar(label, "seeds") as bar:
+            task = bar.add_task("train", total=len(seeds), completed=len(done))
+            results = train_seeds(config, out, seeds, backend, lambda _, n: bar.update(task, completed=len(done) + n))
+    for r in results:
+        out_console.print(f"seed {r.seed}: {r.timesteps_done:,} customer-days in {r.seconds:.0f} s, final reward "
+                          f"per customer-day {number(r.final_reward)}; {r.folder}", highlight=False)
+    s = summary(results)
+    out_console.print(f"final reward over {count(len(results), 'seed')}: mean {number(s.mean)} "
+                      f"[{number(s.ci_low)}, {number(s.ci_high)}] (95% t interval), sd {number(s.sd)}; "
+                      f"wrote {out / SEEDS_FILE}", highlight=False)
+    out_console.print(f"compare them: siyu compare --scenario {args.scenario} --policies "
+                      f"rfm_tiered,{','.join(f'rl:{seed_folder(out, r.seed)}' for r in results)}")
+    return 0
+
+
 def _resume_hint(args: argparse.Namespace, out: Path) -> str:
     return (f"Continue with: siyu train --resume --out {out} --scenario {args.scenario} --algo {args.algo} "
             f"--timesteps {args.timesteps}")
@@ -76,6 +110,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-shaping", action="store_true",
                    help="reward net profit only, without the daily change of residual value")
     p.add_argument("--out", default="runs/train", metavar="DIR", help="output folder (default runs/train)")
+    p.add_argument("--seeds", type=positive_int, default=1, metavar="K",
+                   help="train K independent seeds --seed .. --seed+K-1, each into DIR/seed_<s>, as tasks of "
+                        "--backend; writes DIR/seeds.csv; rerunning resumes (default 1: one model in DIR itself, "
+                        "unless --backend ray)")
+    add_jobs_argument(p)
+    add_backend_arguments(p)
     p.add_argument("--resume", action="store_true",
                    help="continue the model in --out (saved every 5 minutes and on Ctrl-C) up to --timesteps")
     p.set_defaults(func=cmd_train)

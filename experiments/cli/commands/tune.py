@@ -12,9 +12,11 @@ from typing import Any
 
 from rich.markup import escape
 
-from experiments.cli.options import add_jobs_argument, add_scenario_arguments, positive_int, seed_int
+from experiments.cli.options import (add_backend_arguments, add_jobs_argument, add_scenario_arguments, backend_of,
+                                     positive_int, seed_int)
 from experiments.console import console, count, number, out_console, progress_bar
-from experiments.tune.settings import TRAIN_FIRST_SEED, TUNE_METRICS, tunable_policies
+from experiments.running.backends import Backend
+from experiments.tune.settings import TRAIN_FIRST_SEED, TUNE_METRICS, TuneSettings, tunable_policies
 from sim.config import load_scenario
 from sim.extras import require
 
@@ -22,11 +24,8 @@ from sim.extras import require
 def cmd_tune(args: argparse.Namespace) -> int:
     """Search, write the policy file, compare with every default baseline on fresh seeds, write the summary."""
     require("tune", "siyu tune")
-    from experiments.cli.commands.experiment import run_and_report
-    from experiments.tune.outputs import seed_range, write_policy_file
-    from experiments.tune.search import check_resumable, open_study, search
-    from experiments.tune.settings import FRESH_DIR, TuneSettings
-    from experiments.tune.tuner import conclude, fresh_experiment, tuned_name
+    from experiments.tune.outputs import seed_range
+    from experiments.tune.search import check_resumable, open_study
 
     sc = load_scenario(args.scenario)
     settings = TuneSettings(args.policy, args.scenario, sc, args.customers or sc.population.customers, args.days,
@@ -39,14 +38,26 @@ def cmd_tune(args: argparse.Namespace) -> int:
     console.print(f"tuning {args.policy} on {sc.name}: {count(settings.trials, 'trial')} on training seeds "
                   f"{seed_range(settings.train_seed_list)}, {count(settings.customers, 'customer')}, "
                   f"{count(settings.days, 'day')}; study in {out}", highlight=False)
+    with backend_of(args) as backend:
+        return _tune(args, settings, out, backend)
+
+
+def _tune(args: argparse.Namespace, settings: TuneSettings, out: Path, backend: Backend) -> int:
+    """The search and the fresh-seed comparison of ``cmd_tune``, on ``backend``."""
+    from experiments.cli.commands.experiment import run_and_report
+    from experiments.tune.outputs import seed_range, write_policy_file
+    from experiments.tune.search import search
+    from experiments.tune.settings import FRESH_DIR
+    from experiments.tune.tuner import conclude, fresh_experiment, tuned_name
     with progress_bar(f"tuning {args.policy}", unit="trials") as bar:
         task = bar.add_task("tuning", total=settings.trials)
-        found = search(settings, out, lambda trial, done: bar.update(task, completed=done))
+        found = search(settings, out, lambda trial, done: bar.update(task, completed=done), backend=backend)
     best, default = found.best, found.default
     out_console.print(f"best: trial {best.number}, mean {settings.metric} {number(best.value)} on the training seeds "
                       f"(default parameters: {number(default.value)})", highlight=False)
     policy_file = write_policy_file(out / f"{tuned_name(args.policy)}.toml", settings, found)
-    fresh = run_and_report(fresh_experiment(settings, policy_file), out / FRESH_DIR, report=False, jobs=args.jobs)
+    fresh = run_and_report(fresh_experiment(settings, policy_file), out / FRESH_DIR, report=False, jobs=args.jobs,
+                           backend=backend)
     result = conclude(settings, out, found, policy_file, fresh)
     rival = result.best_baseline
     out_console.print(f"on fresh seeds {seed_range(settings.test_seed_list)}: {result.tuned.policy} "
@@ -80,4 +91,5 @@ def register(sub: Any) -> None:
     p.add_argument("--out", default=None, metavar="DIR",
                    help="output folder (default runs/tune/POLICY); rerunning with the same folder resumes")
     add_jobs_argument(p)
+    add_backend_arguments(p)
     p.set_defaults(func=cmd_tune)
