@@ -19,7 +19,7 @@ from experiments.logs.export import day_date
 from sim import kernels
 from sim.config import Scenario
 from sim.defaults import ACTIVE, CHANNELS, CONTENTS, COUPON, FLASH_SALE, N_SLOTS, SLOTS, WECOM
-from sim.engine import _ERRORS
+from sim.engine import ACTION_ERRORS
 from sim.observation import ACTION_LIMITS, Action, InvalidActionError, Observation
 from sim.params import pack
 from sim.protocol import Policy
@@ -80,7 +80,7 @@ def check_action(action: Action, obs: Observation, month_count: np.ndarray, ids:
     code, i = kernels.check_actions(*arrays, obs.reach, month_count, np.full(n, ACTIVE, np.uint8), obs.caps,
                                     len(CONTENTS), N_SLOTS)
     if code != kernels.E_OK:
-        raise InvalidActionError(f"customer {ids[i]}: {_ERRORS[code]} (channel={int(arrays[0][i])}); "
+        raise InvalidActionError(f"customer {ids[i]}: {ACTION_ERRORS[code]} (channel={int(arrays[0][i])}); "
                                  f"allowed: {ACTION_LIMITS}, on reachable channels within caps")
     return Action(*arrays, ask)
 
