@@ -84,11 +84,13 @@ def campaign(sim: Simulation, logging: RandomizedCampaign, horizon: int) -> Camp
     return Campaign(d, support[:n], sim, action, days)
 
 
-def true_value(sim: Simulation, policy: Policy, horizon: int) -> float:
-    """Mean revenue per customer over ``horizon`` days had ``policy`` decided today in ``sim`` (a copy is run)."""
+def true_value(sim: Simulation, policy: Policy, horizon: int, rows: np.ndarray | None = None) -> float:
+    """Mean revenue per customer (of ``rows``, default all) over ``horizon`` days had ``policy`` decided today in
+    ``sim`` (a copy is run)."""
     policy.reset(sim.n, sim.seed)
     action = sim.validate(policy.act(sim.observe()))
-    return float(play(sim, action, horizon).sum(axis=1).mean())
+    revenue = play(sim, action, horizon).sum(axis=1)
+    return float((revenue if rows is None else revenue[rows]).mean())
 
 
 def write_logs(c: Campaign, out: Path) -> tuple[Path, Path]:
