@@ -16,6 +16,7 @@ import numpy as np
 
 from experiments.crm.snapshot import CrmView
 from experiments.logs.export import day_date
+from policies.base import PolicyMemory
 from sim import kernels
 from sim.config import Scenario
 from sim.defaults import ACTIVE, CHANNELS, CONTENTS, COUPON, FLASH_SALE, N_SLOTS, SLOTS, WECOM
@@ -44,14 +45,17 @@ class Plan:
     """WeCom contacts the policy wanted beyond the guides' daily chat capacity (not planned, counted here)."""
 
 
-def decide(policy: Policy, view: CrmView, scenario: Scenario, day: int, seed: int = 0) -> Plan:
+def decide(policy: Policy, view: CrmView, scenario: Scenario, day: int, seed: int = 0,
+           memory: PolicyMemory | None = None) -> Plan:
     """Apply ``policy`` (reset for this record and ``seed``) to ``view`` as of ``day``.
 
-    The policy starts with no memory of earlier days: rules that remember (``rfm_tiered``'s last offer,
-    ``journeys``' join dates) decide as on their first day.
+    A policy with a ``restore`` method takes up ``memory`` (what the logs say of earlier days, e.g.
+    ``rfm_tiered``'s last offers, ``journeys``' join dates); without ``memory`` it decides as on its first day.
     """
     obs = view.observation(scenario, day)
     policy.reset(obs.n, seed)
+    if memory is not None and callable(getattr(policy, "restore", None)):
+        policy.restore(memory)  # type: ignore[attr-defined]
     wanted = check_action(policy.act(obs), obs, view.month_count, view.ids)
     channel = wanted.channel.copy()
     over = 0
