@@ -16,7 +16,8 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field, Strict
 
-from policies.base import Params, PolicyMemory, RulePolicy, channel_codes, content_code, pick_channel, slot_code, slot_for
+from policies.base import (Params, PolicyMemory, RulePolicy, channel_codes, content_code, pick_channel, slot_code,
+                          slot_for)
 from sim.defaults import NEVER, NIGHT, NO_CONTACT
 from sim.observation import Action, Observation
 from sim.segments import LAPSED_FROM, repurchase_ratio

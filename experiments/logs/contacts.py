@@ -115,7 +115,8 @@ def read_contacts(path: str | Path, ids: np.ndarray, date_format: str = "iso", c
             report.note("a date after the calibration end (not used in the fit)", line)
         lines.append(line)
         props.append(prop)
-        out.append((index[cid], day, CHANNELS.index(name) if name else -1, CONTENTS.index(content) if content != CONTROL else -1,
+        out.append((index[cid], day, CHANNELS.index(name) if name else -1,
+                    CONTENTS.index(content) if content != CONTROL else -1,
                     *flags))
     report.fail_if_strict(strict)
     if total and len(out) < MIN_VALID_SHARE * total:

@@ -85,8 +85,10 @@ def campaign(sim: Simulation, logging: RandomizedCampaign, horizon: int) -> Camp
 
 
 def true_value(sim: Simulation, policy: Policy, horizon: int, rows: np.ndarray | None = None) -> float:
-    """Mean revenue per customer (of ``rows``, default all) over ``horizon`` days had ``policy`` decided today in
-    ``sim`` (a copy is run)."""
+    """Mean revenue per customer over ``horizon`` days had ``policy`` decided today in ``sim`` (a copy is run).
+
+    ``rows`` are the customers averaged over (default: all).
+    """
     policy.reset(sim.n, sim.seed)
     action = sim.validate(policy.act(sim.observe()))
     revenue = play(sim, action, horizon).sum(axis=1)

@@ -49,8 +49,10 @@ def warn(lines: list[str]) -> None:
 
 
 def load_view(args: argparse.Namespace, scenario: Any, day: int) -> tuple[Any, Any]:
-    """The CRM record as of ``day`` from ``--crm``, or built from ``--transactions`` and ``--contacts``;
-    and the policy memory the contacts log gives (None without ``--contacts``)."""
+    """The CRM record as of ``day`` and the policy memory the contacts log gives (None without ``--contacts``).
+
+    The record is ``--crm``, or built from ``--transactions`` and ``--contacts``.
+    """
     from experiments.crm.from_logs import memory_from_logs, view_from_logs
     from experiments.crm.snapshot import parse_columns, read_snapshot
     from experiments.logs.contacts import read_contacts
