@@ -19,6 +19,7 @@ from policies.registry import load_policy, make_policy
 from sim.config import load_scenario
 from sim.defaults import CHANNELS, CONTENTS, SLOTS
 from sim.engine import Simulation
+from sim.params import pack
 from sim.observation import Action, InvalidActionError
 
 N, WARMUP = 3000, 37
@@ -223,3 +224,19 @@ def test_plan_of_a_rule_with_memory_equals_the_in_simulator_action(tmp_path, ref
 
     assert plan("--contacts", str(tmp_path / "contacts.csv")) == want
     assert plan() != want
+
+
+def test_plan_on_the_first_day_of_a_cap_window_equals_the_in_simulator_action(tmp_path):
+    """Day 30 opens a new 30-day cap window: the engine empties the counts before the policy looks, and so does
+    the plan, though the snapshot (written before the engine looked) still holds the old window's counts."""
+    scenario = load_scenario("beauty")
+    sim = Simulation(scenario, customers=N, seed=9, inflow=False)
+    policy = load_policy("blast")
+    policy.reset(sim.n, sim.seed)
+    for _ in range(30):
+        sim.step(policy.act(sim.observe()))
+    view = view_of_simulation(sim)
+    assert sim.day == 30 and (view.month_count >= pack(scenario).caps).any()  # some caps used up
+    inside = sim.validate(policy.act(sim.observe()))
+    plan = decide(load_policy("blast"), view, scenario, sim.day, sim.seed)
+    assert np.array_equal(plan.wanted.channel, inside.channel) and np.array_equal(plan.wanted.content, inside.content)

@@ -69,7 +69,7 @@ def test_the_brand_pool_holds_each_customer_with_their_own_record():
     from policies.registry import load_policy
     from sim.defaults import ACTIVE
     sc = load_scenario("beauty")
-    sim = warmed_pool(sc, 2000, 8, 37)  # not a cap-window boundary (day 30): see docs/ope.md
+    sim = warmed_pool(sc, 2000, 8, 30)  # the first day of a cap window
     view = view_of_simulation(sim)
     pool = BrandPool(sc, view, sim.day)
     assert pool.beta is not None and 0 < pool.rows.size < view.n  # buyers conditioned, fans drawn

@@ -56,7 +56,7 @@ def decide(policy: Policy, view: CrmView, scenario: Scenario, day: int, seed: in
     policy.reset(obs.n, seed)
     if memory is not None and callable(getattr(policy, "restore", None)):
         policy.restore(memory)  # type: ignore[attr-defined]
-    wanted = check_action(policy.act(obs), obs, view.month_count, view.ids)
+    wanted = check_action(policy.act(obs), obs, view.window_count(day), view.ids)
     channel = wanted.channel.copy()
     over = 0
     sp = pack(scenario).staff
