@@ -8,6 +8,7 @@ reaches the customer and has cap left, or NO_CONTACT. ``Policy`` is defined in :
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, ClassVar
 
@@ -65,6 +66,23 @@ def search_space(params: type[Params]) -> dict[str, dict[str, Any]]:
     return out  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class PolicyMemory:
+    """What a brand's logs say about the days before a policy is applied outside the simulator.
+
+    A rule that remembers across days (the last offer it sent, when it first saw a customer) rebuilds its
+    memory from this in :meth:`RulePolicy.restore`; arrays are per customer of the CRM record, days are
+    the engine's day numbers.
+    """
+
+    first_day: int
+    """First day of the logs: the day the brand's programme is taken to have started."""
+    last_offer: np.ndarray
+    """Day of each customer's last coupon or flash-sale contact sent (NEVER if none)."""
+    first_seen: np.ndarray
+    """Day the CRM first saw each customer: their first contact or first purchase (NEVER if neither)."""
+
+
 class RulePolicy:
     """Base class for rule baselines: holds validated parameters and the run's seed."""
 
@@ -81,6 +99,13 @@ class RulePolicy:
         """Remember the pool size and seed."""
         self.n = n
         self.seed = seed
+
+    def restore(self, memory: PolicyMemory) -> None:
+        """After :meth:`reset`, take up what the logs say happened before today (a stateless rule needs nothing).
+
+        The hook ``siyu plan`` calls so that a rule with memory decides on its first day outside the
+        simulator as it would after running on the brand's pool.
+        """
 
     def act(self, obs: Observation) -> Action:  # pragma: no cover - abstract
         """Today's action for every customer."""

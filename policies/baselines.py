@@ -12,8 +12,8 @@ from numba import njit, prange
 from pydantic import Field
 
 from policies.journeys import Journeys
-from policies.base import (Params, RulePolicy, build_action, cadence, channel_codes, content_code, due, first_usable,
-                           pick_channel, search_choice, search_each, search_float, search_int, slot_code,
+from policies.base import (Params, PolicyMemory, RulePolicy, build_action, cadence, channel_codes, content_code, due,
+                           first_usable, pick_channel, search_choice, search_each, search_float, search_int, slot_code,
                            slot_or_default)
 from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, FLASH_SALE, NEVER, NIGHT, NO_CONTACT,
                           SERVICE, SLOTS)
@@ -129,6 +129,10 @@ class RfmTiered(RulePolicy):
         """Forget the offers sent in an earlier run."""
         super().reset(n, seed)
         self.last_offer = np.full(n, NEVER, np.int64)
+
+    def restore(self, memory: PolicyMemory) -> None:
+        """The last offer of each customer from the brand's send log."""
+        self.last_offer = np.asarray(memory.last_offer, np.int64).copy()
 
     def act(self, obs: Observation) -> Action:
         """Segment the pool on the CRM record and apply each segment's rule."""

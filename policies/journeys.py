@@ -16,8 +16,9 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field, Strict
 
-from policies.base import Params, RulePolicy, channel_codes, content_code, pick_channel, slot_code, slot_for
-from sim.defaults import NIGHT, NO_CONTACT
+from policies.base import (Params, PolicyMemory, RulePolicy, channel_codes, content_code, pick_channel, slot_code,
+                          slot_for)
+from sim.defaults import NEVER, NIGHT, NO_CONTACT
 from sim.observation import Action, Observation
 from sim.segments import LAPSED_FROM, repurchase_ratio
 
@@ -96,6 +97,18 @@ class Journeys(RulePolicy):
         self.joined = np.full(n, UNSEEN, np.int64)
         self.lapsed = np.full(n, UNSEEN, np.int64)
         self._first_day = None
+
+    def restore(self, memory: PolicyMemory) -> None:
+        """Join dates from the logs: the day first seen, established if that is the logs' first day.
+
+        A customer of the record with no trace in the logs is new: seen today, welcomed today (a customer
+        there from the start but never contacted nor buying would be too). The win-back log is not in the
+        brand's logs: a lapse is dated the day the policy first sees it.
+        """
+        self.base.restore(memory)
+        seen = np.asarray(memory.first_seen, np.int64)
+        self.joined = np.where(seen == NEVER, UNSEEN, np.where(seen <= memory.first_day, ESTABLISHED, seen))
+        self._first_day = memory.first_day
 
     def _update_logs(self, obs: Observation) -> None:
         """The CRM's own log: when each customer was first seen reachable, and since when each buyer is lapsed."""

@@ -28,7 +28,7 @@ from sim.protocol import Policy as PolicyLike
 from sim.state import State, generate
 from sim.world import GroupState, World
 
-_ERRORS = {
+ACTION_ERRORS = {
     kernels.E_CHANNEL: "channel code out of range",
     kernels.E_CONTENT: "content code out of range",
     kernels.E_SLOT: "slot code out of range",
@@ -36,6 +36,7 @@ _ERRORS = {
     kernels.E_CAP: "30-day contact cap of this channel is used up for this customer",
     kernels.E_DROPPED: "customer has left the pool",
 }
+"""What each error code of ``kernels.check_actions`` means, for messages naming the customer at fault."""
 FLOWS = tuple(n for n in STAT_NAMES if n not in STOCKS)
 """Statistics that add up over days."""
 MAX_ROWS = 2**31 - 1
@@ -157,7 +158,7 @@ class Simulation:
                                         self.params.caps, len(CONTENTS), N_SLOTS)
         if code != kernels.E_OK:
             what = f"channel={int(ch[i])}, content={int(ct[i])}, slot={int(sl[i])}"
-            raise InvalidActionError(f"day {self.day}, customer {i}: {_ERRORS[code]} ({what}); "
+            raise InvalidActionError(f"day {self.day}, customer {i}: {ACTION_ERRORS[code]} ({what}); "
                                      f"allowed: {ACTION_LIMITS}, on reachable channels within caps")
         return Action(ch, ct, sl, ask)
 

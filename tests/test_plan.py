@@ -19,6 +19,7 @@ from policies.registry import load_policy, make_policy
 from sim.config import load_scenario
 from sim.defaults import CHANNELS, CONTENTS, SLOTS
 from sim.engine import Simulation
+from sim.params import pack
 from sim.observation import Action, InvalidActionError
 
 N, WARMUP = 3000, 37
@@ -195,3 +196,47 @@ def test_snapshot_columns_are_configurable(tmp_path):
     assert view.tier.tolist() == [2, 0] and view.reach.tolist() == [1, 1 | 16]
     with pytest.raises(LogError, match="--crm-columns: expected ROLE=NAME pairs"):
         parse_columns("cust")
+
+
+@pytest.mark.parametrize("ref", ["rfm_tiered", "journeys"])
+def test_plan_of_a_rule_with_memory_equals_the_in_simulator_action(tmp_path, ref):
+    """A rule that remembers (last offers, join dates) runs 37 days on a growing pool with its contacts logged;
+    ``siyu plan`` on the snapshot and the contacts log rebuilds its memory and plans what it does next inside
+    the simulator, customer for customer. Without the log the plan differs."""
+    from experiments.logs.export import export_logs
+    scenario = load_scenario("beauty")
+    sim = Simulation(scenario, customers=N, seed=6)
+    policy = load_policy(ref)
+    export_logs(sim, policy, WARMUP, tmp_path)
+    view = view_of_simulation(sim)
+    inside = sim.validate(policy.act(sim.observe()))
+    write_snapshot(view, tmp_path / "crm.csv")
+    want = {f"c{i}": (CHANNELS[inside.channel[i]], CONTENTS[inside.content[i]], SLOTS[inside.slot[i]])
+            for i in np.flatnonzero(inside.channel[: view.n] >= 0)}
+    assert view.n > N and len(want) > 50
+
+    def plan(*extra):
+        out = tmp_path / f"plan{len(extra)}.csv"
+        assert main(["plan", ref, "--crm", str(tmp_path / "crm.csv"), "--date", day_date(sim.day), "--seed",
+                     str(sim.seed), "--out", str(out), *extra]) == 0
+        with out.open() as fh:
+            return {r["customer_id"]: (r["channel"], r["content"], r["slot"]) for r in csv.DictReader(fh)}
+
+    assert plan("--contacts", str(tmp_path / "contacts.csv")) == want
+    assert plan() != want
+
+
+def test_plan_on_the_first_day_of_a_cap_window_equals_the_in_simulator_action(tmp_path):
+    """Day 30 opens a new 30-day cap window: the engine empties the counts before the policy looks, and so does
+    the plan, though the snapshot (written before the engine looked) still holds the old window's counts."""
+    scenario = load_scenario("beauty")
+    sim = Simulation(scenario, customers=N, seed=9, inflow=False)
+    policy = load_policy("blast")
+    policy.reset(sim.n, sim.seed)
+    for _ in range(30):
+        sim.step(policy.act(sim.observe()))
+    view = view_of_simulation(sim)
+    assert sim.day == 30 and (view.month_count >= pack(scenario).caps).any()  # some caps used up
+    inside = sim.validate(policy.act(sim.observe()))
+    plan = decide(load_policy("blast"), view, scenario, sim.day, sim.seed)
+    assert np.array_equal(plan.wanted.channel, inside.channel) and np.array_equal(plan.wanted.content, inside.content)

@@ -56,3 +56,44 @@ def test_a_wrong_coupon_response_disagrees(logs, tmp_path):
     coupon = rows["wecom:coupon"]
     assert coupon["verdict"] == "disagrees" and float(coupon["simulated"]) < float(coupon["log_low"])
     assert rows["none"]["verdict"] == "agrees"  # the organic arm does not depend on the coupon
+
+
+def test_the_brand_pool_holds_each_customer_with_their_own_record():
+    """--pool brand: every customer of the record is in the pool with their record, alive iff reachable, on the
+    campaign day; a policy's action in the pool is its action on the record, customer for customer."""
+    import numpy as np
+
+    from experiments.crm.plan import decide
+    from experiments.crm.snapshot import view_of_simulation
+    from experiments.ope.brand import RECORD, BrandPool
+    from policies.registry import load_policy
+    from sim.defaults import ACTIVE
+    sc = load_scenario("beauty")
+    sim = warmed_pool(sc, 2000, 8, 30)  # the first day of a cap window
+    view = view_of_simulation(sim)
+    pool = BrandPool(sc, view, sim.day)
+    assert pool.beta is not None and 0 < pool.rows.size < view.n  # buyers conditioned, fans drawn
+    drawn = pool.draw(3)
+    assert drawn.day == sim.day and drawn.n == view.n
+    for name in RECORD:
+        assert np.array_equal(getattr(drawn.state, name), getattr(view, name)), name
+    assert np.array_equal(drawn.state.status == ACTIVE, view.reach != 0)
+    assert not np.array_equal(drawn.state.cycle[pool.rows], pool.draw(4).state.cycle[pool.rows])
+    policy = load_policy("fatigue_capped")
+    policy.reset(drawn.n, drawn.seed)
+    inside = drawn.validate(policy.act(drawn.observe()))
+    outside = decide(load_policy("fatigue_capped"), view, sc, sim.day, drawn.seed).wanted
+    assert (inside.channel >= 0).sum() > 100
+    assert np.array_equal(inside.channel, outside.channel) and np.array_equal(inside.content, outside.content)
+
+
+def test_cli_brand_pool_runs_on_the_logs(logs, tmp_path):
+    args = ["validate", "beauty", "--contacts", str(logs / "contacts.csv"), "--transactions",
+            str(logs / "transactions.csv"), "--crm", str(logs / "crm.csv"), "--replicates", "2", "--pool", "brand",
+            "--out", str(tmp_path)]
+    assert main(args) == 0
+    with (tmp_path / "validate.csv").open() as fh:
+        rows = {r["policy"]: r for r in csv.DictReader(fh)}
+    assert list(rows) == ["none", "wecom:content", "wecom:coupon", "sms:flash_sale"]
+    # the coupon arm is worth more than no contact in the simulated brand too
+    assert float(rows["wecom:coupon"]["simulated"]) > float(rows["none"]["simulated"])

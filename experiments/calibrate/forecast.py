@@ -25,7 +25,7 @@ from sim.defaults import ACTIVE
 from sim.engine import Simulation
 from sim.params import pack
 from sim.seeding import from_histories
-from sim.state import generate
+from sim.state import State, generate
 
 BAND = (0.05, 0.95)
 """Quantiles of the replicates' cumulative repeat transactions that bound the forecast band."""
@@ -93,21 +93,14 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     tx = np.zeros(h.n)
     spend = np.zeros(h.n)
     alive = np.zeros(h.n)
-    value = np.where(h.orders > 0, np.exp(h.log_value), np.nan)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 11]))
     for r in range(replicates):
         scenario = _perturbed(base, errors or {}, rng)
         pop0, pop = base.population, scenario.population
         m_log = m_log0 + np.log(pop.cycle_median_days / pop0.cycle_median_days)
         s_log = s_log0 * (pop.cycle_sigma / pop0.cycle_sigma if pop0.cycle_sigma > 0 else 1.0)
-        dropout_per_day = float(pack(scenario).population.dropout_per_day)
-        z1, z2, _ = posterior_draw(aux.beta, h, rng)  # alive or not: the silent period decides
         sim_seed = seed * 100_003 + r
-        st = from_histories(scenario, sim_seed, np.exp(m_log - s_log * z1),
-                            dropout_per_day * np.exp(auxiliary.DROPOUT_SPREAD * z2 - 0.125),
-                            np.zeros(h.n), (h.first - h.end - 1).astype(np.int64),
-                            (h.last - h.end - 1).astype(np.int64), h.x + 1, h.spend, np.ones(h.n, bool))
-        st.value[:] = np.where(np.isnan(value), st.value, value)
+        st = conditioned_state(scenario, h, aux.beta, (m_log, s_log), rng, sim_seed)
         alive += st.status[: h.n] == ACTIVE
         sim = Simulation(scenario, customers=h.n, seed=sim_seed, state=st, inflow=False)
         cust, day, amount = purchases(sim, days)
@@ -117,6 +110,28 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     lo, hi = np.quantile(cum, BAND, axis=0)
     return Forecast(np.arange(1, weeks + 1), cum.mean(axis=0), lo, hi, cum, tx / replicates, spend / replicates,
                     alive / replicates)
+
+
+def conditioned_state(scenario: Scenario, h: Histories, beta: np.ndarray, log_cycle: tuple[float, float],
+                      rng: np.random.Generator, seed: int, alive: np.ndarray | None = None) -> State:
+    """One draw of the customers of ``h``, each conditioned on their history, as of the day after ``h.end`` (day 0).
+
+    Hidden traits come from the auxiliary posterior (fit ``beta``), the standardized rate mapped onto the
+    engine's log cycle of mean and sd ``log_cycle``; the record and usual order value are the customer's
+    own; the silence since the last purchase is played with the engine's formulas. ``alive`` False marks
+    customers known to have left (default: none; the silent period decides).
+    """
+    z1, z2, _ = posterior_draw(beta, h, rng)  # alive or not: the silent period decides
+    m_log, s_log = log_cycle
+    dropout_per_day = float(pack(scenario).population.dropout_per_day)
+    st = from_histories(scenario, seed, np.exp(m_log - s_log * z1),
+                        dropout_per_day * np.exp(auxiliary.DROPOUT_SPREAD * z2 - 0.125),
+                        np.zeros(h.n), (h.first - h.end - 1).astype(np.int64),
+                        (h.last - h.end - 1).astype(np.int64), h.x + 1, h.spend,
+                        np.ones(h.n, bool) if alive is None else alive)
+    value = np.where(h.orders > 0, np.exp(h.log_value), np.nan)
+    st.value[:] = np.where(np.isnan(value), st.value, value)
+    return st
 
 
 def _perturbed(scenario: Scenario, errors: dict[str, float], rng: np.random.Generator) -> Scenario:

@@ -1,12 +1,14 @@
-"""The CRM record built from a brand's logs when it has no snapshot: orders and contacts up to a day."""
+"""The CRM record built from a brand's logs when it has no snapshot, and a rule's memory rebuilt from the logs."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from experiments.crm.snapshot import BASE_DATE, CrmView, empty_view
+from policies.base import PolicyMemory
 from sim.config import Scenario
-from sim.defaults import CHANNELS, FLAG_BOUGHT, FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED, MONTH_DAYS, NEVER
+from sim.defaults import (CHANNELS, COUPON, FLAG_BOUGHT, FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED, FLASH_SALE,
+                          MONTH_DAYS, NEVER)
 
 
 def view_from_logs(tx: object, contacts: object | None, day: int, scenario: Scenario,
@@ -59,3 +61,24 @@ def _positions(ids: np.ndarray, sub: np.ndarray) -> np.ndarray:
     """Row of each of ``sub`` in ``ids``."""
     where = {str(x): i for i, x in enumerate(ids)}
     return np.array([where[str(x)] for x in sub], np.int64)
+
+
+def memory_from_logs(view: CrmView, contacts: object, day: int) -> PolicyMemory:
+    """What the contacts log (rows indexing ``view.ids``) says before ``day`` for :meth:`RulePolicy.restore`.
+
+    The last offer is the last coupon or flash-sale contact sent (not a ``none`` row); a customer is first
+    seen on their first contact of any kind or their first purchase (the record's), whichever is earlier;
+    the logs start on their first date.
+    """
+    c = contacts
+    cday = (c.day - BASE_DATE.toordinal()).astype(np.int64)  # type: ignore[attr-defined]
+    before = cday < day
+    offer = before & ((c.content == COUPON) | (c.content == FLASH_SALE))  # type: ignore[attr-defined]
+    last_offer = np.full(view.n, NEVER, np.int64)
+    np.maximum.at(last_offer, c.customer[offer], cday[offer])  # type: ignore[attr-defined]
+    big = np.iinfo(np.int64).max
+    first_purchase = view.first_purchase.astype(np.int64)
+    seen = np.where(first_purchase == NEVER, big, first_purchase)
+    np.minimum.at(seen, c.customer[before], cday[before])  # type: ignore[attr-defined]
+    first = int(cday[before].min()) if before.any() else day
+    return PolicyMemory(first, last_offer, np.where(seen == big, NEVER, seen))

@@ -16,10 +16,11 @@ import numpy as np
 
 from experiments.crm.snapshot import CrmView
 from experiments.logs.export import day_date
+from policies.base import PolicyMemory
 from sim import kernels
 from sim.config import Scenario
 from sim.defaults import ACTIVE, CHANNELS, CONTENTS, COUPON, FLASH_SALE, N_SLOTS, SLOTS, WECOM
-from sim.engine import _ERRORS
+from sim.engine import ACTION_ERRORS
 from sim.observation import ACTION_LIMITS, Action, InvalidActionError, Observation
 from sim.params import pack
 from sim.protocol import Policy
@@ -44,15 +45,18 @@ class Plan:
     """WeCom contacts the policy wanted beyond the guides' daily chat capacity (not planned, counted here)."""
 
 
-def decide(policy: Policy, view: CrmView, scenario: Scenario, day: int, seed: int = 0) -> Plan:
+def decide(policy: Policy, view: CrmView, scenario: Scenario, day: int, seed: int = 0,
+           memory: PolicyMemory | None = None) -> Plan:
     """Apply ``policy`` (reset for this record and ``seed``) to ``view`` as of ``day``.
 
-    The policy starts with no memory of earlier days: rules that remember (``rfm_tiered``'s last offer,
-    ``journeys``' join dates) decide as on their first day.
+    A policy with a ``restore`` method takes up ``memory`` (what the logs say of earlier days, e.g.
+    ``rfm_tiered``'s last offers, ``journeys``' join dates); without ``memory`` it decides as on its first day.
     """
     obs = view.observation(scenario, day)
     policy.reset(obs.n, seed)
-    wanted = check_action(policy.act(obs), obs, view.month_count, view.ids)
+    if memory is not None and callable(getattr(policy, "restore", None)):
+        policy.restore(memory)  # type: ignore[attr-defined]
+    wanted = check_action(policy.act(obs), obs, view.window_count(day), view.ids)
     channel = wanted.channel.copy()
     over = 0
     sp = pack(scenario).staff
@@ -80,7 +84,7 @@ def check_action(action: Action, obs: Observation, month_count: np.ndarray, ids:
     code, i = kernels.check_actions(*arrays, obs.reach, month_count, np.full(n, ACTIVE, np.uint8), obs.caps,
                                     len(CONTENTS), N_SLOTS)
     if code != kernels.E_OK:
-        raise InvalidActionError(f"customer {ids[i]}: {_ERRORS[code]} (channel={int(arrays[0][i])}); "
+        raise InvalidActionError(f"customer {ids[i]}: {ACTION_ERRORS[code]} (channel={int(arrays[0][i])}); "
                                  f"allowed: {ACTION_LIMITS}, on reachable channels within caps")
     return Action(*arrays, ask)
 

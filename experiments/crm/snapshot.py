@@ -36,7 +36,7 @@ from experiments.logs.export import BASE_DATE, customer_id, day_date
 from experiments.logs.rows import MIN_VALID_SHARE, LogError, LogReport, cell, open_rows, parse_day
 from sim.config import Scenario
 from sim.defaults import (CHANNELS, FLAG_BOUGHT, FLAG_COMPLAINED, FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED,
-                          N_CHANNELS, NEVER, NOT_JOINED, SLOTS)
+                          MONTH_DAYS, N_CHANNELS, NEVER, NOT_JOINED, SLOTS)
 from sim.observation import Observation
 from sim.params import calendar_today, days_to_event, pack
 
@@ -79,10 +79,14 @@ class CrmView:
         """Customers in the record."""
         return int(self.ids.shape[0])
 
+    def window_count(self, day: int) -> np.ndarray:
+        """Contacts per channel in the cap window of ``day``: none on a window's first day, as the engine opens it."""
+        return np.zeros_like(self.month_count) if day % MONTH_DAYS == 0 else self.month_count
+
     def observation(self, scenario: Scenario, day: int) -> Observation:
         """What a policy sees on ``day``: this record with ``scenario``'s caps, groups, staff and calendar."""
         return Observation(day, self.reach, self.last_purchase, self.first_purchase, self.frequency, self.monetary,
-                           self.last_contact, self.last_flags, self.active_slot, self.month_count, self.tier,
+                           self.last_contact, self.last_flags, self.active_slot, self.window_count(day), self.tier,
                            pack(scenario).caps, group_size=scenario.groups.size,
                            customers_per_guide=scenario.staff.customers_per_guide,
                            chat_capacity=scenario.staff.chat_capacity_per_day,

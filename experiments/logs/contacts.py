@@ -23,8 +23,9 @@ _TRUE, _FALSE = {"1", "true", "yes", "y", "t"}, {"0", "false", "no", "n", "f", "
 class Contacts:
     """Valid contact rows.
 
-    ``channel`` indexes :data:`sim.defaults.CHANNELS`; ``content`` indexes :data:`sim.defaults.CONTENTS`,
-    or is -1 for a control row; flags are -1 when the column is absent.
+    ``channel`` indexes :data:`sim.defaults.CHANNELS` (-1 for a ``none`` row with an empty channel: the
+    policy chose no contact, rather than a contact held back); ``content`` indexes
+    :data:`sim.defaults.CONTENTS`, or is -1 for a ``none`` row; flags are -1 when the column is absent.
     """
 
     customer: np.ndarray
@@ -86,11 +87,11 @@ def read_contacts(path: str | Path, ids: np.ndarray, date_format: str = "iso", c
             continue
         name = cell(cells, cols["channel"])
         name = mapping.get(name, name)
-        if name not in CHANNELS:
+        content = cell(cells, cols["content"])
+        if name not in CHANNELS and not (name == "" and content == CONTROL):
             report.drop(f"a channel the scenario does not define (map it with --channel-map NAME="
                         f"{'|'.join(CHANNELS)})", line)
             continue
-        content = cell(cells, cols["content"])
         if content != CONTROL and content not in CONTENTS:
             report.drop(f"a content not in {', '.join(CONTENTS)}, {CONTROL}", line)
             continue
@@ -114,7 +115,8 @@ def read_contacts(path: str | Path, ids: np.ndarray, date_format: str = "iso", c
             report.note("a date after the calibration end (not used in the fit)", line)
         lines.append(line)
         props.append(prop)
-        out.append((index[cid], day, CHANNELS.index(name), CONTENTS.index(content) if content != CONTROL else -1,
+        out.append((index[cid], day, CHANNELS.index(name) if name else -1,
+                    CONTENTS.index(content) if content != CONTROL else -1,
                     *flags))
     report.fail_if_strict(strict)
     if total and len(out) < MIN_VALID_SHARE * total:

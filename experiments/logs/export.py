@@ -4,6 +4,20 @@ A policy is played in a simulation and everything a brand's CRM would have recor
 order, each contact with its outcome flags, and, for a randomised control group, the contacts the
 policy wanted but that were held back (``content = none``). These are the data calibration, off-policy
 evaluation and validation are checked on, because the truth behind them is known.
+
+Two kinds of ``content = none`` row:
+
+* a *control*: the policy chose a contact and the randomised control group held it back; ``channel`` is
+  the channel it would have gone on, ``slot`` its slot;
+* a *no-contact draw* (only with ``log_no_contact``): the policy itself chose no contact for the customer
+  that day; ``channel`` and ``slot`` are empty. A stochastic logging policy's no-contact draws are
+  decisions too, and off-policy evaluation needs them with their propensity.
+
+With ``log_no_contact`` every customer has one row a day and each row's ``propensity`` is the probability
+of the row's *arm*: for a contact, the policy's probability of it times ``1 - control_share``; for either
+kind of ``none`` row, the probability that the customer got no contact at all (a no-contact draw, or a
+contact held back): ``p_none + control_share * (1 - p_none)``. That is what ``siyu ope --propensity
+propensity`` reads.
 """
 
 from __future__ import annotations
@@ -19,7 +33,7 @@ import numpy as np
 from experiments.logs.contacts import CONTROL
 from sim.defaults import CHANNELS, CONTENTS, FLAG_OPENED, FLAG_UNSUBSCRIBED, NO_CONTACT, SLOTS
 from sim.engine import Simulation
-from sim.observation import Action
+from sim.observation import Action, Observation
 from sim.protocol import Policy
 from sim.rng import P_HOLDOUT, uniforms
 
@@ -98,7 +112,8 @@ def holdout(seed: int, day: int, n: int, share: float) -> np.ndarray:
 
 
 def export_logs(sim: Simulation, policy: Policy, days: int, out_dir: str | Path, control_share: float = 0.0,
-                seed: int = 0, progress: Callable[[int], None] | None = None) -> ExportedLogs:
+                seed: int = 0, progress: Callable[[int], None] | None = None,
+                log_no_contact: bool = False) -> ExportedLogs:
     """Play ``policy`` for ``days`` days from the current state of ``sim`` and write its CRM logs to ``out_dir``.
 
     Each contact the policy wants is held back with probability ``control_share`` (drawn per customer and
@@ -111,6 +126,10 @@ def export_logs(sim: Simulation, policy: Policy, days: int, out_dir: str | Path,
     Rows are the campaign as sent (what a CRM's send log holds): a group message is logged under the
     customer it was addressed to, though the engine posts it to the whole group, and a 1:1 chat the guide
     had no capacity for stays in the log with ``opened = 0``; outcome flags are those of a delivered contact.
+
+    With ``log_no_contact`` the customers the policy left uncontacted get a no-contact row too, and every
+    ``none`` row carries the probability of no contact (see the module docstring); off by default, so
+    files written without it are unchanged.
     """
     if not 0.0 <= control_share < 1.0:
         raise ValueError(f"control_share must be in [0, 1), got {control_share}")
@@ -137,7 +156,12 @@ def export_logs(sim: Simulation, policy: Policy, days: int, out_dir: str | Path,
                             None if wanted.ask is None else np.where(held, 0, np.asarray(wanted.ask)))
             sim.step(action)
             flags = np.where(sim.state.last_contact[:channel.size] == day, sim.state.last_flags[:channel.size], 0)
-            for row in np.flatnonzero(channel != NO_CONTACT).tolist():
+            p_none = no_contact_probability(policy, obs, control_share) if log_no_contact and scored else None
+            for row in range(channel.size) if log_no_contact else np.flatnonzero(channel != NO_CONTACT).tolist():
+                if channel[row] == NO_CONTACT:
+                    ct.writerow([customer_id(row), day_date(day), "", CONTROL, "", "", ""]
+                                + ([] if p_none is None else [f"{p_none[row]:.6g}"]))
+                    continue
                 control = bool(held[row])
                 cells = [customer_id(row), day_date(day), CHANNELS[channel[row]],
                          CONTROL if control else CONTENTS[wanted.content[row]], SLOTS[wanted.slot[row]],
@@ -145,7 +169,7 @@ def export_logs(sim: Simulation, policy: Policy, days: int, out_dir: str | Path,
                          "" if control else int(bool(flags[row] & FLAG_UNSUBSCRIBED))]
                 if p is not None:
                     share = control_share if control else 1.0 - control_share
-                    cells.append(f"{p[row] * share:.6g}")
+                    cells.append(f"{(p_none[row] if control and p_none is not None else p[row] * share):.6g}")
                 ct.writerow(cells)
                 controls += control
                 sent += not control
@@ -155,3 +179,13 @@ def export_logs(sim: Simulation, policy: Policy, days: int, out_dir: str | Path,
             if progress is not None:
                 progress(t + 1)
     return ExportedLogs(tx_path, ct_path, orders, sent, controls, first, sim.day - 1)
+
+
+def no_contact_probability(policy: Policy, obs: Observation, control_share: float) -> np.ndarray:
+    """Each customer's probability of getting no contact today: the policy's no-contact draw, or a held contact.
+
+    A policy that scores actions says how likely its no-contact draw was through
+    ``propensity(obs, Action.none(n))``.
+    """
+    p_none = np.asarray(policy.propensity(obs, Action.none(obs.n)), np.float64)  # type: ignore[attr-defined]
+    return p_none + control_share * (1.0 - p_none)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.crm.snapshot import view_of_simulation
+from experiments.logs.contacts import CONTROL
 from experiments.logs.export import TRANSACTION_COLUMNS, OrderTracker, day_date, write_transactions
 from experiments.ope.decisions import Decisions
 from policies.randomized import RandomizedCampaign, arm_index, arm_probabilities
@@ -83,18 +84,23 @@ def campaign(sim: Simulation, logging: RandomizedCampaign, horizon: int) -> Camp
     return Campaign(d, support[:n], sim, action, days)
 
 
-def true_value(sim: Simulation, policy: Policy, horizon: int) -> float:
-    """Mean revenue per customer over ``horizon`` days had ``policy`` decided today in ``sim`` (a copy is run)."""
+def true_value(sim: Simulation, policy: Policy, horizon: int, rows: np.ndarray | None = None) -> float:
+    """Mean revenue per customer over ``horizon`` days had ``policy`` decided today in ``sim`` (a copy is run).
+
+    ``rows`` are the customers averaged over (default: all).
+    """
     policy.reset(sim.n, sim.seed)
     action = sim.validate(policy.act(sim.observe()))
-    return float(play(sim, action, horizon).sum(axis=1).mean())
+    revenue = play(sim, action, horizon).sum(axis=1)
+    return float((revenue if rows is None else revenue[rows]).mean())
 
 
 def write_logs(c: Campaign, out: Path) -> tuple[Path, Path]:
     """The campaign as a brand logs it: ``transactions.csv`` (orders of the horizon) and ``contacts.csv``.
 
-    ``contacts.csv`` has one row per customer on the campaign day, ``content = none`` for no contact,
-    with the ``propensity`` of what the customer got.
+    ``contacts.csv`` has one row per customer on the campaign day, ``content = none`` and an empty channel
+    for no contact (as :func:`experiments.logs.export.export_logs` writes a no-contact draw), with the
+    ``propensity`` of what the customer got.
     """
     out.mkdir(parents=True, exist_ok=True)
     d, a = c.decisions, c.action
@@ -110,6 +116,6 @@ def write_logs(c: Campaign, out: Path) -> tuple[Path, Path]:
         w.writerow(["customer_id", "date", "channel", "content", "propensity"])
         for i in range(d.view.n):
             ch = int(a.channel[i])
-            w.writerow([d.view.ids[i], day_date(d.day), CHANNELS[max(ch, 0)], CONTENTS[a.content[i]] if ch >= 0
-                        else "none", repr(float(d.propensity[i]))])
+            w.writerow([d.view.ids[i], day_date(d.day), CHANNELS[ch] if ch >= 0 else "",
+                        CONTENTS[a.content[i]] if ch >= 0 else CONTROL, repr(float(d.propensity[i]))])
     return tx, contacts

@@ -7,9 +7,15 @@ Student-t interval). The logs say the same thing through the doubly robust estim
 interval. A row *agrees* when the difference of the two lies within the Bonferroni-corrected critical
 value of its standard error (all rows of the table hold together at 95%), and *disagrees* otherwise.
 
-The simulated pools are the scenario's own population, not the brand's customers conditioned on their
-histories: the check asks whether the calibrated scenario, warmed up like the brand's pool, values the
-arms and policies as the brand's own campaign does.
+Two kinds of simulated pool (``pool``):
+
+* ``scenario`` (the default): the scenario's own population, warmed up like the brand's pool. The check
+  asks whether the calibrated scenario, warmed up like the brand's pool, values the arms and policies as
+  the brand's own campaign does.
+* ``brand``: the brand's own customers (:class:`experiments.ope.brand.BrandPool`), each customer of the
+  CRM record of the campaign day conditioned on their own history as ``siyu forecast`` conditions a log's
+  customers. On the engine's own logs it is biased low (docs/ope.md): the auxiliary model finds no spread
+  of purchase rates in the engine's regular purchase records, so a customer's cycle is not conditioned.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Callable
 import numpy as np
 
 from experiments.ope.decisions import Decisions, value
+from experiments.ope.brand import BrandPool
 from experiments.ope.simulate import true_value, warmed_pool
 from experiments.stats.intervals import ALPHA, interval
 from policies.randomized import ArmPolicy
@@ -61,21 +68,30 @@ def critical(rows: int) -> float:
     return float(stats.norm.ppf(1.0 - ALPHA / (2.0 * max(rows, 1))))
 
 
+POOLS = ("scenario", "brand")
+"""Kinds of simulated pool (see the module docstring)."""
+
+
 def validate(scenario: Scenario, d: Decisions, policies: list[Policy], replicates: int = 10, warmup: int = 30,
              horizon: int = 14, customers: int | None = None, seed: int = 0,
-             progress: Callable[[int], None] | None = None) -> list[Row]:
+             progress: Callable[[int], None] | None = None, pool: str = "scenario") -> list[Row]:
     """One row per logged arm, then per policy in ``policies`` (see the module docstring).
 
-    Replicate ``r`` simulates a pool of ``customers`` (default: as many as the logged decisions) from seed
-    ``seed + r``; ``progress`` gets the number of simulated pools done.
+    Replicate ``r`` simulates a pool from seed ``seed + r``: with ``pool="scenario"`` ``customers`` (default:
+    as many as the logged decisions) of the scenario warmed up ``warmup`` days, valued over all of them;
+    with ``pool="brand"`` the record's customers, valued over the logged decisions' customers.
+    ``progress`` gets the number of simulated pools done.
     """
+    if pool not in POOLS:
+        raise ValueError(f"pool: one of {', '.join(POOLS)}, got '{pool}'")
     every = [ArmPolicy(a) for a in d.arms] + list(policies)
     n = customers or int(d.reward.size)
+    brand = BrandPool(scenario, d.view, d.day) if pool == "brand" else None
     sims = np.zeros((len(every), replicates))
     for r in range(replicates):
-        sim = warmed_pool(scenario, n, seed + r, warmup)
+        sim = brand.draw(seed + r) if brand is not None else warmed_pool(scenario, n, seed + r, warmup)
         for k, policy in enumerate(every):
-            sims[k, r] = true_value(sim, policy, horizon)
+            sims[k, r] = true_value(sim, policy, horizon, None if brand is None else d.rows)
         if progress is not None:
             progress(r + 1)
     z_crit = critical(len(every))

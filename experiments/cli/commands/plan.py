@@ -23,7 +23,8 @@ def add_crm_arguments(p: argparse.ArgumentParser, scenario: bool = True) -> None
     p.add_argument("--transactions", default=None, metavar="TX.csv",
                    help="orders (customer_id, date, amount): build the CRM record from logs when there is no --crm")
     p.add_argument("--contacts", default=None, metavar="CONTACTS.csv",
-                   help="contacts (customer_id, date, channel, content[, opened, clicked, unsubscribed])")
+                   help="contacts (customer_id, date, channel, content[, opened, clicked, unsubscribed]); with "
+                        "--crm too, they give rules with memory their last offers and join dates")
     p.add_argument("--reachable", default=",".join(_channels()), metavar="CH,...",
                    help="channels that reach every customer of a record built from logs (default: all)")
     p.add_argument("--crm-columns", default=None, metavar="ROLE=NAME,...",
@@ -47,16 +48,23 @@ def warn(lines: list[str]) -> None:
         console.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
 
 
-def load_view(args: argparse.Namespace, scenario: Any, day: int) -> Any:
-    """The CRM record as of ``day`` from ``--crm``, or built from ``--transactions`` and ``--contacts``."""
-    from experiments.crm.from_logs import view_from_logs
+def load_view(args: argparse.Namespace, scenario: Any, day: int) -> tuple[Any, Any]:
+    """The CRM record as of ``day`` and the policy memory the contacts log gives (None without ``--contacts``).
+
+    The record is ``--crm``, or built from ``--transactions`` and ``--contacts``.
+    """
+    from experiments.crm.from_logs import memory_from_logs, view_from_logs
     from experiments.crm.snapshot import parse_columns, read_snapshot
     from experiments.logs.contacts import read_contacts
     from experiments.logs.transactions import read_transactions
     if args.crm:
         view = read_snapshot(args.crm, scenario, parse_columns(args.crm_columns), args.date_format, args.strict)
         warn(view.report.lines())
-        return view
+        if not args.contacts:
+            return view, None
+        contacts = read_contacts(args.contacts, view.ids, args.date_format, strict=args.strict)
+        warn(contacts.report.lines())
+        return view, memory_from_logs(view, contacts, day)
     if not args.transactions:
         raise UserError("give the CRM record: --crm CRM.csv, or --transactions TX.csv [--contacts CONTACTS.csv]")
     reach = tuple(c.strip() for c in args.reachable.split(",") if c.strip())
@@ -69,7 +77,8 @@ def load_view(args: argparse.Namespace, scenario: Any, day: int) -> Any:
     if args.contacts:
         contacts = read_contacts(args.contacts, tx.ids, args.date_format, strict=args.strict)
         warn(contacts.report.lines())
-    return view_from_logs(tx, contacts, day, scenario, reach)
+    view = view_from_logs(tx, contacts, day, scenario, reach)
+    return view, None if contacts is None else memory_from_logs(view, contacts, day)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -86,8 +95,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise UserError(f"--date: must be on or after {BASE_DATE.isoformat()}, got {args.date}")
     scenario = load_scenario(args.scenario)
     policy = load_policy(args.policy)
-    view = load_view(args, scenario, day)
-    plan = decide(policy, view, scenario, day, args.seed)
+    view, memory = load_view(args, scenario, day)
+    plan = decide(policy, view, scenario, day, args.seed, memory)
     rows = write_plan(plan, view, Path(args.out))
     s = summarize(plan, scenario)
     table = Table(title=f"{policy.name} on {count(view.n, 'customer')}, {args.date}")

@@ -26,7 +26,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     rows = with_progress(args.replicates, "simulating pools",
                          lambda tick: validate(scenario, d, policies, args.replicates, args.warmup, args.horizon,
-                                               args.customers, args.seed, tick))
+                                               args.customers, args.seed, tick, args.pool))
     tmp = out / "validate.csv.part"
     with tmp.open("w", newline="") as fh:
         w = csv.writer(fh)
@@ -64,5 +64,8 @@ def register(sub: Any) -> None:
                    help="days each simulated pool runs under fatigue_capped before the campaign day (default 30)")
     p.add_argument("--customers", type=positive_int, default=None, metavar="N",
                    help="customers per simulated pool (default: as many as the logged decisions)")
+    p.add_argument("--pool", choices=("scenario", "brand"), default="scenario",
+                   help="simulate the scenario's own warmed-up population (default), or the brand's customers of "
+                        "the CRM record, each conditioned on their history (biased low on engine logs: docs/ope.md)")
     p.add_argument("--out", default="runs/validate", metavar="DIR", help="output folder (default runs/validate)")
     p.set_defaults(func=cmd_validate)
