@@ -229,6 +229,31 @@ class Landing(_Strict):
     conflict: float = F(0.0, "share", "order-based inflow lost when every sale lands in WeChat: the e-commerce team stops helping a pool that takes its sales", ge=0, le=1)
 
 
+class Invitation(_Strict):
+    """Invitations (沉淀 as a policy action): ask a customer to add the brand's WeCom persona or join a welfare group.
+
+    An invitation rides on a contact through a channel that already reaches the customer (an official-account
+    push, an SMS, a group or WeCom message: seed 002's official account -> add "Xiao Wanzi" for a gift ->
+    welfare group); a personal-WeChat contact can be moved to WeCom the same way (seeds 000, 001: WeCom keeps
+    customers when staff leave). An opened invitation is accepted with chance ``accept x (trust_floor +
+    (1 - trust_floor) x trust) x recency x gift lift``, where recency is ``old_buyer_factor + (1 -
+    old_buyer_factor) x exp(-days since last order / recency_days)``: recent buyers add far more often than
+    old ones (fact 5; seeds 002, 004). One not accepted adds ``ignore_fatigue``. Off by default: a policy
+    may invite only where a preset's business mode uses it (``enabled``).
+    """
+
+    enabled: bool = F(False, "flag", "policies may send invitations (off: an invitation is an invalid action)")
+    wecom_accept: float = F(0.25, "probability", "chance an opened invitation to add the WeCom persona is accepted by a fully trusting customer who ordered today, without a gift (seed 002; cf. acquisition.order_add_rate)", ge=0, le=1)
+    group_accept: float = F(0.15, "probability", "the same for an invitation to join the customer's welfare group (seed 002)", ge=0, le=1)
+    recency_days: float = F(14.0, "days", "how fast acceptance fades with the days since the customer's last order (fact 5; seeds 002, 004)", gt=0, le=3650)
+    old_buyer_factor: float = F(0.15, "factor", "acceptance of a customer whose last order is long past, or who never ordered, relative to one who ordered today", ge=0, le=1)
+    gift_yuan: float = F(10.0, "yuan/acceptance", "value of the gift an invitation with a gift promises; paid when accepted, booked as incentive cost (seed 002)", ge=0, le=10000)
+    gift_lift: float = F(1.5, "factor", "acceptance lift of the gift at its half value (as acquisition.gift_lift)", ge=0, le=100)
+    gift_half_yuan: float = F(10.0, "yuan", "gift value at which half of the lift is reached", gt=0, le=10000)
+    cost_yuan: float = F(0.1, "yuan/invitation", "cost of one invitation on top of its message (QR poster, staff time), booked as contact cost", ge=0, le=1000)
+    ignore_fatigue: float = F(0.3, "fatigue/invitation", "fatigue an invitation adds when it is not accepted (seed 004: pushing annoys)", ge=0, le=10)
+
+
 EVENT_KINDS = ("festival", "big_sale", "new_arrival", "live_stream")
 """Kinds of calendar event: festival promotions, the big sales (618, Double 11), new-arrival
 announcements and live-streaming sessions (docs/model.md, "The calendar"). A label for policies and reports:
@@ -352,6 +377,7 @@ class Scenario(_Strict):
     competition: Competition = Field(default_factory=Competition)
     landing: Landing = Field(default_factory=Landing)
     calendar: Calendar = Field(default_factory=Calendar)
+    invitation: Invitation = Field(default_factory=Invitation)
 
     @model_validator(mode="after")
     def _complete(self) -> "Scenario":
@@ -370,6 +396,8 @@ class Scenario(_Strict):
         data = self.model_dump(exclude={"name", "description"})
         if not self.calendar.events:  # an empty calendar keeps the hash of scenarios written before it existed
             del data["calendar"]
+        if self.invitation == Invitation():  # and so does the default (off) invitation section
+            del data["invitation"]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

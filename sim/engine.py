@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from sim import kernels
+from sim import invitations, kernels
 from sim.config import Scenario
 from sim.defaults import (BLOCK, CHANNELS, CONTENTS, COST_FLOWS, MONTH_DAYS, N_SLOTS, N_STATS, S, SLOTS,
                           STAT_NAMES, STOCKS)
@@ -123,7 +123,7 @@ class Simulation:
         self._open_window()
         return Observation(self.day, st.reach, st.last_purchase, st.first_purchase, st.frequency,
                            st.monetary, st.last_contact, st.last_flags, st.active_slot,
-                           st.month_count, st.tier, self.params.caps, group_size=self.groups.size,
+                           st.month_count, st.tier, self.params.caps, group_size=self.groups.size, account=st.account,
                            customers_per_guide=self.per_guide,
                            chat_capacity=self.scenario.staff.chat_capacity_per_day,
                            buffers=self._feature_buffers, event=calendar_today(self.scenario, self.day),
@@ -152,6 +152,7 @@ class Simulation:
             arrays.append(a.astype(np.int8, copy=False))
         ch, ct, sl = arrays
         ask = None if action.ask is None else self._validate_ask(action.ask, ch)
+        invite = None if action.invite is None else self._validate_invite(action.invite, ch)
         st = self.state
         code, i = kernels.check_actions(ch, ct, sl, st.reach, st.month_count, st.status,
                                         self.params.caps, len(CONTENTS), N_SLOTS)
@@ -159,7 +160,7 @@ class Simulation:
             what = f"channel={int(ch[i])}, content={int(ct[i])}, slot={int(sl[i])}"
             raise InvalidActionError(f"day {self.day}, customer {i}: {_ERRORS[code]} ({what}); "
                                      f"allowed: {ACTION_LIMITS}, on reachable channels within caps")
-        return Action(ch, ct, sl, ask)
+        return Action(ch, ct, sl, ask, invite)
 
     def _validate_ask(self, ask: Any, channel: np.ndarray) -> np.ndarray:
         """``action.ask`` as uint8 0/1, or :class:`InvalidActionError`: an ask rides on a contact."""
@@ -174,6 +175,10 @@ class Simulation:
             raise InvalidActionError(f"day {self.day}, customer {i}: action.ask={int(a[i])} is not allowed; "
                                      "ask is 0 or 1, and 1 only with a contact (an ask rides on a message)")
         return a.astype(np.uint8)
+
+    def _validate_invite(self, invite: Any, channel: np.ndarray) -> np.ndarray:
+        """``action.invite`` as uint8 codes, or :class:`InvalidActionError` (see :func:`sim.invitations.check`)."""
+        return invitations.check(invite, channel, self.state, self.scenario, self.day)
 
     def step(self, action: Action | None = None, reward: np.ndarray | None = None) -> np.ndarray:
         """Advance one day; returns the day's record per block of customers, shape (blocks, N_STATS).
@@ -198,6 +203,7 @@ class Simulation:
                          today.need_pull, today.attention, today.discount,
                          action.channel, action.content, action.slot,
                          self._no_ask if action.ask is None else action.ask,
+                         self._no_ask if action.invite is None else action.invite,
                          *st.arrays().values(), g.size, g.open_factor, g.conv_factor, g.trust_hit, g.heat,
                          w.per_guide, w.quality, stats,
                          self._no_reward if reward is None else reward, self.full_days)

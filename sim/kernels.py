@@ -18,13 +18,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sim.defaults import (A2, A3, A4, A5, ACTIVE, BLOCK, DROPPED, FLAG_BOUGHT, FLAG_COMPLAINED,
+from sim.defaults import (A2, A3, A4, A5, ACCOUNT_WECOM, ACTIVE, BLOCK, DROPPED, FLAG_BOUGHT, FLAG_COMPLAINED,
                           FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED, MOMENTS, NEVER, GROUP,
                           EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT, EV_GROUP_LEFT, EV_GROUP_OPEN,
-                          EV_GROUP_PROMO, EV_REFERRED,
+                          EV_GROUP_PROMO, EV_REFERRED, INVITE_GROUP, INVITE_GROUP_GIFT, INVITE_WECOM_GIFT,
                           S, S_CHANNEL0, WECOM)
 from sim.prefetch import prefetch
-from sim.rng import P_ASK, P_CONTACT, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
+from sim.rng import P_ASK, P_CONTACT, P_INVITE, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
 from sim.state import pick_slot, tier_of
 
 # statistic indices as plain ints (compile-time constants inside kernels)
@@ -40,6 +40,7 @@ _GCON, _GOPN, _GBUY, _GCMP, _GLEFT = (S["group_contacts"], S["group_opens"], S["
                                       S["group_complaints"], S["group_leaves"])
 _MAUD = S["moments_audience"]
 _MREV, _FEES, _UNSEEN = S["marketplace_revenue"], S["platform_fees"], S["unseen_purchases"]
+_ASK, _INV, _INVA = S["asks"], S["invitations"], S["invitations_accepted"]
 ACTIVE_WINDOW_DAYS = 365
 """A customer is an active buyer if they bought from the brand within this many days."""
 
@@ -87,6 +88,15 @@ def purchase_probability(conversion: float, need: float, trust: float, discount:
     nov = 1.0 - novelty * (1.0 - receptive)
     tf = p.trust_floor
     q = conversion * need * (tf + (1.0 - tf) * trust) * max(lift, 0.0) * nov
+    return min(max(q, 0.0), 1.0)
+
+
+@njit(cache=True, inline="always")
+def invite_probability(accept: float, trust: float, since_order: float, gift: bool, p) -> float:
+    """Chance an opened invitation is accepted: trust, the recency of the last order (fact 5) and the gift."""
+    tf = p.trust_floor
+    recent = p.invite_old_factor + (1.0 - p.invite_old_factor) * np.exp(-since_order / p.invite_recency_days)
+    q = accept * (tf + (1.0 - tf) * trust) * recent * (p.invite_gift_mult if gift else 1.0)
     return min(max(q, 0.0), 1.0)
 
 
@@ -203,7 +213,7 @@ def rest_rows(first, day, k_organic, k_group, force, p, pull, trust_hit, p_leave
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=True)
 def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_discount,
-             act_channel, act_content, act_slot, act_ask,
+             act_channel, act_content, act_slot, act_ask, act_invite,
              value, price_sens, receptive, cycle, slot_mask, dropout, referral,
              salience, fatigue, trust, deal, need_clock, status,
              reach, last_purchase, first_purchase, frequency, monetary, last_contact,
@@ -217,7 +227,10 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
     platform folds them). ``ev_pull``, ``ev_attention`` and ``ev_discount`` are today's calendar
     (:func:`sim.params.calendar_today`): cycles of need pulled forward, open-rate multiplier, and the
     event price cut on every purchase. ``act_ask`` (uint8) marks contacts that carry a referral ask:
-    a buyer who opens one refers a friend with a chance of its own (``p.ask_conversion``).
+    a buyer who opens one refers a friend with a chance of its own (``p.ask_conversion``). ``act_invite``
+    (uint8, :data:`sim.defaults.INVITES`) marks contacts that carry an invitation to add the WeCom persona
+    or join the welfare group: an opened one is accepted with :func:`invite_probability`, the gift paid
+    as incentive cost; one not accepted adds fatigue.
     ``reward`` (length n, or length 0 to skip) receives each customer's net profit of the day:
     margin on purchases minus incentive, contact and marketplace costs. Rows with nothing but rest
     today are finished by :func:`rest_rows`; ``full=True`` sends every active row through the full
@@ -232,6 +245,7 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
     k_group = stream_key(seed, day, P_GROUP)
     k_landing = stream_key(seed, day, P_LANDING)
     k_ask = stream_key(seed, day, P_ASK)
+    k_invite = stream_key(seed, day, P_INVITE)
     sal_decay, fat_decay, deal_decay = p.salience_decay, p.fatigue_decay, p.deal_decay
     margin = p.margin
     for b in prange(nblocks):
@@ -310,6 +324,7 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
                     f_add *= p.off_window_fatigue
                 if act_ask[i] != 0:
                     f_add += p.ask_fatigue
+                    stats[b, _ASK] += 1.0
                 fat += f_add
                 sf = saturate(fat)
                 boost = 1.0  # group heat, guide service quality, platform folding
@@ -389,6 +404,27 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
                             stats[b, _GBUY] += 1.0
                             events[i] |= EV_GROUP_BUY
                         nc = 0
+                inv = act_invite[i]
+                if inv != 0:  # an invitation to add the WeCom persona or join the welfare group
+                    stats[b, _INV] += 1.0
+                    stats[b, _CC] += p.invite_cost
+                    r_i -= p.invite_cost
+                    to_group = inv == INVITE_GROUP or inv == INVITE_GROUP_GIFT
+                    gift = inv == INVITE_WECOM_GIFT or inv == INVITE_GROUP_GIFT
+                    accept = p.invite_group_accept if to_group else p.invite_wecom_accept
+                    p_acc = invite_probability(accept, tr, float(day - last_purchase[i]), gift, p) if opened else 0.0
+                    if u24(draw(k_invite, i), 0) < p_acc:
+                        stats[b, _INVA] += 1.0
+                        if to_group:
+                            reach[i] = np.uint8(reach[i] | (1 << GROUP))
+                        else:  # a WeCom friend also sees the persona's Moments; a personal chat moves to WeCom
+                            reach[i] = np.uint8(reach[i] | (1 << WECOM) | (1 << MOMENTS))
+                            account[i] = ACCOUNT_WECOM
+                        if gift:
+                            stats[b, _INC] += p.invite_gift_yuan
+                            r_i -= p.invite_gift_yuan
+                    else:
+                        fat += p.invite_fatigue
                 # mute, delete or leave: driven by saturated fatigue
                 u_neg = u21(bits, 2)
                 p_unsub = unsubscribe_probability(ch.unsubscribe_rate[c], sf)

@@ -40,7 +40,8 @@ class Observation:
                  month_count: np.ndarray, tier: np.ndarray, caps: np.ndarray, group_size: int = 0,
                  customers_per_guide: int = 0, chat_capacity: int = 0,
                  buffers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
-                 event: EventToday = ORDINARY_DAY, days_to_event: int = -1) -> None:
+                 event: EventToday = ORDINARY_DAY, days_to_event: int = -1,
+                 account: np.ndarray | None = None) -> None:
         self.day = day
         self.event = event.name
         """Name of today's calendar event ("" on an ordinary day): the brand knows its own calendar."""
@@ -64,6 +65,8 @@ class Observation:
         self.active_slot = _frozen(active_slot)
         """Slot of the customer's last observed activity (an opened message or an order), -1 if none."""
         self.caps = caps
+        self.account = _frozen(account) if account is not None else np.zeros(self.n, np.uint8)
+        """Where the guide holds each 1:1 chat: ACCOUNT_WECOM (0) or ACCOUNT_PERSONAL (1, a guide's personal WeChat)."""
         """Contacts allowed per customer and channel in a 30-day window."""
         self.group_size = group_size
         """Customers per group: customer i's group is i // group_size (member while reachable on group)."""
@@ -175,6 +178,8 @@ class Action:
     slot: np.ndarray  # int8: index into SLOTS
     ask: np.ndarray | None = None
     """uint8 or bool, optional: 1 where the message also asks the customer to refer a friend (needs a contact)."""
+    invite: np.ndarray | None = None
+    """uint8, optional: an invitation the message carries (index into :data:`sim.defaults.INVITES`; 0 none)."""
 
     @classmethod
     def none(cls, n: int) -> "Action":

@@ -1,0 +1,77 @@
+"""Invitations: growing reach as a policy action (the rules; the dynamics are in :func:`sim.kernels.step_day`).
+
+An invitation (``Action.invite``, codes :data:`sim.defaults.INVITES`) rides on a contact and asks the
+customer to add the brand's WeCom persona or join their welfare group, with or without a gift. Who may
+be invited is defined once here, for the engine's validation, rule policies and the RL masks: the
+target must not already reach the customer (a WeCom invitation also moves a chat a guide holds on
+personal WeChat to WeCom), and the scenario must have invitations enabled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim.config import Scenario
+from sim.defaults import ACCOUNT_PERSONAL, GROUP, INVITE_GROUP, INVITE_GROUP_GIFT, INVITES, WECOM
+from sim.observation import InvalidActionError
+from sim.state import State
+
+
+def target(code: int) -> int:
+    """Channel an invitation code adds: WECOM or GROUP (``code`` > 0)."""
+    return GROUP if code in (INVITE_GROUP, INVITE_GROUP_GIFT) else WECOM
+
+
+def allowed(code: int, reach: np.ndarray, account: np.ndarray) -> np.ndarray:
+    """Boolean mask of customers invitation ``code`` may go to: its target does not reach them yet.
+
+    A WeCom invitation also goes to customers whose guide holds the chat on personal WeChat (a move).
+    """
+    t = target(code)
+    on = ((reach >> t) & 1).astype(bool)
+    if t == WECOM:
+        return ~on | (account == ACCOUNT_PERSONAL)
+    return ~on
+
+
+def code_of(name: str) -> int:
+    """Invitation name (:data:`sim.defaults.INVITES`) to code; refuses unknown names."""
+    if name not in INVITES:
+        raise ValueError(f"unknown invitation '{name[:40]}'; invitations: {', '.join(INVITES)}")
+    return INVITES.index(name)
+
+
+def check(invite: Any, channel: np.ndarray, state: State, scenario: Scenario, day: int) -> np.ndarray:
+    """``invite`` as uint8 codes, or :class:`InvalidActionError` naming the first customer at fault."""
+    n = channel.shape[0]
+    a = np.asarray(invite)
+    if a.shape != (n,):
+        raise InvalidActionError(f"action.invite has shape {a.shape}, expected ({n},)")
+    if not (a.dtype == np.bool_ or np.issubdtype(a.dtype, np.integer)):
+        raise InvalidActionError(f"action.invite must hold integer codes, got {a.dtype}")
+    sent = a != 0
+    if not sent.any():
+        return np.zeros(n, np.uint8)
+    if not scenario.invitation.enabled:
+        i = int(np.argmax(sent))
+        raise InvalidActionError(f"day {day}, customer {i}: action.invite={int(a[i])} but this scenario has "
+                                 "invitations off (set [invitation] enabled = true)")
+    bad = sent & ((a < 0) | (a >= len(INVITES)) | (channel < 0))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InvalidActionError(f"day {day}, customer {i}: action.invite={int(a[i])} is not allowed; invite is 0 "
+                                 f"or a code 1..{len(INVITES) - 1} ({', '.join(INVITES[1:])}), and only with a "
+                                 "contact (an invitation rides on a message)")
+    codes = a.astype(np.uint8)
+    for code in range(1, len(INVITES)):
+        mine = codes == code
+        if not mine.any():
+            continue
+        wrong = mine & ~allowed(code, state.reach, state.account)
+        if wrong.any():
+            i = int(np.argmax(wrong))
+            raise InvalidActionError(f"day {day}, customer {i}: action.invite={code} ({INVITES[code]}) but that "
+                                     "channel already reaches the customer")
+    return codes
