@@ -176,7 +176,7 @@ class Journeys(RulePolicy):
         if not self._invite:
             return invite
         due_now = obs.day - self.invited[: obs.n] >= p.invite_gap_days
-        want = due_now & (obs.recency <= p.invite_within_days) & allowed(self._invite, obs.reach, obs.account)
+        want = due_now & (obs.recency <= p.invite_within_days) & allowed(self._invite, obs.reach, obs.account, obs.paid_member)
         alone = want & (channel == NO_CONTACT)
         if alone.any():
             ch = pick_channel(obs, alone, self._invite_channels)

@@ -254,6 +254,32 @@ class Invitation(_Strict):
     ignore_fatigue: float = F(0.3, "fatigue/invitation", "fatigue an invitation adds when it is not accepted (seed 004: pushing annoys)", ge=0, le=10)
 
 
+class Membership(_Strict):
+    """The member programme (会员): member prices and points for buyers of a tier, and paid membership.
+
+    Members (tier >= ``min_tier`` by cumulative spend) pay the member price on every purchase and earn
+    points (their value booked as incentive cost when earned); points to spend bring them back
+    (``points_loyalty`` lifts the brand's share of their need occasions). Unlike a coupon, a member price
+    is a standing price: nobody learns to wait for it (the awaited discount does not move towards it),
+    though it meets what a deal-waiter waits for. Paid membership (付费会员) is offered by a policy
+    (``Action.invite`` = paid_membership); an opened offer is accepted with chance ``paid_accept x trust
+    x recency`` (recency as for invitations); the fee is revenue, and for ``paid_days`` a paid member gets
+    ``paid_price`` and ``paid_loyalty``. Seeds 000 (tiers, points, member prices, paid membership) and
+    002 (points mall, fan tiers). Off by default.
+    """
+
+    enabled: bool = F(False, "flag", "the programme runs: member prices and points, and policies may offer paid membership")
+    min_tier: int = F(1, "tier", "member tier (by cumulative spend) from which the member price and points apply", ge=1, le=3)
+    member_price: float = F(0.05, "share of price", "member price cut on every purchase of a member (seed 000)", ge=0, le=0.95)
+    points_rate: float = F(0.03, "share of price", "value of the points a member earns per purchase, booked as incentive cost (seeds 000, 002)", ge=0, le=0.5)
+    points_loyalty: float = F(0.1, "share", "lift of the brand's share of a member's need occasions (points to spend bring them back)", ge=0, le=2)
+    paid_fee_yuan: float = F(99.0, "yuan/membership", "fee of paid membership, booked as revenue and margin when sold (seed 000)", ge=0, le=100000)
+    paid_days: int = F(365, "days", "how long a paid membership runs", ge=1, le=3650)
+    paid_price: float = F(0.1, "share of price", "member price cut of a paid member", ge=0, le=0.95)
+    paid_loyalty: float = F(0.3, "share", "lift of the brand's share of a paid member's need occasions (a paid card gets used)", ge=0, le=2)
+    paid_accept: float = F(0.05, "probability", "chance an opened paid-membership offer is accepted by a fully trusting customer who ordered today", ge=0, le=1)
+
+
 EVENT_KINDS = ("festival", "big_sale", "new_arrival", "live_stream")
 """Kinds of calendar event: festival promotions, the big sales (618, Double 11), new-arrival
 announcements and live-streaming sessions (docs/model.md, "The calendar"). A label for policies and reports:
@@ -378,6 +404,7 @@ class Scenario(_Strict):
     landing: Landing = Field(default_factory=Landing)
     calendar: Calendar = Field(default_factory=Calendar)
     invitation: Invitation = Field(default_factory=Invitation)
+    membership: Membership = Field(default_factory=Membership)
 
     @model_validator(mode="after")
     def _complete(self) -> "Scenario":
@@ -398,6 +425,8 @@ class Scenario(_Strict):
             del data["calendar"]
         if self.invitation == Invitation():  # and so does the default (off) invitation section
             del data["invitation"]
+        if self.membership == Membership():
+            del data["membership"]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -123,11 +123,12 @@ class Simulation:
         self._open_window()
         return Observation(self.day, st.reach, st.last_purchase, st.first_purchase, st.frequency,
                            st.monetary, st.last_contact, st.last_flags, st.active_slot,
-                           st.month_count, st.tier, self.params.caps, group_size=self.groups.size, account=st.account,
+                           st.month_count, st.tier, self.params.caps, group_size=self.groups.size,
                            customers_per_guide=self.per_guide,
                            chat_capacity=self.scenario.staff.chat_capacity_per_day,
                            buffers=self._feature_buffers, event=calendar_today(self.scenario, self.day),
-                           days_to_event=days_to_event(self.scenario, self.day))
+                           days_to_event=days_to_event(self.scenario, self.day), account=st.account,
+                           member_until=st.member_until)
 
     def _open_window(self) -> None:
         """Start a new 30-day cap window on its first day, once, whether observe() or step() comes first."""

@@ -1,10 +1,12 @@
 """Invitations: growing reach as a policy action (the rules; the dynamics are in :func:`sim.kernels.step_day`).
 
 An invitation (``Action.invite``, codes :data:`sim.defaults.INVITES`) rides on a contact and asks the
-customer to add the brand's WeCom persona or join their welfare group, with or without a gift. Who may
+customer to add the brand's WeCom persona or join their welfare group, with or without a gift, or offers
+paid membership of the member programme (scenario sections ``invitation`` and ``membership``). Who may
 be invited is defined once here, for the engine's validation, rule policies and the RL masks: the
 target must not already reach the customer (a WeCom invitation also moves a chat a guide holds on
-personal WeChat to WeCom), and the scenario must have invitations enabled.
+personal WeChat to WeCom; a paid member is not offered membership again), and the scenario must have
+the lever enabled.
 """
 
 from __future__ import annotations
@@ -14,21 +16,24 @@ from typing import Any
 import numpy as np
 
 from sim.config import Scenario
-from sim.defaults import ACCOUNT_PERSONAL, GROUP, INVITE_GROUP, INVITE_GROUP_GIFT, INVITES, WECOM
+from sim.defaults import ACCOUNT_PERSONAL, GROUP, INVITE_GROUP, INVITE_GROUP_GIFT, INVITE_PAID, INVITES, WECOM
 from sim.observation import InvalidActionError
 from sim.state import State
 
 
 def target(code: int) -> int:
-    """Channel an invitation code adds: WECOM or GROUP (``code`` > 0)."""
+    """Channel an invitation code adds: WECOM or GROUP (``code`` > 0; a paid-membership offer adds none: WECOM)."""
     return GROUP if code in (INVITE_GROUP, INVITE_GROUP_GIFT) else WECOM
 
 
-def allowed(code: int, reach: np.ndarray, account: np.ndarray) -> np.ndarray:
+def allowed(code: int, reach: np.ndarray, account: np.ndarray, paid_member: np.ndarray) -> np.ndarray:
     """Boolean mask of customers invitation ``code`` may go to: its target does not reach them yet.
 
-    A WeCom invitation also goes to customers whose guide holds the chat on personal WeChat (a move).
+    A WeCom invitation also goes to customers whose guide holds the chat on personal WeChat (a move); a
+    paid-membership offer to everyone who is not a paid member today.
     """
+    if code == INVITE_PAID:
+        return ~paid_member
     t = target(code)
     on = ((reach >> t) & 1).astype(bool)
     if t == WECOM:
@@ -54,10 +59,12 @@ def check(invite: Any, channel: np.ndarray, state: State, scenario: Scenario, da
     sent = a != 0
     if not sent.any():
         return np.zeros(n, np.uint8)
-    if not scenario.invitation.enabled:
-        i = int(np.argmax(sent))
-        raise InvalidActionError(f"day {day}, customer {i}: action.invite={int(a[i])} but this scenario has "
-                                 "invitations off (set [invitation] enabled = true)")
+    for off, section, what in ((sent & (a != INVITE_PAID), "invitation", "invitations"),
+                               (a == INVITE_PAID, "membership", "the member programme")):
+        if off.any() and not getattr(scenario, section).enabled:
+            i = int(np.argmax(off))
+            raise InvalidActionError(f"day {day}, customer {i}: action.invite={int(a[i])} but this scenario has "
+                                     f"{what} off (set [{section}] enabled = true)")
     bad = sent & ((a < 0) | (a >= len(INVITES)) | (channel < 0))
     if bad.any():
         i = int(np.argmax(bad))
@@ -69,9 +76,10 @@ def check(invite: Any, channel: np.ndarray, state: State, scenario: Scenario, da
         mine = codes == code
         if not mine.any():
             continue
-        wrong = mine & ~allowed(code, state.reach, state.account)
+        wrong = mine & ~allowed(code, state.reach, state.account, state.member_until > day)
         if wrong.any():
             i = int(np.argmax(wrong))
-            raise InvalidActionError(f"day {day}, customer {i}: action.invite={code} ({INVITES[code]}) but that "
-                                     "channel already reaches the customer")
+            why = "is a paid member already" if code == INVITE_PAID else "is already reached on that channel"
+            raise InvalidActionError(f"day {day}, customer {i}: action.invite={code} ({INVITES[code]}) but the "
+                                     f"customer {why}")
     return codes

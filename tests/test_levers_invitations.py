@@ -104,10 +104,10 @@ def test_invitations_are_refused_where_the_platform_would_not_carry_them(beauty,
         sim.step(action)  # no contact to ride on
     action.channel[on_wecom], action.content[on_wecom] = WECOM, CONTENT
     action.invite[on_wecom] = INVITE_WECOM
-    with pytest.raises(InvalidActionError, match="already reaches the customer"):
+    with pytest.raises(InvalidActionError, match="already reached on that channel"):
         sim.step(action)
     action.invite[on_wecom] = 9
-    with pytest.raises(InvalidActionError, match="code 1..4"):
+    with pytest.raises(InvalidActionError, match="code 1..5"):
         sim.step(action)
     with pytest.raises(InvalidActionError, match="shape"):
         sim.step(Action(action.channel, action.content, action.slot, None, np.ones(3, np.uint8)))
