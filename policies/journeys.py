@@ -48,12 +48,13 @@ class JourneysParams(Params):
     lapsed_after: float = Field(LAPSED_FROM, ge=0, le=50,
                                 description="repurchase ratio from which a buyer is lapsed (starts the win-back)")
     event_offer: str = Field("", description="content sent to everyone on the first day of each calendar event "
-                                             "(empty: do not join events)")
+                                             "(empty: do not join events)",
+                             json_schema_extra=search_choice("", "new_product", "coupon", "flash_sale"))
     event_min_gap_days: int = Field(7, ge=0, le=365,
                                     description="event offers skip customers contacted within this many days")
     ask_after_order_days: int = Field(0, ge=0, le=365,
                                       description="ask buyers to refer a friend this many days after an order "
-                                                  "(0: never ask)")
+                                                  "(0: never ask)", json_schema_extra=search_int(0, 30))
     ask_min_orders: int = Field(2, ge=1, le=1000, description="orders a buyer needs before being asked")
     ask_content: str = Field("service", description="the message an ask rides on")
     invite: str = Field("", description="invitation sent to recent buyers the target does not reach yet: "

@@ -41,6 +41,11 @@ def allowed(code: int, reach: np.ndarray, account: np.ndarray, paid_member: np.n
     return ~on
 
 
+def enabled(scenario: Scenario, code: int) -> bool:
+    """Whether ``scenario`` lets policies send invitation ``code`` (its section's ``enabled``)."""
+    return bool((scenario.membership if code == INVITE_PAID else scenario.invitation).enabled)
+
+
 def code_of(name: str) -> int:
     """Invitation name (:data:`sim.defaults.INVITES`) to code; refuses unknown names."""
     if name not in INVITES:
@@ -59,9 +64,9 @@ def check(invite: Any, channel: np.ndarray, state: State, scenario: Scenario, da
     sent = a != 0
     if not sent.any():
         return np.zeros(n, np.uint8)
-    for off, section, what in ((sent & (a != INVITE_PAID), "invitation", "invitations"),
-                               (a == INVITE_PAID, "membership", "the member programme")):
-        if off.any() and not getattr(scenario, section).enabled:
+    for off, code, section, what in ((sent & (a != INVITE_PAID), 1, "invitation", "invitations"),
+                                     (a == INVITE_PAID, INVITE_PAID, "membership", "the member programme")):
+        if off.any() and not enabled(scenario, code):
             i = int(np.argmax(off))
             raise InvalidActionError(f"day {day}, customer {i}: action.invite={int(a[i])} but this scenario has "
                                      f"{what} off (set [{section}] enabled = true)")
