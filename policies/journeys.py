@@ -58,7 +58,8 @@ class JourneysParams(Params):
     ask_min_orders: int = Field(2, ge=1, le=1000, description="orders a buyer needs before being asked")
     ask_content: str = Field("service", description="the message an ask rides on")
     invite: str = Field("", description="invitation sent to recent buyers the target does not reach yet: "
-                                        f"{', '.join(INVITES[1:])} (empty: none; the scenario must enable it)",
+                                        f"{', '.join(INVITES[1:])} (empty: none; sent only where the brand "
+                                        "runs it: obs.invite_enabled)",
                         json_schema_extra=search_choice("", *INVITES[1:]))
     invite_within_days: int = Field(30, ge=0, le=10000,
                                     description="invite customers whose last order is at most this many days old "
@@ -174,7 +175,7 @@ class Journeys(RulePolicy):
         """Today's invitations (uint8 codes): on today's message, or on one of their own (changes the arrays)."""
         invite = np.zeros(obs.n, np.uint8)
         p = self.params
-        if not self._invite:
+        if not self._invite or not obs.invite_enabled[self._invite]:  # the brand does not run this programme
             return invite
         due_now = obs.day - self.invited[: obs.n] >= p.invite_gap_days
         want = due_now & (obs.recency <= p.invite_within_days) & allowed(self._invite, obs.reach, obs.account, obs.paid_member)

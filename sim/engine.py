@@ -21,7 +21,7 @@ from sim.defaults import (BLOCK, CHANNELS, CONTENTS, COST_FLOWS, MONTH_DAYS, N_S
 from sim.observation import ACTION_LIMITS, Action, InvalidActionError, Observation
 from sim._threads import engine_threads
 from sim.acquisition import expected_daily_inflow
-from sim.defaults import ACTIVE, GROUP, NOT_JOINED
+from sim.defaults import ACTIVE, GROUP, INVITES, NOT_JOINED
 from sim.guard import BYTES_PER_ROW, check_memory, whole_number
 from sim.params import calendar_today, days_to_event, pack
 from sim.protocol import Policy as PolicyLike
@@ -88,6 +88,7 @@ class Simulation:
         self.per_guide = scenario.staff.customers_per_guide
         self._no_reward = np.zeros(0, np.float64)
         self._window_day = -1
+        self._invite_enabled = tuple(invitations.enabled(scenario, c) and c > 0 for c in range(len(INVITES)))
         self._size_buffers()
         self.world.start(self.day, self.state)
 
@@ -128,7 +129,7 @@ class Simulation:
                            chat_capacity=self.scenario.staff.chat_capacity_per_day,
                            buffers=self._feature_buffers, event=calendar_today(self.scenario, self.day),
                            days_to_event=days_to_event(self.scenario, self.day), account=st.account,
-                           member_until=st.member_until)
+                           member_until=st.member_until, invite_enabled=self._invite_enabled)
 
     def _open_window(self) -> None:
         """Start a new 30-day cap window on its first day, once, whether observe() or step() comes first."""

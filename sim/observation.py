@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 from numba import njit, prange
 
-from sim.defaults import BLOCK, CHANNELS, CONTENTS, N_CHANNELS, NEVER, NO_CONTACT, SLOTS
+from sim.defaults import BLOCK, CHANNELS, CONTENTS, INVITES, N_CHANNELS, NEVER, NO_CONTACT, SLOTS
 from sim.params import ORDINARY_DAY, EventToday
 
 UNKNOWN_DAYS = 9999
@@ -41,7 +41,8 @@ class Observation:
                  customers_per_guide: int = 0, chat_capacity: int = 0,
                  buffers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
                  event: EventToday = ORDINARY_DAY, days_to_event: int = -1,
-                 account: np.ndarray | None = None, member_until: np.ndarray | None = None) -> None:
+                 account: np.ndarray | None = None, member_until: np.ndarray | None = None,
+                 invite_enabled: tuple[bool, ...] = ()) -> None:
         self.day = day
         self.event = event.name
         """Name of today's calendar event ("" on an ordinary day): the brand knows its own calendar."""
@@ -69,6 +70,8 @@ class Observation:
         """Where the guide holds each 1:1 chat: ACCOUNT_WECOM (0) or ACCOUNT_PERSONAL (1, a guide's personal WeChat)."""
         self.paid_member = (member_until > day) if member_until is not None else np.zeros(self.n, bool)
         """Whether each customer holds a paid membership today (the member programme's own record)."""
+        self.invite_enabled = invite_enabled or (False,) * len(INVITES)
+        """Per invitation code (:data:`sim.defaults.INVITES`), whether the brand runs it (its scenario enables it)."""
         """Contacts allowed per customer and channel in a 30-day window."""
         self.group_size = group_size
         """Customers per group: customer i's group is i // group_size (member while reachable on group)."""

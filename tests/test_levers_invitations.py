@@ -124,3 +124,12 @@ def test_a_journey_without_invitations_sends_none(inviting):
     policy = make_policy("journeys")
     policy.reset(sim.n, sim.seed)
     assert policy.act(sim.observe()).invite is None
+
+
+def test_a_journey_sends_no_invitation_the_brand_does_not_run():
+    sim = Simulation(load_scenario("hair_transplant"), 2000, SEED)  # invitations off in this preset
+    policy = make_policy("journeys", {"invite": "wecom_gift", "invite_within_days": 10000})
+    policy.reset(sim.n, sim.seed)
+    obs = sim.observe()
+    assert not any(obs.invite_enabled) and policy.act(obs).invite is None
+    sim.run(policy, 3, residual=False)  # and the engine accepts its days

@@ -96,7 +96,7 @@ class CustomerBatch:
         self.obs = encode_levers(obs) if self.levers else encode(obs)
         self._allowed = channel_allowed(obs)
         if self.levers:
-            self._lever_allowed = lever_allowed(obs, self.scenario)
+            self._lever_allowed = lever_allowed(obs)
 
     @property
     def allowed(self) -> np.ndarray:

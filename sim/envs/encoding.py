@@ -22,10 +22,10 @@ import numpy as np
 from gymnasium import spaces
 from numba import njit
 
-from sim.config import EVENT_KINDS, Scenario
+from sim.config import EVENT_KINDS
 from sim.defaults import (ACCOUNT_PERSONAL, CHANNELS, EVENING, INVITES, MONTH_DAYS, N_CHANNELS,
                           N_CONTENTS, N_SLOTS, SLOTS)
-from sim.invitations import allowed, enabled
+from sim.invitations import allowed
 from sim.observation import UNKNOWN_DAYS, Action, Observation
 
 FEATURES: tuple[str, ...] = (
@@ -223,12 +223,12 @@ def encode_levers(obs: Observation) -> np.ndarray:
     return np.hstack([encode(obs), extra])
 
 
-def lever_allowed(obs: Observation, scenario: Scenario) -> np.ndarray:
+def lever_allowed(obs: Observation) -> np.ndarray:
     """``(n, 2 + len(INVITES))`` bool: ask and invitation values each customer may take today.
 
     "No ask" and "no invitation" always; an ask or an invitation only for a customer some channel can reach
     today (it rides on the message); an invitation code only where :func:`sim.invitations.allowed` and the
-    scenario's section let it. A lever taken with "no contact" is dropped.
+    brand's programme (``obs.invite_enabled``) let it. A lever taken with "no contact" is dropped.
     """
     reachable = obs.usable != 0
     out = np.zeros((obs.n, int(LEVER_NVEC.sum())), bool)
@@ -236,7 +236,7 @@ def lever_allowed(obs: Observation, scenario: Scenario) -> np.ndarray:
     out[:, 1] = reachable
     out[:, 2] = True
     for code in range(1, len(INVITES)):
-        if enabled(scenario, code):
+        if obs.invite_enabled[code]:
             out[:, 2 + code] = reachable & allowed(code, obs.reach, obs.account, obs.paid_member)
     return out
 

@@ -59,14 +59,14 @@ def segments(obs: Observation) -> np.ndarray:
     return _FROM_CRM[crm.segment_codes(obs)]
 
 
-def daily_action(obs: Observation, decision: np.ndarray, seg: np.ndarray, scenario: Scenario | None = None) -> Action:
+def daily_action(obs: Observation, decision: np.ndarray, seg: np.ndarray) -> Action:
     """Today's contacts under a weekly ``decision`` of shape ``(len(SEGMENTS), 3)`` (or 5, with levers).
 
     A customer is contacted when their segment's cadence is due (at least that many days since
     the last contact, staggered over customers), on the first usable channel of the segment's
     mix, with the segment's incentive, in the slot of their last activity (else the evening).
-    With levers (five columns; ``scenario`` given) a contact also carries the segment's invitation
-    where the scenario enables it and its target does not reach the customer yet, and its ask.
+    With levers (five columns) a contact also carries the segment's invitation where the brand runs it
+    (``obs.invite_enabled``) and its target does not reach the customer yet, and its ask.
     """
     n = obs.n
     decision = np.asarray(decision, np.int64)
@@ -86,12 +86,12 @@ def daily_action(obs: Observation, decision: np.ndarray, seg: np.ndarray, scenar
     content = np.asarray(INCENTIVES, np.int8)[plan[:, 2]]
     slot = np.where(obs.active_slot >= 0, obs.active_slot, EVENING).astype(np.int8)
     action = Action(channel, content, slot)
-    if width == len(DECISION_NVEC_LEVERS) and scenario is not None:
+    if width == len(DECISION_NVEC_LEVERS):
         contact = channel != NO_CONTACT
         action.ask = (contact & (plan[:, 4] == 1)).astype(np.uint8)
         invite = np.zeros(n, np.uint8)
         for code in range(1, len(INVITES)):
-            if invitations.enabled(scenario, code):
+            if obs.invite_enabled[code]:
                 ok = contact & (plan[:, 3] == code)
                 invite[ok & invitations.allowed(code, obs.reach, obs.account, obs.paid_member)] = code
         action.invite = invite
@@ -185,7 +185,7 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
         with engine_threads(sim.n):
             for _ in range(7):
                 obs = sim.observe()
-                day = sim.step(daily_action(obs, action, segments(obs), self.scenario)).sum(axis=0)
+                day = sim.step(daily_action(obs, action, segments(obs))).sum(axis=0)
                 flows += day[cols]
                 accepted += day[S["invitations_accepted"]]
             residual = sim.potential()
