@@ -210,6 +210,8 @@ class Simulation:
                          w.per_guide, w.quality, stats,
                          self._no_reward if reward is None else reward, self.full_days)
         w.after_customers(self.day, stats, st, self.joined, today.cost)
+        if today.kind:  # contacts that joined a calendar event (for the report's lever table)
+            w.record[S["event_contacts"]] = stats[:, S["contacts"]].sum()
         if self.inflow:
             self._join(stats)
         stats[0] += w.record

@@ -133,3 +133,21 @@ def test_a_journey_sends_no_invitation_the_brand_does_not_run():
     obs = sim.observe()
     assert not any(obs.invite_enabled) and policy.act(obs).invite is None
     sim.run(policy, 3, residual=False)  # and the engine accepts its days
+
+
+def test_the_report_counts_the_levers_each_policy_pulled(tmp_path):
+    from experiments.reporting.report import write_report
+    from experiments.running.runner import run_experiment
+    from experiments.running.spec import experiment_from_refs
+
+    policy = tmp_path / "inviting.toml"
+    policy.write_text('policy = "journeys"\nname = "inviting"\n\n[params]\ninvite = "wecom_gift"\n'
+                      'ask_after_order_days = 7\nevent_offer = "coupon"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    run_experiment(experiment_from_refs("mother_baby", ["fatigue_capped", str(policy)], 2, customers=1500,
+                                        days=20), out)
+    section = write_report(out).markdown.read_text().split("## Levers")[1].split("## ")[0]
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in section.splitlines()
+            if line.startswith("| ") and not line.startswith("| policy")}
+    assert rows["fatigue_capped"][2] == "0" and int(rows["inviting"][2].replace(",", "")) > 0  # invitations
+    assert int(rows["inviting"][7].replace(",", "")) > 0  # contacts on the live stream's day (day 14)
