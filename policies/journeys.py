@@ -178,7 +178,8 @@ class Journeys(RulePolicy):
         if not self._invite or not obs.invite_enabled[self._invite]:  # the brand does not run this programme
             return invite
         due_now = obs.day - self.invited[: obs.n] >= p.invite_gap_days
-        want = due_now & (obs.recency <= p.invite_within_days) & allowed(self._invite, obs.reach, obs.account, obs.paid_member)
+        open_to = allowed(self._invite, obs.reach, obs.account, obs.paid_member)
+        want = due_now & (obs.recency <= p.invite_within_days) & open_to
         alone = want & (channel == NO_CONTACT)
         if alone.any():
             ch = pick_channel(obs, alone, self._invite_channels)

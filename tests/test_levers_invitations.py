@@ -28,7 +28,7 @@ OLD_DAYS = 180
 
 @pytest.fixture(scope="module")
 def inviting():
-    """beauty with invitations on (its preset turns them on: the Perfect Diary funnel, seed 002)."""
+    """The beauty preset: it turns invitations on (the Perfect Diary funnel, 《私域营销从锦上添花变为企业标配》)."""
     scenario = load_scenario("beauty")
     assert scenario.invitation.enabled
     return scenario
