@@ -240,9 +240,8 @@ def test_a_trial_cut_while_its_parameters_were_written_is_failed_not_rescored(tm
 
 
 def test_a_table_parameter_is_written_as_an_inline_table_that_reads_back():
-    import tomllib
-
     from experiments.tune.outputs import toml_value
+    from sim.config import tomllib  # tomli before Python 3.11
 
     value = {"min_gap_days": 7, "channels": ["wecom", "sms"], "quiet night": True}
     assert tomllib.loads(f"x = {toml_value(value)}")["x"] == value
