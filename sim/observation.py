@@ -68,8 +68,7 @@ class Observation:
         self.caps = caps
         self.account = _frozen(account) if account is not None else np.zeros(self.n, np.uint8)
         """Where the guide holds each 1:1 chat: ACCOUNT_WECOM (0) or ACCOUNT_PERSONAL (1, a guide's personal WeChat)."""
-        self.paid_member = (member_until > day) if member_until is not None else np.zeros(self.n, bool)
-        """Whether each customer holds a paid membership today (the member programme's own record)."""
+        self._member_until = member_until
         self.invite_enabled = invite_enabled or (False,) * len(INVITES)
         """Per invitation code (:data:`sim.defaults.INVITES`), whether the brand runs it (its scenario enables it)."""
         """Contacts allowed per customer and channel in a 30-day window."""
@@ -117,6 +116,13 @@ class Observation:
     def usable(self) -> np.ndarray:
         """uint8 bit mask of channels that reach the customer and still have cap left."""
         return self._features[3]
+
+    @cached_property
+    def paid_member(self) -> np.ndarray:
+        """Whether each customer holds a paid membership today (the member programme's own record)."""
+        if self._member_until is None:
+            return _frozen(np.zeros(self.n, bool))
+        return _frozen(self._member_until > self.day)
 
     @cached_property
     def cap_left(self) -> np.ndarray:
