@@ -32,6 +32,8 @@ MECHANISM = {
     "platform": "model.md#platform-rules",
     "competition": "model.md#competition",
     "landing": "model.md#where-the-sale-lands",
+    "invitation": "levers.md#invitations",
+    "membership": "levers.md#the-member-programme",
 }
 """Section of the model page that explains what each scenario table does."""
 

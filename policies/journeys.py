@@ -2,7 +2,9 @@
 
 A CRM runs more than a cadence: a welcome sequence when a customer joins (with a first-order gift
 that is only good for a few days), a win-back sequence when a buyer lapses, offers that join the
-brand's calendar events, and a referral ask to repeat buyers a few days after an order.
+brand's calendar events, a referral ask to repeat buyers a few days after an order, and invitations
+that grow reach: recent buyers not yet on WeCom (or not in their welfare group) are asked to add the
+brand's persona or join, on today's message or one of their own (:mod:`sim.invitations`).
 :class:`Journeys` keeps the CRM's own log of when it first saw each customer reachable and when each
 buyer first looked lapsed, sends the step of each sequence that falls due today, and leaves everyone
 else to a base rule policy (``fatigue_capped`` by default). It sees only the CRM record
@@ -16,9 +18,10 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field, Strict
 
-from policies.base import (Params, PolicyMemory, RulePolicy, channel_codes, content_code, pick_channel, slot_code,
-                          slot_for)
-from sim.defaults import NEVER, NIGHT, NO_CONTACT
+from policies.base import (Params, PolicyMemory, RulePolicy, channel_codes, content_code, pick_channel, search_choice,
+                           search_int, slot_code, slot_for)
+from sim.defaults import INVITES, NEVER, NIGHT, NO_CONTACT
+from sim.invitations import allowed, code_of
 from sim.observation import Action, Observation
 from sim.segments import LAPSED_FROM, repurchase_ratio
 
@@ -45,14 +48,29 @@ class JourneysParams(Params):
     lapsed_after: float = Field(LAPSED_FROM, ge=0, le=50,
                                 description="repurchase ratio from which a buyer is lapsed (starts the win-back)")
     event_offer: str = Field("", description="content sent to everyone on the first day of each calendar event "
-                                             "(empty: do not join events)")
+                                             "(empty: do not join events)",
+                             json_schema_extra=search_choice("", "new_product", "coupon", "flash_sale"))
     event_min_gap_days: int = Field(7, ge=0, le=365,
                                     description="event offers skip customers contacted within this many days")
     ask_after_order_days: int = Field(0, ge=0, le=365,
                                       description="ask buyers to refer a friend this many days after an order "
-                                                  "(0: never ask)")
+                                                  "(0: never ask)", json_schema_extra=search_int(0, 30))
     ask_min_orders: int = Field(2, ge=1, le=1000, description="orders a buyer needs before being asked")
     ask_content: str = Field("service", description="the message an ask rides on")
+    invite: str = Field("", description="invitation sent to recent buyers the target does not reach yet: "
+                                        f"{', '.join(INVITES[1:])} (empty: none; sent only where the brand "
+                                        "runs it: obs.invite_enabled)",
+                        json_schema_extra=search_choice("", *INVITES[1:]))
+    invite_within_days: int = Field(30, ge=0, le=10000,
+                                    description="invite customers whose last order is at most this many days old "
+                                                "(recent buyers accept far more often; 9999 or more: fans too)",
+                                    json_schema_extra=search_int(3, 365, log=True))
+    invite_gap_days: int = Field(30, ge=1, le=3650, description="days before a customer who did not accept is "
+                                                                "invited again", json_schema_extra=search_int(7, 180))
+    invite_content: str = Field("content", description="the message an invitation rides on when nothing else is "
+                                                       "sent to the customer today")
+    invite_channels: list[str] = Field(["official_account", "sms", "group", "wecom"],
+                                       description="channel preference order of invitation messages")
     channels: list[str] = Field(["wecom", "group", "moments", "official_account"],
                                 description="channel preference order of journey messages")
     default_slot: str = Field("evening", description="slot of journey messages until a customer's open slot is known")
@@ -80,6 +98,9 @@ class Journeys(RulePolicy):
         self._event = content_code(p.event_offer) if p.event_offer else -1
         self._ask = content_code(p.ask_content)
         self._channels = channel_codes(p.channels)
+        self._invite = code_of(p.invite) if p.invite else 0
+        self._invite_content = content_code(p.invite_content)
+        self._invite_channels = channel_codes(p.invite_channels)
         self._slot = slot_code(p.default_slot)
         for what, steps in (("welcome", p.welcome), ("winback", p.winback)):
             if any(d < 0 for d, _ in steps):
@@ -88,6 +109,8 @@ class Journeys(RulePolicy):
         """Day the CRM first saw each customer reachable (ESTABLISHED for the pool it started with)."""
         self.lapsed = np.zeros(0, np.int64)
         """Day each buyer was first seen lapsed in the current lapse (UNSEEN while not lapsed)."""
+        self.invited = np.zeros(0, np.int64)
+        """Day each customer was last sent an invitation (UNSEEN if never)."""
         self._first_day: int | None = None
 
     def reset(self, n: int, seed: int) -> None:
@@ -96,6 +119,7 @@ class Journeys(RulePolicy):
         self.base.reset(n, seed)
         self.joined = np.full(n, UNSEEN, np.int64)
         self.lapsed = np.full(n, UNSEEN, np.int64)
+        self.invited = np.full(n, UNSEEN, np.int64)
         self._first_day = None
 
     def restore(self, memory: PolicyMemory) -> None:
@@ -116,6 +140,7 @@ class Journeys(RulePolicy):
             grow = obs.n - self.joined.shape[0]
             self.joined = np.concatenate([self.joined, np.full(grow, UNSEEN, np.int64)])
             self.lapsed = np.concatenate([self.lapsed, np.full(grow, UNSEEN, np.int64)])
+            self.invited = np.concatenate([self.invited, np.full(grow, UNSEEN, np.int64)])
         if self._first_day is None:
             self._first_day = obs.day
         new = (self.joined[: obs.n] == UNSEEN) & obs.reachable
@@ -154,4 +179,27 @@ class Journeys(RulePolicy):
             content[send] = what[send]
             slot[send] = slot_for(obs, self._slot, avoid=(NIGHT,))[send]
             ask &= send & (what == self._ask)  # a later step that replaced the ask, or no channel: no ask
-        return Action(channel, content, slot, ask if ask.any() else None)
+        invite = self._invitations(obs, channel, content, slot)
+        return Action(channel, content, slot, ask if ask.any() else None, invite if invite.any() else None)
+
+    def _invitations(self, obs: Observation, channel: np.ndarray, content: np.ndarray,
+                     slot: np.ndarray) -> np.ndarray:
+        """Today's invitations (uint8 codes): on today's message, or on one of their own (changes the arrays)."""
+        invite = np.zeros(obs.n, np.uint8)
+        p = self.params
+        if not self._invite or not obs.invite_enabled[self._invite]:  # the brand does not run this programme
+            return invite
+        due_now = obs.day - self.invited[: obs.n] >= p.invite_gap_days
+        open_to = allowed(self._invite, obs.reach, obs.account, obs.paid_member)
+        want = due_now & (obs.recency <= p.invite_within_days) & open_to
+        alone = want & (channel == NO_CONTACT)
+        if alone.any():
+            ch = pick_channel(obs, alone, self._invite_channels)
+            alone &= ch != NO_CONTACT
+            channel[alone] = ch[alone]
+            content[alone] = self._invite_content
+            slot[alone] = slot_for(obs, self._slot, avoid=(NIGHT,))[alone]
+        sent = want & (channel != NO_CONTACT)
+        invite[sent] = self._invite
+        self.invited[: obs.n][sent] = obs.day
+        return invite

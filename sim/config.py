@@ -229,6 +229,59 @@ class Landing(_Strict):
     conflict: float = F(0.0, "share", "order-based inflow lost when every sale lands in WeChat: the e-commerce team stops helping a pool that takes its sales", ge=0, le=1)
 
 
+class Invitation(_Strict):
+    """Invitations (沉淀 as a policy action): ask a customer to add the brand's WeCom persona or join a welfare group.
+
+    An invitation rides on a contact through a channel that already reaches the customer (an official-account
+    push, an SMS, a group or WeCom message; the Perfect Diary case of 《私域营销从锦上添花变为企业标配》:
+    official account -> add "Xiao Wanzi" for a gift -> welfare group); a personal-WeChat contact can be moved
+    to WeCom the same way (WeCom keeps customers when staff leave: 《私域流量的坑你踩了多少》,
+    《突然火起来的私域流量怎么玩》). An opened invitation is accepted with chance ``accept x (trust_floor +
+    (1 - trust_floor) x trust) x recency x gift lift``, where recency is ``old_buyer_factor + (1 -
+    old_buyer_factor) x exp(-days since last order / recency_days)``: recent buyers add far more often than
+    old ones (fact 5; 《私域营销从锦上添花变为企业标配》, 《价值千万的私域心法》). One not accepted adds
+    ``ignore_fatigue``. Off by default: a policy may invite only where a preset's business mode uses it
+    (``enabled``).
+    """
+
+    enabled: bool = F(False, "flag", "policies may send invitations (off: an invitation is an invalid action)")
+    wecom_accept: float = F(0.25, "probability", "chance an opened invitation to add the WeCom persona is accepted by a fully trusting customer who ordered today, without a gift (《私域营销从锦上添花变为企业标配》; cf. acquisition.order_add_rate)", ge=0, le=1)
+    group_accept: float = F(0.15, "probability", "the same for an invitation to join the customer's welfare group (《私域营销从锦上添花变为企业标配》)", ge=0, le=1)
+    recency_days: float = F(14.0, "days", "how fast acceptance fades with the days since the customer's last order (fact 5; 《私域营销从锦上添花变为企业标配》, 《价值千万的私域心法》)", gt=0, le=3650)
+    old_buyer_factor: float = F(0.15, "factor", "acceptance of a customer whose last order is long past, or who never ordered, relative to one who ordered today", ge=0, le=1)
+    gift_yuan: float = F(10.0, "yuan/acceptance", "value of the gift an invitation with a gift promises; paid when accepted, booked as incentive cost (《私域营销从锦上添花变为企业标配》)", ge=0, le=10000)
+    gift_lift: float = F(1.5, "factor", "acceptance lift of the gift at its half value (as acquisition.gift_lift)", ge=0, le=100)
+    gift_half_yuan: float = F(10.0, "yuan", "gift value at which half of the lift is reached", gt=0, le=10000)
+    cost_yuan: float = F(0.1, "yuan/invitation", "cost of one invitation on top of its message (QR poster, staff time), booked as contact cost", ge=0, le=1000)
+    ignore_fatigue: float = F(0.3, "fatigue/invitation", "fatigue an invitation adds when it is not accepted (《价值千万的私域心法》: pushing annoys)", ge=0, le=10)
+
+
+class Membership(_Strict):
+    """The member programme (会员): member prices and points for buyers of a tier, and paid membership.
+
+    Members (tier >= ``min_tier`` by cumulative spend) pay the member price on every purchase and earn
+    points (their value booked as incentive cost when earned); points to spend bring them back
+    (``points_loyalty`` lifts the brand's share of their need occasions). Unlike a coupon, a member price
+    is a standing price: nobody learns to wait for it (the awaited discount does not move towards it),
+    though it meets what a deal-waiter waits for. Paid membership (付费会员) is offered by a policy
+    (``Action.invite`` = paid_membership); an opened offer is accepted with chance ``paid_accept x trust
+    x recency`` (recency as for invitations); the fee is revenue, and for ``paid_days`` a paid member gets
+    ``paid_price`` and ``paid_loyalty``. Seeds 000 (tiers, points, member prices, paid membership) and
+    002 (points mall, fan tiers). Off by default.
+    """
+
+    enabled: bool = F(False, "flag", "the programme runs: member prices and points, and policies may offer paid membership")
+    min_tier: int = F(1, "tier", "member tier (by cumulative spend) from which the member price and points apply", ge=1, le=3)
+    member_price: float = F(0.05, "share of price", "member price cut on every purchase of a member (《私域流量的坑你踩了多少》)", ge=0, le=0.95)
+    points_rate: float = F(0.03, "share of price", "value of the points a member earns per purchase, booked as incentive cost (《私域流量的坑你踩了多少》, 《私域营销从锦上添花变为企业标配》)", ge=0, le=0.5)
+    points_loyalty: float = F(0.1, "share", "lift of the brand's share of a member's need occasions (points to spend bring them back)", ge=0, le=2)
+    paid_fee_yuan: float = F(99.0, "yuan/membership", "fee of paid membership, booked as revenue and margin when sold (《私域流量的坑你踩了多少》)", ge=0, le=100000)
+    paid_days: int = F(365, "days", "how long a paid membership runs", ge=1, le=3650)
+    paid_price: float = F(0.1, "share of price", "member price cut of a paid member", ge=0, le=0.95)
+    paid_loyalty: float = F(0.3, "share", "lift of the brand's share of a paid member's need occasions (a paid card gets used)", ge=0, le=2)
+    paid_accept: float = F(0.05, "probability", "chance an opened paid-membership offer is accepted by a fully trusting customer who ordered today", ge=0, le=1)
+
+
 EVENT_KINDS = ("festival", "big_sale", "new_arrival", "live_stream")
 """Kinds of calendar event: festival promotions, the big sales (618, Double 11), new-arrival
 announcements and live-streaming sessions (docs/model.md, "The calendar"). A label for policies and reports:
@@ -352,6 +405,8 @@ class Scenario(_Strict):
     competition: Competition = Field(default_factory=Competition)
     landing: Landing = Field(default_factory=Landing)
     calendar: Calendar = Field(default_factory=Calendar)
+    invitation: Invitation = Field(default_factory=Invitation)
+    membership: Membership = Field(default_factory=Membership)
 
     @model_validator(mode="after")
     def _complete(self) -> "Scenario":
@@ -370,6 +425,10 @@ class Scenario(_Strict):
         data = self.model_dump(exclude={"name", "description"})
         if not self.calendar.events:  # an empty calendar keeps the hash of scenarios written before it existed
             del data["calendar"]
+        if self.invitation == Invitation():  # and so does the default (off) invitation section
+            del data["invitation"]
+        if self.membership == Membership():
+            del data["membership"]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

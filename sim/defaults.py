@@ -36,6 +36,11 @@ ORIGINS: tuple[str, ...] = ("initial", "order", "store", "ad", "referral")
 """How a customer came into the pool: drawn at the start, a public-domain order, a store visit, an ad, a friend."""
 ORIGIN_INITIAL, ORIGIN_ORDER, ORIGIN_STORE, ORIGIN_AD, ORIGIN_REFERRAL = range(5)
 ACCOUNT_WECOM, ACCOUNT_PERSONAL = 0, 1
+INVITES: tuple[str, ...] = ("none", "wecom", "wecom_gift", "group", "group_gift", "paid_membership")
+"""Invitations a contact may carry (``Action.invite``): add the brand's WeCom persona (or move a personal-WeChat
+chat to it) or join the customer's welfare group, each without or with a gift (scenario section ``invitation``),
+or buy paid membership (section ``membership``)."""
+INVITE_NONE, INVITE_WECOM, INVITE_WECOM_GIFT, INVITE_GROUP, INVITE_GROUP_GIFT, INVITE_PAID = range(6)
 # per-customer event bits of one day, read by the group and referral kernels
 EV_GROUP_OPEN, EV_GROUP_PROMO, EV_GROUP_COMPLAINT, EV_GROUP_LEFT, EV_REFERRED, EV_GROUP_CONTACT, EV_GROUP_BUY = (
     1, 2, 4, 8, 16, 32, 64)
@@ -63,12 +68,14 @@ _BASE_STATS = (
     "off_window_contacts", "off_window_opens",
     "group_contacts", "group_opens", "group_purchases", "group_complaints", "group_leaves",
     "marketplace_revenue", "platform_fees", "unseen_purchases",
+    "asks", "invitations", "invitations_accepted", "memberships_sold", "membership_fees", "member_discounts",
 )
 WORLD_FLOWS: tuple[str, ...] = (
     "acquired", "acquired_orders", "acquired_store", "acquired_ads", "acquired_referral",
     "acquisition_cost", "running_cost",
     "orders_recent_offered", "orders_recent_added", "orders_old_offered", "orders_old_added",
     "staff_departures", "staff_lost_customers", "banned_accounts", "undelivered_capacity",
+    "event_contacts",
 )
 """Pool-level flows booked by the world step (acquisition, staff, platform), not per customer."""
 COST_FLOWS: tuple[str, ...] = ("incentive_cost", "contact_cost", "acquisition_cost", "running_cost", "platform_fees")

@@ -14,14 +14,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from sim import kernels
+from sim import invitations, kernels
 from sim.config import Scenario
 from sim.defaults import (BLOCK, CHANNELS, CONTENTS, COST_FLOWS, MONTH_DAYS, N_SLOTS, N_STATS, S, SLOTS,
                           STAT_NAMES, STOCKS)
 from sim.observation import ACTION_LIMITS, Action, InvalidActionError, Observation
 from sim._threads import engine_threads
 from sim.acquisition import expected_daily_inflow
-from sim.defaults import ACTIVE, GROUP, NOT_JOINED
+from sim.defaults import ACTIVE, GROUP, INVITES, NOT_JOINED
 from sim.guard import BYTES_PER_ROW, check_memory, whole_number
 from sim.params import calendar_today, days_to_event, pack
 from sim.protocol import Policy as PolicyLike
@@ -89,6 +89,7 @@ class Simulation:
         self.per_guide = scenario.staff.customers_per_guide
         self._no_reward = np.zeros(0, np.float64)
         self._window_day = -1
+        self._invite_enabled = tuple(invitations.enabled(scenario, c) and c > 0 for c in range(len(INVITES)))
         self._size_buffers()
         self.world.start(self.day, self.state)
 
@@ -128,7 +129,8 @@ class Simulation:
                            customers_per_guide=self.per_guide,
                            chat_capacity=self.scenario.staff.chat_capacity_per_day,
                            buffers=self._feature_buffers, event=calendar_today(self.scenario, self.day),
-                           days_to_event=days_to_event(self.scenario, self.day))
+                           days_to_event=days_to_event(self.scenario, self.day), account=st.account,
+                           member_until=st.member_until, invite_enabled=self._invite_enabled)
 
     def _open_window(self) -> None:
         """Start a new 30-day cap window on its first day, once, whether observe() or step() comes first."""
@@ -153,6 +155,7 @@ class Simulation:
             arrays.append(a.astype(np.int8, copy=False))
         ch, ct, sl = arrays
         ask = None if action.ask is None else self._validate_ask(action.ask, ch)
+        invite = None if action.invite is None else self._validate_invite(action.invite, ch)
         st = self.state
         code, i = kernels.check_actions(ch, ct, sl, st.reach, st.month_count, st.status,
                                         self.params.caps, len(CONTENTS), N_SLOTS)
@@ -160,7 +163,7 @@ class Simulation:
             what = f"channel={int(ch[i])}, content={int(ct[i])}, slot={int(sl[i])}"
             raise InvalidActionError(f"day {self.day}, customer {i}: {ACTION_ERRORS[code]} ({what}); "
                                      f"allowed: {ACTION_LIMITS}, on reachable channels within caps")
-        return Action(ch, ct, sl, ask)
+        return Action(ch, ct, sl, ask, invite)
 
     def _validate_ask(self, ask: Any, channel: np.ndarray) -> np.ndarray:
         """``action.ask`` as uint8 0/1, or :class:`InvalidActionError`: an ask rides on a contact."""
@@ -175,6 +178,10 @@ class Simulation:
             raise InvalidActionError(f"day {self.day}, customer {i}: action.ask={int(a[i])} is not allowed; "
                                      "ask is 0 or 1, and 1 only with a contact (an ask rides on a message)")
         return a.astype(np.uint8)
+
+    def _validate_invite(self, invite: Any, channel: np.ndarray) -> np.ndarray:
+        """``action.invite`` as uint8 codes, or :class:`InvalidActionError` (see :func:`sim.invitations.check`)."""
+        return invitations.check(invite, channel, self.state, self.scenario, self.day)
 
     def step(self, action: Action | None = None, reward: np.ndarray | None = None) -> np.ndarray:
         """Advance one day; returns the day's record per block of customers, shape (blocks, N_STATS).
@@ -199,10 +206,13 @@ class Simulation:
                          today.need_pull, today.attention, today.discount,
                          action.channel, action.content, action.slot,
                          self._no_ask if action.ask is None else action.ask,
+                         self._no_ask if action.invite is None else action.invite,
                          *st.arrays().values(), g.size, g.open_factor, g.conv_factor, g.trust_hit, g.heat,
                          w.per_guide, w.quality, stats,
                          self._no_reward if reward is None else reward, self.full_days)
         w.after_customers(self.day, stats, st, self.joined, today.cost)
+        if today.kind:  # contacts that joined a calendar event (for the report's lever table)
+            w.record[S["event_contacts"]] = stats[:, S["contacts"]].sum()
         if self.inflow:
             self._join(stats)
         stats[0] += w.record

@@ -18,13 +18,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from sim.defaults import (A2, A3, A4, A5, ACTIVE, BLOCK, DROPPED, FLAG_BOUGHT, FLAG_COMPLAINED,
+from sim.defaults import (A2, A3, A4, A5, ACCOUNT_WECOM, ACTIVE, BLOCK, DROPPED, FLAG_BOUGHT, FLAG_COMPLAINED,
                           FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED, MOMENTS, NEVER, GROUP,
                           EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT, EV_GROUP_LEFT, EV_GROUP_OPEN,
-                          EV_GROUP_PROMO, EV_REFERRED,
+                          EV_GROUP_PROMO, EV_REFERRED, INVITE_GROUP, INVITE_GROUP_GIFT, INVITE_PAID, INVITE_WECOM_GIFT,
                           S, S_CHANNEL0, WECOM)
 from sim.prefetch import prefetch
-from sim.rng import P_ASK, P_CONTACT, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
+from sim.rng import P_ASK, P_CONTACT, P_INVITE, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
 from sim.state import pick_slot, tier_of
 
 # statistic indices as plain ints (compile-time constants inside kernels)
@@ -40,6 +40,8 @@ _GCON, _GOPN, _GBUY, _GCMP, _GLEFT = (S["group_contacts"], S["group_opens"], S["
                                       S["group_complaints"], S["group_leaves"])
 _MAUD = S["moments_audience"]
 _MREV, _FEES, _UNSEEN = S["marketplace_revenue"], S["platform_fees"], S["unseen_purchases"]
+_ASK, _INV, _INVA = S["asks"], S["invitations"], S["invitations_accepted"]
+_MSOLD, _MFEE, _MDISC = S["memberships_sold"], S["membership_fees"], S["member_discounts"]
 ACTIVE_WINDOW_DAYS = 365
 """A customer is an active buyer if they bought from the brand within this many days."""
 
@@ -88,6 +90,25 @@ def purchase_probability(conversion: float, need: float, trust: float, discount:
     tf = p.trust_floor
     q = conversion * need * (tf + (1.0 - tf) * trust) * max(lift, 0.0) * nov
     return min(max(q, 0.0), 1.0)
+
+
+@njit(cache=True, inline="always")
+def invite_probability(accept: float, trust: float, since_order: float, gift: bool, p) -> float:
+    """Chance an opened invitation is accepted: trust, the recency of the last order (fact 5) and the gift."""
+    tf = p.trust_floor
+    recent = p.invite_old_factor + (1.0 - p.invite_old_factor) * np.exp(-since_order / p.invite_recency_days)
+    q = accept * (tf + (1.0 - tf) * trust) * recent * (p.invite_gift_mult if gift else 1.0)
+    return min(max(q, 0.0), 1.0)
+
+
+@njit(cache=True, inline="always")
+def member_terms(paid: bool, tier: int, p) -> tuple[float, float, float]:
+    """(member price cut, points rate, brand-share lift) of a customer: paid member, member by tier, or neither."""
+    if paid:
+        return p.paid_price, p.points_rate, p.paid_loyalty
+    if tier >= p.member_min_tier:
+        return p.member_price, p.points_rate, p.points_loyalty
+    return 0.0, 0.0, 0.0
 
 
 @njit(cache=True, inline="always")
@@ -203,11 +224,11 @@ def rest_rows(first, day, k_organic, k_group, force, p, pull, trust_hit, p_leave
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=True)
 def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_discount,
-             act_channel, act_content, act_slot, act_ask,
+             act_channel, act_content, act_slot, act_ask, act_invite,
              value, price_sens, receptive, cycle, slot_mask, dropout, referral,
              salience, fatigue, trust, deal, need_clock, status,
              reach, last_purchase, first_purchase, frequency, monetary, last_contact,
-             last_flags, active_slot, month_count, tier, stage, account, origin, events,
+             last_flags, active_slot, month_count, tier, stage, account, origin, events, member_until,
              g_size, g_open, g_conv, g_trust_hit, g_heat, per_guide, quality,
              stats, reward, full=False):  # pragma: no cover - jitted
     """Advance every customer one day under the given actions; per-block sums go into ``stats``.
@@ -217,7 +238,10 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
     platform folds them). ``ev_pull``, ``ev_attention`` and ``ev_discount`` are today's calendar
     (:func:`sim.params.calendar_today`): cycles of need pulled forward, open-rate multiplier, and the
     event price cut on every purchase. ``act_ask`` (uint8) marks contacts that carry a referral ask:
-    a buyer who opens one refers a friend with a chance of its own (``p.ask_conversion``).
+    a buyer who opens one refers a friend with a chance of its own (``p.ask_conversion``). ``act_invite``
+    (uint8, :data:`sim.defaults.INVITES`) marks contacts that carry an invitation to add the WeCom persona
+    or join the welfare group: an opened one is accepted with :func:`invite_probability`, the gift paid
+    as incentive cost; one not accepted adds fatigue.
     ``reward`` (length n, or length 0 to skip) receives each customer's net profit of the day:
     margin on purchases minus incentive, contact and marketplace costs. Rows with nothing but rest
     today are finished by :func:`rest_rows`; ``full=True`` sends every active row through the full
@@ -232,6 +256,7 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
     k_group = stream_key(seed, day, P_GROUP)
     k_landing = stream_key(seed, day, P_LANDING)
     k_ask = stream_key(seed, day, P_ASK)
+    k_invite = stream_key(seed, day, P_INVITE)
     sal_decay, fat_decay, deal_decay = p.salience_decay, p.fatigue_decay, p.deal_decay
     margin = p.margin
     for b in prange(nblocks):
@@ -297,6 +322,7 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
             seen = True
             asked_ref = False
             r_i = 0.0
+            m_cut, m_points, m_loyal = member_terms(day < member_until[i], tier[i], p)
             c = act_channel[i]
             if c >= 0:
                 k = act_content[i]
@@ -310,6 +336,7 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
                     f_add *= p.off_window_fatigue
                 if act_ask[i] != 0:
                     f_add += p.ask_fatigue
+                    stats[b, _ASK] += 1.0
                 fat += f_add
                 sf = saturate(fat)
                 boost = 1.0  # group heat, guide service quality, platform folding
@@ -356,7 +383,7 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
                     tr += ct.trust_gain[k] * min(conv, 1.0) * (1.0 - tr) - p.spam_erosion * hard * sf * tr
                     tr = min(max(tr, 0.0), 1.0)
                     disc = ct.discount[k]
-                    d_buy = max(disc, ev_discount)  # the better of the offer and the event price
+                    d_buy = max(disc, ev_discount, m_cut)  # the best of the offer, the event and the member price
                     p_buy = purchase_probability(ct.conversion[k] * conv, need, tr, d_buy, dl, price_sens[i],
                                                  ct.novelty[k], receptive[i], p)
                     if disc > 0.0:
@@ -378,9 +405,10 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
                             monetary[i] += price
                         revenue += price
                         gross += value[i] * margin
-                        stats[b, _INC] += value[i] * d_buy
-                        r_i += value[i] * (margin - d_buy) - book_landing(stats, b, price, market, seen,
-                                                                         p.commission)
+                        stats[b, _INC] += value[i] * (d_buy + m_points)
+                        stats[b, _MDISC] += value[i] * (d_buy - max(disc, ev_discount) + m_points)
+                        r_i += value[i] * (margin - d_buy - m_points) - book_landing(stats, b, price, market, seen,
+                                                                                    p.commission)
                         stats[b, _BUYC] += 1.0
                         stats[b, base + 2] += 1.0
                         if disc > 0.0:
@@ -389,6 +417,36 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
                             stats[b, _GBUY] += 1.0
                             events[i] |= EV_GROUP_BUY
                         nc = 0
+                inv = act_invite[i]
+                if inv != 0:  # an invitation to add the WeCom persona or join the welfare group
+                    stats[b, _INV] += 1.0
+                    stats[b, _CC] += p.invite_cost
+                    r_i -= p.invite_cost
+                    to_group = inv == INVITE_GROUP or inv == INVITE_GROUP_GIFT
+                    gift = inv == INVITE_WECOM_GIFT or inv == INVITE_GROUP_GIFT
+                    paid_offer = inv == INVITE_PAID
+                    accept = p.paid_accept if paid_offer else (p.invite_group_accept if to_group
+                                                               else p.invite_wecom_accept)
+                    p_acc = invite_probability(accept, tr, float(day - last_purchase[i]), gift, p) if opened else 0.0
+                    if u24(draw(k_invite, i), 0) < p_acc:
+                        stats[b, _INVA] += 1.0
+                        if paid_offer:  # paid membership sold: the fee is revenue and margin
+                            member_until[i] = day + p.paid_days
+                            revenue += p.paid_fee
+                            gross += p.paid_fee
+                            r_i += p.paid_fee
+                            stats[b, _MSOLD] += 1.0
+                            stats[b, _MFEE] += p.paid_fee
+                        elif to_group:
+                            reach[i] = np.uint8(reach[i] | (1 << GROUP))
+                        else:  # a WeCom friend also sees the persona's Moments; a personal chat moves to WeCom
+                            reach[i] = np.uint8(reach[i] | (1 << WECOM) | (1 << MOMENTS))
+                            account[i] = ACCOUNT_WECOM
+                        if gift:
+                            stats[b, _INC] += p.invite_gift_yuan
+                            r_i -= p.invite_gift_yuan
+                    else:
+                        fat += p.invite_fatigue
                 # mute, delete or leave: driven by saturated fatigue
                 u_neg = u21(bits, 2)
                 p_unsub = unsubscribe_probability(ch.unsubscribe_rate[c], sf)
@@ -415,14 +473,17 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
             if not bought:
                 if u21(obits, 0) < need_hazard(nc, inv_cyc, p.need_hazard, p.need_onset - ev_pull):
                     nc = 0
-                    if u21(obits, 1) < brand_share(sal, tr, dl, price_sens[i], ev_discount, p):
+                    offered = max(ev_discount, m_cut)  # the event or the member price, whichever is lower
+                    share = min(brand_share(sal, tr, dl, price_sens[i], offered, p) * (1.0 + m_loyal), 1.0)
+                    if u21(obits, 1) < share:
                         bought = True
                         market, seen = landing(draw(k_landing, i), p.wechat_share, p.visibility)
-                        price = value[i] * (1.0 - ev_discount)
-                        event_cut = value[i] * ev_discount
+                        price = value[i] * (1.0 - offered)
+                        event_cut = value[i] * (offered + m_points)
                         revenue += price
                         gross += value[i] * margin
                         stats[b, _INC] += event_cut
+                        stats[b, _MDISC] += value[i] * (offered - ev_discount + m_points)
                         r_i += value[i] * margin - event_cut - book_landing(stats, b, price, market, seen,
                                                                             p.commission)
                         buys_organic += 1.0

@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 from numba import njit, prange
 
-from sim.defaults import BLOCK, CHANNELS, CONTENTS, N_CHANNELS, NEVER, NO_CONTACT, SLOTS
+from sim.defaults import BLOCK, CHANNELS, CONTENTS, INVITES, N_CHANNELS, NEVER, NO_CONTACT, SLOTS
 from sim.params import ORDINARY_DAY, EventToday
 
 UNKNOWN_DAYS = 9999
@@ -40,7 +40,9 @@ class Observation:
                  month_count: np.ndarray, tier: np.ndarray, caps: np.ndarray, group_size: int = 0,
                  customers_per_guide: int = 0, chat_capacity: int = 0,
                  buffers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
-                 event: EventToday = ORDINARY_DAY, days_to_event: int = -1) -> None:
+                 event: EventToday = ORDINARY_DAY, days_to_event: int = -1,
+                 account: np.ndarray | None = None, member_until: np.ndarray | None = None,
+                 invite_enabled: tuple[bool, ...] = ()) -> None:
         self.day = day
         self.event = event.name
         """Name of today's calendar event ("" on an ordinary day): the brand knows its own calendar."""
@@ -64,6 +66,11 @@ class Observation:
         self.active_slot = _frozen(active_slot)
         """Slot of the customer's last observed activity (an opened message or an order), -1 if none."""
         self.caps = caps
+        self.account = _frozen(account) if account is not None else np.zeros(self.n, np.uint8)
+        """Where the guide holds each 1:1 chat: ACCOUNT_WECOM (0) or ACCOUNT_PERSONAL (1, a guide's personal WeChat)."""
+        self._member_until = member_until
+        self.invite_enabled = invite_enabled or (False,) * len(INVITES)
+        """Per invitation code (:data:`sim.defaults.INVITES`), whether the brand runs it (its scenario enables it)."""
         """Contacts allowed per customer and channel in a 30-day window."""
         self.group_size = group_size
         """Customers per group: customer i's group is i // group_size (member while reachable on group)."""
@@ -109,6 +116,13 @@ class Observation:
     def usable(self) -> np.ndarray:
         """uint8 bit mask of channels that reach the customer and still have cap left."""
         return self._features[3]
+
+    @cached_property
+    def paid_member(self) -> np.ndarray:
+        """Whether each customer holds a paid membership today (the member programme's own record)."""
+        if self._member_until is None:
+            return _frozen(np.zeros(self.n, bool))
+        return _frozen(self._member_until > self.day)
 
     @cached_property
     def cap_left(self) -> np.ndarray:
@@ -175,6 +189,8 @@ class Action:
     slot: np.ndarray  # int8: index into SLOTS
     ask: np.ndarray | None = None
     """uint8 or bool, optional: 1 where the message also asks the customer to refer a friend (needs a contact)."""
+    invite: np.ndarray | None = None
+    """uint8, optional: an invitation the message carries (index into :data:`sim.defaults.INVITES`; 0 none)."""
 
     @classmethod
     def none(cls, n: int) -> "Action":

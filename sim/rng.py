@@ -40,6 +40,7 @@ P_GROUP = purpose("group", 10)
 P_ACQUISITION = purpose("acquisition", 11)
 P_LANDING = purpose("landing", 12)
 P_ASK = purpose("ask", 13)
+P_INVITE = purpose("invite", 14)
 P_HOLDOUT = purpose("holdout", 20)
 P_EPISODE = purpose("episode", 99)
 

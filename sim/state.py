@@ -62,6 +62,7 @@ class State:
     account: np.ndarray  # uint8, ACCOUNT_WECOM or ACCOUNT_PERSONAL: where the guide holds the 1:1 chat
     origin: np.ndarray  # uint8, index into ORIGINS: how the customer joined
     events: np.ndarray  # uint8, EV_* bits of today's events (scratch for the group and referral kernels)
+    member_until: np.ndarray  # int32, day a paid membership runs out (NEVER if never a paid member)
 
     @property
     def n(self) -> int:
@@ -102,7 +103,7 @@ def empty(n: int) -> State:
         last_flags=np.zeros(n, u1), active_slot=np.full(n, -1, np.int8),
         month_count=np.zeros((n, N_CHANNELS), u1), tier=np.zeros(n, np.int8),
         stage=np.zeros(n, np.int8), account=np.zeros(n, u1), origin=np.zeros(n, u1),
-        events=np.zeros(n, u1),
+        events=np.zeros(n, u1), member_until=np.full(n, NEVER, i4),
     )
     return st
 
@@ -176,7 +177,8 @@ def _generate(seed, day0, rows, pp,
               value, price_sens, receptive, cycle, slot_mask, dropout, referral,
               salience, fatigue, trust, deal, need_clock, status,
               reach, last_purchase, first_purchase, frequency, monetary, last_contact,
-              last_flags, active_slot, month_count, tier, stage, account, origin, events):  # pragma: no cover - jitted
+              last_flags, active_slot, month_count, tier, stage, account, origin, events,
+              member_until):  # pragma: no cover - jitted
     n = rows.shape[0]
     kt = stream_key(seed, DAY_TRAITS, P_TRAITS)
     ki = stream_key(seed, DAY_TRAITS, P_INITIAL)
@@ -232,6 +234,7 @@ def _generate(seed, day0, rows, pp,
         account[i] = ACCOUNT_PERSONAL if personal else ACCOUNT_WECOM
         origin[i] = 0
         events[i] = 0
+        member_until[i] = NEVER
         ago = int(u24(b4, 1) * cycle[i])
         need_clock[i] = min(ago, 30000)
         last_contact[i] = NEVER

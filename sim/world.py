@@ -9,7 +9,7 @@ are served by new guides, as a growing brand's welfare groups and staff do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numba import njit, prange
@@ -315,7 +315,7 @@ class World:
         self.record[:] = 0.0
         channel = action.channel
         if sc.groups.broadcast and (channel == GROUP).any():  # a group message is a post to the group
-            action = Action(channel.copy(), action.content.copy(), action.slot.copy(), action.ask)
+            action = replace(action, channel=channel.copy(), content=action.content.copy(), slot=action.slot.copy())
             channel = action.channel
             broadcast_posts(channel, action.content, action.slot, st.reach, st.status, st.month_count,
                             int(self.params.caps[GROUP]), self.groups.size)
@@ -323,7 +323,7 @@ class World:
             channel = channel.copy()  # 1:1 chats beyond a guide's capacity are not delivered
             self.record[S["undelivered_capacity"]] = ration_chats(channel, st.account, st.status, self.params.staff,
                                                                   self._load, self._personal_load)
-            action = Action(channel, action.content, action.slot, action.ask)
+            action = replace(action, channel=channel)
         fold = sc.platform.fold_factor if day <= self._folded_until else 1.0
         return action, fold
 

@@ -48,7 +48,7 @@ def uninterrupted(tmp_path_factory, beauty):
 
 
 def test_every_tunable_rule_declares_ranges_that_hold_its_defaults_and_pass_validation():
-    assert tunable_policies() == ["blast", "fatigue_capped", "fixed_cadence", "rfm_tiered"]
+    assert tunable_policies() == ["blast", "fatigue_capped", "fixed_cadence", "journeys", "rfm_tiered"]
     assert search_space(BASELINES["no_contact"].Params) == {}
     for kind in tunable_policies():
         model = BASELINES[kind].Params
@@ -237,3 +237,12 @@ def test_a_trial_cut_while_its_parameters_were_written_is_failed_not_rescored(tm
     found = search(settings, tmp_path)
     assert [t.state.name for t in open_study(settings, tmp_path).trials] == ["COMPLETE", "FAIL", "COMPLETE"]
     assert [t.number for t in found.trials] == [0, 2]  # the budget counts the failed trial
+
+
+def test_a_table_parameter_is_written_as_an_inline_table_that_reads_back():
+    from experiments.tune.outputs import toml_value
+    from sim.config import tomllib  # tomli before Python 3.11
+
+    value = {"min_gap_days": 7, "channels": ["wecom", "sms"], "quiet night": True}
+    assert tomllib.loads(f"x = {toml_value(value)}")["x"] == value
+    assert tomllib.loads(f"x = {toml_value({})}")["x"] == {}

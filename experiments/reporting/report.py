@@ -331,6 +331,25 @@ def kpi_table(d: ReportData) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+LEVER_COLUMNS = (("asks", "referral asks"), ("invitations", "invitations"),
+                 ("invitations_accepted", "accepted"), ("memberships_sold", "paid memberships sold"),
+                 ("membership_fees", "membership fees (yuan)"), ("member_discounts", "member prices and points (yuan)"),
+                 ("event_contacts", "contacts on event days"), ("acquired_referral", "referred joiners"))
+"""Daily columns of the levers table: what each lever was used for and what it brought or cost."""
+
+
+def lever_table(d: ReportData) -> tuple[list[str], list[list[str]]] | None:
+    """Per policy, the levers it pulled (mean over seeds of the run's totals); None if no policy pulled any."""
+    daily = d.tables["daily"]
+    cols = [(k, title) for k, title in LEVER_COLUMNS if k in daily]
+    if not cols:
+        return None
+    means = {p: [float(d.per_seed("daily", p, k).sum(axis=1).mean()) for k, _ in cols] for p in d.policies}
+    if not any(v for row in means.values() for v in row[:-1]):  # referred joiners alone are no lever
+        return None
+    return ["policy"] + [title for _, title in cols], [[p] + [number(v) for v in row] for p, row in means.items()]
+
+
 def policy_table(d: ReportData) -> tuple[list[str], list[list[str]]]:
     """Per policy, in words: its rule and parameters, contacts per customer-month, channel and content mix.
 
@@ -435,6 +454,9 @@ def blocks(d: ReportData) -> list[Block]:
                         *(("p", w) for w in silence_warnings(d.comparison)),
                         ("h", "KPIs"), ("table", *kpi_table(d)),
                         ("h", "What each policy does"), ("table", *policy_table(d))]
+    levers = lever_table(d)
+    if levers:
+        out += [("h", "Levers"), ("table", *levers)]
     prec = precision_table(d)
     if prec:
         out += [("h", "Precision"), ("table", *prec)]

@@ -21,7 +21,7 @@ def seed_range(seeds: list[int]) -> str:
 
 
 def toml_value(value: Any) -> str:
-    """A JSON-native value (bool, number, text, list) as TOML."""
+    """A JSON-native value (bool, number, text, list, table) as TOML."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -34,6 +34,9 @@ def toml_value(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table (journeys' base_params)
+        return "{" + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)} = {toml_value(v)}"
+                               for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {type(value).__name__} to a policy file")
 
 

@@ -18,7 +18,8 @@ from sim.config import Scenario
 from sim.defaults import ACTIVE
 from sim.engine import Simulation
 from sim._threads import engine_threads
-from sim.envs.encoding import channel_allowed, decode, encode, enforce, masks_from_allowed
+from sim.envs.encoding import (ACTION_NVEC, ACTION_NVEC_LEVERS, channel_allowed, decode, decode_levers, encode,
+                               encode_levers, enforce, enforce_levers, lever_allowed, masks_from_allowed)
 from sim.envs.reward import SHAPING_GAMMA, RewardMeter, reward_scale
 from sim.observation import Observation
 from sim.state import redraw
@@ -51,12 +52,16 @@ class CustomerBatch:
 
     def __init__(self, scenario: Scenario, n: int, residual_shaping: bool = False,
                  invalid_action: InvalidAction = "no_contact", scale: float | None = None,
-                 shaping_gamma: float = SHAPING_GAMMA) -> None:
+                 shaping_gamma: float = SHAPING_GAMMA, levers: bool = False) -> None:
         if invalid_action not in ("no_contact", "raise"):
             raise ValueError(f"invalid_action must be 'no_contact' or 'raise', got {invalid_action!r}")
         self.scenario = scenario
         self.n = int(n)
         self.invalid_action = invalid_action
+        self.levers = bool(levers)
+        """Actions carry a referral ask and an invitation, and features the calendar (:mod:`sim.envs.encoding`)."""
+        self.width = len(ACTION_NVEC_LEVERS if self.levers else ACTION_NVEC)
+        """Components of one customer's action."""
         self.meter = RewardMeter(reward_scale(scenario) if scale is None else scale, residual_shaping, shaping_gamma)
         self.sim: Simulation | None = None
         self.obs = np.zeros((0, 0), np.float32)
@@ -64,6 +69,7 @@ class CustomerBatch:
         self.crm: Observation | None = None
         """Current CRM view the features were encoded from."""
         self._allowed: np.ndarray | None = None
+        self._lever_allowed: np.ndarray | None = None
 
     def start(self, seed: int) -> np.ndarray:
         """Draw a new population for engine seed ``seed``; returns its features on day 0."""
@@ -87,8 +93,10 @@ class CustomerBatch:
         """Today's CRM view (once per day: it also opens a new cap window) and its features."""
         obs = self._live().observe()
         self.crm = obs
-        self.obs = encode(obs)
+        self.obs = encode_levers(obs) if self.levers else encode(obs)
         self._allowed = channel_allowed(obs)
+        if self.levers:
+            self._lever_allowed = lever_allowed(obs)
 
     @property
     def allowed(self) -> np.ndarray:
@@ -97,20 +105,28 @@ class CustomerBatch:
         return self._allowed
 
     def masks(self) -> np.ndarray:
-        """MaskablePPO masks of today, (n, MASK_SIZE) bool."""
-        return masks_from_allowed(self.allowed)
+        """MaskablePPO masks of today, (n, MASK_SIZE) bool (with levers, their flags appended)."""
+        masks = masks_from_allowed(self.allowed)
+        if self.levers:
+            assert self._lever_allowed is not None
+            masks = np.hstack([masks, self._lever_allowed])
+        return masks
 
     def step(self, actions: np.ndarray) -> BatchStep:
-        """Apply ``(n, 3)`` agent actions for one day in one engine call."""
+        """Apply ``(n, 3)`` agent actions (``(n, 5)`` with levers) for one day in one engine call."""
         sim = self._live()
         assert self.crm is not None
-        actions = np.asarray(actions).reshape(self.n, 3)
-        if self.invalid_action == "no_contact":
+        actions = np.asarray(actions).reshape(self.n, self.width)
+        if self.invalid_action == "no_contact" and self.levers:
+            assert self._lever_allowed is not None
+            actions, invalid = enforce_levers(actions, self.allowed, self._lever_allowed)
+        elif self.invalid_action == "no_contact":
             actions, invalid = enforce(actions, self.allowed)
         else:
             invalid = np.zeros(self.n, bool)
         with engine_threads(self.n):
-            sim.step(decode(actions, self.crm), reward=self.meter.profit)
+            sim.step(decode_levers(actions, self.crm) if self.levers else decode(actions, self.crm),
+                     reward=self.meter.profit)
             profit = self.meter.profit.copy()
             reward = self.meter.settle(sim)
             terminated = sim.state.status != ACTIVE

@@ -10,7 +10,8 @@ import numpy as np
 from sim.config import Scenario, load_scenario
 from sim.envs.batch import CustomerBatch, InvalidAction
 from sim.envs.reward import SHAPING_GAMMA
-from sim.envs.encoding import FEATURES, action_space, observation_space
+from sim.envs.encoding import (FEATURES, LEVER_FEATURES, action_space, action_space_levers, observation_space,
+                               observation_space_levers)
 
 
 def as_scenario(scenario: str | Scenario) -> Scenario:
@@ -38,7 +39,15 @@ class CustomerEnv(gym.Env[np.ndarray, np.ndarray]):
     interval, days since contact, frequency, monetary, tier, last contact's outcome, slot of the last activity,
     reachable channels, caps left, phase of the cap window); see
     :data:`sim.envs.encoding.FEATURES`. Hidden state (salience, fatigue, trust, deal waiting,
-    need, whether the customer has left) is never part of it.
+    need, whether the customer has left) is never part of it. With ``levers=True``, 9 more columns
+    (:data:`sim.envs.encoding.LEVER_FEATURES`): today's calendar event and its kind, days to the next event,
+    whether the chat is on a guide's personal WeChat, and paid membership.
+
+    With ``levers=True`` two components follow: a referral ask (0/1) and an invitation (0 none, then
+    :data:`sim.defaults.INVITES`: add the WeCom persona or join the welfare group, with or without a gift, or
+    paid membership); the mask allows an ask or an invitation only for a customer some channel reaches
+    today, and an invitation only where its target does not reach them yet and the scenario enables it
+    (:func:`sim.envs.encoding.lever_allowed`). One taken anyway, or with no contact, is dropped.
 
     ## Rewards
     The customer's net profit of the day (margin on purchases minus incentive and contact costs)
@@ -57,20 +66,21 @@ class CustomerEnv(gym.Env[np.ndarray, np.ndarray]):
     registration's ``max_episode_steps`` (180 days by default).
 
     ## Version History
-    * v0: initial version.
+    * v0: initial version; ``levers=True`` (opt-in, same id) adds the ask, the invitation and the calendar.
     """
 
     metadata: dict[str, Any] = {"render_modes": []}
 
     def __init__(self, scenario: str | Scenario = "beauty", residual_shaping: bool = False,
                  invalid_action: InvalidAction = "no_contact", reward_scale: float | None = None,
-                 render_mode: str | None = None, shaping_gamma: float = SHAPING_GAMMA) -> None:
+                 render_mode: str | None = None, shaping_gamma: float = SHAPING_GAMMA, levers: bool = False) -> None:
         self.scenario = as_scenario(scenario)
-        self.batch = CustomerBatch(self.scenario, 1, residual_shaping, invalid_action, reward_scale, shaping_gamma)
-        self.observation_space = observation_space()
-        self.action_space = action_space()
+        self.batch = CustomerBatch(self.scenario, 1, residual_shaping, invalid_action, reward_scale, shaping_gamma,
+                                   levers)
+        self.observation_space = observation_space_levers() if levers else observation_space()
+        self.action_space = action_space_levers() if levers else action_space()
         self.render_mode = render_mode
-        self.feature_names = FEATURES
+        self.feature_names = FEATURES + LEVER_FEATURES if levers else FEATURES
 
     def reset(self, *, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:

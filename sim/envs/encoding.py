@@ -10,6 +10,10 @@ the CRM, the evening if none is known), ``s + 1`` means ``SLOTS[s]``. The own-sl
 the usually right timing one constant choice instead of a lookup the agent must learn. A mask row
 holds ``1 + N_CHANNELS`` channel flags, then ``N_CONTENTS`` content flags and ``1 + N_SLOTS`` slot
 flags, concatenated as sb3-contrib's MaskablePPO expects for MultiDiscrete.
+
+With levers (``levers=True`` in the envs) the action gains a referral ask and an invitation code, the
+mask their flags, and the features the calendar, the chat's account and paid membership
+(:data:`LEVER_FEATURES`); without, everything is as before.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ import numpy as np
 from gymnasium import spaces
 from numba import njit
 
-from sim.defaults import CHANNELS, EVENING, MONTH_DAYS, N_CHANNELS, N_CONTENTS, N_SLOTS, SLOTS
+from sim.config import EVENT_KINDS
+from sim.defaults import (ACCOUNT_PERSONAL, CHANNELS, EVENING, INVITES, MONTH_DAYS, N_CHANNELS,
+                          N_CONTENTS, N_SLOTS, SLOTS)
+from sim.invitations import allowed
 from sim.observation import UNKNOWN_DAYS, Action, Observation
 
 FEATURES: tuple[str, ...] = (
@@ -175,3 +182,84 @@ def flatten_masks(masks: np.ndarray, nvec: np.ndarray) -> np.ndarray:
         out = (out[:, :, None] & masks[:, None, lo:lo + size]).reshape(n, -1)
         lo += size
     return out
+
+
+# --- the levers (ask, invitation) and the calendar: an opt-in extension (``levers=True`` in the envs) --------
+LEVER_FEATURES: tuple[str, ...] = (
+    ("event_today",) + tuple(f"event_{k}" for k in EVENT_KINDS)
+    + ("days_to_event_60d", "no_event_ahead", "personal_account", "paid_member")
+)
+"""Observation columns appended with levers: today's calendar event and its kind, days to the next one (capped at
+60), whether the chat is on a guide's personal WeChat, and paid membership. All from the brand's own records."""
+LEVER_NVEC = np.array([2, len(INVITES)], np.int64)
+"""Sizes of the two lever components appended to the action: referral ask (0/1), invitation code (INVITES)."""
+ACTION_NVEC_LEVERS = np.concatenate([ACTION_NVEC, LEVER_NVEC])
+MASK_SIZE_LEVERS = int(ACTION_NVEC_LEVERS.sum())
+_EVENT_HORIZON = 60.0
+
+
+def observation_space_levers() -> spaces.Box:
+    """Box of the per-customer features with the lever columns (all in [0, 1])."""
+    return spaces.Box(0.0, 1.0, (N_FEATURES + len(LEVER_FEATURES),), np.float32)
+
+
+def action_space_levers() -> spaces.MultiDiscrete:
+    """MultiDiscrete ``[1 + channels, contents, 1 + slots, 2 (ask), invitations]``."""
+    return spaces.MultiDiscrete(ACTION_NVEC_LEVERS)
+
+
+def encode_levers(obs: Observation) -> np.ndarray:
+    """:func:`encode` followed by the :data:`LEVER_FEATURES` columns, shape ``(obs.n, N_FEATURES + 9)``."""
+    extra = np.zeros((obs.n, len(LEVER_FEATURES)), np.float32)
+    if obs.event_kind:
+        extra[:, 0] = 1.0
+        extra[:, 1 + EVENT_KINDS.index(obs.event_kind)] = 1.0
+    k = 1 + len(EVENT_KINDS)
+    ahead = obs.days_to_event
+    extra[:, k] = 1.0 if ahead < 0 else min(ahead, _EVENT_HORIZON) / _EVENT_HORIZON
+    extra[:, k + 1] = 1.0 if ahead < 0 else 0.0
+    extra[:, k + 2] = obs.account == ACCOUNT_PERSONAL
+    extra[:, k + 3] = obs.paid_member
+    return np.hstack([encode(obs), extra])
+
+
+def lever_allowed(obs: Observation) -> np.ndarray:
+    """``(n, 2 + len(INVITES))`` bool: ask and invitation values each customer may take today.
+
+    "No ask" and "no invitation" always; an ask or an invitation only for a customer some channel can reach
+    today (it rides on the message); an invitation code only where :func:`sim.invitations.allowed` and the
+    brand's programme (``obs.invite_enabled``) let it. A lever taken with "no contact" is dropped.
+    """
+    reachable = obs.usable != 0
+    out = np.zeros((obs.n, int(LEVER_NVEC.sum())), bool)
+    out[:, 0] = True
+    out[:, 1] = reachable
+    out[:, 2] = True
+    for code in range(1, len(INVITES)):
+        if obs.invite_enabled[code]:
+            out[:, 2 + code] = reachable & allowed(code, obs.reach, obs.account, obs.paid_member)
+    return out
+
+
+def enforce_levers(actions: np.ndarray, allowed_channels: np.ndarray,
+                   allowed_levers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`enforce` on the first three components; forbidden or contact-less levers become none (flagged)."""
+    a = np.asarray(actions, np.int64).reshape(-1, len(ACTION_NVEC_LEVERS))
+    base, bad = enforce(a[:, :3], allowed_channels)
+    rows = np.arange(a.shape[0])
+    ask = np.clip(a[:, 3], 0, 1)
+    inv = np.clip(a[:, 4], 0, len(INVITES) - 1)
+    wrong = (ask != a[:, 3]) | (inv != a[:, 4]) | ~allowed_levers[rows, ask] | ~allowed_levers[rows, 2 + inv]
+    silent = base[:, 0] == 0
+    out = np.column_stack([base, np.where(wrong | silent, 0, ask), np.where(wrong | silent, 0, inv)])
+    return out, bad | wrong
+
+
+def decode_levers(actions: np.ndarray, obs: Observation) -> Action:
+    """Engine :class:`Action` with ask and invitation from ``(n, 5)`` agent actions taken on ``obs``."""
+    a = np.asarray(actions).reshape(-1, len(ACTION_NVEC_LEVERS))
+    action = decode(a[:, :3], obs)
+    contact = a[:, 0] > 0
+    action.ask = np.where(contact, a[:, 3], 0).astype(np.uint8)
+    action.invite = np.where(contact, a[:, 4], 0).astype(np.uint8)
+    return action

@@ -16,11 +16,12 @@ from gymnasium import spaces
 from sim import segments as crm
 from sim.config import Scenario
 from sim.defaults import (COST_FLOWS, COUPON, CONTENT, EVENING, FLASH_SALE, GROUP, MOMENTS, NEW_PRODUCT, NO_CONTACT,
-                          OFFICIAL, S, SERVICE, SMS, WECOM)
+                          OFFICIAL, S, SERVICE, SMS, WECOM, INVITES)
 from sim.engine import Simulation
 from sim._threads import engine_threads
 from sim.envs.customer import as_scenario
 from sim.envs.encoding import channel_allowed
+from sim import invitations
 from sim.envs.reward import SHAPING_GAMMA, reward_scale
 from sim.observation import Action, Observation
 
@@ -39,6 +40,11 @@ CHANNEL_MIXES: tuple[tuple[int, ...], ...] = (
 INCENTIVES: tuple[int, ...] = (CONTENT, SERVICE, NEW_PRODUCT, COUPON, FLASH_SALE)
 """Incentive-depth choices, from content to flash sale."""
 DECISION_NVEC = (len(CADENCE_DAYS), len(CHANNEL_MIXES), len(INCENTIVES))
+DECISION_NVEC_LEVERS = DECISION_NVEC + (len(INVITES), 2)
+"""With levers, each segment's plan also picks an invitation its contacts carry (INVITES) and a referral ask (0/1)."""
+LEVER_KPIS: tuple[str, ...] = ("event_today", "days_to_event_60d", "invitations_accepted")
+"""KPIs appended with levers: a calendar event today, days to the next (capped at 60; 1 if none), and last week's
+accepted invitations per customer (x10, capped at 1)."""
 KPIS: tuple[str, ...] = tuple(f"share_{s}" for s in SEGMENTS) + (
     "share_reachable", "net_profit", "purchases", "contacts", "open_rate", "unsubscribe_rate",
     "complaint_rate", "caps_left", "progress")
@@ -54,14 +60,18 @@ def segments(obs: Observation) -> np.ndarray:
 
 
 def daily_action(obs: Observation, decision: np.ndarray, seg: np.ndarray) -> Action:
-    """Today's contacts under a weekly ``decision`` of shape ``(len(SEGMENTS), 3)``.
+    """Today's contacts under a weekly ``decision`` of shape ``(len(SEGMENTS), 3)`` (or 5, with levers).
 
     A customer is contacted when their segment's cadence is due (at least that many days since
     the last contact, staggered over customers), on the first usable channel of the segment's
     mix, with the segment's incentive, in the slot of their last activity (else the evening).
+    With levers (five columns) a contact also carries the segment's invitation where the brand runs it
+    (``obs.invite_enabled``) and its target does not reach the customer yet, and its ask.
     """
     n = obs.n
-    plan = np.asarray(decision, np.int64).reshape(len(SEGMENTS), 3)[seg]
+    decision = np.asarray(decision, np.int64)
+    width = decision.size // len(SEGMENTS)
+    plan = decision.reshape(len(SEGMENTS), width)[seg]
     cadence = np.asarray(CADENCE_DAYS)[plan[:, 0]]
     turn = (np.arange(n) + obs.day) % np.maximum(cadence, 1) == 0
     left = (cadence > 0) & turn & (obs.days_since_contact >= cadence)
@@ -75,7 +85,17 @@ def daily_action(obs: Observation, decision: np.ndarray, seg: np.ndarray) -> Act
         left &= ~ok
     content = np.asarray(INCENTIVES, np.int8)[plan[:, 2]]
     slot = np.where(obs.active_slot >= 0, obs.active_slot, EVENING).astype(np.int8)
-    return Action(channel, content, slot)
+    action = Action(channel, content, slot)
+    if width == len(DECISION_NVEC_LEVERS):
+        contact = channel != NO_CONTACT
+        action.ask = (contact & (plan[:, 4] == 1)).astype(np.uint8)
+        invite = np.zeros(n, np.uint8)
+        for code in range(1, len(INVITES)):
+            if obs.invite_enabled[code]:
+                ok = contact & (plan[:, 3] == code)
+                invite[ok & invitations.allowed(code, obs.reach, obs.account, obs.paid_member)] = code
+        action.invite = invite
+    return action
 
 
 class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -86,7 +106,10 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
     lapsed, VIP) a cadence (none, every 14, 7 or 3 days), a channel mix (personal first, broadcast
     only, outbound notice) and an incentive depth (content, service, new product, coupon, flash
     sale). Plans are turned into valid daily actions (unreachable channels and exhausted caps are
-    skipped), so no mask is needed.
+    skipped), so no mask is needed. With ``levers=True``: ``MultiDiscrete([4, 3, 5, 6, 2] * 5)``, each
+    segment's plan also naming the invitation its contacts carry (none, wecom, wecom_gift, group,
+    group_gift, paid_membership; sent only where the scenario enables it and the target does not reach
+    the customer yet) and whether they ask for a referral.
 
     ## Observation Space
     ``Box(0, 1, (14,), float32)``: segment shares, reachable share, last week's net profit,
@@ -110,6 +133,8 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
     Never terminates; truncated by the registration's ``max_episode_steps`` (26 weeks).
 
     ## Version History
+    * v1, ``levers=True`` (opt-in): each segment's plan adds an invitation and a referral ask, and the KPIs
+      the calendar and accepted invitations (:data:`LEVER_KPIS`).
     * v1: segments from :mod:`sim.segments` (VIP is the top tier, a "due" segment boundary at 0.85
       intervals); potential-based shaping with the discount.
     * v0: initial version.
@@ -118,7 +143,8 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
     metadata: dict[str, Any] = {"render_modes": []}
 
     def __init__(self, scenario: str | Scenario = "beauty", customers: int | None = None, weeks: int = 26,
-                 inflow: bool = True, render_mode: str | None = None, shaping_gamma: float = SHAPING_GAMMA) -> None:
+                 inflow: bool = True, render_mode: str | None = None, shaping_gamma: float = SHAPING_GAMMA,
+                 levers: bool = False) -> None:
         if not 0.0 < shaping_gamma <= 1.0:
             raise ValueError(f"shaping_gamma must be in (0, 1], got {shaping_gamma}")
         self.scenario = as_scenario(scenario)
@@ -127,8 +153,10 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
         self.inflow = inflow
         self.weeks = int(weeks)
         self.scale = reward_scale(self.scenario) / self.customers
-        self.observation_space = spaces.Box(0.0, 1.0, (len(KPIS),), np.float32)
-        self.action_space = spaces.MultiDiscrete(np.tile(DECISION_NVEC, len(SEGMENTS)))
+        self.levers = bool(levers)
+        kpis, nvec = (KPIS + LEVER_KPIS, DECISION_NVEC_LEVERS) if self.levers else (KPIS, DECISION_NVEC)
+        self.observation_space = spaces.Box(0.0, 1.0, (len(kpis),), np.float32)
+        self.action_space = spaces.MultiDiscrete(np.tile(nvec, len(SEGMENTS)))
         self.render_mode = render_mode
         self.sim: Simulation | None = None
         self._week = 0
@@ -143,7 +171,7 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
             self.sim = Simulation(self.scenario, self.customers, engine_seed, inflow=self.inflow)
             self._week = 0
             self._residual = self.sim.potential()
-            kpis = self._kpis(np.zeros(len(_WEEK_FLOWS)))
+            kpis = self._kpis(np.zeros(len(_WEEK_FLOWS)), 0.0)
         return kpis, {"engine_seed": engine_seed}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -153,20 +181,23 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
         sim = self.sim
         flows = np.zeros(len(_WEEK_FLOWS))
         cols = [S[k] for k in _WEEK_FLOWS]
+        accepted = 0.0
         with engine_threads(sim.n):
             for _ in range(7):
                 obs = sim.observe()
-                flows += sim.step(daily_action(obs, action, segments(obs))).sum(axis=0)[cols]
+                day = sim.step(daily_action(obs, action, segments(obs))).sum(axis=0)
+                flows += day[cols]
+                accepted += day[S["invitations_accepted"]]
             residual = sim.potential()
             self._week += 1
-            kpis = self._kpis(flows)
+            kpis = self._kpis(flows, accepted)
         net = flows[0] - flows[1:1 + _N_COSTS].sum()
         reward = (net + self.shaping_gamma * residual - self._residual) * self.scale
         self._residual = residual
         info = {"net_profit": float(net), "potential": residual}
         return kpis, float(reward), False, False, info
 
-    def _kpis(self, flows: np.ndarray) -> np.ndarray:
+    def _kpis(self, flows: np.ndarray, accepted: float) -> np.ndarray:
         assert self.sim is not None
         obs = self.sim.observe()
         joined = self.sim.joined  # rows past it are reserved for customers who have not joined yet
@@ -181,4 +212,8 @@ class PoolEnv(gym.Env[np.ndarray, np.ndarray]):
             min(contacts / (7.0 * n), 1.0), opens / per, min(10.0 * unsubs / per, 1.0),
             min(100.0 * complaints / per, 1.0), float((obs.cap_left[:joined] > 0).mean()),
             min(self._week / self.weeks, 1.0)]])
+        if self.levers:
+            ahead = obs.days_to_event
+            out = np.concatenate([out, [1.0 if obs.event_kind else 0.0, 1.0 if ahead < 0 else min(ahead, 60) / 60.0,
+                                        min(10.0 * accepted / n, 1.0)]])
         return np.clip(out, 0.0, 1.0).astype(np.float32)

@@ -21,7 +21,8 @@ from sim.config import Scenario
 from sim.envs.batch import CustomerBatch, InvalidAction
 from sim.envs.reward import SHAPING_GAMMA
 from sim.envs.customer import as_scenario
-from sim.envs.encoding import action_space, flatten_masks, observation_space, unflatten_actions
+from sim.envs.encoding import (action_space, action_space_levers, flatten_masks, observation_space,
+                               observation_space_levers, unflatten_actions)
 from sim.state import episode_seed
 
 
@@ -48,21 +49,22 @@ class CustomerVecEnv(VecEnv):
     def __init__(self, scenario: str | Scenario = "beauty", num_envs: int = 1024, horizon: int = 180,
                  seed: int | None = None, residual_shaping: bool = False,
                  invalid_action: InvalidAction = "no_contact", reward_scale: float | None = None,
-                 shaping_gamma: float = SHAPING_GAMMA) -> None:
+                 shaping_gamma: float = SHAPING_GAMMA, levers: bool = False) -> None:
         if num_envs < 1 or horizon < 1:
             raise ValueError(f"num_envs and horizon must be >= 1, got {num_envs} and {horizon}")
         self.render_mode = None
         self.scenario = as_scenario(scenario)
         self.horizon = int(horizon)
         self.batch = CustomerBatch(self.scenario, num_envs, residual_shaping, invalid_action, reward_scale,
-                                   shaping_gamma)
+                                   shaping_gamma, levers)
         self.base_seed = int(np.random.SeedSequence().entropy % 2**63) if seed is None else int(seed)
         self.round = 0
         self.round_seed = 0
         self.invalid_actions = 0
         """Actions whose channel was forbidden and became no contact, since construction."""
         self._actions: np.ndarray | None = None
-        super().__init__(num_envs, observation_space(), action_space())
+        super().__init__(num_envs, observation_space_levers() if levers else observation_space(),
+                         action_space_levers() if levers else action_space())
 
     # --- the VecEnv surface -------------------------------------------------------------------
 
