@@ -95,3 +95,14 @@ def test_propensity_is_the_chance_of_what_the_row_records(tmp_path):
 def test_bad_control_share_is_refused(tmp_path):
     with pytest.raises(ValueError, match="control_share"):
         export_logs(sim(), make_policy("fatigue_capped"), 1, tmp_path, control_share=1.0)
+
+
+def test_a_held_back_contact_takes_its_invitation_and_ask_with_it(tmp_path):
+    """An invitation or an ask rides on a message: holding the message back holds them back too."""
+    s = Simulation(load_scenario("mother_baby"), customers=2000, seed=5)
+    policy = make_policy("journeys", {"invite": "group", "ask_after_order_days": 1, "ask_min_orders": 1})
+    policy.reset(s.n, s.seed)
+    wanted = policy.act(s.observe())
+    assert wanted.invite.any() and wanted.ask.any()  # the engine would refuse them without their message
+    logs = export_logs(s, policy, 20, tmp_path, control_share=0.5, seed=1)
+    assert logs.controls > 0 and logs.contacts_sent > 0

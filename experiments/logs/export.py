@@ -152,8 +152,8 @@ def export_logs(sim: Simulation, policy: Policy, days: int, out_dir: str | Path,
             channel = np.asarray(wanted.channel)
             held = holdout(seed, day, channel.size, control_share) & (channel != NO_CONTACT)
             sent_channel = np.where(held, NO_CONTACT, channel).astype(np.int8)
-            action = Action(sent_channel, np.asarray(wanted.content), np.asarray(wanted.slot),
-                            None if wanted.ask is None else np.where(held, 0, np.asarray(wanted.ask)))
+            riders = [None if r is None else np.where(held, 0, np.asarray(r)) for r in (wanted.ask, wanted.invite)]
+            action = Action(sent_channel, np.asarray(wanted.content), np.asarray(wanted.slot), *riders)
             sim.step(action)
             flags = np.where(sim.state.last_contact[:channel.size] == day, sim.state.last_flags[:channel.size], 0)
             p_none = no_contact_probability(policy, obs, control_share) if log_no_contact and scored else None
