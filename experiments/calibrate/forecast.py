@@ -12,12 +12,12 @@ runs without contacts; replicates give the bands.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from experiments.calibrate import auxiliary
-from experiments.calibrate.fit import Design, simulate_design
+from experiments.calibrate.fit import Calibration, Design, scenario_value, simulate_design
 from experiments.calibrate.history import Histories
 from experiments.calibrate.simulate import purchases
 from sim.config import Scenario, apply_overrides
@@ -45,6 +45,26 @@ class Forecast:
     expected_spend: np.ndarray
     p_alive: np.ndarray
     """Share of replicates in which the customer is still in the pool at the calibration end."""
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """The fitted parameters' uncertainty that each forecast replicate draws its parameters from.
+
+    ``names`` are drawn jointly, lognormally, from ``log_cov`` (the covariance of their log values, e.g. the
+    calibration's bootstrap); every other parameter in ``ses`` independently, lognormally, with that SE.
+    """
+
+    ses: dict[str, float] = field(default_factory=dict)
+    names: tuple[str, ...] = ()
+    log_cov: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+    @classmethod
+    def of(cls, cal: Calibration) -> "Uncertainty":
+        """A calibration's: its SEs, and the joint covariance of the parameters matched by indirect inference."""
+        if cal.matched is None or cal.covariance is None:
+            return cls(dict(cal.ses))
+        return cls(dict(cal.ses), cal.matched.names, np.asarray(cal.covariance))
 
 
 def cycle_quantiles(scenario: Scenario, h: Histories, seed: int, cohort: str = "auto") -> tuple[float, float]:
@@ -79,11 +99,11 @@ def posterior_draw(beta: np.ndarray, h: Histories, rng: np.random.Generator
 
 
 def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100, seed: int = 0,
-             cohort: str = "auto", errors: dict[str, float] | None = None) -> Forecast:
+             cohort: str = "auto", errors: Uncertainty | None = None) -> Forecast:
     """Simulate the customers of ``h`` for ``days`` days after its calibration end, ``replicates`` times.
 
-    ``errors`` (standard errors of fitted parameters, by dotted path) puts their uncertainty in the band:
-    each replicate draws them, independently and lognormally, around the scenario's values.
+    ``errors`` (the fitted parameters' uncertainty) puts it in the band: each replicate draws the parameters
+    around the scenario's values (:class:`Uncertainty`).
     """
     aux = auxiliary.fit(h, covariance=False)
     m_log0, s_log0 = cycle_quantiles(scenario, h, seed, cohort)
@@ -96,7 +116,7 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     value = np.where(h.orders > 0, np.exp(h.log_value), np.nan)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 11]))
     for r in range(replicates):
-        scenario = _perturbed(base, errors or {}, rng)
+        scenario = _perturbed(base, errors or Uncertainty(), rng)
         pop0, pop = base.population, scenario.population
         m_log = m_log0 + np.log(pop.cycle_median_days / pop0.cycle_median_days)
         s_log = s_log0 * (pop.cycle_sigma / pop0.cycle_sigma if pop0.cycle_sigma > 0 else 1.0)
@@ -119,16 +139,19 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
                     alive / replicates)
 
 
-def _perturbed(scenario: Scenario, errors: dict[str, float], rng: np.random.Generator) -> Scenario:
-    """``scenario`` with each parameter in ``errors`` drawn lognormally around its value (sd = its SE)."""
-    if not errors:
+def _perturbed(scenario: Scenario, errors: Uncertainty, rng: np.random.Generator) -> Scenario:
+    """``scenario`` with the parameters of ``errors`` drawn lognormally around their values (mean kept)."""
+    if not errors.ses and not errors.names:
         return scenario
     over = {}
-    for path, se in sorted(errors.items()):
-        obj = scenario
-        for part in path.split("."):
-            obj = getattr(obj, part)
-        v = float(obj)
-        if v > 0 and se > 0:
+    joint = [n for n in errors.names if scenario_value(scenario, n) > 0]
+    if joint:
+        keep = [errors.names.index(n) for n in joint]
+        cov = errors.log_cov[np.ix_(keep, keep)]
+        z = rng.multivariate_normal(-0.5 * np.diag(cov), cov, method="eigh")
+        over.update({n: scenario_value(scenario, n) * float(np.exp(z[k])) for k, n in enumerate(joint)})
+    for path, se in sorted(errors.ses.items()):
+        v = scenario_value(scenario, path)
+        if path not in errors.names and v > 0 and se > 0:
             over[path] = v * float(np.exp(rng.normal() * se / v - 0.5 * (se / v) ** 2))
     return apply_overrides(scenario, over, "forecast uncertainty")

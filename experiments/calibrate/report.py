@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+
 from experiments.calibrate import auxiliary
-from experiments.calibrate.fit import UNITS, Calibration
+from experiments.calibrate.fit import UNITS, Calibration, scenario_value
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.plots import FREQ_BINS, frequency_counts, recency_counts, recency_labels
 from experiments.logs.rows import day_text
@@ -17,13 +19,6 @@ Z90 = 1.6449
 
 def _g(v: float) -> str:
     return "n/a" if not math.isfinite(v) else f"{v:.4g}"
-
-
-def _get(scenario, dotted: str) -> float:
-    obj = scenario
-    for part in dotted.split("."):
-        obj = getattr(obj, part)
-    return float(obj)
 
 
 def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: list[str],
@@ -41,10 +36,12 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
     for name, v in cal.values.items():
         se = cal.ses[name]
         out.append(f"| `{name}` | {_g(v)} | {_g(se)} | {_g(v - Z90 * se)} to {_g(v + Z90 * se)} | "
-                   f"{_g(_get(cal.base, name))} | {UNITS[name]} |")
+                   f"{_g(scenario_value(cal.base, name))} | {UNITS[name]} |")
     for name, why in cal.fixed.items():
-        out.append(f"| `{name}` | {_g(_get(cal.base, name))} (kept) | | | {_g(_get(cal.base, name))} | {UNITS[name]} |")
+        kept = _g(scenario_value(cal.base, name))
+        out.append(f"| `{name}` | {kept} (kept) | | | {kept} | {UNITS[name]} |")
     out += [""] + [f"- `{n}`: {why}." for n, why in cal.fixed.items()]
+    out += ["", _how_errors(cal)]
     out += ["", "Every other parameter is the base scenario's; `scenario.toml` holds the estimates with their "
             "standard errors as comments.", "", "## Matched statistics (indirect inference)", "",
             "| statistic | observed | SE | engine at the estimate |", "|---|---:|---:|---:|"]
@@ -89,6 +86,23 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
                 f"The actual cumulative count lies inside siyu's 90% band in {100 * holdout.inside_band:.0f}% of "
                 f"the weeks (the band: simulation noise, the customers' posterior and the fitted parameters' errors)."]
     return "\n".join(out) + "\n"
+
+
+def _how_errors(cal: Calibration) -> str:
+    """Where the standard errors of the matched parameters come from, with their correlation."""
+    names = cal.matched.names if cal.matched is not None else ()
+    if cal.boot is None or not names:
+        return ("Standard errors of " + ", ".join(f"`{n}`" for n in names) + " from the sandwich formula (no "
+                "bootstrap): on engine logs they were about half the estimates' spread across seeds.")
+    text = (f"Standard errors of {', '.join(f'`{n}`' for n in names)} from a parametric bootstrap: "
+            f"{len(cal.boot)} logs simulated from the fit with the data's design and size, each refitted; "
+            "order values from their likelihood.")
+    if len(names) > 1:
+        corr = np.corrcoef(cal.boot, rowvar=False)
+        pairs = [f"{names[i].split('.')[-1]} and {names[j].split('.')[-1]} {corr[i, j]:+.2f}"
+                 for i in range(len(names)) for j in range(i + 1, len(names))]
+        text += " Correlations of the log estimates: " + ", ".join(pairs) + "."
+    return text
 
 
 def write_fit_markdown(path: Path, text: str) -> None:
