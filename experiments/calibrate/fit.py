@@ -69,16 +69,17 @@ class Design:
     """Days from each customer's first order to the calibration end (T), resampled for a new cohort."""
 
     @classmethod
-    def of(cls, h: Histories, cohort: str = "auto") -> "Design":
+    def of(cls, h: Histories, cohort: str = "auto", min_pool: int = MIN_POOL) -> "Design":
         """The design of a log's histories, with a simulated pool :data:`SIM_RATIO` times its customers.
 
         ``cohort`` is "new", "pool" or "auto" (new when every first order lies in the first
-        :data:`COHORT_SHARE` of the span).
+        :data:`COHORT_SHARE` of the span). ``min_pool``: the smallest simulated pool (smaller is faster
+        and noisier; the bootstrap's intervals include that noise).
         """
         start = int(h.first.min())
         days, window = int(h.end - start + 1), int(h.first.max() - start)
         new = cohort == "new" or (cohort == "auto" and window < COHORT_SHARE * days)
-        return cls(days, window, int(min(max(SIM_RATIO * h.n, MIN_POOL), MAX_POOL)), new,
+        return cls(days, window, int(min(max(SIM_RATIO * h.n, min_pool), MAX_POOL)), new,
                    np.asarray(h.T, np.int64))
 
 
@@ -183,12 +184,12 @@ def _scenario(base: Scenario, names: tuple[str, ...], theta: np.ndarray) -> Scen
 
 
 def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int = 0,
-              iterations: int = ITERATIONS, cohort: str = "auto") -> Calibration:
+              iterations: int = ITERATIONS, cohort: str = "auto", min_pool: int = MIN_POOL) -> Calibration:
     """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring).
 
-    ``cohort``: how the log was observed (:meth:`Design.of`).
+    ``cohort`` and ``min_pool``: how the log was observed and the smallest simulated pool (:meth:`Design.of`).
     """
-    design = Design.of(h, cohort)
+    design = Design.of(h, cohort, min_pool)
     aux_data = auxiliary.fit(h)
     names = list(FITTED)
     rows = [0, 1, 2]

@@ -116,7 +116,7 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     value = np.where(h.orders > 0, np.exp(h.log_value), np.nan)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 11]))
     for r in range(replicates):
-        scenario = _perturbed(base, errors or Uncertainty(), rng)
+        scenario = draw_scenario(base, errors or Uncertainty(), rng)
         pop0, pop = base.population, scenario.population
         m_log = m_log0 + np.log(pop.cycle_median_days / pop0.cycle_median_days)
         s_log = s_log0 * (pop.cycle_sigma / pop0.cycle_sigma if pop0.cycle_sigma > 0 else 1.0)
@@ -139,7 +139,7 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
                     alive / replicates)
 
 
-def _perturbed(scenario: Scenario, errors: Uncertainty, rng: np.random.Generator) -> Scenario:
+def draw_scenario(scenario: Scenario, errors: Uncertainty, rng: np.random.Generator) -> Scenario:
     """``scenario`` with the parameters of ``errors`` drawn lognormally around their values (mean kept)."""
     if not errors.ses and not errors.names:
         return scenario
