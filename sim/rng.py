@@ -40,6 +40,7 @@ P_GROUP = purpose("group", 10)
 P_ACQUISITION = purpose("acquisition", 11)
 P_LANDING = purpose("landing", 12)
 P_ASK = purpose("ask", 13)
+P_HOLDOUT = purpose("holdout", 20)
 P_EPISODE = purpose("episode", 99)
 
 # Drawing a customer uses keys of pseudo-days before day 0, and more streams split off them by XOR salts.

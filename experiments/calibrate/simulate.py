@@ -7,17 +7,14 @@ real log with.
 from __future__ import annotations
 
 import csv
-from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 
+from experiments.logs.export import BASE_DATE, TRANSACTION_COLUMNS, OrderTracker, write_transactions  # noqa: F401 (BASE_DATE re-exported)
 from sim.config import Scenario
 from sim.engine import Simulation
 from sim.state import State
-
-BASE_DATE = date(2024, 1, 1)
-"""Date of engine day 0 in the logs written by :func:`write_log`."""
 
 
 def purchases(sim: Simulation, days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -25,24 +22,17 @@ def purchases(sim: Simulation, days: int) -> tuple[np.ndarray, np.ndarray, np.nd
 
     Days count from the simulation's current day (0 = the first simulated day).
     """
-    st = sim.state
-    n = sim.customers
-    freq = st.frequency[:n].astype(np.int64)
-    spent = st.monetary[:n].astype(np.float64)
+    tracker = OrderTracker(sim)
     cust: list[np.ndarray] = []
     day: list[np.ndarray] = []
     amount: list[np.ndarray] = []
     for t in range(days):
         sim.step()
-        now = st.frequency[:n].astype(np.int64)
-        rows = np.flatnonzero(now != freq)
+        rows, money = tracker.orders()
         if rows.size:
-            money = st.monetary[rows].astype(np.float64)
             cust.append(rows)
             day.append(np.full(rows.size, t, np.int64))
-            amount.append(money - spent[rows])
-            spent[rows] = money
-            freq[rows] = now[rows]
+            amount.append(money)
     if not cust:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     return np.concatenate(cust), np.concatenate(day), np.concatenate(amount)
@@ -60,6 +50,7 @@ def write_log(path: Path, customer: np.ndarray, day: np.ndarray, amount: np.ndar
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["customer_id", "date", "amount"])
-        for c, d, a in zip(customer.tolist(), day.tolist(), amount.tolist()):
-            w.writerow([f"c{c}", (BASE_DATE + timedelta(days=d)).isoformat(), f"{a:.2f}"])
+        w.writerow(TRANSACTION_COLUMNS)
+        for d in np.unique(day).tolist():
+            on = day == d
+            write_transactions(w, d, customer[on], amount[on])
