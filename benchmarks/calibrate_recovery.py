@@ -71,7 +71,8 @@ def main() -> None:
         errors.append((*hold.siyu_error, *hold.bgnbd_error, hold.inside_band, hold.last_inside))
         e = errors[-1]
         print(f"{seed} | " + " | ".join(cells) + f" | {100 * e[0]:.1f}% / {100 * e[1]:.1f}% | {100 * e[2]:.1f}% / "
-              f"{100 * e[3]:.1f}% | {100 * e[4]:.0f}% | {'yes' if e[5] else 'no'} | {time.perf_counter() - started:.0f}",
+              f"{100 * e[3]:.1f}% | {100 * e[4]:.0f}% | {'yes' if e[5] else 'no'} | "
+              f"{time.perf_counter() - started:.0f}",
               flush=True)
     print("truth | " + " | ".join(f"{v:g}" for v in TRUTH.values()))
     print("90% intervals holding the truth (sandwich, bootstrap): "

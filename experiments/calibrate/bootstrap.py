@@ -16,7 +16,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from experiments.calibrate.fit import ITERATIONS, Calibration, Design, _binding, _distance, _gauss_newton, simulate_design, statistics
+from experiments.calibrate.fit import (ITERATIONS, Calibration, Design, _binding, _distance, _gauss_newton,
+                                      simulate_design, statistics)
 
 BOOTSTRAP_STREAM = 0xB007
 """Seed-sequence tag of the bootstrap's simulations (see :func:`replicate_seed`)."""
@@ -29,7 +30,7 @@ STEPS = ITERATIONS
 
 
 def replicate_seed(seed: int, replicate: int, role: int) -> int:
-    """The named seed of one simulation of the bootstrap: (calibration seed, replicate, :data:`DATA` or :data:`REFIT`)."""
+    """The named seed of one bootstrap simulation: (calibration seed, replicate, :data:`DATA` or :data:`REFIT`)."""
     return int(np.random.SeedSequence([seed, BOOTSTRAP_STREAM, replicate, role]).generate_state(1)[0])
 
 

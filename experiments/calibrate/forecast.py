@@ -21,7 +21,9 @@ from experiments.calibrate.fit import Calibration, Design, scenario_value, simul
 from experiments.calibrate.history import Histories
 from experiments.calibrate.simulate import purchases
 from sim.config import Scenario, apply_overrides
-from sim.defaults import ACTIVE
+from experiments.logs.contacts import Contacts
+from policies.replay import Replay
+from sim.defaults import ACTIVE, EVENING
 from sim.engine import Simulation
 from sim.params import pack
 from sim.seeding import from_histories
@@ -45,6 +47,10 @@ class Forecast:
     expected_spend: np.ndarray
     p_alive: np.ndarray
     """Share of replicates in which the customer is still in the pool at the calibration end."""
+    contacts_sent: float = 0.0
+    """Contacts of the plan delivered to the engine, per replicate (0 without a plan)."""
+    contacts_refused: float = 0.0
+    """Contacts of the plan the platform could not deliver (channel lost or cap used up), per replicate."""
 
 
 @dataclass(frozen=True)
@@ -99,11 +105,12 @@ def posterior_draw(beta: np.ndarray, h: Histories, rng: np.random.Generator
 
 
 def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100, seed: int = 0,
-             cohort: str = "auto", errors: Uncertainty | None = None) -> Forecast:
+             cohort: str = "auto", errors: Uncertainty | None = None, plan: Replay | None = None) -> Forecast:
     """Simulate the customers of ``h`` for ``days`` days after its calibration end, ``replicates`` times.
 
     ``errors`` (the fitted parameters' uncertainty) puts it in the band: each replicate draws the parameters
-    around the scenario's values (:class:`Uncertainty`).
+    around the scenario's values (:class:`Uncertainty`). ``plan`` (:func:`plan_policy`) contacts the customers
+    as a contact plan says; without one nobody is contacted.
     """
     aux = auxiliary.fit(h, covariance=False)
     m_log0, s_log0 = cycle_quantiles(scenario, h, seed, cohort)
@@ -115,6 +122,7 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     alive = np.zeros(h.n)
     value = np.where(h.orders > 0, np.exp(h.log_value), np.nan)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 11]))
+    sent = refused = 0
     for r in range(replicates):
         scenario = draw_scenario(base, errors or Uncertainty(), rng)
         pop0, pop = base.population, scenario.population
@@ -130,13 +138,27 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
         st.value[:] = np.where(np.isnan(value), st.value, value)
         alive += st.status[: h.n] == ACTIVE
         sim = Simulation(scenario, customers=h.n, seed=sim_seed, state=st, inflow=False)
-        cust, day, amount = purchases(sim, days)
+        cust, day, amount = purchases(sim, days, plan)
+        if plan is not None:
+            sent += plan.sent
+            refused += plan.refused
         cum[r] = np.cumsum(np.bincount(day // 7, minlength=weeks)[:weeks])
         tx += np.bincount(cust, minlength=h.n)
         spend += np.bincount(cust, weights=amount, minlength=h.n)
     lo, hi = np.quantile(cum, BAND, axis=0)
     return Forecast(np.arange(1, weeks + 1), cum.mean(axis=0), lo, hi, cum, tx / replicates, spend / replicates,
-                    alive / replicates)
+                    alive / replicates, sent / replicates, refused / replicates)
+
+
+def plan_policy(contacts: Contacts, end: int) -> Replay:
+    """The :class:`~policies.replay.Replay` of a contact plan read for the days after ``end`` (the calibration end).
+
+    Control rows (``content = none``) contact nobody; a row without a slot is sent in the evening.
+    """
+    send = contacts.content >= 0
+    slot = np.where(contacts.slot >= 0, contacts.slot, EVENING)
+    return Replay(contacts.customer[send], contacts.day[send] - end - 1, contacts.channel[send],
+                  contacts.content[send], slot[send])
 
 
 def draw_scenario(scenario: Scenario, errors: Uncertainty, rng: np.random.Generator) -> Scenario:
