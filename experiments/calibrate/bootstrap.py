@@ -23,8 +23,8 @@ BOOTSTRAP_STREAM = 0xB007
 """Seed-sequence tag of the bootstrap's simulations (see :func:`replicate_seed`)."""
 DATA, REFIT = 0, 1
 """Roles of a replicate's two seeds: the simulated data, and the refit's binding function."""
-REPLICATES = 30
-"""Default number of bootstrap logs: enough for a standard error within about 13% (1/sqrt(2(B-1)))."""
+REPLICATES = 20
+"""Default number of bootstrap logs: a standard error within about 16% (1/sqrt(2(B-1)))."""
 STEPS = ITERATIONS
 """Most Gauss-Newton steps of each refit; it stops earlier when the steps become small, as the fit does."""
 

@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from experiments.calibrate import auxiliary
+from experiments.calibrate.contact_response import LogResponse, response_lines
 from experiments.calibrate.fit import UNITS, Calibration, scenario_value
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.plots import FREQ_BINS, frequency_counts, recency_counts, recency_labels
 from experiments.logs.rows import day_text
+from experiments.response import WINDOW_DAYS
 
 Z90 = 1.6449
 """Normal quantile of a two-sided 90% interval."""
@@ -22,8 +24,8 @@ def _g(v: float) -> str:
 
 
 def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: list[str],
-                 holdout: Holdout | None, seconds: float) -> str:
-    """The text of ``fit.md``."""
+                 holdout: Holdout | None, seconds: float, responses: list[LogResponse] | None = None) -> str:
+    """The text of ``fit.md`` (``responses``: the contact log's, when one was given)."""
     h = cal.data
     out = [f"# Calibration of `{source}`", "",
            f"Calibration period {day_text(int(h.first.min()))} to {day_text(h.end)}: {h.n:,} customers, "
@@ -73,6 +75,12 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
             "| weeks since last | " + " | ".join(recency_labels()) + " |", "|---" * (ro.size + 1) + "|",
             "| observed | " + " | ".join(f"{v:.0f}" for v in ro) + " |",
             "| fitted | " + " | ".join(f"{v:.0f}" for v in rf) + " |"]
+    if responses is not None:
+        out += ["", "## Contact responses in the log", "",
+                f"Of the contacts whose {WINDOW_DAYS}-day window ends by the calibration end, with the response card's "
+                "definitions (the card `siyu scenarios show NAME` prints); the lift against the control rows (`content = none`) of the same day "
+                "and channel. Measured, not fitted: the scenario's contact-response parameters keep the base "
+                "scenario's values.", ""] + response_lines(responses)
     if holdout is not None:
         hs, hb = holdout.siyu_error, holdout.bgnbd_error
         out += ["", f"## Holdout: the {holdout.weeks} weeks after the calibration end", "", "![holdout](holdout.png)",
