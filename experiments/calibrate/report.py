@@ -79,8 +79,8 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
         out += ["", "## Contact responses in the log", "",
                 f"Of the contacts whose {WINDOW_DAYS}-day window ends by the calibration end, with the response "
                 "card's definitions (the card `siyu scenarios show NAME` prints); the lift against the control rows "
-                "(`content = none`) of the same day and channel. Measured, not fitted: the scenario's contact-response parameters keep the base "
-                "scenario's values.", ""] + response_lines(responses)
+                "(`content = none`) of the same day and channel. Measured, not fitted: the scenario's "
+                "contact-response parameters keep the base scenario's values.", ""] + response_lines(responses)
     if holdout is not None:
         hs, hb = holdout.siyu_error, holdout.bgnbd_error
         out += ["", f"## Holdout: the {holdout.weeks} weeks after the calibration end", "", "![holdout](holdout.png)",
