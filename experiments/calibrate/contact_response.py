@@ -1,11 +1,12 @@
 """The response to a message as a brand's contact log shows it, by channel and content.
 
-Open rate, purchase lift against the control group, unsubscribes. The definitions are the response
-card's (:mod:`experiments.response`): of the messages sent, the share opened; the extra purchases within :data:`~experiments.response.WINDOW_DAYS` days per message; the
-unsubscribes per message. The lift is identified by the control rows (``content = none``): on each
-campaign day and channel, the purchases in the window after the day of contacted customers are compared
-with those of the customers held back that day, and the days are averaged with the contacted counts as
-weights (a stratified difference in means, its standard error from the two arms' variances).
+Open rate, purchase lift against the control group, unsubscribes. The definitions are the response card's
+(:mod:`experiments.response`): of the messages sent, the share opened; the extra purchases within
+:data:`~experiments.response.WINDOW_DAYS` days per message; the unsubscribes per message. The lift is
+identified by the control rows (``content = none``): on each campaign day and channel, the purchases in the
+window after the day of contacted customers are compared with those of the customers held back that day, and
+the days are averaged with the contacted counts as weights (a stratified difference in means, its standard
+error from the two arms' variances).
 """
 
 from __future__ import annotations
