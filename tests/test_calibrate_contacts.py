@@ -54,7 +54,7 @@ def test_log_responses_recover_the_lift_and_open_rate_of_a_randomised_log(tmp_pa
     tx = read_transactions(tx_path, calibration_end=end)
     contacts = read_contacts(ct_path, tx.ids, calibration_end=end)
     got = {(r.channel, r.content): r for r in log_responses(contacts, tx, end)}
-    assert set(got) == {("wecom", "coupon"), ("wecom", "service")}
+    assert set(got) == {("wecom", "all"), ("wecom", "coupon"), ("wecom", "service")}
     coupon = got[("wecom", "coupon")]
     true_lift = LIFT * (1 - P_BUY)  # the extra purchase falls on a day the customer would not have bought anyway
     assert abs(coupon.incremental_purchase_rate - true_lift) < 4 * coupon.incremental_se, coupon
@@ -64,6 +64,26 @@ def test_log_responses_recover_the_lift_and_open_rate_of_a_randomised_log(tmp_pa
     assert coupon.unsubscribe_rate == 0.0 and coupon.controls > 0.4 * 3 * N
     service = got[("wecom", "service")]
     assert service.controls == 0 and np.isnan(service.incremental_purchase_rate)
+    assert got[("wecom", "all")].incremental_purchase_rate == coupon.incremental_purchase_rate  # service: no controls
+
+
+def test_a_content_sent_beside_another_on_a_day_is_not_compared_with_that_days_controls(tmp_path):
+    """Controls carry no content: on a day two contents go out, their lift per content is not identified."""
+    tx_path, ct_path = synthetic_logs(tmp_path)
+    lines = ct_path.read_text().splitlines()
+    # on the first campaign day, a quarter of the coupon rows become 'content' rows
+    first = (START + timedelta(days=CAMPAIGNS[0])).isoformat()
+    for k, line in enumerate(lines):
+        if f",{first},wecom,coupon," in line and k % 4 == 0:
+            lines[k] = line.replace(",coupon,", ",content,")
+    ct_path.write_text("\n".join(lines) + "\n")
+    end = (START + timedelta(days=DAYS - 1)).toordinal()
+    tx = read_transactions(tx_path, calibration_end=end)
+    got = {(r.channel, r.content): r for r in log_responses(read_contacts(ct_path, tx.ids), tx, end)}
+    assert got[("wecom", "content")].controls == 0  # only sent on a mixed day
+    coupon = got[("wecom", "coupon")]
+    assert 0 < coupon.controls < 2.5 * N / 2  # two campaign days of controls, not three
+    assert abs(coupon.incremental_purchase_rate - LIFT * (1 - P_BUY)) < 4 * coupon.incremental_se
 
 
 def test_window_purchases_count_the_days_from_the_contact_on(tmp_path):

@@ -23,6 +23,10 @@ from experiments.response import WINDOW_DAYS
 from sim.defaults import CHANNELS, CONTENTS
 
 
+ALL = "all"
+"""Content name of a channel's response pooled over its contents."""
+
+
 @dataclass(frozen=True)
 class LogResponse:
     """What the log shows of one (channel, content): the response card's measures, with standard errors."""
@@ -31,7 +35,7 @@ class LogResponse:
     content: str
     contacted: int
     controls: int
-    """Control rows on the same days and channel (0: the lift is not identified)."""
+    """Control rows of the days the lift is taken on (0: not identified, e.g. the content never sent alone)."""
     open_rate: float
     """NaN when the log has no ``opened`` column."""
     incremental_purchase_rate: float
@@ -50,18 +54,34 @@ def window_purchases(tx: Transactions, customer: np.ndarray, day: np.ndarray, wi
 
 
 def log_responses(contacts: Contacts, tx: Transactions, end: int, window: int = WINDOW_DAYS) -> list[LogResponse]:
-    """One :class:`LogResponse` per (channel, content) the log sent, from the contacts whose window ends by ``end``."""
+    """One :class:`LogResponse` per channel (content ``all``) and per (channel, content) the log sent.
+
+    Only contacts whose window ends by ``end`` count. A control row records the channel it was held back
+    from, not the content, so a content's lift uses only the days on which the channel sent that content
+    alone; the channel's lift (all contents) uses every day with controls.
+    """
     use = contacts.day + window - 1 <= end
     c = {k: getattr(contacts, k)[use] for k in ("customer", "day", "channel", "content", "opened", "unsubscribed")}
     bought = window_purchases(tx, c["customer"], c["day"], window).astype(np.float64)
     out = []
     for ch in np.unique(c["channel"]):
-        for ct in np.unique(c["content"][(c["channel"] == ch) & (c["content"] >= 0)]):
-            sent = (c["channel"] == ch) & (c["content"] == ct)
-            lift, se, controls = _stratified_lift(bought, c["day"], sent, (c["channel"] == ch) & (c["content"] < 0))
-            out.append(LogResponse(CHANNELS[ch], CONTENTS[ct], int(sent.sum()), controls, _share(c["opened"][sent]),
-                                   lift, se, _share(c["unsubscribed"][sent])))
+        on = c["channel"] == ch
+        sent_any, control = on & (c["content"] >= 0), on & (c["content"] < 0)
+        mixed = _mixed_days(c["day"][sent_any], c["content"][sent_any])
+        for ct in [-1, *np.unique(c["content"][sent_any])]:
+            sent = sent_any if ct < 0 else sent_any & (c["content"] == ct)
+            alone = sent if ct < 0 else sent & ~np.isin(c["day"], mixed)
+            lift, se, controls = _stratified_lift(bought, c["day"], alone, control)
+            out.append(LogResponse(CHANNELS[ch], ALL if ct < 0 else CONTENTS[ct], int(sent.sum()), controls,
+                                   _share(c["opened"][sent]), lift, se, _share(c["unsubscribed"][sent])))
     return out
+
+
+def _mixed_days(day: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """Days on which more than one content was sent."""
+    pairs = np.unique(np.stack([day, content]), axis=1)
+    days, counts = np.unique(pairs[0], return_counts=True)
+    return days[counts > 1]
 
 
 def _share(flags: np.ndarray) -> float:
@@ -92,7 +112,7 @@ def response_lines(responses: list[LogResponse]) -> list[str]:
     out = ["| channel | content | messages | control rows | open rate | extra purchases per message (SE) | "
            "unsubscribes per message |", "|---|---|---:|---:|---:|---|---:|"]
     for r in responses:
-        lift = "not identified (no control rows)" if not r.controls else \
+        lift = "not identified (no control rows on its days)" if not r.controls else \
             f"{r.incremental_purchase_rate:.4f} ({r.incremental_se:.4f})"
         out.append(f"| {r.channel} | {r.content} | {r.contacted:,} | {r.controls:,} | {_pct(r.open_rate)} | {lift} | "
                    f"{_pct(r.unsubscribe_rate)} |")
