@@ -72,15 +72,20 @@ def bootstrap(cal: Calibration, replicates: int = REPLICATES, seed: int = 0, ste
               tick: Callable[[int], None] | None = None) -> Calibration:
     """``cal`` with standard errors and joint covariance of the matched parameters from ``replicates`` refits.
 
-    ``tick(done)`` reports progress. Deterministic for a given ``seed``; needs at least 2 replicates.
+    ``tick(done)`` reports progress. Deterministic for a given ``seed``; needs at least 2 replicates. Interrupted
+    (Ctrl-C) after 2 or more refits, it returns the errors of those done.
     """
     if replicates < 2:
         raise ValueError("the bootstrap needs at least 2 replicates")
     thetas = []
-    for b in range(replicates):
-        thetas.append(refit(cal, b, seed, steps))
-        if tick is not None:
-            tick(b + 1)
+    try:
+        for b in range(replicates):
+            thetas.append(refit(cal, b, seed, steps))
+            if tick is not None:
+                tick(b + 1)
+    except KeyboardInterrupt:  # keep the refits done: fit.md reports how many the errors rest on
+        if len(thetas) < 2:
+            raise
     boot = np.array(thetas)
     cov = np.atleast_2d(np.cov(boot, rowvar=False))
     ses = dict(cal.ses)
