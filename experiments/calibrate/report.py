@@ -105,6 +105,10 @@ def _how_errors(cal: Calibration) -> str:
     text = (f"Standard errors of {', '.join(f'`{n}`' for n in names)} from a parametric bootstrap: "
             f"{len(cal.boot)} logs simulated from the fit with the data's design and size, each refitted; "
             "order values from their likelihood.")
+    stuck = int(np.all(cal.boot == cal.matched.theta, axis=1).sum())
+    if stuck:
+        text += (f" {stuck} of the refits never moved from the estimate (no step lowered their distance), which "
+                 "narrows the spread: read the errors as a lower bound.")
     if len(names) > 1:
         corr = np.corrcoef(cal.boot, rowvar=False)
         pairs = [f"{names[i].split('.')[-1]} and {names[j].split('.')[-1]} {corr[i, j]:+.2f}"
