@@ -67,8 +67,8 @@ def progress_bar(label: str, unit: str = "days") -> Progress:
                     TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal)
 
 
-def with_progress(total: int, label: str, work: Callable[[Callable[[int], None]], Any]) -> Any:
-    """Run ``work(tick)`` under a progress bar of ``total`` days; ``tick(done)`` moves it."""
-    with progress_bar(label) as bar:
+def with_progress(total: int, label: str, work: Callable[[Callable[[int], None]], Any], unit: str = "days") -> Any:
+    """Run ``work(tick)`` under a progress bar of ``total`` ``unit``; ``tick(done)`` moves it."""
+    with progress_bar(label, unit) as bar:
         task = bar.add_task(label, total=total)
         return work(lambda done: bar.update(task, completed=done))

@@ -69,16 +69,17 @@ class Design:
     """Days from each customer's first order to the calibration end (T), resampled for a new cohort."""
 
     @classmethod
-    def of(cls, h: Histories, cohort: str = "auto") -> "Design":
+    def of(cls, h: Histories, cohort: str = "auto", min_pool: int = MIN_POOL) -> "Design":
         """The design of a log's histories, with a simulated pool :data:`SIM_RATIO` times its customers.
 
         ``cohort`` is "new", "pool" or "auto" (new when every first order lies in the first
-        :data:`COHORT_SHARE` of the span).
+        :data:`COHORT_SHARE` of the span). ``min_pool``: the smallest simulated pool (smaller is faster
+        and noisier; the bootstrap's intervals include that noise).
         """
         start = int(h.first.min())
         days, window = int(h.end - start + 1), int(h.first.max() - start)
         new = cohort == "new" or (cohort == "auto" and window < COHORT_SHARE * days)
-        return cls(days, window, int(min(max(SIM_RATIO * h.n, MIN_POOL), MAX_POOL)), new,
+        return cls(days, window, int(min(max(SIM_RATIO * h.n, min_pool), MAX_POOL)), new,
                    np.asarray(h.T, np.int64))
 
 
@@ -112,6 +113,25 @@ class Calibration:
     data_weekly: np.ndarray
     sim: SimLog
     iterations: list[dict[str, float]] = field(default_factory=list)
+    matched: Matching | None = None
+    """What a refit needs (the bootstrap): the matched parameters, the weight and the slopes at the estimate."""
+    covariance: np.ndarray | None = None
+    """Joint covariance of the log of the values of :attr:`Matching.names` (bootstrap when run, else sandwich)."""
+    boot: np.ndarray | None = None
+    """(replicates, parameters) log values refitted on the parametric bootstrap's logs, when run."""
+
+
+@dataclass(frozen=True)
+class Matching:
+    """The indirect-inference problem at the estimate: parameters, matched rows, weight, slopes, start."""
+
+    names: tuple[str, ...]
+    rows: tuple[int, ...]
+    theta: np.ndarray
+    weight: np.ndarray
+    jac: np.ndarray
+    aux_start: np.ndarray
+    seed: int
 
 
 def simulate_design(scenario: Scenario, design: Design, seed: int) -> SimLog:
@@ -164,12 +184,12 @@ def _scenario(base: Scenario, names: tuple[str, ...], theta: np.ndarray) -> Scen
 
 
 def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int = 0,
-              iterations: int = ITERATIONS, cohort: str = "auto") -> Calibration:
+              iterations: int = ITERATIONS, cohort: str = "auto", min_pool: int = MIN_POOL) -> Calibration:
     """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring).
 
-    ``cohort``: how the log was observed (:meth:`Design.of`).
+    ``cohort`` and ``min_pool``: how the log was observed and the smallest simulated pool (:meth:`Design.of`).
     """
-    design = Design.of(h, cohort)
+    design = Design.of(h, cohort, min_pool)
     aux_data = auxiliary.fit(h)
     names = list(FITTED)
     rows = [0, 1, 2]
@@ -188,13 +208,11 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     sigma = influence.T @ influence  # the joint covariance of all matched statistics
     weight = np.linalg.pinv(sigma)
     stat_names = tuple(auxiliary.NAMES[r] for r in rows) + EXTRA_NAMES
-    theta = np.log([max(float(_get(base, n)), LIMITS[n][0]) for n in names_t])
+    theta = np.log([max(float(scenario_value(base, n)), LIMITS[n][0]) for n in names_t])
     history: list[dict[str, float]] = []
 
     def binding(t: np.ndarray) -> tuple[np.ndarray, SimLog]:
-        log = simulate_design(_scenario(base, names_t, t), design, seed)
-        beta = auxiliary.fit(log.histories, aux_data.beta, covariance=False).beta[rows]
-        return np.concatenate([beta, extra_statistics(log.histories)[0]]), log
+        return _binding(base, names_t, tuple(rows), design, aux_data.beta, seed, t)
 
     b, log = binding(theta)
     jac = _jacobian(binding, theta, b)
@@ -229,7 +247,21 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     ses["population.order_value_sigma"] = vf.sigma_se
     fitted = apply_overrides(base, {**{n: v for n, v in values.items()}, "population.customers": h.n}, "calibration")
     return Calibration(base, fitted, values, ses, fixed, aux_data, stat_names, target, np.sqrt(np.diag(sigma)), b, vf,
-                       design, h, data_weekly, log, history)
+                       design, h, data_weekly, log, history,
+                       Matching(names_t, tuple(rows), theta, weight, jac, aux_data.beta, seed), cov_t)
+
+
+def statistics(h: Histories, rows: tuple[int, ...], aux_start: np.ndarray) -> np.ndarray:
+    """The matched statistics of a log: the auxiliary estimates in ``rows``, then :data:`EXTRA_NAMES`."""
+    beta = auxiliary.fit(h, aux_start, covariance=False).beta[list(rows)]
+    return np.concatenate([beta, extra_statistics(h)[0]])
+
+
+def _binding(base: Scenario, names: tuple[str, ...], rows: tuple[int, ...], design: Design, aux_start: np.ndarray,
+             seed: int, theta: np.ndarray) -> tuple[np.ndarray, SimLog]:
+    """s(theta): the matched statistics of the engine's log at ``theta`` with ``design``, simulated with ``seed``."""
+    log = simulate_design(_scenario(base, names, theta), design, seed)
+    return statistics(log.histories, rows, aux_start), log
 
 
 def extra_statistics(h: Histories) -> tuple[np.ndarray, np.ndarray]:
@@ -261,7 +293,8 @@ def _gauss_newton(jac: np.ndarray, weight: np.ndarray, resid: np.ndarray) -> np.
     return np.clip(np.linalg.solve(a + 1e-6 * np.diag(np.diag(a)), jac.T @ weight @ resid), -1.0, 1.0)
 
 
-def _get(scenario: Scenario, dotted: str) -> float:
+def scenario_value(scenario: Scenario, dotted: str) -> float:
+    """The value of the parameter at ``dotted`` (e.g. ``population.cycle_sigma``) in ``scenario``."""
     obj = scenario
     for part in dotted.split("."):
         obj = getattr(obj, part)

@@ -12,16 +12,18 @@ runs without contacts; replicates give the bands.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from experiments.calibrate import auxiliary
-from experiments.calibrate.fit import Design, simulate_design
+from experiments.calibrate.fit import Calibration, Design, scenario_value, simulate_design
 from experiments.calibrate.history import Histories
 from experiments.calibrate.simulate import purchases
 from sim.config import Scenario, apply_overrides
-from sim.defaults import ACTIVE
+from experiments.logs.contacts import Contacts
+from policies.replay import Replay
+from sim.defaults import ACTIVE, EVENING
 from sim.engine import Simulation
 from sim.params import pack
 from sim.seeding import from_histories
@@ -45,6 +47,30 @@ class Forecast:
     expected_spend: np.ndarray
     p_alive: np.ndarray
     """Share of replicates in which the customer is still in the pool at the calibration end."""
+    contacts_sent: float = 0.0
+    """Contacts of the plan delivered to the engine, per replicate (0 without a plan)."""
+    contacts_refused: float = 0.0
+    """Contacts of the plan the platform could not deliver (channel lost or cap used up), per replicate."""
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """The fitted parameters' uncertainty that each forecast replicate draws its parameters from.
+
+    ``names`` are drawn jointly, lognormally, from ``log_cov`` (the covariance of their log values, e.g. the
+    calibration's bootstrap); every other parameter in ``ses`` independently, lognormally, with that SE.
+    """
+
+    ses: dict[str, float] = field(default_factory=dict)
+    names: tuple[str, ...] = ()
+    log_cov: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+    @classmethod
+    def of(cls, cal: Calibration) -> "Uncertainty":
+        """A calibration's: its SEs, and the joint covariance of the parameters matched by indirect inference."""
+        if cal.matched is None or cal.covariance is None:
+            return cls(dict(cal.ses))
+        return cls(dict(cal.ses), cal.matched.names, np.asarray(cal.covariance))
 
 
 def cycle_quantiles(scenario: Scenario, h: Histories, seed: int, cohort: str = "auto") -> tuple[float, float]:
@@ -79,11 +105,12 @@ def posterior_draw(beta: np.ndarray, h: Histories, rng: np.random.Generator
 
 
 def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100, seed: int = 0,
-             cohort: str = "auto", errors: dict[str, float] | None = None) -> Forecast:
+             cohort: str = "auto", errors: Uncertainty | None = None, plan: Replay | None = None) -> Forecast:
     """Simulate the customers of ``h`` for ``days`` days after its calibration end, ``replicates`` times.
 
-    ``errors`` (standard errors of fitted parameters, by dotted path) puts their uncertainty in the band:
-    each replicate draws them, independently and lognormally, around the scenario's values.
+    ``errors`` (the fitted parameters' uncertainty) puts it in the band: each replicate draws the parameters
+    around the scenario's values (:class:`Uncertainty`). ``plan`` (:func:`plan_policy`) contacts the customers
+    as a contact plan says; without one nobody is contacted.
     """
     aux = auxiliary.fit(h, covariance=False)
     m_log0, s_log0 = cycle_quantiles(scenario, h, seed, cohort)
@@ -94,8 +121,9 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     spend = np.zeros(h.n)
     alive = np.zeros(h.n)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 11]))
+    sent = refused = 0
     for r in range(replicates):
-        scenario = _perturbed(base, errors or {}, rng)
+        scenario = draw_scenario(base, errors or Uncertainty(), rng)
         pop0, pop = base.population, scenario.population
         m_log = m_log0 + np.log(pop.cycle_median_days / pop0.cycle_median_days)
         s_log = s_log0 * (pop.cycle_sigma / pop0.cycle_sigma if pop0.cycle_sigma > 0 else 1.0)
@@ -103,13 +131,16 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
         st = conditioned_state(scenario, h, aux.beta, (m_log, s_log), rng, sim_seed)
         alive += st.status[: h.n] == ACTIVE
         sim = Simulation(scenario, customers=h.n, seed=sim_seed, state=st, inflow=False)
-        cust, day, amount = purchases(sim, days)
+        cust, day, amount = purchases(sim, days, plan)
+        if plan is not None:
+            sent += plan.sent
+            refused += plan.refused
         cum[r] = np.cumsum(np.bincount(day // 7, minlength=weeks)[:weeks])
         tx += np.bincount(cust, minlength=h.n)
         spend += np.bincount(cust, weights=amount, minlength=h.n)
     lo, hi = np.quantile(cum, BAND, axis=0)
     return Forecast(np.arange(1, weeks + 1), cum.mean(axis=0), lo, hi, cum, tx / replicates, spend / replicates,
-                    alive / replicates)
+                    alive / replicates, sent / replicates, refused / replicates)
 
 
 def conditioned_state(scenario: Scenario, h: Histories, beta: np.ndarray, log_cycle: tuple[float, float],
@@ -134,16 +165,30 @@ def conditioned_state(scenario: Scenario, h: Histories, beta: np.ndarray, log_cy
     return st
 
 
-def _perturbed(scenario: Scenario, errors: dict[str, float], rng: np.random.Generator) -> Scenario:
-    """``scenario`` with each parameter in ``errors`` drawn lognormally around its value (sd = its SE)."""
-    if not errors:
+def plan_policy(contacts: Contacts, end: int) -> Replay:
+    """The :class:`~policies.replay.Replay` of a contact plan read for the days after ``end`` (the calibration end).
+
+    Control rows (``content = none``) contact nobody; a row without a slot is sent in the evening.
+    """
+    send = contacts.content >= 0
+    slot = np.where(contacts.slot >= 0, contacts.slot, EVENING)
+    return Replay(contacts.customer[send], contacts.day[send] - end - 1, contacts.channel[send],
+                  contacts.content[send], slot[send])
+
+
+def draw_scenario(scenario: Scenario, errors: Uncertainty, rng: np.random.Generator) -> Scenario:
+    """``scenario`` with the parameters of ``errors`` drawn lognormally around their values (mean kept)."""
+    if not errors.ses and not errors.names:
         return scenario
     over = {}
-    for path, se in sorted(errors.items()):
-        obj = scenario
-        for part in path.split("."):
-            obj = getattr(obj, part)
-        v = float(obj)
-        if v > 0 and se > 0:
+    joint = [n for n in errors.names if scenario_value(scenario, n) > 0]
+    if joint:
+        keep = [errors.names.index(n) for n in joint]
+        cov = errors.log_cov[np.ix_(keep, keep)]
+        z = rng.multivariate_normal(-0.5 * np.diag(cov), cov, method="eigh")
+        over.update({n: scenario_value(scenario, n) * float(np.exp(z[k])) for k, n in enumerate(joint)})
+    for path, se in sorted(errors.ses.items()):
+        v = scenario_value(scenario, path)
+        if path not in errors.names and v > 0 and se > 0:
             over[path] = v * float(np.exp(rng.normal() * se / v - 0.5 * (se / v) ** 2))
     return apply_overrides(scenario, over, "forecast uncertainty")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from experiments.calibrate import bgnbd
-from experiments.calibrate.forecast import Forecast, forecast
+from experiments.calibrate.forecast import Forecast, Uncertainty, forecast
 from experiments.calibrate.history import Histories, holdout_weekly
 from experiments.logs.transactions import Transactions
 from sim.config import Scenario
@@ -39,13 +39,16 @@ class Holdout:
     bgnbd_error: tuple[float, float]
     inside_band: float
     """Share of weeks whose actual cumulative count lies in siyu's 90% band."""
+    last_inside: bool
+    """Whether the actual total at the last week lies in the band."""
 
 
 def compare(scenario: Scenario, h: Histories, tx: Transactions, weeks: int, replicates: int = 40,
-            seed: int = 0, errors: dict[str, float] | None = None) -> Holdout:
+            seed: int = 0, errors: Uncertainty | None = None) -> Holdout:
     """Forecast ``weeks`` weeks with the scenario (its fitted ``errors`` in the band) and with BG/NBD."""
     actual = np.cumsum(holdout_weekly(tx, h.end, weeks))
     fc = forecast(scenario, h, 7 * weeks, replicates, seed, errors=errors)
     params, bg = bgnbd.weekly_forecast(h, weeks)
-    inside = float(np.mean((actual >= fc.low) & (actual <= fc.high)))
-    return Holdout(weeks, actual, fc, bg, params, mape(fc.mean, actual), mape(bg, actual), inside)
+    inside = (actual >= fc.low) & (actual <= fc.high)
+    return Holdout(weeks, actual, fc, bg, params, mape(fc.mean, actual), mape(bg, actual), float(np.mean(inside)),
+                   bool(inside[-1]))

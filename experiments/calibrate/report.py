@@ -5,11 +5,15 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+
 from experiments.calibrate import auxiliary
-from experiments.calibrate.fit import UNITS, Calibration
+from experiments.calibrate.contact_response import LogResponse, response_lines
+from experiments.calibrate.fit import UNITS, Calibration, scenario_value
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.plots import FREQ_BINS, frequency_counts, recency_counts, recency_labels
 from experiments.logs.rows import day_text
+from experiments.response import WINDOW_DAYS
 
 Z90 = 1.6449
 """Normal quantile of a two-sided 90% interval."""
@@ -19,16 +23,9 @@ def _g(v: float) -> str:
     return "n/a" if not math.isfinite(v) else f"{v:.4g}"
 
 
-def _get(scenario, dotted: str) -> float:
-    obj = scenario
-    for part in dotted.split("."):
-        obj = getattr(obj, part)
-    return float(obj)
-
-
 def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: list[str],
-                 holdout: Holdout | None, seconds: float) -> str:
-    """The text of ``fit.md``."""
+                 holdout: Holdout | None, seconds: float, responses: list[LogResponse] | None = None) -> str:
+    """The text of ``fit.md`` (``responses``: the contact log's, when one was given)."""
     h = cal.data
     out = [f"# Calibration of `{source}`", "",
            f"Calibration period {day_text(int(h.first.min()))} to {day_text(h.end)}: {h.n:,} customers, "
@@ -41,10 +38,12 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
     for name, v in cal.values.items():
         se = cal.ses[name]
         out.append(f"| `{name}` | {_g(v)} | {_g(se)} | {_g(v - Z90 * se)} to {_g(v + Z90 * se)} | "
-                   f"{_g(_get(cal.base, name))} | {UNITS[name]} |")
+                   f"{_g(scenario_value(cal.base, name))} | {UNITS[name]} |")
     for name, why in cal.fixed.items():
-        out.append(f"| `{name}` | {_g(_get(cal.base, name))} (kept) | | | {_g(_get(cal.base, name))} | {UNITS[name]} |")
+        kept = _g(scenario_value(cal.base, name))
+        out.append(f"| `{name}` | {kept} (kept) | | | {kept} | {UNITS[name]} |")
     out += [""] + [f"- `{n}`: {why}." for n, why in cal.fixed.items()]
+    out += ["", _how_errors(cal)]
     out += ["", "Every other parameter is the base scenario's; `scenario.toml` holds the estimates with their "
             "standard errors as comments.", "", "## Matched statistics (indirect inference)", "",
             "| statistic | observed | SE | engine at the estimate |", "|---|---:|---:|---:|"]
@@ -76,6 +75,12 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
             "| weeks since last | " + " | ".join(recency_labels()) + " |", "|---" * (ro.size + 1) + "|",
             "| observed | " + " | ".join(f"{v:.0f}" for v in ro) + " |",
             "| fitted | " + " | ".join(f"{v:.0f}" for v in rf) + " |"]
+    if responses is not None:
+        out += ["", "## Contact responses in the log", "",
+                f"Of the contacts whose {WINDOW_DAYS}-day window ends by the calibration end, with the response "
+                "card's definitions (the card `siyu scenarios show NAME` prints); the lift against the control rows "
+                "(`content = none`) of the same day and channel. Measured, not fitted: the scenario's "
+                "contact-response parameters keep the base scenario's values.", ""] + response_lines(responses)
     if holdout is not None:
         hs, hb = holdout.siyu_error, holdout.bgnbd_error
         out += ["", f"## Holdout: the {holdout.weeks} weeks after the calibration end", "", "![holdout](holdout.png)",
@@ -89,6 +94,27 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
                 f"The actual cumulative count lies inside siyu's 90% band in {100 * holdout.inside_band:.0f}% of "
                 f"the weeks (the band: simulation noise, the customers' posterior and the fitted parameters' errors)."]
     return "\n".join(out) + "\n"
+
+
+def _how_errors(cal: Calibration) -> str:
+    """Where the standard errors of the matched parameters come from, with their correlation."""
+    names = cal.matched.names if cal.matched is not None else ()
+    if cal.boot is None or not names:
+        return ("Standard errors of " + ", ".join(f"`{n}`" for n in names) + " from the sandwich formula (no "
+                "bootstrap): on engine logs they were about half the estimates' spread across seeds.")
+    text = (f"Standard errors of {', '.join(f'`{n}`' for n in names)} from a parametric bootstrap: "
+            f"{len(cal.boot)} logs simulated from the fit with the data's design and size, each refitted; "
+            "order values from their likelihood.")
+    stuck = int(np.all(cal.boot == cal.matched.theta, axis=1).sum())
+    if stuck:
+        text += (f" {stuck} of the refits never moved from the estimate (no step lowered their distance), which "
+                 "narrows the spread: read the errors as a lower bound.")
+    if len(names) > 1:
+        corr = np.corrcoef(cal.boot, rowvar=False)
+        pairs = [f"{names[i].split('.')[-1]} and {names[j].split('.')[-1]} {corr[i, j]:+.2f}"
+                 for i in range(len(names)) for j in range(i + 1, len(names))]
+        text += " Correlations of the log estimates: " + ", ".join(pairs) + "."
+    return text
 
 
 def write_fit_markdown(path: Path, text: str) -> None:

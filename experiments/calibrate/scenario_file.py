@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
+
 from experiments.calibrate.fit import UNITS, Calibration
+from experiments.calibrate.forecast import Uncertainty
 from sim.config import load_scenario
 
 SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
@@ -48,7 +51,20 @@ def scenario_text(cal: Calibration, base_text: str, name: str, source: str) -> s
     lines += _missing(section, shown, notes, done)
     for table in sorted({p.split(".", 1)[0] for p in notes if p not in done}):
         lines += ["", f"[{table}]"] + _missing(table, shown, notes, done)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _covariance_lines(cal)) + "\n"
+
+
+def _covariance_lines(cal: Calibration) -> list[str]:
+    """Comment lines with the joint covariance of the log fitted values, which ``siyu forecast`` draws from."""
+    if cal.matched is None or cal.covariance is None:
+        return []
+    how = f"bootstrap of {len(cal.boot)} refits" if cal.boot is not None else "sandwich"
+    out = ["", f"# Joint covariance of the log of the fitted values ({how}); siyu forecast draws from it."]
+    names = cal.matched.names
+    for i, a in enumerate(names):
+        for j in range(i, len(names)):
+            out.append(f"# covariance {a} {names[j]} = {cal.covariance[i, j]:.6e}")
+    return out
 
 
 def _missing(section: str, shown: dict[str, str], notes: dict[str, str], done: set[str]) -> list[str]:
@@ -69,16 +85,18 @@ def write_scenario(cal: Calibration, base_text: str, path: Path, name: str, sour
 
 
 FITTED_LINE = re.compile(r"^\s*(\w+)\s*=\s*([-+0-9.eE]+)\s*# fitted by siyu calibrate: SE ([-+0-9.eE]+)")
+COVARIANCE_LINE = re.compile(r"^# covariance ([\w.]+) ([\w.]+) = ([-+0-9.eE]+)\s*$")
 
 
-def fitted_errors(path: Path) -> dict[str, float]:
-    """Standard errors of the fitted values in a scenario file written by :func:`write_scenario`, by dotted path.
+def fitted_errors(path: Path) -> Uncertainty:
+    """The fitted values' standard errors and joint covariance in a scenario file written by :func:`write_scenario`.
 
     Empty for any other file (a preset has none).
     """
     if not path.is_file():
-        return {}
-    out: dict[str, float] = {}
+        return Uncertainty()
+    ses: dict[str, float] = {}
+    cov: dict[tuple[str, str], float] = {}
     section = ""
     for line in path.read_text(encoding="utf-8").splitlines():
         m = SECTION.match(line)
@@ -87,5 +105,11 @@ def fitted_errors(path: Path) -> dict[str, float]:
             continue
         f = FITTED_LINE.match(line)
         if f:
-            out[f"{section}.{f.group(1)}" if section else f.group(1)] = float(f.group(3))
-    return out
+            ses[f"{section}.{f.group(1)}" if section else f.group(1)] = float(f.group(3))
+        c = COVARIANCE_LINE.match(line)
+        if c:
+            cov[(c.group(1), c.group(2))] = cov[(c.group(2), c.group(1))] = float(c.group(3))
+    names = tuple(dict.fromkeys(a for a, _ in cov))
+    if any((a, b) not in cov for a in names for b in names):
+        return Uncertainty(ses)  # an incomplete matrix (hand-edited file): independent draws from the SEs
+    return Uncertainty(ses, names, np.array([[cov[(a, b)] for b in names] for a in names]))

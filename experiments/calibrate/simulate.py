@@ -14,20 +14,24 @@ import numpy as np
 from experiments.logs.export import BASE_DATE, TRANSACTION_COLUMNS, OrderTracker, write_transactions  # noqa: F401 (BASE_DATE re-exported)
 from sim.config import Scenario
 from sim.engine import Simulation
+from sim.protocol import Policy
 from sim.state import State
 
 
-def purchases(sim: Simulation, days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Step ``sim`` ``days`` days without contacts; (customer, day, amount) of every order the CRM saw.
+def purchases(sim: Simulation, days: int, policy: Policy | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(customer, day, amount) of every order the CRM saw over ``days`` steps of ``sim``.
 
-    Days count from the simulation's current day (0 = the first simulated day).
+    ``policy`` decides the contacts (nobody is contacted without one). Days count from the simulation's
+    current day (0 = the first simulated day).
     """
     tracker = OrderTracker(sim)
+    if policy is not None:
+        policy.reset(sim.customers, sim.seed)
     cust: list[np.ndarray] = []
     day: list[np.ndarray] = []
     amount: list[np.ndarray] = []
     for t in range(days):
-        sim.step()
+        sim.step(None if policy is None else policy.act(sim.observe()))
         rows, money = tracker.orders()
         if rows.size:
             cust.append(rows)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.logs.rows import MIN_VALID_SHARE, LogError, LogReport, cell, customer_and_day, open_rows
-from sim.defaults import CHANNELS, CONTENTS
+from sim.defaults import CHANNELS, CONTENTS, SLOTS
 
 CONTROL = "none"
 """Content of a row that records a customer deliberately left out of a campaign (a control)."""
@@ -36,6 +36,8 @@ class Contacts:
     opened: np.ndarray
     clicked: np.ndarray
     unsubscribed: np.ndarray
+    slot: np.ndarray
+    """Index into :data:`sim.defaults.SLOTS`, -1 when the file has no ``slot`` column."""
     report: LogReport
     line: np.ndarray | None = None
     """Line of the file of each valid row."""
@@ -57,22 +59,25 @@ def parse_channel_map(items: list[str] | None) -> dict[str, str]:
 
 def read_contacts(path: str | Path, ids: np.ndarray, date_format: str = "iso", calibration_end: int | None = None,
                   channel_map: dict[str, str] | None = None, strict: bool = False,
-                  propensity: str = PROPENSITY) -> Contacts:
+                  plan_days: tuple[int, int] | None = None, propensity: str = PROPENSITY) -> Contacts:
     """Read and check ``path`` against the customers ``ids`` of the transactions.
 
     Dropped: empty or unknown customers (not in the transactions), unparsable dates, channels the
-    scenario does not define (map them with ``channel_map``), unknown contents, flags that are not 0/1,
-    and exact duplicates. Kept but noted: contacts after ``calibration_end``. A ``propensity`` column (the
-    name is the argument) is read when present; a row whose value is not in (0, 1] is dropped.
+    scenario does not define (map them with ``channel_map``), unknown contents or slots, flags that are
+    not 0/1, and exact duplicates. Kept but noted: contacts after ``calibration_end``. A contact plan
+    (``plan_days`` = its first and last day) also drops rows outside those days and a second contact of a
+    customer on one day (the engine sends one message a day). A ``propensity`` column (the name is the
+    argument) is read when present; a row whose value is not in (0, 1] is dropped.
     """
     path = Path(path)
     cols, rows = open_rows(path, {"customer_id": "customer_id", "date": "date", "channel": "channel",
-                                  "content": "content"}, {f: f for f in FLAGS} | {PROPENSITY: propensity})
+                                  "content": "content"}, {f: f for f in (*FLAGS, "slot")} | {PROPENSITY: propensity})
     report = LogReport(str(path))
     index = {str(cid): i for i, cid in enumerate(ids)}
     mapping = channel_map or {}
     seen: set[tuple[str, ...]] = set()
-    out: list[tuple[int, int, int, int, int, int, int]] = []
+    planned: set[tuple[int, int]] = set()
+    out: list[tuple[int, int, int, int, int, int, int, int]] = []
     lines: list[int] = []
     props: list[float] = []
     total = 0
@@ -106,24 +111,36 @@ def read_contacts(path: str | Path, ids: np.ndarray, date_format: str = "iso", c
         if prop is None:
             report.drop("a propensity that is not a probability in (0, 1]", line)
             continue
+        slot = cell(cells, cols["slot"]) if "slot" in cols else ""
+        if slot and slot not in SLOTS:
+            report.drop(f"a slot not in {', '.join(SLOTS)}", line)
+            continue
         key = tuple(cells)
         if key in seen:
             report.drop("a duplicate of an earlier row", line)
             continue
         seen.add(key)
+        if plan_days is not None:
+            if not plan_days[0] <= day <= plan_days[1]:
+                report.drop("a date outside the forecast (after --calibration-end, up to --until)", line)
+                continue
+            if (index[cid], day) in planned:
+                report.drop("a second contact of a customer on one day", line)
+                continue
+            planned.add((index[cid], day))
         if calibration_end is not None and day > calibration_end:
             report.note("a date after the calibration end (not used in the fit)", line)
         lines.append(line)
         props.append(prop)
         out.append((index[cid], day, CHANNELS.index(name) if name else -1,
                     CONTENTS.index(content) if content != CONTROL else -1,
-                    *flags))
+                    *flags, SLOTS.index(slot) if slot else -1))
     report.fail_if_strict(strict)
     if total and len(out) < MIN_VALID_SHARE * total:
         first = report.lines()[0] if report.dropped else ""
         raise LogError(f"{path}: only {len(out):,} of {total:,} rows are usable; {first}")
-    a = np.array(out, np.int64).reshape(-1, 7)
-    return Contacts(*(a[:, k] for k in range(7)), report=report, line=np.array(lines, np.int64),
+    a = np.array(out, np.int64).reshape(-1, 8)
+    return Contacts(*(a[:, k] for k in range(8)), report=report, line=np.array(lines, np.int64),
                     propensity=np.array(props, np.float64) if PROPENSITY in cols else None)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.cli.options import DEFAULT_SCENARIO, positive_int, seed_int
-from experiments.console import console, count, out_console
+from experiments.console import console, count, out_console, with_progress
 
 
 def add_log_arguments(p: argparse.ArgumentParser) -> None:
@@ -36,7 +36,10 @@ def read_log(path: str, args: argparse.Namespace) -> tuple[Any, int]:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit, write scenario.toml, fit.md and the figures, and compare the holdout when the log has one."""
+    from experiments.calibrate.bootstrap import bootstrap
+    from experiments.calibrate.contact_response import log_responses
     from experiments.calibrate.fit import calibrate
+    from experiments.calibrate.forecast import Uncertainty
     from experiments.calibrate.history import histories, weekly_repeats, daily
     from experiments.calibrate.holdout import compare, holdout_weeks
     from experiments.calibrate.plots import fit_figure, forecast_figure
@@ -50,14 +53,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                                  args.strict)
         for line in contacts.report.lines():
             console.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
-        console.print(f"{args.contacts}: {count(contacts.day.size, 'valid contact row')}; this version fits "
-                      "from transactions only: the contact-response parameters keep the base scenario's values")
+        console.print(f"{args.contacts}: {count(contacts.day.size, 'valid contact row')}; their responses are "
+                      "measured (fit.md), not fitted: the contact-response parameters keep the base scenario's values")
     base = load_scenario(args.base)
     base_text = preset_text(args.base) if args.base in preset_names() else Path(args.base).read_text(encoding="utf-8")
     h = histories(tx, end)
     cust, day, _ = daily(tx.before(end))
     started = time.perf_counter()
     cal = calibrate(h, base, weekly_repeats(cust, day, int(h.first.min()), end), seed=args.seed)
+    if args.bootstrap:
+        cal = with_progress(args.bootstrap, "bootstrap", lambda tick: bootstrap(cal, args.bootstrap, args.seed,
+                                                                                 tick=tick), unit="refits")
     seconds = time.perf_counter() - started
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -67,11 +73,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     weeks = holdout_weeks(tx, end)
     hold = None
     if weeks >= 1 and not args.no_holdout:
-        hold = compare(cal.scenario, h, tx, weeks, args.replicates, args.seed, cal.ses)
+        hold = compare(cal.scenario, h, tx, weeks, args.replicates, args.seed, Uncertainty.of(cal))
         forecast_figure(hold.siyu.weeks, hold.siyu.mean, hold.siyu.low, hold.siyu.high, hold.actual,
                         out / "holdout.png", hold.bgnbd)
+    responses = log_responses(contacts, tx, end) if args.contacts else None
     (out / "fit.md").write_text(fit_markdown(cal, Path(args.transactions).name, args.base, tx.report.lines(), hold,
-                                             seconds), encoding="utf-8")
+                                             seconds, responses), encoding="utf-8")
     for name, v in cal.values.items():
         out_console.print(f"{name} = {v:.4g} (SE {cal.ses[name]:.2g})")
     for name in cal.fixed:
@@ -84,14 +91,22 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def bootstrap_count(text: str) -> int:
+    """``--bootstrap``: 0 (no bootstrap) or at least 2 refits."""
+    n = int(text) if text.strip().isdigit() else -1
+    if n == 1 or n < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: 0 or a whole number of refits from 2 up")
+    return n
+
+
 def register(sub: Any) -> None:
     """Add ``siyu calibrate``."""
     p = sub.add_parser("calibrate", help="fit a scenario to a brand's transaction log")
     p.add_argument("transactions", metavar="TRANSACTIONS.csv", help="orders: customer_id, date, amount")
     add_log_arguments(p)
     p.add_argument("--contacts", default=None, metavar="CONTACTS.csv",
-                   help="contacts: customer_id, date, channel, content[, opened, clicked, unsubscribed] (checked; "
-                        "not fitted yet)")
+                   help="contacts: customer_id, date, channel, content[, opened, clicked, unsubscribed] (responses "
+                        "measured in fit.md; not fitted yet)")
     p.add_argument("--channel-map", action="append", default=None, metavar="NAME=CHANNEL",
                    help="map a channel of the contacts file to a scenario channel (repeatable), e.g. email=sms")
     p.add_argument("--base", default=DEFAULT_SCENARIO, metavar="NAME|PATH",
@@ -99,6 +114,9 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=seed_int, default=0, metavar="S", help="seed of the simulations (default 0)")
     p.add_argument("--replicates", type=positive_int, default=40, metavar="N",
                    help="simulations of the holdout forecast (default 40)")
+    p.add_argument("--bootstrap", type=bootstrap_count, default=20, metavar="B",
+                   help="refits on logs simulated from the fit, for the standard errors (default 20; 0: the "
+                        "sandwich formula, faster but about half as wide as the estimates' real spread)")
     p.add_argument("--no-holdout", action="store_true", help="skip the holdout comparison even if the log has one")
     p.add_argument("--out", default="runs/calibration", metavar="DIR", help="output folder (default runs/calibration)")
     p.set_defaults(func=cmd_calibrate)

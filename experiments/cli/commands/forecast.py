@@ -9,29 +9,36 @@ from typing import Any
 
 from experiments.cli.commands.calibrate import add_log_arguments, read_log
 from experiments.cli.options import UserError, positive_int, seed_int
-from experiments.console import out_console
+from experiments.console import console, out_console
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     """forecast.csv, customers.csv and forecast.png (against the actual counts where the log has them)."""
     import numpy as np
 
-    from experiments.calibrate.forecast import forecast
+    from experiments.calibrate.forecast import forecast, plan_policy
+    from experiments.logs.contacts import parse_channel_map, read_contacts
     from experiments.calibrate.history import histories, holdout_weekly
     from experiments.calibrate.holdout import holdout_weeks, mape
     from experiments.calibrate.plots import forecast_figure
     from experiments.calibrate.scenario_file import fitted_errors
     from experiments.logs.rows import parse_date_argument
     from sim.config import load_scenario
-    if args.contacts:
-        raise UserError("--contacts: contact plans are not supported yet; forecast without contacts")
     scenario = load_scenario(args.scenario)
     tx, end = read_log(args.cohort, args)
     until = parse_date_argument(args.until, "--until")
     if until <= end:
         raise UserError(f"--until {args.until}: must be after --calibration-end {args.calibration_end}")
     h = histories(tx, end)
-    fc = forecast(scenario, h, until - end, args.replicates, args.seed, errors=fitted_errors(Path(args.scenario)))
+    plan = None
+    if args.contacts:
+        contacts = read_contacts(args.contacts, h.ids, args.date_format, None, parse_channel_map(args.channel_map),
+                                 args.strict, plan_days=(end + 1, until))
+        for line in contacts.report.lines():
+            console.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
+        plan = plan_policy(contacts, end)
+    fc = forecast(scenario, h, until - end, args.replicates, args.seed, errors=fitted_errors(Path(args.scenario)),
+                  plan=plan)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with (out / "forecast.csv").open("w", newline="") as fh:
@@ -49,6 +56,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     forecast_figure(fc.weeks, fc.mean, fc.low, fc.high, actual, out / "forecast.png")
     out_console.print(f"{h.n:,} customers, {fc.weeks.size} weeks: {fc.mean[-1]:,.0f} repeat transactions expected "
                       f"(90% band {fc.low[-1]:,.0f} to {fc.high[-1]:,.0f})")
+    if plan is not None:
+        out_console.print(f"plan {args.contacts}: {fc.contacts_sent:,.0f} contacts delivered per simulation, "
+                          f"{fc.contacts_refused:,.0f} not deliverable (channel lost or cap used up)")
     if actual is not None:
         total, curve = mape(fc.mean[:weeks], actual)
         out_console.print(f"against the {weeks} weeks the log has: {100 * total:.1f}% off the total, "
@@ -64,7 +74,10 @@ def register(sub: Any) -> None:
     p.add_argument("--cohort", required=True, metavar="TRANSACTIONS.csv", help="the customers' orders")
     add_log_arguments(p)
     p.add_argument("--until", required=True, metavar="DATE", help="last day (YYYY-MM-DD) simulated")
-    p.add_argument("--contacts", default=None, metavar="PLAN.csv", help="contact plan (not supported yet)")
+    p.add_argument("--contacts", default=None, metavar="PLAN.csv",
+                   help="contact plan replayed in the forecast: customer_id, date, channel, content[, slot]")
+    p.add_argument("--channel-map", action="append", default=None, metavar="NAME=CHANNEL",
+                   help="map a channel of the plan to a scenario channel (repeatable), e.g. email=sms")
     p.add_argument("--replicates", type=positive_int, default=100, metavar="N",
                    help="simulations behind the mean and the 90%% band (default 100)")
     p.add_argument("--seed", type=seed_int, default=0, metavar="S", help="seed (default 0)")
