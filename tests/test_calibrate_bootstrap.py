@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from experiments.calibrate.bootstrap import bootstrap, refit
 from experiments.calibrate.fit import calibrate
 from experiments.calibrate.forecast import Uncertainty, draw_scenario
 from experiments.calibrate.history import histories
-from experiments.calibrate.holdout import compare
 from experiments.calibrate.scenario_file import fitted_errors, write_scenario
 from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
 from experiments.logs.transactions import read_transactions
