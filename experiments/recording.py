@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit, prange
 
 from sim.defaults import BLOCK, CONTENTS
-from sim.observation import Action, Observation
+from sim.observation import Action, Observation, days_since, purchase_interval
 from sim.segments import SEGMENTS as SEGMENTS, segment_codes as segment_codes, segment_of, typical_interval
 
 HIDDEN_BINS: dict[str, np.ndarray] = {
@@ -45,8 +45,8 @@ class ContactRecorder:
         action = self.policy.act(obs)
         ns, nc = len(SEGMENTS), len(CONTENTS)
         cells, reachable = np.zeros(ns * nc, np.int64), np.zeros(ns, np.int64)
-        _count_contacts(obs.recency, obs.interval, np.float32(typical_interval(obs)), obs.frequency, obs.tier,
-                        obs.reach, np.asarray(action.channel), np.asarray(action.content), nc, cells, reachable)
+        _count_contacts(obs.crm_record(), np.float32(typical_interval(obs)), obs.tier, np.asarray(action.channel),
+                        np.asarray(action.content), nc, cells, reachable)
         self.contacts.append(cells.reshape(ns, nc))
         self.reachable.append(reachable)
         return action
@@ -60,19 +60,23 @@ class ContactRecorder:
 
 
 @njit(cache=True, parallel=True)
-def _count_contacts(recency, interval, typical, frequency, tier, reach, channel, content, nc, cells,
-                    reachable):  # pragma: no cover - jitted
+def _count_contacts(record, typical, tier, channel, content, nc, cells, reachable):  # pragma: no cover - jitted
     """Today's contacts by (segment, content) into ``cells`` and reachable customers by segment, in one pass.
 
     Counted per block of customers and summed in block order (integers: the same whatever the threads).
     Contents outside the table are counted in its nearest end, as the action's validation would reject them.
     """
-    n = recency.shape[0]
+    day, reach, _, _, last_purchase, first_purchase, frequency, _ = record
+    n = reach.shape[0]
     nb = (n + BLOCK - 1) // BLOCK
     part = np.zeros((nb, cells.shape[0] + reachable.shape[0]), np.int64)
     for b in prange(nb):
         for i in range(b * BLOCK, min((b + 1) * BLOCK, n)):
-            seg = segment_of(recency[i], interval[i], typical, frequency[i], tier[i])
+            if channel[i] < 0 and reach[i] == 0:
+                continue
+            seg = segment_of(days_since(day, last_purchase[i]),
+                             purchase_interval(last_purchase[i], first_purchase[i], frequency[i]), typical,
+                             frequency[i], tier[i])
             if channel[i] >= 0:
                 part[b, seg * nc + min(max(np.int64(content[i]), 0), nc - 1)] += 1
             if reach[i] != 0:

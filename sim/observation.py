@@ -86,9 +86,17 @@ class Observation:
     def _features(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         n = self.n
         out = self._buffers if self._buffers is not None else self.feature_buffers(n)
-        _crm_features(self.day, self.reach, self._month_count, self.caps.astype(np.int64), self._last_purchase,
-                      self._first_purchase, self.frequency, self._last_contact, *out)
+        _crm_features(*self.crm_record(), *out)
         return tuple(_frozen(a) for a in out)  # type: ignore[return-value]
+
+    def crm_record(self) -> tuple:
+        """The record the derived features come from, for compiled rules that derive them in their own pass.
+
+        (day, reach, month_count, caps, last_purchase, first_purchase, frequency, last_contact): pass it on
+        and call :func:`crm_row` on it per customer, which saves a pass over the pool and the feature arrays.
+        """
+        return (self.day, self.reach, self._month_count, self.caps.astype(np.int64), self._last_purchase,
+                self._first_purchase, self.frequency, self._last_contact)
 
     @property
     def recency(self) -> np.ndarray:
@@ -151,15 +159,38 @@ def _crm_rows(day, reach, month_count, caps, last_purchase, first_purchase, freq
               recency, since_contact, interval, usable):  # pragma: no cover - jitted
     """:func:`_crm_features` over slices of one block (branch-free, so the loop vectorizes)."""
     for i in range(reach.shape[0]):
-        lp = last_purchase[i]
-        recency[i] = UNKNOWN_DAYS if lp == NEVER else day - lp
-        lc = last_contact[i]
-        since_contact[i] = UNKNOWN_DAYS if lc == NEVER else day - lc
-        interval[i] = purchase_interval(lp, first_purchase[i], frequency[i])
-        u = reach[i]
-        for c in range(N_CHANNELS):
-            u &= ~np.uint8((month_count[i, c] >= caps[c]) << c)
-        usable[i] = u
+        recency[i], since_contact[i], interval[i], usable[i] = crm_row(i, (day, reach, month_count, caps,
+                                                                           last_purchase, first_purchase, frequency,
+                                                                           last_contact))
+
+
+@njit(cache=True, inline="always")
+def crm_row(i, record):
+    """(recency, days since contact, purchase interval, usable channels) of customer ``i``.
+
+    The derived features row by row; ``record`` is :meth:`Observation.crm_record`. A rule that needs only
+    some of them for some customers calls :func:`days_since`, :func:`purchase_interval` and
+    :func:`usable_channels` itself.
+    """
+    day, reach, month_count, caps, last_purchase, first_purchase, frequency, last_contact = record
+    return (days_since(day, last_purchase[i]), days_since(day, last_contact[i]),
+            purchase_interval(last_purchase[i], first_purchase[i], frequency[i]),
+            usable_channels(reach[i], month_count[i], caps))
+
+
+@njit(cache=True, inline="always")
+def days_since(day: int, stamp: int) -> int:
+    """Days from a day stamp to ``day``; UNKNOWN_DAYS if the stamp is NEVER (recency, days since contact)."""
+    return UNKNOWN_DAYS if stamp == NEVER else day - stamp
+
+
+@njit(cache=True, inline="always")
+def usable_channels(reach: int, month_count: np.ndarray, caps: np.ndarray) -> int:
+    """Bit mask of the channels in ``reach`` whose 30-day count (``month_count``, one customer's) is below cap."""
+    u = reach
+    for c in range(N_CHANNELS):
+        u &= ~np.uint8((month_count[c] >= caps[c]) << c)
+    return u
 
 
 @njit(cache=True, inline="always")
