@@ -88,17 +88,17 @@ def segment_codes(obs: Observation) -> np.ndarray:
 
 @njit(cache=True, inline="always")
 def segment_of(recency: int, interval: float, typical: np.float32, frequency: int, tier: int) -> int:
-    """Segment of one customer (index into :data:`SEGMENTS`): the first rule of the module docstring that applies."""
-    if frequency == 0:
-        return FAN
+    """Segment of one customer (index into :data:`SEGMENTS`): the first rule of the module docstring that applies.
+
+    Written as the rules from last to first, each overriding the one before, without branches: segments
+    are mixed along the rows, and a compiled pass with branches mispredicts them.
+    """
     rel = ratio_of(recency, interval, typical)
-    if rel >= LAPSED_FROM:
-        return LAPSED
-    if tier >= VIP_TIER:
-        return VIP
-    if rel >= DUE_FROM:
-        return DUE
-    return REPEAT if frequency >= 2 else NEW
+    seg = REPEAT if frequency >= 2 else NEW
+    seg = DUE if rel >= DUE_FROM else seg
+    seg = VIP if tier >= VIP_TIER else seg
+    seg = LAPSED if rel >= LAPSED_FROM else seg
+    return FAN if frequency == 0 else seg
 
 
 @njit(cache=True, parallel=True)
