@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numba import njit, prange
 
-from sim.defaults import CONTENTS
-from sim.observation import Action, Observation
-from sim.segments import SEGMENTS as SEGMENTS, segment_codes
+from sim.defaults import BLOCK, CONTENTS
+from sim.observation import Action, Observation, days_since, purchase_interval
+from sim.segments import SEGMENTS as SEGMENTS, segment_codes as segment_codes, segment_of, typical_interval
 
 HIDDEN_BINS: dict[str, np.ndarray] = {
     "fatigue": np.linspace(0.0, 8.0, 33),
@@ -42,14 +43,12 @@ class ContactRecorder:
     def act(self, obs: Observation) -> Action:
         """The wrapped policy's action; today's counts are taken from the same observation."""
         action = self.policy.act(obs)
-        seg = segment_codes(obs)
         ns, nc = len(SEGMENTS), len(CONTENTS)
-        ch = np.asarray(action.channel)
-        hit = ch >= 0
-        content = np.asarray(action.content).astype(np.int64)[hit]
-        cells = np.bincount(seg[hit] * nc + np.clip(content, 0, nc - 1), minlength=ns * nc)
+        cells, reachable = np.zeros(ns * nc, np.int64), np.zeros(ns, np.int64)
+        _count_contacts(obs.crm_record(), np.float32(typical_interval(obs)), obs.tier, np.asarray(action.channel),
+                        np.asarray(action.content), nc, cells, reachable)
         self.contacts.append(cells.reshape(ns, nc))
-        self.reachable.append(np.bincount(seg[obs.reachable], minlength=ns))
+        self.reachable.append(reachable)
         return action
 
     def counts(self) -> tuple[np.ndarray, np.ndarray]:
@@ -58,6 +57,33 @@ class ContactRecorder:
         if not self.contacts:
             return np.zeros((0, ns, nc), np.int64), np.zeros((0, ns), np.int64)
         return np.stack(self.contacts), np.stack(self.reachable)
+
+
+@njit(cache=True, parallel=True)
+def _count_contacts(record, typical, tier, channel, content, nc, cells, reachable):  # pragma: no cover - jitted
+    """Today's contacts by (segment, content) into ``cells`` and reachable customers by segment, in one pass.
+
+    Counted per block of customers and summed in block order (integers: the same whatever the threads).
+    Contents outside the table are counted in its nearest end, as the action's validation would reject them.
+    """
+    day, reach, _, _, last_purchase, first_purchase, frequency, _ = record
+    n = reach.shape[0]
+    nb = (n + BLOCK - 1) // BLOCK
+    part = np.zeros((nb, cells.shape[0] + reachable.shape[0]), np.int64)
+    for b in prange(nb):
+        for i in range(b * BLOCK, min((b + 1) * BLOCK, n)):
+            if channel[i] < 0 and reach[i] == 0:
+                continue
+            seg = segment_of(days_since(day, last_purchase[i]),
+                             purchase_interval(last_purchase[i], first_purchase[i], frequency[i]), typical,
+                             frequency[i], tier[i])
+            if channel[i] >= 0:
+                part[b, seg * nc + min(max(np.int64(content[i]), 0), nc - 1)] += 1
+            if reach[i] != 0:
+                part[b, cells.shape[0] + seg] += 1
+    for b in range(nb):
+        cells += part[b, : cells.shape[0]]
+        reachable += part[b, cells.shape[0]:]
 
 
 def hidden_histograms(values: dict[str, np.ndarray], in_pool: np.ndarray) -> dict[str, dict[str, list]]:

@@ -17,7 +17,7 @@ from policies.base import (Params, PolicyMemory, RulePolicy, build_action, caden
                            slot_or_default)
 from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, FLASH_SALE, NEVER, NIGHT, NO_CONTACT,
                           SERVICE, SLOTS)
-from sim.observation import Action, Observation
+from sim.observation import Action, Observation, days_since, purchase_interval, usable_channels
 from sim.segments import DUE_FROM, LAPSED_FROM, VIP_TIER, ratio_of, typical_interval
 
 ALL_CHANNELS = list(CHANNELS)
@@ -148,8 +148,8 @@ class RfmTiered(RulePolicy):
         turns = np.array([vip_turn, lap_offer_turn, fan_offer_turn, active_turn, lap_turn, fan_turn], np.int64)
         out = (np.empty(obs.n, np.int8), np.empty(obs.n, np.int8), np.empty(obs.n, np.int8))
         since_offer = obs.day - self.last_offer[: obs.n]
-        _rfm_tiered(obs.recency, obs.interval, np.float32(typical_interval(obs)), since_offer,
-                    obs.frequency, obs.tier, obs.usable, obs.active_slot, p.vip_min_tier, p.due_from,
+        _rfm_tiered(obs.crm_record(), np.float32(typical_interval(obs)), since_offer,
+                    obs.tier, obs.active_slot, p.vip_min_tier, p.due_from,
                     p.lapsed_after, p.offer_gap_days, vip_phase, lap_offer_phase, fan_offer_phase, active_phase,
                     lap_phase, fan_phase, turns, np.asarray(channel_codes(p.channels), np.int64),
                     content_code("content"), slot_code(p.slot), p.personal_slot, *out)
@@ -159,13 +159,14 @@ class RfmTiered(RulePolicy):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _rfm_tiered(recency, interval, typical, since_offer, frequency, tier, usable, active_slot, vip_min_tier,
-                due_from, lapsed_after, offer_gap, vip_phase, lap_offer_phase, fan_offer_phase, active_phase,
-                lap_phase, fan_phase, turns, preference, content_code, default_slot, personal_slot,
-                channel, content, slot):  # pragma: no cover - jitted
-    """:class:`RfmTiered` for every customer in one pass: the first rule that applies decides."""
-    for i in prange(recency.shape[0]):
-        rel = ratio_of(recency[i], interval[i], typical)
+def _rfm_tiered(record, typical, since_offer, tier, active_slot, vip_min_tier, due_from, lapsed_after, offer_gap,
+                vip_phase, lap_offer_phase, fan_offer_phase, active_phase, lap_phase, fan_phase, turns, preference,
+                content_code, default_slot, personal_slot, channel, content, slot):  # pragma: no cover - jitted
+    """:class:`RfmTiered` for every customer in one pass over the CRM record: the first rule that applies decides."""
+    day, reach, month_count, caps, last_purchase, first_purchase, frequency, last_contact = record
+    for i in prange(frequency.shape[0]):
+        rel = ratio_of(days_since(day, last_purchase[i]),
+                       purchase_interval(last_purchase[i], first_purchase[i], frequency[i]), typical)
         buyer = frequency[i] > 0
         lapsed = buyer and rel >= lapsed_after
         what = -1
@@ -186,7 +187,7 @@ def _rfm_tiered(recency, interval, typical, since_offer, frequency, tier, usable
                 what = COUPON
             elif fan_phase[i] == turns[5]:
                 what = content_code
-        channel[i] = first_usable(usable[i], preference) if what >= 0 else NO_CONTACT
+        channel[i] = first_usable(usable_channels(reach[i], month_count[i], caps), preference) if what >= 0 else NO_CONTACT
         content[i] = max(what, 0)
         slot[i] = slot_or_default(active_slot[i], default_slot, 0) if personal_slot else default_slot
 
@@ -221,25 +222,28 @@ class FatigueCapped(RulePolicy):
         phases, turn = cadence(obs, p.content_every_days)
         avoid = 1 << NIGHT if p.quiet_night else 0
         out = (np.empty(obs.n, np.int8), np.empty(obs.n, np.int8), np.empty(obs.n, np.int8))
-        _fatigue_capped(obs.recency, obs.interval, np.float32(typical_interval(obs)), obs.days_since_contact,
-                        obs.last_flags, obs.frequency, obs.usable, obs.active_slot, phases, turn, p.min_gap_days,
-                        p.cool_down_days, lo, hi, content_code(p.offer), content_code(p.content),
+        _fatigue_capped(obs.crm_record(), np.float32(typical_interval(obs)), obs.last_flags, obs.active_slot, phases,
+                        turn, p.min_gap_days, p.cool_down_days, lo, hi, content_code(p.offer), content_code(p.content),
                         np.asarray(channel_codes(p.channels), np.int64), slot_code(p.default_slot), avoid, *out)
         return Action(*out)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _fatigue_capped(recency, interval, typical, since_contact, last_flags, frequency, usable, active_slot, phases,
-                    turn, min_gap, cool_down, lo, hi, offer_code, content_code, preference, default_slot, avoid,
-                    channel, content, slot):  # pragma: no cover - jitted
-    """:class:`FatigueCapped` for every customer in one pass."""
-    for i in prange(recency.shape[0]):
-        rel = ratio_of(recency[i], interval[i], typical)
+def _fatigue_capped(record, typical, last_flags, active_slot, phases, turn, min_gap, cool_down, lo, hi, offer_code,
+                    content_code, preference, default_slot, avoid, channel, content, slot):  # pragma: no cover - jitted
+    """:class:`FatigueCapped` for every customer in one pass over the CRM record (features derived on the way)."""
+    day, reach, month_count, caps, last_purchase, first_purchase, frequency, last_contact = record
+    for i in prange(frequency.shape[0]):
+        since_contact = days_since(day, last_contact[i])
         upset = (last_flags[i] & (FLAG_COMPLAINED | FLAG_UNSUBSCRIBED)) != 0
-        ok = since_contact[i] >= min_gap and not (upset and since_contact[i] < cool_down)
-        offer = ok and lo <= rel <= hi and frequency[i] != 0
+        ok = since_contact >= min_gap and not (upset and since_contact < cool_down)
+        offer = False
+        if ok and frequency[i] != 0:  # the rest of the record only for those who may hear from us today
+            rel = ratio_of(days_since(day, last_purchase[i]),
+                           purchase_interval(last_purchase[i], first_purchase[i], frequency[i]), typical)
+            offer = lo <= rel <= hi
         want = offer or (ok and phases[i] == turn)
-        channel[i] = first_usable(usable[i], preference) if want else NO_CONTACT
+        channel[i] = first_usable(usable_channels(reach[i], month_count[i], caps), preference) if want else NO_CONTACT
         content[i] = offer_code if offer else content_code
         slot[i] = slot_or_default(active_slot[i], default_slot, avoid)
 

@@ -44,6 +44,9 @@ def engine_threads(rows: int) -> Iterator[None]:
         return
     import numba
     before = numba.get_num_threads()
+    if before == 1:  # already one thread: nothing to set or restore
+        yield
+        return
     numba.set_num_threads(1)
     try:
         yield

@@ -64,37 +64,33 @@ def expected_daily_inflow(scenario: Scenario, customers: int) -> float:
 
 
 def daily_joiners(scenario: Scenario, seed: int, day: int, inviter_trust: np.ndarray) -> Joiners:
-    """Everyone who joins on ``day``: referred friends first, then orders, store visitors, ad clicks."""
+    """Everyone who joins on ``day``: referred friends first, then orders, store visitors, ad clicks.
+
+    Written for the few dozen joiners of a day: one array of each kind filled in place, counts by
+    ``count_nonzero`` (a fixed cost every simulated day).
+    """
     a, r = scenario.acquisition, scenario.referral
     rng = np.random.default_rng([seed, day, P_ACQUISITION])
-    kinds, ages, trusts = [], [], []
-    stats: dict[str, float] = {}
-    cost = 0.0
     refs = inviter_trust.size if r.joins else 0
-    if refs:
-        kinds.append(np.full(refs, ORIGIN_REFERRAL))
-        ages.append(np.full(refs, r.invitee_need))
-        trusts.append(r.inherit_trust * inviter_trust)
-        cost += refs * r.reward_yuan
-    stats["acquired_referral"] = float(refs)
+    cost = refs * r.reward_yuan if refs else 0.0
     n_orders = rng.poisson(a.orders_per_day) if a.orders_per_day > 0 else 0
     order_age = rng.uniform(0.0, a.order_max_age_days, n_orders).astype(np.int64).astype(np.float64)
     added = rng.random(n_orders) < order_add_probability(order_age, scenario)
     recent, old = order_age <= RECENT_ORDER_DAYS, order_age > OLD_ORDER_DAYS
-    stats.update(orders_recent_offered=float(recent.sum()), orders_recent_added=float((added & recent).sum()),
-                 orders_old_offered=float(old.sum()), orders_old_added=float((added & old).sum()),
-                 acquired_orders=float(added.sum()))
-    kinds.append(np.full(int(added.sum()), ORIGIN_ORDER))
-    ages.append(order_age[added])
-    trusts.append(np.zeros(int(added.sum())))
+    orders = np.count_nonzero(added)
+    stats = {"acquired_referral": float(refs), "orders_recent_offered": float(np.count_nonzero(recent)),
+             "orders_recent_added": float(np.count_nonzero(added & recent)),
+             "orders_old_offered": float(np.count_nonzero(old)),
+             "orders_old_added": float(np.count_nonzero(added & old)),
+             "acquired_orders": float(orders)}
     visitors = rng.poisson(a.store_visitors_per_day) if a.store_visitors_per_day > 0 else 0
     store = int(rng.binomial(visitors, store_add_probability(scenario))) if visitors else 0
     ads = int(rng.poisson(a.ad_adds_per_day)) if a.ad_adds_per_day > 0 else 0
-    for kind, k in ((ORIGIN_STORE, store), (ORIGIN_AD, ads)):
-        kinds.append(np.full(k, kind))
-        ages.append(np.zeros(k))
-        trusts.append(np.zeros(k))
     cost += store * a.gift_yuan + ads * a.ad_cost_per_add
     stats.update(acquired_store=float(store), acquired_ads=float(ads))
-    kind = np.concatenate(kinds).astype(np.int64) if kinds else np.zeros(0, np.int64)
-    return Joiners(kind, np.concatenate(ages), np.concatenate(trusts).astype(np.float64), cost, stats)
+    o, s = refs + orders, refs + orders + store
+    kind, age, trust = np.empty(s + ads, np.int64), np.zeros(s + ads), np.zeros(s + ads)
+    kind[:refs], age[:refs], trust[:refs] = ORIGIN_REFERRAL, r.invitee_need, r.inherit_trust * inviter_trust[:refs]
+    kind[refs:o], age[refs:o] = ORIGIN_ORDER, order_age[added]
+    kind[o:s], kind[s:] = ORIGIN_STORE, ORIGIN_AD
+    return Joiners(kind, age, trust, cost, stats)

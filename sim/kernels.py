@@ -612,27 +612,46 @@ def potential_rows(p, value, price_sens, cycle, dropout, salience, trust, deal, 
 E_OK, E_CHANNEL, E_CONTENT, E_SLOT, E_UNREACHABLE, E_CAP, E_DROPPED = range(7)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def check_actions(act_channel, act_content, act_slot, reach, month_count, status, caps,
                   n_contents, n_slots):  # pragma: no cover - jitted
-    """First invalid action as (error code, customer index); (E_OK, -1) when all are valid."""
+    """First invalid action as (error code, customer index); (E_OK, -1) when all are valid.
+
+    Blocks of customers are checked in parallel, each up to its first fault; the first faulty block reports.
+    """
     n = act_channel.shape[0]
-    for i in range(n):
-        c = act_channel[i]
-        if c < 0:
-            if c != -1:
-                return E_CHANNEL, i
-            continue
-        if c >= caps.shape[0]:
-            return E_CHANNEL, i
-        if act_content[i] < 0 or act_content[i] >= n_contents:
-            return E_CONTENT, i
-        if act_slot[i] < 0 or act_slot[i] >= n_slots:
-            return E_SLOT, i
-        if status[i] != ACTIVE:
-            return E_DROPPED, i
-        if (reach[i] >> c) & 1 == 0:
-            return E_UNREACHABLE, i
-        if month_count[i, c] >= caps[c]:
-            return E_CAP, i
+    nb = (n + BLOCK - 1) // BLOCK
+    codes = np.zeros(nb, np.int64)
+    where = np.full(nb, -1, np.int64)
+    for b in prange(nb):
+        for i in range(b * BLOCK, min((b + 1) * BLOCK, n)):
+            code = action_fault(i, act_channel, act_content, act_slot, reach, month_count, status, caps,
+                                n_contents, n_slots)
+            if code != E_OK:
+                codes[b], where[b] = code, i
+                break
+    for b in range(nb):
+        if codes[b] != E_OK:
+            return codes[b], where[b]
     return E_OK, -1
+
+
+@njit(cache=True, inline="always")
+def action_fault(i, act_channel, act_content, act_slot, reach, month_count, status, caps, n_contents, n_slots):
+    """Error code of customer ``i``'s action (E_OK when valid)."""
+    c = act_channel[i]
+    if c < 0:
+        return E_OK if c == -1 else E_CHANNEL
+    if c >= caps.shape[0]:
+        return E_CHANNEL
+    if act_content[i] < 0 or act_content[i] >= n_contents:
+        return E_CONTENT
+    if act_slot[i] < 0 or act_slot[i] >= n_slots:
+        return E_SLOT
+    if status[i] != ACTIVE:
+        return E_DROPPED
+    if (reach[i] >> c) & 1 == 0:
+        return E_UNREACHABLE
+    if month_count[i, c] >= caps[c]:
+        return E_CAP
+    return E_OK

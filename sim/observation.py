@@ -93,9 +93,17 @@ class Observation:
     def _features(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         n = self.n
         out = self._buffers if self._buffers is not None else self.feature_buffers(n)
-        _crm_features(self.day, self.reach, self._month_count, self.caps.astype(np.int64), self._last_purchase,
-                      self._first_purchase, self.frequency, self._last_contact, *out)
+        _crm_features(*self.crm_record(), *out)
         return tuple(_frozen(a) for a in out)  # type: ignore[return-value]
+
+    def crm_record(self) -> tuple:
+        """The record the derived features come from, for compiled rules that derive them in their own pass.
+
+        (day, reach, month_count, caps, last_purchase, first_purchase, frequency, last_contact): pass it on
+        and call :func:`crm_row` on it per customer, which saves a pass over the pool and the feature arrays.
+        """
+        return (self.day, self.reach, self._month_count, self.caps.astype(np.int64), self._last_purchase,
+                self._first_purchase, self.frequency, self._last_contact)
 
     @property
     def recency(self) -> np.ndarray:
@@ -135,11 +143,8 @@ class Observation:
 
         Taken on an evenly spaced sample of about 50,000 customers: the CRM's category norm.
         """
-        step = max(1, self.n // 50_000)
-        iv = self.interval[::step][self.frequency[::step] >= 2]
-        if iv.size < 10:
-            return 0.0
-        return float(np.median(iv))
+        return float(_typical_interval(self._last_purchase, self._first_purchase, self.frequency,
+                                       max(1, self.n // 50_000)))
 
     def can_use(self, channel: int) -> np.ndarray:
         """Boolean mask of customers reachable on ``channel`` with cap left."""
@@ -168,16 +173,66 @@ def _crm_rows(day, reach, month_count, caps, last_purchase, first_purchase, freq
               recency, since_contact, interval, usable):  # pragma: no cover - jitted
     """:func:`_crm_features` over slices of one block (branch-free, so the loop vectorizes)."""
     for i in range(reach.shape[0]):
-        lp = last_purchase[i]
-        recency[i] = UNKNOWN_DAYS if lp == NEVER else day - lp
-        lc = last_contact[i]
-        since_contact[i] = UNKNOWN_DAYS if lc == NEVER else day - lc
-        f = frequency[i]
-        interval[i] = (lp - first_purchase[i]) / max(f - 1, 1) if f >= 2 else 0.0
-        u = reach[i]
-        for c in range(N_CHANNELS):
-            u &= ~np.uint8((month_count[i, c] >= caps[c]) << c)
-        usable[i] = u
+        recency[i], since_contact[i], interval[i], usable[i] = crm_row(i, (day, reach, month_count, caps,
+                                                                           last_purchase, first_purchase, frequency,
+                                                                           last_contact))
+
+
+@njit(cache=True, inline="always")
+def crm_row(i, record):
+    """(recency, days since contact, purchase interval, usable channels) of customer ``i``.
+
+    The derived features row by row; ``record`` is :meth:`Observation.crm_record`. A rule that needs only
+    some of them for some customers calls :func:`days_since`, :func:`purchase_interval` and
+    :func:`usable_channels` itself.
+    """
+    day, reach, month_count, caps, last_purchase, first_purchase, frequency, last_contact = record
+    return (days_since(day, last_purchase[i]), days_since(day, last_contact[i]),
+            purchase_interval(last_purchase[i], first_purchase[i], frequency[i]),
+            usable_channels(reach[i], month_count[i], caps))
+
+
+@njit(cache=True, inline="always")
+def days_since(day: int, stamp: int) -> int:
+    """Days from a day stamp to ``day``; UNKNOWN_DAYS if the stamp is NEVER (recency, days since contact)."""
+    return UNKNOWN_DAYS if stamp == NEVER else day - stamp
+
+
+@njit(cache=True, inline="always")
+def usable_channels(reach: int, month_count: np.ndarray, caps: np.ndarray) -> int:
+    """Bit mask of the channels in ``reach`` whose 30-day count (``month_count``, one customer's) is below cap."""
+    u = reach
+    for c in range(N_CHANNELS):
+        u &= ~np.uint8((month_count[c] >= caps[c]) << c)
+    return u
+
+
+@njit(cache=True, inline="always")
+def purchase_interval(last_purchase: int, first_purchase: int, frequency: int) -> np.float32:
+    """Mean days between a customer's purchases; 0 with fewer than two (the CRM's ``interval``)."""
+    return np.float32((last_purchase - first_purchase) / max(frequency - 1, 1) if frequency >= 2 else 0.0)
+
+
+@njit(cache=True)
+def _typical_interval(last_purchase, first_purchase, frequency, step):  # pragma: no cover - jitted
+    """Median :func:`purchase_interval` of the repeat buyers among every ``step``-th customer; 0 below 10.
+
+    The same float32 median as numpy's: the middle value, or the float32 mean of the two middle values.
+    """
+    n = frequency.shape[0]
+    iv = np.empty((n + step - 1) // step, np.float32)
+    m = 0
+    for i in range(0, n, step):
+        if frequency[i] >= 2:
+            iv[m] = purchase_interval(last_purchase[i], first_purchase[i], frequency[i])
+            m += 1
+    if m < 10:
+        return np.float32(0.0)
+    part = np.partition(iv[:m], m // 2)
+    hi = part[m // 2]
+    if m % 2:
+        return hi
+    return (part[: m // 2].max() + hi) / np.float32(2.0)
 
 
 @dataclass

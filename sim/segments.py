@@ -20,7 +20,7 @@ vip, due, new, repeat:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from sim.observation import Observation
 
@@ -81,12 +81,28 @@ def ratio_of(recency: int, interval: float, typical: np.float32) -> float:
 
 def segment_codes(obs: Observation) -> np.ndarray:
     """Segment of every customer, as an index into :data:`SEGMENTS` (int64)."""
-    rel = repurchase_ratio(obs)
-    freq = obs.frequency
-    seg = np.where(freq >= 2, REPEAT, NEW)
-    seg[rel >= DUE_FROM] = DUE
-    seg[obs.tier >= VIP_TIER] = VIP
-    seg[rel >= LAPSED_FROM] = LAPSED
-    seg[freq == 0] = FAN
-    return seg
+    out = np.empty(obs.n, np.int64)
+    _segment_rows(obs.recency, obs.interval, np.float32(typical_interval(obs)), obs.frequency, obs.tier, out)
+    return out
 
+
+@njit(cache=True, inline="always")
+def segment_of(recency: int, interval: float, typical: np.float32, frequency: int, tier: int) -> int:
+    """Segment of one customer (index into :data:`SEGMENTS`): the first rule of the module docstring that applies.
+
+    Written as the rules from last to first, each overriding the one before, without branches: segments
+    are mixed along the rows, and a compiled pass with branches mispredicts them.
+    """
+    rel = ratio_of(recency, interval, typical)
+    seg = REPEAT if frequency >= 2 else NEW
+    seg = DUE if rel >= DUE_FROM else seg
+    seg = VIP if tier >= VIP_TIER else seg
+    seg = LAPSED if rel >= LAPSED_FROM else seg
+    return FAN if frequency == 0 else seg
+
+
+@njit(cache=True, parallel=True)
+def _segment_rows(recency, interval, typical, frequency, tier, out):  # pragma: no cover - jitted
+    """:func:`segment_of` for every customer, in one pass."""
+    for i in prange(recency.shape[0]):
+        out[i] = segment_of(recency[i], interval[i], typical, frequency[i], tier[i])

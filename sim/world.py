@@ -287,6 +287,7 @@ class World:
         self.record = np.zeros(N_STATS, np.float64)
         """Pool-level statistics of the current day."""
         self._folded_until = -1
+        self._groups_out = np.zeros(3)
         self._injected: list[int] = []
         self.resize(rows)
 
@@ -300,6 +301,7 @@ class World:
         self.quality[: old.shape[0]] = old
         self._load = np.zeros(guides, np.int64)
         self._personal_load = np.zeros(guides, np.int64)
+        self._staff_out = np.zeros((3, guides), np.int64)  # lost customers, bans, departures: refilled every day
 
     def start(self, day: int, state: State) -> None:
         """Set the groups' factors for the first day."""
@@ -341,14 +343,12 @@ class World:
         for i in self._injected:
             st.events[i] |= EV_GROUP_COMPLAINT
         self._injected.clear()
-        out = np.zeros(3)
+        out = self._groups_out
         self.update_groups(day, st, out)
         w[S["groups_alive"]], w[S["group_heat_sum"]], w[S["group_members"]] = out
         if self.per_guide > 0:
             guides = -(-joined // self.per_guide)
-            n_guides = self.quality.shape[0]
-            lost, banned, departed = (np.zeros(n_guides, np.int64), np.zeros(n_guides, np.int64),
-                                      np.zeros(n_guides, np.int64))
+            lost, banned, departed = self._staff_out
             staff_day(self.seed, day, self.params.staff, self._load, self._personal_load, st.status, st.reach,
                       st.account, self.quality, lost, banned, departed)
             w[S["staff_lost_customers"]] = lost.sum()

@@ -24,13 +24,16 @@ WARM_START_SNIPPET = (
 )
 
 
-def _rate(fn: Callable[[int], None], customers: int, min_seconds: float) -> float:
-    """Customer-days per second of ``fn(days)``, growing ``days`` until it runs long enough."""
+def _rate(fn: Callable[[int], float | None], customers: int, min_seconds: float) -> float:
+    """Customer-days per second of ``fn(days)``, growing ``days`` until it runs long enough.
+
+    ``fn`` may return the seconds of its timed part (a run without drawing its population); else the call is timed.
+    """
     days = 2
     while True:
         t = time.perf_counter()
-        fn(days)
-        dt = time.perf_counter() - t
+        timed = fn(days)
+        dt = time.perf_counter() - t if timed is None else timed
         if dt >= min_seconds or days >= 4096:
             return customers * days / dt
         days = int(days * max(2.0, min_seconds / max(dt, 1e-3)))
@@ -53,8 +56,11 @@ def measure(customers: int, threads: int, scenario: str = "beauty", policy: str 
         for _ in range(days):
             sim.step()
 
-    def end_to_end(days: int) -> None:  # the run alone: its residual is a continuation of other days
-        Simulation(sc, customers, seed=2).run(load_policy(policy), days, residual=False)
+    def end_to_end(days: int) -> float:  # the run's days alone: not drawing the pool, nor the residual
+        fresh = Simulation(sc, customers, seed=2)
+        t = time.perf_counter()
+        fresh.run(load_policy(policy), days, residual=False)
+        return time.perf_counter() - t
 
     step_rate = _rate(engine, customers, min_seconds)
     run_rate = _rate(end_to_end, customers, min_seconds)

@@ -37,8 +37,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
                       f"{r['run_of_step']:.0%}", slow, number(r["bytes_per_customer"]), number(r["peak_mb"]))
     out_console.print(table)
     out_console.print("of the probe: engine step against one compiled pass reading and writing every state array "
-                      "(what memory allows); of the engine: end to end against the engine step; slowdown: quiet "
-                      "over loaded, engine / end to end, measured back to back")
+                      "(what memory allows); of the engine: end to end (the run's days, its pool drawn before the "
+                      "timing) against the engine step; slowdown: quiet over loaded, engine / end to end, measured "
+                      "back to back")
     out_console.print(f"warm start (fresh interpreter to first step, numba cache warm): {warm:.2f} s")
     return 0
 

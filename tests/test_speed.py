@@ -1,0 +1,104 @@
+"""The fast per-day paths compute what the plain numpy definitions compute, value for value.
+
+The rule policies, the recorder and the typical interval derive the CRM features in their own compiled
+pass; validation checks blocks of customers in parallel; the day's joiners are filled in place. Each
+is checked here against the straightforward numpy formulation on a small pool.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sim.segments as seg
+from experiments.recording import ContactRecorder
+from policies import make_policy
+from sim import Simulation
+from sim.acquisition import daily_joiners
+from sim.defaults import BLOCK, CONTENTS, NEVER, NO_CONTACT, ORIGIN_AD, ORIGIN_ORDER, ORIGIN_REFERRAL, ORIGIN_STORE
+from sim.observation import Action, InvalidActionError, Observation, _typical_interval, crm_row
+
+
+@pytest.fixture(scope="module")
+def played(beauty) -> Simulation:
+    """A pool of three blocks and more after 40 days, the last 10 of daily blasts: buyers and used-up caps."""
+    sim = Simulation(beauty, 3 * BLOCK + 300, 4)
+    sim.run(make_policy("fatigue_capped"), 30)
+    sim.run(make_policy("blast"), 10)
+    return sim
+
+
+def _numpy_segments(obs: Observation) -> np.ndarray:
+    """The segment rules as numpy masks, applied from the last rule to the first."""
+    rel = seg.repurchase_ratio(obs)
+    codes = np.where(obs.frequency >= 2, seg.REPEAT, seg.NEW)
+    codes[rel >= seg.DUE_FROM] = seg.DUE
+    codes[obs.tier >= seg.VIP_TIER] = seg.VIP
+    codes[rel >= seg.LAPSED_FROM] = seg.LAPSED
+    codes[obs.frequency == 0] = seg.FAN
+    return codes
+
+
+def test_crm_row_is_the_observation_s_features(played):
+    obs = played.observe()
+    record = obs.crm_record()
+    rows = np.array([crm_row(i, record) for i in range(obs.n)], dtype=np.float64)
+    assert np.array_equal(rows[:, 0], obs.recency) and np.array_equal(rows[:, 1], obs.days_since_contact)
+    assert np.array_equal(rows[:, 2], obs.interval) and np.array_equal(rows[:, 3], obs.usable)
+    assert (obs.usable != obs.reach).any()  # some caps are used up: the mask is not just reach
+
+
+def test_segments_and_the_recorder_match_numpy(played):
+    obs = played.observe()
+    codes = _numpy_segments(obs)
+    assert np.array_equal(seg.segment_codes(obs), codes) and len(set(codes.tolist())) >= 4
+    recorder = ContactRecorder(make_policy("rfm_tiered"))
+    recorder.reset(obs.n, 4)
+    action = recorder.act(obs)
+    contacts, reachable = recorder.counts()
+    hit = action.channel >= 0
+    nc = len(CONTENTS)
+    cells = np.bincount(codes[hit] * nc + action.content[hit].astype(np.int64), minlength=len(seg.SEGMENTS) * nc)
+    assert hit.sum() > 100 and np.array_equal(contacts[0], cells.reshape(-1, nc))
+    assert np.array_equal(reachable[0], np.bincount(codes[obs.reachable], minlength=len(seg.SEGMENTS)))
+
+
+@pytest.mark.parametrize("buyers", [0, 9, 10, 11, 12, 1001, 1002])
+@pytest.mark.parametrize("step", [1, 3])
+def test_typical_interval_is_numpy_s_float32_median(buyers, step):
+    rng = np.random.default_rng(buyers * 10 + step)
+    n = 3000 + step * 1100
+    freq = np.zeros(n, np.int16)
+    freq[rng.choice(np.arange(0, n, step), buyers, replace=False)] = rng.integers(2, 9, buyers)
+    first = rng.integers(-400, 0, n).astype(np.int32)
+    last = (first + rng.integers(0, 300, n)).astype(np.int32)
+    last[freq == 0] = NEVER
+    iv = np.where(freq >= 2, (last - first) / np.maximum(freq - 1, 1), 0.0).astype(np.float32)[::step]
+    iv = iv[freq[::step] >= 2]
+    expected = 0.0 if iv.size < 10 else float(np.median(iv))
+    assert float(_typical_interval(last, first, freq, step)) == expected
+
+
+def test_validation_names_the_first_fault_across_blocks(played):
+    n = played.n
+    channel = np.full(n, NO_CONTACT, np.int8)
+    channel[[2 * BLOCK + 7, BLOCK + 5, 3 * BLOCK + 1]] = 9  # no such channel, in three blocks
+    action = Action(channel, np.zeros(n, np.int8), np.zeros(n, np.int8))
+    with pytest.raises(InvalidActionError, match=f"customer {BLOCK + 5}: channel code out of range"):
+        played.validate(action)
+    channel[BLOCK + 5] = NO_CONTACT
+    with pytest.raises(InvalidActionError, match=f"customer {2 * BLOCK + 7}: channel code out of range"):
+        played.validate(action)
+
+
+def test_the_day_s_joiners_come_in_order_and_match_their_counts(beauty):
+    inviters = np.array([0.2, 0.5, 0.9])
+    for day in range(10):
+        j = daily_joiners(beauty, 3, day, inviters)
+        kinds = [ORIGIN_REFERRAL] * 3 + [ORIGIN_ORDER] * int(j.stats["acquired_orders"]) \
+            + [ORIGIN_STORE] * int(j.stats["acquired_store"]) + [ORIGIN_AD] * int(j.stats["acquired_ads"])
+        assert j.kind.tolist() == kinds and j.kind.dtype == np.int64
+        orders = j.kind == ORIGIN_ORDER
+        assert np.array_equal(j.trust[:3], beauty.referral.inherit_trust * inviters) and not j.trust[3:].any()
+        assert (j.age[orders] == np.floor(j.age[orders])).all() and not j.age[~orders][3:].any()
+        assert j.stats["orders_recent_added"] <= min(j.stats["orders_recent_offered"], j.stats["acquired_orders"])
