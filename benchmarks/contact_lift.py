@@ -1,12 +1,12 @@
 """The contact responses a log exported from the engine shows (siyu calibrate --contacts measures these).
 
 A pool of ``--customers`` from ``beauty`` is played for ``--days`` days under ``--policy`` with a randomised
-per-day holdout (``--control-share``), written by :func:`experiments.logs.export.export_logs`, read back and
+holdout (``--control-share``, drawn per day or per customer with ``--control-scope``), written by :func:`experiments.logs.export.export_logs`, read back and
 measured with :func:`experiments.calibrate.contact_response.log_responses`. Prints one row per channel and
 content, and the seconds taken.
 
     python benchmarks/contact_lift.py [--customers 5000] [--days 120] [--policy fatigue_capped]
-                                      [--control-share 0.5]
+                                      [--control-share 0.5] [--control-scope day|customer]
 """
 
 from __future__ import annotations
@@ -32,11 +32,14 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=120)
     ap.add_argument("--policy", default="fatigue_capped")
     ap.add_argument("--control-share", type=float, default=0.5)
+    ap.add_argument("--control-scope", choices=("day", "customer"), default="day",
+                    help="hold controls out afresh each day, or for the whole campaign")
     args = ap.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         sim = Simulation(load_scenario("beauty"), customers=args.customers, seed=3)
-        export_logs(sim, make_policy(args.policy), args.days, tmp, control_share=args.control_share, seed=7)
+        export_logs(sim, make_policy(args.policy), args.days, tmp, control_share=args.control_share, seed=7,
+                    control_scope=args.control_scope)
         end = BASE_DATE.toordinal() + args.days - 1
         tx = read_transactions(Path(tmp) / "transactions.csv", calibration_end=end)
         contacts = read_contacts(Path(tmp) / "contacts.csv", tx.ids, calibration_end=end)

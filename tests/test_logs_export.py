@@ -106,3 +106,17 @@ def test_a_held_back_contact_takes_its_invitation_and_ask_with_it(tmp_path):
     assert wanted.invite.any() and wanted.ask.any()  # the engine would refuse them without their message
     logs = export_logs(s, policy, 20, tmp_path, control_share=0.5, seed=1)
     assert logs.controls > 0 and logs.contacts_sent > 0
+
+
+def test_a_whole_campaign_control_group_is_never_contacted(tmp_path):
+    logs = export_logs(sim(), make_policy("fatigue_capped"), DAYS, tmp_path, control_share=0.3, seed=7,
+                       control_scope="customer")
+    rows = [line.split(",") for line in logs.contacts.read_text().splitlines()[1:]]
+    held = {r[0] for r in rows if r[3] == "none"}
+    sent = {r[0] for r in rows if r[3] != "none"}
+    assert held and sent and not held & sent
+    per_day = export_logs(sim(), make_policy("fatigue_capped"), DAYS, tmp_path / "d", control_share=0.3, seed=7)
+    rows = [line.split(",") for line in per_day.contacts.read_text().splitlines()[1:]]
+    assert {r[0] for r in rows if r[3] == "none"} & {r[0] for r in rows if r[3] != "none"}  # drawn afresh daily
+    with pytest.raises(ValueError, match="control scope"):
+        export_logs(sim(), make_policy("fatigue_capped"), 1, tmp_path / "x", control_share=0.3, control_scope="week")

@@ -104,20 +104,34 @@ class ExportedLogs:
     last_day: int
 
 
-def holdout(seed: int, day: int, n: int, share: float) -> np.ndarray:
-    """Customers of day ``day`` drawn into the randomised control group (share ``share``, named stream)."""
+CONTROL_SCOPES = ("day", "customer")
+"""How a control group is drawn: afresh each day, or once per customer for the whole campaign."""
+_CAMPAIGN_KEY = 0
+"""Key day of a whole-campaign control group's draw: one draw per customer, whatever the day."""
+
+
+def holdout(seed: int, day: int, n: int, share: float, scope: str = "day") -> np.ndarray:
+    """Customers of day ``day`` in the randomised control group (share ``share``, the ``holdout`` stream).
+
+    ``scope = "day"`` draws the group afresh each day: a held-back customer is often contacted a few days
+    later, so contacted against control measures contacting now against a little later. ``"customer"``
+    keeps the same customers out for the whole campaign, which measures what the messages themselves bring.
+    """
+    if scope not in CONTROL_SCOPES:
+        raise ValueError(f"control scope must be one of {', '.join(CONTROL_SCOPES)}, got {scope!r}")
     if share <= 0.0:
         return np.zeros(n, np.bool_)
-    return uniforms(seed, day, P_HOLDOUT, n) < share
+    return uniforms(seed, _CAMPAIGN_KEY if scope == "customer" else day, P_HOLDOUT, n) < share
 
 
 def export_logs(sim: Simulation, policy: Policy, days: int, out_dir: str | Path, control_share: float = 0.0,
                 seed: int = 0, progress: Callable[[int], None] | None = None,
-                log_no_contact: bool = False) -> ExportedLogs:
+                log_no_contact: bool = False, control_scope: str = "day") -> ExportedLogs:
     """Play ``policy`` for ``days`` days from the current state of ``sim`` and write its CRM logs to ``out_dir``.
 
     Each contact the policy wants is held back with probability ``control_share`` (drawn per customer and
-    day from the ``holdout`` stream of ``seed``) and logged as a control row (``content = none``, the
+    day from the ``holdout`` stream of ``seed``, or once per customer for the whole campaign with
+    ``control_scope = "customer"``: see :func:`holdout`) and logged as a control row (``content = none``, the
     channel it would have gone on). ``contacts.csv`` gets a ``propensity`` column when the policy has a
     ``propensity(obs, action)`` method (the probability of each customer's chosen action): for a row it is
     the probability of what the row records, the chosen action times ``1 - control_share`` for a contact
@@ -133,6 +147,7 @@ def export_logs(sim: Simulation, policy: Policy, days: int, out_dir: str | Path,
     """
     if not 0.0 <= control_share < 1.0:
         raise ValueError(f"control_share must be in [0, 1), got {control_share}")
+    holdout(seed, 0, 0, control_share, control_scope)  # refuses an unknown scope before anything runs
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     scored = callable(getattr(policy, "propensity", None))
@@ -150,7 +165,7 @@ def export_logs(sim: Simulation, policy: Policy, days: int, out_dir: str | Path,
             wanted = policy.act(obs)
             p = np.asarray(policy.propensity(obs, wanted), np.float64) if scored else None
             channel = np.asarray(wanted.channel)
-            held = holdout(seed, day, channel.size, control_share) & (channel != NO_CONTACT)
+            held = holdout(seed, day, channel.size, control_share, control_scope) & (channel != NO_CONTACT)
             sent_channel = np.where(held, NO_CONTACT, channel).astype(np.int8)
             riders = [None if r is None else np.where(held, 0, np.asarray(r)) for r in (wanted.ask, wanted.invite)]
             action = Action(sent_channel, np.asarray(wanted.content), np.asarray(wanted.slot), *riders)
