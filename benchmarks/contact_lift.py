@@ -1,9 +1,10 @@
 """The contact responses a log exported from the engine shows (siyu calibrate --contacts measures these).
 
 A pool of ``--customers`` from ``beauty`` is played for ``--days`` days under ``--policy`` with a randomised
-holdout (``--control-share``, drawn per day or per customer with ``--control-scope``), written by :func:`experiments.logs.export.export_logs`, read back and
-measured with :func:`experiments.calibrate.contact_response.log_responses`. Prints one row per channel and
-content, and the seconds taken.
+holdout (``--control-share``, drawn per day or per customer with ``--control-scope``), written by
+:func:`experiments.logs.export.export_logs`, read back and measured with
+:func:`experiments.calibrate.contact_response.log_responses`. Prints one row per channel and content, and the
+seconds taken.
 
     python benchmarks/contact_lift.py [--customers 5000] [--days 120] [--policy fatigue_capped]
                                       [--control-share 0.5] [--control-scope day|customer]
