@@ -11,12 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
 from experiments.store.io import atomic_write_text
-from experiments.store.tables import TableBuilder
 from experiments.recording import SEGMENTS, ContactRecorder, hidden_histograms
 from sim.defaults import ACTIVE, CHANNELS, CONTENTS
 from sim.engine import RunResult, Simulation
@@ -118,12 +117,3 @@ def mix_totals(table: str, columns: Mapping[str, Any]) -> dict[str, float]:
     Why: totals add up, so the mix of a policy can be gathered run by run without holding the tables.
     """
     return {c: float(np.sum(np.asarray(columns[c], np.float64))) for c in MIX_COLUMNS.get(table, ()) if c in columns}
-
-
-def build_tables(runs: Iterable[tuple[dict[str, Any], Record]]) -> dict[str, dict[str, list[Any]]]:
-    """The tidy tables of an experiment, in memory, from (identifying columns, record) pairs (see :func:`run_chunks`)."""
-    t = {name: TableBuilder() for name in TABLES}
-    for ids, rec in runs:
-        for name, shared, columns in run_chunks(ids, rec):
-            t[name].extend(shared, columns)
-    return {name: b.columns for name, b in t.items()}
