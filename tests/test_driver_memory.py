@@ -46,3 +46,39 @@ def test_driver_peak_memory_is_flat_in_the_number_of_runs(tmp_path, monkeypatch,
         peaks[seeds] = peak_bytes(lambda: run_experiment(exp, out))
         assert len(list((out / "runs").glob("*.json"))) == 2 * seeds
     assert peaks[16] < 1.6 * peaks[4], peaks
+
+
+def stream(folder, name, chunks, row_group=None):
+    with tables.TableStream(folder, name, row_group) as t:
+        for ids, columns in chunks:
+            t.extend(ids, columns)
+
+
+CHUNKS = [({"run": f"r{i}", "seed": i}, {"day": list(range(5)), "value": [0.5 * i + d for d in range(5)]})
+          for i in range(7)]
+
+
+@pytest.mark.parametrize("parquet", [True, False])
+def test_a_streamed_table_is_the_file_one_write_makes(tmp_path, monkeypatch, parquet):
+    """Up to a row group, byte for byte; beyond, the same rows and types read back; an error leaves no file."""
+    if parquet:
+        pytest.importorskip("pyarrow")
+    else:
+        monkeypatch.setattr(tables, "parquet_available", lambda: False)
+    whole = tables.TableBuilder()
+    for ids, columns in CHUNKS:
+        whole.extend(ids, columns)
+    tables.write_table(tmp_path, "one", whole.columns)
+    stream(tmp_path, "streamed", CHUNKS)
+    stream(tmp_path, "grouped", CHUNKS, row_group=4)
+    fmt = "parquet" if parquet else "csv"
+    assert (tmp_path / f"one.{fmt}").read_bytes() == (tmp_path / f"streamed.{fmt}").read_bytes()
+    one, grouped = tables.read_table(tmp_path, "one"), tables.read_table(tmp_path, "grouped")
+    assert list(one) == list(grouped)
+    for column in one:
+        assert one[column].dtype == grouped[column].dtype and (one[column] == grouped[column]).all(), column
+    with pytest.raises(RuntimeError):
+        with tables.TableStream(tmp_path, "broken", 4) as t:
+            t.extend(*CHUNKS[0])
+            raise RuntimeError("a run file went missing")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{n}.{fmt}" for n in ("grouped", "one", "streamed")]

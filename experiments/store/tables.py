@@ -125,7 +125,7 @@ class TableStream(TableBuilder):
             if self._writer is None:
                 self._writer = pq.ParquetWriter(self._tmp, table.schema)
             if not table.schema.equals(self._writer.schema):
-                table = table.cast(self._writer.schema)
+                table = self._cast(table)
             self._writer.write_table(table)
         else:
             import csv
@@ -137,6 +137,16 @@ class TableStream(TableBuilder):
             for i in range(self.rows):
                 w.writerow(csv_cells({k: v[i] for k, v in self.columns.items()}, self._header))
         self.columns, self.rows = {}, 0
+
+    def _cast(self, table: Any) -> Any:
+        """``table`` with the column types of the rows written before (an int column later holding 1.5 cannot)."""
+        import pyarrow as pa
+        try:
+            return table.cast(self._writer.schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            changed = [f.name for f, g in zip(table.schema, self._writer.schema) if f.type != g.type]
+            raise ValueError(f"{self.path}: column {', '.join(changed)} changed type after "
+                             f"{self.row_group} rows ({exc})") from exc
 
     def close(self) -> Path:
         """Write the rows still held and put the file in place; returns its path."""

@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from experiments.running.backends import Backend, LocalBackend
-from experiments.running.runner import RunFailure, RunsFailed, RunTask
+from experiments.running.runner import RunFailure, RunsFailed, RunTask, warm_kernels
 from experiments.running.spec import GridPoint, PolicySpec
 from sim.config import Scenario
 
@@ -34,6 +34,8 @@ class Evaluator:
         self.metric = metric
         self._own = backend is None
         self.backend = backend or LocalBackend(jobs)
+        self._warm = False
+        """Whether the kernels were compiled here before the first trial went to the workers."""
 
     def tasks(self, kind: str, params: dict[str, Any], name: str) -> list[RunTask]:
         """One run task per seed."""
@@ -43,6 +45,9 @@ class Evaluator:
     def __call__(self, kind: str, params: dict[str, Any], name: str = "trial") -> list[float]:
         """The metric on every seed, in seed order (:class:`RunsFailed` if a seed's run raised)."""
         tasks = self.tasks(kind, params, name)
+        if not self._warm and self.backend.workers > 1 and len(tasks) > 1:  # see warm_kernels
+            warm_kernels(tasks)
+            self._warm = True
         values: list[float] = [0.0] * len(tasks)
         failures = []
         for f in self.backend.map_unordered(partial(_value, metric=self.metric), tasks):
