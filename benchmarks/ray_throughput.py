@@ -13,7 +13,7 @@ driver compiling the kernels before dispatch (:func:`experiments.running.runner.
 case in a fresh process with a fresh ``SIYU_CACHE_DIR``.
 
     python benchmarks/ray_throughput.py [--customers 1000] [--days 30] [--seeds 50] [--cpus 2]
-    python benchmarks/ray_throughput.py --memory
+    python benchmarks/ray_throughput.py --memory [--row-group 4096]
     python benchmarks/ray_throughput.py --cold [--seeds 5]
 """
 
@@ -44,11 +44,12 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=50)
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--memory", action="store_true", help="driver peak memory for 200 and 800 runs")
+    ap.add_argument("--row-group", type=int, default=None, help="with --memory: rows a streamed table holds")
     ap.add_argument("--cold", action="store_true", help="first Ray run against an empty numba cache")
     ap.add_argument("--cold-case", choices=["warm", "no-warm"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.memory:
-        return driver_memory()
+        return driver_memory(args.row_group)
     if args.cold_case:
         return cold_case(args)
     if args.cold:
@@ -101,10 +102,18 @@ def main() -> None:
     print(f"result tables identical on every backend: {same}")
 
 
-def driver_memory() -> None:
-    """Peak traced memory of the driver for 200 and 800 tiny runs (300 customers, 5 days), first run and resume."""
+def driver_memory(row_group: int | None) -> None:
+    """Peak traced memory of the driver for 200 and 800 tiny runs (300 customers, 5 days), first run and resume.
+
+    The streamed tables hold up to ``row_group`` rows each (default :data:`ROW_GROUP_ROWS`); 800 runs
+    of 5 days fill fewer rows than the default, so pass a smaller one to see the memory past that cap.
+    """
     import tracemalloc
 
+    from experiments.store import tables
+    if row_group:
+        tables.ROW_GROUP_ROWS = row_group
+    print(f"driver memory, streamed tables holding up to {tables.ROW_GROUP_ROWS:,} rows each")
     from experiments.running.runner import run_experiment
     from experiments.running.spec import experiment_from_refs
     peaks: dict[tuple[str, int], int] = {}
