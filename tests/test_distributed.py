@@ -181,6 +181,17 @@ def test_tune_on_ray_finds_and_judges_the_same_as_local(tmp_path, ray_backend):
         assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes(), name
 
 
+def test_tune_batch_on_ray_is_the_search_of_one_local_process(tmp_path, ray_backend):
+    """--batch 2: two trials scored at once on the Ray workers, the same trials as one local process."""
+    pytest.importorskip("optuna")
+    args = ["tune", "fixed_cadence", "--customers", "300", "--days", "10", "--trials", "3", "--train-seeds", "2",
+            "--test-seeds", "2", "--batch", "2"]
+    assert main([*args, "--out", str(tmp_path / "local")]) == 0
+    assert main([*args, "--out", str(tmp_path / "ray"), "--backend", "ray"]) == 0
+    for name in ("trials.csv", "tuned_fixed_cadence.toml", "fresh/comparison.csv"):
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes(), name
+
+
 def test_train_seeds_on_ray_match_local_and_resume(tmp_path, ray_backend, capsys):
     pytest.importorskip("stable_baselines3")
     import csv

@@ -296,7 +296,7 @@ def test_worker_processes_give_the_same_runs(tmp_path):
     one = run_experiment(exp, tmp_path / "one")
     two = run_experiment(exp, tmp_path / "two", jobs=2)
     for name in ("runs", "daily"):
-        a, b = one.tables[name], two.tables[name]
+        a, b = one.table(name), two.table(name)
         for column in ("total_value", "purchases", "contacts") if name == "runs" else ("revenue", "opens"):
             assert np.array_equal(a[column], b[column]), (name, column)
     assert len(list((tmp_path / "two" / "runs").glob("*.json"))) == 6

@@ -11,10 +11,10 @@ per customer-month. Channel by content is not recorded.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
-import numpy as np
 
+from experiments.running.results import mix_totals
 from experiments.store.tables import Table, select
 from policies.base import describe_rule
 from policies.baselines import BASELINES
@@ -63,16 +63,20 @@ def _shares(shares: dict[str, float]) -> str:
 
 def contact_mix(daily: Table, segments: Table, policy: str) -> ContactMix:
     """The :class:`ContactMix` of ``policy`` from the daily and segments tables of one grid point."""
-    day = select(daily, policy=policy)
-    seg = select(segments, policy=policy)
+    totals = {**mix_totals("daily", select(daily, policy=policy)),
+              **mix_totals("segments", select(segments, policy=policy))}
+    return mix_from_totals(policy, totals)
 
-    def total(t: Table, column: str) -> float:
-        return float(np.sum(t[column].astype(np.float64))) if column in t else 0.0
 
-    pool_days = total(day, "reachable") + total(day, "unreachable")
-    rate = total(day, "contacts") / pool_days * DAYS_PER_MONTH if pool_days > 0 else 0.0
-    return ContactMix(policy, rate, _normalised({ch: total(day, f"{ch}_delivered") for ch in CHANNELS}),
-                      _normalised({c: total(seg, f"contacts_{c}") for c in CONTENTS}))
+def mix_from_totals(policy: str, totals: Mapping[str, float]) -> ContactMix:
+    """The :class:`ContactMix` of ``policy`` from its column totals (:func:`mix_totals`, summed over runs)."""
+    def total(column: str) -> float:
+        return totals.get(column, 0.0)
+
+    pool_days = total("reachable") + total("unreachable")
+    rate = total("contacts") / pool_days * DAYS_PER_MONTH if pool_days > 0 else 0.0
+    return ContactMix(policy, rate, _normalised({ch: total(f"{ch}_delivered") for ch in CHANNELS}),
+                      _normalised({c: total(f"contacts_{c}") for c in CONTENTS}))
 
 
 def _normalised(counts: dict[str, float]) -> dict[str, float]:

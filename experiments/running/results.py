@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
 from experiments.store.io import atomic_write_text
 from experiments.recording import SEGMENTS, ContactRecorder, hidden_histograms
-from sim.defaults import ACTIVE, CONTENTS
+from sim.defaults import ACTIVE, CHANNELS, CONTENTS
 from sim.engine import RunResult, Simulation
 
 RECORD_FORMAT = 2
@@ -78,48 +78,42 @@ def table_cell(value: Any) -> Any:
     return value if isinstance(value, (int, float, str, bool)) else json.dumps(value)
 
 
-class TableBuilder:
-    """Accumulates the columns of one tidy table, row by row."""
-
-    def __init__(self) -> None:
-        """An empty table."""
-        self.columns: dict[str, list[Any]] = {}
-        self.rows = 0
-
-    def add(self, row: dict[str, Any]) -> None:
-        """Append one row (every row must have the same columns)."""
-        if not self.columns:
-            self.columns = {k: [] for k in row}
-        for k, v in row.items():
-            self.columns[k].append(v)
-        self.rows += 1
-
-    def extend(self, ids: dict[str, Any], columns: dict[str, list[Any]]) -> None:
-        """Append rows sharing ``ids``, with per-row values given column-wise."""
-        n = len(next(iter(columns.values())))
-        for i in range(n):
-            self.add({**ids, **{k: v[i] for k, v in columns.items()}})
+TABLES = ("runs", "daily", "hidden", "segments")
+"""The tidy tables of an experiment, in the order they are written."""
+Chunk = tuple[str, dict[str, Any], dict[str, list[Any]]]
+"""Rows of one table from one run: table name, columns shared by the rows, per-row columns."""
 
 
-def build_tables(runs: Iterable[tuple[dict[str, Any], Record]]) -> dict[str, dict[str, list[Any]]]:
-    """The tidy tables of an experiment from (identifying columns, record) pairs.
+def run_chunks(ids: dict[str, Any], rec: Record) -> Iterator[Chunk]:
+    """The rows one run adds to the tidy tables, given its identifying columns.
 
     ``runs``: one row per run (identity, grid values, summary); ``daily``: one row per run-day;
     ``hidden``: one row per run, variable and bin; ``segments``: one row per run, day and segment.
     """
-    t = {name: TableBuilder() for name in ("runs", "daily", "hidden", "segments")}
-    for ids, rec in runs:
-        short = {k: ids[k] for k in ("run_id", "point", "policy", "seed")}
-        t["runs"].add({**ids, **{k: table_cell(v) for k, v in rec["summary"].items() if k not in ids}})
-        daily = rec["daily"]
-        t["daily"].extend(short, {"day": daily["day"], **{k: v for k, v in daily.items() if k != "day"}})
-        for var, h in rec["hidden"].items():
-            edges = h["edges"]
-            t["hidden"].extend({**short, "variable": var},
-                               {"bin_low": edges[:-1], "bin_high": edges[1:], "customers": h["counts"]})
-        seg = rec["segments"]
-        for day, (cells, reach) in enumerate(zip(seg["contacts"], seg["reachable"])):
-            t["segments"].extend({**short, "day": daily["day"][day]}, {
-                "segment": seg["names"], "reachable": reach, "contacts": [sum(c) for c in cells],
-                **{f"contacts_{ct}": [c[j] for c in cells] for j, ct in enumerate(seg["contents"])}})
-    return {name: b.columns for name, b in t.items()}
+    short = {k: ids[k] for k in ("run_id", "point", "policy", "seed")}
+    summary = {k: table_cell(v) for k, v in rec["summary"].items() if k not in ids}
+    yield "runs", ids, {k: [v] for k, v in summary.items()} if summary else {"run_id": [ids["run_id"]]}
+    daily = rec["daily"]
+    yield "daily", short, {"day": daily["day"], **{k: v for k, v in daily.items() if k != "day"}}
+    for var, h in rec["hidden"].items():
+        edges = h["edges"]
+        yield "hidden", {**short, "variable": var}, {"bin_low": edges[:-1], "bin_high": edges[1:],
+                                                     "customers": h["counts"]}
+    seg = rec["segments"]
+    for day, (cells, reach) in enumerate(zip(seg["contacts"], seg["reachable"])):
+        yield "segments", {**short, "day": daily["day"][day]}, {
+            "segment": seg["names"], "reachable": reach, "contacts": [sum(c) for c in cells],
+            **{f"contacts_{ct}": [c[j] for c in cells] for j, ct in enumerate(seg["contents"])}}
+
+
+MIX_COLUMNS = {"daily": ("reachable", "unreachable", "contacts", *(f"{ch}_delivered" for ch in CHANNELS)),
+               "segments": tuple(f"contacts_{c}" for c in CONTENTS)}
+"""Columns of the daily and segments tables whose totals make a :class:`ContactMix`."""
+
+
+def mix_totals(table: str, columns: Mapping[str, Any]) -> dict[str, float]:
+    """Totals of the :data:`MIX_COLUMNS` of ``table`` found in ``columns`` (some rows of that table).
+
+    Why: totals add up, so the mix of a policy can be gathered run by run without holding the tables.
+    """
+    return {c: float(np.sum(np.asarray(columns[c], np.float64))) for c in MIX_COLUMNS.get(table, ()) if c in columns}

@@ -11,10 +11,12 @@ raises is reported with its scenario, policy and seed once the others have finis
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib
 import json
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache, partial
 from pathlib import Path
 from typing import Any, Callable
@@ -22,12 +24,12 @@ from typing import Any, Callable
 from experiments.stats.comparison import COLUMNS, Comparison
 from experiments.store.io import daily_rows, write_csv, write_json
 from experiments.recording import ContactRecorder
-from experiments.running.results import (RECORD_FORMAT, Record, build_tables, load_record, make_record,
-                                         save_record, table_cell)
+from experiments.running.results import (RECORD_FORMAT, TABLES, Record, load_record, make_record, mix_totals,
+                                         run_chunks, save_record, table_cell)
 from experiments.running.backends import Backend, LocalBackend, error_text
 from experiments.running.spec import Experiment, GridPoint, PolicySpec
 from experiments.running.sweep import report_point, surface_rows
-from experiments.store.tables import Table, as_arrays, read_table, select, write_table
+from experiments.store.tables import Table, TableBuilder, TableStream, as_arrays, read_table, select
 from policies import load_policy
 from sim.config import Scenario
 from sim.engine import RunResult, Simulation, code_version, realize_residual
@@ -35,6 +37,8 @@ from sim.guard import check_run_memory
 
 Progress = Callable[[int], None]
 """Called with the number of simulated days done so far."""
+Records = dict[str, "Record | None"]
+"""Finished runs by key: the record, or None for a run saved in ``out/runs`` (read back one at a time)."""
 MODEL_PACKAGES = ("sim", "agents", "policies")
 """Packages whose source decides a run's numbers (hashed into every run's key)."""
 
@@ -150,16 +154,11 @@ def unique(tasks: list[RunTask]) -> list[RunTask]:
     return list(first.values())
 
 
-def resume(tasks: list[RunTask], out: Path | None) -> dict[str, Record]:
-    """Finished runs found intact in ``out/runs``, by key; anything else will be (re)done."""
+def resume(tasks: list[RunTask], out: Path | None) -> Records:
+    """Finished runs found intact in ``out/runs``, by key (verified, then let go: see :data:`Records`)."""
     if out is None:
         return {}
-    found = {}
-    for t in unique(tasks):
-        rec = load_record(out / "runs" / t.file_name, t.key)
-        if rec is not None:
-            found[t.key] = rec
-    return found
+    return {t.key: None for t in unique(tasks) if load_record(out / "runs" / t.file_name, t.key) is not None}
 
 
 @dataclass(frozen=True)
@@ -186,17 +185,18 @@ class RunsFailed(ValueError):
                          f"a rerun redoes only the failed ones): {listed}")
 
 
-def execute(tasks: list[RunTask], out: Path | None, done: dict[str, Record] | None = None,
-            progress: Progress | None = None, jobs: int = 1, backend: Backend | None = None) -> list[Record]:
-    """Run what is not in ``done``, saving each run as soon as it finishes; records in task order.
+def execute(tasks: list[RunTask], out: Path | None, done: Records | None = None,
+            progress: Progress | None = None, jobs: int = 1, backend: Backend | None = None) -> Records:
+    """Run what is not in ``done``, saving each run as soon as it finishes; every task's entry in :data:`Records`.
 
     The runs go to ``backend`` (default: ``jobs`` local processes, each with its share of the numba
     threads); every run is a pure function of its task, so the records are the same on every backend.
     With ``out``, a run is saved where it ran and read back only to build the tables, so the driver
-    does not hold the runs while they stream in. Runs that raise are collected and, once every other
-    run has finished, raised together as :class:`RunsFailed`.
+    holds no run while they stream in. Runs that raise are collected and, once every other
+    run has finished, raised together as :class:`RunsFailed`. Runs done in this process leave a few kB
+    each in reference cycles that Python's collector frees late, so it is run every :data:`COLLECT_EVERY`.
     """
-    records: dict[str, Record | None] = dict(done or {})
+    records: Records = dict(done or {})
     todo = [t for t in unique(tasks) if t.key not in records]
     own = backend is None
     backend = backend or LocalBackend(jobs)
@@ -213,7 +213,10 @@ def execute(tasks: list[RunTask], out: Path | None, done: dict[str, Record] | No
                 except Exception as exc:  # noqa: BLE001 - reported with its run once the others are done
                     failures.append(RunFailure(t, error_text(exc)))
                 elapsed += t.days
+                if (len(records) + len(failures)) % COLLECT_EVERY == 0:
+                    gc.collect()
         else:
+            warm_kernels(todo)
             for f in backend.map_unordered(partial(run_saved, out=out), todo):
                 t = todo[f.index]
                 if f.error is None:
@@ -228,7 +231,34 @@ def execute(tasks: list[RunTask], out: Path | None, done: dict[str, Record] | No
             backend.close()
     if failures:
         raise RunsFailed(failures, len(todo))
-    return _in_order(tasks, records, out)
+    return records
+
+
+COLLECT_EVERY = 50
+"""Runs done in this process between two garbage collections (about 1 ms a run; see :func:`execute`)."""
+WARM_CUSTOMERS, WARM_DAYS = 50, 2
+"""Size of the throwaway runs that compile the kernels in the driver before workers start (:func:`warm_kernels`)."""
+
+
+def warm_kernels(tasks: list[RunTask]) -> None:
+    """Compile, in this process, the numba kernels the tasks need, so workers load them from the on-disk cache.
+
+    Why: with a cold cache (the first run of a siyu version on a machine) every worker process compiled
+    every kernel itself, all at once: a 2-worker Ray run took 1m45s the first time, 17 s the next. One
+    tiny run per distinct (scenario, policy kind) compiles them once here and writes them to
+    ``$SIYU_CACHE_DIR`` (:mod:`sim._cache`), which local workers share; with a warm cache it costs a
+    fraction of a second. A policy that fails here is left to fail, and be reported, in its real run.
+    """
+    seen = set()
+    for t in tasks:
+        kind = (t.scenario.config_hash(), t.policy.kind or str(t.policy.ref))
+        if kind in seen:
+            continue
+        seen.add(kind)
+        try:
+            replace(t, customers=WARM_CUSTOMERS, days=min(WARM_DAYS, t.days)).run()  # the real code path, tiny
+        except Exception:  # noqa: BLE001,S112 - the real run raises it again, with its scenario, policy and seed
+            continue
 
 
 def run_saved(task: RunTask, out: Path | None, progress: Progress | None = None) -> Record | None:
@@ -243,19 +273,15 @@ def run_saved(task: RunTask, out: Path | None, progress: Progress | None = None)
     return None
 
 
-def _in_order(tasks: list[RunTask], records: dict[str, Record | None], out: Path | None) -> list[Record]:
-    """The record of every task, in task order; those saved by workers read back from ``out/runs``."""
-    found = []
-    for t in tasks:
-        rec = records[t.key]
+def _record(task: RunTask, records: Records, out: Path | None) -> Record:
+    """The record of ``task``: held in ``records``, or read back from ``out/runs`` (not kept)."""
+    rec = records[task.key]
+    if rec is None:
+        assert out is not None
+        rec = load_record(out / "runs" / task.file_name, task.key)
         if rec is None:
-            assert out is not None
-            rec = load_record(out / "runs" / t.file_name, t.key)
-            if rec is None:
-                raise OSError(f"{out / 'runs' / t.file_name}: run file missing or damaged after the run; rerun")
-            records[t.key] = rec
-        found.append(rec)
-    return found
+            raise OSError(f"{out / 'runs' / task.file_name}: run file missing or damaged after the run; rerun")
+    return rec
 
 
 @dataclass
@@ -264,13 +290,27 @@ class ExperimentResult:
 
     experiment: Experiment
     tables: dict[str, Table]
+    """The tables held in memory: all four without an output folder, only ``runs`` with one (see :meth:`table`)."""
     point: int
     """Grid point shown in the comparison and report (the sweep optimum; 0 without a grid)."""
+    mix_totals: dict[tuple[int, str], dict[str, float]] = field(default_factory=dict)
+    """Per (grid point, policy), the totals its contact mix is made of (:func:`~experiments.running.results.mix_totals`,
+    summed run by run; :func:`experiments.reporting.mix.mix_from_totals` makes the mix)."""
+    out: Path | None = None
+    """Where the tables were written."""
 
     @property
     def runs(self) -> Table:
         """One row per run."""
         return self.tables["runs"]
+
+    def table(self, name: str) -> Table:
+        """Table ``name``: the one in memory, else read from :attr:`out` (the daily and segments tables are big)."""
+        if name in self.tables:
+            return self.tables[name]
+        if self.out is None:
+            raise KeyError(name)
+        return read_table(self.out, name)
 
     def comparison(self, point: int | None = None) -> Comparison:
         """Paired comparison of the policies at a grid point (default: :attr:`point`)."""
@@ -279,19 +319,32 @@ class ExperimentResult:
                                      self.experiment.seeds)
 
 
-def finish(exp: Experiment, tasks: list[RunTask], records: list[Record], out: Path | None) -> ExperimentResult:
-    """Build the tables and statistics; with ``out``, write them next to the run files."""
+def finish(exp: Experiment, tasks: list[RunTask], records: Records, out: Path | None) -> ExperimentResult:
+    """Build the tables and statistics; with ``out``, write them next to the run files.
+
+    The tables are built run by run in task order: with ``out`` each run is read back, its rows streamed
+    to the table files (:class:`~experiments.store.tables.TableStream`) and its contact-mix totals added
+    up, then let go, so the driver's memory does not grow with the runs; only the ``runs`` table (a row
+    of scalars per run, what the paired intervals need) is read back.
+    """
     axes = [a.label for a in exp.axes]
-    raw = build_tables((t.ids(axes), r) for t, r in zip(tasks, records))
+    totals: dict[tuple[int, str], dict[str, float]] = {}
+    with ExitStack() as stack:
+        sinks = {name: stack.enter_context(TableStream(out, name)) if out is not None else TableBuilder()
+                 for name in TABLES}
+        for t in tasks:
+            mix = totals.setdefault((t.point.index, t.policy.name), {})
+            for name, shared, columns in run_chunks(t.ids(axes), _record(t, records, out)):
+                sinks[name].extend(shared, columns)
+                for column, value in mix_totals(name, columns).items():
+                    mix[column] = mix.get(column, 0.0) + value
     if out is not None:
         write_json(out / "experiment.json", exp.describe())
-        for name, columns in raw.items():
-            write_table(out, name, columns)
-        tables = {name: read_table(out, name) for name in raw}
+        tables = {"runs": read_table(out, "runs")}
     else:
-        tables = {name: as_arrays(columns) for name, columns in raw.items()}
+        tables = {name: as_arrays(sink.columns) for name, sink in sinks.items()}
     point = report_point(exp, tables["runs"])
-    result = ExperimentResult(exp, tables, point)
+    result = ExperimentResult(exp, tables, point, totals, out)
     if out is not None:
         write_csv(out / "comparison.csv", comparison_rows(result), COLUMNS + ["point"] + axes)
         if exp.axes:

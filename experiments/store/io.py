@@ -7,16 +7,27 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     """Call ``write(tmp_path)`` then rename onto ``path``: readers see the old file or the whole new one."""
+    with atomic_path(path) as tmp:
+        write(tmp)
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[str]:
+    """A temporary file next to ``path``, renamed onto it when the block ends without error, else removed.
+
+    Why: a file written piece by piece (a table streamed run by run) is seen whole or not at all.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        write(tmp)
+        yield tmp
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results are ordinary files
         os.replace(tmp, path)
     except BaseException:
@@ -53,8 +64,13 @@ def write_csv(path: Path, rows: Iterable[Mapping[str, Any]], columns: list[str])
     w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: _fmt(r.get(k)) for k in columns})
+        w.writerow(csv_cells(r, columns))
     atomic_write_text(path, buf.getvalue())
+
+
+def csv_cells(row: Mapping[str, Any], columns: list[str]) -> dict[str, Any]:
+    """The cells of one CSV row as written: floats by ``repr`` (exact round trip), numpy scalars as Python's."""
+    return {k: _fmt(row.get(k)) for k in columns}
 
 
 def daily_rows(daily: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:

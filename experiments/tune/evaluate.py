@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from experiments.running.backends import Backend, LocalBackend
-from experiments.running.runner import RunFailure, RunsFailed, RunTask
+from experiments.running.runner import RunFailure, RunsFailed, RunTask, warm_kernels
 from experiments.running.spec import GridPoint, PolicySpec
 from sim.config import Scenario
 
@@ -34,6 +34,8 @@ class Evaluator:
         self.metric = metric
         self._own = backend is None
         self.backend = backend or LocalBackend(jobs)
+        self._warm = False
+        """Whether the kernels were compiled here before the first trial went to the workers."""
 
     def tasks(self, kind: str, params: dict[str, Any], name: str) -> list[RunTask]:
         """One run task per seed."""
@@ -42,7 +44,14 @@ class Evaluator:
 
     def __call__(self, kind: str, params: dict[str, Any], name: str = "trial") -> list[float]:
         """The metric on every seed, in seed order (:class:`RunsFailed` if a seed's run raised)."""
-        tasks = self.tasks(kind, params, name)
+        return self.many(kind, [(params, name)])[0]
+
+    def many(self, kind: str, trials: list[tuple[dict[str, Any], str]]) -> list[list[float]]:
+        """The metric on every seed of each (parameters, name), all sent to the workers at once."""
+        tasks = [t for params, name in trials for t in self.tasks(kind, params, name)]
+        if not self._warm and self.backend.workers > 1 and len(tasks) > 1:  # see warm_kernels
+            warm_kernels(tasks)
+            self._warm = True
         values: list[float] = [0.0] * len(tasks)
         failures = []
         for f in self.backend.map_unordered(partial(_value, metric=self.metric), tasks):
@@ -52,7 +61,8 @@ class Evaluator:
                 failures.append(RunFailure(tasks[f.index], f.error))
         if failures:
             raise RunsFailed(failures, len(tasks))
-        return values
+        n = len(self.seeds)
+        return [values[i * n:(i + 1) * n] for i in range(len(trials))]
 
     def close(self) -> None:
         """Stop the workers of a backend this evaluator started (one passed in is its owner's to close)."""

@@ -36,7 +36,8 @@ STUDY_FILE = "study.journal"
 SETTINGS_FILE = "tune.json"
 NAMES = {"policy": "POLICY", "scenario": "--scenario", "scenario_content": "--scenario (its content)",
          "customers": "--customers", "days": "--days", "train_seeds": "--train-seeds", "metric": "--metric",
-         "sampler_seed": "--sampler-seed", "search_space": "the declared search ranges (policies/baselines.py)",
+         "sampler_seed": "--sampler-seed", "batch": "--batch",
+         "search_space": "the declared search ranges (policies/baselines.py)",
          "code_fingerprint": "the model's code (sim, agents, policies)"}
 """How a setting of the identity is called on the command line, for the refusal to resume."""
 ENDED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
@@ -156,13 +157,16 @@ def search(settings: TuneSettings, out: Path, on_trial: Callable[[TrialResult, i
         for t in _finished(study, kind):
             if on_trial is not None and t.number < settings.trials:
                 on_trial(t, t.number + 1)
-        while len(study.get_trials(deepcopy=False, states=ENDED)) < settings.trials:
-            number = len(study.trials) - len(study.get_trials(states=(optuna.trial.TrialState.WAITING,)))
-            study.sampler = _sampler(settings, number)
-            trial = study.ask(dists)
-            done = _score(study, trial.number, trial.params, kind, evaluate)
-            if on_trial is not None:
-                on_trial(done, trial.number + 1)
+        while (ended := len(study.get_trials(deepcopy=False, states=ENDED))) < settings.trials:
+            asked = []
+            for _ in range(min(settings.batch, settings.trials - ended)):  # asked in order, before any is scored
+                number = len(study.trials) - len(study.get_trials(states=(optuna.trial.TrialState.WAITING,)))
+                study.sampler = _sampler(settings, number)
+                trial = study.ask(dists)
+                asked.append((trial.number, trial.params))
+            for done in _score_many(study, asked, kind, evaluate):
+                if on_trial is not None:
+                    on_trial(done, done.number + 1)
     finally:
         if own:
             evaluate.close()
@@ -177,16 +181,25 @@ def search(settings: TuneSettings, out: Path, on_trial: Callable[[TrialResult, i
 def _score(study: optuna.Study, number: int, trial_params: dict[str, Any], kind: str,
            evaluate: Evaluator) -> TrialResult:
     """Evaluate one trial on the training seeds and record it (its value per seed too) in the study."""
-    params = decode(kind, trial_params)
-    values = evaluate(kind, params, name=f"trial{number}")
-    value = sum(values) / len(values)
-    # by number, not through a Trial object: a trial left running by an interrupted process has none here
-    storage = study._storage
-    storage.set_trial_user_attr(storage.get_trial_id_from_study_id_trial_number(study._study_id, number),
-                                "seed_values", values)
-    study.tell(number, value)
-    default = bool(study.trials[number].user_attrs.get("default", False))
-    return TrialResult(number, dict(trial_params), params, values, value, default)
+    return _score_many(study, [(number, trial_params)], kind, evaluate)[0]
+
+
+def _score_many(study: optuna.Study, trials: list[tuple[int, dict[str, Any]]], kind: str,
+                evaluate: Evaluator) -> list[TrialResult]:
+    """Evaluate trials together on the training seeds, then record them in the study in order."""
+    params = [decode(kind, p) for _, p in trials]
+    scored = evaluate.many(kind, [(pp, f"trial{number}") for pp, (number, _) in zip(params, trials)])
+    done = []
+    for (number, trial_params), pp, values in zip(trials, params, scored):
+        value = sum(values) / len(values)
+        # by number, not through a Trial object: a trial left running by an interrupted process has none here
+        storage = study._storage
+        storage.set_trial_user_attr(storage.get_trial_id_from_study_id_trial_number(study._study_id, number),
+                                    "seed_values", values)
+        study.tell(number, value)
+        default = bool(study.trials[number].user_attrs.get("default", False))
+        done.append(TrialResult(number, dict(trial_params), pp, values, value, default))
+    return done
 
 
 def _finished(study: optuna.Study, kind: str) -> list[TrialResult]:

@@ -49,6 +49,11 @@ class TuneSettings:
     metric: str = "total_value"
     sampler_seed: int = 0
     jobs: int = 1
+    batch: int = 1
+    """Trials asked together and evaluated at once (in parallel on the workers), then told in order.
+
+    The trials drawn depend on it (a trial of a batch does not see the others' values), never on the
+    backend or the worker count: the same batch gives the same search everywhere."""
 
     def __post_init__(self) -> None:
         """Reject what cannot be searched, naming the argument and what is allowed."""
@@ -57,7 +62,7 @@ class TuneSettings:
                               f"tunable: {', '.join(tunable_policies())}")
         if self.metric not in TUNE_METRICS:
             raise ConfigError(f"metric '{self.metric}' cannot be optimised; allowed: {', '.join(TUNE_METRICS)}")
-        for name in ("customers", "days", "trials", "train_seeds", "test_seeds", "jobs"):
+        for name in ("customers", "days", "trials", "train_seeds", "test_seeds", "jobs", "batch"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.test_seeds > MAX_TEST_SEEDS:
@@ -90,4 +95,4 @@ class TuneSettings:
                 "scenario_content": hashlib.sha256(content).hexdigest()[:16], "customers": self.customers,
                 "days": self.days, "train_seeds": self.train_seeds, "metric": self.metric,
                 "sampler_seed": self.sampler_seed, "search_space": search_space(BASELINES[self.policy].Params),
-                "code_fingerprint": code_fingerprint()}
+                "code_fingerprint": code_fingerprint(), **({"batch": self.batch} if self.batch != 1 else {})}

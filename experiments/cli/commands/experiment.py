@@ -82,16 +82,14 @@ def print_result(result: ExperimentResult) -> None:
 
 def print_policies(result: ExperimentResult) -> None:
     """What each policy did at the reported point: its rule (parameters changed from the defaults) and contact mix."""
-    from experiments.reporting.mix import contact_mix, describe_entry
-    from experiments.store.tables import select
+    from experiments.reporting.mix import describe_entry, mix_from_totals
     exp = result.experiment
-    daily, segments = (select(result.tables[t], point=result.point) for t in ("daily", "segments"))
     table = Table(title="what each policy does", title_justify="left")
     for col in ("policy", "rule", "contacts per customer-month", "delivered by channel", "by content"):
         table.add_column(col, justify="right" if col.startswith("contacts") else "left")
     specs = {p.name: p.describe() for p in exp.points[result.point].policies}
     for pol in exp.policy_names:
-        mix = contact_mix(daily, segments, pol)
+        mix = mix_from_totals(pol, result.mix_totals.get((result.point, pol), {}))
         table.add_row(pol, describe_entry(specs.get(pol, {"name": pol}), changed_only=True),
                       f"{mix.per_customer_month:.2f}", mix.channel_text(), mix.content_text())
     out_console.print(table)

@@ -30,7 +30,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     sc = load_scenario(args.scenario)
     settings = TuneSettings(args.policy, args.scenario, sc, args.customers or sc.population.customers, args.days,
                             args.trials, args.train_seeds, args.test_seeds, args.metric, args.sampler_seed,
-                            args.jobs)
+                            args.jobs, args.batch)
     out = Path(args.out) if args.out else Path("runs") / "tune" / args.policy
     if check_resumable(settings, out):
         done = len([t for t in open_study(settings, out).trials if t.state.is_finished()])
@@ -88,6 +88,9 @@ def register(sub: Any) -> None:
                    help=f"summary metric to optimise (default total_value): {', '.join(TUNE_METRICS)}")
     p.add_argument("--sampler-seed", type=seed_int, default=0, metavar="S",
                    help="seed of the TPE sampler (default 0); the same seed and arguments give the same search")
+    p.add_argument("--batch", type=positive_int, default=1, metavar="K",
+                   help="trials drawn together and scored in parallel, then recorded in order (default 1); "
+                        "the search depends on K, not on --jobs or --backend")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="output folder (default runs/tune/POLICY); rerunning with the same folder resumes")
     add_jobs_argument(p)
