@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.logs.rows import MIN_VALID_SHARE, LogError, LogReport, cell, customer_and_day, open_rows
+from experiments.logs.rows import LogError, LogReport, cell, check_usable, customer_and_day, open_rows
 from sim.defaults import CHANNELS, CONTENTS, SLOTS
 
 CONTROL = "none"
@@ -136,9 +136,7 @@ def read_contacts(path: str | Path, ids: np.ndarray, date_format: str = "iso", c
                     CONTENTS.index(content) if content != CONTROL else -1,
                     *flags, SLOTS.index(slot) if slot else -1))
     report.fail_if_strict(strict)
-    if total and len(out) < MIN_VALID_SHARE * total:
-        first = report.lines()[0] if report.dropped else ""
-        raise LogError(f"{path}: only {len(out):,} of {total:,} rows are usable; {first}")
+    check_usable(path, len(out), total, report)
     a = np.array(out, np.int64).reshape(-1, 8)
     return Contacts(*(a[:, k] for k in range(8)), report=report, line=np.array(lines, np.int64),
                     propensity=np.array(props, np.float64) if PROPENSITY in cols else None)

@@ -141,6 +141,13 @@ def customer_and_day(cells: list[str], cols: dict[str, int], date_format: str, r
     return cid, day
 
 
+def check_usable(path: Path, kept: int, total: int, report: LogReport, hint: str = "") -> None:
+    """Fail in one line when under :data:`MIN_VALID_SHARE` of the ``total`` data rows were ``kept``."""
+    if total and kept < MIN_VALID_SHARE * total:
+        first = report.lines()[0] if report.dropped else ""
+        raise LogError(f"{path}: only {kept:,} of {total:,} rows are usable{hint}; {first}")
+
+
 def cell(cells: list[str], col: int) -> str:
     """The stripped cell at ``col``, or "" when the row is short."""
     return cells[col].strip() if col < len(cells) else ""

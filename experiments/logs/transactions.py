@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.logs.rows import MIN_VALID_SHARE, LogError, LogReport, cell, customer_and_day, open_rows
+from experiments.logs.rows import LogError, LogReport, cell, check_usable, customer_and_day, open_rows
 
 
 
@@ -109,10 +109,7 @@ def read_transactions(path: str | Path, columns: Columns | None = None, date_for
     report.fail_if_strict(strict)
     if total == 0:
         raise LogError(f"{path}: no data rows")
-    if len(days) < MIN_VALID_SHARE * total:
-        first = report.lines()[0] if report.dropped else ""
-        raise LogError(f"{path}: only {len(days):,} of {total:,} rows are usable (check --columns and "
-                       f"--date-format); {first}")
+    check_usable(path, len(days), total, report, " (check --columns and --date-format)")
     customer = np.array(cust, np.int64)
     day_arr = np.array(days, np.int64)
     order = np.lexsort((day_arr, customer))
