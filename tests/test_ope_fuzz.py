@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from experiments.cli.app import main
 from experiments.crm.snapshot import write_snapshot
 from experiments.ope.simulate import campaign, warmed_pool, write_logs
 from policies.randomized import RandomizedCampaign, parse_arms
@@ -46,3 +47,15 @@ def test_random_arguments(tmp_path_factory, capsys, monkeypatch, small_logs, com
         _check(root, capsys, [command, *BASE[command], *extra, "--out", "out/plan.csv" if command == "plan" else "out"])
 
     check()
+
+
+@pytest.mark.parametrize("command", ["plan", "ope", "validate"])
+def test_the_unfuzzed_commands_succeed_and_write_their_output(tmp_path, capsys, monkeypatch, small_logs, command):
+    """The ground the fuzz starts from works: without extra words each command exits 0 and writes its output."""
+    for f in small_logs.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    monkeypatch.chdir(tmp_path)
+    out = "out/plan.csv" if command == "plan" else "out"
+    assert main([command, *BASE[command], "--out", out]) == 0, capsys.readouterr().err[-2000:]
+    written = [out] if command == "plan" else [p.name for p in (tmp_path / "out").iterdir()]
+    assert (tmp_path / out).exists() and written
