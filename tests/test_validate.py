@@ -72,7 +72,7 @@ def test_the_brand_pool_holds_each_customer_with_their_own_record():
     sim = warmed_pool(sc, 2000, 8, 30)  # the first day of a cap window
     view = view_of_simulation(sim)
     pool = BrandPool(sc, view, sim.day)
-    assert pool.beta is not None and 0 < pool.rows.size < view.n  # buyers conditioned, fans drawn
+    assert 0 < pool.rows.size < view.n  # buyers and fans, each matched with their own kind
     drawn = pool.draw(3)
     assert drawn.day == sim.day and drawn.n == view.n
     for name in RECORD:

@@ -1,11 +1,10 @@
 """``siyu forecast``: the log's own customers, each conditioned on their history, simulated past the calibration end.
 
-For each replicate every customer's hidden traits are drawn from their posterior given their history:
-the auxiliary model (:mod:`~experiments.calibrate.auxiliary`, refitted on the cohort) gives the
-posterior of their standardized purchase rate and dropout rate; the standardized rate is mapped to the
-engine's cycle at the same quantile of the cycles of the customers who appear in an engine log with the
-cohort's design. Their record (first and last purchase, frequency, spend, usual order value) is their own
-(:func:`sim.seeding.from_histories`), and the silence since their last purchase is played with the
+For each replicate every customer's hidden traits (cycle, dropout hazard) are drawn from their posterior
+given their history under the scenario itself: those of a simulated customer with a near record in an
+engine log with the cohort's design (:mod:`~experiments.calibrate.posterior`). Their record (first and
+last purchase, frequency, spend, usual order value) is their own (:func:`sim.seeding.from_histories`), and
+the silence since their last purchase is played with the
 engine's formulas, which sets their need clock, salience and whether they have left. The engine then
 runs without contacts; replicates give the bands.
 """
@@ -16,18 +15,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from experiments.calibrate import auxiliary
-from experiments.calibrate.fit import Calibration, Design, scenario_value, simulate_design
+from experiments.calibrate.fit import Calibration, scenario_value
 from experiments.calibrate.history import Histories
+from experiments.calibrate.posterior import Posterior, reference_log
 from experiments.calibrate.simulate import purchases
 from sim.config import Scenario, apply_overrides
 from experiments.logs.contacts import Contacts
 from policies.replay import Replay
 from sim.defaults import ACTIVE, EVENING
 from sim.engine import Simulation
-from sim.params import pack
 from sim.seeding import from_histories
-from sim.state import State, generate
+from sim.state import State
 
 BAND = (0.05, 0.95)
 """Quantiles of the replicates' cumulative repeat transactions that bound the forecast band."""
@@ -73,37 +71,6 @@ class Uncertainty:
         return cls(dict(cal.ses), cal.matched.names, np.asarray(cal.covariance))
 
 
-def cycle_quantiles(scenario: Scenario, h: Histories, seed: int, cohort: str = "auto") -> tuple[float, float]:
-    """Mean and sd of log cycle among the customers an engine log of ``scenario`` with ``h``'s design shows."""
-    design = Design.of(h, cohort)
-    if design.new:  # every customer of a new cohort is in its log
-        pop = scenario.population
-        return float(np.log(pop.cycle_median_days)), float(pop.cycle_sigma)
-    log = simulate_design(scenario, design, seed)
-    rows = np.array(log.histories.ids, dtype=np.int64)
-    cycles = generate(scenario, design.pool, seed).cycle[rows]
-    lc = np.log(cycles.astype(np.float64))
-    return float(lc.mean()), float(lc.std())
-
-
-def posterior_draw(beta: np.ndarray, h: Histories, rng: np.random.Generator
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One draw per customer of (z_rate, z_dropout, alive) from the auxiliary posterior given the history."""
-    lam, delta = auxiliary.rates(beta)
-    alive, left = auxiliary.log_parts(h.x[:, None].astype(float), h.t_x[:, None], h.T[:, None], lam, delta)
-    logp = np.concatenate([alive, left], axis=1) + np.concatenate([auxiliary.LOG_W, auxiliary.LOG_W])
-    logp -= logp.max(axis=1, keepdims=True)
-    p = np.exp(logp)
-    cdf = np.cumsum(p, axis=1)
-    u = rng.random(h.n) * cdf[:, -1]
-    pick = np.minimum((cdf < u[:, None]).sum(axis=1), cdf.shape[1] - 1)
-    k = lam.size
-    node = pick % k
-    spacing = 0.5 * np.diff(np.unique(auxiliary.Z1)).min()
-    z1 = auxiliary.Z1[node] + rng.uniform(-spacing, spacing, h.n)
-    return z1, auxiliary.Z2[node], pick < k
-
-
 def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100, seed: int = 0,
              cohort: str = "auto", errors: Uncertainty | None = None, plan: Replay | None = None) -> Forecast:
     """Simulate the customers of ``h`` for ``days`` days after its calibration end, ``replicates`` times.
@@ -112,8 +79,7 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     around the scenario's values (:class:`Uncertainty`). ``plan`` (:func:`plan_policy`) contacts the customers
     as a contact plan says; without one nobody is contacted.
     """
-    aux = auxiliary.fit(h, covariance=False)
-    m_log0, s_log0 = cycle_quantiles(scenario, h, seed, cohort)
+    post = Posterior(reference_log(scenario, h, seed, cohort), seed=seed)
     base = scenario
     weeks = (days + 6) // 7
     cum = np.zeros((replicates, weeks))
@@ -124,11 +90,9 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     sent = refused = 0
     for r in range(replicates):
         scenario = draw_scenario(base, errors or Uncertainty(), rng)
-        pop0, pop = base.population, scenario.population
-        m_log = m_log0 + np.log(pop.cycle_median_days / pop0.cycle_median_days)
-        s_log = s_log0 * (pop.cycle_sigma / pop0.cycle_sigma if pop0.cycle_sigma > 0 else 1.0)
         sim_seed = seed * 100_003 + r
-        st = conditioned_state(scenario, h, aux.beta, (m_log, s_log), rng, sim_seed)
+        cycle, dropout = post.traits(scenario, post.draw(h.x, h.t_x, h.T, rng))
+        st = conditioned_state(scenario, h, cycle, dropout, sim_seed)
         alive += st.status[: h.n] == ACTIVE
         sim = Simulation(scenario, customers=h.n, seed=sim_seed, state=st, inflow=False)
         cust, day, amount = purchases(sim, days, plan)
@@ -143,21 +107,16 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
                     alive / replicates, sent / replicates, refused / replicates)
 
 
-def conditioned_state(scenario: Scenario, h: Histories, beta: np.ndarray, log_cycle: tuple[float, float],
-                      rng: np.random.Generator, seed: int, alive: np.ndarray | None = None) -> State:
+def conditioned_state(scenario: Scenario, h: Histories, cycle: np.ndarray, dropout: np.ndarray, seed: int,
+                      alive: np.ndarray | None = None) -> State:
     """One draw of the customers of ``h``, each conditioned on their history, as of the day after ``h.end`` (day 0).
 
-    Hidden traits come from the auxiliary posterior (fit ``beta``), the standardized rate mapped onto the
-    engine's log cycle of mean and sd ``log_cycle``; the record and usual order value are the customer's
-    own; the silence since the last purchase is played with the engine's formulas. ``alive`` False marks
-    customers known to have left (default: none; the silent period decides).
+    ``cycle`` (days) and ``dropout`` (per day) are their hidden traits, drawn from the posterior given their
+    record (:class:`~experiments.calibrate.posterior.Posterior`); the record and usual order value are the
+    customer's own; the silence since the last purchase is played with the engine's formulas. ``alive``
+    False marks customers known to have left (default: none; the silent period decides).
     """
-    z1, z2, _ = posterior_draw(beta, h, rng)  # alive or not: the silent period decides
-    m_log, s_log = log_cycle
-    dropout_per_day = float(pack(scenario).population.dropout_per_day)
-    st = from_histories(scenario, seed, np.exp(m_log - s_log * z1),
-                        dropout_per_day * np.exp(auxiliary.DROPOUT_SPREAD * z2 - 0.125),
-                        np.zeros(h.n), (h.first - h.end - 1).astype(np.int64),
+    st = from_histories(scenario, seed, cycle, dropout, np.zeros(h.n), (h.first - h.end - 1).astype(np.int64),
                         (h.last - h.end - 1).astype(np.int64), h.x + 1, h.spend,
                         np.ones(h.n, bool) if alive is None else alive)
     value = np.where(h.orders > 0, np.exp(h.log_value), np.nan)

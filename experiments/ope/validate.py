@@ -86,7 +86,7 @@ def validate(scenario: Scenario, d: Decisions, policies: list[Policy], replicate
         raise ValueError(f"pool: one of {', '.join(POOLS)}, got '{pool}'")
     every = [ArmPolicy(a) for a in d.arms] + list(policies)
     n = customers or int(d.reward.size)
-    brand = BrandPool(scenario, d.view, d.day) if pool == "brand" else None
+    brand = BrandPool(scenario, d.view, d.day, warmup, seed) if pool == "brand" else None
     sims = np.zeros((len(every), replicates))
     for r in range(replicates):
         sim = brand.draw(seed + r) if brand is not None else warmed_pool(scenario, n, seed + r, warmup)

@@ -1,0 +1,173 @@
+"""Each customer's hidden traits given their record, taken from the fitted scenario by simulation.
+
+A customer's record (x repeats, the last at t_x, observed for T days, and, in a CRM record, whether some
+channel still reaches them) informs their personal cycle and dropout hazard. The posterior of those traits
+is the scenario's own: the engine simulates customers with the same design as the data (a
+:class:`Reference`: their records and their true traits), and a customer's traits are those of one of the
+:data:`NEIGHBOURS` simulated customers whose records are nearest to theirs (:class:`Posterior`), a
+nearest-neighbour draw from p(traits | record) under the scenario. No auxiliary model stands in between,
+so the draw follows whatever the engine's records say about its traits (a regular, cycle-driven history
+says much more than a Poisson one would).
+
+Records are compared on log(1 + x), log(1 + T - t_x) (days since the last purchase) and log(1 + T), each
+scaled by its spread among the simulated customers; customers known to be gone or reachable are matched
+only with simulated customers of the same status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from experiments.calibrate.fit import Design, simulate_design
+from experiments.calibrate.history import Histories
+from sim.config import Scenario
+from sim.rng import purpose
+from sim.state import generate
+
+P_POSTERIOR = purpose("posterior", 30)
+"""Stream purpose of the reference simulation's seed and of the neighbour picks."""
+NEIGHBOURS = 10
+"""Simulated customers with the nearest records among which a customer's traits are drawn."""
+JITTER = 0.02
+"""Half-width of the uniform jitter (in spreads of each feature) that breaks ties among equal records at random."""
+
+
+def seed_of(seed: int, *words: int) -> int:
+    """A seed for the purpose :data:`P_POSTERIOR` derived from ``seed`` and ``words`` (never ``seed`` itself)."""
+    return int(np.random.SeedSequence([seed, P_POSTERIOR, *words]).generate_state(1)[0])
+
+
+def rng_of(seed: int, *words: int) -> np.random.Generator:
+    """The generator of the neighbour picks for ``seed`` and ``words``."""
+    return np.random.default_rng(np.random.SeedSequence([seed, P_POSTERIOR, 1, *words]))
+
+
+def features(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """(n, 3) record features: log(1 + x), log(1 + days since the last purchase), log(1 + T)."""
+    x = np.asarray(x, np.float64)
+    t_x, T = np.asarray(t_x, np.float64), np.asarray(T, np.float64)
+    return np.column_stack([np.log1p(x), np.log1p(np.maximum(T - t_x, 0.0)), np.log1p(np.maximum(T, 0.0))])
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Simulated customers of a scenario: their records and their true traits (cycle in days, dropout per day).
+
+    ``alive`` is their status when the data tell it (a CRM record's reach), else None. ``cycle_median`` and
+    ``cycle_sigma`` are the scenario's population values, from which drawn cycles are rescaled to another
+    draw of the parameters (:meth:`Posterior.traits`); ``dropout_scale`` likewise for the dropout hazard.
+    """
+
+    x: np.ndarray
+    t_x: np.ndarray
+    T: np.ndarray
+    cycle: np.ndarray
+    dropout: np.ndarray
+    cycle_median: float
+    cycle_sigma: float
+    dropout_scale: float
+    alive: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        """Simulated customers."""
+        return int(self.cycle.size)
+
+
+def reference_log(scenario: Scenario, h: Histories, seed: int, cohort: str = "auto") -> Reference:
+    """The customers an engine log of ``scenario`` with ``h``'s design shows (:func:`simulate_design`).
+
+    The simulation's seed is derived from ``seed`` (:func:`seed_of`), so a log the engine wrote with
+    ``seed`` is never its own reference.
+    """
+    design = Design.of(h, cohort)
+    ref_seed = seed_of(seed)
+    log = simulate_design(scenario, design, ref_seed)
+    rows = np.array(log.histories.ids, dtype=np.int64)
+    drawn = generate(scenario, design.pool, ref_seed)
+    g = log.histories
+    pop = scenario.population
+    return Reference(g.x, g.t_x, g.T, drawn.cycle[rows].astype(np.float64), drawn.dropout[rows].astype(np.float64),
+                     pop.cycle_median_days, pop.cycle_sigma, pop.dropout_per_year)
+
+
+class Nearest:
+    """Draws, for each query, one of the :data:`NEIGHBOURS` reference rows with the nearest features.
+
+    Features are scaled by their spread among the reference rows; with a ``status`` the query is matched only
+    with reference rows of the same status (among all of them when none has it). Records are discrete, so
+    many are equal: reference and query features get a uniform jitter of :data:`JITTER` (the reference's
+    fixed, from ``seed``; a query's drawn anew each time), so that a query picks among all the equal
+    records at random rather than always the same :data:`NEIGHBOURS` of them.
+    """
+
+    def __init__(self, f: np.ndarray, status: np.ndarray | None = None, neighbours: int = NEIGHBOURS,
+                 seed: int = 0) -> None:
+        f = np.asarray(f, np.float64)
+        if f.shape[0] == 0:
+            raise ValueError("posterior: the reference simulation shows no customer")
+        sd = f.std(axis=0)
+        self.scale = np.where(sd > 0, sd, 1.0)
+        f = f / self.scale + rng_of(seed, 2).uniform(-JITTER, JITTER, f.shape)
+        self.k = int(neighbours)
+        everyone = np.arange(f.shape[0])
+        self.groups = {None: (everyone, cKDTree(f))}
+        if status is not None:
+            for s in (False, True):
+                rows = np.flatnonzero(np.asarray(status, bool) == s)
+                self.groups[s] = (rows, cKDTree(f[rows])) if rows.size else self.groups[None]
+
+    def draw(self, f: np.ndarray, rng: np.random.Generator, status: np.ndarray | None = None) -> np.ndarray:
+        """One reference row per query row of ``f`` (matched within ``status`` when the reference has one)."""
+        f = np.asarray(f, np.float64).reshape(-1, self.scale.size) / self.scale
+        n = f.shape[0]
+        f = f + rng.uniform(-JITTER, JITTER, f.shape)
+        out = np.empty(n, np.int64)
+        u = rng.random(n)
+        if status is None or len(self.groups) == 1:
+            parts = [(np.arange(n), self.groups[None])]
+        else:
+            status = np.asarray(status, bool)
+            parts = [(np.flatnonzero(status == s), self.groups[s]) for s in (False, True)]
+        for who, (rows, tree) in parts:
+            if who.size == 0:
+                continue
+            k = min(self.k, rows.size)
+            _, idx = tree.query(f[who], k=k)
+            idx = np.asarray(idx).reshape(who.size, k)
+            out[who] = rows[idx[np.arange(who.size), (u[who] * k).astype(np.int64)]]
+        return out
+
+
+class Posterior:
+    """Draws of customers' traits from their nearest simulated records (built once, drawn per replicate)."""
+
+    def __init__(self, ref: Reference, neighbours: int = NEIGHBOURS, seed: int = 0) -> None:
+        self.ref = ref
+        self.nearest = Nearest(features(ref.x, ref.t_x, ref.T), ref.alive, neighbours, seed)
+
+    def draw(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, rng: np.random.Generator,
+             alive: np.ndarray | None = None) -> np.ndarray:
+        """One simulated customer (a row of the reference) per customer, among the nearest records.
+
+        ``alive`` (when the reference has a status) matches each customer within their status.
+        """
+        return self.nearest.draw(features(x, t_x, T), rng, alive)
+
+    def traits(self, scenario: Scenario, pick: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(cycle in days, dropout per day) of the picked simulated customers, for ``scenario``'s parameters.
+
+        When ``scenario`` draws its population parameters away from the reference's (the forecast's parameter
+        uncertainty), a cycle keeps its standardized position: log c' = log m' + (log c - log m) s' / s; the
+        dropout hazard scales with the base rate.
+        """
+        ref, pop = self.ref, scenario.population
+        lc = np.log(ref.cycle[pick])
+        m0, m1 = np.log(ref.cycle_median), np.log(pop.cycle_median_days)
+        ratio = pop.cycle_sigma / ref.cycle_sigma if ref.cycle_sigma > 0 else 1.0
+        cycle = np.exp(m1 + (lc - m0) * ratio)
+        dscale = pop.dropout_per_year / ref.dropout_scale if ref.dropout_scale > 0 else 1.0
+        return cycle, ref.dropout[pick] * dscale
