@@ -60,7 +60,7 @@ def main() -> None:
             tx = read_transactions(path, calibration_end=end)
         h = histories(tx, end)
         cal = calibrate(h, base, None, seed=1000 + seed)
-        boot = bootstrap(cal, args.bootstrap, seed=1000 + seed)
+        boot = bootstrap(cal, args.bootstrap, seed=1000 + seed) if args.bootstrap else cal  # 0: the sandwich
         hold = compare(cal.scenario, h, tx, args.holdout // 7, args.replicates, seed, Uncertainty.of(boot))
         cells = []
         for k, true in TRUTH.items():
