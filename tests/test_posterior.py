@@ -77,7 +77,12 @@ def test_forecast_cycles_follow_the_true_ones(tmp_path):
     h = histories(read_transactions(tmp_path / "tx.csv", calibration_end=end), end)
     true = generate(sc, 1500, 7).cycle[np.array([int(str(i)[1:]) for i in h.ids])]
     post = Posterior(reference_log(sc, h, 3), seed=3)
-    cycle, dropout = post.traits(sc, post.draw(h.x, h.t_x, h.T, rng_of(3)))
-    assert np.array_equal(conditioned_state(sc, h, cycle, dropout, 1).cycle, cycle.astype(np.float32))
+    pick = post.draw(h.x, h.t_x, h.T, rng_of(3))
+    cycle, dropout = post.traits(sc, pick)
+    hidden = post.hidden(pick)  # an existing pool: the simulated customers' state at the end of the log
+    st = conditioned_state(sc, h, cycle, dropout, 1, hidden=hidden)
+    assert np.array_equal(st.cycle, cycle.astype(np.float32))
+    assert np.array_equal(st.status, hidden.status) and np.array_equal(st.salience, hidden.salience)
+    assert np.array_equal(st.last_purchase, (h.last - h.end - 1).astype(np.int32))  # the record stays their own
     r = float(np.corrcoef(np.log(cycle), np.log(true))[0, 1])
     assert fisher_z(r, h.n) > 3, r

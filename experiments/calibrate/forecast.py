@@ -17,12 +17,12 @@ import numpy as np
 
 from experiments.calibrate.fit import Calibration, scenario_value
 from experiments.calibrate.history import Histories
-from experiments.calibrate.posterior import Posterior, reference_log
+from experiments.calibrate.posterior import COPIED, Posterior, reference_log
 from experiments.calibrate.simulate import purchases
 from sim.config import Scenario, apply_overrides
 from experiments.logs.contacts import Contacts
 from policies.replay import Replay
-from sim.defaults import ACTIVE, EVENING
+from sim.defaults import A4, A5, ACTIVE, EVENING
 from sim.engine import Simulation
 from sim.seeding import from_histories
 from sim.state import State
@@ -91,8 +91,9 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     for r in range(replicates):
         scenario = draw_scenario(base, errors or Uncertainty(), rng)
         sim_seed = seed * 100_003 + r
-        cycle, dropout = post.traits(scenario, post.draw(h.x, h.t_x, h.T, rng))
-        st = conditioned_state(scenario, h, cycle, dropout, sim_seed)
+        pick = post.draw(h.x, h.t_x, h.T, rng)
+        cycle, dropout = post.traits(scenario, pick)
+        st = conditioned_state(scenario, h, cycle, dropout, sim_seed, hidden=post.hidden(pick))
         alive += st.status[: h.n] == ACTIVE
         sim = Simulation(scenario, customers=h.n, seed=sim_seed, state=st, inflow=False)
         cust, day, amount = purchases(sim, days, plan)
@@ -108,17 +109,25 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
 
 
 def conditioned_state(scenario: Scenario, h: Histories, cycle: np.ndarray, dropout: np.ndarray, seed: int,
-                      alive: np.ndarray | None = None) -> State:
+                      alive: np.ndarray | None = None, hidden: State | None = None) -> State:
     """One draw of the customers of ``h``, each conditioned on their history, as of the day after ``h.end`` (day 0).
 
     ``cycle`` (days) and ``dropout`` (per day) are their hidden traits, drawn from the posterior given their
     record (:class:`~experiments.calibrate.posterior.Posterior`); the record and usual order value are the
     customer's own; the silence since the last purchase is played with the engine's formulas. ``alive``
-    False marks customers known to have left (default: none; the silent period decides).
+    False marks customers known to have left (default: none; the silent period decides). ``hidden``: the
+    state of the simulated customers drawn for them at the end of the log; when given, its
+    :data:`~experiments.calibrate.posterior.COPIED` fields (hidden state, status included, and other
+    traits) replace the silent period's.
     """
     st = from_histories(scenario, seed, cycle, dropout, np.zeros(h.n), (h.first - h.end - 1).astype(np.int64),
                         (h.last - h.end - 1).astype(np.int64), h.x + 1, h.spend,
                         np.ones(h.n, bool) if alive is None else alive)
+    if hidden is not None:
+        for name in COPIED:
+            getattr(st, name)[:] = getattr(hidden, name)
+        st.reach[:] = np.where(st.status == ACTIVE, st.reach, 0)
+        st.stage[:] = np.where((st.frequency >= 2) & (st.trust >= scenario.dynamics.advocate_trust), A5, A4)
     value = np.where(h.orders > 0, np.exp(h.log_value), np.nan)
     st.value[:] = np.where(np.isnan(value), st.value, value)
     return st

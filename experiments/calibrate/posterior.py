@@ -1,13 +1,14 @@
-"""Each customer's hidden traits given their record, taken from the fitted scenario by simulation.
+"""Each customer's hidden state given their record, taken from the fitted scenario by simulation.
 
 A customer's record (x repeats, the last at t_x, observed for T days, and, in a CRM record, whether some
-channel still reaches them) informs their personal cycle and dropout hazard. The posterior of those traits
-is the scenario's own: the engine simulates customers with the same design as the data (a
-:class:`Reference`: their records and their true traits), and a customer's traits are those of one of the
-:data:`NEIGHBOURS` simulated customers whose records are nearest to theirs (:class:`Posterior`), a
-nearest-neighbour draw from p(traits | record) under the scenario. No auxiliary model stands in between,
-so the draw follows whatever the engine's records say about its traits (a regular, cycle-driven history
-says much more than a Poisson one would).
+channel still reaches them) informs their personal cycle, dropout hazard, need clock, salience, whether
+they have left. The posterior of that state is the scenario's own: the engine simulates customers with
+the same design as the data (a :class:`Reference`: their records, their true traits and, when the design
+keeps it, their state at the end of the log), and a customer takes the state of one of the
+:data:`NEIGHBOURS` simulated customers whose records are nearest to theirs (:class:`Posterior`,
+:class:`Nearest`), a nearest-neighbour draw from p(state | record) under the scenario. No auxiliary model
+stands in between, so the draw follows whatever the engine's records say about its customers (a regular,
+cycle-driven history says much more than a Poisson one would).
 
 Records are compared on log(1 + x), log(1 + T - t_x) (days since the last purchase) and log(1 + T), each
 scaled by its spread among the simulated customers; customers known to be gone or reachable are matched
@@ -16,19 +17,24 @@ only with simulated customers of the same status.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from experiments.calibrate.fit import Design, simulate_design
-from experiments.calibrate.history import Histories
+from experiments.calibrate.history import Histories, summarize
+from experiments.calibrate.simulate import purchases
 from sim.config import Scenario
+from sim.engine import Simulation
 from sim.rng import purpose
-from sim.state import generate
+from sim.state import HIDDEN, TRAITS, State, generate
 
 P_POSTERIOR = purpose("posterior", 30)
 """Stream purpose of the reference simulation's seed and of the neighbour picks."""
+COPIED = tuple(n for n in TRAITS if n not in ("value", "cycle", "dropout")) + HIDDEN
+"""Fields a customer takes from the simulated customer drawn for them when the reference keeps its state:
+every trait but their own order value and the rescaled cycle and dropout, and the hidden state."""
 NEIGHBOURS = 10
 """Simulated customers with the nearest records among which a customer's traits are drawn."""
 JITTER = 0.02
@@ -36,7 +42,7 @@ JITTER = 0.02
 
 
 def seed_of(seed: int, *words: int) -> int:
-    """A seed for the purpose :data:`P_POSTERIOR` derived from ``seed`` and ``words`` (never ``seed`` itself)."""
+    """A seed for the purpose :data:`P_POSTERIOR` derived from ``seed`` and ``words`` (a hash: not ``seed`` itself)."""
     return int(np.random.SeedSequence([seed, P_POSTERIOR, *words]).generate_state(1)[0])
 
 
@@ -70,6 +76,8 @@ class Reference:
     cycle_sigma: float
     dropout_scale: float
     alive: np.ndarray | None = None
+    state: State | None = None
+    """Their whole state at the end of the log, when the design keeps it (an existing pool), else None."""
 
     @property
     def n(self) -> int:
@@ -85,13 +93,25 @@ def reference_log(scenario: Scenario, h: Histories, seed: int, cohort: str = "au
     """
     design = Design.of(h, cohort)
     ref_seed = seed_of(seed)
-    log = simulate_design(scenario, design, ref_seed)
-    rows = np.array(log.histories.ids, dtype=np.int64)
-    drawn = generate(scenario, design.pool, ref_seed)
-    g = log.histories
     pop = scenario.population
+    if design.new:  # each customer's log ends at their own span: their traits only
+        g = simulate_design(scenario, design, ref_seed).histories
+        rows = np.array(g.ids, dtype=np.int64)
+        drawn, state = generate(scenario, design.pool, ref_seed), None
+    else:  # as simulate_design, keeping the pool's state at the end of the log
+        sim = Simulation(scenario, customers=design.pool, seed=ref_seed, inflow=False)
+        cust, day, amount = purchases(sim, design.days)
+        order = np.lexsort((day, cust))
+        cust, day, amount = cust[order], day[order], amount[order]
+        first = np.full(design.pool, design.days, np.int64)
+        np.minimum.at(first, cust, day)
+        keep = first[cust] <= design.first_window
+        rows, idx = np.unique(cust[keep], return_inverse=True)
+        g = summarize(rows.astype(object), idx.astype(np.int64), day[keep], amount[keep], design.days - 1)
+        drawn = sim.state
+        state = State(*(getattr(drawn, f.name)[rows].copy() for f in fields(State)))
     return Reference(g.x, g.t_x, g.T, drawn.cycle[rows].astype(np.float64), drawn.dropout[rows].astype(np.float64),
-                     pop.cycle_median_days, pop.cycle_sigma, pop.dropout_per_year)
+                     pop.cycle_median_days, pop.cycle_sigma, pop.dropout_per_year, None, state)
 
 
 class Nearest:
@@ -171,3 +191,8 @@ class Posterior:
         cycle = np.exp(m1 + (lc - m0) * ratio)
         dscale = pop.dropout_per_year / ref.dropout_scale if ref.dropout_scale > 0 else 1.0
         return cycle, ref.dropout[pick] * dscale
+
+    def hidden(self, pick: np.ndarray) -> State | None:
+        """The state of the picked simulated customers at the end of the log (None when the reference has none)."""
+        st = self.ref.state
+        return None if st is None else State(*(getattr(st, f.name)[pick] for f in fields(State)))
