@@ -1,12 +1,14 @@
 """``siyu forecast``: the log's own customers, each conditioned on their history, simulated past the calibration end.
 
-For each replicate every customer's hidden traits (cycle, dropout hazard) are drawn from their posterior
-given their history under the scenario itself: those of a simulated customer with a near record in an
-engine log with the cohort's design (:mod:`~experiments.calibrate.posterior`). Their record (first and
-last purchase, frequency, spend, usual order value) is their own (:func:`sim.seeding.from_histories`), and
-the silence since their last purchase is played with the
-engine's formulas, which sets their need clock, salience and whether they have left. The engine then
-runs without contacts; replicates give the bands.
+For each replicate every customer's hidden state is drawn from its posterior given their history under
+the scenario itself: that of a simulated customer with a near record in an engine log with the cohort's
+design (:mod:`~experiments.calibrate.posterior`): for an existing pool their whole state at the end of
+the log (cycle and dropout rescaled to the replicate's parameters); for a new cohort their cycle and
+dropout, and the silence since the last purchase is played with the engine's formulas
+(:func:`sim.seeding.silent_period`), which sets the need clock, salience and whether they have left.
+Their record (first and last purchase, frequency, spend, usual order value) is their own
+(:func:`sim.seeding.from_histories`). The engine then runs without contacts, or under a contact plan;
+replicates give the bands.
 """
 
 from __future__ import annotations
