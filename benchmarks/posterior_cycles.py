@@ -2,7 +2,8 @@
 
 Brand: a beauty pool warmed up 30 days (as ``benchmarks/ope_coverage.py --write`` writes a brand), its CRM
 record conditioned by :class:`experiments.ope.brand.BrandPool`; the drawn cycles of the buyers against their
-true ones, and the 14-day revenue per customer with no contact in the drawn pools against the true pool.
+true ones, and the 14-day revenue per customer with no contact and the lift of a wecom coupon to everyone
+in the drawn pools against the true pool.
 Log: an engine log of an existing beauty pool, 240 days, conditioned as ``siyu forecast`` does; drawn
 against true cycles. Correlations are of log cycles, with their z (Fisher) from the number of customers.
 
@@ -23,7 +24,8 @@ from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
 from experiments.crm.snapshot import view_of_simulation
 from experiments.logs.transactions import read_transactions
 from experiments.ope.brand import BrandPool
-from experiments.ope.simulate import play, warmed_pool
+from experiments.ope.simulate import true_value, warmed_pool
+from policies.randomized import ArmPolicy, parse_arms
 from sim.config import load_scenario
 from sim.state import generate
 
@@ -48,15 +50,17 @@ def main() -> None:
     pool = BrandPool(sc, view, sim.day)
     print(f"brand: {args.customers:,} customers, {pool.rows.size:,} buyers, posterior built in "
           f"{time.process_time() - t0:.1f} s CPU")
-    true_rev = play(sim, None, 14).sum(axis=1).mean()
+    arms = [ArmPolicy(a) for a in parse_arms("none,wecom:coupon")]
+    t_none, t_coupon = (true_value(sim, a, 14) for a in arms)
     for k in range(args.draws):
         t0 = time.process_time()
         drawn = pool.draw(args.seed + 1 + k)
         took = time.process_time() - t0
         r, z = corr(drawn.state.cycle[pool.rows], sim.state.cycle[pool.rows])
-        rev = play(drawn, None, 14).sum(axis=1).mean()
+        d_none, d_coupon = (true_value(drawn, a, 14) for a in arms)
         print(f"  draw {k}: corr(log drawn, log true cycle) = {r:.3f} (z {z:.1f}); 14-day revenue per customer, "
-              f"no contact: {rev:.2f} (true pool {true_rev:.2f}); draw {took:.1f} s CPU")
+              f"no contact: {d_none:.2f} (true pool {t_none:.2f}), coupon lift {d_coupon - d_none:.2f} "
+              f"(true {t_coupon - t_none:.2f}); draw {took:.1f} s CPU")
     days = 240
     c, d, a = engine_log(sc, 1500, days, 7)
     import tempfile
