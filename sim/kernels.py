@@ -223,7 +223,7 @@ def rest_rows(first, day, k_organic, k_group, force, p, pull, trust_hit, p_leave
 
 
 @njit(cache=True, parallel=True, error_model="numpy", fastmath=True)
-def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_discount,
+def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attention, ev_discount,
              act_channel, act_content, act_slot, act_ask, act_invite,
              value, price_sens, receptive, cycle, slot_mask, dropout, referral,
              salience, fatigue, trust, deal, need_clock, status,
@@ -233,8 +233,9 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
              stats, reward, full=False):  # pragma: no cover - jitted
     """Advance every customer one day under the given actions; per-block sums go into ``stats``.
 
-    ``p`` is the :class:`~sim.params.CustomerParams` of the scenario, ``ch`` and ``ct`` its channel and
-    content tables, ``moments_fold`` today's open-rate factor of Moments posts (below 1 while the
+    ``p_rec``, ``ch_rec`` and ``ct_rec`` are the scenario's :class:`~sim.params.CustomerParams`, channel
+    and content tables as records (:attr:`sim.params.KernelParams.records`; read below as ``p``, ``ch``
+    and ``ct``, field by name as the tuples), ``moments_fold`` today's open-rate factor of Moments posts (below 1 while the
     platform folds them). ``ev_pull``, ``ev_attention`` and ``ev_discount`` are today's calendar
     (:func:`sim.params.calendar_today`): cycles of need pulled forward, open-rate multiplier, and the
     event price cut on every purchase. ``act_ask`` (uint8) marks contacts that carry a referral ask:
@@ -257,9 +258,10 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
     k_landing = stream_key(seed, day, P_LANDING)
     k_ask = stream_key(seed, day, P_ASK)
     k_invite = stream_key(seed, day, P_INVITE)
-    sal_decay, fat_decay, deal_decay = p.salience_decay, p.fatigue_decay, p.deal_decay
-    margin = p.margin
+    sal_decay, fat_decay, deal_decay = p_rec[0].salience_decay, p_rec[0].fatigue_decay, p_rec[0].deal_decay
+    margin = p_rec[0].margin
     for b in prange(nblocks):
+        p, ch, ct = p_rec[0], ch_rec[0], ct_rec[0]  # inside: a record may not cross into numba's parallel region
         lo = b * BLOCK
         hi = min(lo + BLOCK, n)
         revenue = 0.0
@@ -601,10 +603,11 @@ def customer_potential(p, value, price_sens, cycle, dropout, salience, trust, de
 
 
 @njit(cache=True, parallel=True)
-def potential_rows(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach,
+def potential_rows(p_rec, value, price_sens, cycle, dropout, salience, trust, deal, status, reach,
                    out):  # pragma: no cover - jitted
-    """Shaping potential of every customer, in yuan (see :func:`customer_potential`)."""
+    """Shaping potential of every customer, in yuan (see :func:`customer_potential`); ``p_rec`` as in :func:`step_day`."""
     for i in prange(value.shape[0]):
+        p = p_rec[0]  # inside: a record may not cross into numba's parallel region
         out[i] = customer_potential(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach, i)
 
 
