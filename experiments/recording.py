@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from sim._threads import twin
 from sim.defaults import BLOCK, CONTENTS
 from sim.observation import Action, Observation, days_since, purchase_interval
 from sim.segments import SEGMENTS as SEGMENTS, segment_codes as segment_codes, segment_of, typical_interval
@@ -59,7 +60,7 @@ class ContactRecorder:
         return np.stack(self.contacts), np.stack(self.reachable)
 
 
-@njit(cache=True, parallel=True)
+@twin(cache=True)
 def _count_contacts(record, typical, tier, channel, content, nc, cells, reachable):  # pragma: no cover - jitted
     """Today's contacts by (segment, content) into ``cells`` and reachable customers by segment, in one pass.
 

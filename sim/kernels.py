@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sim._threads import twin
+
 from sim.defaults import (A2, A3, A4, A5, ACCOUNT_WECOM, ACTIVE, BLOCK, DROPPED, FLAG_BOUGHT, FLAG_COMPLAINED,
                           FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED, MOMENTS, NEVER, GROUP,
                           EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT, EV_GROUP_LEFT, EV_GROUP_OPEN,
@@ -222,7 +224,7 @@ def rest_rows(first, day, k_organic, k_group, force, p, pull, trust_hit, p_leave
     return s_sal, s_fat, s_tr, s_dl, n_reach, n_unreach, n_drop, n_buyers, n_moments
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath=True)
+@twin(cache=True, error_model="numpy", fastmath=True)
 def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attention, ev_discount,
              act_channel, act_content, act_slot, act_ask, act_invite,
              value, price_sens, receptive, cycle, slot_mask, dropout, referral,
@@ -235,8 +237,8 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
 
     ``p_rec``, ``ch_rec`` and ``ct_rec`` are the scenario's :class:`~sim.params.CustomerParams`, channel
     and content tables as records (:attr:`sim.params.KernelParams.records`; read below as ``p``, ``ch``
-    and ``ct``, field by name as the tuples), ``moments_fold`` today's open-rate factor of Moments posts (below 1 while the
-    platform folds them). ``ev_pull``, ``ev_attention`` and ``ev_discount`` are today's calendar
+    and ``ct``, field by name as the tuples), ``moments_fold`` today's open-rate factor of Moments posts
+    (below 1 while the platform folds them). ``ev_pull``, ``ev_attention`` and ``ev_discount`` are today's calendar
     (:func:`sim.params.calendar_today`): cycles of need pulled forward, open-rate multiplier, and the
     event price cut on every purchase. ``act_ask`` (uint8) marks contacts that carry a referral ask:
     a buyer who opens one refers a friend with a chance of its own (``p.ask_conversion``). ``act_invite``
@@ -602,10 +604,10 @@ def customer_potential(p, value, price_sens, cycle, dropout, salience, trust, de
     return value[i] * margin * (horizon / cycle[i]) * share * np.exp(-dropout[i] * horizon)
 
 
-@njit(cache=True, parallel=True)
+@twin(cache=True)
 def potential_rows(p_rec, value, price_sens, cycle, dropout, salience, trust, deal, status, reach,
                    out):  # pragma: no cover - jitted
-    """Shaping potential of every customer, in yuan (see :func:`customer_potential`); ``p_rec`` as in :func:`step_day`."""
+    """Shaping potential of every customer, in yuan (:func:`customer_potential`); ``p_rec`` as in :func:`step_day`."""
     for i in prange(value.shape[0]):
         p = p_rec[0]  # inside: a record may not cross into numba's parallel region
         out[i] = customer_potential(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach, i)
@@ -615,7 +617,7 @@ def potential_rows(p_rec, value, price_sens, cycle, dropout, salience, trust, de
 E_OK, E_CHANNEL, E_CONTENT, E_SLOT, E_UNREACHABLE, E_CAP, E_DROPPED = range(7)
 
 
-@njit(cache=True, parallel=True)
+@twin(cache=True)
 def check_actions(act_channel, act_content, act_slot, reach, month_count, status, caps,
                   n_contents, n_slots):  # pragma: no cover - jitted
     """First invalid action as (error code, customer index); (E_OK, -1) when all are valid.

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numba import njit, prange
 
+from sim._threads import twin
+
 from sim.config import Scenario
 from sim.defaults import (A2, A4, ACCOUNT_PERSONAL, ACTIVE, EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT,
                           EV_GROUP_OPEN, EV_GROUP_PROMO, EV_REFERRED, GROUP, MOMENTS, NEVER, NO_CONTACT, ORIGIN_AD,
@@ -66,7 +68,7 @@ class GroupState:
         return new
 
 
-@njit(cache=True, parallel=True)
+@twin(cache=True)
 def broadcast_posts(channel, content, slot, reach, status, month_count, cap, size):  # pragma: no cover - jitted
     """Turn group messages into group posts (changes the action arrays in place).
 
@@ -94,7 +96,7 @@ def broadcast_posts(channel, content, slot, reach, status, month_count, cap, siz
                 slot[i] = s
 
 
-@njit(cache=True, parallel=True)
+@twin(cache=True)
 def groups_day(gp_rec, shill, size, status, reach, events, heat, damage, alive, formed, members, open_factor,
                conv_factor, trust_hit, tally, out):  # pragma: no cover - jitted
     """Update every group from its members' events of the day; ``out`` gets (alive, heat sum, members).
@@ -184,7 +186,7 @@ def ration_chats(act_channel, account, status, sp_rec, load, personal_load):  # 
     return dropped
 
 
-@njit(cache=True, parallel=True)
+@twin(cache=True)
 def staff_day(seed, day, sp_rec, load, personal_load, status, reach, account, quality, lost, banned,
               departed):  # pragma: no cover - jitted
     """Guides leave or get banned; their personal-WeChat customers go with them. Sets tomorrow's quality."""
@@ -232,7 +234,7 @@ def referral_inviters(events, blocks, block):  # pragma: no cover - jitted
     return out
 
 
-@njit(cache=True, parallel=True)
+@twin(cache=True)
 def settle_joiners(rows, kind, age, trust0, day, jp_rec, value, cycle, salience, trust, need_clock,
                    reach, last_purchase, first_purchase, frequency, monetary, tier, stage, origin,
                    seed):  # pragma: no cover - jitted
@@ -329,8 +331,9 @@ class World:
                             int(self.params.caps[GROUP]), self.groups.size)
         if self.per_guide > 0 and (channel == WECOM).any():
             channel = channel.copy()  # 1:1 chats beyond a guide's capacity are not delivered
-            self.record[S["undelivered_capacity"]] = ration_chats(channel, st.account, st.status, self.params.records.staff,
-                                                                  self._load, self._personal_load)
+            self.record[S["undelivered_capacity"]] = ration_chats(channel, st.account, st.status,
+                                                                  self.params.records.staff, self._load,
+                                                                  self._personal_load)
             action = replace(action, channel=channel)
         fold = sc.platform.fold_factor if day <= self._folded_until else 1.0
         return action, fold
