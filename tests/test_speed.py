@@ -157,3 +157,16 @@ def test_engine_threads_picks_the_twin_by_pool_size_and_restores(monkeypatch):
             assert threads.serial_now()
     finally:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
+def test_the_bench_s_replay_steps_through_the_same_days_as_the_played_run(beauty):
+    """``siyu bench``'s second yardstick replays the policy's contacts: the same seed ends in the same state."""
+    from experiments.bench.throughput import played_contacts, replay_seconds
+    played = Simulation(beauty, 2 * BLOCK + 100, 5)
+    days = played_contacts(played, make_policy("fatigue_capped"), 12)
+    assert sum(kept["rows"].size for _, kept in days) > 500
+    replayed = Simulation(beauty, 2 * BLOCK + 100, 5)
+    assert replay_seconds(replayed, days) > 0
+    assert replayed.day == played.day == 12 and replayed.joined == played.joined
+    for field, arr in played.state.arrays().items():
+        assert np.array_equal(arr, replayed.state.arrays()[field]), field
