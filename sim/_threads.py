@@ -49,19 +49,21 @@ def engine_threads(rows: int) -> Iterator[None]:
     """Run the kernels inside on one thread when the pool has fewer than :data:`PARALLEL_FROM` rows.
 
     :class:`Twin` kernels then run their serial twin (no parallel launch at all), and other parallel
-    kernels run on one numba thread. With one numba thread in force, twins run serial whatever the
-    pool size. Results do not depend on it: work is split into fixed blocks whatever the thread count.
+    kernels run on one numba thread. From :data:`PARALLEL_FROM` rows the parallel kernels run, on as
+    many threads as are set: on one thread a large pool's step ran as fast through the parallel kernel
+    as through its twin (``benchmarks/parallel_from.py`` prints both). Results do not depend on it:
+    work is split into fixed blocks whatever the thread count.
     """
     import numba
     before_serial = serial_now()
-    before = numba.get_num_threads()
-    if rows >= PARALLEL_FROM and before > 1:
+    if rows >= PARALLEL_FROM:
         _local.serial = False
         try:
             yield
         finally:
             _local.serial = before_serial
         return
+    before = numba.get_num_threads()
     _local.serial = True
     if before > 1:
         numba.set_num_threads(1)

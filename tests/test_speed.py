@@ -153,8 +153,10 @@ def test_engine_threads_picks_the_twin_by_pool_size_and_restores(monkeypatch):
             assert not threads.serial_now() and numba.get_num_threads() == 2
         assert not threads.serial_now() and numba.get_num_threads() == 2
         numba.set_num_threads(1)
-        with threads.engine_threads(5000):  # one thread in force: the twin whatever the size
-            assert threads.serial_now()
+        with threads.engine_threads(999):
+            assert threads.serial_now() and numba.get_num_threads() == 1
+        with threads.engine_threads(5000):  # a large pool on one thread: the parallel kernels, on that thread
+            assert not threads.serial_now() and numba.get_num_threads() == 1
     finally:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
 
