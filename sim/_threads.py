@@ -27,11 +27,13 @@ def configure() -> str:
 
 
 PARALLEL_FROM = 64 * 1024
-"""Rows from which the kernels use every numba thread; smaller pools run on one.
+"""Rows from which the kernels use every numba thread; smaller pools run the serial twins (:class:`Twin`).
 
 Measured with ``siyu bench`` on 2 cores (one run, passive waiting): the engine step at 20,000 and
 50,000 customers ran 1.45x and 1.3x faster on one thread than on two (waking the second thread
-costs more than it brings), at 100,000 two threads were ahead.
+costs more than it brings), at 100,000 two threads were ahead. Re-measure with
+``python benchmarks/parallel_from.py`` (serial twins against the parallel kernels on 2 threads, by
+pool size, alternating); at load 11-12 it could not place the threshold (docs/performance.md).
 """
 
 
