@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from sim._threads import twin
 from sim.defaults import BLOCK, CONTENTS
 from sim.observation import Action, Observation, days_since, purchase_interval
 from sim.segments import SEGMENTS as SEGMENTS, segment_codes as segment_codes, segment_of, typical_interval
@@ -59,28 +60,37 @@ class ContactRecorder:
         return np.stack(self.contacts), np.stack(self.reachable)
 
 
-@njit(cache=True, parallel=True)
+@twin(cache=True)
 def _count_contacts(record, typical, tier, channel, content, nc, cells, reachable):  # pragma: no cover - jitted
     """Today's contacts by (segment, content) into ``cells`` and reachable customers by segment, in one pass.
 
     Counted per block of customers and summed in block order (integers: the same whatever the threads).
     Contents outside the table are counted in its nearest end, as the action's validation would reject them.
+    Each block takes two branch-free passes: the segments (the divisions vectorize), then the counts
+    into four interleaved tallies (consecutive rows rarely wait on the same counter).
     """
     day, reach, _, _, last_purchase, first_purchase, frequency, _ = record
     n = reach.shape[0]
     nb = (n + BLOCK - 1) // BLOCK
-    part = np.zeros((nb, cells.shape[0] + reachable.shape[0]), np.int64)
+    nk = cells.shape[0]
+    width = nk + reachable.shape[0]
+    part = np.zeros((nb, width), np.int64)
     for b in prange(nb):
-        for i in range(b * BLOCK, min((b + 1) * BLOCK, n)):
-            if channel[i] < 0 and reach[i] == 0:
-                continue
-            seg = segment_of(days_since(day, last_purchase[i]),
-                             purchase_interval(last_purchase[i], first_purchase[i], frequency[i]), typical,
-                             frequency[i], tier[i])
-            if channel[i] >= 0:
-                part[b, seg * nc + min(max(np.int64(content[i]), 0), nc - 1)] += 1
-            if reach[i] != 0:
-                part[b, cells.shape[0] + seg] += 1
+        lo, hi = b * BLOCK, min((b + 1) * BLOCK, n)
+        segs = np.empty(hi - lo, np.int64)
+        for j in range(hi - lo):
+            i = lo + j
+            segs[j] = segment_of(days_since(day, last_purchase[i]),
+                                 purchase_interval(last_purchase[i], first_purchase[i], frequency[i]), typical,
+                                 frequency[i], tier[i])
+        lanes = np.zeros((4, width), np.int64)
+        for j in range(hi - lo):
+            i = lo + j
+            seg = segs[j]
+            lanes[j & 3, seg * nc + min(max(np.int64(content[i]), 0), nc - 1)] += channel[i] >= 0
+            lanes[j & 3, nk + seg] += reach[i] != 0
+        for k in range(width):
+            part[b, k] = lanes[0, k] + lanes[1, k] + lanes[2, k] + lanes[3, k]
     for b in range(nb):
         cells += part[b, : cells.shape[0]]
         reachable += part[b, cells.shape[0]:]

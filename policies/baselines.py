@@ -8,7 +8,7 @@ against it); a field's ``json_schema_extra`` declares the range ``siyu tune`` se
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 from pydantic import Field
 
 from policies.journeys import Journeys
@@ -17,6 +17,7 @@ from policies.base import (Params, PolicyMemory, RulePolicy, build_action, caden
                            slot_or_default)
 from sim.defaults import (CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, FLASH_SALE, NEVER, NIGHT, NO_CONTACT,
                           SERVICE, SLOTS)
+from sim._threads import twin
 from sim.observation import Action, Observation, days_since, purchase_interval, usable_channels
 from sim.segments import DUE_FROM, LAPSED_FROM, VIP_TIER, ratio_of, typical_interval
 
@@ -158,7 +159,7 @@ class RfmTiered(RulePolicy):
         return Action(*out)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@twin(cache=True, error_model="numpy")
 def _rfm_tiered(record, typical, since_offer, tier, active_slot, vip_min_tier, due_from, lapsed_after, offer_gap,
                 vip_phase, lap_offer_phase, fan_offer_phase, active_phase, lap_phase, fan_phase, turns, preference,
                 content_code, default_slot, personal_slot, channel, content, slot):  # pragma: no cover - jitted
@@ -228,7 +229,7 @@ class FatigueCapped(RulePolicy):
         return Action(*out)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@twin(cache=True, error_model="numpy")
 def _fatigue_capped(record, typical, last_flags, active_slot, phases, turn, min_gap, cool_down, lo, hi, offer_code,
                     content_code, preference, default_slot, avoid, channel, content, slot):  # pragma: no cover - jitted
     """:class:`FatigueCapped` for every customer in one pass over the CRM record (features derived on the way)."""

@@ -12,8 +12,10 @@ the environment wins.
 from __future__ import annotations
 
 import os
+import threading
+import types
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 WAIT_POLICY = "PASSIVE"
 """OpenMP wait policy of the engine's threads unless the environment sets one."""
@@ -25,30 +27,94 @@ def configure() -> str:
 
 
 PARALLEL_FROM = 64 * 1024
-"""Rows from which the kernels use every numba thread; smaller pools run on one.
+"""Rows from which the kernels use every numba thread; smaller pools run the serial twins (:class:`Twin`).
 
 Measured with ``siyu bench`` on 2 cores (one run, passive waiting): the engine step at 20,000 and
 50,000 customers ran 1.45x and 1.3x faster on one thread than on two (waking the second thread
-costs more than it brings), at 100,000 two threads were ahead.
+costs more than it brings), at 100,000 two threads were ahead. Re-measure with
+``python benchmarks/parallel_from.py`` (serial twins against the parallel kernels on 2 threads, by
+pool size, alternating); at load 11-12 it could not place the threshold (docs/performance.md).
 """
+
+
+_local = threading.local()
+"""Per Python thread: ``serial`` is True inside :func:`engine_threads` when the kernels run on one thread."""
+
+
+def serial_now() -> bool:
+    """Whether :class:`Twin` kernels called now run their one-thread twin."""
+    return getattr(_local, "serial", False)
 
 
 @contextmanager
 def engine_threads(rows: int) -> Iterator[None]:
     """Run the kernels inside on one thread when the pool has fewer than :data:`PARALLEL_FROM` rows.
 
-    Results do not depend on it: work is split into fixed blocks whatever the thread count.
+    :class:`Twin` kernels then run their serial twin (no parallel launch at all), and other parallel
+    kernels run on one numba thread. From :data:`PARALLEL_FROM` rows the parallel kernels run, on as
+    many threads as are set: on one thread a large pool's step ran as fast through the parallel kernel
+    as through its twin (``benchmarks/parallel_from.py`` prints both). Results do not depend on it:
+    work is split into fixed blocks whatever the thread count.
     """
-    if rows >= PARALLEL_FROM:
-        yield
-        return
     import numba
-    before = numba.get_num_threads()
-    if before == 1:  # already one thread: nothing to set or restore
-        yield
+    before_serial = serial_now()
+    if rows >= PARALLEL_FROM:
+        _local.serial = False
+        try:
+            yield
+        finally:
+            _local.serial = before_serial
         return
-    numba.set_num_threads(1)
+    before = numba.get_num_threads()
+    _local.serial = True
+    if before > 1:
+        numba.set_num_threads(1)
     try:
         yield
     finally:
-        numba.set_num_threads(before)
+        _local.serial = before_serial
+        if before > 1:
+            numba.set_num_threads(before)
+
+
+class Twin:
+    """A parallel kernel and its one-thread twin, both compiled from the same Python function.
+
+    Calling it runs the twin inside :func:`engine_threads` for a small pool (or on one thread), the
+    parallel kernel otherwise. Why: a parallel loop on a small pool costs more to launch and join
+    than its work, even with one numba thread set; the twin has no parallel region at all. Both
+    compute the same values in the same order (prange is range in the twin; blocks are fixed), so
+    results are bit-identical. Attributes (``py_func``, ``signatures``, ...) are the parallel kernel's.
+    """
+
+    def __init__(self, parallel: Any, serial: Any) -> None:
+        self.parallel = parallel
+        self.serial = serial
+        self.__doc__ = parallel.__doc__
+        self.__wrapped__ = parallel.py_func
+
+    def __call__(self, *args: Any) -> Any:
+        return (self.serial if getattr(_local, "serial", False) else self.parallel)(*args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.parallel, name)
+
+
+def twin(**options: Any) -> Callable[[Callable[..., Any]], Twin]:
+    """Decorator: ``numba.njit(parallel=True, **options)`` and a serial twin of the same function (a :class:`Twin`).
+
+    The twin is compiled from a copy of the function object named ``<name>_serial`` (so numba's cache
+    keeps the two apart); no second definition of any dynamics exists.
+    """
+    import numba
+
+    def wrap(fn: Callable[..., Any]) -> Twin:
+        parallel = numba.njit(parallel=True, **options)(fn)
+        copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__,
+                                  fn.__closure__)
+        copy.__qualname__ = fn.__qualname__ + "_serial"
+        copy.__module__ = fn.__module__
+        copy.__doc__ = fn.__doc__
+        return Twin(parallel, numba.njit(**options)(copy))
+
+    return wrap

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from sim.config import Scenario
 from sim.defaults import ORIGIN_AD, ORIGIN_ORDER, ORIGIN_REFERRAL, ORIGIN_STORE
@@ -66,8 +67,8 @@ def expected_daily_inflow(scenario: Scenario, customers: int) -> float:
 def daily_joiners(scenario: Scenario, seed: int, day: int, inviter_trust: np.ndarray) -> Joiners:
     """Everyone who joins on ``day``: referred friends first, then orders, store visitors, ad clicks.
 
-    Written for the few dozen joiners of a day: one array of each kind filled in place, counts by
-    ``count_nonzero`` (a fixed cost every simulated day).
+    Written for the few dozen joiners of a day: numpy draws them (its generator, seeded by the seed,
+    the day and the purpose), one compiled call (:func:`_joiner_rows`) lays them out and counts them.
     """
     a, r = scenario.acquisition, scenario.referral
     rng = np.random.default_rng([seed, day, P_ACQUISITION])
@@ -76,21 +77,47 @@ def daily_joiners(scenario: Scenario, seed: int, day: int, inviter_trust: np.nda
     n_orders = rng.poisson(a.orders_per_day) if a.orders_per_day > 0 else 0
     order_age = rng.uniform(0.0, a.order_max_age_days, n_orders).astype(np.int64).astype(np.float64)
     added = rng.random(n_orders) < order_add_probability(order_age, scenario)
-    recent, old = order_age <= RECENT_ORDER_DAYS, order_age > OLD_ORDER_DAYS
-    orders = np.count_nonzero(added)
-    stats = {"acquired_referral": float(refs), "orders_recent_offered": float(np.count_nonzero(recent)),
-             "orders_recent_added": float(np.count_nonzero(added & recent)),
-             "orders_old_offered": float(np.count_nonzero(old)),
-             "orders_old_added": float(np.count_nonzero(added & old)),
-             "acquired_orders": float(orders)}
     visitors = rng.poisson(a.store_visitors_per_day) if a.store_visitors_per_day > 0 else 0
     store = int(rng.binomial(visitors, store_add_probability(scenario))) if visitors else 0
     ads = int(rng.poisson(a.ad_adds_per_day)) if a.ad_adds_per_day > 0 else 0
     cost += store * a.gift_yuan + ads * a.ad_cost_per_add
-    stats.update(acquired_store=float(store), acquired_ads=float(ads))
-    o, s = refs + orders, refs + orders + store
-    kind, age, trust = np.empty(s + ads, np.int64), np.zeros(s + ads), np.zeros(s + ads)
-    kind[:refs], age[:refs], trust[:refs] = ORIGIN_REFERRAL, r.invitee_need, r.inherit_trust * inviter_trust[:refs]
-    kind[refs:o], age[refs:o] = ORIGIN_ORDER, order_age[added]
-    kind[o:s], kind[s:] = ORIGIN_STORE, ORIGIN_AD
+    kind, age, trust, counts = _joiner_rows(refs, r.invitee_need, r.inherit_trust, inviter_trust, order_age, added,
+                                            store, ads)
+    recent_offered, recent_added, old_offered, old_added, orders = counts
+    stats = {"acquired_referral": float(refs), "orders_recent_offered": float(recent_offered),
+             "orders_recent_added": float(recent_added), "orders_old_offered": float(old_offered),
+             "orders_old_added": float(old_added), "acquired_orders": float(orders),
+             "acquired_store": float(store), "acquired_ads": float(ads)}
     return Joiners(kind, age, trust, cost, stats)
+
+
+@njit(cache=True)
+def _joiner_rows(refs, invitee_need, inherit_trust, inviter_trust, order_age, added, store,
+                 ads):  # pragma: no cover - jitted
+    """The day's joiners in join order (kind, age, trust) and the order counts, from numpy's draws, in one call.
+
+    Referred friends first, then the added orders, store visitors and ad clicks. Counts: (recent orders
+    offered, recent added, old offered, old added, all added). One compiled call instead of a dozen
+    small numpy ones (a fixed cost of every simulated day); the draws stay numpy's, so results do not move.
+    """
+    orders = 0
+    recent_offered = recent_added = old_offered = old_added = 0
+    for j in range(order_age.shape[0]):
+        recent, old = order_age[j] <= RECENT_ORDER_DAYS, order_age[j] > OLD_ORDER_DAYS
+        orders += added[j]
+        recent_offered += recent
+        recent_added += added[j] and recent
+        old_offered += old
+        old_added += added[j] and old
+    total = refs + orders + store + ads
+    kind, age, trust = np.empty(total, np.int64), np.zeros(total), np.zeros(total)
+    for j in range(refs):
+        kind[j], age[j], trust[j] = ORIGIN_REFERRAL, invitee_need, inherit_trust * inviter_trust[j]
+    k = refs
+    for j in range(order_age.shape[0]):
+        if added[j]:
+            kind[k], age[k] = ORIGIN_ORDER, order_age[j]
+            k += 1
+    kind[k:k + store] = ORIGIN_STORE
+    kind[k + store:] = ORIGIN_AD
+    return kind, age, trust, (recent_offered, recent_added, old_offered, old_added, orders)

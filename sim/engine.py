@@ -202,7 +202,8 @@ class Simulation:
         stats[:] = 0.0
         g = w.groups
         today = calendar_today(self.scenario, self.day)
-        kernels.step_day(self.day, self.seed, p.customer, p.channels, p.contents, moments_fold,
+        kernels.step_day(self.day, self.seed, p.records.customer, p.records.channels, p.records.contents,
+                         moments_fold,
                          today.need_pull, today.attention, today.discount,
                          action.channel, action.content, action.slot,
                          self._no_ask if action.ask is None else action.ask,
@@ -285,7 +286,7 @@ class Simulation:
         st = self.state
         out = np.zeros(self.n, np.float64) if out is None else out
         with engine_threads(self.n):
-            kernels.potential_rows(self.params.customer, st.value, st.price_sens, st.cycle, st.dropout,
+            kernels.potential_rows(self.params.records.customer, st.value, st.price_sens, st.cycle, st.dropout,
                                    st.salience, st.trust, st.deal, st.status, st.reach, out)
         return out
 

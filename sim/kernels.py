@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sim._threads import twin
+
 from sim.defaults import (A2, A3, A4, A5, ACCOUNT_WECOM, ACTIVE, BLOCK, DROPPED, FLAG_BOUGHT, FLAG_COMPLAINED,
                           FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED, MOMENTS, NEVER, GROUP,
                           EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT, EV_GROUP_LEFT, EV_GROUP_OPEN,
@@ -222,8 +224,8 @@ def rest_rows(first, day, k_organic, k_group, force, p, pull, trust_hit, p_leave
     return s_sal, s_fat, s_tr, s_dl, n_reach, n_unreach, n_drop, n_buyers, n_moments
 
 
-@njit(cache=True, parallel=True, error_model="numpy", fastmath=True)
-def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_discount,
+@twin(cache=True, error_model="numpy", fastmath=True)
+def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attention, ev_discount,
              act_channel, act_content, act_slot, act_ask, act_invite,
              value, price_sens, receptive, cycle, slot_mask, dropout, referral,
              salience, fatigue, trust, deal, need_clock, status,
@@ -233,9 +235,10 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
              stats, reward, full=False):  # pragma: no cover - jitted
     """Advance every customer one day under the given actions; per-block sums go into ``stats``.
 
-    ``p`` is the :class:`~sim.params.CustomerParams` of the scenario, ``ch`` and ``ct`` its channel and
-    content tables, ``moments_fold`` today's open-rate factor of Moments posts (below 1 while the
-    platform folds them). ``ev_pull``, ``ev_attention`` and ``ev_discount`` are today's calendar
+    ``p_rec``, ``ch_rec`` and ``ct_rec`` are the scenario's :class:`~sim.params.CustomerParams`, channel
+    and content tables as records (:attr:`sim.params.KernelParams.records`; read below as ``p``, ``ch``
+    and ``ct``, field by name as the tuples), ``moments_fold`` today's open-rate factor of Moments posts
+    (below 1 while the platform folds them). ``ev_pull``, ``ev_attention`` and ``ev_discount`` are today's calendar
     (:func:`sim.params.calendar_today`): cycles of need pulled forward, open-rate multiplier, and the
     event price cut on every purchase. ``act_ask`` (uint8) marks contacts that carry a referral ask:
     a buyer who opens one refers a friend with a chance of its own (``p.ask_conversion``). ``act_invite``
@@ -257,9 +260,10 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
     k_landing = stream_key(seed, day, P_LANDING)
     k_ask = stream_key(seed, day, P_ASK)
     k_invite = stream_key(seed, day, P_INVITE)
-    sal_decay, fat_decay, deal_decay = p.salience_decay, p.fatigue_decay, p.deal_decay
-    margin = p.margin
+    sal_decay, fat_decay, deal_decay = p_rec[0].salience_decay, p_rec[0].fatigue_decay, p_rec[0].deal_decay
+    margin = p_rec[0].margin
     for b in prange(nblocks):
+        p, ch, ct = p_rec[0], ch_rec[0], ct_rec[0]  # inside: a record may not cross into numba's parallel region
         lo = b * BLOCK
         hi = min(lo + BLOCK, n)
         revenue = 0.0
@@ -600,11 +604,12 @@ def customer_potential(p, value, price_sens, cycle, dropout, salience, trust, de
     return value[i] * margin * (horizon / cycle[i]) * share * np.exp(-dropout[i] * horizon)
 
 
-@njit(cache=True, parallel=True)
-def potential_rows(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach,
+@twin(cache=True)
+def potential_rows(p_rec, value, price_sens, cycle, dropout, salience, trust, deal, status, reach,
                    out):  # pragma: no cover - jitted
-    """Shaping potential of every customer, in yuan (see :func:`customer_potential`)."""
+    """Shaping potential of every customer, in yuan (:func:`customer_potential`); ``p_rec`` as in :func:`step_day`."""
     for i in prange(value.shape[0]):
+        p = p_rec[0]  # inside: a record may not cross into numba's parallel region
         out[i] = customer_potential(p, value, price_sens, cycle, dropout, salience, trust, deal, status, reach, i)
 
 

@@ -14,6 +14,8 @@ from functools import cached_property
 import numpy as np
 from numba import njit, prange
 
+from sim._threads import twin
+
 from sim.defaults import BLOCK, CHANNELS, CONTENTS, INVITES, N_CHANNELS, NEVER, NO_CONTACT, SLOTS
 from sim.params import ORDINARY_DAY, EventToday
 
@@ -156,7 +158,7 @@ class Observation:
         return self.reach != 0
 
 
-@njit(cache=True, parallel=True)
+@twin(cache=True)
 def _crm_features(day, reach, month_count, caps, last_purchase, first_purchase, frequency, last_contact,
                   recency, since_contact, interval, usable):  # pragma: no cover - jitted
     """One pass over the CRM record: recency, days since contact, purchase interval, usable channels."""

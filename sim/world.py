@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numba import njit, prange
 
+from sim._threads import twin
+
 from sim.config import Scenario
 from sim.defaults import (A2, A4, ACCOUNT_PERSONAL, ACTIVE, EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT,
                           EV_GROUP_OPEN, EV_GROUP_PROMO, EV_REFERRED, GROUP, MOMENTS, NEVER, NO_CONTACT, ORIGIN_AD,
@@ -66,7 +68,7 @@ class GroupState:
         return new
 
 
-@njit(cache=True, parallel=True)
+@twin(cache=True)
 def broadcast_posts(channel, content, slot, reach, status, month_count, cap, size):  # pragma: no cover - jitted
     """Turn group messages into group posts (changes the action arrays in place).
 
@@ -94,13 +96,15 @@ def broadcast_posts(channel, content, slot, reach, status, month_count, cap, siz
                 slot[i] = s
 
 
-@njit(cache=True, parallel=True)
-def groups_day(gp, shill, size, status, reach, events, heat, damage, alive, formed, members, open_factor,
+@twin(cache=True)
+def groups_day(gp_rec, shill, size, status, reach, events, heat, damage, alive, formed, members, open_factor,
                conv_factor, trust_hit, tally, out):  # pragma: no cover - jitted
     """Update every group from its members' events of the day; ``out`` gets (alive, heat sum, members).
 
-    ``gp`` is the :class:`~sim.params.GroupParams` of the scenario, ``shill`` the heat shills add today.
+    ``gp_rec`` is the :class:`~sim.params.GroupParams` of the scenario as a record
+    (:attr:`sim.params.KernelParams.records`), ``shill`` the heat shills add today.
     """
+    gp = gp_rec[0]
     n = status.shape[0]
     ng = heat.shape[0]
     decay, engage, drain, rest = gp.heat_decay, gp.engagement_heat, gp.promotion_drain, gp.resting_heat
@@ -161,8 +165,9 @@ def groups_day(gp, shill, size, status, reach, events, heat, damage, alive, form
 
 
 @njit(cache=True)
-def ration_chats(act_channel, account, status, sp, load, personal_load):  # pragma: no cover
+def ration_chats(act_channel, account, status, sp_rec, load, personal_load):  # pragma: no cover
     """Cancel 1:1 contacts beyond each guide's daily capacity (in row order); returns how many."""
+    sp = sp_rec[0]
     per_guide, capacity = sp.customers_per_guide, sp.chat_capacity
     load[:] = 0
     personal_load[:] = 0
@@ -181,10 +186,11 @@ def ration_chats(act_channel, account, status, sp, load, personal_load):  # prag
     return dropped
 
 
-@njit(cache=True, parallel=True)
-def staff_day(seed, day, sp, load, personal_load, status, reach, account, quality, lost, banned,
+@twin(cache=True)
+def staff_day(seed, day, sp_rec, load, personal_load, status, reach, account, quality, lost, banned,
               departed):  # pragma: no cover - jitted
     """Guides leave or get banned; their personal-WeChat customers go with them. Sets tomorrow's quality."""
+    sp = sp_rec[0]
     per_guide, capacity, turnover = sp.customers_per_guide, sp.chat_capacity, sp.turnover
     ban_threshold, ban_rate = sp.ban_threshold, sp.ban_rate
     delay_hours, delay_quality = sp.response_delay, sp.delay_quality
@@ -228,19 +234,21 @@ def referral_inviters(events, blocks, block):  # pragma: no cover - jitted
     return out
 
 
-@njit(cache=True, parallel=True)
-def settle_joiners(rows, kind, age, trust0, day, jp, value, cycle, salience, trust, need_clock,
+@twin(cache=True)
+def settle_joiners(rows, kind, age, trust0, day, jp_rec, value, cycle, salience, trust, need_clock,
                    reach, last_purchase, first_purchase, frequency, monetary, tier, stage, origin,
                    seed):  # pragma: no cover - jitted
     """Turn freshly drawn rows into joiners of ``kind`` (ORIGINS index): who they are on day one."""
+    jp = jp_rec[0]
     key = stream_key(seed, day, P_JOIN)
-    thr = jp.tier_thresholds
+    thr = jp.tier_thresholds.copy()
+    group_reach = jp.group_reach  # plain values: a record may not cross into numba's parallel region
     for j in prange(rows.shape[0]):
         i = rows[j]
         k = kind[j]
         origin[i] = k
         r = (1 << WECOM) | (1 << MOMENTS)
-        if u24(draw(key, i), 0) < jp.group_reach:
+        if u24(draw(key, i), 0) < group_reach:
             r |= 1 << GROUP
         if k == ORIGIN_ORDER:  # a public-domain order: the phone number comes with it
             r |= 1 << SMS
@@ -323,8 +331,9 @@ class World:
                             int(self.params.caps[GROUP]), self.groups.size)
         if self.per_guide > 0 and (channel == WECOM).any():
             channel = channel.copy()  # 1:1 chats beyond a guide's capacity are not delivered
-            self.record[S["undelivered_capacity"]] = ration_chats(channel, st.account, st.status, self.params.staff,
-                                                                  self._load, self._personal_load)
+            self.record[S["undelivered_capacity"]] = ration_chats(channel, st.account, st.status,
+                                                                  self.params.records.staff, self._load,
+                                                                  self._personal_load)
             action = replace(action, channel=channel)
         fold = sc.platform.fold_factor if day <= self._folded_until else 1.0
         return action, fold
@@ -332,7 +341,7 @@ class World:
     def update_groups(self, day: int, state: State, out: np.ndarray) -> None:
         """Group heat, damage and tomorrow's factors from today's events; ``out`` gets (alive, heat, members)."""
         g, st = self.groups, state
-        groups_day(self.params.groups, shill_heat(self.scenario, day), g.size, st.status, st.reach, st.events,
+        groups_day(self.params.records.groups, shill_heat(self.scenario, day), g.size, st.status, st.reach, st.events,
                    g.heat, g.damage, g.alive, g.formed, g.members, g.open_factor, g.conv_factor, g.trust_hit,
                    g.tally, out)
 
@@ -349,7 +358,7 @@ class World:
         if self.per_guide > 0:
             guides = -(-joined // self.per_guide)
             lost, banned, departed = self._staff_out
-            staff_day(self.seed, day, self.params.staff, self._load, self._personal_load, st.status, st.reach,
+            staff_day(self.seed, day, self.params.records.staff, self._load, self._personal_load, st.status, st.reach,
                       st.account, self.quality, lost, banned, departed)
             w[S["staff_lost_customers"]] = lost.sum()
             w[S["banned_accounts"]] = banned[:guides].sum()
@@ -377,7 +386,7 @@ class World:
         k = rows.shape[0]
         st = state
         redraw(self.params.population, st, rows, self.seed, day + 1)
-        settle_joiners(rows, joiners.kind[:k], joiners.age[:k], joiners.trust[:k], day + 1, self.params.joiners,
+        settle_joiners(rows, joiners.kind[:k], joiners.age[:k], joiners.trust[:k], day + 1, self.params.records.joiners,
                        st.value, st.cycle, st.salience, st.trust, st.need_clock, st.reach, st.last_purchase,
                        st.first_purchase, st.frequency, st.monetary, st.tier, st.stage, st.origin, self.seed)
         self.record[S["acquired"]] = k

@@ -7,6 +7,7 @@ is checked here against the straightforward numpy formulation on a small pool.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 
@@ -102,3 +103,72 @@ def test_the_day_s_joiners_come_in_order_and_match_their_counts(beauty):
         assert np.array_equal(j.trust[:3], beauty.referral.inherit_trust * inviters) and not j.trust[3:].any()
         assert (j.age[orders] == np.floor(j.age[orders])).all() and not j.age[~orders][3:].any()
         assert j.stats["orders_recent_added"] <= min(j.stats["orders_recent_offered"], j.stats["acquired_orders"])
+
+
+def _played_as(scenario, policy: str, serial: bool, monkeypatch) -> tuple[Simulation, dict, np.ndarray]:
+    """A run on 2 numba threads through the serial twins (``serial``) or the parallel kernels; its outputs."""
+    import sim._threads as threads
+    monkeypatch.setattr(threads, "PARALLEL_FROM", 2**40 if serial else 0)
+    numba.set_num_threads(2)
+    try:
+        s = Simulation(scenario, 4 * BLOCK + 300, 11)
+        recorder = ContactRecorder(make_policy(policy))
+        result = s.run(recorder, 30)
+        with threads.engine_threads(s.n):
+            obs = s.observe()
+            features = np.stack([obs.recency, obs.days_since_contact, obs.interval, obs.usable.astype(float),
+                                 s.potential_rows()])
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    return s, {**result.daily, "counts": recorder.counts()[0], "totals": result.block_totals}, features
+
+
+@pytest.mark.parametrize("policy", ["fatigue_capped", "rfm_tiered", "blast"])
+def test_serial_twins_compute_what_the_parallel_kernels_compute(beauty, policy, monkeypatch):
+    """Below the measured pool size the kernels run their one-thread twins: the same results, bit for bit."""
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 numba threads")
+    par, out_par, feat_par = _played_as(beauty, policy, False, monkeypatch)
+    ser, out_ser, feat_ser = _played_as(beauty, policy, True, monkeypatch)
+    assert out_par["contacts"].sum() > 1000
+    for name, values in out_par.items():
+        assert np.array_equal(values, out_ser[name]), name
+    assert np.array_equal(feat_par, feat_ser)
+    for field, arr in par.state.arrays().items():
+        assert np.array_equal(arr, ser.state.arrays()[field]), field
+
+
+def test_engine_threads_picks_the_twin_by_pool_size_and_restores(monkeypatch):
+    import sim._threads as threads
+    monkeypatch.setattr(threads, "PARALLEL_FROM", 1000)
+    numba.set_num_threads(2)
+    try:
+        assert not threads.serial_now()
+        with threads.engine_threads(999):
+            assert threads.serial_now() and numba.get_num_threads() == 1
+            with threads.engine_threads(999):  # nested (the Mesa model around a step): the outer comes back
+                assert threads.serial_now()
+            assert threads.serial_now() and numba.get_num_threads() == 1
+        with threads.engine_threads(1000):
+            assert not threads.serial_now() and numba.get_num_threads() == 2
+        assert not threads.serial_now() and numba.get_num_threads() == 2
+        numba.set_num_threads(1)
+        with threads.engine_threads(999):
+            assert threads.serial_now() and numba.get_num_threads() == 1
+        with threads.engine_threads(5000):  # a large pool on one thread: the parallel kernels, on that thread
+            assert not threads.serial_now() and numba.get_num_threads() == 1
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
+def test_the_bench_s_replay_steps_through_the_same_days_as_the_played_run(beauty):
+    """``siyu bench``'s second yardstick replays the policy's contacts: the same seed ends in the same state."""
+    from experiments.bench.throughput import played_contacts, replay_seconds
+    played = Simulation(beauty, 2 * BLOCK + 100, 5)
+    days = played_contacts(played, make_policy("fatigue_capped"), 12)
+    assert sum(kept["rows"].size for _, kept in days) > 500
+    replayed = Simulation(beauty, 2 * BLOCK + 100, 5)
+    assert replay_seconds(replayed, days) > 0
+    assert replayed.day == played.day == 12 and replayed.joined == played.joined
+    for field, arr in played.state.arrays().items():
+        assert np.array_equal(arr, replayed.state.arrays()[field]), field

@@ -9,12 +9,15 @@ import tracemalloc
 from typing import Any, Callable
 
 import numba
+import numpy as np
 
 from experiments.bench.probe import bandwidth_rate, neighbours
 from experiments.console import count
 from policies import load_policy
+from sim._threads import engine_threads
 from sim.config import load_scenario
 from sim.engine import Simulation
+from sim.observation import Action
 
 WARM_START_SNIPPET = (
     "import time; t=time.perf_counter();"
@@ -39,9 +42,59 @@ def _rate(fn: Callable[[int], float | None], customers: int, min_seconds: float)
         days = int(days * max(2.0, min_seconds / max(dt, 1e-3)))
 
 
+def played_contacts(sim: Simulation, policy: Any, days: int) -> list[tuple[int, dict[str, np.ndarray | None]]]:
+    """Play ``policy`` on ``sim`` for ``days`` days; each day's validated action, kept as its contacted rows.
+
+    What :func:`replay_seconds` replays: the same seed and the same actions give the same days, so the
+    replay steps through exactly the contacts the policy made.
+    """
+    policy.reset(sim.n, sim.seed)
+    days_played = []
+    for _ in range(days):
+        with engine_threads(sim.n):
+            action = sim.validate(policy.act(sim.observe()))
+            rows = np.flatnonzero(action.channel >= 0)
+            days_played.append((sim.n, {"rows": rows, **{f: None if getattr(action, f) is None
+                                                        else getattr(action, f)[rows]
+                                                        for f in ("channel", "content", "slot", "ask", "invite")}}))
+            sim._step(action, None)
+    return days_played
+
+
+def replay_seconds(sim: Simulation, days_played: list[tuple[int, dict[str, np.ndarray | None]]]) -> float:
+    """Seconds of ``sim.step`` over the recorded days' contacts (the actions rebuilt outside the timing).
+
+    The recorded actions were validated when played, so validation is skipped here: the timing is the
+    day's dynamics with its contacts (delivery, the customers' day, the world, joiners) and nothing else.
+    """
+    sim.validate = lambda action: action  # type: ignore[method-assign]  # this instance only; see above
+    seconds = 0.0
+    for n, kept in days_played:
+        rows = kept["rows"]
+        arrays = {}
+        for f in ("channel", "content", "slot", "ask", "invite"):
+            values = kept[f]
+            if values is None:
+                arrays[f] = None
+                continue
+            full = np.full(n, -1, np.int8) if f == "channel" else np.zeros(n, values.dtype)
+            full[rows] = values
+            arrays[f] = full
+        action = Action(arrays["channel"], arrays["content"], arrays["slot"], arrays["ask"], arrays["invite"])
+        t = time.perf_counter()
+        sim.step(action)
+        seconds += time.perf_counter() - t
+    return seconds
+
+
 def measure(customers: int, threads: int, scenario: str = "beauty", policy: str = "fatigue_capped",
             min_seconds: float = 1.0) -> dict[str, Any]:
     """Engine step and end-to-end rates for one size and thread count, then peak memory.
+
+    Two yardsticks for end to end: the engine step without contacts, and the engine step on days with
+    the policy's own contacts replayed (``contact_step_...``): end to end against the second is what
+    the policy, observation, validation and books cost; the second against the first is what the
+    contacts cost the dynamics.
 
     Peak memory comes from a separate run: tracemalloc slows Python down, which would distort the
     small pools' rates.
@@ -62,8 +115,13 @@ def measure(customers: int, threads: int, scenario: str = "beauty", policy: str 
         fresh.run(load_policy(policy), days, residual=False)
         return time.perf_counter() - t
 
+    def with_contacts(days: int) -> float:  # the step alone, on days with the policy's contacts replayed
+        played = played_contacts(Simulation(sc, customers, seed=2), load_policy(policy), days)
+        return replay_seconds(Simulation(sc, customers, seed=2), played)
+
     step_rate = _rate(engine, customers, min_seconds)
     run_rate = _rate(end_to_end, customers, min_seconds)
+    contact_rate = _rate(with_contacts, customers, min_seconds)
     probe_rate = bandwidth_rate(sim.state, customers, min_seconds / 2)
     tracemalloc.start()
     end_to_end(5)
@@ -72,6 +130,8 @@ def measure(customers: int, threads: int, scenario: str = "beauty", policy: str 
     return {"customers": customers, "threads": threads, "customer_days_per_s": step_rate,
             "run_customer_days_per_s": run_rate, "probe_customer_days_per_s": probe_rate,
             "step_of_probe": step_rate / probe_rate, "run_of_step": run_rate / step_rate, "policy": policy,
+            "contact_step_customer_days_per_s": contact_rate, "run_of_contact_step": run_rate / contact_rate,
+            "contact_step_of_step": contact_rate / step_rate,
             "bytes_per_customer": sim.state.nbytes_per_customer(), "peak_mb": peak / 2**20}
 
 

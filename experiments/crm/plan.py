@@ -59,7 +59,7 @@ def decide(policy: Policy, view: CrmView, scenario: Scenario, day: int, seed: in
     wanted = check_action(policy.act(obs), obs, view.window_count(day), view.ids)
     channel = wanted.channel.copy()
     over = 0
-    sp = pack(scenario).staff
+    sp = pack(scenario).records.staff
     if scenario.staff.customers_per_guide > 0 and (channel == WECOM).any():
         guides = -(-obs.n // scenario.staff.customers_per_guide)
         over = int(ration_chats(channel, np.zeros(obs.n, np.uint8), np.full(obs.n, ACTIVE, np.uint8), sp,
