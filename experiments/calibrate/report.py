@@ -50,7 +50,8 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
     for k, name in enumerate(cal.stat_names):
         out.append(f"| {name} | {cal.stat_data[k]:.4f} | {cal.stat_se[k]:.4f} | {cal.stat_sim[k]:.4f} |")
     out.append("")
-    shown = [n for n in auxiliary.NAMES if n not in cal.stat_names]
+    used = cal.matched.rows if cal.matched is not None else range(len(auxiliary.NAMES))
+    shown = [n for r, n in enumerate(auxiliary.NAMES) if r not in used]
     if shown:
         out.append(f"\nNot matched (no dropout in the log): {', '.join(shown)} = "
                    f"{cal.aux_data.beta[auxiliary.NAMES.index(shown[0])]:.4f}.")
