@@ -52,10 +52,10 @@ dispersed than Poisson and the auxiliary spread's estimate sits at its lower bou
 EXTRA_NAMES = ("log_mean_repeats", "late_share")
 """Statistics matched beside the auxiliary estimates (:func:`extra_statistics`)."""
 ITERATIONS = 12
-POLISH = 30
-"""Most evaluations of the Nelder-Mead polish after Gauss-Newton (:func:`search`)."""
-SIMPLEX = 0.1
-"""Size of the polish's first simplex in each log parameter."""
+POLISH = 20
+"""Most evaluations of each Nelder-Mead polish after Gauss-Newton (:func:`search`)."""
+SIMPLEX = (0.2, 0.05)
+"""Sizes of the polishes' first simplex in each log parameter, one polish each, in turn."""
 NEAR = 4.0
 """Distance per matched parameter under which the Jacobian is no longer retaken."""
 
@@ -220,7 +220,7 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     sigma = influence.T @ influence  # the joint covariance of all matched statistics
     weight = np.linalg.pinv(sigma)
     stat_names = tuple(AUX_MATCHED[r] for r in rows) + EXTRA_NAMES
-    theta = np.log([max(float(scenario_value(base, n)), LIMITS[n][0]) for n in names_t])
+    theta = start(base, names_t)
     history: list[dict[str, float]] = []
 
     def binding(t: np.ndarray) -> tuple[np.ndarray, SimLog]:
@@ -252,8 +252,9 @@ def search(binding, theta: np.ndarray, target: np.ndarray, weight: np.ndarray, i
     the simulated distance is still rough: a change of the cycle changes need dates, so salience and purchases
     diverge, and a step of 0.001 in a log parameter moved it by 1.3 on a 600-customer log. Slopes taken there
     can point the wrong way, and Gauss-Newton alone stopped at its start in 2 of 8 searches (simulation seeds)
-    on that log; the polish (:data:`POLISH` evaluations, simplex :data:`SIMPLEX` wide in the log parameters)
-    needs no slopes. ``history`` (if given) gets a row per Gauss-Newton step and per improving polish point.
+    on that log; the polish (Nelder-Mead from a wide simplex, then from a narrow one: :data:`SIMPLEX`,
+    :data:`POLISH`) needs no slopes. ``history`` (if given) gets a row per Gauss-Newton step and per improving
+    polish point.
     """
     rows: list[dict[str, float]] = [] if history is None else history
     b, log = binding(theta)
@@ -289,12 +290,18 @@ def search(binding, theta: np.ndarray, target: np.ndarray, weight: np.ndarray, i
             rows.append(_row(seen[0], names, t, d))
         return d
 
-    x0 = best[1].copy()
-    simplex = np.vstack([x0] + [x0 + SIMPLEX * e for e in np.eye(x0.size)])
-    minimize(distance, x0, method="Nelder-Mead",
-             options={"initial_simplex": simplex, "maxfev": POLISH, "xatol": 0.01, "fatol": 0.1})
+    for size in SIMPLEX:  # a wide simplex steps over the roughness, a narrow restart settles
+        x0 = best[1].copy()
+        simplex = np.vstack([x0] + [x0 + size * e for e in np.eye(x0.size)])
+        minimize(distance, x0, method="Nelder-Mead",
+                 options={"initial_simplex": simplex, "maxfev": POLISH, "xatol": 0.01, "fatol": 0.1})
     d, theta, b, log = best
     return d, theta, b, log, _jacobian(binding, theta, b)
+
+
+def start(base: Scenario, names: tuple[str, ...]) -> np.ndarray:
+    """Where the search starts: the log of the base scenario's values of ``names``."""
+    return np.log([max(float(scenario_value(base, n)), LIMITS[n][0]) for n in names])
 
 
 def statistics(h: Histories, rows: tuple[int, ...], aux_start: np.ndarray) -> np.ndarray:
@@ -311,7 +318,7 @@ def aux_matched(beta: np.ndarray, rows: tuple[int, ...] | list[int]) -> np.ndarr
 
 
 def _aux_slopes(beta: np.ndarray, rows: tuple[int, ...] | list[int]) -> np.ndarray:
-    """d :func:`aux_matched` / d beta (diagonal), to carry each customer's influence over (delta method)."""
+    """Slopes of :func:`aux_matched` in beta (diagonal), to carry each customer's influence over (delta method)."""
     out = np.ones(len(beta))
     out[1] = math.exp(beta[1])
     return out[list(rows)]
