@@ -8,9 +8,9 @@ one row per seed, then how often each kind of 90% interval holds the truth, with
 how often the 90% forecast band holds the actual curve (all weeks, and the last week) and the mean errors.
 
 Intervals compared (the matched parameters; order values have only their likelihood's): ``sandwich`` and
-``boot`` (estimate +- 1.645 SE, the SE from the sandwich or from the bootstrap's spread), ``boot-log`` (the same
-on the log scale, which fit.md reports), ``percentile`` (the 5% and 95% of the refits) and ``basic`` (the
-percentile interval reflected about the estimate).
+``boot`` (estimate +- 1.645 SE, the SE from the sandwich or from the bootstrap's spread), ``sandwich-log`` and
+``boot-log`` (the same on the log scale, which fit.md reports), ``percentile`` (the 5% and 95% of the refits)
+and ``basic`` (the percentile interval reflected about the estimate).
 
     python benchmarks/calibrate_recovery.py [--seeds 8] [--first 1] [--customers 1500] [--days 240]
         [--holdout 182] [--bootstrap 20] [--min-pool 10000] [--jsonl rows.jsonl]
@@ -94,6 +94,9 @@ def summarize(recs: list[dict]) -> None:
         for kind in KINDS:
             hit = sum(r["hits"][k][kind] for r in recs)
             cells.append(f"{kind} {hit}/{n}")
+        f = [math.exp(Z90 * r["ses"][k] / r["values"][k]) for r in recs]  # the sandwich on the log scale
+        hit = sum(r["values"][k] / g <= TRUTH[k] <= r["values"][k] * g for r, g in zip(recs, f))
+        cells.append(f"sandwich-log {hit}/{n}")
         print(f"  {k.split('.')[-1]}: " + ", ".join(cells))
     for k in TRUTH:
         logs = np.log([r["values"][k] for r in recs])

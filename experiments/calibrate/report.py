@@ -36,8 +36,8 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
     out += ["## Fitted parameters", "", "| parameter | estimate | SE | 90% interval | base value | unit |",
             "|---|---:|---:|---|---:|---|"]
     for name, v in cal.values.items():
-        se = cal.ses[name]
-        out.append(f"| `{name}` | {_g(v)} | {_g(se)} | {_g(v - Z90 * se)} to {_g(v + Z90 * se)} | "
+        lo, hi = interval(v, cal.ses[name])
+        out.append(f"| `{name}` | {_g(v)} | {_g(cal.ses[name])} | {_g(lo)} to {_g(hi)} | "
                    f"{_g(scenario_value(cal.base, name))} | {UNITS[name]} |")
     for name, why in cal.fixed.items():
         kept = _g(scenario_value(cal.base, name))
@@ -95,6 +95,18 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
                 f"The actual cumulative count lies inside siyu's 90% band in {100 * holdout.inside_band:.0f}% of "
                 f"the weeks (the band: simulation noise, the customers' posterior and the fitted parameters' errors)."]
     return "\n".join(out) + "\n"
+
+
+def interval(value: float, se: float, z: float = Z90) -> tuple[float, float]:
+    """The 90% interval of a positive fitted value on the log scale: exp(log value +- z SE/value).
+
+    The forecast draws the fitted values lognormally with the same log-scale spread (the covariance at the end of
+    ``scenario.toml``), so the interval and the draws agree; on engine logs the estimates' spread is skewed up.
+    """
+    if not (value > 0 and math.isfinite(se)):
+        return value - z * se, value + z * se
+    f = math.exp(z * se / value)
+    return value / f, value * f
 
 
 def _how_errors(cal: Calibration) -> str:
