@@ -9,7 +9,7 @@ import numpy as np
 
 from experiments.calibrate import auxiliary
 from experiments.calibrate.contact_response import LogResponse, response_lines
-from experiments.calibrate.fit import UNITS, Calibration, scenario_value
+from experiments.calibrate.fit import UNITS, Calibration, scenario_value, start
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.plots import FREQ_BINS, frequency_counts, recency_counts, recency_labels
 from experiments.logs.rows import day_text
@@ -118,10 +118,10 @@ def _how_errors(cal: Calibration) -> str:
     text = (f"Standard errors of {', '.join(f'`{n}`' for n in names)} from a parametric bootstrap: "
             f"{len(cal.boot)} logs simulated from the fit with the data's design and size, each refitted; "
             "order values from their likelihood.")
-    stuck = int(np.all(cal.boot == cal.matched.theta, axis=1).sum())
+    stuck = int(np.all(cal.boot == start(cal.base, names), axis=1).sum())
     if stuck:
-        text += (f" {stuck} of the refits never moved from the estimate (no step lowered their distance), which "
-                 "narrows the spread: read the errors as a lower bound.")
+        text += (f" {stuck} of the refits never left the search's start (the base scenario's values), as a "
+                 "stalled search would on the data: check that the estimate moved from it.")
     if len(names) > 1:
         corr = np.corrcoef(cal.boot, rowvar=False)
         pairs = [f"{names[i].split('.')[-1]} and {names[j].split('.')[-1]} {corr[i, j]:+.2f}"
