@@ -48,7 +48,7 @@ AUX_MATCHED = ("mu", "sigma", "log_delta")
 engine's cycles are more regular than a Poisson process, so at a small cycle spread a simulated log is no more
 dispersed than Poisson and the auxiliary spread's estimate sits at its lower bound: its log jumps there (from
 -1.2 to -4 between cycles of 45 and 54 days in a 600-customer log), which broke the search's slopes and left
-5 of 8 searches at their start; the spread itself goes to 0 continuously."""
+5 of 8 searches at or next to their start; the spread itself goes to 0 continuously."""
 EXTRA_NAMES = ("log_mean_repeats", "late_share")
 """Statistics matched beside the auxiliary estimates (:func:`extra_statistics`)."""
 ITERATIONS = 12
