@@ -4,16 +4,24 @@ For each seed an existing pool is simulated from known parameters (beauty with t
 order values moved away from the preset), its first ``--days`` days are calibrated from the beauty
 preset, and the next ``--holdout`` days are forecast by the fitted scenario (each customer conditioned on
 their history, the fitted parameters drawn jointly from the bootstrap's covariance) and by BG/NBD. Prints
-one row per seed, then how often the 90% intervals hold the truth (sandwich and bootstrap standard errors),
+one row per seed, then how often each kind of 90% interval holds the truth, with its binomial standard error,
 how often the 90% forecast band holds the actual curve (all weeks, and the last week) and the mean errors.
 
-    python benchmarks/calibrate_recovery.py [--seeds 8] [--customers 1500] [--days 240] [--holdout 182]
-                                            [--bootstrap 20]
+Intervals compared (the matched parameters; order values have only their likelihood's): ``sandwich`` and
+``boot`` (estimate +- 1.645 SE, the SE from the sandwich or from the bootstrap's spread), ``sandwich-log`` and
+``boot-log`` (the same on the log scale, which fit.md reports), ``percentile`` (the 5% and 95% of the refits)
+and ``basic`` (the percentile interval reflected about the estimate).
+
+    python benchmarks/calibrate_recovery.py [--seeds 8] [--first 1] [--customers 1500] [--days 240]
+        [--holdout 182] [--bootstrap 20] [--min-pool 10000] [--jsonl rows.jsonl]
+    python benchmarks/calibrate_recovery.py --summarize rows.jsonl [rows2.jsonl ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.calibrate.bootstrap import bootstrap
-from experiments.calibrate.fit import calibrate
+from experiments.calibrate.fit import MIN_POOL, calibrate
 from experiments.calibrate.forecast import Uncertainty
 from experiments.calibrate.history import histories
 from experiments.calibrate.holdout import compare
@@ -32,55 +40,108 @@ from sim.config import apply_overrides, load_scenario
 TRUTH = {"population.cycle_median_days": 60.0, "population.cycle_sigma": 0.5,
          "population.order_value_median": 120.0, "population.order_value_sigma": 0.6}
 Z90 = 1.6449
+KINDS = ("sandwich", "boot", "boot-log", "percentile", "basic")
+
+
+def intervals(value: float, se: float, boot_se: float, refits: np.ndarray | None) -> dict[str, tuple[float, float]]:
+    """The 90% intervals of :data:`KINDS` for one parameter (``refits``: its bootstrap log values, if matched)."""
+    out = {"sandwich": (value - Z90 * se, value + Z90 * se), "boot": (value - Z90 * boot_se, value + Z90 * boot_se)}
+    if refits is None:
+        for k in KINDS[2:]:
+            out[k] = out["boot"]
+        return out
+    t, sd = math.log(value), float(np.std(refits, ddof=1))
+    lo, hi = np.quantile(refits, [0.05, 0.95])
+    out["boot-log"] = (math.exp(t - Z90 * sd), math.exp(t + Z90 * sd))
+    out["percentile"] = (math.exp(lo), math.exp(hi))
+    out["basic"] = (math.exp(2 * t - hi), math.exp(2 * t - lo))
+    return out
+
+
+def run_seed(seed: int, args: argparse.Namespace) -> dict:
+    """Simulate, calibrate, bootstrap and forecast one seed; its record."""
+    truth = apply_overrides(load_scenario("beauty"), TRUTH)
+    base = load_scenario("beauty")
+    started = time.process_time()
+    c, d, a = engine_log(truth, args.customers, args.days + args.holdout, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tx.csv"
+        write_log(path, c, d, a)
+        end = BASE_DATE.toordinal() + args.days - 1
+        tx = read_transactions(path, calibration_end=end)
+    h = histories(tx, end)
+    cal = calibrate(h, base, None, seed=1000 + seed, min_pool=args.min_pool)
+    boot = bootstrap(cal, args.bootstrap, seed=1000 + seed) if args.bootstrap else cal
+    hold = compare(cal.scenario, h, tx, args.holdout // 7, args.replicates, seed, Uncertainty.of(boot))
+    names = boot.matched.names
+    rec = {"seed": seed, "customers": h.n, "values": {}, "ses": {}, "boot_ses": {}, "hits": {}}
+    for k, true in TRUTH.items():
+        refits = boot.boot[:, names.index(k)] if k in names and boot.boot is not None else None
+        ivs = intervals(cal.values[k], cal.ses[k], boot.ses[k], refits)
+        rec["values"][k], rec["ses"][k], rec["boot_ses"][k] = cal.values[k], cal.ses[k], boot.ses[k]
+        rec["hits"][k] = {kind: bool(lo <= true <= hi) for kind, (lo, hi) in ivs.items()}
+    rec["holdout"] = [*hold.siyu_error, *hold.bgnbd_error, hold.inside_band, bool(hold.last_inside)]
+    rec["cpu"] = time.process_time() - started
+    return rec
+
+
+def summarize(recs: list[dict]) -> None:
+    """Coverage of each kind of interval (with its binomial SE) and the mean holdout errors."""
+    n = len(recs)
+    print(f"90% intervals holding the truth over {n} seeds (binomial SE at 90%: {math.sqrt(0.09 / n):.2f}):")
+    for k in TRUTH:
+        cells = []
+        for kind in KINDS:
+            hit = sum(r["hits"][k][kind] for r in recs)
+            cells.append(f"{kind} {hit}/{n}")
+        f = [math.exp(Z90 * r["ses"][k] / r["values"][k]) for r in recs]  # the sandwich on the log scale
+        hit = sum(r["values"][k] / g <= TRUTH[k] <= r["values"][k] * g for r, g in zip(recs, f))
+        cells.append(f"sandwich-log {hit}/{n}")
+        print(f"  {k.split('.')[-1]}: " + ", ".join(cells))
+    for k in TRUTH:
+        logs = np.log([r["values"][k] for r in recs])
+        print(f"  {k.split('.')[-1]}: mean {np.exp(logs.mean()):.4g}, sd of log estimates {logs.std(ddof=1):.3f}; "
+              f"mean sd of log from sandwich {np.mean([r['ses'][k] / r['values'][k] for r in recs]):.3f}, "
+              f"bootstrap {np.mean([r['boot_ses'][k] / r['values'][k] for r in recs]):.3f}")
+    m = np.mean([r["holdout"] for r in recs], axis=0)
+    last = sum(r["holdout"][5] for r in recs)
+    print(f"mean holdout error: siyu total {100 * m[0]:.1f}%, curve MAPE {100 * m[1]:.1f}%; BG/NBD total "
+          f"{100 * m[2]:.1f}%, curve MAPE {100 * m[3]:.1f}%; weeks inside siyu's 90% band {100 * m[4]:.0f}%, "
+          f"last week inside in {last}/{n} seeds; CPU {np.mean([r['cpu'] for r in recs]):.0f} s a seed")
 
 
 def main() -> None:
     """Run the seeds and print the tables."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=8)
+    ap.add_argument("--first", type=int, default=1, help="first seed")
     ap.add_argument("--customers", type=int, default=1500)
     ap.add_argument("--days", type=int, default=240)
     ap.add_argument("--holdout", type=int, default=182)
     ap.add_argument("--replicates", type=int, default=40)
-    ap.add_argument("--bootstrap", type=int, default=20, help="refits of the parametric bootstrap")
+    ap.add_argument("--bootstrap", type=int, default=20, help="refits of the parametric bootstrap (0: sandwich only)")
+    ap.add_argument("--min-pool", type=int, default=MIN_POOL, help="smallest simulated pool of the fit")
+    ap.add_argument("--jsonl", type=Path, help="append each seed's record to this file")
+    ap.add_argument("--summarize", type=Path, nargs="+", help="only summarize records written with --jsonl")
     args = ap.parse_args()
-    truth = apply_overrides(load_scenario("beauty"), TRUTH)
-    base = load_scenario("beauty")
-    hits = {k: [0, 0] for k in TRUTH}
-    errors = []
+    if args.summarize:
+        summarize([json.loads(line) for p in args.summarize for line in p.read_text().splitlines() if line])
+        return
     print("seed | " + " | ".join(f"{k.split('.')[-1]} (sandwich SE, bootstrap SE)" for k in TRUTH)
-          + " | siyu total/curve | BG/NBD total/curve | weeks in band | last week in band | s")
-    for seed in range(1, args.seeds + 1):
-        started = time.perf_counter()
-        c, d, a = engine_log(truth, args.customers, args.days + args.holdout, seed)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "tx.csv"
-            write_log(path, c, d, a)
-            end = BASE_DATE.toordinal() + args.days - 1
-            tx = read_transactions(path, calibration_end=end)
-        h = histories(tx, end)
-        cal = calibrate(h, base, None, seed=1000 + seed)
-        boot = bootstrap(cal, args.bootstrap, seed=1000 + seed) if args.bootstrap else cal  # 0: the sandwich
-        hold = compare(cal.scenario, h, tx, args.holdout // 7, args.replicates, seed, Uncertainty.of(boot))
-        cells = []
-        for k, true in TRUTH.items():
-            v, se, bse = cal.values[k], cal.ses[k], boot.ses[k]
-            hits[k][0] += abs(v - true) <= Z90 * se
-            hits[k][1] += abs(v - true) <= Z90 * bse
-            cells.append(f"{v:.4g} ({se:.2g}, {bse:.2g})")
-        errors.append((*hold.siyu_error, *hold.bgnbd_error, hold.inside_band, hold.last_inside))
-        e = errors[-1]
+          + " | siyu total/curve | BG/NBD total/curve | weeks in band | last week in band | CPU s")
+    recs = []
+    for seed in range(args.first, args.first + args.seeds):
+        rec = run_seed(seed, args)
+        recs.append(rec)
+        if args.jsonl:
+            with args.jsonl.open("a") as fh:
+                fh.write(json.dumps(rec) + "\n")
+        e = rec["holdout"]
+        cells = [f"{rec['values'][k]:.4g} ({rec['ses'][k]:.2g}, {rec['boot_ses'][k]:.2g})" for k in TRUTH]
         print(f"{seed} | " + " | ".join(cells) + f" | {100 * e[0]:.1f}% / {100 * e[1]:.1f}% | {100 * e[2]:.1f}% / "
-              f"{100 * e[3]:.1f}% | {100 * e[4]:.0f}% | {'yes' if e[5] else 'no'} | "
-              f"{time.perf_counter() - started:.0f}",
-              flush=True)
+              f"{100 * e[3]:.1f}% | {100 * e[4]:.0f}% | {'yes' if e[5] else 'no'} | {rec['cpu']:.0f}", flush=True)
     print("truth | " + " | ".join(f"{v:g}" for v in TRUTH.values()))
-    print("90% intervals holding the truth (sandwich, bootstrap): "
-          + ", ".join(f"{k.split('.')[-1]} {hits[k][0]}/{args.seeds}, {hits[k][1]}/{args.seeds}" for k in TRUTH))
-    m = np.mean(errors, axis=0)
-    print(f"mean holdout error: siyu total {100 * m[0]:.1f}%, curve MAPE {100 * m[1]:.1f}%; BG/NBD total "
-          f"{100 * m[2]:.1f}%, curve MAPE {100 * m[3]:.1f}%; weeks inside siyu's 90% band {100 * m[4]:.0f}%, "
-          f"last week inside in {int(round(m[5] * args.seeds))}/{args.seeds} seeds")
+    summarize(recs)
 
 
 if __name__ == "__main__":

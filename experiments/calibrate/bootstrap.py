@@ -4,8 +4,8 @@ The sandwich covariance of indirect inference takes the binding function as smoo
 The engine's binding function is simulated (a finite pool, common random numbers, one seed for the whole
 search), and on engine logs the sandwich's standard errors of the cycle were half the spread across seeds.
 The bootstrap measures the estimator instead: it simulates ``replicates`` logs from the fitted scenario with
-the data's design and size, refits each (damped Gauss-Newton from the estimate with the slopes taken there,
-with a fresh simulation seed so the binding function's own noise counts) and reports the spread, jointly:
+the data's design and size, refits each (the fit's own search from the fit's own start, with a fresh simulation
+seed so the binding function's own noise counts) and reports the spread, jointly:
 the forecast draws the parameters from that covariance.
 """
 
@@ -16,8 +16,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from experiments.calibrate.fit import (ITERATIONS, Calibration, Design, _binding, _distance, _gauss_newton,
-                                      simulate_design, statistics)
+from experiments.calibrate.fit import (ITERATIONS, Calibration, Design, _binding, search, simulate_design, start,
+                                      statistics)
 
 BOOTSTRAP_STREAM = 0xB007
 """Seed-sequence tag of the bootstrap's simulations (see :func:`replicate_seed`)."""
@@ -44,28 +44,22 @@ def data_design(cal: Calibration) -> Design:
 
 
 def refit(cal: Calibration, replicate: int, seed: int, steps: int = STEPS) -> np.ndarray:
-    """Log values of the matched parameters refitted on bootstrap log ``replicate`` (simulated from the fit)."""
+    """Log values of the matched parameters refitted on bootstrap log ``replicate`` (simulated from the fit).
+
+    The refit is the fit's own search (:func:`~experiments.calibrate.fit.search`) from the fit's own start (the
+    base scenario's values), so a search that stops short on the data stops short as often on the replicates;
+    started from the estimate, refits stayed near it and their spread understated the estimator's.
+    """
     m = cal.matched
     assert m is not None, "a Calibration from calibrate()"
     log = simulate_design(cal.scenario, data_design(cal), replicate_seed(seed, replicate, DATA))
     target = statistics(log.histories, m.rows, m.aux_start)
     sim_seed = replicate_seed(seed, replicate, REFIT)
-    theta = m.theta.copy()
-    s, _ = _binding(cal.base, m.names, m.rows, cal.design, m.aux_start, sim_seed, theta)
-    best = (_distance(target - s, m.weight), theta)
-    step = _gauss_newton(m.jac, m.weight, target - s)
-    for _ in range(steps):
-        if np.max(np.abs(step)) < 0.005:
-            break
-        trial = best[1] + step
-        s, _ = _binding(cal.base, m.names, m.rows, cal.design, m.aux_start, sim_seed, trial)
-        d = _distance(target - s, m.weight)
-        if d < best[0]:
-            best = (d, trial)
-            step = _gauss_newton(m.jac, m.weight, target - s)
-        else:  # back off, as the fit does
-            step = step / 2
-    return best[1]
+
+    def binding(t: np.ndarray):
+        return _binding(cal.base, m.names, m.rows, cal.design, m.aux_start, sim_seed, t)
+
+    return search(binding, start(cal.base, m.names), target, m.weight, steps)[1]
 
 
 def bootstrap(cal: Calibration, replicates: int = REPLICATES, seed: int = 0, steps: int = STEPS,

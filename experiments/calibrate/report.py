@@ -9,7 +9,7 @@ import numpy as np
 
 from experiments.calibrate import auxiliary
 from experiments.calibrate.contact_response import LogResponse, response_lines
-from experiments.calibrate.fit import UNITS, Calibration, scenario_value
+from experiments.calibrate.fit import UNITS, Calibration, scenario_value, start
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.plots import FREQ_BINS, frequency_counts, recency_counts, recency_labels
 from experiments.logs.rows import day_text
@@ -36,8 +36,8 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
     out += ["## Fitted parameters", "", "| parameter | estimate | SE | 90% interval | base value | unit |",
             "|---|---:|---:|---|---:|---|"]
     for name, v in cal.values.items():
-        se = cal.ses[name]
-        out.append(f"| `{name}` | {_g(v)} | {_g(se)} | {_g(v - Z90 * se)} to {_g(v + Z90 * se)} | "
+        lo, hi = interval(v, cal.ses[name])
+        out.append(f"| `{name}` | {_g(v)} | {_g(cal.ses[name])} | {_g(lo)} to {_g(hi)} | "
                    f"{_g(scenario_value(cal.base, name))} | {UNITS[name]} |")
     for name, why in cal.fixed.items():
         kept = _g(scenario_value(cal.base, name))
@@ -50,7 +50,8 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
     for k, name in enumerate(cal.stat_names):
         out.append(f"| {name} | {cal.stat_data[k]:.4f} | {cal.stat_se[k]:.4f} | {cal.stat_sim[k]:.4f} |")
     out.append("")
-    shown = [n for n in auxiliary.NAMES if n not in cal.stat_names]
+    used = cal.matched.rows if cal.matched is not None else range(len(auxiliary.NAMES))
+    shown = [n for r, n in enumerate(auxiliary.NAMES) if r not in used]
     if shown:
         out.append(f"\nNot matched (no dropout in the log): {', '.join(shown)} = "
                    f"{cal.aux_data.beta[auxiliary.NAMES.index(shown[0])]:.4f}.")
@@ -96,6 +97,18 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
     return "\n".join(out) + "\n"
 
 
+def interval(value: float, se: float, z: float = Z90) -> tuple[float, float]:
+    """The 90% interval of a positive fitted value on the log scale: exp(log value +- z SE/value).
+
+    The forecast draws the fitted values lognormally with the same log-scale spread (the covariance at the end of
+    ``scenario.toml``), so the interval and the draws agree; on engine logs the estimates' spread is skewed up.
+    """
+    if not (value > 0 and math.isfinite(se)):
+        return value - z * se, value + z * se
+    f = math.exp(z * se / value)
+    return value / f, value * f
+
+
 def _how_errors(cal: Calibration) -> str:
     """Where the standard errors of the matched parameters come from, with their correlation."""
     names = cal.matched.names if cal.matched is not None else ()
@@ -105,10 +118,10 @@ def _how_errors(cal: Calibration) -> str:
     text = (f"Standard errors of {', '.join(f'`{n}`' for n in names)} from a parametric bootstrap: "
             f"{len(cal.boot)} logs simulated from the fit with the data's design and size, each refitted; "
             "order values from their likelihood.")
-    stuck = int(np.all(cal.boot == cal.matched.theta, axis=1).sum())
+    stuck = int(np.all(cal.boot == start(cal.base, names), axis=1).sum())
     if stuck:
-        text += (f" {stuck} of the refits never moved from the estimate (no step lowered their distance), which "
-                 "narrows the spread: read the errors as a lower bound.")
+        text += (f" {stuck} of the refits never left the search's start (the base scenario's values), as a "
+                 "stalled search would on the data: check that the estimate moved from it.")
     if len(names) > 1:
         corr = np.corrcoef(cal.boot, rowvar=False)
         pairs = [f"{names[i].split('.')[-1]} and {names[j].split('.')[-1]} {corr[i, j]:+.2f}"
