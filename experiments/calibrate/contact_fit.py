@@ -248,13 +248,18 @@ def replay(scenario: Scenario, design: ContactDesign, seed: int, copies: int) ->
     A pool of ``copies * n`` customers of ``scenario`` (nobody joins) plays the log's days; simulated
     customer ``i + j * n`` gets log customer ``i``'s contacts (:class:`~policies.replay.Replay`: refused
     when the channel cannot reach it that day) and is held out where ``i`` was a control (counted when the
-    channel could have reached it). Rows of customers without an order in the span are left out.
+    channel could have reached it). It starts reachable on every channel the log contacted ``i`` on (the log
+    shows ``i`` was): drawn reach would leave the copies less contacted, so less fatigued, than the log's
+    customers. Rows of customers without an order in the span are left out.
     """
     n, rows = design.n, design.customer.size
     cust = (design.customer[None, :] + n * np.arange(copies)[:, None]).ravel()
     tile = {k: np.tile(getattr(design, k), copies) for k in ("day", "channel", "content", "slot")}
     send = tile["content"] >= 0
     sim = Simulation(scenario, customers=copies * n, seed=seed, inflow=False)
+    shown = np.zeros(sim.n, np.uint8)  # the log shows each customer reachable on the channels it was contacted on
+    np.bitwise_or.at(shown, cust, np.left_shift(1, tile["channel"]).astype(np.uint8))
+    sim.state.reach[:sim.n] |= shown
     first = sim.day
     plan = Replay(cust[send], tile["day"][send] + first, tile["channel"][send], tile["content"][send],
                   tile["slot"][send])
@@ -330,7 +335,8 @@ def fit_contacts(contacts: Contacts, tx: Transactions, end: int, base: Scenario,
                           seconds=time.perf_counter() - started)
     sigma = bootstrap_covariance(design, stats, bootstrap, seed)
     se = np.sqrt(np.maximum(np.diag(sigma), 1e-18))
-    theta = np.log([max(base_values[n], LIMITS[n.rsplit(".", 1)[1]][0]) for n in names])
+    lo, hi = (np.log([LIMITS[n.rsplit(".", 1)[1]][j] for n in names]) for j in (0, 1))
+    theta = np.clip(np.log([max(base_values[n], 1e-300) for n in names]), lo, hi)
 
     def binding(t: np.ndarray) -> np.ndarray:
         return np.nan_to_num(statistic_vector(stats, replay(_scenario(base, names, t), design, seed, k)))
@@ -344,7 +350,7 @@ def fit_contacts(contacts: Contacts, tx: Transactions, end: int, base: Scenario,
     for it in range(1, iterations + 1):
         if np.max(np.abs(step)) < 0.005:
             break
-        trial = best[1] + step
+        trial = np.clip(best[1] + step, lo, hi)
         b = binding(trial)
         d = _distance(target - b, se)
         history.append(_row(it, names, trial, d))
@@ -356,8 +362,12 @@ def fit_contacts(contacts: Contacts, tx: Transactions, end: int, base: Scenario,
             step = step / 2
     _, theta, b = best
     w = np.diag(1.0 / se ** 2)
-    bread = np.linalg.pinv(jac.T @ w @ jac)
+    a = jac.T @ w @ jac
+    bread = np.linalg.inv(a + 1e-12 * np.trace(a) * np.eye(len(names)))  # a flat direction: a huge SE, not 0
     cov = bread @ jac.T @ w @ sigma @ w @ jac @ bread * (1.0 + 1.0 / k)
+    flat = np.max(np.abs(jac / se[:, None]), axis=0) < 1e-6  # no statistic moves with it here: not pinned down
+    cov[flat, :] = cov[:, flat] = 0.0
+    cov[flat, flat] = np.inf
     values = {n: float(math.exp(t)) for n, t in zip(names, theta)}
     ses = {n: values[n] * math.sqrt(max(cov[i, i], 0.0)) for i, n in enumerate(names)}
     return ContactFit(apply_overrides(base, values, "contact fit"), values, ses, base_values, fixed, stats, target, se,
