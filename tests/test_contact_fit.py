@@ -95,7 +95,8 @@ def test_the_design_keeps_one_row_a_customer_and_day_of_customers_who_ordered(tm
 def test_statistics_need_enough_messages_events_and_controls():
     def r(ch, ct, n, controls, open_rate, unsub):
         return LogResponse(ch, ct, n, controls, open_rate, 0.01, 0.005, unsub)
-    stats, fixed = select_statistics([r("wecom", "all", 1000, 300, 0.3, 0.02), r("wecom", "coupon", 1000, 300, 0.3, 0.02),
+    stats, fixed = select_statistics([r("wecom", "all", 1000, 300, 0.3, 0.02),
+                                      r("wecom", "coupon", 1000, 300, 0.3, 0.02),
                                       r("sms", "all", 1000, 0, 0.005, float("nan")),
                                       r("sms", "service", 1000, 0, 0.005, float("nan"))])
     assert [s.name for s in stats] == ["open wecom", "unsubscribe wecom", "lift wecom/coupon"]

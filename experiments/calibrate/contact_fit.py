@@ -242,7 +242,8 @@ def _ranges(counts: np.ndarray) -> np.ndarray:
     return np.arange(int(ends[-1]) if ends.size else 0) - np.repeat(ends - counts, counts)
 
 
-def replay(scenario: Scenario, design: ContactDesign, seed: int, copies: int) -> list[LogResponse]:
+def replay(scenario: Scenario, design: ContactDesign, seed: int, copies: int, balance: bool = True
+           ) -> list[LogResponse]:
     """The responses the engine shows under the log's design: ``copies`` simulated customers per log customer.
 
     A pool of ``copies * n`` customers of ``scenario`` (nobody joins) plays the log's days; simulated
@@ -297,8 +298,13 @@ def replay(scenario: Scenario, design: ContactDesign, seed: int, copies: int) ->
     opened = np.where(known_open, (flags & FLAG_OPENED) > 0, -1).astype(np.int64)
     unsub = np.where(known_unsub, (flags & FLAG_UNSUBSCRIBED) > 0, -1).astype(np.int64)
     opened[~send] = unsub[~send] = -1
+    weight = np.ones(cust.size)
+    if balance:  # each log customer counts once, as in the log: its copies that ordered share its weight
+        pattern = np.arange(copies * n) % n
+        kept = np.bincount(pattern[buyer], minlength=n).astype(np.float64)
+        weight = 1.0 / np.maximum(kept[design.customer], 1.0)[np.arange(cust.size) % rows]
     return responses_of(tile["day"][keep], tile["channel"][keep], tile["content"][keep], opened[keep], unsub[keep],
-                        bought[keep])
+                        bought[keep], weight[keep])
 
 
 def _scenario(base: Scenario, names: tuple[str, ...], theta: np.ndarray) -> Scenario:

@@ -122,7 +122,7 @@ CONTACT_NOTE = "# fitted to the contact log by siyu calibrate: SE"
 
 
 def contact_scenario_text(text: str, fit: ContactFit) -> str:
-    """``text`` (a scenario file) with the contact fit's values and SEs in their ``[channels.X]``/``[contents.X]`` tables.
+    """``text`` (a scenario file) with the contact fit's values and SEs in their ``[channels.X]``/``[contents.X]``.
 
     Parameters the log had rows for but does not identify get the reason as a comment; a table or key the text
     lacks is added.
