@@ -89,6 +89,8 @@ class ContactDesign:
     dropped: int
     """Rows left out: a second row of a customer on one day (the engine sends one message a day)."""
     window: int = WINDOW_DAYS
+    ids: np.ndarray | None = None
+    """The log's id of each customer 0..n-1."""
 
     @classmethod
     def of(cls, contacts: Contacts, tx: Transactions, end: int, window: int = WINDOW_DAYS) -> "ContactDesign":
@@ -108,7 +110,7 @@ class ContactDesign:
                    contacts.channel[idx].astype(np.int64), contacts.content[idx].astype(np.int64),
                    slot.astype(np.int64), contacts.opened[idx].astype(np.int64),
                    contacts.unsubscribed[idx].astype(np.int64), bought, int(used.size), int(end - start + 1),
-                   int((~first).sum()), window)
+                   int((~first).sum()), window, tx.ids[used])
 
     def responses(self, rows: np.ndarray | None = None) -> list[LogResponse]:
         """The log's measured responses (``rows``: a resample of the rows, by index)."""
@@ -248,8 +250,8 @@ def _ranges(counts: np.ndarray) -> np.ndarray:
     return np.arange(int(ends[-1]) if ends.size else 0) - np.repeat(ends - counts, counts)
 
 
-def replay(scenario: Scenario, design: ContactDesign, seed: int, copies: int, balance: bool = True
-           ) -> list[LogResponse]:
+def replay(scenario: Scenario, design: ContactDesign, seed: int, copies: int, balance: bool = True,
+           rows: np.ndarray | None = None, customers: int | None = None) -> list[LogResponse]:
     """The responses the engine shows under the log's design: ``copies`` simulated customers per log customer.
 
     A pool of ``copies * n`` customers of ``scenario`` (nobody joins) plays the log's days; simulated
@@ -258,12 +260,19 @@ def replay(scenario: Scenario, design: ContactDesign, seed: int, copies: int, ba
     channel could have reached it). It starts reachable on every channel the log contacted ``i`` on (the log
     shows ``i`` was): drawn reach would leave the copies less contacted, so less fatigued, than the log's
     customers. Rows of customers without an order in the span are left out.
+
+    ``rows`` and ``customers`` (a check of the replay, with ``copies = 1``): log customer ``i`` is row
+    ``rows[i]`` of a pool of ``customers``, e.g. the pool that wrote the log, which must then give its
+    statistics back.
     """
-    n, rows = design.n, design.customer.size
-    cust = (design.customer[None, :] + n * np.arange(copies)[:, None]).ravel()
+    n, size = design.n, design.customer.size
+    if rows is not None and copies != 1:
+        raise ValueError("replay: rows place each log customer on one pool row; copies must be 1")
+    cust = (design.customer[None, :] + n * np.arange(copies)[:, None]).ravel() if rows is None else \
+        np.asarray(rows, np.int64)[design.customer]
     tile = {k: np.tile(getattr(design, k), copies) for k in ("day", "channel", "content", "slot")}
     send = tile["content"] >= 0
-    sim = Simulation(scenario, customers=copies * n, seed=seed, inflow=False)
+    sim = Simulation(scenario, customers=customers or copies * n, seed=seed, inflow=False)
     shown = np.zeros(sim.n, np.uint8)  # the log shows each customer reachable on the channels it was contacted on
     np.bitwise_or.at(shown, cust, np.left_shift(1, tile["channel"]).astype(np.uint8))
     sim.state.reach[:sim.n] |= shown
@@ -274,8 +283,8 @@ def replay(scenario: Scenario, design: ContactDesign, seed: int, copies: int, ba
     tracker = OrderTracker(sim)
     by_day = np.argsort(tile["day"], kind="stable")
     bounds = np.searchsorted(tile["day"][by_day], np.arange(design.days + 1))
-    live = np.zeros(rows * copies, bool)
-    flags = np.zeros(rows * copies, np.int64)
+    live = np.zeros(size * copies, bool)
+    flags = np.zeros(size * copies, np.int64)
     order_cust: list[np.ndarray] = []
     order_day: list[np.ndarray] = []
     for t in range(design.days):
@@ -297,7 +306,7 @@ def replay(scenario: Scenario, design: ContactDesign, seed: int, copies: int, ba
     base = cust * 10_000_000
     bought = (np.searchsorted(key, base + tile["day"] + design.window, "left")
               - np.searchsorted(key, base + tile["day"], "left")).astype(np.float64)
-    buyer = np.bincount(oc[oc < copies * n], minlength=copies * n) > 0
+    buyer = np.bincount(oc[oc < sim.n], minlength=sim.n) > 0
     keep = live & buyer[cust]
     known_open = np.tile(design.opened >= 0, copies)
     known_unsub = np.tile(design.unsubscribed >= 0, copies)
@@ -305,10 +314,10 @@ def replay(scenario: Scenario, design: ContactDesign, seed: int, copies: int, ba
     unsub = np.where(known_unsub, (flags & FLAG_UNSUBSCRIBED) > 0, -1).astype(np.int64)
     opened[~send] = unsub[~send] = -1
     weight = np.ones(cust.size)
-    if balance:  # each log customer counts once, as in the log: its copies that ordered share its weight
+    if balance and rows is None:  # each log customer counts once, as in the log: its copies that ordered share it
         pattern = np.arange(copies * n) % n
         kept = np.bincount(pattern[buyer], minlength=n).astype(np.float64)
-        weight = 1.0 / np.maximum(kept[design.customer], 1.0)[np.arange(cust.size) % rows]
+        weight = 1.0 / np.maximum(kept[design.customer], 1.0)[np.arange(cust.size) % size]
     return responses_of(tile["day"][keep], tile["channel"][keep], tile["content"][keep], opened[keep], unsub[keep],
                         bought[keep], weight[keep])
 
