@@ -13,6 +13,7 @@ coverage), and the CPU seconds per fit.
 
     python benchmarks/contact_fit_recovery.py [--customers 5000] [--days 90] [--seeds 6]
         [--control-share 0.3] [--control-scope customer|day] [--policy random_campaign]
+        [--truth contents.coupon.conversion=0.35 ...]
 """
 
 from __future__ import annotations
@@ -67,7 +68,10 @@ def main() -> None:
     ap.add_argument("--control-share", type=float, default=0.3)
     ap.add_argument("--control-scope", choices=("day", "customer"), default="customer")
     ap.add_argument("--policy", default="random_campaign")
+    ap.add_argument("--truth", action="append", default=[], metavar="PARAM=VALUE",
+                    help="a contact parameter of the truth (repeatable), e.g. contents.coupon.conversion=0.35")
     args = ap.parse_args()
+    TRUTH.update({k: float(v) for k, _, v in (t.partition("=") for t in args.truth)})
     truth = apply_overrides(load_scenario("beauty"), TRUTH, "truth")
     rows: dict[str, list[tuple[float, float]]] = {}
     weak: dict[str, int] = {}
@@ -83,7 +87,7 @@ def main() -> None:
             rows.setdefault(n, []).append(v)
         print(f"seed {seed}: " + ", ".join(f"{n.split('.', 1)[1]} {v:.4g}" for n, (v, _) in got.items())
               + "".join(f", {n.split('.', 1)[1]} weak (kept)" for n in kept), flush=True)
-    print(f"\n{args.customers:,} customers, {args.days} days of {args.policy}, control share {args.control_share} "
+    print(f"\ntruth {TRUTH}; {args.customers:,} customers, {args.days} days of {args.policy}, control share {args.control_share} "
           f"({args.control_scope}); {args.seeds} seeds; lift identified in {lifts}; "
           f"{np.mean(cpu):.0f} s CPU per fit\n")
     print("| parameter | truth | mean estimate | sd of estimates | mean SE | 90% coverage | seeds fitted | "

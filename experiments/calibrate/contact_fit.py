@@ -55,6 +55,8 @@ MAX_LOG_SE = 0.7
 identified and the base value kept: on 5,000-customer engine logs such conversions missed the truth far more often
 than their intervals said (docs/calibration.md)."""
 ITERATIONS = 8
+DAMPING = 0.01
+"""Starting Levenberg-Marquardt damping (times ten after a worse point, a tenth after a better one)."""
 STEP = 0.15
 """Forward-difference step of the Jacobian, in log parameters."""
 BOOTSTRAP = 100
@@ -367,7 +369,8 @@ def fit_contacts(contacts: Contacts, tx: Transactions, end: int, base: Scenario,
     best = (_distance(target - b, se), theta, b)
     history.append(_row(0, names, theta, best[0]))
     jac = _jacobian(binding, theta, b)
-    step = _step(jac, se, target - b)
+    damping = DAMPING
+    step = _step(jac, se, target - b, damping)
     for it in range(1, iterations + 1):
         if np.max(np.abs(step)) < 0.005:
             break
@@ -378,25 +381,35 @@ def fit_contacts(contacts: Contacts, tx: Transactions, end: int, base: Scenario,
         if d < best[0]:
             best = (d, trial, b)
             jac = _jacobian(binding, trial, b)
-            step = _step(jac, se, target - b)
-        else:
-            step = step / 2
+            damping /= 10.0
+        else:  # a worse point: a shorter step, turned towards steepest descent (Levenberg-Marquardt)
+            damping *= 10.0
+        step = _step(jac, se, target - best[2], damping)
     _, theta, b = best
     w = np.diag(1.0 / se ** 2)
-    a = jac.T @ w @ jac
-    bread = np.linalg.inv(a + 1e-12 * np.trace(a) * np.eye(len(names)))  # a flat direction: a huge SE, not 0
-    cov = bread @ jac.T @ w @ sigma @ w @ jac @ bread * (1.0 + 1.0 / k)
-    flat = np.max(np.abs(jac / se[:, None]), axis=0) < 1e-6  # no statistic moves with it here: not pinned down
-    cov[flat, :] = cov[:, flat] = 0.0
-    cov[flat, flat] = np.inf
-    sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
-    for i in np.flatnonzero(~(sd <= MAX_LOG_SE)):
-        fixed[names[i]] = (f"weakly identified: the log leaves the SE of its log at {sd[i]:.2g} (more than "
-                           f"{MAX_LOG_SE}), so the base value is kept; a larger log or more control rows would pin it")
-    keep = np.flatnonzero(sd <= MAX_LOG_SE)
+    reach = np.linalg.norm(jac / se[:, None], axis=0)
+    flat = ~(reach > 1e-3 * max(float(reach.max()), 1e-300))
+    for i in np.flatnonzero(flat):
+        fixed[names[i]] = "weakly identified: no matched statistic moves with it at the estimate; the base value is kept"
+    keep = np.flatnonzero(~flat)
+    sd = np.full(len(names), np.inf)
+    while keep.size:  # the weakly identified ones are kept at their base values: the others' errors are given them
+        cov = np.full((len(names), len(names)), np.inf)
+        j = jac[:, keep]
+        bread = np.linalg.pinv(j.T @ w @ j)
+        cov[np.ix_(keep, keep)] = bread @ j.T @ w @ sigma @ w @ j @ bread * (1.0 + 1.0 / k)
+        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
+        weak = [i for i in keep if not sd[i] <= MAX_LOG_SE]
+        if not weak:
+            break
+        worst = max(weak, key=lambda i: sd[i])
+        fixed[names[worst]] = (f"weakly identified: the log leaves the SE of its log at {sd[worst]:.2g} (more "
+                               f"than {MAX_LOG_SE}), so the base value is kept; a larger log or more control rows "
+                               "would pin it")
+        keep = keep[keep != worst]
     values = {names[i]: float(math.exp(theta[i])) for i in keep}
     ses = {names[i]: values[names[i]] * float(sd[i]) for i in keep}
-    cov = cov[np.ix_(keep, keep)]
+    cov = cov[np.ix_(keep, keep)] if keep.size else np.zeros((0, 0))
     return ContactFit(apply_overrides(base, values, "contact fit"), values, ses, base_values, fixed, stats, target, se,
                       b, **summary, seconds=time.perf_counter() - started, covariance=cov, iterations=history,
                       searched=names)
@@ -406,9 +419,11 @@ def _distance(resid: np.ndarray, se: np.ndarray) -> float:
     return float(np.sum((resid / se) ** 2))
 
 
-def _step(jac: np.ndarray, se: np.ndarray, resid: np.ndarray) -> np.ndarray:
-    """The Gauss-Newton step of the residuals weighted by 1/SE, at most 1 in each log parameter."""
-    step = np.linalg.lstsq(jac / se[:, None], resid / se, rcond=None)[0]
+def _step(jac: np.ndarray, se: np.ndarray, resid: np.ndarray, damping: float) -> np.ndarray:
+    """The damped Gauss-Newton (Levenberg-Marquardt) step of the residuals weighted by 1/SE, at most 1 in each log."""
+    j, r = jac / se[:, None], resid / se
+    a = j.T @ j
+    step = np.linalg.solve(a + (damping + 1e-9) * np.diag(np.diag(a) + 1e-12), j.T @ r)
     return np.clip(step, -1.0, 1.0)
 
 
