@@ -87,8 +87,8 @@ def main() -> None:
             rows.setdefault(n, []).append(v)
         print(f"seed {seed}: " + ", ".join(f"{n.split('.', 1)[1]} {v:.4g}" for n, (v, _) in got.items())
               + "".join(f", {n.split('.', 1)[1]} weak (kept)" for n in kept), flush=True)
-    print(f"\ntruth {TRUTH}; {args.customers:,} customers, {args.days} days of {args.policy}, control share {args.control_share} "
-          f"({args.control_scope}); {args.seeds} seeds; lift identified in {lifts}; "
+    print(f"\ntruth {TRUTH}; {args.customers:,} customers, {args.days} days of {args.policy}, "
+          f"control share {args.control_share} ({args.control_scope}); {args.seeds} seeds; lift identified in {lifts}; "
           f"{np.mean(cpu):.0f} s CPU per fit\n")
     print("| parameter | truth | mean estimate | sd of estimates | mean SE | 90% coverage | seeds fitted | "
           "weakly identified (base kept) |")

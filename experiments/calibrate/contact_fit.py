@@ -390,7 +390,8 @@ def fit_contacts(contacts: Contacts, tx: Transactions, end: int, base: Scenario,
     reach = np.linalg.norm(jac / se[:, None], axis=0)
     flat = ~(reach > 1e-3 * max(float(reach.max()), 1e-300))
     for i in np.flatnonzero(flat):
-        fixed[names[i]] = "weakly identified: no matched statistic moves with it at the estimate; the base value is kept"
+        fixed[names[i]] = ("weakly identified: no matched statistic moves with it at the estimate; the base value "
+                           "is kept")
     keep = np.flatnonzero(~flat)
     sd = np.full(len(names), np.inf)
     while keep.size:  # the weakly identified ones are kept at their base values: the others' errors are given them
