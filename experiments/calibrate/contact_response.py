@@ -63,17 +63,30 @@ def log_responses(contacts: Contacts, tx: Transactions, end: int, window: int = 
     use = contacts.day + window - 1 <= end
     c = {k: getattr(contacts, k)[use] for k in ("customer", "day", "channel", "content", "opened", "unsubscribed")}
     bought = window_purchases(tx, c["customer"], c["day"], window).astype(np.float64)
+    return responses_of(c["day"], c["channel"], c["content"], c["opened"], c["unsubscribed"], bought)
+
+
+def responses_of(day: np.ndarray, channel: np.ndarray, content: np.ndarray, opened: np.ndarray,
+                 unsubscribed: np.ndarray, bought: np.ndarray, weight: np.ndarray | None = None) -> list[LogResponse]:
+    """:func:`log_responses` on arrays, one element per contact row (``content`` -1 for a control).
+
+    ``bought``: the row's customer's purchases in the window from its day. The contact fit
+    (:mod:`~experiments.calibrate.contact_fit`) measures the engine's replay of a log with it, so data and
+    simulation go through the same estimator. ``weight``: of each row in the shares and means (1 when absent);
+    counts, and which days identify a lift, stay those of the rows.
+    """
+    w = np.ones(day.size) if weight is None else np.asarray(weight, np.float64)
     out = []
-    for ch in np.unique(c["channel"]):
-        on = c["channel"] == ch
-        sent_any, control = on & (c["content"] >= 0), on & (c["content"] < 0)
-        mixed = _mixed_days(c["day"][sent_any], c["content"][sent_any])
-        for ct in [-1, *np.unique(c["content"][sent_any])]:
-            sent = sent_any if ct < 0 else sent_any & (c["content"] == ct)
-            alone = sent if ct < 0 else sent & ~np.isin(c["day"], mixed)
-            lift, se, controls = _stratified_lift(bought, c["day"], alone, control)
+    for ch in np.unique(channel[channel >= 0]):
+        on = channel == ch
+        sent_any, control = on & (content >= 0), on & (content < 0)
+        mixed = _mixed_days(day[sent_any], content[sent_any])
+        for ct in [-1, *np.unique(content[sent_any])]:
+            sent = sent_any if ct < 0 else sent_any & (content == ct)
+            alone = sent if ct < 0 else sent & ~np.isin(day, mixed)
+            lift, se, controls = _stratified_lift(bought, day, alone, control, w)
             out.append(LogResponse(CHANNELS[ch], ALL if ct < 0 else CONTENTS[ct], int(sent.sum()), controls,
-                                   _share(c["opened"][sent]), lift, se, _share(c["unsubscribed"][sent])))
+                                   _share(opened[sent], w[sent]), lift, se, _share(unsubscribed[sent], w[sent])))
     return out
 
 
@@ -84,27 +97,43 @@ def _mixed_days(day: np.ndarray, content: np.ndarray) -> np.ndarray:
     return days[counts > 1]
 
 
-def _share(flags: np.ndarray) -> float:
-    known = flags[flags >= 0]
-    return float(known.mean()) if known.size else float("nan")
+def _share(flags: np.ndarray, w: np.ndarray) -> float:
+    known = flags >= 0
+    return float((w[known] * flags[known]).sum() / w[known].sum()) if known.any() else float("nan")
 
 
-def _stratified_lift(bought: np.ndarray, day: np.ndarray, sent: np.ndarray, control: np.ndarray
+def _stratified_lift(bought: np.ndarray, day: np.ndarray, sent: np.ndarray, control: np.ndarray, w: np.ndarray
                      ) -> tuple[float, float, int]:
-    """Mean treated minus control purchases per campaign day, weighted by the treated; (lift, SE, control rows)."""
-    total = weight = var = 0.0
-    controls = 0
-    for d in np.unique(day[sent]):
-        t, k = bought[sent & (day == d)], bought[control & (day == d)]
-        if k.size < 2 or t.size < 2:
-            continue  # no control that day: the day does not identify the lift
-        total += t.size * (t.mean() - k.mean())
-        var += t.size ** 2 * (t.var(ddof=1) / t.size + k.var(ddof=1) / k.size)
-        weight += t.size
-        controls += k.size
-    if weight == 0:
+    """Mean treated minus control purchases per campaign day, weighted by the treated; (lift, SE, control rows).
+
+    A day counts when both arms have at least two rows (else it does not identify the lift).
+    """
+    days, idx = np.unique(day, return_inverse=True)
+    arms = []
+    for arm in (sent, control):
+        i, y, wi = idx[arm], bought[arm], w[arm]
+        rows = np.bincount(i, minlength=days.size).astype(np.float64)
+        n = np.bincount(i, wi, minlength=days.size)
+        s = np.bincount(i, wi * y, minlength=days.size)
+        ss = np.bincount(i, wi * y * y, minlength=days.size)
+        mean = s / np.where(n > 0, n, 1.0)
+        var = np.maximum(ss - s * mean, 0.0) / np.maximum(n - 1.0, 1.0) if weight_is_one(wi) else \
+            np.maximum(ss / np.where(n > 0, n, 1.0) - mean ** 2, 0.0) * rows / np.maximum(rows - 1.0, 1.0)
+        arms.append((rows, n, mean, var))
+    (nt, wt, mt, vt), (nk, _, mk, vk) = arms
+    ok = (nt >= 2) & (nk >= 2)
+    if not ok.any():
         return float("nan"), float("nan"), 0
-    return total / weight, math.sqrt(var) / weight, controls
+    nt, wt, mt, vt, nk, mk, vk = (a[ok] for a in (nt, wt, mt, vt, nk, mk, vk))
+    weight = float(wt.sum())
+    total = float((wt * (mt - mk)).sum())
+    var = float((wt ** 2 * (vt / nt + vk / nk)).sum())
+    return total / weight, math.sqrt(var) / weight, int(nk.sum())
+
+
+def weight_is_one(w: np.ndarray) -> bool:
+    """Whether every weight is 1 (the log's own rows)."""
+    return bool(np.all(w == 1.0))
 
 
 def response_lines(responses: list[LogResponse]) -> list[str]:

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from experiments.calibrate import auxiliary
+from experiments.calibrate.contact_fit import NOT_FITTED, ContactFit
+from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
 from experiments.calibrate.fit import UNITS, Calibration, scenario_value, start
 from experiments.calibrate.holdout import Holdout
@@ -80,8 +82,8 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
         out += ["", "## Contact responses in the log", "",
                 f"Of the contacts whose {WINDOW_DAYS}-day window ends by the calibration end, with the response "
                 "card's definitions (the card `siyu scenarios show NAME` prints); the lift against the control rows "
-                "(`content = none`) of the same day and channel. Measured, not fitted: the scenario's "
-                "contact-response parameters keep the base scenario's values.", ""] + response_lines(responses)
+                "(`content = none`) of the same day and channel. These are the statistics the contact-response "
+                "parameters are fitted to (next section).", ""] + response_lines(responses)
     if holdout is not None:
         hs, hb = holdout.siyu_error, holdout.bgnbd_error
         out += ["", f"## Holdout: the {holdout.weeks} weeks after the calibration end", "", "![holdout](holdout.png)",
@@ -128,6 +130,37 @@ def _how_errors(cal: Calibration) -> str:
                  for i in range(len(names)) for j in range(i + 1, len(names))]
         text += " Correlations of the log estimates: " + ", ".join(pairs) + "."
     return text
+
+
+def contact_fit_lines(fit: ContactFit) -> list[str]:
+    """The ``fit.md`` section of the contact-response fit: estimates, what is kept and why, matched statistics."""
+    out = ["", "## Contact-response parameters (fitted)", "",
+           f"Fitted by indirect inference to {fit.contacts:,} messages and {fit.controls:,} control rows of "
+           f"{fit.customers:,} customers, the log's rows replayed on {fit.sim_customers:,} simulated customers of the "
+           f"scenario fitted above, in {fit.seconds:.0f} s (docs/calibration.md). Standard errors: a bootstrap of the "
+           "log's customers gives the statistics' covariance, carried through the slopes of the simulated statistics "
+           "(delta method) with the simulation's own noise added; intervals are taken on the log scale.", "",
+           "| parameter | estimate | SE | 90% interval | base value | unit |", "|---|---:|---:|---|---:|---|"]
+    for i, (name, v) in enumerate(fit.values.items()):
+        sd = math.sqrt(max(fit.covariance[i, i], 0.0)) if fit.covariance is not None else float("nan")
+        out.append(f"| `{name}` | {_g(v)} | {_g(fit.ses[name])} | {_g(v * math.exp(-Z90 * sd))} to "
+                   f"{_g(min(v * math.exp(Z90 * sd), 1.0))} | {_g(fit.base_values[name])} | "
+                   f"{CONTACT_UNITS[name.rsplit('.', 1)[1]]} |")
+    for name in fit.fixed:
+        kept = _g(fit.base_values[name])
+        out.append(f"| `{name}` | {kept} (kept) | | | {kept} | {CONTACT_UNITS[name.rsplit('.', 1)[1]]} |")
+    out += [""] + [f"- `{n}`: {why}." for n, why in fit.fixed.items()]
+    if not fit.lift_identified:
+        out += ["", "**The purchase lift is not identified by this log**: no content has enough control rows "
+                "(`content = none`) on the days it went out alone, so every content's `conversion` keeps the base "
+                "scenario's value. A control group held out for the whole campaign identifies it."]
+    out += ["", "Kept at the base scenario's values (the log's shares pin each channel's level, not how it moves "
+            "with salience, fatigue or timing): " + ", ".join(f"`{n}`" for n in NOT_FITTED) + "."]
+    if fit.stats:
+        out += ["", "| matched statistic | log | SE (bootstrap) | engine at the estimate |", "|---|---:|---:|---:|"]
+        out += [f"| {s.name} | {a:.4f} | {e:.4f} | {b:.4f} |"
+                for s, a, e, b in zip(fit.stats, fit.stat_data, fit.stat_se, fit.stat_sim)]
+    return out
 
 
 def write_fit_markdown(path: Path, text: str) -> None:

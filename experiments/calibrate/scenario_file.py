@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
+from experiments.calibrate.contact_fit import ContactFit
 from experiments.calibrate.fit import UNITS, Calibration
 from experiments.calibrate.forecast import Uncertainty
 from sim.config import load_scenario
@@ -113,3 +115,54 @@ def fitted_errors(path: Path) -> Uncertainty:
     if any((a, b) not in cov for a in names for b in names):
         return Uncertainty(ses)  # an incomplete matrix (hand-edited file): independent draws from the SEs
     return Uncertainty(ses, names, np.array([[cov[(a, b)] for b in names] for a in names]))
+
+
+CONTACT_NOTE = "# fitted to the contact log by siyu calibrate: SE"
+"""Comment of a contact-response value (not :data:`FITTED_LINE`'s: ``siyu forecast`` does not redraw them)."""
+
+
+def contact_scenario_text(text: str, fit: ContactFit) -> str:
+    """``text`` (a scenario file) with the contact fit's values and SEs in their ``[channels.X]``/``[contents.X]``.
+
+    Parameters the log had rows for but does not identify get the reason as a comment; a table or key the text
+    lacks is added.
+    """
+    notes = {k: f"{CONTACT_NOTE} {_fmt(fit.ses[k])} {CONTACT_UNITS[k.rsplit('.', 1)[1]]}" for k in fit.values}
+    shown = {k: _fmt(v) for k, v in fit.values.items()}
+    notes.update({k: "# not fitted from the contact log: " + why.split(": ", 1)[-1] for k, why in fit.fixed.items()})
+    lines: list[str] = []
+    section, done = "", set()
+    for line in text.splitlines():
+        m = SECTION.match(line)
+        if m:
+            lines += _missing_in(section, shown, notes, done)
+            section = m.group(1).strip()
+        key = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith("#") else ""
+        path = f"{section}.{key}"
+        if section and path in notes:
+            value = shown.get(path)
+            line = (f"{line.split('#', 1)[0].rstrip()}  {notes[path]}" if value is None
+                    else f"{key} = {value}  {notes[path]}")
+            done.add(path)
+        lines.append(line)
+    lines += _missing_in(section, shown, notes, done)
+    for table in sorted({p.rsplit(".", 1)[0] for p in shown if p not in done}):
+        lines += ["", f"[{table}]"] + _missing_in(table, shown, notes, done)
+    return "\n".join(lines) + "\n"
+
+
+def _missing_in(section: str, shown: dict[str, str], notes: dict[str, str], done: set[str]) -> list[str]:
+    """Lines for the values of the (possibly nested, ``channels.wecom``) table ``section`` its text did not have."""
+    out = []
+    for path in shown:
+        table, _, key = path.rpartition(".")
+        if table == section and path not in done:
+            out.append(f"{key} = {shown[path]}  {notes[path]}")
+            done.add(path)
+    return out
+
+
+def write_contact_fit(path: Path, fit: ContactFit) -> None:
+    """Put the contact fit into the scenario file at ``path`` (written by :func:`write_scenario`) and check it loads."""
+    path.write_text(contact_scenario_text(path.read_text(encoding="utf-8"), fit), encoding="utf-8")
+    load_scenario(path)

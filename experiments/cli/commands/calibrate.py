@@ -53,8 +53,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                                  args.strict)
         for line in contacts.report.lines():
             console.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
-        console.print(f"{args.contacts}: {count(contacts.day.size, 'valid contact row')}; their responses are "
-                      "measured (fit.md), not fitted: the contact-response parameters keep the base scenario's values")
+        console.print(f"{args.contacts}: {count(contacts.day.size, 'valid contact row')}; the contact-response "
+                      "parameters they identify are fitted (fit.md)")
     base = load_scenario(args.base)
     base_text = preset_text(args.base) if args.base in preset_names() else Path(args.base).read_text(encoding="utf-8")
     h = histories(tx, end)
@@ -77,12 +77,25 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         forecast_figure(hold.siyu.weeks, hold.siyu.mean, hold.siyu.low, hold.siyu.high, hold.actual,
                         out / "holdout.png", hold.bgnbd)
     responses = log_responses(contacts, tx, end) if args.contacts else None
-    (out / "fit.md").write_text(fit_markdown(cal, Path(args.transactions).name, args.base, tx.report.lines(), hold,
-                                             seconds, responses), encoding="utf-8")
+    text = fit_markdown(cal, Path(args.transactions).name, args.base, tx.report.lines(), hold, seconds, responses)
+    if args.contacts:
+        from experiments.calibrate.contact_fit import fit_contacts
+        from experiments.calibrate.report import contact_fit_lines
+        from experiments.calibrate.scenario_file import write_contact_fit
+        contact = fit_contacts(contacts, tx, end, cal.scenario, seed=args.seed)
+        write_contact_fit(out / "scenario.toml", contact)
+        text += "\n".join(contact_fit_lines(contact)) + "\n"
+    (out / "fit.md").write_text(text, encoding="utf-8")
     for name, v in cal.values.items():
         out_console.print(f"{name} = {v:.4g} (SE {cal.ses[name]:.2g})")
     for name in cal.fixed:
         out_console.print(f"{name}: not identified by this log, kept at the base value")
+    if args.contacts:
+        for name, v in contact.values.items():
+            out_console.print(f"{name} = {v:.4g} (SE {contact.ses[name]:.2g})")
+        if not contact.lift_identified:
+            out_console.print("purchase lift not identified (no control rows where contents went out alone): "
+                              "conversions kept at the base values")
     if hold is not None:
         out_console.print(f"holdout, {hold.weeks} weeks: siyu {100 * hold.siyu_error[0]:.1f}% off the total "
                           f"(curve MAPE {100 * hold.siyu_error[1]:.1f}%), BG/NBD {100 * hold.bgnbd_error[0]:.1f}% "
@@ -105,8 +118,8 @@ def register(sub: Any) -> None:
     p.add_argument("transactions", metavar="TRANSACTIONS.csv", help="orders: customer_id, date, amount")
     add_log_arguments(p)
     p.add_argument("--contacts", default=None, metavar="CONTACTS.csv",
-                   help="contacts: customer_id, date, channel, content[, opened, clicked, unsubscribed] (responses "
-                        "measured in fit.md; not fitted yet)")
+                   help="contacts: customer_id, date, channel, content[, opened, clicked, unsubscribed] (the open, "
+                        "unsubscribe and, with control rows, conversion parameters it identifies are fitted)")
     p.add_argument("--channel-map", action="append", default=None, metavar="NAME=CHANNEL",
                    help="map a channel of the contacts file to a scenario channel (repeatable), e.g. email=sms")
     p.add_argument("--base", default=DEFAULT_SCENARIO, metavar="NAME|PATH",
