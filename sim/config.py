@@ -199,14 +199,18 @@ class Staff(_Strict):
     ban_threshold_per_day: int = F(150, "messages/day", "1:1 messages a personal account sends before risking a ban", ge=0, le=100000)
     ban_rate: float = F(0.02, "1/day", "daily ban chance per 100% over the threshold", ge=0, le=1)
     salary_per_day: float = F(0.0, "yuan/guide/day", "running cost of a guide", ge=0, le=100000)
+    personal_open_lift: float = F(1.0, "factor", "open-rate multiplier of WeCom-channel (1:1) messages in chats a guide holds on personal WeChat (1: as on WeCom; 《价值千万的私域心法》: personal WeChat is opened more often and wins trust more easily)", ge=0.5, le=3)
+    personal_trust_lift: float = F(1.0, "factor", "multiplier of the trust an opened 1:1 message builds in a personal-WeChat chat (1: as on WeCom; 《价值千万的私域心法》)", ge=0.5, le=3)
+    wecom_extra_delay_hours: float = F(0.0, "hours", "extra reply delay of 1:1 chats held on WeCom, which guides keep on a second phone (《私域流量的坑你踩了多少》); their conversion and trust gain are multiplied by exp(-delay_quality x hours), with or without a staff model", ge=0, le=1000)
 
 
 class Platform(_Strict):
-    """Platform rules beyond per-channel caps: folding of over-active Moments."""
+    """Platform rules beyond per-channel caps: folding of over-active Moments and group chats."""
 
     moments_fold_share: float = F(0.5, "share/day", "share of the Moments audience posted to per day above which posts get folded", ge=0, le=1)
     fold_factor: float = F(0.3, "factor", "open-rate multiplier of folded Moments posts", ge=0, le=1)
     fold_days: int = F(7, "days", "days a fold lasts", ge=0, le=365)
+    group_fold_per_week: float = F(0.0, "messages/member/week", "group messages per member over the last 7 days above which WeChat folds that group chat for fold_days, its open rate times fold_factor (0: groups never fold; 《价值千万的私域心法》: group chats fold like Moments)", ge=0, le=7)
 
 
 class Competition(_Strict):

@@ -75,7 +75,7 @@ WORLD_FLOWS: tuple[str, ...] = (
     "acquisition_cost", "running_cost",
     "orders_recent_offered", "orders_recent_added", "orders_old_offered", "orders_old_added",
     "staff_departures", "staff_lost_customers", "banned_accounts", "undelivered_capacity",
-    "event_contacts",
+    "event_contacts", "group_days_folded",
 )
 """Pool-level flows booked by the world step (acquisition, staff, platform), not per customer."""
 COST_FLOWS: tuple[str, ...] = ("incentive_cost", "contact_cost", "acquisition_cost", "running_cost", "platform_fees")

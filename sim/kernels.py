@@ -344,6 +344,8 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
                     boost = g_open[g]
                 elif c == MOMENTS:
                     boost = moments_fold
+                elif c == WECOM and account[i] != ACCOUNT_WECOM:
+                    boost = p.personal_open  # personal WeChat is opened more often
                 opened = u21(bits, 0) < open_probability(ch.open_rate[c] * boost * ev_attention, sal, sf, inwin, p)
                 conv = 1.0
                 if c == GROUP:
@@ -354,6 +356,12 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
                         events[i] |= EV_GROUP_PROMO
                 elif c == WECOM and per_guide > 0:
                     conv = quality[i // per_guide]
+                t_lift = 1.0  # trust a 1:1 message builds: personal WeChat wins it more easily
+                if c == WECOM:
+                    if account[i] == ACCOUNT_WECOM:
+                        conv *= p.wecom_service  # WeCom replies later: less conversion and trust (through conv)
+                    else:
+                        t_lift = p.personal_trust
                 flags = FLAG_DELIVERED
                 base = S_CHANNEL0 + 4 * c
                 stats[b, _CON] += 1.0
@@ -380,7 +388,7 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
                         events[i] |= EV_GROUP_OPEN
                         stats[b, _GOPN] += 1.0
                     sal += ch.salience_gain[c] * (1.0 - sal)
-                    tr += ct.trust_gain[k] * min(conv, 1.0) * (1.0 - tr) - p.spam_erosion * hard * sf * tr
+                    tr += ct.trust_gain[k] * t_lift * min(conv, 1.0) * (1.0 - tr) - p.spam_erosion * hard * sf * tr
                     tr = min(max(tr, 0.0), 1.0)
                     disc = ct.discount[k]
                     d_buy = max(disc, ev_discount, m_cut)  # the best of the offer, the event and the member price
