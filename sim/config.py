@@ -57,6 +57,7 @@ class Population(_Strict):
     price_sensitivity_concentration: float = F(4.0, "beta a+b", "how tightly deal-proneness clusters", gt=0, le=1000)
     age_band_shares: list[float] = F([0.3, 0.4, 0.2, 0.1], "share", "shares of age bands 18-24, 25-34, 35-44, 45+")
     age_band_receptiveness: list[float] = F([1.0, 0.85, 0.65, 0.45], "0-1", "receptiveness to new products per age band")
+    male_share: float = F(0.5, "share", "share of men in the pool (shown to policies as the gender of the WeChat profile; 《私域流量的坑你踩了多少》: hair-transplant clients are mostly men); it changes nothing unless a content's male_affinity differs from 1", ge=0, le=1)
     slot_activity: list[float] = F([0.25, 0.45, 0.8, 0.35], "probability", "chance a customer is active in morning, noon, evening, night")
     channel_reach: list[float] = F([0.85, 0.6, 0.85, 0.5, 0.95], "probability", "chance a customer is reachable on wecom, group, moments, official_account, sms at the start")
     dropout_per_year: float = F(0.15, "1/year", "base rate of leaving the category for good", ge=0, le=20)
@@ -131,6 +132,7 @@ class Content(_Strict):
     discount: float = F(0.0, "share of price", "discount granted on redemption", ge=0, le=0.95)
     novelty: float = F(0.0, "0-1", "weight of age-band receptiveness on conversion", ge=0, le=1)
     cost: float = F(0.0, "yuan/contact", "cost of producing the message (staff time for service)", ge=0, le=10000)
+    male_affinity: float = F(1.0, "factor", "conversion multiplier of this kind of message for men (1: as for women; 《私域流量的坑你踩了多少》: men are little moved by small gains and more by altruism and sentiment)", ge=0, le=5)
 
 
 class Groups(_Strict):

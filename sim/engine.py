@@ -130,7 +130,7 @@ class Simulation:
                            chat_capacity=self.scenario.staff.chat_capacity_per_day,
                            buffers=self._feature_buffers, event=calendar_today(self.scenario, self.day),
                            days_to_event=days_to_event(self.scenario, self.day), account=st.account,
-                           member_until=st.member_until, invite_enabled=self._invite_enabled)
+                           member_until=st.member_until, invite_enabled=self._invite_enabled, gender=st.gender)
 
     def _open_window(self) -> None:
         """Start a new 30-day cap window on its first day, once, whether observe() or step() comes first."""

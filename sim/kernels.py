@@ -22,7 +22,7 @@ from sim.defaults import (A2, A3, A4, A5, ACCOUNT_WECOM, ACTIVE, BLOCK, DROPPED,
                           FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED, MOMENTS, NEVER, GROUP,
                           EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT, EV_GROUP_LEFT, EV_GROUP_OPEN,
                           EV_GROUP_PROMO, EV_REFERRED, INVITE_GROUP, INVITE_GROUP_GIFT, INVITE_PAID, INVITE_WECOM_GIFT,
-                          S, S_CHANNEL0, WECOM)
+                          GENDER_MALE, S, S_CHANNEL0, WECOM)
 from sim.prefetch import prefetch
 from sim.rng import P_ASK, P_CONTACT, P_INVITE, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
 from sim.state import pick_slot, tier_of
@@ -228,7 +228,7 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
              value, price_sens, receptive, cycle, slot_mask, dropout, referral,
              salience, fatigue, trust, deal, need_clock, status,
              reach, last_purchase, first_purchase, frequency, monetary, last_contact,
-             last_flags, active_slot, month_count, tier, stage, account, origin, events, member_until,
+             last_flags, active_slot, month_count, tier, stage, account, origin, events, member_until, gender,
              g_size, g_open, g_conv, g_trust_hit, g_heat, per_guide, quality,
              stats, reward, full=False):  # pragma: no cover - jitted
     """Advance every customer one day under the given actions; per-block sums go into ``stats``.
@@ -392,6 +392,8 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
                     tr = min(max(tr, 0.0), 1.0)
                     disc = ct.discount[k]
                     d_buy = max(disc, ev_discount, m_cut)  # the best of the offer, the event and the member price
+                    if gender[i] == GENDER_MALE:
+                        conv *= ct.male_affinity[k]  # what men respond to (neutral at 1)
                     p_buy = purchase_probability(ct.conversion[k] * conv, need, tr, d_buy, dl, price_sens[i],
                                                  ct.novelty[k], receptive[i], p)
                     if disc > 0.0:

@@ -208,6 +208,7 @@ TABLE: tuple[KernelParam, ...] = (
     _p("age_band_cdf", "cumulative share", POPULATION, P + "age_band_shares", "cumulative shares of age bands", _cdf),
     _p("age_band_receptiveness", "0-1", POPULATION, P + "age_band_receptiveness", "receptiveness per age band",
        _floats),
+    _p("male_share", "share", POPULATION, P + "male_share", "share of men"),
     _p("slot_activity", "probability", POPULATION, P + "slot_activity", "chance of being active in each slot", _floats),
     _p("channel_reach", "probability", POPULATION, P + "channel_reach", "chance of being reachable per channel",
        _floats),
@@ -243,7 +244,7 @@ TABLE: tuple[KernelParam, ...] = (
 CHANNEL_FIELDS = ("cost", "open_rate", "intrusiveness", "cap_per_month", "salience_gain", "unsubscribe_rate",
                   "complaint_rate")
 """Columns of the channel table: the fields of :class:`sim.config.Channel`, one array over channels each."""
-CONTENT_FIELDS = ("conversion", "trust_gain", "hardness", "discount", "novelty", "cost")
+CONTENT_FIELDS = ("conversion", "trust_gain", "hardness", "discount", "novelty", "cost", "male_affinity")
 """Columns of the content table: the fields of :class:`sim.config.Content`, one array over contents each."""
 
 
