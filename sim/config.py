@@ -288,6 +288,22 @@ class Membership(_Strict):
     paid_accept: float = F(0.05, "probability", "chance an opened paid-membership offer is accepted by a fully trusting customer who ordered today", ge=0, le=1)
 
 
+class Fans(_Strict):
+    """Fan tiers by interaction (粉丝等级) for customers who never bought, with a reward for leaving contact details.
+
+    《私域流量的坑你踩了多少》: besides member tiers by spend, non-member fan tiers by interaction, "to increase interaction
+    and let customers leave their contact details (留资) while enjoying member treatment". A fan (tier 0) climbs one
+    fan tier per ``opens_per_tier`` opened messages, up to 3 (``obs.fan_tier``); on reaching a tier they are offered
+    its reward for leaving their phone number and take it with chance ``details_rate``: the brand then reaches
+    them by SMS and adds them on WeCom (with its Moments), and pays ``reward_yuan`` (incentive cost).
+    """
+
+    enabled: bool = F(False, "flag", "run fan tiers (off: fans have no tiers and nobody is offered a reward for details)")
+    opens_per_tier: int = F(3, "opens/tier", "opened messages that lift a fan one fan tier", ge=1, le=100)
+    details_rate: float = F(0.2, "probability", "chance a fan reaching a new fan tier leaves contact details for its reward (《私域流量的坑你踩了多少》)", ge=0, le=1)
+    reward_yuan: float = F(10.0, "yuan/fan", "value of the tier reward for leaving details (a sample, member treatment), booked as incentive cost", ge=0, le=10000)
+
+
 EVENT_KINDS = ("festival", "big_sale", "new_arrival", "live_stream")
 """Kinds of calendar event: festival promotions, the big sales (618, Double 11), new-arrival
 announcements and live-streaming sessions (docs/model.md, "The calendar"). A label for policies and reports:
@@ -413,6 +429,7 @@ class Scenario(_Strict):
     calendar: Calendar = Field(default_factory=Calendar)
     invitation: Invitation = Field(default_factory=Invitation)
     membership: Membership = Field(default_factory=Membership)
+    fans: Fans = Field(default_factory=Fans)
 
     @model_validator(mode="after")
     def _complete(self) -> "Scenario":

@@ -22,9 +22,9 @@ from sim.defaults import (A2, A3, A4, A5, ACCOUNT_WECOM, ACTIVE, BLOCK, DROPPED,
                           FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED, MOMENTS, NEVER, GROUP,
                           EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT, EV_GROUP_LEFT, EV_GROUP_OPEN,
                           EV_GROUP_PROMO, EV_REFERRED, INVITE_GROUP, INVITE_GROUP_GIFT, INVITE_PAID, INVITE_WECOM_GIFT,
-                          GENDER_MALE, S, S_CHANNEL0, WECOM)
+                          GENDER_MALE, S, S_CHANNEL0, SMS, WECOM)
 from sim.prefetch import prefetch
-from sim.rng import P_ASK, P_CONTACT, P_INVITE, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
+from sim.rng import P_ASK, P_CONTACT, P_FAN, P_INVITE, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
 from sim.state import pick_slot, tier_of
 
 # statistic indices as plain ints (compile-time constants inside kernels)
@@ -42,6 +42,9 @@ _MAUD = S["moments_audience"]
 _MREV, _FEES, _UNSEEN = S["marketplace_revenue"], S["platform_fees"], S["unseen_purchases"]
 _ASK, _INV, _INVA = S["asks"], S["invitations"], S["invitations_accepted"]
 _MSOLD, _MFEE, _MDISC = S["memberships_sold"], S["membership_fees"], S["member_discounts"]
+_FAN = S["fan_details"]
+_DETAILS = (1 << WECOM) | (1 << MOMENTS) | (1 << SMS)
+"""Reach a fan's contact details give: SMS to the phone number, and the WeCom persona (with its Moments) added by it."""
 ACTIVE_WINDOW_DAYS = 365
 """A customer is an active buyer if they bought from the brand within this many days."""
 
@@ -229,7 +232,7 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
              salience, fatigue, trust, deal, need_clock, status,
              reach, last_purchase, first_purchase, frequency, monetary, last_contact,
              last_flags, active_slot, month_count, tier, stage, account, origin, events, member_until, gender,
-             g_size, g_open, g_conv, g_trust_hit, g_heat, per_guide, quality,
+             fan_opens, g_size, g_open, g_conv, g_trust_hit, g_heat, per_guide, quality,
              stats, reward, full=False):  # pragma: no cover - jitted
     """Advance every customer one day under the given actions; per-block sums go into ``stats``.
 
@@ -257,6 +260,7 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
     k_landing = stream_key(seed, day, P_LANDING)
     k_ask = stream_key(seed, day, P_ASK)
     k_invite = stream_key(seed, day, P_INVITE)
+    k_fan = stream_key(seed, day, P_FAN)
     sal_decay, fat_decay, deal_decay = p.salience_decay, p.fatigue_decay, p.deal_decay
     margin = p.margin
     for b in prange(nblocks):
@@ -402,6 +406,17 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
                     if act_ask[i] != 0 and stage[i] >= A4:  # an opened referral ask to a buyer
                         who = 1.0 if stage[i] == A5 else p.ask_buyer_factor
                         asked_ref = u24(draw(k_ask, i), 0) < p.ask_conversion * who * tr * p.referral_mult
+                    if p.fan_per_tier > 0 and tier[i] == 0 and fan_opens[i] < 255:  # a fan climbs by interacting
+                        fan_opens[i] += 1
+                        if (fan_opens[i] % p.fan_per_tier == 0 and fan_opens[i] // p.fan_per_tier <= 3
+                                and reach[i] & _DETAILS != _DETAILS
+                                and u24(draw(k_fan, i), 0) < p.fan_details_rate):  # leaves details for the reward
+                            if (reach[i] >> WECOM) & 1 == 0:
+                                account[i] = ACCOUNT_WECOM
+                            reach[i] |= _DETAILS
+                            stats[b, _FAN] += 1.0
+                            stats[b, _INC] += p.fan_reward
+                            r_i -= p.fan_reward
                     if stage[i] < A2:
                         stage[i] = A2
                     if stage[i] < A3 and tr > 0.5:

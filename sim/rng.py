@@ -41,6 +41,7 @@ P_ACQUISITION = purpose("acquisition", 11)
 P_LANDING = purpose("landing", 12)
 P_ASK = purpose("ask", 13)
 P_INVITE = purpose("invite", 14)
+P_FAN = purpose("fan", 15)
 P_HOLDOUT = purpose("holdout", 20)
 P_EPISODE = purpose("episode", 99)
 

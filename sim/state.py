@@ -64,6 +64,7 @@ class State:
     events: np.ndarray  # uint8, EV_* bits of today's events (scratch for the group and referral kernels)
     member_until: np.ndarray  # int32, day a paid membership runs out (NEVER if never a paid member)
     gender: np.ndarray  # uint8, GENDER_FEMALE or GENDER_MALE: a trait the CRM sees (the WeChat profile)
+    fan_opens: np.ndarray  # uint8, messages a fan (never bought) opened while fan tiers run, capped at 255
 
     @property
     def n(self) -> int:
@@ -109,6 +110,7 @@ def empty(n: int) -> State:
         month_count=np.zeros((n, N_CHANNELS), u1), tier=np.zeros(n, np.int8),
         stage=np.zeros(n, np.int8), account=np.zeros(n, u1), origin=np.zeros(n, u1),
         events=np.zeros(n, u1), member_until=np.full(n, NEVER, i4), gender=np.zeros(n, u1),
+        fan_opens=np.zeros(n, u1),
     )
     return st
 
@@ -183,7 +185,7 @@ def _generate(seed, day0, rows, pp,
               salience, fatigue, trust, deal, need_clock, status,
               reach, last_purchase, first_purchase, frequency, monetary, last_contact,
               last_flags, active_slot, month_count, tier, stage, account, origin, events,
-              member_until, gender):  # pragma: no cover - jitted
+              member_until, gender, fan_opens):  # pragma: no cover - jitted
     n = rows.shape[0]
     kt = stream_key(seed, DAY_TRAITS, P_TRAITS)
     ki = stream_key(seed, DAY_TRAITS, P_INITIAL)
@@ -241,6 +243,7 @@ def _generate(seed, day0, rows, pp,
         origin[i] = 0
         events[i] = 0
         member_until[i] = NEVER
+        fan_opens[i] = 0
         ago = int(u24(b4, 1) * cycle[i])
         need_clock[i] = min(ago, 30000)
         last_contact[i] = NEVER
