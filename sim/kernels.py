@@ -24,7 +24,8 @@ from sim.defaults import (A2, A3, A4, A5, ACCOUNT_WECOM, ACTIVE, BLOCK, DROPPED,
                           EV_GROUP_PROMO, EV_REFERRED, INVITE_GROUP, INVITE_GROUP_GIFT, INVITE_PAID, INVITE_WECOM_GIFT,
                           GENDER_MALE, S, S_CHANNEL0, SMS, WECOM)
 from sim.prefetch import prefetch
-from sim.rng import P_ASK, P_CONTACT, P_FAN, P_INVITE, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
+from sim.rng import (P_ASK, P_CONTACT, P_FAN, P_INVITE, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key,
+                     u21, u24)
 from sim.state import pick_slot, tier_of
 
 # statistic indices as plain ints (compile-time constants inside kernels)
@@ -244,7 +245,9 @@ def step_day(day, seed, p, ch, ct, moments_fold, ev_pull, ev_attention, ev_disco
     a buyer who opens one refers a friend with a chance of its own (``p.ask_conversion``). ``act_invite``
     (uint8, :data:`sim.defaults.INVITES`) marks contacts that carry an invitation to add the WeCom persona
     or join the welfare group: an opened one is accepted with :func:`invite_probability`, the gift paid
-    as incentive cost; one not accepted adds fatigue.
+    as incentive cost; one not accepted adds fatigue. ``gender`` (a trait) scales conversion by the content's
+    ``male_affinity`` for men; ``fan_opens`` counts a fan's opened messages while ``[fans]`` runs, each
+    ``p.fan_per_tier`` of them a fan tier whose reward may buy the fan's contact details (SMS and WeCom reach).
     ``reward`` (length n, or length 0 to skip) receives each customer's net profit of the day:
     margin on purchases minus incentive, contact and marketplace costs. Rows with nothing but rest
     today are finished by :func:`rest_rows`; ``full=True`` sends every active row through the full

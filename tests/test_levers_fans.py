@@ -1,9 +1,8 @@
-"""Fan tiers by interaction (docs/levers.md): fans who interact earn tiers; a tier's reward for leaving contact
-details grows reach.
+"""Fan tiers by interaction (docs/levers.md): fans who interact earn tiers; a tier's reward for details grows reach.
 
-《私域流量的坑你踩了多少》: besides member tiers by spend, non-member fan tiers by interaction, "to increase interaction and let
-customers leave their contact details (留资) while enjoying member treatment"; 《私域营销从锦上添花变为企业标配》: rewards for
-becoming a member. Off by default (``fans.enabled``).
+《私域流量的坑你踩了多少》: besides member tiers by spend, non-member fan tiers by interaction, "to increase
+interaction and let customers leave their contact details (留资) while enjoying member treatment".
+Off by default (``fans.enabled``).
 """
 
 from __future__ import annotations
@@ -45,7 +44,10 @@ def test_fans_who_interact_earn_tiers_and_leave_contact_details():
     off_sim, fans, off = _engage_fans(base)
     on_sim, _, on = _engage_fans(apply_overrides(base, {"fans.enabled": True}))
     assert off[S["fan_details"]] == 0 and on[S["fan_details"]] > 0
-    wecom = lambda sim: int(((sim.state.reach[:N] >> WECOM) & 1)[fans].sum())
+
+    def wecom(sim):
+        return int(((sim.state.reach[:N] >> WECOM) & 1)[fans].sum())
+
     k = int(fans.sum())
     z = proportion_z(wecom(off_sim), k, wecom(on_sim), k)
     print(f"fans WeCom did not reach, reachable on WeCom after {DAYS} days: {wecom(off_sim)} of {k} without fan "
