@@ -85,6 +85,9 @@ def read_meta(folder: Path, where: str) -> dict[str, Any]:
         raise ConfigError(f"{where}: {path} is not valid JSON ({_first_line(exc)})") from None
     if not isinstance(meta, dict):
         raise ConfigError(f"{where}: {path} is not a siyu train record (expected a JSON object)")
+    if meta.get("env", "customer") != "customer":
+        raise ConfigError(f"{where}: {path} holds a {_short(meta.get('env'))} model (weekly segment plans of "
+                          f"siyu/Pool-v1, judged in its eval.json), not a per-customer policy")
     if meta.get("algo") not in ALGOS:
         raise ConfigError(f"{where}: {path}: algo = {_short(meta.get('algo'))}; allowed: {', '.join(ALGOS)}")
     if meta.setdefault("action_layout", "flat" if meta["algo"] == "dqn" else "multi") not in ("multi", "flat"):

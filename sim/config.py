@@ -57,6 +57,7 @@ class Population(_Strict):
     price_sensitivity_concentration: float = F(4.0, "beta a+b", "how tightly deal-proneness clusters", gt=0, le=1000)
     age_band_shares: list[float] = F([0.3, 0.4, 0.2, 0.1], "share", "shares of age bands 18-24, 25-34, 35-44, 45+")
     age_band_receptiveness: list[float] = F([1.0, 0.85, 0.65, 0.45], "0-1", "receptiveness to new products per age band")
+    male_share: float = F(0.5, "share", "share of men in the pool (shown to policies as the gender of the WeChat profile; 《私域流量的坑你踩了多少》: hair-transplant clients are mostly men); it changes nothing unless a content's male_affinity differs from 1", ge=0, le=1)
     slot_activity: list[float] = F([0.25, 0.45, 0.8, 0.35], "probability", "chance a customer is active in morning, noon, evening, night")
     channel_reach: list[float] = F([0.85, 0.6, 0.85, 0.5, 0.95], "probability", "chance a customer is reachable on wecom, group, moments, official_account, sms at the start")
     dropout_per_year: float = F(0.15, "1/year", "base rate of leaving the category for good", ge=0, le=20)
@@ -131,6 +132,7 @@ class Content(_Strict):
     discount: float = F(0.0, "share of price", "discount granted on redemption", ge=0, le=0.95)
     novelty: float = F(0.0, "0-1", "weight of age-band receptiveness on conversion", ge=0, le=1)
     cost: float = F(0.0, "yuan/contact", "cost of producing the message (staff time for service)", ge=0, le=10000)
+    male_affinity: float = F(1.0, "factor", "conversion multiplier of this kind of message for men (1: as for women; 《私域流量的坑你踩了多少》: men are little moved by small gains and more by altruism and sentiment)", ge=0, le=5)
 
 
 class Groups(_Strict):
@@ -199,14 +201,18 @@ class Staff(_Strict):
     ban_threshold_per_day: int = F(150, "messages/day", "1:1 messages a personal account sends before risking a ban", ge=0, le=100000)
     ban_rate: float = F(0.02, "1/day", "daily ban chance per 100% over the threshold", ge=0, le=1)
     salary_per_day: float = F(0.0, "yuan/guide/day", "running cost of a guide", ge=0, le=100000)
+    personal_open_lift: float = F(1.0, "factor", "open-rate multiplier of WeCom-channel (1:1) messages in chats a guide holds on personal WeChat (1: as on WeCom; 《价值千万的私域心法》: personal WeChat is opened more often and wins trust more easily)", ge=0.5, le=3)
+    personal_trust_lift: float = F(1.0, "factor", "multiplier of the trust an opened 1:1 message builds in a personal-WeChat chat (1: as on WeCom; 《价值千万的私域心法》)", ge=0.5, le=3)
+    wecom_extra_delay_hours: float = F(0.0, "hours", "extra reply delay of 1:1 chats held on WeCom, which guides keep on a second phone (《私域流量的坑你踩了多少》); their conversion and trust gain are multiplied by exp(-delay_quality x hours), with or without a staff model", ge=0, le=1000)
 
 
 class Platform(_Strict):
-    """Platform rules beyond per-channel caps: folding of over-active Moments."""
+    """Platform rules beyond per-channel caps: folding of over-active Moments and group chats."""
 
     moments_fold_share: float = F(0.5, "share/day", "share of the Moments audience posted to per day above which posts get folded", ge=0, le=1)
     fold_factor: float = F(0.3, "factor", "open-rate multiplier of folded Moments posts", ge=0, le=1)
     fold_days: int = F(7, "days", "days a fold lasts", ge=0, le=365)
+    group_fold_per_week: float = F(0.0, "messages/member/week", "group messages per member over the last 7 days above which WeChat folds that group chat for fold_days, its open rate times fold_factor (0: groups never fold; 《价值千万的私域心法》: group chats fold like Moments)", ge=0, le=7)
 
 
 class Competition(_Strict):
@@ -280,6 +286,22 @@ class Membership(_Strict):
     paid_price: float = F(0.1, "share of price", "member price cut of a paid member", ge=0, le=0.95)
     paid_loyalty: float = F(0.3, "share", "lift of the brand's share of a paid member's need occasions (a paid card gets used)", ge=0, le=2)
     paid_accept: float = F(0.05, "probability", "chance an opened paid-membership offer is accepted by a fully trusting customer who ordered today", ge=0, le=1)
+
+
+class Fans(_Strict):
+    """Fan tiers by interaction (粉丝等级) for customers who never bought, with a reward for leaving contact details.
+
+    《私域流量的坑你踩了多少》: besides member tiers by spend, non-member fan tiers by interaction, "to increase interaction
+    and let customers leave their contact details (留资) while enjoying member treatment". A fan (tier 0) climbs one
+    fan tier per ``opens_per_tier`` opened messages, up to 3 (``obs.fan_tier``); on reaching a tier they are offered
+    its reward for leaving their phone number and take it with chance ``details_rate``: the brand then reaches
+    them by SMS and adds them on WeCom (with its Moments), and pays ``reward_yuan`` (incentive cost).
+    """
+
+    enabled: bool = F(False, "flag", "run fan tiers (off: fans have no tiers and nobody is offered a reward for details)")
+    opens_per_tier: int = F(3, "opens/tier", "opened messages that lift a fan one fan tier", ge=1, le=100)
+    details_rate: float = F(0.2, "probability", "chance a fan reaching a new fan tier leaves contact details for its reward (《私域流量的坑你踩了多少》)", ge=0, le=1)
+    reward_yuan: float = F(10.0, "yuan/fan", "value of the tier reward for leaving details (a sample, member treatment), booked as incentive cost", ge=0, le=10000)
 
 
 EVENT_KINDS = ("festival", "big_sale", "new_arrival", "live_stream")
@@ -407,6 +429,7 @@ class Scenario(_Strict):
     calendar: Calendar = Field(default_factory=Calendar)
     invitation: Invitation = Field(default_factory=Invitation)
     membership: Membership = Field(default_factory=Membership)
+    fans: Fans = Field(default_factory=Fans)
 
     @model_validator(mode="after")
     def _complete(self) -> "Scenario":

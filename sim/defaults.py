@@ -36,6 +36,8 @@ ORIGINS: tuple[str, ...] = ("initial", "order", "store", "ad", "referral")
 """How a customer came into the pool: drawn at the start, a public-domain order, a store visit, an ad, a friend."""
 ORIGIN_INITIAL, ORIGIN_ORDER, ORIGIN_STORE, ORIGIN_AD, ORIGIN_REFERRAL = range(5)
 ACCOUNT_WECOM, ACCOUNT_PERSONAL = 0, 1
+GENDER_FEMALE, GENDER_MALE = 0, 1
+"""Codes of ``State.gender`` and ``Observation.gender`` (the gender of the customer's WeChat profile)."""
 INVITES: tuple[str, ...] = ("none", "wecom", "wecom_gift", "group", "group_gift", "paid_membership")
 """Invitations a contact may carry (``Action.invite``): add the brand's WeCom persona (or move a personal-WeChat
 chat to it) or join the customer's welfare group, each without or with a gift (scenario section ``invitation``),
@@ -69,13 +71,14 @@ _BASE_STATS = (
     "group_contacts", "group_opens", "group_purchases", "group_complaints", "group_leaves",
     "marketplace_revenue", "platform_fees", "unseen_purchases",
     "asks", "invitations", "invitations_accepted", "memberships_sold", "membership_fees", "member_discounts",
+    "fan_details",
 )
 WORLD_FLOWS: tuple[str, ...] = (
     "acquired", "acquired_orders", "acquired_store", "acquired_ads", "acquired_referral",
     "acquisition_cost", "running_cost",
     "orders_recent_offered", "orders_recent_added", "orders_old_offered", "orders_old_added",
     "staff_departures", "staff_lost_customers", "banned_accounts", "undelivered_capacity",
-    "event_contacts",
+    "event_contacts", "group_days_folded",
 )
 """Pool-level flows booked by the world step (acquisition, staff, platform), not per customer."""
 COST_FLOWS: tuple[str, ...] = ("incentive_cost", "contact_cost", "acquisition_cost", "running_cost", "platform_fees")

@@ -130,7 +130,16 @@ class Simulation:
                            chat_capacity=self.scenario.staff.chat_capacity_per_day,
                            buffers=self._feature_buffers, event=calendar_today(self.scenario, self.day),
                            days_to_event=days_to_event(self.scenario, self.day), account=st.account,
-                           member_until=st.member_until, invite_enabled=self._invite_enabled)
+                           member_until=st.member_until, invite_enabled=self._invite_enabled, gender=st.gender,
+                           fan_tier=self._fan_tiers())
+
+    def _fan_tiers(self) -> np.ndarray | None:
+        """Each fan's tier by interaction (0 for buyers), when the scenario runs fan tiers (``[fans]``)."""
+        fans = self.scenario.fans
+        if not fans.enabled:
+            return None
+        st = self.state
+        return np.where(st.tier == 0, np.minimum(st.fan_opens // fans.opens_per_tier, 3), 0).astype(np.uint8)
 
     def _open_window(self) -> None:
         """Start a new 30-day cap window on its first day, once, whether observe() or step() comes first."""

@@ -24,9 +24,10 @@ from sim.defaults import (A2, A3, A4, A5, ACCOUNT_WECOM, ACTIVE, BLOCK, DROPPED,
                           FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED, MOMENTS, NEVER, GROUP,
                           EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT, EV_GROUP_LEFT, EV_GROUP_OPEN,
                           EV_GROUP_PROMO, EV_REFERRED, INVITE_GROUP, INVITE_GROUP_GIFT, INVITE_PAID, INVITE_WECOM_GIFT,
-                          S, S_CHANNEL0, WECOM)
+                          GENDER_MALE, S, S_CHANNEL0, SMS, WECOM)
 from sim.prefetch import prefetch
-from sim.rng import P_ASK, P_CONTACT, P_INVITE, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key, u21, u24
+from sim.rng import (P_ASK, P_CONTACT, P_FAN, P_INVITE, P_GROUP, P_LANDING, P_ORGANIC, P_REFERRAL, draw, stream_key,
+                     u21, u24)
 from sim.state import pick_slot, tier_of
 
 # statistic indices as plain ints (compile-time constants inside kernels)
@@ -44,6 +45,9 @@ _MAUD = S["moments_audience"]
 _MREV, _FEES, _UNSEEN = S["marketplace_revenue"], S["platform_fees"], S["unseen_purchases"]
 _ASK, _INV, _INVA = S["asks"], S["invitations"], S["invitations_accepted"]
 _MSOLD, _MFEE, _MDISC = S["memberships_sold"], S["membership_fees"], S["member_discounts"]
+_FAN = S["fan_details"]
+_DETAILS = (1 << WECOM) | (1 << MOMENTS) | (1 << SMS)
+"""Reach a fan's contact details give: SMS to the phone number, and the WeCom persona (with its Moments) added by it."""
 ACTIVE_WINDOW_DAYS = 365
 """A customer is an active buyer if they bought from the brand within this many days."""
 
@@ -230,8 +234,8 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
              value, price_sens, receptive, cycle, slot_mask, dropout, referral,
              salience, fatigue, trust, deal, need_clock, status,
              reach, last_purchase, first_purchase, frequency, monetary, last_contact,
-             last_flags, active_slot, month_count, tier, stage, account, origin, events, member_until,
-             g_size, g_open, g_conv, g_trust_hit, g_heat, per_guide, quality,
+             last_flags, active_slot, month_count, tier, stage, account, origin, events, member_until, gender,
+             fan_opens, g_size, g_open, g_conv, g_trust_hit, g_heat, per_guide, quality,
              stats, reward, full=False):  # pragma: no cover - jitted
     """Advance every customer one day under the given actions; per-block sums go into ``stats``.
 
@@ -244,7 +248,9 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
     a buyer who opens one refers a friend with a chance of its own (``p.ask_conversion``). ``act_invite``
     (uint8, :data:`sim.defaults.INVITES`) marks contacts that carry an invitation to add the WeCom persona
     or join the welfare group: an opened one is accepted with :func:`invite_probability`, the gift paid
-    as incentive cost; one not accepted adds fatigue.
+    as incentive cost; one not accepted adds fatigue. ``gender`` (a trait) scales conversion by the content's
+    ``male_affinity`` for men; ``fan_opens`` counts a fan's opened messages while ``[fans]`` runs, each
+    ``p.fan_per_tier`` of them a fan tier whose reward may buy the fan's contact details (SMS and WeCom reach).
     ``reward`` (length n, or length 0 to skip) receives each customer's net profit of the day:
     margin on purchases minus incentive, contact and marketplace costs. Rows with nothing but rest
     today are finished by :func:`rest_rows`; ``full=True`` sends every active row through the full
@@ -260,6 +266,7 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
     k_landing = stream_key(seed, day, P_LANDING)
     k_ask = stream_key(seed, day, P_ASK)
     k_invite = stream_key(seed, day, P_INVITE)
+    k_fan = stream_key(seed, day, P_FAN)
     sal_decay, fat_decay, deal_decay = p_rec[0].salience_decay, p_rec[0].fatigue_decay, p_rec[0].deal_decay
     margin = p_rec[0].margin
     for b in prange(nblocks):
@@ -348,6 +355,8 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                     boost = g_open[g]
                 elif c == MOMENTS:
                     boost = moments_fold
+                elif c == WECOM and account[i] != ACCOUNT_WECOM:
+                    boost = p.personal_open  # personal WeChat is opened more often
                 opened = u21(bits, 0) < open_probability(ch.open_rate[c] * boost * ev_attention, sal, sf, inwin, p)
                 conv = 1.0
                 if c == GROUP:
@@ -358,6 +367,12 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                         events[i] |= EV_GROUP_PROMO
                 elif c == WECOM and per_guide > 0:
                     conv = quality[i // per_guide]
+                t_lift = 1.0  # trust a 1:1 message builds: personal WeChat wins it more easily
+                if c == WECOM:
+                    if account[i] == ACCOUNT_WECOM:
+                        conv *= p.wecom_service  # WeCom replies later: less conversion and trust (through conv)
+                    else:
+                        t_lift = p.personal_trust
                 flags = FLAG_DELIVERED
                 base = S_CHANNEL0 + 4 * c
                 stats[b, _CON] += 1.0
@@ -384,10 +399,12 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                         events[i] |= EV_GROUP_OPEN
                         stats[b, _GOPN] += 1.0
                     sal += ch.salience_gain[c] * (1.0 - sal)
-                    tr += ct.trust_gain[k] * min(conv, 1.0) * (1.0 - tr) - p.spam_erosion * hard * sf * tr
+                    tr += ct.trust_gain[k] * t_lift * min(conv, 1.0) * (1.0 - tr) - p.spam_erosion * hard * sf * tr
                     tr = min(max(tr, 0.0), 1.0)
                     disc = ct.discount[k]
                     d_buy = max(disc, ev_discount, m_cut)  # the best of the offer, the event and the member price
+                    if gender[i] == GENDER_MALE:
+                        conv *= ct.male_affinity[k]  # what men respond to (neutral at 1)
                     p_buy = purchase_probability(ct.conversion[k] * conv, need, tr, d_buy, dl, price_sens[i],
                                                  ct.novelty[k], receptive[i], p)
                     if disc > 0.0:
@@ -396,6 +413,17 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                     if act_ask[i] != 0 and stage[i] >= A4:  # an opened referral ask to a buyer
                         who = 1.0 if stage[i] == A5 else p.ask_buyer_factor
                         asked_ref = u24(draw(k_ask, i), 0) < p.ask_conversion * who * tr * p.referral_mult
+                    if p.fan_per_tier > 0 and tier[i] == 0 and fan_opens[i] < 255:  # a fan climbs by interacting
+                        fan_opens[i] += 1
+                        if (fan_opens[i] % p.fan_per_tier == 0 and fan_opens[i] // p.fan_per_tier <= 3
+                                and reach[i] & _DETAILS != _DETAILS
+                                and u24(draw(k_fan, i), 0) < p.fan_details_rate):  # leaves details for the reward
+                            if (reach[i] >> WECOM) & 1 == 0:
+                                account[i] = ACCOUNT_WECOM
+                            reach[i] |= _DETAILS
+                            stats[b, _FAN] += 1.0
+                            stats[b, _INC] += p.fan_reward
+                            r_i -= p.fan_reward
                     if stage[i] < A2:
                         stage[i] = A2
                     if stage[i] < A3 and tr > 0.5:

@@ -44,7 +44,8 @@ class Observation:
                  buffers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
                  event: EventToday = ORDINARY_DAY, days_to_event: int = -1,
                  account: np.ndarray | None = None, member_until: np.ndarray | None = None,
-                 invite_enabled: tuple[bool, ...] = ()) -> None:
+                 invite_enabled: tuple[bool, ...] = (), gender: np.ndarray | None = None,
+                 fan_tier: np.ndarray | None = None) -> None:
         self.day = day
         self.event = event.name
         """Name of today's calendar event ("" on an ordinary day): the brand knows its own calendar."""
@@ -71,6 +72,10 @@ class Observation:
         self.account = _frozen(account) if account is not None else np.zeros(self.n, np.uint8)
         """Where the guide holds each 1:1 chat: ACCOUNT_WECOM (0) or ACCOUNT_PERSONAL (1, a guide's personal WeChat)."""
         self._member_until = member_until
+        self.gender = _frozen(gender) if gender is not None else np.zeros(self.n, np.uint8)
+        """Gender of each customer's WeChat profile: GENDER_FEMALE (0) or GENDER_MALE (1) (a CRM field)."""
+        self.fan_tier = _frozen(fan_tier) if fan_tier is not None else np.zeros(self.n, np.uint8)
+        """Fan tier by interaction, 0-3, of customers who never bought (0 for buyers and without ``[fans]``)."""
         self.invite_enabled = invite_enabled or (False,) * len(INVITES)
         """Per invitation code (:data:`sim.defaults.INVITES`), whether the brand runs it (its scenario enables it)."""
         """Contacts allowed per customer and channel in a 30-day window."""

@@ -181,6 +181,18 @@ TABLE: tuple[KernelParam, ...] = (
     _p("commission", "share", CUSTOMER, "landing.marketplace_commission", "marketplace fee on its revenue"),
     _p("visibility", "probability", CUSTOMER, "landing.marketplace_visibility",
        "chance the CRM sees a marketplace order"),
+    _p("fan_per_tier", "opens/tier", CUSTOMER, ("fans.enabled", "fans.opens_per_tier"),
+       "opened messages per fan tier (0: no fan tiers)", lambda on, k: k if on else 0),
+    _p("fan_details_rate", "probability", CUSTOMER, "fans.details_rate",
+       "chance a fan reaching a new tier leaves contact details"),
+    _p("fan_reward", "yuan", CUSTOMER, "fans.reward_yuan", "reward paid when a fan leaves contact details"),
+    _p("personal_open", "factor", CUSTOMER, S_ + "personal_open_lift",
+       "open-rate multiplier of 1:1 messages in a personal-WeChat chat"),
+    _p("personal_trust", "factor", CUSTOMER, S_ + "personal_trust_lift",
+       "trust-gain multiplier of 1:1 messages in a personal-WeChat chat"),
+    _p("wecom_service", "factor", CUSTOMER, (S_ + "wecom_extra_delay_hours", S_ + "delay_quality"),
+       "conversion and trust-gain multiplier of 1:1 messages in a WeCom chat (its extra reply delay)",
+       lambda hours, q: float(np.exp(-q * hours))),
     # --- drawing customers -------------------------------------------------------------------
     _p("buyer_share", "share", POPULATION, P + "buyer_share", "share who bought before the start"),
     _p("log_order_value", "log yuan", POPULATION, P + "order_value_median", "mean of log order value", _log),
@@ -202,6 +214,7 @@ TABLE: tuple[KernelParam, ...] = (
     _p("age_band_cdf", "cumulative share", POPULATION, P + "age_band_shares", "cumulative shares of age bands", _cdf),
     _p("age_band_receptiveness", "0-1", POPULATION, P + "age_band_receptiveness", "receptiveness per age band",
        _floats),
+    _p("male_share", "share", POPULATION, P + "male_share", "share of men"),
     _p("slot_activity", "probability", POPULATION, P + "slot_activity", "chance of being active in each slot", _floats),
     _p("channel_reach", "probability", POPULATION, P + "channel_reach", "chance of being reachable per channel",
        _floats),
@@ -237,7 +250,7 @@ TABLE: tuple[KernelParam, ...] = (
 CHANNEL_FIELDS = ("cost", "open_rate", "intrusiveness", "cap_per_month", "salience_gain", "unsubscribe_rate",
                   "complaint_rate")
 """Columns of the channel table: the fields of :class:`sim.config.Channel`, one array over channels each."""
-CONTENT_FIELDS = ("conversion", "trust_gain", "hardness", "discount", "novelty", "cost")
+CONTENT_FIELDS = ("conversion", "trust_gain", "hardness", "discount", "novelty", "cost", "male_affinity")
 """Columns of the content table: the fields of :class:`sim.config.Content`, one array over contents each."""
 
 
@@ -434,6 +447,7 @@ USED_ELSEWHERE: dict[str, str] = {
     "platform.moments_fold_share": "sim.world: when the platform folds Moments",
     "platform.fold_factor": "sim.world: the Moments fold factor, a day-varying argument of step_day",
     "platform.fold_days": "sim.world: how long a fold lasts",
+    "platform.group_fold_per_week": "sim.world: when the platform folds a group chat (its open factor)",
     "landing.conflict": "sim.acquisition: order inflow lost to the marketplace team's conflict",
     "invitation.enabled": "sim.invitations: whether policies may send invitations",
     "calendar.events.<event>.name": "sim.params: calendar_today, shown to policies as obs.event",

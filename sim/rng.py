@@ -41,6 +41,7 @@ P_ACQUISITION = purpose("acquisition", 11)
 P_LANDING = purpose("landing", 12)
 P_ASK = purpose("ask", 13)
 P_INVITE = purpose("invite", 14)
+P_FAN = purpose("fan", 15)
 P_HOLDOUT = purpose("holdout", 20)
 P_EPISODE = purpose("episode", 99)
 
@@ -61,10 +62,13 @@ SALT_BUYER = 0x51
 """Whether the customer bought before the start."""
 SALT_HISTORY = 0x77
 """Initial salience and trust, past purchases."""
+SALT_GENDER = 0x6E
+"""The customer's gender."""
 SUBSTREAMS: dict[str, tuple[int, int, int]] = {
     "traits.second": (P_TRAITS, DAY_TRAITS, SALT_TRAITS_SECOND),
     "habits.slots": (P_TRAITS, DAY_HABITS, SALT_SLOTS),
     "habits.account": (P_TRAITS, DAY_HABITS, SALT_ACCOUNT),
+    "traits.gender": (P_TRAITS, DAY_TRAITS, SALT_GENDER),
     **{f"habits.reach.{c}": (P_TRAITS, DAY_HABITS, SALT_REACH + c) for c in range(N_CHANNELS)},
     "initial.buyer": (P_INITIAL, DAY_TRAITS, SALT_BUYER),
     "initial.history": (P_INITIAL, DAY_TRAITS, SALT_HISTORY),

@@ -15,14 +15,14 @@ import numpy as np
 from numba import njit, prange
 
 from sim.config import Scenario
-from sim.defaults import (A1, A2, A4, A5, ACCOUNT_PERSONAL, ACCOUNT_WECOM, ACTIVE, N_CHANNELS, NEVER,
-                          NOT_JOINED)
+from sim.defaults import (A1, A2, A4, A5, ACCOUNT_PERSONAL, ACCOUNT_WECOM, ACTIVE, GENDER_FEMALE, GENDER_MALE,
+                          N_CHANNELS, NEVER, NOT_JOINED)
 from sim.params import POPULATION, pack_group
 from sim.rng import (DAY_HABITS, DAY_TRAITS, P_EPISODE, P_INITIAL, P_TRAITS, SALT_ACCOUNT, SALT_BUYER,
-                     SALT_HISTORY, SALT_REACH, SALT_SLOTS, SALT_TRAITS_SECOND, draw, normal_pair, stream_key, u21,
-                     u24)
+                     SALT_GENDER, SALT_HISTORY, SALT_REACH, SALT_SLOTS, SALT_TRAITS_SECOND, draw, normal_pair,
+                     stream_key, u21, u24)
 
-TRAITS = ("value", "price_sens", "receptive", "cycle", "slot_mask", "dropout", "referral")
+TRAITS = ("value", "price_sens", "receptive", "cycle", "slot_mask", "dropout", "referral", "gender")
 HIDDEN = ("salience", "fatigue", "trust", "deal", "need_clock", "status")
 CRM = ("reach", "last_purchase", "first_purchase", "frequency", "monetary", "last_contact",
        "last_flags", "active_slot", "month_count", "tier", "stage", "account", "origin")
@@ -63,6 +63,8 @@ class State:
     origin: np.ndarray  # uint8, index into ORIGINS: how the customer joined
     events: np.ndarray  # uint8, EV_* bits of today's events (scratch for the group and referral kernels)
     member_until: np.ndarray  # int32, day a paid membership runs out (NEVER if never a paid member)
+    gender: np.ndarray  # uint8, GENDER_FEMALE or GENDER_MALE: a trait the CRM sees (the WeChat profile)
+    fan_opens: np.ndarray  # uint8, messages a fan (never bought) opened while fan tiers run, capped at 255
 
     @property
     def n(self) -> int:
@@ -107,7 +109,8 @@ def empty(n: int) -> State:
         last_flags=np.zeros(n, u1), active_slot=np.full(n, -1, np.int8),
         month_count=np.zeros((n, N_CHANNELS), u1), tier=np.zeros(n, np.int8),
         stage=np.zeros(n, np.int8), account=np.zeros(n, u1), origin=np.zeros(n, u1),
-        events=np.zeros(n, u1), member_until=np.full(n, NEVER, i4),
+        events=np.zeros(n, u1), member_until=np.full(n, NEVER, i4), gender=np.zeros(n, u1),
+        fan_opens=np.zeros(n, u1),
     )
     return st
 
@@ -182,7 +185,7 @@ def _generate(seed, day0, rows, pp,
               salience, fatigue, trust, deal, need_clock, status,
               reach, last_purchase, first_purchase, frequency, monetary, last_contact,
               last_flags, active_slot, month_count, tier, stage, account, origin, events,
-              member_until):  # pragma: no cover - jitted
+              member_until, gender, fan_opens):  # pragma: no cover - jitted
     n = rows.shape[0]
     kt = stream_key(seed, DAY_TRAITS, P_TRAITS)
     ki = stream_key(seed, DAY_TRAITS, P_INITIAL)
@@ -236,9 +239,11 @@ def _generate(seed, day0, rows, pp,
         status[i] = ACTIVE
         personal = u24(draw(kc ^ np.uint64(SALT_ACCOUNT), i), 0) < pp.personal_share
         account[i] = ACCOUNT_PERSONAL if personal else ACCOUNT_WECOM
+        gender[i] = GENDER_MALE if u24(draw(kt ^ np.uint64(SALT_GENDER), i), 0) < pp.male_share else GENDER_FEMALE
         origin[i] = 0
         events[i] = 0
         member_until[i] = NEVER
+        fan_opens[i] = 0
         ago = int(u24(b4, 1) * cycle[i])
         need_clock[i] = min(ago, 30000)
         last_contact[i] = NEVER

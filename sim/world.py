@@ -296,6 +296,8 @@ class World:
         """Pool-level statistics of the current day."""
         self._folded_until = -1
         self._groups_out = np.zeros(3)
+        self._group_week = np.zeros((0, 7), np.int64)  # group-channel contacts of each group, last 7 days
+        self._group_folded_until = np.zeros(0, np.int64)  # last day each group chat is folded (-1: never)
         self._injected: list[int] = []
         self.resize(rows)
 
@@ -303,6 +305,10 @@ class World:
         """Cover ``rows`` rows: new groups start unformed, new guides at full quality."""
         if rows > self.groups.heat.shape[0] * self.groups.size:
             self.groups = self.groups.grown(rows, self.scenario.groups.heat_start)
+        ng, had = self.groups.heat.shape[0], self._group_week.shape[0]
+        if ng > had:
+            self._group_week = np.concatenate([self._group_week, np.zeros((ng - had, 7), np.int64)])
+            self._group_folded_until = np.concatenate([self._group_folded_until, np.full(ng - had, -1, np.int64)])
         guides = (rows + self.per_guide - 1) // self.per_guide if self.per_guide > 0 else 1
         old = self.quality
         self.quality = np.ones(guides, np.float64)
@@ -341,9 +347,28 @@ class World:
     def update_groups(self, day: int, state: State, out: np.ndarray) -> None:
         """Group heat, damage and tomorrow's factors from today's events; ``out`` gets (alive, heat, members)."""
         g, st = self.groups, state
+        before = g.tally[:, 0].copy()
         groups_day(self.params.records.groups, shill_heat(self.scenario, day), g.size, st.status, st.reach, st.events,
                    g.heat, g.damage, g.alive, g.formed, g.members, g.open_factor, g.conv_factor, g.trust_hit,
                    g.tally, out)
+        if self.scenario.platform.group_fold_per_week > 0:
+            self.fold_groups(day, g.tally[:, 0] - before)
+
+    def fold_groups(self, day: int, contacts: np.ndarray) -> None:
+        """Fold the group chats whose members got more than ``platform.group_fold_per_week`` messages in 7 days.
+
+        ``contacts`` are today's group-channel contacts per group. A folded group's open factor (tomorrow's,
+        set by :func:`groups_day`) is multiplied by ``platform.fold_factor`` until ``fold_days`` after the
+        day it crossed the line, as WeChat folds over-active Moments (《价值千万的私域心法》).
+        """
+        pf, g = self.scenario.platform, self.groups
+        self._group_week[:, day % 7] = contacts
+        per_member = self._group_week.sum(axis=1) / np.maximum(g.members, 1)
+        crossed = (g.members > 0) & (per_member > pf.group_fold_per_week)
+        self._group_folded_until[crossed] = day + pf.fold_days
+        folded = self._group_folded_until >= day + 1
+        g.open_factor[folded] *= pf.fold_factor
+        self.record[S["group_days_folded"]] = float(folded.sum())
 
     def after_customers(self, day: int, stats: np.ndarray, state: State, joined: int,
                         event_cost: float = 0.0) -> None:

@@ -334,7 +334,8 @@ def kpi_table(d: ReportData) -> tuple[list[str], list[list[str]]]:
 LEVER_COLUMNS = (("asks", "referral asks"), ("invitations", "invitations"),
                  ("invitations_accepted", "accepted"), ("memberships_sold", "paid memberships sold"),
                  ("membership_fees", "membership fees (yuan)"), ("member_discounts", "member prices and points (yuan)"),
-                 ("event_contacts", "contacts on event days"), ("acquired_referral", "referred joiners"))
+                 ("event_contacts", "contacts on event days"), ("acquired_referral", "referred joiners"),
+                 ("fan_details", "fans who left contact details"))
 """Daily columns of the levers table: what each lever was used for and what it brought or cost."""
 
 

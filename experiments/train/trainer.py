@@ -309,8 +309,10 @@ def _curve_recorder(total: int, progress: Callable[[int, int], None] | None, max
     return CurveRecorder()
 
 
-def _write_curve(out: Path, curve: list[tuple[int, float]], title: str) -> None:
-    """``curve.csv`` and ``curve.png`` (matplotlib, Agg backend)."""
+def _write_curve(out: Path, curve: list[tuple[int, float]], title: str,
+                 xlabel: str = "customer-days of experience",
+                 ylabel: str = "mean reward per customer-day\n(1 = the margin of one median order)") -> None:
+    """``curve.csv`` and ``curve.png`` (matplotlib, Agg backend); the labels name the env's step and reward."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -321,8 +323,8 @@ def _write_curve(out: Path, curve: list[tuple[int, float]], title: str) -> None:
     if curve:
         x, y = zip(*curve)
         ax.plot(x, y, lw=1.2)
-    ax.set_xlabel("customer-days of experience")
-    ax.set_ylabel("mean reward per customer-day\n(1 = the margin of one median order)")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -39,9 +39,9 @@ class CustomerEnv(gym.Env[np.ndarray, np.ndarray]):
     interval, days since contact, frequency, monetary, tier, last contact's outcome, slot of the last activity,
     reachable channels, caps left, phase of the cap window); see
     :data:`sim.envs.encoding.FEATURES`. Hidden state (salience, fatigue, trust, deal waiting,
-    need, whether the customer has left) is never part of it. With ``levers=True``, 9 more columns
+    need, whether the customer has left) is never part of it. With ``levers=True``, 11 more columns
     (:data:`sim.envs.encoding.LEVER_FEATURES`): today's calendar event and its kind, days to the next event,
-    whether the chat is on a guide's personal WeChat, and paid membership.
+    whether the chat is on a guide's personal WeChat, paid membership, gender and fan tier.
 
     With ``levers=True`` two components follow: a referral ask (0/1) and an invitation (0 none, then
     :data:`sim.defaults.INVITES`: add the WeCom persona or join the welfare group, with or without a gift, or
@@ -66,6 +66,7 @@ class CustomerEnv(gym.Env[np.ndarray, np.ndarray]):
     registration's ``max_episode_steps`` (180 days by default).
 
     ## Version History
+    * v0, ``levers=True``: the lever columns also carry gender and fan tier (11 columns, were 9).
     * v0: initial version; ``levers=True`` (opt-in, same id) adds the ask, the invitation and the calendar.
     """
 

@@ -23,7 +23,7 @@ from gymnasium import spaces
 from numba import njit
 
 from sim.config import EVENT_KINDS
-from sim.defaults import (ACCOUNT_PERSONAL, CHANNELS, EVENING, INVITES, MONTH_DAYS, N_CHANNELS,
+from sim.defaults import (ACCOUNT_PERSONAL, CHANNELS, EVENING, GENDER_MALE, INVITES, MONTH_DAYS, N_CHANNELS,
                           N_CONTENTS, N_SLOTS, SLOTS)
 from sim.invitations import allowed
 from sim.observation import UNKNOWN_DAYS, Action, Observation
@@ -187,10 +187,11 @@ def flatten_masks(masks: np.ndarray, nvec: np.ndarray) -> np.ndarray:
 # --- the levers (ask, invitation) and the calendar: an opt-in extension (``levers=True`` in the envs) --------
 LEVER_FEATURES: tuple[str, ...] = (
     ("event_today",) + tuple(f"event_{k}" for k in EVENT_KINDS)
-    + ("days_to_event_60d", "no_event_ahead", "personal_account", "paid_member")
+    + ("days_to_event_60d", "no_event_ahead", "personal_account", "paid_member", "male", "fan_tier_3")
 )
 """Observation columns appended with levers: today's calendar event and its kind, days to the next one (capped at
-60), whether the chat is on a guide's personal WeChat, and paid membership. All from the brand's own records."""
+60), whether the chat is on a guide's personal WeChat, paid membership, the profile's gender (1: male) and the
+fan tier by interaction (/3). All from the brand's own records."""
 LEVER_NVEC = np.array([2, len(INVITES)], np.int64)
 """Sizes of the two lever components appended to the action: referral ask (0/1), invitation code (INVITES)."""
 ACTION_NVEC_LEVERS = np.concatenate([ACTION_NVEC, LEVER_NVEC])
@@ -209,7 +210,7 @@ def action_space_levers() -> spaces.MultiDiscrete:
 
 
 def encode_levers(obs: Observation) -> np.ndarray:
-    """:func:`encode` followed by the :data:`LEVER_FEATURES` columns, shape ``(obs.n, N_FEATURES + 9)``."""
+    """:func:`encode` followed by the :data:`LEVER_FEATURES` columns, shape ``(obs.n, N_FEATURES + 11)``."""
     extra = np.zeros((obs.n, len(LEVER_FEATURES)), np.float32)
     if obs.event_kind:
         extra[:, 0] = 1.0
@@ -220,6 +221,8 @@ def encode_levers(obs: Observation) -> np.ndarray:
     extra[:, k + 1] = 1.0 if ahead < 0 else 0.0
     extra[:, k + 2] = obs.account == ACCOUNT_PERSONAL
     extra[:, k + 3] = obs.paid_member
+    extra[:, k + 4] = obs.gender == GENDER_MALE
+    extra[:, k + 5] = obs.fan_tier / 3.0
     return np.hstack([encode(obs), extra])
 
 

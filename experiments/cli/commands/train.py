@@ -24,6 +24,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from experiments.train.trainer import train
     from sim.config import load_scenario
     load_scenario(args.scenario)  # a bad scenario fails here, in one line, before torch loads
+    if args.env == "pool":
+        return _train_pool(args)
+    if args.levers:
+        raise UserError("--levers goes with --env pool (the per-customer training env has no lever actions yet)")
+    args.timesteps = args.timesteps or 200_000
     try:
         config = TrainConfig(scenario=args.scenario, algo=args.algo, timesteps=args.timesteps, seed=args.seed,
                              customers=args.customers, horizon=args.days, residual_shaping=not args.no_shaping)
@@ -89,6 +94,33 @@ def _train_seeds(args: argparse.Namespace, config: TrainConfig, out: Path) -> in
     return 0
 
 
+def _train_pool(args: argparse.Namespace) -> int:
+    """``--env pool``: train on siyu/Pool-v1 (weekly segment plans), evaluate against fixed plans, say the lead."""
+    from experiments.console import number
+    from experiments.train.pool import PoolTrainConfig, train_pool
+    if args.seeds > 1 or args.backend != "local" or args.resume:
+        raise UserError("--env pool trains one seed in this process: drop --seeds, --backend and --resume")
+    try:
+        config = PoolTrainConfig(scenario=args.scenario, algo=args.algo, timesteps=args.timesteps or 2_080,
+                                 seed=args.seed, customers=args.customers, envs=args.pools, weeks=args.weeks,
+                                 levers=args.levers, eval_pools=args.eval_pools)
+        config.check_memory()
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    out = claim(Path(args.out))
+    with progress_bar(f"training {args.algo} on Pool-v1", "pool-weeks") as bar:
+        task = bar.add_task("train", total=config.timesteps)
+        result = train_pool(config, out, lambda done, total: bar.update(task, completed=done))
+    out_console.print(f"trained {args.algo} on Pool-v1 ({args.scenario}) to {result.timesteps_done:,} pool-weeks "
+                      f"in {result.seconds:.0f} s; wrote {out / MODEL_FILE}, {out / 'curve.png'}, "
+                      f"{out / 'hyperparams.json'}", highlight=False)
+    for name, lead in result.evaluation.get("trained_lead_yuan", {}).items():
+        out_console.print(f"net profit over {config.weeks} weeks, trained minus the fixed plan '{name}': "
+                          f"{number(lead['mean'])} yuan (se {number(lead['se'])}, {config.eval_pools} pools); "
+                          f"{out / 'eval.json'}", highlight=False)
+    return 0
+
+
 def _resume_hint(args: argparse.Namespace, out: Path) -> str:
     return (f"Continue with: siyu train --resume --out {out} --scenario {args.scenario} --algo {args.algo} "
             f"--timesteps {args.timesteps}")
@@ -99,14 +131,25 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("train", help="train an RL contact policy (stable-baselines3) on a scenario")
     p.add_argument("--scenario", default=DEFAULT_SCENARIO, metavar="NAME|PATH", help="preset or scenario TOML")
     p.add_argument("--algo", default="ppo", choices=ALGOS, help="algorithm (default ppo)")
-    p.add_argument("--timesteps", type=positive_int, default=200_000, metavar="T",
-                   help="customer-days of experience (default 200000)")
+    p.add_argument("--env", default="customer", choices=("customer", "pool"),
+                   help="customer: one sub-env per customer, daily actions (default); pool: siyu/Pool-v1, "
+                        "weekly plans per CRM segment (ppo or a2c)")
+    p.add_argument("--timesteps", type=positive_int, default=None, metavar="T",
+                   help="customer-days of experience (default 200000); with --env pool, pool-weeks (default 2080)")
     p.add_argument("--seed", type=seed_int, default=0, metavar="S",
                    help="seeds the model and the training populations (default 0)")
     p.add_argument("--customers", type=positive_int, default=TrainConfig.customers, metavar="N",
                    help=f"customers stepped together, one sub-env each (default {TrainConfig.customers})")
     p.add_argument("--days", type=positive_int, default=TrainConfig.horizon, metavar="D",
                    help=f"days per training round (default {TrainConfig.horizon})")
+    p.add_argument("--pools", type=positive_int, default=4, metavar="P",
+                   help="with --env pool: pools stepped together, --customers each (default 4)")
+    p.add_argument("--weeks", type=positive_int, default=26, metavar="W",
+                   help="with --env pool: weeks per episode (default 26)")
+    p.add_argument("--levers", action="store_true",
+                   help="with --env pool: each segment's plan also picks an invitation and a referral ask")
+    p.add_argument("--eval-pools", type=int, default=4, metavar="E",
+                   help="with --env pool: fresh pools the model and the fixed plans are evaluated on (default 4)")
     p.add_argument("--no-shaping", action="store_true",
                    help="reward net profit only, without the daily change of residual value")
     p.add_argument("--out", default="runs/train", metavar="DIR", help="output folder (default runs/train)")
