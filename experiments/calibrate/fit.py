@@ -154,14 +154,24 @@ def simulate_design(scenario: Scenario, design: Design, seed: int) -> SimLog:
     if design.new:
         return _simulate_cohort(scenario, design, seed)
     cust, day, amount = engine_log(scenario, design.pool, design.days, seed)
+    _, idx, days, h = window_histories(cust, day, amount, design)
+    return SimLog(h, weekly_repeats(idx, days, 0, design.days - 1))
+
+
+def window_histories(cust: np.ndarray, day: np.ndarray, amount: np.ndarray,
+                     design: Design) -> tuple[np.ndarray, np.ndarray, np.ndarray, Histories]:
+    """An engine pool's purchases seen through the data's window: the customers whose first order falls in it.
+
+    Returns their pool rows, each kept order's index into them, the kept orders' days, and their histories.
+    """
     order = np.lexsort((day, cust))
     cust, day, amount = cust[order], day[order], amount[order]
     first = np.full(design.pool, design.days, np.int64)
     np.minimum.at(first, cust, day)
     keep = first[cust] <= design.first_window
-    used, idx = np.unique(cust[keep], return_inverse=True)
-    h = summarize(used.astype(object), idx.astype(np.int64), day[keep], amount[keep], design.days - 1)
-    return SimLog(h, weekly_repeats(idx, day[keep], 0, design.days - 1))
+    rows, idx = np.unique(cust[keep], return_inverse=True)
+    h = summarize(rows.astype(object), idx.astype(np.int64), day[keep], amount[keep], design.days - 1)
+    return rows, idx, day[keep], h
 
 
 def _simulate_cohort(scenario: Scenario, design: Design, seed: int) -> SimLog:

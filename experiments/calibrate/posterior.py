@@ -22,8 +22,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 from scipy.spatial import cKDTree
 
-from experiments.calibrate.fit import Design, simulate_design
-from experiments.calibrate.history import Histories, summarize
+from experiments.calibrate.fit import Design, simulate_design, window_histories
+from experiments.calibrate.history import Histories
 from experiments.calibrate.simulate import purchases
 from sim.config import Scenario
 from sim.engine import Simulation
@@ -100,14 +100,7 @@ def reference_log(scenario: Scenario, h: Histories, seed: int, cohort: str = "au
         drawn, state = generate(scenario, design.pool, ref_seed), None
     else:  # as simulate_design, keeping the pool's state at the end of the log
         sim = Simulation(scenario, customers=design.pool, seed=ref_seed, inflow=False)
-        cust, day, amount = purchases(sim, design.days)
-        order = np.lexsort((day, cust))
-        cust, day, amount = cust[order], day[order], amount[order]
-        first = np.full(design.pool, design.days, np.int64)
-        np.minimum.at(first, cust, day)
-        keep = first[cust] <= design.first_window
-        rows, idx = np.unique(cust[keep], return_inverse=True)
-        g = summarize(rows.astype(object), idx.astype(np.int64), day[keep], amount[keep], design.days - 1)
+        rows, _, _, g = window_histories(*purchases(sim, design.days), design)
         drawn = sim.state
         state = State(*(getattr(drawn, f.name)[rows].copy() for f in fields(State)))
     return Reference(g.x, g.t_x, g.T, drawn.cycle[rows].astype(np.float64), drawn.dropout[rows].astype(np.float64),
