@@ -31,29 +31,8 @@ def scenario_text(cal: Calibration, base_text: str, name: str, source: str) -> s
     notes.update({k: "# not identified by the log: " + why.split(": ")[-1] for k, why in cal.fixed.items()})
     shown["population.customers"] = str(cal.data.n)
     notes["population.customers"] = "# customers in the calibration log"
-    lines: list[str] = []
-    section, done = "", set()
-    for line in base_text.splitlines():
-        m = SECTION.match(line)
-        if m:
-            lines += _missing(section, shown, notes, done)
-            section = m.group(1).strip()
-        key = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith("#") else ""
-        path = f"{section}.{key}" if section else key
-        if not section and key == "name":
-            line = f'name = "{name}"'
-        elif not section and key == "description":
-            line = f'description = "Calibrated by siyu calibrate on {source}"'
-        elif path in notes:
-            value = shown.get(path)
-            line = (f"{line.split('#', 1)[0].rstrip()}  {notes[path]}" if value is None
-                    else f"{key} = {value}  {notes[path]}")
-            done.add(path)
-        lines.append(line)
-    lines += _missing(section, shown, notes, done)
-    for table in sorted({p.split(".", 1)[0] for p in notes if p not in done}):
-        lines += ["", f"[{table}]"] + _missing(table, shown, notes, done)
-    return "\n".join(lines + _covariance_lines(cal)) + "\n"
+    top = {"name": f'name = "{name}"', "description": f'description = "Calibrated by siyu calibrate on {source}"'}
+    return _with_values(base_text, shown, notes, top) + "".join(line + "\n" for line in _covariance_lines(cal))
 
 
 def _covariance_lines(cal: Calibration) -> list[str]:
@@ -69,12 +48,42 @@ def _covariance_lines(cal: Calibration) -> list[str]:
     return out
 
 
+def _with_values(text: str, shown: dict[str, str], notes: dict[str, str], top: dict[str, str] | None = None) -> str:
+    """``text`` (a scenario file) with ``shown`` values and ``notes`` comments at their dotted paths.
+
+    A key the text has keeps its place (its value replaced, or only commented when ``shown`` has none); keys and
+    tables the text lacks are added; ``top`` replaces whole top-level lines by key (the name, the description).
+    """
+    top = top or {}
+    lines: list[str] = []
+    section, done = "", set()
+    for line in text.splitlines():
+        m = SECTION.match(line)
+        if m:
+            lines += _missing(section, shown, notes, done)
+            section = m.group(1).strip()
+        key = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith("#") else ""
+        path = f"{section}.{key}" if section else key
+        if not section and key in top:
+            line = top[key]
+        elif path in notes:
+            value = shown.get(path)
+            line = (f"{line.split('#', 1)[0].rstrip()}  {notes[path]}" if value is None
+                    else f"{key} = {value}  {notes[path]}")
+            done.add(path)
+        lines.append(line)
+    lines += _missing(section, shown, notes, done)
+    for table in sorted({p.rsplit(".", 1)[0] for p in shown if p not in done}):
+        lines += ["", f"[{table}]"] + _missing(table, shown, notes, done)
+    return "\n".join(lines) + "\n"
+
+
 def _missing(section: str, shown: dict[str, str], notes: dict[str, str], done: set[str]) -> list[str]:
-    """Lines for the fitted values of ``section`` its text did not have."""
+    """Lines for the values of the (possibly nested, ``channels.wecom``) table ``section`` its text did not have."""
     out = []
-    for path in notes:
-        table, _, key = path.partition(".")
-        if table == section and path not in done and path in shown:
+    for path in shown:
+        table, _, key = path.rpartition(".")
+        if table == section and path not in done:
             out.append(f"{key} = {shown[path]}  {notes[path]}")
             done.add(path)
     return out
@@ -130,36 +139,7 @@ def contact_scenario_text(text: str, fit: ContactFit) -> str:
     notes = {k: f"{CONTACT_NOTE} {_fmt(fit.ses[k])} {CONTACT_UNITS[k.rsplit('.', 1)[1]]}" for k in fit.values}
     shown = {k: _fmt(v) for k, v in fit.values.items()}
     notes.update({k: "# not fitted from the contact log: " + why.split(": ", 1)[-1] for k, why in fit.fixed.items()})
-    lines: list[str] = []
-    section, done = "", set()
-    for line in text.splitlines():
-        m = SECTION.match(line)
-        if m:
-            lines += _missing_in(section, shown, notes, done)
-            section = m.group(1).strip()
-        key = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith("#") else ""
-        path = f"{section}.{key}"
-        if section and path in notes:
-            value = shown.get(path)
-            line = (f"{line.split('#', 1)[0].rstrip()}  {notes[path]}" if value is None
-                    else f"{key} = {value}  {notes[path]}")
-            done.add(path)
-        lines.append(line)
-    lines += _missing_in(section, shown, notes, done)
-    for table in sorted({p.rsplit(".", 1)[0] for p in shown if p not in done}):
-        lines += ["", f"[{table}]"] + _missing_in(table, shown, notes, done)
-    return "\n".join(lines) + "\n"
-
-
-def _missing_in(section: str, shown: dict[str, str], notes: dict[str, str], done: set[str]) -> list[str]:
-    """Lines for the values of the (possibly nested, ``channels.wecom``) table ``section`` its text did not have."""
-    out = []
-    for path in shown:
-        table, _, key = path.rpartition(".")
-        if table == section and path not in done:
-            out.append(f"{key} = {shown[path]}  {notes[path]}")
-            done.add(path)
-    return out
+    return _with_values(text, shown, notes)
 
 
 def write_contact_fit(path: Path, fit: ContactFit) -> None:
