@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,8 +32,7 @@ from experiments.calibrate.fit import MIN_POOL, calibrate
 from experiments.calibrate.forecast import Uncertainty
 from experiments.calibrate.history import histories
 from experiments.calibrate.holdout import compare
-from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
-from experiments.logs.transactions import read_transactions
+from experiments.calibrate.simulate import engine_transactions
 from sim.config import apply_overrides, load_scenario
 
 TRUTH = {"population.cycle_median_days": 60.0, "population.cycle_sigma": 0.5,
@@ -63,12 +61,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     truth = apply_overrides(load_scenario("beauty"), TRUTH)
     base = load_scenario("beauty")
     started = time.process_time()
-    c, d, a = engine_log(truth, args.customers, args.days + args.holdout, seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "tx.csv"
-        write_log(path, c, d, a)
-        end = BASE_DATE.toordinal() + args.days - 1
-        tx = read_transactions(path, calibration_end=end)
+    tx, end = engine_transactions(truth, args.customers, args.days, args.holdout, seed)
     h = histories(tx, end)
     cal = calibrate(h, base, None, seed=1000 + seed, min_pool=args.min_pool)
     boot = bootstrap(cal, args.bootstrap, seed=1000 + seed) if args.bootstrap else cal

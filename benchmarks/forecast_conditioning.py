@@ -12,15 +12,12 @@ the cumulative curve's MAPE and the weeks inside the 90% band per seed, then the
 from __future__ import annotations
 
 import argparse
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from experiments.calibrate.history import histories
 from experiments.calibrate.holdout import compare
-from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
-from experiments.logs.transactions import read_transactions
+from experiments.calibrate.simulate import engine_transactions
 from sim.config import apply_overrides, load_scenario
 
 TRUTH = {"population.cycle_median_days": 60.0, "population.cycle_sigma": 0.5,
@@ -40,12 +37,7 @@ def main() -> None:
     rows = []
     print("seed | siyu signed total error | siyu curve MAPE | BG/NBD total | BG/NBD curve MAPE | weeks in band")
     for seed in range(1, args.seeds + 1):
-        c, d, a = engine_log(truth, args.customers, args.days + args.holdout, seed)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "tx.csv"
-            write_log(path, c, d, a)
-            end = BASE_DATE.toordinal() + args.days - 1
-            tx = read_transactions(path, calibration_end=end)
+        tx, end = engine_transactions(truth, args.customers, args.days, args.holdout, seed)
         hold = compare(truth, histories(tx, end), tx, args.holdout // 7, args.replicates, seed)
         signed = hold.siyu.mean[-1] / hold.actual[-1] - 1.0
         rows.append((signed, hold.siyu_error[1], *hold.bgnbd_error, hold.inside_band))

@@ -58,3 +58,20 @@ def write_log(path: Path, customer: np.ndarray, day: np.ndarray, amount: np.ndar
         for d in np.unique(day).tolist():
             on = day == d
             write_transactions(w, d, customer[on], amount[on])
+
+
+def engine_transactions(scenario: Scenario, customers: int, days: int, holdout: int, seed: int):
+    """An engine log of ``days + holdout`` days read back as a brand's transactions.csv, and its calibration end.
+
+    Goes through the file so that benchmarks see exactly what ``siyu calibrate`` reads.
+    """
+    import tempfile
+
+    from experiments.logs.transactions import read_transactions
+
+    c, d, a = engine_log(scenario, customers, days + holdout, seed)
+    end = BASE_DATE.toordinal() + days - 1
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tx.csv"
+        write_log(path, c, d, a)
+        return read_transactions(path, calibration_end=end), end
