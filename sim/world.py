@@ -347,11 +347,12 @@ class World:
     def update_groups(self, day: int, state: State, out: np.ndarray) -> None:
         """Group heat, damage and tomorrow's factors from today's events; ``out`` gets (alive, heat, members)."""
         g, st = self.groups, state
-        before = g.tally[:, 0].copy()
+        folding = self.scenario.platform.group_fold_per_week > 0
+        before = g.tally[:, 0].copy() if folding else None  # today's group contacts, only when groups can fold
         groups_day(self.params.records.groups, shill_heat(self.scenario, day), g.size, st.status, st.reach, st.events,
                    g.heat, g.damage, g.alive, g.formed, g.members, g.open_factor, g.conv_factor, g.trust_hit,
                    g.tally, out)
-        if self.scenario.platform.group_fold_per_week > 0:
+        if folding:
             self.fold_groups(day, g.tally[:, 0] - before)
 
     def fold_groups(self, day: int, contacts: np.ndarray) -> None:
