@@ -221,6 +221,21 @@ def test_killed_process_leaves_nothing_corrupt_and_resumes(tmp_path, reference_r
     same_tables(ref_out, out)
 
 
+def test_a_killed_writers_temporary_file_is_gone_after_the_rerun(tmp_path, reference_run):
+    ref_out, _ = reference_run
+    out = tmp_path / "out"
+    (out / "runs").mkdir(parents=True)
+    files = sorted((ref_out / "runs").glob("*.json"))
+    for f in files[1:]:  # all runs but one finished; the writer of the first was killed mid-write
+        (out / "runs" / f.name).write_bytes(f.read_bytes())
+    for f in files[:2]:  # one beside a missing run, one beside a finished run
+        (out / "runs" / f".{f.name}.k1ll3d.tmp").write_text('{"half": ')
+    (out / "runs" / ".other.json.x.tmp").write_text("not a run of this experiment")
+    run_experiment(load_experiment(write_spec(tmp_path)), out)
+    assert sorted(p.name for p in (out / "runs").glob(".*")) == [".other.json.x.tmp"]
+    same_tables(ref_out, out)
+
+
 def test_csv_without_pyarrow_holds_the_same_tables(tmp_path, reference_run, monkeypatch):
     ref_out, _ = reference_run
     monkeypatch.setattr(tables, "parquet_available", lambda: False)

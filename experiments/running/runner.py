@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from experiments.stats.comparison import COLUMNS, Comparison
-from experiments.store.io import daily_rows, write_csv, write_json
+from experiments.store.io import daily_rows, remove_partial, write_csv, write_json
 from experiments.recording import ContactRecorder
 from experiments.running.results import (RECORD_FORMAT, TABLES, Record, load_record, make_record, mix_totals,
                                          run_chunks, save_record, table_cell)
@@ -229,6 +229,9 @@ def execute(tasks: list[RunTask], out: Path | None, done: Records | None = None,
     finally:
         if own:
             backend.close()
+        if out is not None:  # every run is over: a temporary file left now was a killed worker's
+            for t in unique(tasks):
+                remove_partial(out / "runs" / t.file_name)
     if failures:
         raise RunsFailed(failures, len(todo))
     return records

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -34,6 +35,19 @@ def atomic_path(path: Path) -> Iterator[str]:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def remove_partial(path: Path) -> int:
+    """Remove the temporary files a killed writer of ``path`` left behind; how many there were.
+
+    Why: a process killed between creating its temporary file and the rename (a lost worker) cannot
+    clean up after itself; whoever knows that no writer of ``path`` is left calls this.
+    """
+    removed = 0
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def atomic_write_text(path: Path, text: str) -> None:
