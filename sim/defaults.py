@@ -21,6 +21,8 @@ CONTENTS: tuple[str, ...] = ("content", "service", "new_product", "coupon", "fla
 """What a contact carries: know-how content, service/care, a new product, a coupon, a flash sale."""
 CONTENT, SERVICE, NEW_PRODUCT, COUPON, FLASH_SALE = range(5)
 N_CONTENTS = len(CONTENTS)
+OFFERS = (COUPON, FLASH_SALE)
+"""Contents that carry an incentive (a discount the customer sees)."""
 
 # --- time slots -----------------------------------------------------------------------------
 SLOTS: tuple[str, ...] = ("morning", "noon", "evening", "night")
