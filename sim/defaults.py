@@ -73,7 +73,7 @@ _BASE_STATS = (
     "group_contacts", "group_opens", "group_purchases", "group_complaints", "group_leaves",
     "marketplace_revenue", "platform_fees", "unseen_purchases",
     "asks", "invitations", "invitations_accepted", "memberships_sold", "membership_fees", "member_discounts",
-    "fan_details",
+    "fan_details", "male_contacts", "male_offers", "male_discounts", "fan_contacts",
 )
 WORLD_FLOWS: tuple[str, ...] = (
     "acquired", "acquired_orders", "acquired_store", "acquired_ads", "acquired_referral",
