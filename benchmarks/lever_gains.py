@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from experiments.stats.intervals import paired_diff
+from experiments.stats.intervals import interval
 from experiments.tune.search import search
 from experiments.tune.settings import TuneSettings
 from policies.registry import make_policy
-from sim.config import load_scenario
+from sim.config import apply_overrides, load_scenario
 from sim.engine import Simulation
 
 LEVERS_OFF = {"male_offer": "same", "fan_every_days": 0, "invite": "", "ask_after_order_days": 0, "event_offer": ""}
@@ -42,16 +42,22 @@ def tuned(policy: str, preset: str, args: argparse.Namespace, out: Path) -> dict
     return dict(found.best.params)
 
 
-def values(preset: str, kind: str, params: dict[str, Any], args: argparse.Namespace) -> np.ndarray:
-    """Total value of ``kind`` with ``params`` on the fresh seeds."""
-    scenario = load_scenario(preset)
+def values(preset: str, kind: str, params: dict[str, Any], args: argparse.Namespace,
+           overrides: dict[str, Any] | None = None) -> np.ndarray:
+    """Total value of ``kind`` with ``params`` on the fresh seeds (of ``preset`` with ``overrides``)."""
+    scenario = apply_overrides(load_scenario(preset), overrides or {})
     return np.array([Simulation(scenario, args.customers, seed).run(make_policy(kind, params), args.days)
                      .summary["total_value"] for seed in range(args.seeds)])
 
 
 def line(what: str, a: np.ndarray, b: np.ndarray) -> str:
     """``b - a``: mean, 95% interval and z, in thousands of yuan."""
-    d = paired_diff(a, b)
+    return diff_line(what, np.asarray(b, np.float64) - np.asarray(a, np.float64))
+
+
+def diff_line(what: str, diffs: np.ndarray) -> str:
+    """Mean of the per-seed ``diffs`` with its 95% interval and z, in thousands of yuan."""
+    d = interval(diffs)
     z = d.mean / (d.sd / math.sqrt(d.n)) if d.sd > 0 else math.inf
     return f"| {what} | {d.mean / 1e3:+.1f}k [{d.ci_low / 1e3:+.1f}k, {d.ci_high / 1e3:+.1f}k] | {z:+.1f} |"
 
@@ -84,8 +90,17 @@ def main() -> None:
             print(line("its levers (against the same journeys with every lever off)",
                        values(preset, "journeys", {**jr, **LEVERS_OFF}, args), best))
             if jr["male_offer"] != "same":
-                print(line(f"gender's own part (male_offer {jr['male_offer']} against same)",
-                           values(preset, "journeys", {**jr, "male_offer": "same"}, args), best))
+                same = values(preset, "journeys", {**jr, "male_offer": "same"}, args)
+                print(line(f"male_offer {jr['male_offer']} against same (fewer offers, and gender)", same, best))
+                sc = load_scenario(preset)
+                if sc.contents["coupon"].male_affinity != 1 or sc.contents["flash_sale"].male_affinity != 1:
+                    neutral = {"contents.coupon.male_affinity": 1.0, "contents.flash_sale.male_affinity": 1.0}
+                    gain_neutral = (values(preset, "journeys", jr, args, neutral)
+                                    - values(preset, "journeys", {**jr, "male_offer": "same"}, args, neutral))
+                    print(line("the same with men as moved by offers as women (male_affinity 1)", 0 * gain_neutral,
+                               gain_neutral))
+                    print(diff_line("gender's own part (the difference of the two, seed by seed)",
+                                    (best - same) - gain_neutral))
             for male in ("none", "service"):
                 if jr["male_offer"] == "same":
                     print(line(f"male_offer {male} added to the tuned journeys", best,
