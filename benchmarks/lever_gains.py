@@ -1,5 +1,6 @@
-"""What a tuned rule gains from the levers a preset turns on (issue 16: "a tuned rule that uses the new levers
-beats the tuned rule that cannot").
+"""What a tuned rule gains from the levers a preset turns on.
+
+Issue 16: "a tuned rule that uses the new levers beats the tuned rule that cannot".
 
 On each preset, ``siyu tune``'s search (:func:`experiments.tune.search.search`, the same Optuna study and
 training seeds) tunes ``fatigue_capped`` (the rule that cannot pull a lever) and ``journeys`` (over
@@ -79,8 +80,9 @@ def main() -> None:
         for preset in args.presets.split(","):
             fc = tuned("fatigue_capped", preset, args, out)
             jr = tuned("journeys", preset, args, out)
-            print(f"\n{preset}: tuned fatigue_capped {fc}\ntuned journeys "
-                  f"{ {k: jr[k] for k in ('event_offer', 'ask_after_order_days', 'invite', 'invite_within_days', 'male_offer', 'fan_every_days', 'fan_until_tier')} }")
+            levers = ("event_offer", "ask_after_order_days", "invite", "invite_within_days", "male_offer",
+                      "fan_every_days", "fan_until_tier")
+            print(f"\n{preset}: tuned fatigue_capped {fc}\ntuned journeys { {k: jr[k] for k in levers} }")
             base = values(preset, "fatigue_capped", fc, args)
             best = values(preset, "journeys", jr, args)
             print(f"mean total value: tuned fatigue_capped {base.mean() / 1e3:.1f}k, tuned journeys "
@@ -112,7 +114,8 @@ def main() -> None:
                 print(line("fan contact every 7 days to tier 2 added to the tuned journeys", best,
                            values(preset, "journeys", {**jr, "fan_every_days": 7, "fan_until_tier": 2}, args)))
             if jr["invite"] != "wecom" and load_scenario(preset).invitation.enabled:
-                print(line("WeCom invitations to buyers of the last 365 days (moving personal-WeChat chats too) added", best,
+                print(line("WeCom invitations to buyers of the last 365 days (moving personal-WeChat chats too) "
+                           "added", best,
                            values(preset, "journeys", {**jr, "invite": "wecom", "invite_within_days": 365}, args)))
     print(f"\n{time.perf_counter() - started:.0f} s; {args.customers} customers, {args.days} days, {args.trials} "
           f"trials on {args.train_seeds} training seeds, {args.seeds} fresh seeds")

@@ -74,8 +74,7 @@ def decide(policy: Policy, view: CrmView, scenario: Scenario, day: int, seed: in
 
 def check_action(action: Action, obs: Observation, month_count: np.ndarray, ids: np.ndarray,
                  scenario: Scenario) -> Action:
-    """``action`` as int8 arrays (its ask and invitations as uint8), or :class:`InvalidActionError` naming the first
-    customer at fault.
+    """``action`` as int8 arrays (ask, invite uint8), or :class:`InvalidActionError` naming the first customer at fault.
 
     ``month_count`` is the record's contacts per channel in the cap window (what ``obs`` was built from),
     ``ids`` the customers' ids; invitations are checked as the engine checks them (:func:`sim.invitations.check`).
