@@ -124,6 +124,9 @@ def test_staff_capacity_is_respected_and_counted(warmed):
     ({"channels": "wecom|fax"}, "with a channels that is not names joined by '|'"),
     ({"active_slot": "dawn"}, "with a active_slot that is not one of morning"),
     ({"customer_id": "c0"}, "with a customer_id repeated from an earlier row"),
+    ({"gender": "m"}, "with a gender that is not one of female, male"),
+    ({"account": "qq"}, "with a account that is not one of wecom, personal"),
+    ({"fan_tier": "4"}, "with a fan_tier that is not a whole number in 0..3"),
 ])
 def test_bad_snapshot_rows_name_line_and_column(tmp_path, cells, message):
     rows = [dict.fromkeys(ROLES, "") | {"customer_id": f"c{i}", "channels": "wecom"} for i in range(10)]
