@@ -4,7 +4,10 @@ A CRM runs more than a cadence: a welcome sequence when a customer joins (with a
 that is only good for a few days), a win-back sequence when a buyer lapses, offers that join the
 brand's calendar events, a referral ask to repeat buyers a few days after an order, and invitations
 that grow reach: recent buyers not yet on WeCom (or not in their welfare group) are asked to add the
-brand's persona or join, on today's message or one of their own (:mod:`sim.invitations`).
+brand's persona or join, on today's message or one of their own (:mod:`sim.invitations`). Two levers
+read the CRM's profile: men can be spared coupons and flash sales where small gains move them little
+(``male_offer``), and fans can be messaged to climb fan tiers, where they leave contact details
+(``fan_every_days``).
 :class:`Journeys` keeps the CRM's own log of when it first saw each customer reachable and when each
 buyer first looked lapsed, sends the step of each sequence that falls due today, and leaves everyone
 else to a base rule policy (``fatigue_capped`` by default). It sees only the CRM record
@@ -20,7 +23,7 @@ from pydantic import Field, Strict
 
 from policies.base import (Params, PolicyMemory, RulePolicy, channel_codes, content_code, pick_channel, search_choice,
                            search_int, slot_code, slot_for)
-from sim.defaults import INVITES, NEVER, NIGHT, NO_CONTACT
+from sim.defaults import GENDER_MALE, INVITES, NEVER, NIGHT, NO_CONTACT, OFFERS
 from sim.invitations import allowed, code_of
 from sim.observation import Action, Observation
 from sim.segments import LAPSED_FROM, repurchase_ratio
@@ -71,6 +74,18 @@ class JourneysParams(Params):
                                                        "sent to the customer today")
     invite_channels: list[str] = Field(["official_account", "sms", "group", "wecom"],
                                        description="channel preference order of invitation messages")
+    male_offer: str = Field("same", description="what men get in place of a coupon or flash sale (from any step or "
+                                                "the base): same (the offer, as women), none (no message), or a "
+                                                "content; men are little moved by small gains where a content's "
+                                                "male_affinity is below 1",
+                            json_schema_extra=search_choice("same", "none", "content", "service"))
+    fan_every_days: int = Field(0, ge=0, le=365,
+                                description="message fans (never bought) below fan_until_tier at most every this many "
+                                            "days, to grow their fan tiers (0: no fan contact)",
+                                json_schema_extra=search_int(0, 30))
+    fan_until_tier: int = Field(1, ge=1, le=3, description="fan tier at which fan contact stops",
+                                json_schema_extra=search_int(1, 3))
+    fan_content: str = Field("content", description="the message of fan contact")
     channels: list[str] = Field(["wecom", "group", "moments", "official_account"],
                                 description="channel preference order of journey messages")
     default_slot: str = Field("evening", description="slot of journey messages until a customer's open slot is known")
@@ -102,6 +117,10 @@ class Journeys(RulePolicy):
         self._invite_content = content_code(p.invite_content)
         self._invite_channels = channel_codes(p.invite_channels)
         self._slot = slot_code(p.default_slot)
+        self._fan = content_code(p.fan_content)
+        self._male = {"same": -2, "none": -1}.get(p.male_offer, -3)
+        if self._male == -3:
+            self._male = content_code(p.male_offer)
         for what, steps in (("welcome", p.welcome), ("winback", p.winback)):
             if any(d < 0 for d, _ in steps):
                 raise ValueError(f"{what} steps need days >= 0, got {[d for d, _ in steps]}")
@@ -165,6 +184,8 @@ class Journeys(RulePolicy):
         if self._event >= 0 and obs.event_day == 0:
             what[obs.days_since_contact >= self.params.event_min_gap_days] = self._event
         fan = obs.frequency == 0
+        if p.fan_every_days:
+            what[fan & (obs.fan_tier < p.fan_until_tier) & (obs.days_since_contact >= p.fan_every_days)] = self._fan
         since_lapse = obs.day - self.lapsed[: obs.n]
         for days, code in self._winback:
             what[~fan & (since_lapse == days)] = code
@@ -179,8 +200,19 @@ class Journeys(RulePolicy):
             content[send] = what[send]
             slot[send] = slot_for(obs, self._slot, avoid=(NIGHT,))[send]
             ask &= send & (what == self._ask)  # a later step that replaced the ask, or no channel: no ask
+        if self._male != -2:
+            self._spare_men(obs, channel, content)
+            ask &= channel != NO_CONTACT
         invite = self._invitations(obs, channel, content, slot)
         return Action(channel, content, slot, ask if ask.any() else None, invite if invite.any() else None)
+
+    def _spare_men(self, obs: Observation, channel: np.ndarray, content: np.ndarray) -> None:
+        """Men's coupons and flash sales become ``male_offer`` (another content, or no message; changes the arrays)."""
+        men = (obs.gender == GENDER_MALE) & np.isin(content, OFFERS) & (channel != NO_CONTACT)
+        if self._male < 0:
+            channel[men] = NO_CONTACT
+        else:
+            content[men] = self._male
 
     def _invitations(self, obs: Observation, channel: np.ndarray, content: np.ndarray,
                      slot: np.ndarray) -> np.ndarray:

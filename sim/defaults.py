@@ -21,6 +21,8 @@ CONTENTS: tuple[str, ...] = ("content", "service", "new_product", "coupon", "fla
 """What a contact carries: know-how content, service/care, a new product, a coupon, a flash sale."""
 CONTENT, SERVICE, NEW_PRODUCT, COUPON, FLASH_SALE = range(5)
 N_CONTENTS = len(CONTENTS)
+OFFERS = (COUPON, FLASH_SALE)
+"""Contents that carry an incentive (a discount the customer sees)."""
 
 # --- time slots -----------------------------------------------------------------------------
 SLOTS: tuple[str, ...] = ("morning", "noon", "evening", "night")
@@ -71,7 +73,7 @@ _BASE_STATS = (
     "group_contacts", "group_opens", "group_purchases", "group_complaints", "group_leaves",
     "marketplace_revenue", "platform_fees", "unseen_purchases",
     "asks", "invitations", "invitations_accepted", "memberships_sold", "membership_fees", "member_discounts",
-    "fan_details",
+    "fan_details", "male_contacts", "male_offers", "male_discounts", "fan_contacts",
 )
 WORLD_FLOWS: tuple[str, ...] = (
     "acquired", "acquired_orders", "acquired_store", "acquired_ads", "acquired_referral",

@@ -21,7 +21,7 @@ from sim.defaults import (BLOCK, CHANNELS, CONTENTS, COST_FLOWS, MONTH_DAYS, N_S
 from sim.observation import ACTION_LIMITS, Action, InvalidActionError, Observation
 from sim._threads import engine_threads
 from sim.acquisition import expected_daily_inflow
-from sim.defaults import ACTIVE, GROUP, INVITES, NOT_JOINED
+from sim.defaults import ACTIVE, GROUP, NOT_JOINED
 from sim.guard import BYTES_PER_ROW, check_memory, whole_number
 from sim.params import calendar_today, days_to_event, pack
 from sim.protocol import Policy as PolicyLike
@@ -89,7 +89,7 @@ class Simulation:
         self.per_guide = scenario.staff.customers_per_guide
         self._no_reward = np.zeros(0, np.float64)
         self._window_day = -1
-        self._invite_enabled = tuple(invitations.enabled(scenario, c) and c > 0 for c in range(len(INVITES)))
+        self._invite_enabled = invitations.invite_codes(scenario)
         self._size_buffers()
         self.world.start(self.day, self.state)
 
@@ -131,9 +131,9 @@ class Simulation:
                            buffers=self._feature_buffers, event=calendar_today(self.scenario, self.day),
                            days_to_event=days_to_event(self.scenario, self.day), account=st.account,
                            member_until=st.member_until, invite_enabled=self._invite_enabled, gender=st.gender,
-                           fan_tier=self._fan_tiers())
+                           fan_tier=self.fan_tiers())
 
-    def _fan_tiers(self) -> np.ndarray | None:
+    def fan_tiers(self) -> np.ndarray | None:
         """Each fan's tier by interaction (0 for buyers), when the scenario runs fan tiers (``[fans]``)."""
         fans = self.scenario.fans
         if not fans.enabled:
@@ -190,7 +190,9 @@ class Simulation:
 
     def _validate_invite(self, invite: Any, channel: np.ndarray) -> np.ndarray:
         """``action.invite`` as uint8 codes, or :class:`InvalidActionError` (see :func:`sim.invitations.check`)."""
-        return invitations.check(invite, channel, self.state, self.scenario, self.day)
+        st = self.state
+        return invitations.check(invite, channel, st.reach, st.account, st.member_until > self.day, self.scenario,
+                                 self.day)
 
     def step(self, action: Action | None = None, reward: np.ndarray | None = None) -> np.ndarray:
         """Advance one day; returns the day's record per block of customers, shape (blocks, N_STATS).

@@ -18,7 +18,6 @@ import numpy as np
 from sim.config import Scenario
 from sim.defaults import ACCOUNT_PERSONAL, GROUP, INVITE_GROUP, INVITE_GROUP_GIFT, INVITE_PAID, INVITES, WECOM
 from sim.observation import InvalidActionError
-from sim.state import State
 
 
 def target(code: int) -> int:
@@ -46,6 +45,11 @@ def enabled(scenario: Scenario, code: int) -> bool:
     return bool((scenario.membership if code == INVITE_PAID else scenario.invitation).enabled)
 
 
+def invite_codes(scenario: Scenario) -> tuple[bool, ...]:
+    """Per invitation code, whether ``scenario`` runs it (``Observation.invite_enabled``; code 0, none, is False)."""
+    return tuple(c > 0 and enabled(scenario, c) for c in range(len(INVITES)))
+
+
 def code_of(name: str) -> int:
     """Invitation name (:data:`sim.defaults.INVITES`) to code; refuses unknown names."""
     if name not in INVITES:
@@ -53,8 +57,12 @@ def code_of(name: str) -> int:
     return INVITES.index(name)
 
 
-def check(invite: Any, channel: np.ndarray, state: State, scenario: Scenario, day: int) -> np.ndarray:
-    """``invite`` as uint8 codes, or :class:`InvalidActionError` naming the first customer at fault."""
+def check(invite: Any, channel: np.ndarray, reach: np.ndarray, account: np.ndarray, paid_member: np.ndarray,
+          scenario: Scenario, day: int) -> np.ndarray:
+    """``invite`` as uint8 codes, or :class:`InvalidActionError` naming the first customer (row) at fault.
+
+    ``reach``, ``account`` and ``paid_member`` are the customers' record (the engine's state, or a CRM's view).
+    """
     n = channel.shape[0]
     a = np.asarray(invite)
     if a.shape != (n,):
@@ -81,7 +89,7 @@ def check(invite: Any, channel: np.ndarray, state: State, scenario: Scenario, da
         mine = codes == code
         if not mine.any():
             continue
-        wrong = mine & ~allowed(code, state.reach, state.account, state.member_until > day)
+        wrong = mine & ~allowed(code, reach, account, paid_member)
         if wrong.any():
             i = int(np.argmax(wrong))
             why = "is a paid member already" if code == INVITE_PAID else "is already reached on that channel"

@@ -46,6 +46,7 @@ _MREV, _FEES, _UNSEEN = S["marketplace_revenue"], S["platform_fees"], S["unseen_
 _ASK, _INV, _INVA = S["asks"], S["invitations"], S["invitations_accepted"]
 _MSOLD, _MFEE, _MDISC = S["memberships_sold"], S["membership_fees"], S["member_discounts"]
 _FAN = S["fan_details"]
+_MCON, _MOFF, _MDSC, _FCON = S["male_contacts"], S["male_offers"], S["male_discounts"], S["fan_contacts"]
 _DETAILS = (1 << WECOM) | (1 << MOMENTS) | (1 << SMS)
 """Reach a fan's contact details give: SMS to the phone number, and the WeCom persona (with its Moments) added by it."""
 ACTIVE_WINDOW_DAYS = 365
@@ -376,6 +377,12 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                 flags = FLAG_DELIVERED
                 base = S_CHANNEL0 + 4 * c
                 stats[b, _CON] += 1.0
+                if gender[i] == GENDER_MALE:
+                    stats[b, _MCON] += 1.0
+                    if ct.discount[k] > 0.0:
+                        stats[b, _MOFF] += 1.0
+                if tier[i] == 0:
+                    stats[b, _FCON] += 1.0
                 cost = ch.cost[c] + ct.cost[k]
                 stats[b, _CC] += cost
                 r_i -= cost
@@ -438,6 +445,8 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                         revenue += price
                         gross += value[i] * margin
                         stats[b, _INC] += value[i] * (d_buy + m_points)
+                        if gender[i] == GENDER_MALE:
+                            stats[b, _MDSC] += value[i] * d_buy
                         stats[b, _MDISC] += value[i] * (d_buy - max(disc, ev_discount) + m_points)
                         r_i += value[i] * (margin - d_buy - m_points) - book_landing(stats, b, price, market, seen,
                                                                                     p.commission)

@@ -87,8 +87,12 @@ def test_the_policy_sees_the_brands_own_calendar(beauty):
 
 
 def test_a_rule_that_announces_the_events_beats_the_same_rule_that_ignores_them():
-    """On mother_baby (calendar on): fatigue_capped, and fatigue_capped plus content on each event's first day."""
-    scenario = load_scenario("mother_baby")
+    """On mother_baby with only its calendar lever (accounts and group folding off, as before the preset turned
+    them on; they move opens and the paired noise, not the calendar): fatigue_capped, and fatigue_capped plus
+    content on each event's first day."""
+    scenario = apply_overrides(load_scenario("mother_baby"), {
+        "staff.personal_open_lift": 1.0, "staff.personal_trust_lift": 1.0, "staff.wecom_extra_delay_hours": 0.0,
+        "platform.group_fold_per_week": 0.0})
     ignores = Simulation(scenario, N, 5).run(make_policy("fatigue_capped"), 180)
     joins = Simulation(scenario, N, 5).run(make_policy("journeys", {"welcome": [], "event_offer": "content"}), 180)
     assert paired_z(ignores, joins, "total_value")[2] > Z

@@ -124,6 +124,9 @@ def test_staff_capacity_is_respected_and_counted(warmed):
     ({"channels": "wecom|fax"}, "with a channels that is not names joined by '|'"),
     ({"active_slot": "dawn"}, "with a active_slot that is not one of morning"),
     ({"customer_id": "c0"}, "with a customer_id repeated from an earlier row"),
+    ({"gender": "m"}, "with a gender that is not one of female, male"),
+    ({"account": "qq"}, "with a account that is not one of wecom, personal"),
+    ({"fan_tier": "4"}, "with a fan_tier that is not a whole number in 0..3"),
 ])
 def test_bad_snapshot_rows_name_line_and_column(tmp_path, cells, message):
     rows = [dict.fromkeys(ROLES, "") | {"customer_id": f"c{i}", "channels": "wecom"} for i in range(10)]
@@ -240,3 +243,60 @@ def test_plan_on_the_first_day_of_a_cap_window_equals_the_in_simulator_action(tm
     inside = sim.validate(policy.act(sim.observe()))
     plan = decide(load_policy("blast"), view, scenario, sim.day, sim.seed)
     assert np.array_equal(plan.wanted.channel, inside.channel) and np.array_equal(plan.wanted.content, inside.content)
+
+
+def test_profile_columns_round_trip_and_reach_the_plan(tmp_path):
+    """hair_transplant (men, fan tiers, personal-WeChat chats): crm.csv keeps account, gender and fan_tier, and
+    plan.csv repeats them for every contact."""
+    scenario = load_scenario("hair_transplant")
+    sim = Simulation(scenario, 2000, 3, inflow=False)
+    policy = make_policy("journeys", {"welcome": [], "fan_every_days": 1, "fan_until_tier": 3})
+    policy.reset(sim.n, sim.seed)
+    for _ in range(12):
+        sim.step(policy.act(sim.observe()))
+    view = view_of_simulation(sim)
+    assert view.gender.any() and view.account.any() and view.fan_tier.any()
+    write_snapshot(view, tmp_path / "crm.csv")
+    back = read_snapshot(tmp_path / "crm.csv", scenario)
+    for name in ("account", "gender", "fan_tier"):
+        assert np.array_equal(getattr(back, name), getattr(view, name)), name
+    obs = sim.observe()
+    assert np.array_equal(view.fan_tier, obs.fan_tier)
+    plan = decide(make_policy("journeys", {"welcome": [], "fan_every_days": 1, "fan_until_tier": 3}), back,
+                  scenario, sim.day)
+    write_plan(plan, back, tmp_path / "plan.csv")
+    with (tmp_path / "plan.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["customer_id", "date", "channel", "content", "offer", "slot", "ask", "invite", "account",
+                             "gender", "fan_tier"]
+    at = {cid: i for i, cid in enumerate(back.ids)}
+    assert {r["gender"] for r in rows} == {"female", "male"} and {r["invite"] for r in rows} == {"none"}
+    for r in rows:
+        i = at[r["customer_id"]]
+        assert (r["account"], r["gender"], int(r["fan_tier"])) == (
+            ("wecom", "personal")[back.account[i]], ("female", "male")[back.gender[i]], int(back.fan_tier[i]))
+
+
+def test_plan_carries_the_policys_invitations(tmp_path):
+    """mother_baby runs invitations: the plan keeps each one the policy makes, as the engine would send it."""
+    scenario = load_scenario("mother_baby")
+    sim = Simulation(scenario, 3000, 5, inflow=False)
+    params = {"welcome": [], "invite": "wecom", "invite_within_days": 9999}
+    policy = make_policy("journeys", params)
+    policy.reset(sim.n, sim.seed)
+    for _ in range(3):
+        sim.step(policy.act(sim.observe()))
+    inside = make_policy("journeys", params)
+    inside.reset(sim.n, sim.seed)
+    want = sim.validate(inside.act(sim.observe()))
+    view = view_of_simulation(sim)
+    plan = decide(make_policy("journeys", params), view, scenario, sim.day, sim.seed)
+    assert want.invite is not None and (want.invite > 0).sum() > 100
+    assert np.array_equal(plan.wanted.invite, want.invite)
+    kept = plan.action.invite
+    assert np.array_equal(kept, want.invite * (plan.action.channel >= 0))  # minus WeCom contacts over capacity
+    assert summarize(plan, scenario).invitations == (kept > 0).sum() > 100
+    write_plan(plan, view, tmp_path / "plan.csv")
+    with (tmp_path / "plan.csv").open() as fh:
+        invited = {r["customer_id"] for r in csv.DictReader(fh) if r["invite"] == "wecom"}
+    assert invited == {f"c{i}" for i in np.flatnonzero(kept)}

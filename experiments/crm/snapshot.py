@@ -15,6 +15,9 @@ last_contact       date of the last contact (empty: never)
 last_outcome       outcome of the last contact: ``|``-joined of delivered, opened, bought, complained, unsubscribed
 active_slot        slot of the last observed activity (morning, noon, evening, night; empty: unknown)
 contacts_<ch>      contacts on channel ``<ch>`` in the current 30-day cap window (default 0), one per channel
+account            where a guide holds the 1:1 chat: ``wecom`` or ``personal`` (personal WeChat; empty: wecom)
+gender             gender of the WeChat profile: ``female`` or ``male`` (empty: female)
+fan_tier           fan tier 0-3 by interaction of a customer who never bought (empty: 0)
 =================  ========================================================================================
 
 Day numbers count from :data:`experiments.logs.export.BASE_DATE`, the day 0 of engine-written logs, so a
@@ -38,6 +41,7 @@ from sim.config import Scenario
 from sim.defaults import (CHANNELS, FLAG_BOUGHT, FLAG_COMPLAINED, FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED,
                           MONTH_DAYS, N_CHANNELS, NEVER, NOT_JOINED, SLOTS)
 from sim.observation import Observation
+from sim.invitations import invite_codes
 from sim.params import calendar_today, days_to_event, pack
 
 OUTCOMES: dict[str, int] = {"delivered": FLAG_DELIVERED, "opened": FLAG_OPENED, "bought": FLAG_BOUGHT,
@@ -45,9 +49,13 @@ OUTCOMES: dict[str, int] = {"delivered": FLAG_DELIVERED, "opened": FLAG_OPENED, 
 """Names of the last-contact outcome flags in ``last_outcome``."""
 ROLES: tuple[str, ...] = ("customer_id", "last_purchase", "first_purchase", "purchases", "spend", "tier", "channels",
                           "opt_outs", "last_contact", "last_outcome", "active_slot",
-                          *(f"contacts_{c}" for c in CHANNELS))
+                          *(f"contacts_{c}" for c in CHANNELS), "account", "gender", "fan_tier")
 """Column roles of a snapshot, in the order :func:`write_snapshot` writes them."""
 SEP = "|"
+ACCOUNTS: tuple[str, ...] = ("wecom", "personal")
+"""Names of the ``account`` column (index = ACCOUNT_WECOM, ACCOUNT_PERSONAL)."""
+GENDERS: tuple[str, ...] = ("female", "male")
+"""Names of the ``gender`` column (index = GENDER_FEMALE, GENDER_MALE)."""
 """Separator of names inside one cell (channels, opt-outs, outcomes)."""
 
 
@@ -72,6 +80,12 @@ class CrmView:
     active_slot: np.ndarray
     month_count: np.ndarray
     tier: np.ndarray
+    account: np.ndarray
+    """uint8, ACCOUNT_WECOM or ACCOUNT_PERSONAL."""
+    gender: np.ndarray
+    """uint8, GENDER_FEMALE or GENDER_MALE."""
+    fan_tier: np.ndarray
+    """uint8, fan tier by interaction (0 for buyers)."""
     report: LogReport | None = None
 
     @property
@@ -90,7 +104,9 @@ class CrmView:
                            pack(scenario).caps, group_size=scenario.groups.size,
                            customers_per_guide=scenario.staff.customers_per_guide,
                            chat_capacity=scenario.staff.chat_capacity_per_day,
-                           event=calendar_today(scenario, day), days_to_event=days_to_event(scenario, day))
+                           event=calendar_today(scenario, day), days_to_event=days_to_event(scenario, day),
+                           account=self.account, invite_enabled=invite_codes(scenario), gender=self.gender,
+                           fan_tier=self.fan_tier)
 
 
 def empty_view(ids: np.ndarray) -> CrmView:
@@ -98,7 +114,8 @@ def empty_view(ids: np.ndarray) -> CrmView:
     n = ids.shape[0]
     return CrmView(ids, np.zeros(n, np.uint8), np.full(n, NEVER, np.int32), np.full(n, NEVER, np.int32),
                    np.zeros(n, np.int16), np.zeros(n, np.float32), np.full(n, NEVER, np.int32), np.zeros(n, np.uint8),
-                   np.full(n, -1, np.int8), np.zeros((n, N_CHANNELS), np.uint8), np.zeros(n, np.int8))
+                   np.full(n, -1, np.int8), np.zeros((n, N_CHANNELS), np.uint8), np.zeros(n, np.int8),
+                   np.zeros(n, np.uint8), np.zeros(n, np.uint8), np.zeros(n, np.uint8))
 
 
 def view_of_simulation(sim: object) -> CrmView:
@@ -106,7 +123,9 @@ def view_of_simulation(sim: object) -> CrmView:
     st = sim.state  # type: ignore[attr-defined]
     n = int((st.status != NOT_JOINED).sum())
     ids = np.array([customer_id(i) for i in range(n)], dtype=object)
-    return CrmView(ids, *(getattr(st, f.name)[:n].copy() for f in fields(CrmView)[1:-1]))
+    tiers = sim.fan_tiers()  # type: ignore[attr-defined]
+    fan_tier = np.zeros(n, np.uint8) if tiers is None else tiers[:n].copy()
+    return CrmView(ids, *(getattr(st, f.name)[:n].copy() for f in fields(CrmView)[1:-2]), fan_tier)
 
 
 def write_snapshot(view: CrmView, path: str | Path) -> None:
@@ -130,7 +149,8 @@ def _row(v: CrmView, i: int) -> list[str]:
             SEP.join(c for k, c in enumerate(CHANNELS) if (int(v.reach[i]) >> k) & 1), "",
             when(v.last_contact[i]), SEP.join(name for name, bit in OUTCOMES.items() if flags & bit),
             SLOTS[v.active_slot[i]] if v.active_slot[i] >= 0 else "",
-            *(str(int(v.month_count[i, k])) for k in range(N_CHANNELS))]
+            *(str(int(v.month_count[i, k])) for k in range(N_CHANNELS)),
+            ACCOUNTS[v.account[i]], GENDERS[v.gender[i]], str(int(v.fan_tier[i]))]
 
 
 def parse_columns(text: str | None) -> dict[str, str]:
@@ -210,7 +230,7 @@ def _parse_row(cells: list[str], cols: dict[str, int], names: dict[str, str], da
     if days["first_purchase"] == NEVER:
         days["first_purchase"] = days["last_purchase"]
     nums = {}
-    for role, top in (("purchases", 30000), ("tier", 3), *((f"contacts_{c}", 255) for c in CHANNELS)):
+    for role, top in (("purchases", 30000), ("tier", 3), ("fan_tier", 3), *((f"contacts_{c}", 255) for c in CHANNELS)):
         t = text(role)
         if not t:
             nums[role] = -1 if role == "tier" else 0
@@ -236,9 +256,15 @@ def _parse_row(cells: list[str], cols: dict[str, int], names: dict[str, str], da
     slot = text("active_slot")
     if slot and slot not in SLOTS:
         return bad("active_slot", f"one of {', '.join(SLOTS)}")
+    named = {}
+    for role, names_ in (("account", ACCOUNTS), ("gender", GENDERS)):
+        t = text(role)
+        if t and t not in names_:
+            return bad(role, f"one of {', '.join(names_)}")
+        named[role] = names_.index(t) if t else 0
     return (cid, reach & ~opt, days["last_purchase"], days["first_purchase"], nums["purchases"], spend,
             days["last_contact"], flags, SLOTS.index(slot) if slot else -1,
-            [nums[f"contacts_{c}"] for c in CHANNELS], tier)
+            [nums[f"contacts_{c}"] for c in CHANNELS], tier, named["account"], named["gender"], nums["fan_tier"])
 
 
 def _bits(text: str, names: tuple[str, ...]) -> int:

@@ -331,24 +331,34 @@ def kpi_table(d: ReportData) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-LEVER_COLUMNS = (("asks", "referral asks"), ("invitations", "invitations"),
-                 ("invitations_accepted", "accepted"), ("memberships_sold", "paid memberships sold"),
-                 ("membership_fees", "membership fees (yuan)"), ("member_discounts", "member prices and points (yuan)"),
-                 ("event_contacts", "contacts on event days"), ("acquired_referral", "referred joiners"),
-                 ("fan_details", "fans who left contact details"))
-"""Daily columns of the levers table: what each lever was used for and what it brought or cost."""
+LEVER_COLUMNS = (("asks", "referral asks", True), ("invitations", "invitations", True),
+                 ("invitations_accepted", "accepted", False), ("memberships_sold", "paid memberships sold", True),
+                 ("membership_fees", "membership fees (yuan)", False),
+                 ("member_discounts", "member prices and points (yuan)", True),
+                 ("event_contacts", "contacts on event days", True), ("acquired_referral", "referred joiners", False),
+                 ("male_contacts", "contacts to men", False), ("male_offers", "coupons and flash sales to men", False),
+                 ("male_discounts", "discounts to men (yuan)", False),
+                 ("group_days_folded", "folded group-days", True),
+                 ("staff_lost_customers", "chats lost (personal-WeChat bans, guides leaving)", False),
+                 ("fan_contacts", "contacts to fans", False),
+                 ("fan_details", "fans who left contact details", True))
+"""Daily columns of the levers table: what each lever was used for and what it brought or cost; the flag marks
+the columns that show a lever was pulled (or a platform lever bit), which is when the table is shown."""
 
 
 def lever_table(d: ReportData) -> tuple[list[str], list[list[str]]] | None:
-    """Per policy, the levers it pulled (mean over seeds of the run's totals); None if no policy pulled any."""
+    """Per policy, the levers it pulled (mean over seeds of the run's totals); None if no policy pulled any.
+
+    Columns that are zero for every policy are left out (a lever the scenario does not run).
+    """
     daily = d.tables["daily"]
-    cols = [(k, title) for k, title in LEVER_COLUMNS if k in daily]
-    if not cols:
+    means = {k: [float(d.per_seed("daily", p, k).sum(axis=1).mean()) for p in d.policies]
+             for k, _, _ in LEVER_COLUMNS if k in daily}
+    if not any(any(means.get(k, ())) for k, _, pulls in LEVER_COLUMNS if pulls):
         return None
-    means = {p: [float(d.per_seed("daily", p, k).sum(axis=1).mean()) for k, _ in cols] for p in d.policies}
-    if not any(v for row in means.values() for v in row[:-1]):  # referred joiners alone are no lever
-        return None
-    return ["policy"] + [title for _, title in cols], [[p] + [number(v) for v in row] for p, row in means.items()]
+    cols = [(k, title) for k, title, _ in LEVER_COLUMNS if any(means.get(k, ()))]
+    return (["policy"] + [title for _, title in cols],
+            [[p] + [number(means[k][i]) for k, _ in cols] for i, p in enumerate(d.policies)])
 
 
 def policy_table(d: ReportData) -> tuple[list[str], list[list[str]]]:

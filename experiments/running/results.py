@@ -20,8 +20,9 @@ from experiments.recording import SEGMENTS, ContactRecorder, hidden_histograms
 from sim.defaults import ACTIVE, CHANNELS, CONTENTS
 from sim.engine import RunResult, Simulation
 
-RECORD_FORMAT = 2
-"""Version of the run-file layout; part of every run's key (2: segments from sim.segments, with a due row)."""
+RECORD_FORMAT = 3
+"""Version of the run-file layout; part of every run's key (2: segments from sim.segments, with a due row; 3: the
+daily table's lever columns for men and fans)."""
 RECORD_FIELDS = ("format", "key", "meta", "summary", "daily", "hidden", "segments")
 
 Record = dict[str, Any]

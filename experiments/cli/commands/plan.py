@@ -107,6 +107,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     for (ch, k), (ct, m) in zip(s.by_channel.items(), s.by_content.items()):
         table.add_row(ch, f"{k:,}", ct, f"{m:,}")
     table.add_row("total", f"{s.contacts:,}", "sending cost (yuan)", number(s.send_cost))
+    if s.invitations:
+        table.add_row("", "", "invitations", f"{s.invitations:,}")
     out_console.print(table)
     if s.over_capacity:
         console.print(f"[yellow]warning:[/yellow] {count(s.over_capacity, 'WeCom contact')} beyond the guides' daily "
