@@ -90,6 +90,7 @@ class Simulation:
         self._no_reward = np.zeros(0, np.float64)
         self._window_day = -1
         self._invite_enabled = tuple(invitations.enabled(scenario, c) and c > 0 for c in range(len(INVITES)))
+        self._day_view: tuple[int, State, tuple[np.ndarray, ...]] | None = None
         self._size_buffers()
         self.world.start(self.day, self.state)
 
@@ -118,6 +119,28 @@ class Simulation:
     def n(self) -> int:
         """Rows of the population: customers ever joined plus rows reserved for joiners."""
         return self.state.n
+
+    @property
+    def day_rows(self) -> int:
+        """Rows the day's customer kernel visits: the joined customers, to the end of their last block.
+
+        The rows reserved for joiners after them are not in the pool yet (``NOT_JOINED``): the day would
+        only skip them one by one (9% of the rows of a fresh 10,000-customer pool). Same results: those
+        rows have no events, no statistics and no reward.
+        """
+        return min(self.n, -(-self.joined // BLOCK) * BLOCK)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a copy or a pickle keeps: everything but the cached views (a copy would detach them from its state)."""
+        return {**self.__dict__, "_day_view": None}
+
+    def _day_arrays(self) -> tuple[np.ndarray, ...]:
+        """The state arrays' first :attr:`day_rows` rows, in kernel order (views, kept while rows and state stay)."""
+        rows, st = self.day_rows, self.state
+        kept = self._day_view
+        if kept is None or kept[0] != rows or kept[1] is not st:
+            kept = self._day_view = (rows, st, tuple(a[:rows] for a in st.arrays().values()))
+        return kept[2]
 
     def observe(self) -> Observation:
         """The CRM view of today, before today's contacts."""
@@ -217,9 +240,11 @@ class Simulation:
                          action.channel, action.content, action.slot,
                          self._no_ask if action.ask is None else action.ask,
                          self._no_ask if action.invite is None else action.invite,
-                         *st.arrays().values(), g.size, g.open_factor, g.conv_factor, g.trust_hit, g.heat,
+                         *self._day_arrays(), g.size, g.open_factor, g.conv_factor, g.trust_hit, g.heat,
                          w.per_guide, w.quality, stats,
                          self._no_reward if reward is None else reward, self.full_days)
+        if reward is not None:
+            reward[self.day_rows:] = 0.0  # the reserved rows the kernel did not visit
         w.after_customers(self.day, stats, st, self.joined, today.cost)
         if today.kind:  # contacts that joined a calendar event (for the report's lever table)
             w.record[S["event_contacts"]] = stats[:, S["contacts"]].sum()
