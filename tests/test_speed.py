@@ -168,7 +168,8 @@ def test_the_bench_s_replay_steps_through_the_same_days_as_the_played_run(beauty
     days = played_contacts(played, make_policy("fatigue_capped"), 12)
     assert sum(kept["rows"].size for _, kept in days) > 500
     replayed = Simulation(beauty, 2 * BLOCK + 100, 5)
-    assert replay_seconds(replayed, days) > 0
+    seconds, customer_days = replay_seconds(replayed, days)  # customer-days: those in the pool, not reserved rows
+    assert seconds > 0 and 12 * (2 * BLOCK + 100) < customer_days < 12 * replayed.joined < 12 * replayed.n
     assert replayed.day == played.day == 12 and replayed.joined == played.joined
     for field, arr in played.state.arrays().items():
         assert np.array_equal(arr, replayed.state.arrays()[field]), field
