@@ -110,9 +110,11 @@ def replay_seconds(sim: Simulation,
 
 
 def warm_up(sim: Simulation, policy: str) -> None:
-    """Run every timed path of a configuration untimed on a copy of ``sim``: compile or load each kernel
-    (the serial twins below :data:`~sim._threads.PARALLEL_FROM` rows, the parallel ones above) and touch
-    every page the timing will use, so no measurement pays for either."""
+    """Run every timed path of a configuration untimed on copies of ``sim``: compile and first touch.
+
+    Each kernel is compiled or loaded (the serial twins below :data:`~sim._threads.PARALLEL_FROM` rows,
+    the parallel ones above) and every page the timing will use is touched, so no measurement pays for either.
+    """
     copy.deepcopy(sim).run(load_policy(policy), WARM_DAYS, residual=False)
     played = played_contacts(copy.deepcopy(sim), load_policy(policy), WARM_DAYS)
     replay_seconds(copy.deepcopy(sim), played)
