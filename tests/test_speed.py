@@ -217,3 +217,14 @@ def test_redraw_draws_the_same_customers_through_the_serial_twin(beauty):
     for field, arr in twin.arrays().items():
         assert np.array_equal(arr, par.arrays()[field]), field
     assert (twin.status[rows] == 0).all() and (twin.status[rows + 1] != 0).all()
+
+
+def test_a_given_state_with_unjoined_rows_between_customers_is_visited_whole(beauty):
+    """``day_rows`` relies on the joined customers coming first; a state that interleaves them runs every row."""
+    from sim.defaults import NOT_JOINED
+    from sim.state import generate
+    st = generate(beauty, 3 * BLOCK, 3)
+    st.status[10:BLOCK + 10] = NOT_JOINED
+    sim = Simulation(beauty, 3 * BLOCK, 3, state=st, inflow=False)
+    assert sim.joined == 2 * BLOCK and sim.day_rows == 3 * BLOCK
+    assert Simulation(beauty, 3 * BLOCK, 3, state=generate(beauty, 2 * BLOCK, 3, 3 * BLOCK)).day_rows == 2 * BLOCK
