@@ -14,7 +14,7 @@ from numba import njit
 from sim.config import Scenario
 from sim.defaults import ORIGIN_AD, ORIGIN_ORDER, ORIGIN_REFERRAL, ORIGIN_STORE
 from sim.params import saturating_lift
-from sim.rng import P_ACQUISITION
+from sim.rng import P_ACQUISITION, day_generator
 
 RECENT_ORDER_DAYS = 7
 """Orders at most this old count as recent in the add-rate statistics."""
@@ -71,7 +71,7 @@ def daily_joiners(scenario: Scenario, seed: int, day: int, inviter_trust: np.nda
     the day and the purpose), one compiled call (:func:`_joiner_rows`) lays them out and counts them.
     """
     a, r = scenario.acquisition, scenario.referral
-    rng = np.random.default_rng([seed, day, P_ACQUISITION])
+    rng = day_generator(seed, day, P_ACQUISITION)
     refs = inviter_trust.size if r.joins else 0
     cost = refs * r.reward_yuan if refs else 0.0
     n_orders = rng.poisson(a.orders_per_day) if a.orders_per_day > 0 else 0

@@ -300,7 +300,7 @@ class KernelParams:
     def records(self) -> "KernelRecords":
         """The tuples the per-day kernels read, as one-element structured arrays (see :func:`as_record`)."""
         return KernelRecords(*(as_record(t) for t in (self.customer, self.channels, self.contents, self.groups,
-                                                      self.staff, self.joiners)))
+                                                      self.staff, self.joiners, self.population)))
 
 
 class KernelRecords(NamedTuple):
@@ -312,6 +312,7 @@ class KernelRecords(NamedTuple):
     groups: np.ndarray
     staff: np.ndarray
     joiners: np.ndarray
+    population: np.ndarray
 
 
 def as_record(table: NamedTuple) -> np.ndarray:

@@ -9,7 +9,6 @@ the same customer whatever the pool size or thread count.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
 
 import numpy as np
 from numba import njit, prange
@@ -17,7 +16,8 @@ from numba import njit, prange
 from sim.config import Scenario
 from sim.defaults import (A1, A2, A4, A5, ACCOUNT_PERSONAL, ACCOUNT_WECOM, ACTIVE, GENDER_FEMALE, GENDER_MALE,
                           N_CHANNELS, NEVER, NOT_JOINED)
-from sim.params import POPULATION, pack_group
+from sim._threads import PARALLEL_FROM, twin
+from sim.params import POPULATION, as_record, pack_group
 from sim.rng import (DAY_HABITS, DAY_TRAITS, P_EPISODE, P_INITIAL, P_TRAITS, SALT_ACCOUNT, SALT_BUYER,
                      SALT_GENDER, SALT_HISTORY, SALT_REACH, SALT_SLOTS, SALT_TRAITS_SECOND, draw, normal_pair,
                      stream_key, u21, u24)
@@ -121,20 +121,24 @@ def generate(scenario: Scenario, n: int, seed: int, capacity: int | None = None)
     ``capacity`` (>= n) reserves rows for customers who join later (acquisition, referral).
     """
     st = empty(max(n, capacity or 0))
-    redraw(pack_group(scenario, POPULATION), st, np.arange(n, dtype=np.int64), seed, day=0)
+    redraw(as_record(pack_group(scenario, POPULATION)), st, np.arange(n, dtype=np.int64), seed, day=0)
     return st
 
 
-def redraw(population: Any, state: State, rows: np.ndarray, seed: int, day: int) -> None:
+def redraw(population: np.ndarray, state: State, rows: np.ndarray, seed: int, day: int) -> None:
     """Fill ``rows`` of ``state`` with fresh customers drawn for ``seed``, their history ending at ``day``.
 
-    ``population`` is the scenario's packed :class:`~sim.params.PopulationParams` (``pack(scenario).population``).
+    ``population`` is the scenario's :class:`~sim.params.PopulationParams` as a record
+    (``pack(scenario).records.population``: cheap to pass, see :func:`~sim.params.as_record`).
     Customer ``rows[j]`` is a pure function of (seed, rows[j]): the same seed redraws the same person.
-    Used by :func:`generate` and by RL environments that reset single customers (with a new seed
-    per episode, e.g. from :func:`episode_seed`).
+    Used by :func:`generate`, by the day's joiners and by RL environments that reset single customers
+    (with a new seed per episode, e.g. from :func:`episode_seed`). Fewer than
+    :data:`~sim._threads.PARALLEL_FROM` rows (a day's joiners) are drawn by the serial twin whatever
+    the pool size: a parallel launch costs more than a few dozen customers.
     """
-    _generate(np.int64(seed), np.int64(day), np.ascontiguousarray(rows, dtype=np.int64), population,
-              *state.arrays().values())
+    kernel = _generate.serial if len(rows) < PARALLEL_FROM else _generate
+    kernel(np.int64(seed), np.int64(day), np.ascontiguousarray(rows, dtype=np.int64), population,
+           *state.arrays().values())
 
 
 def episode_seed(seed: int, episode: int) -> int:
@@ -179,8 +183,8 @@ def _clip01(x: float) -> float:
     return min(max(x, 0.0), 1.0)
 
 
-@njit(cache=True, parallel=True)
-def _generate(seed, day0, rows, pp,
+@twin(cache=True)
+def _generate(seed, day0, rows, pp_rec,
               value, price_sens, receptive, cycle, slot_mask, dropout, referral,
               salience, fatigue, trust, deal, need_clock, status,
               reach, last_purchase, first_purchase, frequency, monetary, last_contact,
@@ -190,8 +194,9 @@ def _generate(seed, day0, rows, pp,
     kt = stream_key(seed, DAY_TRAITS, P_TRAITS)
     ki = stream_key(seed, DAY_TRAITS, P_INITIAL)
     kc = stream_key(seed, DAY_HABITS, P_TRAITS)
-    band_cdf, slot_act, ch_reach, thr = pp.age_band_cdf, pp.slot_activity, pp.channel_reach, pp.tier_thresholds
     for j in prange(n):
+        pp = pp_rec[0]  # inside: a record may not cross into numba's parallel region
+        band_cdf, slot_act, ch_reach, thr = pp.age_band_cdf, pp.slot_activity, pp.channel_reach, pp.tier_thresholds
         i = rows[j]
         b1 = draw(kt, i)
         b2 = draw(kt ^ np.uint64(SALT_TRAITS_SECOND), i)

@@ -400,7 +400,7 @@ class World:
     def joiners(self, day: int, stats: np.ndarray, state: State) -> Joiners:
         """Who joins today (referred friends of today's inviters first), with their cost booked."""
         busy = np.flatnonzero(stats[:, S["referrals"]] > 0)
-        inviters = referral_inviters(state.events, busy, BLOCK) if busy.size else np.zeros(0, np.int64)
+        inviters = referral_inviters(state.events, busy, BLOCK)  # every day, referrals or none: the same path
         joiners = daily_joiners(self.scenario, self.seed, day, state.trust[inviters].astype(np.float64))
         for key, value in joiners.stats.items():
             self.record[S[key]] += value
@@ -411,7 +411,7 @@ class World:
         """Draw the joiners into ``rows`` and set who they are on the day after ``day``."""
         k = rows.shape[0]
         st = state
-        redraw(self.params.population, st, rows, self.seed, day + 1)
+        redraw(self.params.records.population, st, rows, self.seed, day + 1)
         settle_joiners(rows, joiners.kind[:k], joiners.age[:k], joiners.trust[:k], day + 1, self.params.records.joiners,
                        st.value, st.cycle, st.salience, st.trust, st.need_clock, st.reach, st.last_purchase,
                        st.first_purchase, st.frequency, st.monetary, st.tier, st.stage, st.origin, self.seed)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from sim.rng import STREAMS, SUBSTREAMS, purpose, stream_key
+from sim.rng import STREAMS, SUBSTREAMS, day_generator, purpose, stream_key
 
 ROOT = Path(__file__).resolve().parent.parent
 DAYS = range(-2, 400)
@@ -72,3 +73,23 @@ def test_engine_draws_come_from_named_purposes_and_salts():
                 assert names & registered, f"{path.name}:{node.lineno}: unnamed salt"
                 uses += 1
     assert uses >= 15
+
+
+@pytest.mark.parametrize("seed, day, code", [(0, 0, 0), (1, 37, 11), (12345, 399, 11), (2**32, 2**32 - 1, 2**32),
+                                             (2**40 + 5, 3, 9), (2**63 - 1, 100_000, 99)])
+def test_day_generator_is_numpy_s_generator_seeded_alike(seed, day, code):
+    """Reseeding in place gives the bits of a fresh ``default_rng([seed, day, purpose])``, every draw kind alike."""
+    fresh = np.random.default_rng([seed, day, code])
+    want = (fresh.random(5), fresh.poisson(3.5, 4), fresh.integers(0, 2**62, 3), fresh.normal(size=3))
+    day_generator(seed ^ 1, day, code).random(7)  # an earlier day's draws leave nothing behind
+    gen = day_generator(seed, day, code)
+    got = (gen.random(5), gen.poisson(3.5, 4), gen.integers(0, 2**62, 3), gen.normal(size=3))
+    for a, b in zip(want, got):
+        assert np.array_equal(a, b)
+    assert day_generator(seed, day, code).random() == np.random.default_rng([seed, day, code]).random()
+
+
+def test_day_generator_refuses_ints_it_cannot_seed_alike():
+    for bad in ((0, -1, 11), (2**63, 0, 11)):
+        with pytest.raises(ValueError):
+            day_generator(*bad)

@@ -168,7 +168,63 @@ def test_the_bench_s_replay_steps_through_the_same_days_as_the_played_run(beauty
     days = played_contacts(played, make_policy("fatigue_capped"), 12)
     assert sum(kept["rows"].size for _, kept in days) > 500
     replayed = Simulation(beauty, 2 * BLOCK + 100, 5)
-    assert replay_seconds(replayed, days) > 0
+    seconds, customer_days = replay_seconds(replayed, days)  # customer-days: those in the pool, not reserved rows
+    assert seconds > 0 and 12 * (2 * BLOCK + 100) < customer_days < 12 * replayed.joined < 12 * replayed.n
     assert replayed.day == played.day == 12 and replayed.joined == played.joined
     for field, arr in played.state.arrays().items():
         assert np.array_equal(arr, replayed.state.arrays()[field]), field
+
+
+def _stepped(scenario, every_row: bool, monkeypatch) -> tuple[Simulation, list[np.ndarray], list[np.ndarray]]:
+    """30 days of ``fatigue_capped`` with each customer's reward, visiting the joined blocks or every row."""
+    with monkeypatch.context() as m:
+        if every_row:
+            m.setattr(Simulation, "day_rows", property(lambda self: self.n))
+        s = Simulation(scenario, 2 * BLOCK - 50, 6)
+        policy = make_policy("fatigue_capped")
+        policy.reset(s.n, s.seed)
+        stats, rewards = [], []
+        for _ in range(30):
+            reward = np.full(s.n, 7.0)  # the kernel and the step must overwrite every row
+            stats.append(s.step(policy.act(s.observe()), reward).copy())
+            rewards.append(reward)
+    return s, stats, rewards
+
+
+def test_the_day_skips_reserved_rows_with_the_same_results(beauty, monkeypatch):
+    """``day_rows`` stops at the joined customers' last block: the same days as visiting every reserved row too."""
+    fast, stats, rewards = _stepped(beauty, False, monkeypatch)
+    full, stats_full, rewards_full = _stepped(beauty, True, monkeypatch)
+    assert 2 * BLOCK < fast.joined < fast.n  # the joiners crossed a block boundary; rows are still reserved
+    assert Simulation(beauty, 2 * BLOCK - 50, 6).day_rows == 2 * BLOCK < fast.n
+    assert sum(r.any() for r in rewards) == 30
+    for day, (a, b) in enumerate(zip(stats, stats_full)):
+        assert np.array_equal(a, b), day
+    for day, (a, b) in enumerate(zip(rewards, rewards_full)):
+        assert np.array_equal(a, b) and not a[fast.joined + 50:].any(), day
+    for field, arr in fast.state.arrays().items():
+        assert np.array_equal(arr, full.state.arrays()[field]), field
+
+
+def test_redraw_draws_the_same_customers_through_the_serial_twin(beauty):
+    """A day's joiners are drawn by the serial twin: the same customers as the parallel kernel draws."""
+    from sim.state import _generate, empty, redraw
+    pop = Simulation(beauty, 100, 0).params.records.population
+    rows = np.arange(5, 3000, 7, dtype=np.int64)
+    twin, par = empty(3000), empty(3000)
+    redraw(pop, twin, rows, 9, 40)
+    _generate.parallel(np.int64(9), np.int64(40), rows, pop, *par.arrays().values())
+    for field, arr in twin.arrays().items():
+        assert np.array_equal(arr, par.arrays()[field]), field
+    assert (twin.status[rows] == 0).all() and (twin.status[rows + 1] != 0).all()
+
+
+def test_a_given_state_with_unjoined_rows_between_customers_is_visited_whole(beauty):
+    """``day_rows`` relies on the joined customers coming first; a state that interleaves them runs every row."""
+    from sim.defaults import NOT_JOINED
+    from sim.state import generate
+    st = generate(beauty, 3 * BLOCK, 3)
+    st.status[10:BLOCK + 10] = NOT_JOINED
+    sim = Simulation(beauty, 3 * BLOCK, 3, state=st, inflow=False)
+    assert sim.joined == 2 * BLOCK and sim.day_rows == 3 * BLOCK
+    assert Simulation(beauty, 3 * BLOCK, 3, state=generate(beauty, 2 * BLOCK, 3, 3 * BLOCK)).day_rows == 2 * BLOCK

@@ -137,6 +137,6 @@ class CustomerBatch:
         """Redraw ``rows`` as new customers (drawn for ``seed``) whose history ends today."""
         sim = self._live()
         with engine_threads(self.n):
-            redraw(sim.params.population, sim.state, rows, seed, sim.day)
+            redraw(sim.params.records.population, sim.state, rows, seed, sim.day)
             self.meter.refresh(sim, rows)
             self._observe()
