@@ -1,0 +1,59 @@
+"""The spread of personal dropout hazards (``population.dropout_sigma``): the old draw at its default, a
+checked range, and a calibration that reads it from a log (issue 11: the CDNOW holdout)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.config import ConfigError, apply_overrides, load_scenario, preset_names, preset_text
+from sim.rng import DAY_TRAITS, P_TRAITS, SALT_TRAITS_SECOND, draw, normal_pair, stream_key
+from sim.state import generate
+
+N = 20_000
+
+
+def _old_dropout(seed: int, n: int, per_day: float) -> np.ndarray:
+    """The draw as sim/state.py wrote it before the spread was named, from the same counter-based normals."""
+    kt = stream_key(seed, DAY_TRAITS, P_TRAITS) ^ np.uint64(SALT_TRAITS_SECOND)
+    z4 = np.array([normal_pair(np.uint64(draw(kt, i)))[1] for i in range(n)])
+    return (per_day * np.exp(0.5 * z4 - 0.125)).astype(np.float32)
+
+
+def test_the_default_spread_draws_the_old_hazards_bit_for_bit_and_keeps_every_config_hash():
+    for name in preset_names():
+        sc = load_scenario(name)
+        assert sc.population.dropout_sigma == 0.5
+        got = generate(sc, 2_000, seed=7).dropout
+        want = _old_dropout(7, 2_000, sc.population.dropout_per_year / 365.0)
+        np.testing.assert_array_equal(got, want)
+    beauty = load_scenario("beauty")
+    assert apply_overrides(beauty, {"population.dropout_sigma": 0.5}).config_hash() == beauty.config_hash()
+    assert apply_overrides(beauty, {"population.dropout_sigma": 1.0}).config_hash() != beauty.config_hash()
+
+
+@pytest.mark.parametrize("sigma", [0.0, 1.5])
+def test_the_spread_is_the_log_sd_of_the_hazards_and_keeps_their_mean(sigma):
+    sc = apply_overrides(load_scenario("beauty"), {"population.dropout_sigma": sigma})
+    d = generate(sc, N, seed=3).dropout.astype(np.float64)
+    base = sc.population.dropout_per_year / 365.0
+    logs = np.log(d)
+    if sigma == 0:
+        np.testing.assert_allclose(d, base, rtol=1e-6)
+        return
+    # log-sd of N normal draws: SE sigma / sqrt(2N); the mean of a lognormal: SE its sd / sqrt(N)
+    z_sd = (logs.std() - sigma) / (sigma / np.sqrt(2 * N))
+    z_mean = (d.mean() - base) / (base * np.sqrt(np.expm1(sigma ** 2) / N))
+    assert abs(z_sd) < 4 and abs(z_mean) < 4, (z_sd, z_mean)
+
+
+def test_an_out_of_range_spread_is_one_line_naming_the_field_and_its_range(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(preset_text("beauty").replace("[population]\n", "[population]\ndropout_sigma = 4.5\n", 1))
+    with pytest.raises(ConfigError) as err:
+        load_scenario(str(path))
+    msg = str(err.value)
+    assert "\n" not in msg.strip()
+    assert "population.dropout_sigma" in msg and "4.5" in msg and "<= 3" in msg and "log-sd" in msg
+    with pytest.raises(ConfigError, match="population.dropout_sigma"):
+        apply_overrides(load_scenario("beauty"), {"population.dropout_sigma": -0.1})
