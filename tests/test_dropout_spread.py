@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from experiments.calibrate import auxiliary
+from experiments.calibrate.fit import Design, _binding, _gauss_newton, _jacobian, observed, simulate_design, start
 from sim.config import ConfigError, apply_overrides, load_scenario, preset_names, preset_text
 from sim.rng import DAY_TRAITS, P_TRAITS, SALT_TRAITS_SECOND, draw, normal_pair, stream_key
 from sim.state import generate
@@ -57,3 +59,41 @@ def test_an_out_of_range_spread_is_one_line_naming_the_field_and_its_range(tmp_p
     assert "population.dropout_sigma" in msg and "4.5" in msg and "<= 3" in msg and "log-sd" in msg
     with pytest.raises(ConfigError, match="population.dropout_sigma"):
         apply_overrides(load_scenario("beauty"), {"population.dropout_sigma": -0.1})
+
+
+def _first_step(h, base, names, seed):
+    """The fit's first Gauss-Newton step from ``base`` on the log ``h`` (in the logs of ``names``) and its SE."""
+    rows = (0, 1, 2)
+    aux = auxiliary.fit(h)
+    target, sigma = observed(h, aux, rows)
+    weight = np.linalg.pinv(sigma)
+    design = Design.of(h, "new", min_pool=4 * h.n)
+
+    def binding(t):
+        return _binding(base, names, rows, design, aux.beta, seed, t)
+
+    theta = start(base, names)
+    b, log = binding(theta)
+    jac = _jacobian(binding, theta, b)
+    se = np.sqrt(np.diag(np.linalg.inv(jac.T @ weight @ jac)) * (1 + h.n / log.histories.n))
+    return _gauss_newton(jac, weight, target - b), se
+
+
+def test_the_fit_reads_a_wide_spread_of_dropout_hazards_apart_from_a_narrow_one():
+    """Two engine cohorts, a narrow (0.25) and a wide (2.0) spread of dropout hazards, the same mean (3 a year): from
+    the same start (0.8), the fit's first step in the log spread goes down on the narrow log and up on the wide one,
+    apart by more than 3 standard errors. Over seeds 1-6 of this design the gap was 7 to 18 SEs."""
+    days, n = 240, 500
+    base = apply_overrides(load_scenario("beauty"), {"population.cycle_median_days": 50.0,
+                                                     "population.cycle_sigma": 0.9, "population.dropout_per_year": 3.0,
+                                                     "population.dropout_sigma": 0.8})
+    design = Design(days, days // 3, n, True, np.arange(2 * days // 3, days + 1))
+    names = ("population.dropout_sigma",)
+    steps = []
+    for truth in (0.25, 2.0):
+        h = simulate_design(apply_overrides(base, {names[0]: truth}), design, 1).histories
+        step, se = _first_step(h, base, names, 11)
+        steps.append((float(step[0]), float(se[0])))
+    (narrow, se_n), (wide, se_w) = steps
+    assert narrow < 0 < wide, steps
+    assert (wide - narrow) / np.hypot(se_n, se_w) > 3, steps
