@@ -383,9 +383,20 @@ def _row(it: int, names: tuple[str, ...], theta: np.ndarray, d: float) -> dict[s
 
 
 def _gauss_newton(jac: np.ndarray, weight: np.ndarray, resid: np.ndarray) -> np.ndarray:
-    """The weighted Gauss-Newton step, at most 1 in each log parameter."""
+    """The weighted Gauss-Newton step, at most 1 in each log parameter.
+
+    A parameter pushed past its limit (:data:`LIMITS`) moves nothing, so its column of slopes is zero and the
+    system singular: the least-squares step then leaves it where it is (on CDNOW with ``dropout_salience`` 0 the
+    search crashed there).
+    """
     a = jac.T @ weight @ jac
-    return np.clip(np.linalg.solve(a + 1e-6 * np.diag(np.diag(a)), jac.T @ weight @ resid), -1.0, 1.0)
+    a = a + 1e-6 * np.diag(np.diag(a))
+    g = jac.T @ weight @ resid
+    try:
+        step = np.linalg.solve(a, g)
+    except np.linalg.LinAlgError:
+        step = np.linalg.lstsq(a, g, rcond=None)[0]
+    return np.clip(step, -1.0, 1.0)
 
 
 def scenario_value(scenario: Scenario, dotted: str) -> float:
