@@ -240,6 +240,7 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
         return _binding(base, names_t, tuple(rows), design, aux_data.beta, seed, t)
 
     d, theta, b, log, jac = search(binding, theta, target, weight, iterations, history, names_t)
+    theta = np.clip(theta, *np.log([[LIMITS[n][j] for n in names_t] for j in (0, 1)]))  # what was simulated
     # jac: the slopes at the estimate, for its covariance
     bread = np.linalg.pinv(jac.T @ weight @ jac)
     cov_t = bread @ jac.T @ weight @ sigma @ weight @ jac @ bread * (1.0 + h.n / max(log.histories.n, 1))
