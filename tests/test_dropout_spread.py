@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 
 from experiments.calibrate import auxiliary
-from experiments.calibrate.fit import Design, _binding, _gauss_newton, _jacobian, observed, simulate_design, start
+from experiments.calibrate.fit import (LIMITS, Design, _binding, _gauss_newton, _jacobian, observed, simulate_design,
+                                      start)
+from experiments.calibrate.forecast import Uncertainty, draw_scenario
+from experiments.calibrate.posterior import rescaled_dropout
 from sim.config import ConfigError, apply_overrides, load_scenario, preset_names, preset_text
 from sim.rng import DAY_TRAITS, P_TRAITS, SALT_TRAITS_SECOND, draw, normal_pair, stream_key
 from sim.state import generate
@@ -98,3 +101,27 @@ def test_the_fit_reads_a_wide_spread_of_dropout_hazards_apart_from_a_narrow_one(
     (narrow, se_n), (wide, se_w) = steps
     assert narrow < 0 < wide, steps
     assert (wide - narrow) / np.hypot(se_n, se_w) > 3, steps
+
+
+def test_a_forecast_redraw_keeps_each_customers_dropout_position_and_stays_inside_the_limits():
+    """The posterior moves a drawn hazard to another mean and spread as the engine would have drawn it (the same z);
+    the forecast's parameter draws are clipped to the fit's limits (a spread of 2.9 with SE 1 drew past 3 and the
+    scenario refused it)."""
+    base = load_scenario("beauty")
+    old = generate(base, 5_000, seed=4).dropout
+    moved = apply_overrides(base, {"population.dropout_per_year": 3.0, "population.dropout_sigma": 1.7})
+    got = rescaled_dropout(old, base.population.dropout_per_year / 365, 0.5, 3.0 / 365, 1.7)  # per day, as drawn
+    np.testing.assert_allclose(got, generate(moved, 5_000, seed=4).dropout, rtol=1e-5)
+    np.testing.assert_array_equal(rescaled_dropout(old, 0.15, 0.5, 0.15, 0.5), old)
+    wide = apply_overrides(base, {"population.dropout_sigma": 2.9})
+    rng = np.random.default_rng(5)
+    draws = [draw_scenario(wide, Uncertainty({"population.dropout_sigma": 1.0}), rng).population.dropout_sigma
+             for _ in range(200)]
+    lo, hi = LIMITS["population.dropout_sigma"]
+    assert max(draws) == hi and min(draws) >= lo  # about 40% of the draws land past 3 before the clip
+
+
+def test_a_parameter_that_moves_nothing_gets_no_step_instead_of_a_crash():
+    jac = np.array([[1.0, 0.0], [0.5, 0.0], [0.2, 0.0]])  # the second parameter is past its limit: no slope
+    step = _gauss_newton(jac, np.eye(3), np.array([0.1, 0.05, 0.02]))
+    assert step[1] == 0 and step[0] == pytest.approx(0.1, rel=1e-3)
