@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.calibrate.bootstrap import bootstrap
-from experiments.calibrate.fit import MIN_POOL, calibrate
+from experiments.calibrate.fit import DROPOUT, MIN_POOL, calibrate
 from experiments.calibrate.forecast import Uncertainty
 from experiments.calibrate.history import histories
 from experiments.calibrate.holdout import compare
@@ -73,6 +73,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
         ivs = intervals(cal.values[k], cal.ses[k], boot.ses[k], refits)
         rec["values"][k], rec["ses"][k], rec["boot_ses"][k] = cal.values[k], cal.ses[k], boot.ses[k]
         rec["hits"][k] = {kind: bool(lo <= true <= hi) for kind, (lo, hi) in ivs.items()}
+    rec["dropout"] = {k: [cal.values[k], cal.ses[k]] for k in DROPOUT if k in cal.values}  # the truth is beauty's
     rec["holdout"] = [*hold.siyu_error, *hold.bgnbd_error, hold.inside_band, bool(hold.last_inside)]
     rec["cpu"] = time.process_time() - started
     return rec
@@ -96,6 +97,14 @@ def summarize(recs: list[dict]) -> None:
         print(f"  {k.split('.')[-1]}: mean {np.exp(logs.mean()):.4g}, sd of log estimates {logs.std(ddof=1):.3f}; "
               f"mean sd of log from sandwich {np.mean([r['ses'][k] / r['values'][k] for r in recs]):.3f}, "
               f"bootstrap {np.mean([r['boot_ses'][k] / r['values'][k] for r in recs]):.3f}")
+    for k in DROPOUT:
+        got = [r["dropout"][k] for r in recs if k in r.get("dropout", {})]
+        if got:
+            true = getattr(load_scenario("beauty").population, k.split(".")[-1])
+            z = [(v - true) / se for v, se in got if se > 0]
+            print(f"  {k.split('.')[-1]} (truth {true:g}, not in the table above): fitted in {len(got)}/{n} seeds, "
+                  f"mean {np.mean([v for v, _ in got]):.4g}, mean SE {np.mean([se for _, se in got]):.3g}, "
+                  f"z from {min(z):.1f} to {max(z):.1f}")
     m = np.mean([r["holdout"] for r in recs], axis=0)
     last = sum(r["holdout"][5] for r in recs)
     print(f"mean holdout error: siyu total {100 * m[0]:.1f}%, curve MAPE {100 * m[1]:.1f}%; BG/NBD total "
@@ -121,7 +130,8 @@ def main() -> None:
         summarize([json.loads(line) for p in args.summarize for line in p.read_text().splitlines() if line])
         return
     print("seed | " + " | ".join(f"{k.split('.')[-1]} (sandwich SE, bootstrap SE)" for k in TRUTH)
-          + " | siyu total/curve | BG/NBD total/curve | weeks in band | last week in band | CPU s")
+          + " | dropout, its spread (SE) | siyu total/curve | BG/NBD total/curve | weeks in band | last week in band"
+          " | CPU s")
     recs = []
     for seed in range(args.first, args.first + args.seeds):
         rec = run_seed(seed, args)
@@ -131,6 +141,7 @@ def main() -> None:
                 fh.write(json.dumps(rec) + "\n")
         e = rec["holdout"]
         cells = [f"{rec['values'][k]:.4g} ({rec['ses'][k]:.2g}, {rec['boot_ses'][k]:.2g})" for k in TRUTH]
+        cells.append(", ".join(f"{v:.3g} ({se:.2g})" for v, se in rec["dropout"].values()) or "kept (no dropout seen)")
         print(f"{seed} | " + " | ".join(cells) + f" | {100 * e[0]:.1f}% / {100 * e[1]:.1f}% | {100 * e[2]:.1f}% / "
               f"{100 * e[3]:.1f}% | {100 * e[4]:.0f}% | {'yes' if e[5] else 'no'} | {rec['cpu']:.0f}", flush=True)
     print("truth | " + " | ".join(f"{v:g}" for v in TRUTH.values()))

@@ -44,6 +44,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(**STRICT, validate_assignment=True)
 
 
+DROPOUT_SIGMA = 0.5
+"""Default spread of personal dropout hazards: the fixed spread before it was a parameter (scenarios keep their hash)."""
+
+
 class Population(_Strict):
     """Who is in the pool at the start: trait distributions the population is drawn from."""
 
@@ -61,6 +65,7 @@ class Population(_Strict):
     slot_activity: list[float] = F([0.25, 0.45, 0.8, 0.35], "probability", "chance a customer is active in morning, noon, evening, night")
     channel_reach: list[float] = F([0.85, 0.6, 0.85, 0.5, 0.95], "probability", "chance a customer is reachable on wecom, group, moments, official_account, sms at the start")
     dropout_per_year: float = F(0.15, "1/year", "base rate of leaving the category for good", ge=0, le=20)
+    dropout_sigma: float = F(DROPOUT_SIGMA, "log-sd", "spread of personal dropout hazards around dropout_per_year (lognormal sigma, mean kept)", ge=0, le=3)
     referral_per_month: float = F(0.03, "1/month", "mean referral propensity of an advocate with full trust", ge=0, le=10)
     initial_salience: float = F(0.5, "0-1", "mean brand salience at the start", ge=0, le=1)
     initial_trust: float = F(0.35, "0-1", "mean trust at the start", ge=0, le=1)
@@ -452,6 +457,8 @@ class Scenario(_Strict):
             del data["invitation"]
         if self.membership == Membership():
             del data["membership"]
+        if self.population.dropout_sigma == DROPOUT_SIGMA:  # and so does the dropout spread that was fixed before
+            del data["population"]["dropout_sigma"]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

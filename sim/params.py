@@ -204,6 +204,7 @@ TABLE: tuple[KernelParam, ...] = (
        "how tightly deal-proneness clusters"),
     _p("dropout_per_day", "1/day", POPULATION, P + "dropout_per_year", "base hazard of leaving the category",
        _per_year_to_day),
+    _p("dropout_sigma", "log-sd", POPULATION, P + "dropout_sigma", "spread of personal dropout hazards (mean kept)"),
     _p("referral_per_day", "1/day", POPULATION, P + "referral_per_month", "referral propensity of a full advocate",
        lambda x: x / 30.0),
     _p("initial_salience", "0-1", POPULATION, P + "initial_salience", "mean salience at the start"),

@@ -3,7 +3,7 @@
 The engine's purchase process has no closed-form likelihood (need occasions on a personal cycle, won
 with a share that moves with salience; dropout faster as salience fades). The fit is therefore by
 indirect inference (Gourieroux, Monfort and Renault 1993): the auxiliary model of
-:mod:`~experiments.calibrate.auxiliary` is fitted by maximum likelihood to the log (beta-hat) and, with two
+:mod:`~experiments.calibrate.auxiliary` is fitted by maximum likelihood to the log (beta-hat) and, with three
 statistics of the tracking curve (:func:`extra_statistics`), makes the vector s-hat; the named parameters
 theta are those whose engine-simulated log, with the same observation design, gives the closest s(theta)
 in the metric W = Sigma^-1, solved by damped Gauss-Newton with common random numbers. Their covariance is
@@ -29,17 +29,24 @@ from sim.engine import Simulation
 from sim.seeding import from_histories
 from sim.state import generate
 
-FITTED = ("population.cycle_median_days", "population.cycle_sigma", "population.dropout_per_year")
-"""Named parameters fitted by indirect inference (log scale). ``dynamics.dropout_salience`` (how much faster
-dropout is once the brand is forgotten) was tried as a fourth: on CDNOW its SE was 10 times its value, so the
-log does not identify it apart from the dropout level, and it stays the base scenario's."""
-DROPOUT = ("population.dropout_per_year",)
+FITTED = ("population.cycle_median_days", "population.cycle_sigma", "population.dropout_per_year",
+          "population.dropout_sigma")
+"""Named parameters fitted by indirect inference (log scale). The spread of dropout hazards is identified by when
+repeats stop: with the mean hazard given, a wide spread loses a few customers fast and keeps the rest, so the
+repeats fade early and then hold (the middle-third share, :data:`EXTRA_NAMES`). ``dynamics.dropout_salience``
+(how much faster dropout is once the brand is forgotten) was tried as well: on CDNOW its SE was 10 times its
+value, so the log does not identify it apart from the dropout level, and it stays the base scenario's."""
+DROPOUT = ("population.dropout_per_year", "population.dropout_sigma")
+"""The dropout parameters, kept at the base scenario's values when the log shows no dropout."""
 UNITS = {"population.cycle_median_days": "days", "population.cycle_sigma": "log-sd",
-         "population.dropout_per_year": "1/year", "population.order_value_median": "yuan",
-         "population.order_value_sigma": "log-sd", "dynamics.dropout_salience": "factor"}
+         "population.dropout_per_year": "1/year", "population.dropout_sigma": "log-sd",
+         "population.order_value_median": "yuan", "population.order_value_sigma": "log-sd",
+         "dynamics.dropout_salience": "factor"}
 LIMITS = {"population.cycle_median_days": (1.0, 3650.0), "population.cycle_sigma": (0.01, 3.0),
-          "population.dropout_per_year": (1e-3, 20.0), "dynamics.dropout_salience": (0.01, 100.0)}
-"""The scenario's ranges (sim/config.py), slightly inside, for the search."""
+          "population.dropout_per_year": (1e-3, 20.0), "population.dropout_sigma": (0.01, 3.0),
+          "population.order_value_median": (1e-3, 1e6), "population.order_value_sigma": (0.0, 3.0),
+          "dynamics.dropout_salience": (0.01, 100.0)}
+"""The scenario's ranges (sim/config.py), slightly inside: the search's box and the forecast's clip of its draws."""
 SIM_RATIO = 4
 """The simulated pool is this many times the log's customers (at least :data:`MIN_POOL`)."""
 MIN_POOL, MAX_POOL = 10_000, 400_000
@@ -49,7 +56,7 @@ engine's cycles are more regular than a Poisson process, so at a small cycle spr
 dispersed than Poisson and the auxiliary spread's estimate sits at its lower bound: its log jumps there (from
 -1.2 to -4 between cycles of 45 and 54 days in a 600-customer log), which broke the search's slopes and left
 5 of 8 searches at or next to their start; the spread itself goes to 0 continuously."""
-EXTRA_NAMES = ("log_mean_repeats", "late_share")
+EXTRA_NAMES = ("log_mean_repeats", "late_share", "mid_share")
 """Statistics matched beside the auxiliary estimates (:func:`extra_statistics`)."""
 ITERATIONS = 12
 POLISH = 20
@@ -223,11 +230,7 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
             fixed[name] = ("the log shows no sign of dropout (auxiliary dropout rate at its lower bound): kept at "
                            "the base scenario's value")
     names_t = tuple(names)
-    extra, extra_influence = extra_statistics(h)
-    target = np.concatenate([aux_matched(aux_data.beta, rows), extra])
-    influence = np.concatenate([aux_data.influence[:, rows] * _aux_slopes(aux_data.beta, rows), extra_influence],
-                               axis=1)
-    sigma = influence.T @ influence  # the joint covariance of all matched statistics
+    target, sigma = observed(h, aux_data, rows)
     weight = np.linalg.pinv(sigma)
     stat_names = tuple(AUX_MATCHED[r] for r in rows) + EXTRA_NAMES
     theta = start(base, names_t)
@@ -237,6 +240,7 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
         return _binding(base, names_t, tuple(rows), design, aux_data.beta, seed, t)
 
     d, theta, b, log, jac = search(binding, theta, target, weight, iterations, history, names_t)
+    theta = np.clip(theta, *np.log([[LIMITS[n][j] for n in names_t] for j in (0, 1)]))  # what was simulated
     # jac: the slopes at the estimate, for its covariance
     bread = np.linalg.pinv(jac.T @ weight @ jac)
     cov_t = bread @ jac.T @ weight @ sigma @ weight @ jac @ bread * (1.0 + h.n / max(log.histories.n, 1))
@@ -254,8 +258,8 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
 
 
 def search(binding, theta: np.ndarray, target: np.ndarray, weight: np.ndarray, iterations: int = ITERATIONS,
-           history: list[dict[str, float]] | None = None, names: tuple[str, ...] = ()
-           ) -> tuple[float, np.ndarray, np.ndarray, SimLog, np.ndarray]:
+           history: list[dict[str, float]] | None = None, names: tuple[str, ...] = (),
+           polish: tuple[float, ...] = SIMPLEX) -> tuple[float, np.ndarray, np.ndarray, SimLog, np.ndarray]:
     """The minimum of the distance from ``theta``: damped Gauss-Newton, then a Nelder-Mead polish.
 
     Returns (distance, theta, s(theta), its simulated log, the Jacobian at theta). With common random numbers
@@ -263,8 +267,8 @@ def search(binding, theta: np.ndarray, target: np.ndarray, weight: np.ndarray, i
     diverge, and a step of 0.001 in a log parameter moved it by 1.3 on a 600-customer log. Slopes taken there
     can point the wrong way, and Gauss-Newton alone stopped at its start in 2 of 8 searches (simulation seeds)
     on that log; the polish (Nelder-Mead from a wide simplex, then from a narrow one: :data:`SIMPLEX`,
-    :data:`POLISH`) needs no slopes. ``history`` (if given) gets a row per Gauss-Newton step and per improving
-    polish point.
+    :data:`POLISH`) needs no slopes; ``polish`` gives its simplex sizes (none: Gauss-Newton alone). ``history``
+    (if given) gets a row per Gauss-Newton step and per improving polish point.
     """
     rows: list[dict[str, float]] = [] if history is None else history
     b, log = binding(theta)
@@ -300,7 +304,7 @@ def search(binding, theta: np.ndarray, target: np.ndarray, weight: np.ndarray, i
             rows.append(_row(seen[0], names, t, d))
         return d
 
-    for size in SIMPLEX:  # a wide simplex steps over the roughness, a narrow restart settles
+    for size in polish:  # a wide simplex steps over the roughness, a narrow restart settles
         x0 = best[1].copy()
         simplex = np.vstack([x0] + [x0 + size * e for e in np.eye(x0.size)])
         minimize(distance, x0, method="Nelder-Mead",
@@ -318,6 +322,20 @@ def statistics(h: Histories, rows: tuple[int, ...], aux_start: np.ndarray) -> np
     """The matched statistics of a log: the auxiliary estimates in ``rows``, then :data:`EXTRA_NAMES`."""
     beta = auxiliary.fit(h, aux_start, covariance=False).beta
     return np.concatenate([aux_matched(beta, rows), extra_statistics(h)[0]])
+
+
+def observed(h: Histories, aux_data: auxiliary.AuxFit, rows: tuple[int, ...] | list[int]
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The matched statistics of the data (s-hat: :func:`statistics`) and their joint covariance (Sigma).
+
+    Sigma sums each customer's influence on every statistic (so their correlation counts); ``aux_data`` is the
+    auxiliary fit of ``h`` with its influence.
+    """
+    extra, extra_influence = extra_statistics(h)
+    target = np.concatenate([aux_matched(aux_data.beta, rows), extra])
+    influence = np.concatenate([aux_data.influence[:, rows] * _aux_slopes(aux_data.beta, rows), extra_influence],
+                               axis=1)
+    return target, influence.T @ influence
 
 
 def aux_matched(beta: np.ndarray, rows: tuple[int, ...] | list[int]) -> np.ndarray:
@@ -342,18 +360,19 @@ def _binding(base: Scenario, names: tuple[str, ...], rows: tuple[int, ...], desi
 
 
 def extra_statistics(h: Histories) -> tuple[np.ndarray, np.ndarray]:
-    """:data:`EXTRA_NAMES` of a log and each customer's influence on them (n x 2, delta method).
+    """:data:`EXTRA_NAMES` of a log and each customer's influence on them (n x 3, delta method).
 
     The log of the mean repeat transactions pins the level of the tracking curve (the auxiliary model's
-    lognormal tail need not match the engine's); the share of repeats in the last third of the span pins
-    its shape over time (how fast buying fades).
+    lognormal tail need not match the engine's); the shares of repeats in the last and the middle third of
+    the span pin its shape over time: how fast buying fades, and whether it fades early and then holds (a
+    wide spread of dropout hazards) or steadily (a narrow one).
     """
     x = h.x.astype(np.float64)
     n, total = x.size, max(float(x.sum()), 1.0)
     mean = total / n
-    share = float(h.late.sum()) / total
-    influence = np.stack([(x - mean) / (n * mean), (h.late - share * x) / total], axis=1)
-    return np.array([np.log(mean), share]), influence
+    late, mid = float(h.late.sum()) / total, float(h.mid.sum()) / total
+    influence = np.stack([(x - mean) / (n * mean), (h.late - late * x) / total, (h.mid - mid * x) / total], axis=1)
+    return np.array([np.log(mean), late, mid]), influence
 
 
 def _distance(resid: np.ndarray, weight: np.ndarray) -> float:
@@ -365,9 +384,20 @@ def _row(it: int, names: tuple[str, ...], theta: np.ndarray, d: float) -> dict[s
 
 
 def _gauss_newton(jac: np.ndarray, weight: np.ndarray, resid: np.ndarray) -> np.ndarray:
-    """The weighted Gauss-Newton step, at most 1 in each log parameter."""
+    """The weighted Gauss-Newton step, at most 1 in each log parameter.
+
+    A parameter pushed past its limit (:data:`LIMITS`) moves nothing, so its column of slopes is zero and the
+    system singular: the least-squares step then leaves it where it is (on CDNOW with ``dropout_salience`` 0 the
+    search crashed there).
+    """
     a = jac.T @ weight @ jac
-    return np.clip(np.linalg.solve(a + 1e-6 * np.diag(np.diag(a)), jac.T @ weight @ resid), -1.0, 1.0)
+    a = a + 1e-6 * np.diag(np.diag(a))
+    g = jac.T @ weight @ resid
+    try:
+        step = np.linalg.solve(a, g)
+    except np.linalg.LinAlgError:
+        step = np.linalg.lstsq(a, g, rcond=None)[0]
+    return np.clip(step, -1.0, 1.0)
 
 
 def scenario_value(scenario: Scenario, dotted: str) -> float:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from experiments.calibrate.fit import Calibration, scenario_value
+from experiments.calibrate.fit import LIMITS, Calibration, scenario_value
 from experiments.calibrate.history import Histories
 from experiments.calibrate.posterior import COPIED, Posterior, reference_log
 from experiments.calibrate.simulate import purchases
@@ -147,7 +147,11 @@ def plan_policy(contacts: Contacts, end: int) -> Replay:
 
 
 def draw_scenario(scenario: Scenario, errors: Uncertainty, rng: np.random.Generator) -> Scenario:
-    """``scenario`` with the parameters of ``errors`` drawn lognormally around their values (mean kept)."""
+    """``scenario`` with the parameters of ``errors`` drawn lognormally around their values (mean kept).
+
+    A draw outside the fit's :data:`~experiments.calibrate.fit.LIMITS` (a wide spread's upper tail, say) is
+    clipped to them: the scenario would refuse it.
+    """
     if not errors.ses and not errors.names:
         return scenario
     over = {}
@@ -161,4 +165,7 @@ def draw_scenario(scenario: Scenario, errors: Uncertainty, rng: np.random.Genera
         v = scenario_value(scenario, path)
         if path not in errors.names and v > 0 and se > 0:
             over[path] = v * float(np.exp(rng.normal() * se / v - 0.5 * (se / v) ** 2))
+    for path, (lo, hi) in LIMITS.items():
+        if path in over:
+            over[path] = min(max(over[path], lo), hi)
     return apply_overrides(scenario, over, "forecast uncertainty")

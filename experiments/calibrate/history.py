@@ -21,8 +21,8 @@ class Histories:
 
     ``first`` and ``last`` are day numbers; ``x`` the repeat transactions after the first; ``t_x`` =
     last - first and ``T`` = end - first (days, as in BG/NBD); ``log_value`` the mean log order amount
-    over ``orders`` transactions with a positive amount; ``spend`` the total amount; ``late`` the repeat
-    transactions in the last third of the log's span (from its first order to ``end``).
+    over ``orders`` transactions with a positive amount; ``spend`` the total amount; ``late`` and ``mid`` the
+    repeat transactions in the last and the middle third of the log's span (from its first order to ``end``).
     """
 
     ids: np.ndarray
@@ -36,6 +36,7 @@ class Histories:
     orders: np.ndarray
     spend: np.ndarray
     late: np.ndarray
+    mid: np.ndarray
     end: int
 
     @property
@@ -81,11 +82,13 @@ def summarize(ids: np.ndarray, cust: np.ndarray, day: np.ndarray, amount: np.nda
     log_value = np.bincount(cust, weights=logs * pos, minlength=n) / np.maximum(orders, 1)
     log_sq = np.bincount(cust, weights=logs * logs * pos, minlength=n)
     x = count - 1
-    cut = end - (end - int(first.min())) // 3 if n else end
-    late = np.bincount(cust, weights=(day > cut) & (day > first[cust]), minlength=n)
+    third = (end - int(first.min())) // 3 if n else 0
+    repeat = day > first[cust]
+    late = np.bincount(cust, weights=(day > end - third) & repeat, minlength=n)
+    mid = np.bincount(cust, weights=(day > end - 2 * third) & (day <= end - third) & repeat, minlength=n)
     return Histories(ids, first, last, x.astype(np.int64), (last - first).astype(np.float64),
                      (end - first).astype(np.float64), log_value, log_sq, orders,
-                     np.bincount(cust, weights=amount, minlength=n), late, end)
+                     np.bincount(cust, weights=amount, minlength=n), late, mid, end)
 
 
 def holdout_weekly(tx: Transactions, end: int, weeks: int) -> np.ndarray:

@@ -64,7 +64,8 @@ class Reference:
 
     ``alive`` is their status when the data tell it (a CRM record's reach), else None. ``cycle_median`` and
     ``cycle_sigma`` are the scenario's population values, from which drawn cycles are rescaled to another
-    draw of the parameters (:meth:`Posterior.traits`); ``dropout_scale`` likewise for the dropout hazard.
+    draw of the parameters (:meth:`Posterior.traits`); ``dropout_scale`` (the mean, per year) and
+    ``dropout_sigma`` likewise for the dropout hazard.
     """
 
     x: np.ndarray
@@ -75,6 +76,7 @@ class Reference:
     cycle_median: float
     cycle_sigma: float
     dropout_scale: float
+    dropout_sigma: float
     alive: np.ndarray | None = None
     state: State | None = None
     """Their whole state at the end of the log, when the design keeps it (an existing pool), else None."""
@@ -104,7 +106,7 @@ def reference_log(scenario: Scenario, h: Histories, seed: int, cohort: str = "au
         drawn = sim.state
         state = State(*(getattr(drawn, f.name)[rows].copy() for f in fields(State)))
     return Reference(g.x, g.t_x, g.T, drawn.cycle[rows].astype(np.float64), drawn.dropout[rows].astype(np.float64),
-                     pop.cycle_median_days, pop.cycle_sigma, pop.dropout_per_year, None, state)
+                     pop.cycle_median_days, pop.cycle_sigma, pop.dropout_per_year, pop.dropout_sigma, None, state)
 
 
 class Nearest:
@@ -174,18 +176,36 @@ class Posterior:
         """(cycle in days, dropout per day) of the picked simulated customers, for ``scenario``'s parameters.
 
         When ``scenario`` draws its population parameters away from the reference's (the forecast's parameter
-        uncertainty), a cycle keeps its standardized position: log c' = log m' + (log c - log m) s' / s; the
-        dropout hazard scales with the base rate.
+        uncertainty), a cycle keeps its standardized position: log c' = log m' + (log c - log m) s' / s; so does
+        a dropout hazard, drawn as mean x exp(s z - s^2 / 2) (:func:`sim.state.mean_one_lognormal`): its z is
+        kept and the mean and spread are the scenario's. With a reference spread of 0 the hazard only scales.
         """
         ref, pop = self.ref, scenario.population
         lc = np.log(ref.cycle[pick])
         m0, m1 = np.log(ref.cycle_median), np.log(pop.cycle_median_days)
         ratio = pop.cycle_sigma / ref.cycle_sigma if ref.cycle_sigma > 0 else 1.0
         cycle = np.exp(m1 + (lc - m0) * ratio)
-        dscale = pop.dropout_per_year / ref.dropout_scale if ref.dropout_scale > 0 else 1.0
-        return cycle, ref.dropout[pick] * dscale
+        return cycle, rescaled_dropout(ref.dropout[pick], ref.dropout_scale / 365.0, ref.dropout_sigma,
+                                       pop.dropout_per_year / 365.0, pop.dropout_sigma)
 
     def hidden(self, pick: np.ndarray) -> State | None:
         """The state of the picked simulated customers at the end of the log (None when the reference has none)."""
         st = self.ref.state
         return None if st is None else State(*(getattr(st, f.name)[pick] for f in fields(State)))
+
+
+def rescaled_dropout(dropout: np.ndarray, mean0: float, sigma0: float, mean1: float, sigma1: float) -> np.ndarray:
+    """Dropout hazards drawn with mean ``mean0`` and log-sd ``sigma0``, moved to ``mean1`` and ``sigma1``.
+
+    Each keeps its standard-normal position z = (log(d / mean0) + sigma0^2 / 2) / sigma0 (the engine's draw,
+    :func:`sim.state.mean_one_lognormal`); hazards and means in one unit. A reference mean or spread of 0
+    carries no position: the hazard is scaled by the ratio of the means (or kept). Unchanged parameters
+    return the hazards as they are.
+    """
+    d = np.asarray(dropout, np.float64)
+    if mean1 == mean0 and sigma1 == sigma0:
+        return d
+    if mean0 <= 0 or sigma0 <= 0 or np.any(d <= 0):
+        return d * (mean1 / mean0 if mean0 > 0 else 1.0)
+    z = (np.log(d / mean0) + 0.5 * sigma0 * sigma0) / sigma0
+    return mean1 * np.exp(sigma1 * z - 0.5 * sigma1 * sigma1)

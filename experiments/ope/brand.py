@@ -49,7 +49,7 @@ def histories_of(view: CrmView, day: int, rows: np.ndarray | None = None) -> His
     """The buyers' histories as of ``day`` (exclusive) from the record: what the posterior conditions on.
 
     ``rows``: the buyers (default :func:`buyers_of`). Day numbers are the record's; the mean order is
-    spend / purchases (a record holds no single orders).
+    spend / purchases (a record holds no single orders, so the repeats in the late and middle thirds are zeros).
     """
     rows = buyers_of(view) if rows is None else rows
     first = np.minimum(view.first_purchase[rows], view.last_purchase[rows]).astype(np.int64)
@@ -60,7 +60,7 @@ def histories_of(view: CrmView, day: int, rows: np.ndarray | None = None) -> His
     end = day - 1
     return Histories(view.ids[rows], first, last, orders - 1, (last - first).astype(np.float64),
                      (end - first).astype(np.float64), log_value, log_value ** 2 * orders, orders, spend,
-                     np.zeros(rows.size), end)
+                     np.zeros(rows.size), np.zeros(rows.size), end)
 
 
 def record_features(view: CrmView, day: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

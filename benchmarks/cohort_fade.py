@@ -1,0 +1,76 @@
+"""Where the CDNOW holdout forecast falls short: forecast against actual repeat transactions by customer group.
+
+The CDNOW sample (``tests/data/cdnow_sample.csv``, calibration to 1997-09-30, 39 holdout weeks) is calibrated from
+``beauty`` (sandwich errors, as ``siyu calibrate --bootstrap 0``) unless ``--scenario`` gives a scenario file
+written by ``siyu calibrate``; its customers are then forecast, each conditioned on their history, and split by
+their repeat transactions in the calibration period (one-off buyers, 1-2 repeats, 3 or more). Prints, per group,
+the customers, siyu's forecast of their holdout repeat transactions, BG/NBD's, the actual count and the share of
+replicates in which siyu has them still in the pool at the calibration end; then the scenario's dropout and cycle.
+
+    python benchmarks/cohort_fade.py [--scenario DIR/scenario.toml] [--replicates 10] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from experiments.calibrate import bgnbd
+from experiments.calibrate.fit import calibrate
+from experiments.calibrate.forecast import Uncertainty, forecast
+from experiments.calibrate.history import daily, histories, weekly_repeats
+from experiments.calibrate.scenario_file import fitted_errors
+from experiments.logs.transactions import read_transactions
+from sim.config import load_scenario
+
+CDNOW = Path(__file__).parent.parent / "tests" / "data" / "cdnow_sample.csv"
+END = date(1997, 9, 30).toordinal()
+WEEKS = 39
+GROUPS = (("one-off", 0, 0), ("1-2 repeats", 1, 2), ("3+ repeats", 3, 10 ** 9))
+"""Customer groups by repeat transactions in the calibration period: name, fewest, most."""
+
+
+def main() -> None:
+    """Calibrate (or load) the scenario, forecast, and print the groups."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default=None, help="a scenario.toml from siyu calibrate (default: calibrate now)")
+    ap.add_argument("--replicates", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    tx = read_transactions(CDNOW, calibration_end=END)
+    h = histories(tx, END)
+    started = time.perf_counter()
+    if args.scenario:
+        scenario, errors = load_scenario(args.scenario), fitted_errors(Path(args.scenario))
+    else:
+        cust, day, _ = daily(tx.before(END))
+        cal = calibrate(h, load_scenario("beauty"), weekly_repeats(cust, day, int(h.first.min()), END), seed=args.seed)
+        scenario, errors = cal.scenario, Uncertainty.of(cal)
+        print(f"calibrated in {time.perf_counter() - started:.0f} s")
+    fc = forecast(scenario, h, 7 * WEEKS, args.replicates, args.seed, errors=errors)
+    cust, day, _ = daily(tx)
+    after = (day > END) & (day <= END + 7 * WEEKS)
+    per_row = np.bincount(cust[after], minlength=tx.n_customers)
+    row_of = {cid: k for k, cid in enumerate(tx.ids)}
+    actual = per_row[[row_of[c] for c in h.ids]]
+    x, t_x, T = h.x.astype(np.float64), h.t_x / 7.0, h.T / 7.0
+    bg = bgnbd.expected(bgnbd.fit(x, t_x, T), float(WEEKS), x, t_x, T)
+    print("group | customers | siyu | BG/NBD | actual | siyu share still in the pool")
+    for name, lo, hi in GROUPS:
+        on = (h.x >= lo) & (h.x <= hi)
+        print(f"{name} | {int(on.sum()):,} | {fc.expected_transactions[on].sum():,.0f} | {bg[on].sum():,.0f} | "
+              f"{int(actual[on].sum()):,} | {fc.p_alive[on].mean():.2f}")
+    print(f"all | {h.n:,} | {fc.expected_transactions.sum():,.0f} | {bg.sum():,.0f} | {int(actual.sum()):,} | "
+          f"{fc.p_alive.mean():.2f}")
+    pop = scenario.population
+    print(f"scenario: dropout {pop.dropout_per_year:.3g}/year, spread {pop.dropout_sigma:.3g}; cycle "
+          f"{pop.cycle_median_days:.3g} days, spread {pop.cycle_sigma:.3g}; dropout_salience "
+          f"{scenario.dynamics.dropout_salience:.3g}; {args.replicates} replicates")
+
+
+if __name__ == "__main__":
+    main()
