@@ -118,9 +118,9 @@ class Journeys(RulePolicy):
         self._invite_channels = channel_codes(p.invite_channels)
         self._slot = slot_code(p.default_slot)
         self._fan = content_code(p.fan_content)
-        self._male = {"same": -2, "none": -1}.get(p.male_offer, -3)
-        if self._male == -3:
-            self._male = content_code(p.male_offer)
+        self._male = None if p.male_offer == "same" else NO_CONTACT if p.male_offer == "none" \
+            else content_code(p.male_offer)
+        """What men get in place of an offer: None (the offer), NO_CONTACT (no message) or a content code."""
         for what, steps in (("welcome", p.welcome), ("winback", p.winback)):
             if any(d < 0 for d, _ in steps):
                 raise ValueError(f"{what} steps need days >= 0, got {[d for d, _ in steps]}")
@@ -200,7 +200,7 @@ class Journeys(RulePolicy):
             content[send] = what[send]
             slot[send] = slot_for(obs, self._slot, avoid=(NIGHT,))[send]
             ask &= send & (what == self._ask)  # a later step that replaced the ask, or no channel: no ask
-        if self._male != -2:
+        if self._male is not None:
             self._spare_men(obs, channel, content)
             ask &= channel != NO_CONTACT
         invite = self._invitations(obs, channel, content, slot)
@@ -209,7 +209,7 @@ class Journeys(RulePolicy):
     def _spare_men(self, obs: Observation, channel: np.ndarray, content: np.ndarray) -> None:
         """Men's coupons and flash sales become ``male_offer`` (another content, or no message; changes the arrays)."""
         men = (obs.gender == GENDER_MALE) & np.isin(content, OFFERS) & (channel != NO_CONTACT)
-        if self._male < 0:
+        if self._male == NO_CONTACT:
             channel[men] = NO_CONTACT
         else:
             content[men] = self._male

@@ -37,9 +37,12 @@ ACTIVE, DROPPED, NOT_JOINED = 0, 1, 2
 ORIGINS: tuple[str, ...] = ("initial", "order", "store", "ad", "referral")
 """How a customer came into the pool: drawn at the start, a public-domain order, a store visit, an ad, a friend."""
 ORIGIN_INITIAL, ORIGIN_ORDER, ORIGIN_STORE, ORIGIN_AD, ORIGIN_REFERRAL = range(5)
-ACCOUNT_WECOM, ACCOUNT_PERSONAL = 0, 1
-GENDER_FEMALE, GENDER_MALE = 0, 1
-"""Codes of ``State.gender`` and ``Observation.gender`` (the gender of the customer's WeChat profile)."""
+ACCOUNTS: tuple[str, ...] = ("wecom", "personal")
+"""Where a guide holds a customer's 1:1 chat: the brand's WeCom, or the guide's personal WeChat (codes below)."""
+ACCOUNT_WECOM, ACCOUNT_PERSONAL = range(2)
+GENDERS: tuple[str, ...] = ("female", "male")
+"""The gender of the customer's WeChat profile (``State.gender``, ``Observation.gender``; codes below)."""
+GENDER_FEMALE, GENDER_MALE = range(2)
 INVITES: tuple[str, ...] = ("none", "wecom", "wecom_gift", "group", "group_gift", "paid_membership")
 """Invitations a contact may carry (``Action.invite``): add the brand's WeCom persona (or move a personal-WeChat
 chat to it) or join the customer's welfare group, each without or with a gift (scenario section ``invitation``),

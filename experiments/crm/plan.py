@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.crm.snapshot import ACCOUNTS, GENDERS, CrmView
+from experiments.crm.snapshot import CrmView
 from experiments.logs.export import day_date
 from policies.base import PolicyMemory
 from sim import invitations, kernels
 from sim.config import Scenario
-from sim.defaults import ACTIVE, CHANNELS, CONTENTS, INVITES, N_SLOTS, OFFERS, SLOTS, WECOM
+from sim.defaults import ACCOUNTS, ACTIVE, CHANNELS, CONTENTS, GENDERS, INVITES, N_SLOTS, OFFERS, SLOTS, WECOM
 from sim.engine import ACTION_ERRORS
 from sim.observation import ACTION_LIMITS, Action, InvalidActionError, Observation
 from sim.params import pack

@@ -38,8 +38,8 @@ import numpy as np
 from experiments.logs.export import BASE_DATE, customer_id, day_date
 from experiments.logs.rows import MIN_VALID_SHARE, LogError, LogReport, cell, open_rows, parse_day
 from sim.config import Scenario
-from sim.defaults import (CHANNELS, FLAG_BOUGHT, FLAG_COMPLAINED, FLAG_DELIVERED, FLAG_OPENED, FLAG_UNSUBSCRIBED,
-                          MONTH_DAYS, N_CHANNELS, NEVER, NOT_JOINED, SLOTS)
+from sim.defaults import (ACCOUNTS, CHANNELS, FLAG_BOUGHT, FLAG_COMPLAINED, FLAG_DELIVERED, FLAG_OPENED,
+                          FLAG_UNSUBSCRIBED, GENDERS, MONTH_DAYS, N_CHANNELS, NEVER, NOT_JOINED, SLOTS)
 from sim.observation import Observation
 from sim.invitations import invite_codes
 from sim.params import calendar_today, days_to_event, pack
@@ -52,10 +52,6 @@ ROLES: tuple[str, ...] = ("customer_id", "last_purchase", "first_purchase", "pur
                           *(f"contacts_{c}" for c in CHANNELS), "account", "gender", "fan_tier")
 """Column roles of a snapshot, in the order :func:`write_snapshot` writes them."""
 SEP = "|"
-ACCOUNTS: tuple[str, ...] = ("wecom", "personal")
-"""Names of the ``account`` column (index = ACCOUNT_WECOM, ACCOUNT_PERSONAL)."""
-GENDERS: tuple[str, ...] = ("female", "male")
-"""Names of the ``gender`` column (index = GENDER_FEMALE, GENDER_MALE)."""
 """Separator of names inside one cell (channels, opt-outs, outcomes)."""
 
 
