@@ -3,6 +3,8 @@ checked range, and a calibration that reads it from a log (issue 11: the CDNOW h
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -125,3 +127,13 @@ def test_a_parameter_that_moves_nothing_gets_no_step_instead_of_a_crash():
     jac = np.array([[1.0, 0.0], [0.5, 0.0], [0.2, 0.0]])  # the second parameter is past its limit: no slope
     step = _gauss_newton(jac, np.eye(3), np.array([0.1, 0.05, 0.02]))
     assert step[1] == 0 and step[0] == pytest.approx(0.1, rel=1e-3)
+
+
+def test_a_parameter_at_its_limit_stays_a_valid_scenario():
+    """A search ending on a limit: exp(log(3)) is 3.0000000000000004, one step past the spread's range (a crash on CDNOW)."""
+    from experiments.calibrate.fit import _scenario, limited
+    assert math.exp(math.log(3.0)) > 3.0  # the rounding the clip is for
+    assert limited("population.dropout_sigma", math.log(3.0)) == 3.0
+    assert limited("population.dropout_sigma", 5.0) == 3.0 and limited("population.dropout_sigma", -9.0) == 0.01
+    sc = _scenario(load_scenario("beauty"), ("population.dropout_sigma",), np.array([math.log(3.0)]))
+    assert sc.population.dropout_sigma == 3.0

@@ -203,12 +203,18 @@ def _simulate_cohort(scenario: Scenario, design: Design, seed: int) -> SimLog:
     return SimLog(h, weekly_repeats(cust, day, 0, end))
 
 
+def limited(name: str, t: float) -> float:
+    """The value of parameter ``name`` at log value ``t``, inside its :data:`LIMITS`.
+
+    exp(log(hi)) can land one rounding step above ``hi`` (3.0000000000000004 for a spread at its limit of 3),
+    which the scenario then refuses: the value is clipped after the exponential.
+    """
+    lo, hi = LIMITS[name]
+    return float(min(max(math.exp(t), lo), hi))
+
+
 def _scenario(base: Scenario, names: tuple[str, ...], theta: np.ndarray) -> Scenario:
-    over = {}
-    for name, t in zip(names, theta):
-        lo, hi = LIMITS[name]
-        over[name] = float(min(max(math.exp(t), lo), hi))
-    return apply_overrides(base, over, "calibration")
+    return apply_overrides(base, {name: limited(name, t) for name, t in zip(names, theta)}, "calibration")
 
 
 def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int = 0,
@@ -244,8 +250,8 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     # jac: the slopes at the estimate, for its covariance
     bread = np.linalg.pinv(jac.T @ weight @ jac)
     cov_t = bread @ jac.T @ weight @ sigma @ weight @ jac @ bread * (1.0 + h.n / max(log.histories.n, 1))
-    values = {n: float(math.exp(t)) for n, t in zip(names_t, theta)}
-    ses = {n: float(math.exp(t) * math.sqrt(max(cov_t[k, k], 0.0))) for k, (n, t) in enumerate(zip(names_t, theta))}
+    values = {n: limited(n, t) for n, t in zip(names_t, theta)}
+    ses = {n: float(values[n] * math.sqrt(max(cov_t[k, k], 0.0))) for k, (n, t) in enumerate(zip(names_t, theta))}
     vf = fit_values(h)
     values["population.order_value_median"] = vf.median
     values["population.order_value_sigma"] = vf.sigma
