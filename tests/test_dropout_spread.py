@@ -130,7 +130,7 @@ def test_a_parameter_that_moves_nothing_gets_no_step_instead_of_a_crash():
 
 
 def test_a_parameter_at_its_limit_stays_a_valid_scenario():
-    """A search ending on a limit: exp(log(3)) is 3.0000000000000004, one step past the spread's range (a crash on CDNOW)."""
+    """A search ending on a limit: exp(log(3)) is 3.0000000000000004, past the spread's range (a crash on CDNOW)."""
     from experiments.calibrate.fit import _scenario, limited
     assert math.exp(math.log(3.0)) > 3.0  # the rounding the clip is for
     assert limited("population.dropout_sigma", math.log(3.0)) == 3.0

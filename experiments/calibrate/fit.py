@@ -26,6 +26,7 @@ from experiments.calibrate.simulate import engine_log, purchases
 from experiments.calibrate.value import ValueFit, fit_values
 from sim.config import Scenario, apply_overrides
 from sim.engine import Simulation
+from sim.rng import purpose
 from sim.seeding import from_histories
 from sim.state import generate
 
@@ -65,6 +66,19 @@ SIMPLEX = (0.2, 0.05)
 """Sizes of the polishes' first simplex in each log parameter, one polish each, in turn."""
 NEAR = 4.0
 """Distance per matched parameter under which the Jacobian is no longer retaken."""
+
+
+P_START = purpose("calibration_start", 31)
+"""Stream purpose of the scan of starting points (:func:`scan_starts`)."""
+START_POINTS = 16
+"""Points of the scan of starting points: a scrambled Sobol design over :data:`START_BOX` (a power of two)."""
+START_BOX = {"population.cycle_median_days": (7.0, 730.0), "population.cycle_sigma": (0.1, 2.0),
+             "population.dropout_per_year": (0.05, 10.0), "population.dropout_sigma": (0.1, 2.5)}
+"""Where the scan looks (log-uniformly): cycles of a week to two years, dropout from once in 20 years to 10 a year."""
+START_POOL = 5_000
+"""Simulated customers of each scanned point (fewer than the search's: the scan only has to find the right basin)."""
+STARTS = 4
+"""Searches at most, from the scan's nearest starts in turn, while the best fit so far fails the misfit test."""
 
 
 COHORT_SHARE = 0.6
@@ -239,13 +253,24 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     target, sigma = observed(h, aux_data, rows)
     weight = np.linalg.pinv(sigma)
     stat_names = tuple(AUX_MATCHED[r] for r in rows) + EXTRA_NAMES
-    theta = start(base, names_t)
     history: list[dict[str, float]] = []
 
     def binding(t: np.ndarray) -> tuple[np.ndarray, SimLog]:
         return _binding(base, names_t, tuple(rows), design, aux_data.beta, seed, t)
 
-    d, theta, b, log, jac = search(binding, theta, target, weight, iterations, history, names_t)
+    starts = scan_starts(base, names_t, tuple(rows), design, aux_data.beta, seed, target, weight)
+    df = len(stat_names) - len(names_t)
+    found = None
+    for k, theta0 in enumerate(starts[:STARTS]):
+        rows_before = len(history)
+        result = search(binding, theta0, target, weight, iterations, history, names_t)
+        for row in history[rows_before:]:
+            row["start"] = k + 1
+        if found is None or result[0] < found[0]:
+            found = result
+        if df <= 0 or _misfit_p(found[0], h.n, found[3].histories.n, df) >= MISFIT_P:
+            break  # the engine reproduces the log from here: no other basin is needed
+    d, theta, b, log, jac = found
     theta = np.clip(theta, *np.log([[LIMITS[n][j] for n in names_t] for j in (0, 1)]))  # what was simulated
     # jac: the slopes at the estimate, for its covariance
     bread = np.linalg.pinv(jac.T @ weight @ jac)
@@ -261,6 +286,56 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     return Calibration(base, fitted, values, ses, fixed, aux_data, stat_names, target, np.sqrt(np.diag(sigma)), b, vf,
                        design, h, data_weekly, log, history,
                        Matching(names_t, tuple(rows), theta, weight, jac, aux_data.beta, seed), cov_t)
+
+
+MISFIT_P = 0.01
+"""p-value of the misfit test below which the fit is reported as not reproducing the log (:func:`misfit`)."""
+
+
+@dataclass(frozen=True)
+class Misfit:
+    """Hansen's test of the over-identifying restrictions: can the engine reproduce the log's statistics at all?
+
+    More statistics are matched than parameters fitted; at the estimate the weighted distance, net of the
+    simulation's own noise, is chi-square with their difference as degrees of freedom when the engine is the
+    process that wrote the log. A small p-value says the engine at the estimates does not write logs like this
+    one: either no parameter values do (the model lacks what the data show) or the search stopped short of
+    them (:func:`scan_starts`); a forecast inherits the gap either way.
+    """
+
+    j: float
+    df: int
+    p: float
+    worst: str
+    """The matched statistic furthest from the data, and by how many of its standard errors (signed: engine - data)."""
+    worst_z: float
+
+    @property
+    def rejected(self) -> bool:
+        """Whether the engine does not reproduce the log (p below :data:`MISFIT_P`)."""
+        return self.p < MISFIT_P
+
+    def line(self) -> str:
+        """One line for the console and fit.md."""
+        verdict = ("the fitted engine does not reproduce this log's statistics (forecasts inherit the gap)"
+                   if self.rejected else "the engine reproduces this log's statistics within their noise")
+        return (f"misfit J = {self.j:.1f} on {self.df} df (p = {self.p:.2g}): {verdict}; furthest: {self.worst}, "
+                f"{self.worst_z:+.1f} SE")
+
+
+def misfit(cal: "Calibration") -> Misfit | None:
+    """The misfit test at the estimate (None when as many parameters are fitted as statistics matched)."""
+    if cal.matched is None:
+        return None
+    df = len(cal.stat_names) - len(cal.matched.names)
+    if df <= 0:
+        return None
+    resid = cal.stat_sim - cal.stat_data
+    d = _distance(resid, cal.matched.weight)
+    z = resid / np.where(cal.stat_se > 0, cal.stat_se, np.inf)
+    k = int(np.argmax(np.abs(z)))
+    n, n_sim = cal.data.n, cal.sim.histories.n
+    return Misfit(d / (1.0 + n / max(n_sim, 1)), df, _misfit_p(d, n, n_sim, df), cal.stat_names[k], float(z[k]))
 
 
 def search(binding, theta: np.ndarray, target: np.ndarray, weight: np.ndarray, iterations: int = ITERATIONS,
@@ -317,6 +392,37 @@ def search(binding, theta: np.ndarray, target: np.ndarray, weight: np.ndarray, i
                  options={"initial_simplex": simplex, "maxfev": POLISH, "xatol": 0.01, "fatol": 0.1})
     d, theta, b, log = best
     return d, theta, b, log, _jacobian(binding, theta, b)
+
+
+def scan_starts(base: Scenario, names: tuple[str, ...], rows: tuple[int, ...], design: Design, aux_start: np.ndarray,
+                seed: int, target: np.ndarray, weight: np.ndarray, points: int = START_POINTS) -> list[np.ndarray]:
+    """Where searches start: the base scenario's values and a scan's points, nearest the data first.
+
+    Gauss-Newton from the base alone found CDNOW's fit (a 42-day cycle, matched statistics 6 SE apart at
+    most) with simulation seed 0 only: with seeds 1 and 2 its first steps, taken from slopes measured far from
+    the data, led it to cycles of 800-1,100 days with a spread of 2.4-3 and statistics 28 SE apart, where it
+    stayed. The scan simulates ``points`` parameter values spread over :data:`START_BOX` (log-uniform, a
+    scrambled Sobol design drawn from ``seed``) with :data:`START_POOL` customers; they and the base are
+    returned by their distance to the data (log parameters).
+    """
+    from scipy.stats import qmc
+
+    candidates = [start(base, names)]
+    if points > 0:
+        lo = np.log([START_BOX.get(n, LIMITS[n])[0] for n in names])
+        hi = np.log([START_BOX.get(n, LIMITS[n])[1] for n in names])
+        unit = qmc.Sobol(len(names), scramble=True, seed=np.random.default_rng([seed, P_START])).random(points)
+        candidates += list(lo + unit * (hi - lo))
+    small = Design(design.days, design.first_window, min(design.pool, START_POOL), design.new, design.spans)
+    d = [_distance(target - _binding(base, names, rows, small, aux_start, seed, t)[0], weight) for t in candidates]
+    return [candidates[k] for k in np.argsort(d, kind="stable")]
+
+
+def _misfit_p(distance: float, n: int, n_sim: int, df: int) -> float:
+    """p-value of the misfit test (:class:`Misfit`) at a weighted distance, with ``n_sim`` simulated customers."""
+    from scipy.stats import chi2
+
+    return float(chi2.sf(distance / (1.0 + n / max(n_sim, 1)), df))
 
 
 def start(base: Scenario, names: tuple[str, ...]) -> np.ndarray:

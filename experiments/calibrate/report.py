@@ -11,7 +11,7 @@ from experiments.calibrate import auxiliary
 from experiments.calibrate.contact_fit import NOT_FITTED, ContactFit
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
-from experiments.calibrate.fit import UNITS, Calibration, scenario_value, start
+from experiments.calibrate.fit import UNITS, Calibration, misfit, scenario_value, start
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.plots import FREQ_BINS, frequency_counts, recency_counts, recency_labels
 from experiments.logs.rows import day_text
@@ -51,6 +51,9 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
             "| statistic | observed | SE | engine at the estimate |", "|---|---:|---:|---:|"]
     for k, name in enumerate(cal.stat_names):
         out.append(f"| {name} | {cal.stat_data[k]:.4f} | {cal.stat_se[k]:.4f} | {cal.stat_sim[k]:.4f} |")
+    test = misfit(cal)
+    if test is not None:
+        out += ["", f"Test of the fit ({test.df} more statistics than parameters): {test.line()}."]
     out.append("")
     used = cal.matched.rows if cal.matched is not None else range(len(auxiliary.NAMES))
     shown = [n for r, n in enumerate(auxiliary.NAMES) if r not in used]

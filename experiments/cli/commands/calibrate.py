@@ -38,7 +38,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit, write scenario.toml, fit.md and the figures, and compare the holdout when the log has one."""
     from experiments.calibrate.bootstrap import bootstrap
     from experiments.calibrate.contact_response import log_responses
-    from experiments.calibrate.fit import calibrate
+    from experiments.calibrate.fit import calibrate, misfit
     from experiments.calibrate.forecast import Uncertainty
     from experiments.calibrate.history import histories, weekly_repeats, daily
     from experiments.calibrate.holdout import compare, holdout_weeks
@@ -90,6 +90,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         out_console.print(f"{name} = {v:.4g} (SE {cal.ses[name]:.2g})")
     for name in cal.fixed:
         out_console.print(f"{name}: not identified by this log, kept at the base value")
+    test = misfit(cal)
+    if test is not None:
+        out_console.print(("[yellow]warning:[/yellow] " if test.rejected else "") + test.line(), highlight=False)
     if args.contacts:
         for name, v in contact.values.items():
             out_console.print(f"{name} = {v:.4g} (SE {contact.ses[name]:.2g})")
