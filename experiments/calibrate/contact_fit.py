@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from experiments.calibrate.contact_match import matched_rows, orders_before
+from experiments.calibrate.contact_match import brand_timing, matched_rows, orders_before
 from experiments.calibrate.contact_response import ALL, LogResponse, responses_of, window_purchases
 from experiments.calibrate.history import daily
 from experiments.logs.contacts import Contacts
@@ -102,6 +102,9 @@ class ContactDesign:
     their record when the brand first picked them (:mod:`~experiments.calibrate.contact_match`)."""
     last: np.ndarray | None = None
     """Day of the last of those orders, -1 when there is none."""
+    timing: np.ndarray | None = None
+    """The slot the brand sends at by the customer's last activity
+    (:func:`~experiments.calibrate.contact_match.brand_timing`)."""
 
     @classmethod
     def of(cls, contacts: Contacts, tx: Transactions, end: int, window: int = WINDOW_DAYS) -> "ContactDesign":
@@ -122,11 +125,12 @@ class ContactDesign:
         np.minimum.at(opening, local, day)
         cust, when, _ = daily(tx)
         before, last = orders_before(cust, when - start, used, opening)
+        timing = brand_timing(contacts.customer[idx], day, slot, contacts.opened[idx], cust, when - start)
         return cls(local.astype(np.int64), day,
                    contacts.channel[idx].astype(np.int64), contacts.content[idx].astype(np.int64),
                    slot.astype(np.int64), contacts.opened[idx].astype(np.int64),
                    contacts.unsubscribed[idx].astype(np.int64), bought, int(used.size), int(end - start + 1),
-                   int((~first).sum()), window, tx.ids[used], opening, before, last)
+                   int((~first).sum()), window, tx.ids[used], opening, before, last, timing)
 
     def responses(self, rows: np.ndarray | None = None) -> list[LogResponse]:
         """The log's measured responses (``rows``: a resample of the rows, by index)."""
@@ -267,7 +271,8 @@ def _ranges(counts: np.ndarray) -> np.ndarray:
 
 
 def replay(scenario: Scenario, design: ContactDesign, seed: int, copies: int, balance: bool = True,
-           rows: np.ndarray | None = None, customers: int | None = None) -> list[LogResponse]:
+           rows: np.ndarray | None = None, customers: int | None = None, timing: np.ndarray | None = None
+           ) -> list[LogResponse]:
     """The responses the engine shows under the log's design: ``copies`` simulated customers per log customer.
 
     A pool of ``customers`` of ``scenario`` (default ``copies * n``; nobody joins) plays the log's days;
@@ -277,7 +282,9 @@ def replay(scenario: Scenario, design: ContactDesign, seed: int, copies: int, ba
     could have reached it). It starts reachable on every channel the log contacted ``i`` on (the log shows
     ``i`` was): drawn reach would leave the copies less contacted, so less fatigued, than the log's
     customers. Rows of customers without an order in the span are left out; with ``balance`` each log
-    customer weighs one, shared by its copies that ordered.
+    customer weighs one, shared by its copies that ordered. ``timing`` (the log's
+    :attr:`~ContactDesign.timing`): the slot of a row is the simulated customer's own, as the log's brand
+    times its messages by the last activity its CRM saw (:class:`~policies.replay.Replay`).
 
     ``rows`` of shape ``(n,)`` with ``copies = 1`` is a check of the replay: log customer ``i`` on row
     ``rows[i]`` of the pool that wrote the log must give its statistics back.
@@ -296,7 +303,7 @@ def replay(scenario: Scenario, design: ContactDesign, seed: int, copies: int, ba
     sim.state.reach[:sim.n] |= shown
     first = sim.day
     plan = Replay(cust[send], tile["day"][send] + first, tile["channel"][send], tile["content"][send],
-                  tile["slot"][send])
+                  tile["slot"][send], timing=timing)
     plan.reset(sim.n, seed)
     tracker = OrderTracker(sim)
     by_day = np.argsort(tile["day"], kind="stable")
@@ -354,9 +361,10 @@ def fit_contacts(contacts: Contacts, tx: Transactions, end: int, base: Scenario,
 
     ``base`` should be the scenario fitted to the transactions (its pool is the one the log is replayed on).
     ``copies``: simulated customers per contacted one (default: :data:`SIM_RATIO`, more for a small log).
-    ``match``: replay each log customer's rows on simulated customers matched to their record when first
-    picked (:mod:`~experiments.calibrate.contact_match`); False replays them on a fresh draw, which is biased
-    on a targeted log and kept to measure that bias.
+    ``match``: condition the replay on the log's targeting (:mod:`~experiments.calibrate.contact_match`):
+    each log customer's rows go to simulated customers matched to their record when first picked, at the
+    slot the log's brand would pick for them; False replays them on a fresh draw at the logged slots, which
+    is biased on a targeted log and kept to measure that bias.
     """
     started = time.perf_counter()
     design = ContactDesign.of(contacts, tx, end)
@@ -381,10 +389,11 @@ def fit_contacts(contacts: Contacts, tx: Transactions, end: int, base: Scenario,
 
     rows, pool = matched_rows(base, design.opening, design.before, design.last, design.days, k, seed) if match \
         else (None, None)
+    timing = design.timing if match else None
 
     def binding(t: np.ndarray) -> np.ndarray:
         return np.nan_to_num(statistic_vector(stats, replay(_scenario(base, names, t), design, seed, k, rows=rows,
-                                                            customers=pool)))
+                                                            customers=pool, timing=timing)))
 
     history: list[dict[str, float]] = []
     b = binding(theta)

@@ -25,12 +25,17 @@ import numpy as np
 from experiments.calibrate.posterior import Nearest, features, rng_of
 from experiments.calibrate.simulate import engine_log
 from sim.config import Scenario
+from sim.defaults import SLOTS
 
 MATCH_POOL = 2
 """Simulated customers in the pool per copy matched: the spare ones leave every log customer a choice of records."""
 MATCH_WORD = 0xC0
 """Word of the matching's random stream (:func:`~experiments.calibrate.posterior.rng_of`), apart from the
 posterior's other draws."""
+TIMING_ROWS = 100
+"""Rows of customers whose last activity the log shows in a slot that the brand's timing by that slot needs."""
+TIMING_SHARE = 0.8
+"""Share of those rows sent at one slot from which the brand is taken to time its messages by that activity."""
 _KEY = 10_000_000
 """Customer stride of the (customer, day) keys (days stay below it)."""
 
@@ -97,3 +102,34 @@ def matched_rows(scenario: Scenario, opening: np.ndarray, before: np.ndarray, la
             left[took] = False
             pending, slot = pending[left], slot[left]
     return out, pool
+
+
+def brand_timing(customer: np.ndarray, day: np.ndarray, slot: np.ndarray, opened: np.ndarray,
+                 order_customer: np.ndarray, order_day: np.ndarray) -> np.ndarray:
+    """The slot the log's brand sends at by the customer's last activity: ``timing[a + 1]``, -1 where not shown.
+
+    A CRM knows the slot of a customer's last activity (an open or an order) and a brand may time its
+    messages by it. The log shows it where a customer's last event before a row is an opened message (its
+    slot), not an order (``transactions.csv`` has no time of day). Over those rows (contacts and controls),
+    a slot ``a`` from which at least :data:`TIMING_SHARE` of :data:`TIMING_ROWS` or more rows went out at
+    one slot maps to it; the rest (a randomised campaign's slots, activity never seen) keep -1, the row's
+    own slot. Arguments are one element per row (``opened`` 1, else 0 or -1) and per order, days from the log's
+    first order, one row a customer and day.
+    """
+    n_slots = len(SLOTS)
+    order = np.lexsort((day, customer))
+    c, d, s = (np.asarray(a, np.int64)[order] for a in (customer, day, slot))
+    pos = np.arange(c.size)
+    last_open = np.maximum.accumulate(np.where(np.asarray(opened)[order] > 0, pos, -1)) if c.size else pos
+    prev = np.concatenate([[-1], last_open[:-1]]).astype(np.int64)
+    seen = prev >= np.searchsorted(c, c, "left")  # an opened row of the same customer before this one
+    _, last_order = orders_before(order_customer, order_day, c, d)
+    seen &= d[np.maximum(prev, 0)] > last_order
+    counts = np.zeros((n_slots, n_slots), np.int64)
+    np.add.at(counts, (s[prev[seen]], s[seen]), 1)
+    timing = np.full(n_slots + 1, -1, np.int8)
+    for a in range(n_slots):
+        total = counts[a].sum()
+        if total >= TIMING_ROWS and counts[a].max() >= TIMING_SHARE * total:
+            timing[a + 1] = int(counts[a].argmax())
+    return timing
