@@ -30,35 +30,16 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.calibrate.contact_fit import RandomCampaign, fit_contacts, parameter_value
+from experiments.calibrate.contact_fit import AfterSilence, RandomCampaign, fit_contacts, parameter_value
 from experiments.logs.contacts import read_contacts
 from experiments.logs.export import BASE_DATE, export_logs
 from experiments.logs.transactions import read_transactions
 from policies.registry import make_policy
 from sim.config import apply_overrides, load_scenario
 from sim.engine import Simulation
-from sim.observation import Action, Observation
 
 TRUTH = {"channels.wecom.open_rate": 0.45, "contents.coupon.conversion": 0.12}
 Z90 = 1.6449
-
-
-class AfterSilence:
-    """A campaign that starts after ``silent`` days without contacts (the log's orders before its first contact)."""
-
-    kind = "campaign"
-
-    def __init__(self, policy, silent: int) -> None:
-        """``policy`` decides every day from day ``silent`` of the run on."""
-        self.policy, self.silent, self.name, self.start = policy, int(silent), policy.name, 0
-
-    def reset(self, n: int, seed: int) -> None:
-        """Reset the campaign."""
-        self.policy.reset(n, seed)
-
-    def act(self, obs: Observation) -> Action:
-        """Nobody before the campaign, then the campaign's contacts."""
-        return Action.none(obs.n) if obs.day < self.start + self.silent else self.policy.act(obs)
 
 
 def one_seed(seed: int, args: argparse.Namespace) -> tuple[dict[str, tuple[float, float]], list[str], float, bool]:
@@ -69,7 +50,6 @@ def one_seed(seed: int, args: argparse.Namespace) -> tuple[dict[str, tuple[float
                           args.history)
     with tempfile.TemporaryDirectory() as tmp:
         sim = Simulation(truth, customers=args.customers, seed=seed)
-        policy.start = sim.day
         export_logs(sim, policy, args.history + args.days, tmp, control_share=args.control_share, seed=seed + 1000,
                     control_scope=args.control_scope)
         end = BASE_DATE.toordinal() + args.history + args.days - 1

@@ -41,6 +41,7 @@ from sim.config import Scenario, apply_overrides
 from sim.defaults import CHANNELS, CONTENTS, EVENING, FLAG_OPENED, FLAG_UNSUBSCRIBED
 from sim.engine import Simulation
 from sim.observation import Action, Observation
+from sim.protocol import Policy
 from sim.rng import P_POLICY, uniforms
 
 MIN_CONTACTS = 200
@@ -508,3 +509,29 @@ class RandomCampaign:
     def describe(self) -> str:
         """The campaign in words."""
         return f"Random campaign: {self.share:.0%} of reachable customers a day, cycling {len(self.schedule)} sends."
+
+
+class AfterSilence:
+    """A campaign that starts ``silent`` days after the run does: a log with orders from before its first contact.
+
+    A brand's transactions usually go back before its contact log: engine logs of that shape check the fit.
+    The run's first day is the day of the first :meth:`act` after :meth:`reset`.
+    """
+
+    kind = "campaign"
+
+    def __init__(self, policy: Policy, silent: int) -> None:
+        """``policy`` decides every day from day ``silent`` of the run on."""
+        self.policy, self.silent, self.name = policy, int(silent), policy.name
+        self.start: int | None = None
+
+    def reset(self, n: int, seed: int) -> None:
+        """Start a run: the campaign's policy too."""
+        self.policy.reset(n, seed)
+        self.start = None
+
+    def act(self, obs: Observation) -> Action:
+        """Nobody before the campaign, then the campaign's contacts."""
+        if self.start is None:
+            self.start = obs.day
+        return Action.none(obs.n) if obs.day < self.start + self.silent else self.policy.act(obs)

@@ -51,7 +51,7 @@ def orders_before(customer: np.ndarray, day: np.ndarray, rows: np.ndarray, at: n
     base = np.asarray(rows, np.int64) * _KEY
     lo = np.searchsorted(key, base, "left")
     hi = np.searchsorted(key, base + np.asarray(at, np.int64), "left")
-    last = np.where(hi > lo, key[np.maximum(hi - 1, 0)] - base, -1)
+    last = np.where(hi > lo, key[np.maximum(hi - 1, 0)] - base, -1) if key.size else np.full(base.size, -1)
     return (hi - lo).astype(np.int64), last.astype(np.int64)
 
 
