@@ -9,7 +9,8 @@ contacts whose orders are in the log too (a brand's transactions go back before 
 by :func:`experiments.logs.export.export_logs`, read back and fitted by
 :func:`experiments.calibrate.contact_fit.fit_contacts` from ``beauty`` (the transaction parameters are the
 truth's, so the table isolates the contact fit); ``--no-match`` fits without conditioning the replay on the
-log's targeting (fresh simulated customers at the logged slots). Prints, per fitted parameter: the truth, the
+log's targeting (fresh simulated customers at the logged slots); ``--no-inflow``: nobody joins the pool that
+writes the log (the replay's pool has no joiners either). Prints, per fitted parameter: the truth, the
 mean and spread of the estimates, the mean reported SE, the mean bias of the estimates' logs in units of their
 reported SEs (with its standard error over seeds), the share of seeds whose 90% interval (log scale) holds the
 truth, how many seeds found it weakly identified (base value kept, not counted in the coverage), and the CPU
@@ -17,7 +18,7 @@ seconds per fit.
 
     python benchmarks/contact_fit_recovery.py [--customers 5000] [--days 90] [--history 0] [--seeds 6]
         [--first-seed 1] [--control-share 0.3] [--control-scope customer|day] [--policy random_campaign]
-        [--no-match] [--truth contents.coupon.conversion=0.35 ...]
+        [--no-match] [--no-inflow] [--truth contents.coupon.conversion=0.35 ...]
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def one_seed(seed: int, args: argparse.Namespace) -> tuple[dict[str, tuple[float
     policy = AfterSilence(RandomCampaign() if args.policy == "random_campaign" else make_policy(args.policy),
                           args.history)
     with tempfile.TemporaryDirectory() as tmp:
-        sim = Simulation(truth, customers=args.customers, seed=seed)
+        sim = Simulation(truth, customers=args.customers, seed=seed, inflow=not args.no_inflow)
         export_logs(sim, policy, args.history + args.days, tmp, control_share=args.control_share, seed=seed + 1000,
                     control_scope=args.control_scope)
         end = BASE_DATE.toordinal() + args.history + args.days - 1
@@ -73,6 +74,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--first-seed", type=int, default=1)
     ap.add_argument("--no-match", action="store_true", help="replay on fresh customers at the logged slots")
+    ap.add_argument("--no-inflow", action="store_true", help="nobody joins the pool that writes the log")
     ap.add_argument("--control-share", type=float, default=0.3)
     ap.add_argument("--control-scope", choices=("day", "customer"), default="customer")
     ap.add_argument("--policy", default="random_campaign")
@@ -95,7 +97,8 @@ def main() -> None:
             rows.setdefault(n, []).append(v)
         print(f"seed {seed}: " + ", ".join(f"{n.split('.', 1)[1]} {v:.4g}" for n, (v, _) in got.items())
               + "".join(f", {n.split('.', 1)[1]} weak (kept)" for n in kept), flush=True)
-    print(f"\ntruth {TRUTH}; {args.customers:,} customers, {args.history} days of orders then {args.days} days of "
+    joins = " (nobody joins)" if args.no_inflow else ""
+    print(f"\ntruth {TRUTH}; {args.customers:,} customers{joins}, {args.history} days of orders then {args.days} days of "
           f"{args.policy}, {'fresh customers at the logged slots' if args.no_match else 'matched replay'}, "
           f"control share {args.control_share} ({args.control_scope}); {args.seeds} seeds; lift identified in {lifts}; "
           f"{np.mean(cpu):.0f} s CPU per fit\n")
