@@ -100,8 +100,8 @@ def main() -> None:
     joins = " (nobody joins)" if args.no_inflow else ""
     print(f"\ntruth {TRUTH}; {args.customers:,} customers{joins}, {args.history} days of orders then "
           f"{args.days} days of {args.policy}, {'fresh customers at the logged slots' if args.no_match else 'matched replay'}, "
-          f"control share {args.control_share} ({args.control_scope}); {args.seeds} seeds; lift identified in {lifts}; "
-          f"{np.mean(cpu):.0f} s CPU per fit\n")
+          f"control share {args.control_share} ({args.control_scope}); {args.seeds} seeds; "
+          f"lift identified in {lifts}; {np.mean(cpu):.0f} s CPU per fit\n")
     print("| parameter | truth | mean estimate | sd of estimates | mean SE | mean bias (SEs) | 90% coverage | "
           "seeds fitted | weakly identified (base kept) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
