@@ -98,8 +98,9 @@ def main() -> None:
         print(f"seed {seed}: " + ", ".join(f"{n.split('.', 1)[1]} {v:.4g}" for n, (v, _) in got.items())
               + "".join(f", {n.split('.', 1)[1]} weak (kept)" for n in kept), flush=True)
     joins = " (nobody joins)" if args.no_inflow else ""
+    replayed = "fresh customers at the logged slots" if args.no_match else "matched replay"
     print(f"\ntruth {TRUTH}; {args.customers:,} customers{joins}, {args.history} days of orders then "
-          f"{args.days} days of {args.policy}, {'fresh customers at the logged slots' if args.no_match else 'matched replay'}, "
+          f"{args.days} days of {args.policy}, {replayed}, "
           f"control share {args.control_share} ({args.control_scope}); {args.seeds} seeds; "
           f"lift identified in {lifts}; {np.mean(cpu):.0f} s CPU per fit\n")
     print("| parameter | truth | mean estimate | sd of estimates | mean SE | mean bias (SEs) | 90% coverage | "
