@@ -192,6 +192,10 @@ class ContactFit:
     iterations: list[dict[str, float]] = field(default_factory=list)
     searched: tuple[str, ...] = ()
     """Every parameter the search moved (:attr:`values` less those found weakly identified)."""
+    matched: bool = False
+    """Whether the replay was conditioned on the log's targeting (:mod:`~experiments.calibrate.contact_match`)."""
+    timing: np.ndarray | None = None
+    """The brand's timing the replay followed (:attr:`ContactDesign.timing`), None when not conditioned."""
 
     @property
     def lift_identified(self) -> bool:
@@ -445,7 +449,7 @@ def fit_contacts(contacts: Contacts, tx: Transactions, end: int, base: Scenario,
     cov = cov[np.ix_(keep, keep)] if keep.size else np.zeros((0, 0))
     return ContactFit(apply_overrides(base, values, "contact fit"), values, ses, base_values, fixed, stats, target, se,
                       b, **summary, seconds=time.perf_counter() - started, covariance=cov, iterations=history,
-                      searched=names)
+                      searched=names, matched=match, timing=timing)
 
 
 def _distance(resid: np.ndarray, se: np.ndarray) -> float:
