@@ -11,8 +11,9 @@ of each contacted customer's rows are replayed with the :class:`~policies.replay
 customers conditioned on the log's targeting (:mod:`~experiments.calibrate.contact_match`: matched to
 the customer's record of orders when the brand first picked them, sent at the slot the brand would pick for
 them, since a brand that targets writes to customers unlike a random draw), the control rows are held out
-the same way (counted when the channel could reach the customer that day), and the rows of simulated customers without an order in the
-span are left out, as the log reader leaves out contacts of customers who never ordered. Damped
+the same way (counted when the channel could reach the customer that day), and the rows of simulated
+customers without an order in the span are left out, as the log reader leaves out contacts of customers who
+never ordered. Damped
 Gauss-Newton with common random numbers moves the named parameters until the simulated statistics agree
 with the log's in the metric of their variances.
 
