@@ -19,8 +19,9 @@ from experiments.logs.contacts import read_contacts
 from experiments.logs.export import BASE_DATE, export_logs
 from experiments.logs.transactions import read_transactions
 from policies.registry import make_policy
+from policies.replay import Replay
 from sim.config import apply_overrides, load_scenario
-from sim.defaults import EVENING, MORNING, NOON
+from sim.defaults import CHANNELS, EVENING, MORNING, NOON
 from sim.engine import Simulation
 
 N, HISTORY, DAYS = 3000, 180, 90
@@ -28,6 +29,7 @@ N, HISTORY, DAYS = 3000, 180, 90
 TRUTH = {"channels.wecom.open_rate": 0.45, "contents.coupon.conversion": 0.12}
 COPIES = 4
 BOOTSTRAP = 40
+WECOM = CHANNELS.index("wecom")
 Z = 3.0
 """Tolerance in standard errors of the difference between the log's statistic and the replay's: the log's
 bootstrap SE (customers resampled) and the replay's own noise (``COPIES`` simulated customers per log customer),
@@ -107,3 +109,21 @@ def test_matched_customers_are_distinct_and_share_the_log_customers_record(copie
         assert np.mean(x == before) > 0.95  # the count of orders is matched (a rare record may find none free)
         near = np.abs(record_features(x, lx, opening) - record_features(before, last, opening)).max(axis=1)
         assert np.median(near) < 0.05
+
+
+def test_a_timed_replay_sends_at_the_slot_the_timing_gives_for_each_customers_last_activity():
+    n = 400
+    sim = Simulation(load_scenario("beauty"), customers=n, seed=2, inflow=False)
+    sim.state.reach[:n] |= 1 << WECOM
+    sim.state.active_slot[:n] = np.arange(n) % 5 - 1  # none seen, morning, noon, evening, night
+    rows = np.arange(n)
+    timing = np.array([-1, NOON, NOON, EVENING, -1])  # morning and noon to noon, evening kept, night not mapped
+    plan = Replay(rows, np.zeros(n), np.full(n, WECOM), np.zeros(n), np.full(n, MORNING), timing=timing)
+    plan.reset(n, 2)
+    act = plan.act(sim.observe())
+    sent = act.channel == WECOM
+    assert sent.sum() > n // 2
+    want = np.array([MORNING, NOON, NOON, EVENING, MORNING])[rows % 5]  # the logged slot where not mapped
+    assert np.array_equal(act.slot[sent], want[sent])
+    with pytest.raises(ValueError, match="timing needs 5 slot codes"):
+        Replay(rows, np.zeros(n), np.full(n, WECOM), np.zeros(n), np.zeros(n), timing=np.zeros(3))
