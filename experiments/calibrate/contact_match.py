@@ -1,5 +1,4 @@
-"""The contact fit's replay conditioned on a log's targeting: matched customers (:func:`matched_rows`), the brand's
-timing (:func:`brand_timing`).
+"""The contact fit's replay conditioned on a log's targeting: matched customers, the brand's timing.
 
 Why: a brand targets. A rule such as ``fatigue_capped`` writes to customers by their CRM record (recency,
 frequency, contacts, responses), so the customers of a contact log are not a random draw of the pool, and
