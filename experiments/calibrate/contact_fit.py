@@ -7,10 +7,13 @@ are the log's measured responses (:func:`~experiments.calibrate.contact_response
 share and the unsubscribes per message of each channel, the extra purchases within 14 days per message of
 each (channel, content) against the control rows. The engine reproduces the same design: a pool drawn from
 the base scenario (the one fitted to the transactions) plays the log's span; :data:`copies <SIM_RATIO>`
-of each contacted customer's rows are replayed on their own simulated customers with the
-:class:`~policies.replay.Replay` policy, the control rows are held out the same way (counted when the
-channel could reach the customer that day), and the rows of simulated customers without an order in the
-span are left out, as the log reader leaves out contacts of customers who never ordered. Damped
+of each contacted customer's rows are replayed with the :class:`~policies.replay.Replay` policy on simulated
+customers conditioned on the log's targeting (:mod:`~experiments.calibrate.contact_match`: matched to
+the customer's record of orders when the brand first picked them, sent at the slot the brand would pick for
+them, since a brand that targets writes to customers unlike a random draw), the control rows are held out
+the same way (counted when the channel could reach the customer that day), and the rows of simulated
+customers without an order in the span are left out, as the log reader leaves out contacts of customers who
+never ordered. Damped
 Gauss-Newton with common random numbers moves the named parameters until the simulated statistics agree
 with the log's in the metric of their variances.
 
@@ -29,7 +32,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from experiments.calibrate.contact_match import brand_timing, matched_rows, orders_before
 from experiments.calibrate.contact_response import ALL, LogResponse, responses_of, window_purchases
+from experiments.calibrate.history import daily
 from experiments.logs.contacts import Contacts
 from experiments.logs.export import OrderTracker
 from experiments.logs.transactions import Transactions
@@ -39,6 +44,7 @@ from sim.config import Scenario, apply_overrides
 from sim.defaults import CHANNELS, CONTENTS, EVENING, FLAG_OPENED, FLAG_UNSUBSCRIBED
 from sim.engine import Simulation
 from sim.observation import Action, Observation
+from sim.protocol import Policy
 from sim.rng import P_POLICY, uniforms
 
 MIN_CONTACTS = 200
@@ -93,6 +99,16 @@ class ContactDesign:
     window: int = WINDOW_DAYS
     ids: np.ndarray | None = None
     """The log's id of each customer 0..n-1."""
+    opening: np.ndarray | None = None
+    """Day of each customer's first row (contact or control): when the brand first picked them."""
+    before: np.ndarray | None = None
+    """Orders (one a day) of each customer 0..n-1 from the log's first order to the day before their first row:
+    their record when the brand first picked them (:mod:`~experiments.calibrate.contact_match`)."""
+    last: np.ndarray | None = None
+    """Day of the last of those orders, -1 when there is none."""
+    timing: np.ndarray | None = None
+    """The slot the brand sends at by the customer's last activity
+    (:func:`~experiments.calibrate.contact_match.brand_timing`)."""
 
     @classmethod
     def of(cls, contacts: Contacts, tx: Transactions, end: int, window: int = WINDOW_DAYS) -> "ContactDesign":
@@ -108,11 +124,17 @@ class ContactDesign:
         used, local = np.unique(contacts.customer[idx], return_inverse=True)
         bought = window_purchases(tx, contacts.customer[idx], contacts.day[idx], window).astype(np.float64)
         slot = np.where(contacts.slot[idx] >= 0, contacts.slot[idx], EVENING)
-        return cls(local.astype(np.int64), (contacts.day[idx] - start).astype(np.int64),
+        day = (contacts.day[idx] - start).astype(np.int64)
+        opening = np.full(used.size, end - start + 1, np.int64)
+        np.minimum.at(opening, local, day)
+        cust, when, _ = daily(tx)
+        before, last = orders_before(cust, when - start, used, opening)
+        timing = brand_timing(contacts.customer[idx], day, slot, contacts.opened[idx], cust, when - start)
+        return cls(local.astype(np.int64), day,
                    contacts.channel[idx].astype(np.int64), contacts.content[idx].astype(np.int64),
                    slot.astype(np.int64), contacts.opened[idx].astype(np.int64),
                    contacts.unsubscribed[idx].astype(np.int64), bought, int(used.size), int(end - start + 1),
-                   int((~first).sum()), window, tx.ids[used])
+                   int((~first).sum()), window, tx.ids[used], opening, before, last, timing)
 
     def responses(self, rows: np.ndarray | None = None) -> list[LogResponse]:
         """The log's measured responses (``rows``: a resample of the rows, by index)."""
@@ -173,6 +195,10 @@ class ContactFit:
     iterations: list[dict[str, float]] = field(default_factory=list)
     searched: tuple[str, ...] = ()
     """Every parameter the search moved (:attr:`values` less those found weakly identified)."""
+    matched: bool = False
+    """Whether the replay was conditioned on the log's targeting (:mod:`~experiments.calibrate.contact_match`)."""
+    timing: np.ndarray | None = None
+    """The brand's timing the replay followed (:attr:`ContactDesign.timing`), None when not conditioned."""
 
     @property
     def lift_identified(self) -> bool:
@@ -253,34 +279,39 @@ def _ranges(counts: np.ndarray) -> np.ndarray:
 
 
 def replay(scenario: Scenario, design: ContactDesign, seed: int, copies: int, balance: bool = True,
-           rows: np.ndarray | None = None, customers: int | None = None) -> list[LogResponse]:
+           rows: np.ndarray | None = None, customers: int | None = None, timing: np.ndarray | None = None
+           ) -> list[LogResponse]:
     """The responses the engine shows under the log's design: ``copies`` simulated customers per log customer.
 
-    A pool of ``copies * n`` customers of ``scenario`` (nobody joins) plays the log's days; simulated
-    customer ``i + j * n`` gets log customer ``i``'s contacts (:class:`~policies.replay.Replay`: refused
-    when the channel cannot reach it that day) and is held out where ``i`` was a control (counted when the
-    channel could have reached it). It starts reachable on every channel the log contacted ``i`` on (the log
-    shows ``i`` was): drawn reach would leave the copies less contacted, so less fatigued, than the log's
-    customers. Rows of customers without an order in the span are left out.
+    A pool of ``customers`` of ``scenario`` (default ``copies * n``; nobody joins) plays the log's days;
+    simulated customer ``rows[j, i]`` (default ``i + j * n``: a fresh draw; :func:`matched_rows` for customers
+    matched to the log's) gets log customer ``i``'s contacts (:class:`~policies.replay.Replay`: refused when the
+    channel cannot reach it that day) and is held out where ``i`` was a control (counted when the channel
+    could have reached it). It starts reachable on every channel the log contacted ``i`` on (the log shows
+    ``i`` was): drawn reach would leave the copies less contacted, so less fatigued, than the log's
+    customers. Rows of customers without an order in the span are left out; with ``balance`` each log
+    customer weighs one, shared by its copies that ordered. ``timing`` (the log's
+    :attr:`~ContactDesign.timing`): the slot of a row is the simulated customer's own, as the log's brand
+    times its messages by the last activity its CRM saw (:class:`~policies.replay.Replay`).
 
-    ``rows`` and ``customers`` (a check of the replay, with ``copies = 1``): log customer ``i`` is row
-    ``rows[i]`` of a pool of ``customers``, e.g. the pool that wrote the log, which must then give its
-    statistics back.
+    ``rows`` of shape ``(n,)`` with ``copies = 1`` is a check of the replay: log customer ``i`` on row
+    ``rows[i]`` of the pool that wrote the log must give its statistics back.
     """
     n, size = design.n, design.customer.size
-    if rows is not None and copies != 1:
-        raise ValueError("replay: rows place each log customer on one pool row; copies must be 1")
-    cust = (design.customer[None, :] + n * np.arange(copies)[:, None]).ravel() if rows is None else \
-        np.asarray(rows, np.int64)[design.customer]
+    rows = np.arange(copies * n, dtype=np.int64).reshape(copies, n) if rows is None else \
+        np.asarray(rows, np.int64).reshape(-1, n)
+    if rows.shape[0] != copies:
+        raise ValueError(f"replay: rows give {rows.shape[0]} copies of each log customer, copies is {copies}")
+    cust = rows[:, design.customer].ravel()
     tile = {k: np.tile(getattr(design, k), copies) for k in ("day", "channel", "content", "slot")}
     send = tile["content"] >= 0
-    sim = Simulation(scenario, customers=customers or copies * n, seed=seed, inflow=False)
+    sim = Simulation(scenario, customers=customers or int(rows.max()) + 1, seed=seed, inflow=False)
     shown = np.zeros(sim.n, np.uint8)  # the log shows each customer reachable on the channels it was contacted on
     np.bitwise_or.at(shown, cust, np.left_shift(1, tile["channel"]).astype(np.uint8))
     sim.state.reach[:sim.n] |= shown
     first = sim.day
     plan = Replay(cust[send], tile["day"][send] + first, tile["channel"][send], tile["content"][send],
-                  tile["slot"][send])
+                  tile["slot"][send], timing=timing)
     plan.reset(sim.n, seed)
     tracker = OrderTracker(sim)
     by_day = np.argsort(tile["day"], kind="stable")
@@ -316,9 +347,8 @@ def replay(scenario: Scenario, design: ContactDesign, seed: int, copies: int, ba
     unsub = np.where(known_unsub, (flags & FLAG_UNSUBSCRIBED) > 0, -1).astype(np.int64)
     opened[~send] = unsub[~send] = -1
     weight = np.ones(cust.size)
-    if balance and rows is None:  # each log customer counts once, as in the log: its copies that ordered share it
-        pattern = np.arange(copies * n) % n
-        kept = np.bincount(pattern[buyer], minlength=n).astype(np.float64)
+    if balance:  # each log customer counts once, as in the log: its copies that ordered share it
+        kept = buyer[rows].sum(axis=0).astype(np.float64)
         weight = 1.0 / np.maximum(kept[design.customer], 1.0)[np.arange(cust.size) % size]
     return responses_of(tile["day"][keep], tile["channel"][keep], tile["content"][keep], opened[keep], unsub[keep],
                         bought[keep], weight[keep])
@@ -334,11 +364,15 @@ def _scenario(base: Scenario, names: tuple[str, ...], theta: np.ndarray) -> Scen
 
 def fit_contacts(contacts: Contacts, tx: Transactions, end: int, base: Scenario, seed: int = 0,
                  iterations: int = ITERATIONS, bootstrap: int = BOOTSTRAP,
-                 copies: int | None = None) -> ContactFit:
+                 copies: int | None = None, match: bool = True) -> ContactFit:
     """Fit the contact-response parameters of ``base`` that ``contacts`` identifies (see the module docstring).
 
     ``base`` should be the scenario fitted to the transactions (its pool is the one the log is replayed on).
     ``copies``: simulated customers per contacted one (default: :data:`SIM_RATIO`, more for a small log).
+    ``match``: condition the replay on the log's targeting (:mod:`~experiments.calibrate.contact_match`):
+    each log customer's rows go to simulated customers matched to their record when first picked, at the
+    slot the log's brand would pick for them; False replays them on a fresh draw at the logged slots, which
+    is biased on a targeted log and kept to measure that bias.
     """
     started = time.perf_counter()
     design = ContactDesign.of(contacts, tx, end)
@@ -361,8 +395,13 @@ def fit_contacts(contacts: Contacts, tx: Transactions, end: int, base: Scenario,
     lo, hi = (np.log([LIMITS[n.rsplit(".", 1)[1]][j] for n in names]) for j in (0, 1))
     theta = np.clip(np.log([max(base_values[n], 1e-300) for n in names]), lo, hi)
 
+    rows, pool = matched_rows(base, design.opening, design.before, design.last, design.days, k, seed) if match \
+        else (None, None)
+    timing = design.timing if match else None
+
     def binding(t: np.ndarray) -> np.ndarray:
-        return np.nan_to_num(statistic_vector(stats, replay(_scenario(base, names, t), design, seed, k)))
+        return np.nan_to_num(statistic_vector(stats, replay(_scenario(base, names, t), design, seed, k, rows=rows,
+                                                            customers=pool, timing=timing)))
 
     history: list[dict[str, float]] = []
     b = binding(theta)
@@ -413,7 +452,7 @@ def fit_contacts(contacts: Contacts, tx: Transactions, end: int, base: Scenario,
     cov = cov[np.ix_(keep, keep)] if keep.size else np.zeros((0, 0))
     return ContactFit(apply_overrides(base, values, "contact fit"), values, ses, base_values, fixed, stats, target, se,
                       b, **summary, seconds=time.perf_counter() - started, covariance=cov, iterations=history,
-                      searched=names)
+                      searched=names, matched=match, timing=timing)
 
 
 def _distance(resid: np.ndarray, se: np.ndarray) -> float:
@@ -477,3 +516,29 @@ class RandomCampaign:
     def describe(self) -> str:
         """The campaign in words."""
         return f"Random campaign: {self.share:.0%} of reachable customers a day, cycling {len(self.schedule)} sends."
+
+
+class AfterSilence:
+    """A campaign that starts ``silent`` days after the run does: a log with orders from before its first contact.
+
+    A brand's transactions usually go back before its contact log: engine logs of that shape check the fit.
+    The run's first day is the day of the first :meth:`act` after :meth:`reset`.
+    """
+
+    kind = "campaign"
+
+    def __init__(self, policy: Policy, silent: int) -> None:
+        """``policy`` decides every day from day ``silent`` of the run on."""
+        self.policy, self.silent, self.name = policy, int(silent), policy.name
+        self.start: int | None = None
+
+    def reset(self, n: int, seed: int) -> None:
+        """Start a run: the campaign's policy too."""
+        self.policy.reset(n, seed)
+        self.start = None
+
+    def act(self, obs: Observation) -> Action:
+        """Nobody before the campaign, then the campaign's contacts."""
+        if self.start is None:
+            self.start = obs.day
+        return Action.none(obs.n) if obs.day < self.start + self.silent else self.policy.act(obs)

@@ -16,6 +16,7 @@ from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.plots import FREQ_BINS, frequency_counts, recency_counts, recency_labels
 from experiments.logs.rows import day_text
 from experiments.response import WINDOW_DAYS
+from sim.defaults import SLOTS
 
 Z90 = 1.6449
 """Normal quantile of a two-sided 90% interval."""
@@ -135,12 +136,24 @@ def _how_errors(cal: Calibration) -> str:
     return text
 
 
+def _conditioning(fit: ContactFit) -> str:
+    """How the replay was conditioned on the log's targeting, in words (empty when it was not)."""
+    if not fit.matched:
+        return ""
+    timing = () if fit.timing is None else fit.timing
+    followed = [f"last active in the {SLOTS[a - 1]}: {SLOTS[s]}" for a, s in enumerate(timing) if a > 0 and s >= 0]
+    slots = ("; sent at the slot the log's brand picks by the last activity it saw (" + "; ".join(followed) + ")"
+             if followed else "; the log shows no timing by the last activity, so each row keeps its slot")
+    return ", each matched to their log customer's record of orders when the brand first picked them" + slots
+
+
 def contact_fit_lines(fit: ContactFit) -> list[str]:
     """The ``fit.md`` section of the contact-response fit: estimates, what is kept and why, matched statistics."""
     out = ["", "## Contact-response parameters (fitted)", "",
            f"Fitted by indirect inference to {fit.contacts:,} messages and {fit.controls:,} control rows of "
            f"{fit.customers:,} customers, the log's rows replayed on {fit.sim_customers:,} simulated customers of the "
-           f"scenario fitted above, in {fit.seconds:.0f} s (docs/calibration.md). Standard errors: a bootstrap of the "
+           f"scenario fitted above{_conditioning(fit)}, in {fit.seconds:.0f} s (docs/calibration.md). "
+           "Standard errors: a bootstrap of the "
            "log's customers gives the statistics' covariance, carried through the slopes of the simulated statistics "
            "(delta method) with the simulation's own noise added; intervals are taken on the log scale.", "",
            "| parameter | estimate | SE | 90% interval | base value | unit |", "|---|---:|---:|---|---:|---|"]
