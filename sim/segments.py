@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sim._threads import twin
 from sim.observation import Observation
 
 FALLBACK_INTERVAL_DAYS = 45.0
@@ -101,7 +102,7 @@ def segment_of(recency: int, interval: float, typical: np.float32, frequency: in
     return FAN if frequency == 0 else seg
 
 
-@njit(cache=True, parallel=True)
+@twin(cache=True)
 def _segment_rows(recency, interval, typical, frequency, tier, out):  # pragma: no cover - jitted
     """:func:`segment_of` for every customer, in one pass."""
     for i in prange(recency.shape[0]):

@@ -7,6 +7,8 @@ is checked here against the straightforward numpy formulation on a small pool.
 
 from __future__ import annotations
 
+import sys
+
 import numba
 import numpy as np
 import pytest
@@ -139,26 +141,65 @@ def test_serial_twins_compute_what_the_parallel_kernels_compute(beauty, policy, 
 
 
 def test_engine_threads_picks_the_twin_by_pool_size_and_restores(monkeypatch):
+    """Only the twin flag changes: numba's thread count is left as set (setting it each day cost two threads time)."""
     import sim._threads as threads
     monkeypatch.setattr(threads, "PARALLEL_FROM", 1000)
     numba.set_num_threads(2)
     try:
         assert not threads.serial_now()
         with threads.engine_threads(999):
-            assert threads.serial_now() and numba.get_num_threads() == 1
+            assert threads.serial_now() and numba.get_num_threads() == 2
             with threads.engine_threads(999):  # nested (the Mesa model around a step): the outer comes back
                 assert threads.serial_now()
-            assert threads.serial_now() and numba.get_num_threads() == 1
+            with threads.engine_threads(1000):
+                assert not threads.serial_now()
+            assert threads.serial_now() and numba.get_num_threads() == 2
         with threads.engine_threads(1000):
             assert not threads.serial_now() and numba.get_num_threads() == 2
         assert not threads.serial_now() and numba.get_num_threads() == 2
         numba.set_num_threads(1)
-        with threads.engine_threads(999):
-            assert threads.serial_now() and numba.get_num_threads() == 1
         with threads.engine_threads(5000):  # a large pool on one thread: the parallel kernels, on that thread
             assert not threads.serial_now() and numba.get_num_threads() == 1
     finally:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
+def _parallel_kernels_outside_twins() -> dict[str, object]:
+    """Every ``njit(parallel=True)`` kernel of the day's modules that is not one half of a :class:`Twin`."""
+    import sys
+
+    from numba.core.registry import CPUDispatcher
+    import agents.mesa_model, sim.envs.batch, sim.envs.pool  # noqa: F401, E401 - their policies' helpers load too
+    found = {}
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] in ("sim", "policies", "experiments", "agents"):
+            for attr, obj in list(vars(module).items()):
+                if isinstance(obj, CPUDispatcher) and obj.targetoptions.get("parallel"):
+                    found[f"{name}.{attr}"] = obj
+    return found
+
+
+@pytest.mark.parametrize("policy", ["fatigue_capped", "rfm_tiered", "blast", "fixed_cadence", "journeys"])
+def test_a_small_pool_s_day_enters_no_parallel_region(beauty, policy, monkeypatch):
+    """Below ``PARALLEL_FROM`` rows a run calls no parallel kernel outside the twins, whatever the thread count.
+
+    What keeps 2 threads from costing more than 1 on a small pool: a parallel kernel that is not a twin
+    would launch on every thread set (``engine_threads`` no longer sets one thread).
+    """
+    calls: list[str] = []
+    for qualified, kernel in _parallel_kernels_outside_twins().items():
+        module, attr = qualified.rsplit(".", 1)
+
+        def counted(*args, _k=kernel, _n=qualified):  # noqa: ANN002, ANN202 - a pass-through spy
+            calls.append(_n)
+            return _k(*args)
+        monkeypatch.setattr(sys.modules[module], attr, counted)
+    s = Simulation(beauty, 2 * BLOCK, 3)
+    recorder = ContactRecorder(make_policy(policy))
+    result = s.run(recorder, 8, residual=False)
+    assert result.summary["contacts"] > 0
+    assert calls == []
+    assert "sim.kernels.check_actions" not in _parallel_kernels_outside_twins()  # validation is a twin
 
 
 def test_the_bench_s_replay_steps_through_the_same_days_as_the_played_run(beauty):
