@@ -661,14 +661,20 @@ def check_actions(act_channel, act_content, act_slot, reach, month_count, status
                   n_contents, n_slots):  # pragma: no cover - jitted
     """First invalid action as (error code, customer index); (E_OK, -1) when all are valid.
 
-    Blocks of customers are checked in parallel, each up to its first fault; the first faulty block reports.
+    Blocks of customers are checked in parallel: first whether the block holds any fault, in one
+    branch-free pass (:func:`block_valid`), and only a faulty block again up to its first fault; the
+    first faulty block reports.
     """
     n = act_channel.shape[0]
     nb = (n + BLOCK - 1) // BLOCK
     codes = np.zeros(nb, np.int64)
     where = np.full(nb, -1, np.int64)
     for b in prange(nb):
-        for i in range(b * BLOCK, min((b + 1) * BLOCK, n)):
+        lo, hi = b * BLOCK, min((b + 1) * BLOCK, n)
+        if block_valid(act_channel[lo:hi], act_content[lo:hi], act_slot[lo:hi], status[lo:hi], reach[lo:hi],
+                       month_count[lo:hi], caps, n_contents, n_slots):
+            continue
+        for i in range(lo, hi):
             code = action_fault(act_channel[i], act_content[i], act_slot[i], status[i], reach[i], month_count[i],
                                 caps, n_contents, n_slots)
             if code != E_OK:
@@ -678,6 +684,32 @@ def check_actions(act_channel, act_content, act_slot, reach, month_count, status
         if codes[b] != E_OK:
             return codes[b], where[b]
     return E_OK, -1
+
+
+@njit(cache=True)
+def block_valid(channel, content, slot, status, reach, month_count, caps, n_contents, n_slots):  # pragma: no cover
+    """Whether every action of a block of customers is valid (:func:`action_fault` is E_OK for each).
+
+    Most rows are no contact: one pass without a branch per row finds any negative code other than
+    NO_CONTACT (the loop vectorizes), then the contacted rows alone are checked, each check without
+    a branch of its own. Half the time of a branch per check on every row (docs/performance.md).
+    """
+    n_channels = caps.shape[0]
+    stray = 0
+    for i in range(channel.shape[0]):
+        stray += channel[i] < -1
+    if stray:
+        return False
+    for i in range(channel.shape[0]):
+        c = np.int64(channel[i])
+        if c == -1:
+            continue
+        inside = (c >= 0) & (c < n_channels)
+        cc = c if inside else 0  # a channel outside the table reads channel 0's count and fails all the same
+        if not (inside & (np.uint64(content[i]) < np.uint64(n_contents)) & (np.uint64(slot[i]) < np.uint64(n_slots))
+                & (status[i] == ACTIVE) & (((reach[i] >> cc) & 1) == 1) & (month_count[i, cc] < caps[cc])):
+            return False
+    return True
 
 
 @njit(cache=True, inline="always")

@@ -18,7 +18,8 @@ from experiments.recording import ContactRecorder
 from policies import make_policy
 from sim import Simulation
 from sim.acquisition import daily_joiners
-from sim.defaults import BLOCK, CONTENTS, NEVER, NO_CONTACT, ORIGIN_AD, ORIGIN_ORDER, ORIGIN_REFERRAL, ORIGIN_STORE
+from sim.defaults import (ACTIVE, BLOCK, CONTENTS, DROPPED, N_SLOTS, NEVER, NO_CONTACT, ORIGIN_AD, ORIGIN_ORDER, ORIGIN_REFERRAL,
+                          ORIGIN_STORE)
 from sim.observation import Action, InvalidActionError, Observation, _typical_interval, crm_row
 
 
@@ -92,6 +93,60 @@ def test_validation_names_the_first_fault_across_blocks(played):
     channel[BLOCK + 5] = NO_CONTACT
     with pytest.raises(InvalidActionError, match=f"customer {2 * BLOCK + 7}: channel code out of range"):
         played.validate(action)
+
+
+def _first_fault(ch, ct, sl, reach, month_count, status, caps) -> tuple[int, int]:
+    """The first invalid action, row by row in Python: the definition validation must match."""
+    from sim import kernels as k
+    for i in range(ch.shape[0]):
+        c = int(ch[i])
+        if c < 0:
+            if c != -1:
+                return k.E_CHANNEL, i
+            continue
+        code = (k.E_CHANNEL if c >= caps.shape[0] else k.E_CONTENT if not 0 <= ct[i] < len(CONTENTS)
+                else k.E_SLOT if not 0 <= sl[i] < N_SLOTS else k.E_DROPPED if status[i] != ACTIVE
+                else k.E_UNREACHABLE if not (int(reach[i]) >> c) & 1 else k.E_CAP if month_count[i, c] >= caps[c]
+                else k.E_OK)
+        if code != k.E_OK:
+            return code, i
+    return k.E_OK, -1
+
+
+@pytest.mark.parametrize("fault", ["channel", "content", "slot", "dropped", "unreachable", "cap", "none"])
+def test_validation_finds_the_first_fault_of_every_kind_in_both_twins(played, fault):
+    """The branch-free block check and the row-by-row search name the fault a row-by-row definition names."""
+    from sim import kernels
+    st, n = played.state, played.n
+    rng = np.random.default_rng(len(fault))
+    usable = played.observe().usable
+    ch = np.full(n, NO_CONTACT, np.int8)
+    ok_rows = np.flatnonzero(usable != 0)
+    rows = rng.choice(ok_rows, min(400, ok_rows.size), replace=False)
+    ch[rows] = [int(np.flatnonzero([(u >> c) & 1 for c in range(5)])[0]) for u in usable[rows]]
+    ct, sl = rng.integers(0, len(CONTENTS), n).astype(np.int8), rng.integers(0, N_SLOTS, n).astype(np.int8)
+    status, reach, month_count = st.status.copy(), st.reach.copy(), st.month_count.copy()
+    at = [int(rng.integers(BLOCK + 1, n)), int(rng.integers(2 * BLOCK, n))]  # past the first block
+    for i in at:
+        ch[i], ct[i], sl[i], status[i], reach[i], month_count[i] = 1, 0, 0, ACTIVE, 0b11111, 0  # valid, until:
+        if fault == "channel":
+            ch[i] = rng.choice([-2, -128, 5, 9, 127])
+        elif fault == "content":
+            ct[i] = rng.choice([-1, len(CONTENTS), 100])
+        elif fault == "slot":
+            sl[i] = rng.choice([-1, N_SLOTS, 100])
+        elif fault == "dropped":
+            status[i] = DROPPED
+        elif fault == "unreachable":
+            reach[i] = 0b11101
+        elif fault == "cap":
+            month_count[i, 1] = played.params.caps[1]
+    args = (ch, ct, sl, reach, month_count, status, played.params.caps)
+    expected = _first_fault(*args)
+    assert (expected[0] != kernels.E_OK) == (fault != "none")
+    for kernel in (kernels.check_actions.parallel, kernels.check_actions.serial):
+        code, i = kernel(*args, len(CONTENTS), N_SLOTS)
+        assert (int(code), int(i)) == expected
 
 
 def test_the_day_s_joiners_come_in_order_and_match_their_counts(beauty):
