@@ -53,9 +53,9 @@ def engine_threads(rows: int) -> Iterator[None]:
     Every parallel kernel of the day's path (the step, the observation's features, the rule policies'
     helpers, validation, the recorder) is a :class:`Twin`, so a small pool enters no parallel region
     at all whatever the thread count. Only a per-thread flag changes: numba's thread count is left as
-    it is (setting it to one and back every day cost more on two threads than one thread's whole
-    gain at 10,000 customers; docs/performance.md), so a parallel kernel that is not a twin (a user's
-    own) runs on the threads set. From :data:`PARALLEL_FROM` rows the parallel kernels run, on as
+    it is (setting it to one and back, every day, was the only thing the 2-thread setting did that the
+    1-thread one did not; docs/performance.md), so a parallel kernel that is not a twin (a user's own)
+    runs on the threads set. From :data:`PARALLEL_FROM` rows the parallel kernels run, on as
     many threads as are set. Results do not depend on it: work is split into fixed blocks whatever
     the thread count.
     """

@@ -196,7 +196,7 @@ def test_serial_twins_compute_what_the_parallel_kernels_compute(beauty, policy, 
 
 
 def test_engine_threads_picks_the_twin_by_pool_size_and_restores(monkeypatch):
-    """Only the twin flag changes: numba's thread count is left as set (setting it each day cost two threads time)."""
+    """Only the twin flag changes: numba's thread count is left as set, on entry, inside and on exit."""
     import sim._threads as threads
     monkeypatch.setattr(threads, "PARALLEL_FROM", 1000)
     numba.set_num_threads(2)
