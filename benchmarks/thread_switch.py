@@ -26,7 +26,6 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 import numba
-import numpy as np
 
 import sim._threads as threads
 import sim.engine as engine

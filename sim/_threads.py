@@ -48,7 +48,7 @@ def serial_now() -> bool:
 
 @contextmanager
 def engine_threads(rows: int) -> Iterator[None]:
-    """Run the :class:`Twin` kernels inside through their one-thread twins when the pool has fewer than :data:`PARALLEL_FROM` rows.
+    """Run the :class:`Twin` kernels inside through their one-thread twins below :data:`PARALLEL_FROM` rows.
 
     Every parallel kernel of the day's path (the step, the observation's features, the rule policies'
     helpers, validation, the recorder) is a :class:`Twin`, so a small pool enters no parallel region

@@ -18,8 +18,8 @@ from experiments.recording import ContactRecorder
 from policies import make_policy
 from sim import Simulation
 from sim.acquisition import daily_joiners
-from sim.defaults import (ACTIVE, BLOCK, CONTENTS, DROPPED, N_SLOTS, NEVER, NO_CONTACT, ORIGIN_AD, ORIGIN_ORDER, ORIGIN_REFERRAL,
-                          ORIGIN_STORE)
+from sim.defaults import (ACTIVE, BLOCK, CONTENTS, DROPPED, N_SLOTS, NEVER, NO_CONTACT, ORIGIN_AD, ORIGIN_ORDER,
+                          ORIGIN_REFERRAL, ORIGIN_STORE)
 from sim.observation import Action, InvalidActionError, Observation, _typical_interval, crm_row
 
 
