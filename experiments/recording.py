@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import prange
+from numba import njit, prange
 
 from sim._threads import twin
 from sim.defaults import BLOCK, CONTENTS
@@ -64,10 +64,9 @@ class ContactRecorder:
 def _count_contacts(record, typical, tier, channel, content, nc, cells, reachable):  # pragma: no cover - jitted
     """Today's contacts by (segment, content) into ``cells`` and reachable customers by segment, in one pass.
 
-    Counted per block of customers and summed in block order (integers: the same whatever the threads).
-    Contents outside the table are counted in its nearest end, as the action's validation would reject them.
-    Each block takes two branch-free passes: the segments (the divisions vectorize), then the counts
-    into four interleaved tallies (consecutive rows rarely wait on the same counter).
+    Counted per block of customers (:func:`_count_block`) and summed in block order (integers: the same
+    whatever the threads). Contents outside the table are counted in its nearest end, as the action's
+    validation would reject them.
     """
     day, reach, _, _, last_purchase, first_purchase, frequency, _ = record
     n = reach.shape[0]
@@ -77,23 +76,37 @@ def _count_contacts(record, typical, tier, channel, content, nc, cells, reachabl
     part = np.zeros((nb, width), np.int64)
     for b in prange(nb):
         lo, hi = b * BLOCK, min((b + 1) * BLOCK, n)
-        segs = np.empty(hi - lo, np.int64)
-        for j in range(hi - lo):
-            i = lo + j
-            segs[j] = segment_of(days_since(day, last_purchase[i]),
-                                 purchase_interval(last_purchase[i], first_purchase[i], frequency[i]), typical,
-                                 frequency[i], tier[i])
-        lanes = np.zeros((4, width), np.int64)
-        for j in range(hi - lo):
-            i = lo + j
-            seg = segs[j]
-            lanes[j & 3, seg * nc + min(max(np.int64(content[i]), 0), nc - 1)] += channel[i] >= 0
-            lanes[j & 3, nk + seg] += reach[i] != 0
-        for k in range(width):
-            part[b, k] = lanes[0, k] + lanes[1, k] + lanes[2, k] + lanes[3, k]
+        _count_block(day, typical, nc, nk, last_purchase[lo:hi], first_purchase[lo:hi], frequency[lo:hi],
+                     tier[lo:hi], reach[lo:hi], channel[lo:hi], content[lo:hi], part[b])
     for b in range(nb):
         cells += part[b, : cells.shape[0]]
         reachable += part[b, cells.shape[0]:]
+
+
+@njit(cache=True, error_model="numpy")
+def _count_block(day, typical, nc, nk, last_purchase, first_purchase, frequency, tier, reach, channel, content,
+                 out):  # pragma: no cover - jitted
+    """One block's counts into ``out`` (contacts by segment x content, then reachable by segment).
+
+    Two branch-free passes: the segments (the divisions vectorize: a function of its own, with numpy's
+    error model, because inside a parallel loop's body they did not, 7.7 against 3.8 ns a row at 10^6
+    customers), then the counts into four interleaved tallies (consecutive rows rarely wait on the same
+    counter). No division here can be by zero: the typical interval is never 0.
+    """
+    m = reach.shape[0]
+    segs = np.empty(m, np.int64)
+    for i in range(m):
+        segs[i] = segment_of(days_since(day, last_purchase[i]),
+                             purchase_interval(last_purchase[i], first_purchase[i], frequency[i]), typical,
+                             frequency[i], tier[i])
+    width = out.shape[0]
+    lanes = np.zeros((4, width), np.int64)
+    for i in range(m):
+        seg = segs[i]
+        lanes[i & 3, seg * nc + min(max(np.int64(content[i]), 0), nc - 1)] += channel[i] >= 0
+        lanes[i & 3, nk + seg] += reach[i] != 0
+    for k in range(width):
+        out[k] = lanes[0, k] + lanes[1, k] + lanes[2, k] + lanes[3, k]
 
 
 def hidden_histograms(values: dict[str, np.ndarray], in_pool: np.ndarray) -> dict[str, dict[str, list]]:

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from sim.config import STRICT, short
 from sim.defaults import CHANNELS, CONTENTS, NO_CONTACT, SLOTS
+from sim._threads import twin
 from sim.observation import Action, Observation
 from sim.protocol import Policy as Policy
 from sim.segments import typical_interval as typical_interval
@@ -170,7 +171,7 @@ def pick_channel(obs: Observation, want: np.ndarray, preference: list[int]) -> n
     return _pick(np.ascontiguousarray(want, dtype=np.bool_), obs.usable, np.asarray(preference, np.int64))
 
 
-@njit(cache=True, parallel=True)
+@twin(cache=True)
 def _pick(want, usable, preference):  # pragma: no cover - jitted
     out = np.full(want.shape[0], NO_CONTACT, np.int8)
     for i in prange(want.shape[0]):
@@ -221,7 +222,7 @@ def slot_for(obs: Observation, default: int, avoid: tuple[int, ...] = ()) -> np.
     return _slot_for(obs.active_slot, np.int8(default), np.int64(mask))
 
 
-@njit(cache=True, parallel=True)
+@twin(cache=True)
 def _slot_for(active, default, avoid_mask):  # pragma: no cover - jitted
     out = np.empty(active.shape[0], np.int8)
     for i in prange(active.shape[0]):

@@ -48,33 +48,23 @@ def serial_now() -> bool:
 
 @contextmanager
 def engine_threads(rows: int) -> Iterator[None]:
-    """Run the kernels inside on one thread when the pool has fewer than :data:`PARALLEL_FROM` rows.
+    """Run the :class:`Twin` kernels inside through their one-thread twins below :data:`PARALLEL_FROM` rows.
 
-    :class:`Twin` kernels then run their serial twin (no parallel launch at all), and other parallel
-    kernels run on one numba thread. From :data:`PARALLEL_FROM` rows the parallel kernels run, on as
-    many threads as are set: on one thread a large pool's step ran as fast through the parallel kernel
-    as through its twin (``benchmarks/parallel_from.py`` prints both). Results do not depend on it:
-    work is split into fixed blocks whatever the thread count.
+    Every parallel kernel of the day's path (the step, the observation's features, the rule policies'
+    helpers, validation, the recorder) is a :class:`Twin`, so a small pool enters no parallel region
+    at all whatever the thread count. Only a per-thread flag changes: numba's thread count is left as
+    it is (setting it to one and back, every day, was the only thing the 2-thread setting did that the
+    1-thread one did not; docs/performance.md), so a parallel kernel that is not a twin (a user's own)
+    runs on the threads set. From :data:`PARALLEL_FROM` rows the parallel kernels run, on as
+    many threads as are set. Results do not depend on it: work is split into fixed blocks whatever
+    the thread count.
     """
-    import numba
-    before_serial = serial_now()
-    if rows >= PARALLEL_FROM:
-        _local.serial = False
-        try:
-            yield
-        finally:
-            _local.serial = before_serial
-        return
-    before = numba.get_num_threads()
-    _local.serial = True
-    if before > 1:
-        numba.set_num_threads(1)
+    before = getattr(_local, "serial", False)
+    _local.serial = rows < PARALLEL_FROM
     try:
         yield
     finally:
-        _local.serial = before_serial
-        if before > 1:
-            numba.set_num_threads(before)
+        _local.serial = before
 
 
 class Twin:

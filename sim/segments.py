@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from sim._threads import twin
 from sim.observation import Observation
 
 FALLBACK_INTERVAL_DAYS = 45.0
@@ -101,8 +102,12 @@ def segment_of(recency: int, interval: float, typical: np.float32, frequency: in
     return FAN if frequency == 0 else seg
 
 
-@njit(cache=True, parallel=True)
+@twin(cache=True, error_model="numpy")
 def _segment_rows(recency, interval, typical, frequency, tier, out):  # pragma: no cover - jitted
-    """:func:`segment_of` for every customer, in one pass."""
+    """:func:`segment_of` for every customer, in one pass.
+
+    numpy's error model: no division here is by zero (the typical interval is never 0), and with
+    Python's the serial twin's divisions did not vectorize (20 against 4 us at 10,000 customers, one thread).
+    """
     for i in prange(recency.shape[0]):
         out[i] = segment_of(recency[i], interval[i], typical, frequency[i], tier[i])

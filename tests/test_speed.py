@@ -7,6 +7,8 @@ is checked here against the straightforward numpy formulation on a small pool.
 
 from __future__ import annotations
 
+import sys
+
 import numba
 import numpy as np
 import pytest
@@ -16,7 +18,8 @@ from experiments.recording import ContactRecorder
 from policies import make_policy
 from sim import Simulation
 from sim.acquisition import daily_joiners
-from sim.defaults import BLOCK, CONTENTS, NEVER, NO_CONTACT, ORIGIN_AD, ORIGIN_ORDER, ORIGIN_REFERRAL, ORIGIN_STORE
+from sim.defaults import (ACTIVE, BLOCK, CONTENTS, DROPPED, N_SLOTS, NEVER, NO_CONTACT, ORIGIN_AD, ORIGIN_ORDER,
+                          ORIGIN_REFERRAL, ORIGIN_STORE)
 from sim.observation import Action, InvalidActionError, Observation, _typical_interval, crm_row
 
 
@@ -92,6 +95,60 @@ def test_validation_names_the_first_fault_across_blocks(played):
         played.validate(action)
 
 
+def _first_fault(ch, ct, sl, reach, month_count, status, caps) -> tuple[int, int]:
+    """The first invalid action, row by row in Python: the definition validation must match."""
+    from sim import kernels as k
+    for i in range(ch.shape[0]):
+        c = int(ch[i])
+        if c < 0:
+            if c != -1:
+                return k.E_CHANNEL, i
+            continue
+        code = (k.E_CHANNEL if c >= caps.shape[0] else k.E_CONTENT if not 0 <= ct[i] < len(CONTENTS)
+                else k.E_SLOT if not 0 <= sl[i] < N_SLOTS else k.E_DROPPED if status[i] != ACTIVE
+                else k.E_UNREACHABLE if not (int(reach[i]) >> c) & 1 else k.E_CAP if month_count[i, c] >= caps[c]
+                else k.E_OK)
+        if code != k.E_OK:
+            return code, i
+    return k.E_OK, -1
+
+
+@pytest.mark.parametrize("fault", ["channel", "content", "slot", "dropped", "unreachable", "cap", "none"])
+def test_validation_finds_the_first_fault_of_every_kind_in_both_twins(played, fault):
+    """The branch-free block check and the row-by-row search name the fault a row-by-row definition names."""
+    from sim import kernels
+    st, n = played.state, played.n
+    rng = np.random.default_rng(len(fault))
+    usable = played.observe().usable
+    ch = np.full(n, NO_CONTACT, np.int8)
+    ok_rows = np.flatnonzero(usable != 0)
+    rows = rng.choice(ok_rows, min(400, ok_rows.size), replace=False)
+    ch[rows] = [int(np.flatnonzero([(u >> c) & 1 for c in range(5)])[0]) for u in usable[rows]]
+    ct, sl = rng.integers(0, len(CONTENTS), n).astype(np.int8), rng.integers(0, N_SLOTS, n).astype(np.int8)
+    status, reach, month_count = st.status.copy(), st.reach.copy(), st.month_count.copy()
+    at = [int(rng.integers(BLOCK + 1, n)), int(rng.integers(2 * BLOCK, n))]  # past the first block
+    for i in at:
+        ch[i], ct[i], sl[i], status[i], reach[i], month_count[i] = 1, 0, 0, ACTIVE, 0b11111, 0  # valid, until:
+        if fault == "channel":
+            ch[i] = rng.choice([-2, -128, 5, 9, 127])
+        elif fault == "content":
+            ct[i] = rng.choice([-1, len(CONTENTS), 100])
+        elif fault == "slot":
+            sl[i] = rng.choice([-1, N_SLOTS, 100])
+        elif fault == "dropped":
+            status[i] = DROPPED
+        elif fault == "unreachable":
+            reach[i] = 0b11101
+        elif fault == "cap":
+            month_count[i, 1] = played.params.caps[1]
+    args = (ch, ct, sl, reach, month_count, status, played.params.caps)
+    expected = _first_fault(*args)
+    assert (expected[0] != kernels.E_OK) == (fault != "none")
+    for kernel in (kernels.check_actions.parallel, kernels.check_actions.serial):
+        code, i = kernel(*args, len(CONTENTS), N_SLOTS)
+        assert (int(code), int(i)) == expected
+
+
 def test_the_day_s_joiners_come_in_order_and_match_their_counts(beauty):
     inviters = np.array([0.2, 0.5, 0.9])
     for day in range(10):
@@ -139,26 +196,65 @@ def test_serial_twins_compute_what_the_parallel_kernels_compute(beauty, policy, 
 
 
 def test_engine_threads_picks_the_twin_by_pool_size_and_restores(monkeypatch):
+    """Only the twin flag changes: numba's thread count is left as set, on entry, inside and on exit."""
     import sim._threads as threads
     monkeypatch.setattr(threads, "PARALLEL_FROM", 1000)
     numba.set_num_threads(2)
     try:
         assert not threads.serial_now()
         with threads.engine_threads(999):
-            assert threads.serial_now() and numba.get_num_threads() == 1
+            assert threads.serial_now() and numba.get_num_threads() == 2
             with threads.engine_threads(999):  # nested (the Mesa model around a step): the outer comes back
                 assert threads.serial_now()
-            assert threads.serial_now() and numba.get_num_threads() == 1
+            with threads.engine_threads(1000):
+                assert not threads.serial_now()
+            assert threads.serial_now() and numba.get_num_threads() == 2
         with threads.engine_threads(1000):
             assert not threads.serial_now() and numba.get_num_threads() == 2
         assert not threads.serial_now() and numba.get_num_threads() == 2
         numba.set_num_threads(1)
-        with threads.engine_threads(999):
-            assert threads.serial_now() and numba.get_num_threads() == 1
         with threads.engine_threads(5000):  # a large pool on one thread: the parallel kernels, on that thread
             assert not threads.serial_now() and numba.get_num_threads() == 1
     finally:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
+def _parallel_kernels_outside_twins() -> dict[str, object]:
+    """Every ``njit(parallel=True)`` kernel of the day's modules that is not one half of a :class:`Twin`."""
+    import sys
+
+    from numba.core.registry import CPUDispatcher
+    import agents.mesa_model, sim.envs.batch, sim.envs.pool  # noqa: F401, E401 - their policies' helpers load too
+    found = {}
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] in ("sim", "policies", "experiments", "agents"):
+            for attr, obj in list(vars(module).items()):
+                if isinstance(obj, CPUDispatcher) and obj.targetoptions.get("parallel"):
+                    found[f"{name}.{attr}"] = obj
+    return found
+
+
+@pytest.mark.parametrize("policy", ["fatigue_capped", "rfm_tiered", "blast", "fixed_cadence", "journeys"])
+def test_a_small_pool_s_day_enters_no_parallel_region(beauty, policy, monkeypatch):
+    """Below ``PARALLEL_FROM`` rows a run calls no parallel kernel outside the twins, whatever the thread count.
+
+    What keeps 2 threads from costing more than 1 on a small pool: a parallel kernel that is not a twin
+    would launch on every thread set (``engine_threads`` no longer sets one thread).
+    """
+    calls: list[str] = []
+    for qualified, kernel in _parallel_kernels_outside_twins().items():
+        module, attr = qualified.rsplit(".", 1)
+
+        def counted(*args, _k=kernel, _n=qualified):  # noqa: ANN002, ANN202 - a pass-through spy
+            calls.append(_n)
+            return _k(*args)
+        monkeypatch.setattr(sys.modules[module], attr, counted)
+    s = Simulation(beauty, 2 * BLOCK, 3)
+    recorder = ContactRecorder(make_policy(policy))
+    result = s.run(recorder, 8, residual=False)
+    assert result.summary["contacts"] > 0
+    assert calls == []
+    assert "sim.kernels.check_actions" not in _parallel_kernels_outside_twins()  # validation is a twin
 
 
 def test_the_bench_s_replay_steps_through_the_same_days_as_the_played_run(beauty):
