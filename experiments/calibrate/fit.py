@@ -232,10 +232,13 @@ def _scenario(base: Scenario, names: tuple[str, ...], theta: np.ndarray) -> Scen
 
 
 def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int = 0,
-              iterations: int = ITERATIONS, cohort: str = "auto", min_pool: int = MIN_POOL) -> Calibration:
+              iterations: int = ITERATIONS, cohort: str = "auto", min_pool: int = MIN_POOL,
+              starts: int = STARTS) -> Calibration:
     """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring).
 
     ``cohort`` and ``min_pool``: how the log was observed and the smallest simulated pool (:meth:`Design.of`).
+    ``starts``: searches at most, from the nearest scanned starts in turn, while the fit fails the misfit test
+    (:func:`scan_starts`, :class:`Misfit`).
     """
     design = Design.of(h, cohort, min_pool)
     aux_data = auxiliary.fit(h)
@@ -258,10 +261,10 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     def binding(t: np.ndarray) -> tuple[np.ndarray, SimLog]:
         return _binding(base, names_t, tuple(rows), design, aux_data.beta, seed, t)
 
-    starts = scan_starts(base, names_t, tuple(rows), design, aux_data.beta, seed, target, weight)
+    scanned = scan_starts(base, names_t, tuple(rows), design, aux_data.beta, seed, target, weight)
     df = len(stat_names) - len(names_t)
     found = None
-    for k, theta0 in enumerate(starts[:STARTS]):
+    for k, theta0 in enumerate(scanned[:max(starts, 1)]):
         rows_before = len(history)
         result = search(binding, theta0, target, weight, iterations, history, names_t)
         for row in history[rows_before:]:

@@ -60,7 +60,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     h = histories(tx, end)
     cust, day, _ = daily(tx.before(end))
     started = time.perf_counter()
-    cal = calibrate(h, base, weekly_repeats(cust, day, int(h.first.min()), end), seed=args.seed)
+    cal = calibrate(h, base, weekly_repeats(cust, day, int(h.first.min()), end), seed=args.seed,
+                    starts=args.starts)
     if args.bootstrap:
         cal = with_progress(args.bootstrap, "bootstrap", lambda tick: bootstrap(cal, args.bootstrap, args.seed,
                                                                                  tick=tick), unit="refits")
@@ -128,6 +129,9 @@ def register(sub: Any) -> None:
     p.add_argument("--base", default=DEFAULT_SCENARIO, metavar="NAME|PATH",
                    help=f"scenario whose other parameters the calibrated one keeps (default {DEFAULT_SCENARIO})")
     p.add_argument("--seed", type=seed_int, default=0, metavar="S", help="seed of the simulations (default 0)")
+    p.add_argument("--starts", type=positive_int, default=4, metavar="K",
+                   help="searches at most, from the nearest scanned starts in turn, while the fit fails the misfit "
+                        "test (default 4; 1: one search, K times faster on a log the engine cannot reproduce)")
     p.add_argument("--replicates", type=positive_int, default=40, metavar="N",
                    help="simulations of the holdout forecast (default 40)")
     p.add_argument("--bootstrap", type=bootstrap_count, default=20, metavar="B",
