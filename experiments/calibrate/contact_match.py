@@ -85,7 +85,7 @@ def matched_rows(scenario: Scenario, opening: np.ndarray, before: np.ndarray, la
         raise ValueError(f"matching: pool_ratio must be at least 1, got {pool_ratio}")
     cust, day, _ = engine_log(scenario, pool, days, seed)
     rng = rng_of(seed, MATCH_WORD)
-    want = features(before, np.maximum(last, 0), opening)
+    want = record_features(before, last, opening)
     free = np.ones(pool, bool)
     out = np.full((copies, n), -1, np.int64)
     for t in np.unique(opening).tolist():
