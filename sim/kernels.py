@@ -138,6 +138,16 @@ def need_hazard(need_clock: float, inv_cycle: float, hazard: float, onset: float
 
 
 @njit(cache=True, inline="always")
+def lapse_probability(dropout: float, occasion: bool, lapse: float) -> float:
+    """Daily chance of leaving the category, on a day the need came up or was met (``occasion``) raised by ``lapse``.
+
+    A need occasion is where a customer may find they no longer need the category (BG/NBD's dropout after a
+    transaction): frequent buyers then leave sooner, and a new cohort's repeats come early and fade.
+    """
+    return min(dropout + lapse, 1.0) if occasion else dropout
+
+
+@njit(cache=True, inline="always")
 def dropout_probability(base: float, salience: float, salience_effect: float) -> float:
     """Daily chance of leaving the category for good; higher for customers who forgot the brand."""
     return min(max(base * (1.0 + salience_effect * (1.0 - salience)), 0.0), 1.0)
@@ -331,6 +341,7 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                                         p.rival_fatigue)
             inv_cyc = 1.0 / cycle[i]
             bought = False
+            occasion = False  # the need came up or was met today: the chance to lapse (need_lapse)
             seen = True
             asked_ref = False
             r_i = 0.0
@@ -458,6 +469,7 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                             stats[b, _GBUY] += 1.0
                             events[i] |= EV_GROUP_BUY
                         nc = 0
+                        occasion = True
                 inv = act_invite[i]
                 if inv != 0:  # an invitation to add the WeCom persona or join the welfare group
                     stats[b, _INV] += 1.0
@@ -514,6 +526,7 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
             if not bought:
                 if u21(obits, 0) < need_hazard(nc, inv_cyc, p.need_hazard, p.need_onset - ev_pull):
                     nc = 0
+                    occasion = True
                     offered = max(ev_discount, m_cut)  # the event or the member price, whichever is lower
                     share = min(brand_share(sal, tr, dl, price_sens[i], offered, p) * (1.0 + m_loyal), 1.0)
                     if u21(obits, 1) < share:
@@ -557,7 +570,8 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                     reach[i] = np.uint8(reach[i] & (0xFF ^ (1 << GROUP)))
                     events[i] |= EV_GROUP_LEFT
                     stats[b, _GLEFT] += 1.0
-            if u21(obits, 2) < dropout_probability(dropout[i], sal, p.dropout_salience):
+            if u21(obits, 2) < lapse_probability(dropout_probability(dropout[i], sal, p.dropout_salience), occasion,
+                                                 p.need_lapse):
                 status[i] = DROPPED
                 reach[i] = 0
                 stats[b, _DRP] += 1.0
@@ -639,7 +653,7 @@ def customer_potential(p, value, price_sens, cycle, dropout, salience, trust, de
     share = brand_share(salience, trust, deal, price_sens, 0.0, p)
     # less the marketplace's fee; never below zero: a brand would stop selling at a loss
     margin = max(p.margin - (1.0 - p.wechat_share) * p.commission, 0.0)
-    return value * margin * (horizon / cycle) * share * np.exp(-dropout * horizon)
+    return value * margin * (horizon / cycle) * share * np.exp(-(dropout + p.need_lapse / cycle) * horizon)
 
 
 @twin(cache=True)
