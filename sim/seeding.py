@@ -62,7 +62,7 @@ def _silent(seed, p, since, cycle, dropout, price_sens, salience, trust, deal, n
                 sal, _f, dl, tr, nc = rest(sal, 0.0, dl, tr, nc, 0.0, p.salience_decay, p.fatigue_decay,
                                            p.deal_decay, 0.0)
                 bits = draw(stream_key(pseed, -2 - d, P_ORGANIC), i)
-                occasion = u21(bits, 0) < need_hazard(nc, inv_c, p.need_hazard, p.need_onset)
+                occasion = u21(bits, 0) < need_hazard(nc, inv_c, p.need_hazard, p.need_onset, p.need_impulse)
                 if occasion:
                     nc = 0
                     lw += np.log(max(1.0 - brand_share(sal, tr, dl, price_sens[i], 0.0, p), 1e-300))

@@ -1,4 +1,4 @@
-"""The lapse at need occasions (``dynamics.need_lapse``): BG/NBD's dropout after a transaction, in the engine."""
+"""Need that comes at a steady rate (``dynamics.need_impulse``) and the lapse at need occasions (``need_lapse``)."""
 
 from __future__ import annotations
 
@@ -45,3 +45,19 @@ def test_a_history_s_last_purchase_is_an_occasion_to_lapse():
             np.full(n, 300.0), np.ones(n, bool))
     assert np.all(from_histories(_lapsing(1.0), *args).status[:n] == DROPPED)
     assert np.all(from_histories(_lapsing(0.0), *args).status[:n] == ACTIVE)
+
+
+def test_an_impulse_need_comes_at_one_per_cycle_whatever_the_clock():
+    """At ``need_impulse`` 1 the need hazard is 1/cycle every day, so a pool of 30-day cycles has one occasion
+    per 30 active customer-days (Poisson count), though need never builds on the cycle within the run."""
+    sc = apply_overrides(load_scenario("beauty"), {"population.dropout_per_year": 0.0, "population.cycle_sigma": 0.0,
+                                                   "population.cycle_median_days": 30.0, "dynamics.need_onset": 5.0,
+                                                   "dynamics.need_impulse": 1.0})
+    sim = Simulation(sc, 3000, 5)
+    active_before = float(np.sum(sim.state.status[: sim.n] == ACTIVE))
+    r = sim.run(make_policy("no_contact"), 60, residual=False)
+    active = r.daily["reachable"] + r.daily["unreachable"]
+    exposure = active_before + float(active[:-1].sum())  # active at the start of each day
+    occasions = float(r.daily["purchases_organic"].sum() + r.daily["lost_to_rivals"].sum())
+    z = (occasions - exposure / 30.0) / math.sqrt(exposure / 30.0)
+    assert abs(z) < 4.0, (occasions, exposure / 30.0, z)
