@@ -15,6 +15,9 @@ and ``basic`` (the percentile interval reflected about the estimate).
     python benchmarks/calibrate_recovery.py [--seeds 8] [--first 1] [--customers 1500] [--days 240]
         [--holdout 182] [--bootstrap 20] [--min-pool 10000] [--jsonl rows.jsonl]
     python benchmarks/calibrate_recovery.py --summarize rows.jsonl [rows2.jsonl ...]
+
+With ``--lapse L`` the need keeps no schedule (``dynamics.need_impulse`` 1, in the truth and the base) and a
+share L of need occasions ends the customer (``dynamics.need_lapse``), which the fit adds (``--fit``).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from sim.config import apply_overrides, load_scenario
 
 TRUTH = {"population.cycle_median_days": 60.0, "population.cycle_sigma": 0.5,
          "population.order_value_median": 120.0, "population.order_value_sigma": 0.6}
+IMPULSE = {"dynamics.need_impulse": 1.0}
+"""The truth's and the base's need timing under ``--lapse``."""
 Z90 = 1.6449
 KINDS = ("sandwich", "boot", "boot-log", "percentile", "basic")
 
@@ -58,12 +63,14 @@ def intervals(value: float, se: float, boot_se: float, refits: np.ndarray | None
 
 def run_seed(seed: int, args: argparse.Namespace) -> dict:
     """Simulate, calibrate, bootstrap and forecast one seed; its record."""
-    truth = apply_overrides(load_scenario("beauty"), TRUTH)
-    base = load_scenario("beauty")
+    timing = IMPULSE if args.lapse else {}
+    truth = apply_overrides(load_scenario("beauty"), {**TRUTH, **timing})
+    base = apply_overrides(load_scenario("beauty"), timing)
     started = time.process_time()
     tx, end = engine_transactions(truth, args.customers, args.days, args.holdout, seed)
     h = histories(tx, end)
-    cal = calibrate(h, base, None, seed=1000 + seed, min_pool=args.min_pool)
+    cal = calibrate(h, base, None, seed=1000 + seed, min_pool=args.min_pool,
+                    also=("dynamics.need_lapse",) if args.lapse else ())
     boot = bootstrap(cal, args.bootstrap, seed=1000 + seed) if args.bootstrap else cal
     hold = compare(cal.scenario, h, tx, args.holdout // 7, args.replicates, seed, Uncertainty.of(boot))
     names = boot.matched.names
@@ -97,7 +104,7 @@ def summarize(recs: list[dict]) -> None:
         print(f"  {k.split('.')[-1]}: mean {np.exp(logs.mean()):.4g}, sd of log estimates {logs.std(ddof=1):.3f}; "
               f"mean sd of log from sandwich {np.mean([r['ses'][k] / r['values'][k] for r in recs]):.3f}, "
               f"bootstrap {np.mean([r['boot_ses'][k] / r['values'][k] for r in recs]):.3f}")
-    for k in DROPOUT:
+    for k in (k for k in DROPOUT if k not in TRUTH):
         got = [r["dropout"][k] for r in recs if k in r.get("dropout", {})]
         if got:
             true = getattr(load_scenario("beauty").population, k.split(".")[-1])
@@ -123,9 +130,12 @@ def main() -> None:
     ap.add_argument("--replicates", type=int, default=40)
     ap.add_argument("--bootstrap", type=int, default=20, help="refits of the parametric bootstrap (0: sandwich only)")
     ap.add_argument("--min-pool", type=int, default=MIN_POOL, help="smallest simulated pool of the fit")
+    ap.add_argument("--lapse", type=float, default=None, help="truth with need at a steady rate and this lapse")
     ap.add_argument("--jsonl", type=Path, help="append each seed's record to this file")
     ap.add_argument("--summarize", type=Path, nargs="+", help="only summarize records written with --jsonl")
     args = ap.parse_args()
+    if args.lapse:
+        TRUTH["dynamics.need_lapse"] = args.lapse
     if args.summarize:
         summarize([json.loads(line) for p in args.summarize for line in p.read_text().splitlines() if line])
         return

@@ -88,6 +88,10 @@ class Dynamics(_Strict):
     deal_half_life_days: float = F(120.0, "days", "half-life of the discount a customer waits for", gt=0, le=3650)
     need_onset: float = F(0.7, "cycles", "share of the personal cycle after which need starts to build", ge=0, le=5)
     need_hazard: float = F(15.0, "1/cycle^2", "steepness of the need hazard after onset", gt=0, le=1000)
+    need_impulse: float = F(0.0, "share", "share of the need hazard that comes at a steady rate, not on the cycle",
+                            ge=0, le=1)
+    need_lapse: float = F(0.0, "share", "chance that a need occasion is the customer's last in the category",
+                          ge=0, le=1)
     share_floor: float = F(0.1, "share", "chance the brand wins a need occasion with zero salience", ge=0, le=1)
     lost_salience: float = F(0.7, "factor", "salience kept after buying from a rival", ge=0, le=1)
     purchase_salience: float = F(0.5, "share", "share of the salience gap closed by buying and using the brand", ge=0, le=1)

@@ -131,10 +131,24 @@ def complaint_probability(rate: float, sat_fatigue: float, hardness: float) -> f
 
 
 @njit(cache=True, inline="always")
-def need_hazard(need_clock: float, inv_cycle: float, hazard: float, onset: float) -> float:
-    """Daily chance that the customer's need comes up (to be met by the brand or a rival)."""
-    h = hazard * (need_clock * inv_cycle - onset) * inv_cycle
-    return min(max(h, 0.0), 1.0)
+def need_hazard(need_clock: float, inv_cycle: float, hazard: float, onset: float, impulse: float) -> float:
+    """Daily chance that the customer's need comes up (to be met by the brand or a rival).
+
+    The cycle's share builds after ``onset`` cycles since the need was last met (a product used up); the share
+    ``impulse`` comes at a steady one per cycle whatever the clock (impulse buys, gifts, a new release).
+    """
+    h = max(hazard * (need_clock * inv_cycle - onset) * inv_cycle, 0.0)
+    return min((1.0 - impulse) * h + impulse * inv_cycle, 1.0)
+
+
+@njit(cache=True, inline="always")
+def lapse_probability(dropout: float, occasion: bool, lapse: float) -> float:
+    """Daily chance of leaving the category, on a day the need came up or was met (``occasion``) raised by ``lapse``.
+
+    A need occasion is where a customer may find they no longer need the category (BG/NBD's dropout after a
+    transaction): frequent buyers then leave sooner, and a new cohort's repeats come early and fade.
+    """
+    return min(dropout + lapse, 1.0) if occasion else dropout
 
 
 @njit(cache=True, inline="always")
@@ -193,6 +207,7 @@ def rest_rows(first, day, k_organic, k_group, force, p, pull, trust_hit, p_leave
     """
     sal_decay, fat_decay, deal_decay, rival = p.salience_decay, p.fatigue_decay, p.deal_decay, p.rival_fatigue
     hazard, onset, drop_sal = p.need_hazard, p.need_onset - pull, p.dropout_salience  # pulled: need comes earlier
+    impulse = p.need_impulse
     s_sal = s_fat = s_tr = s_dl = 0.0
     n_reach = n_unreach = n_drop = n_buyers = n_moments = 0.0
     for j in range(salience.shape[0]):
@@ -204,7 +219,7 @@ def rest_rows(first, day, k_organic, k_group, force, p, pull, trust_hit, p_leave
         sal, fat, dl, tr, nc = rest(sal0, fat0, dl0, tr0, nc0, in_group * trust_hit, sal_decay, fat_decay,
                                     deal_decay, rival)
         obits = draw(k_organic, i)
-        need_hit = u21(obits, 0) < need_hazard(nc, 1.0 / cycle[j], hazard, onset)
+        need_hit = u21(obits, 0) < need_hazard(nc, 1.0 / cycle[j], hazard, onset, impulse)
         drop_hit = u21(obits, 2) < dropout_probability(dropout[j], sal, drop_sal)
         leave_hit = (in_group == 1) & (u24(draw(k_group, i), 0) < p_leave)
         busy = active & (force | (act_channel[j] >= 0) | need_hit | drop_hit | leave_hit | (stage[j] == A5))
@@ -331,6 +346,7 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                                         p.rival_fatigue)
             inv_cyc = 1.0 / cycle[i]
             bought = False
+            occasion = False  # the need came up or was met today: the chance to lapse (need_lapse)
             seen = True
             asked_ref = False
             r_i = 0.0
@@ -458,6 +474,7 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                             stats[b, _GBUY] += 1.0
                             events[i] |= EV_GROUP_BUY
                         nc = 0
+                        occasion = True
                 inv = act_invite[i]
                 if inv != 0:  # an invitation to add the WeCom persona or join the welfare group
                     stats[b, _INV] += 1.0
@@ -512,8 +529,9 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                 last_flags[i] = flags
             obits = draw(k_organic, i)
             if not bought:
-                if u21(obits, 0) < need_hazard(nc, inv_cyc, p.need_hazard, p.need_onset - ev_pull):
+                if u21(obits, 0) < need_hazard(nc, inv_cyc, p.need_hazard, p.need_onset - ev_pull, p.need_impulse):
                     nc = 0
+                    occasion = True
                     offered = max(ev_discount, m_cut)  # the event or the member price, whichever is lower
                     share = min(brand_share(sal, tr, dl, price_sens[i], offered, p) * (1.0 + m_loyal), 1.0)
                     if u21(obits, 1) < share:
@@ -557,7 +575,8 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                     reach[i] = np.uint8(reach[i] & (0xFF ^ (1 << GROUP)))
                     events[i] |= EV_GROUP_LEFT
                     stats[b, _GLEFT] += 1.0
-            if u21(obits, 2) < dropout_probability(dropout[i], sal, p.dropout_salience):
+            if u21(obits, 2) < lapse_probability(dropout_probability(dropout[i], sal, p.dropout_salience), occasion,
+                                                 p.need_lapse):
                 status[i] = DROPPED
                 reach[i] = 0
                 stats[b, _DRP] += 1.0
@@ -639,7 +658,7 @@ def customer_potential(p, value, price_sens, cycle, dropout, salience, trust, de
     share = brand_share(salience, trust, deal, price_sens, 0.0, p)
     # less the marketplace's fee; never below zero: a brand would stop selling at a loss
     margin = max(p.margin - (1.0 - p.wechat_share) * p.commission, 0.0)
-    return value * margin * (horizon / cycle) * share * np.exp(-dropout * horizon)
+    return value * margin * (horizon / cycle) * share * np.exp(-(dropout + p.need_lapse / cycle) * horizon)
 
 
 @twin(cache=True)

@@ -118,6 +118,8 @@ TABLE: tuple[KernelParam, ...] = (
     _p("deal_decay", "factor/day", CUSTOMER, D + "deal_half_life_days", "awaited discount kept per day", decay_per_day),
     _p("need_onset", "cycles", CUSTOMER, D + "need_onset", "point of the cycle where need starts to build"),
     _p("need_hazard", "1/cycle^2", CUSTOMER, D + "need_hazard", "steepness of the need hazard after onset"),
+    _p("need_impulse", "share", CUSTOMER, D + "need_impulse", "share of the need hazard at a steady rate"),
+    _p("need_lapse", "share", CUSTOMER, D + "need_lapse", "chance a need occasion is the last in the category"),
     _p("share_floor", "share", CUSTOMER, D + "share_floor", "brand share of need occasions at zero salience"),
     _p("lost_salience", "factor", CUSTOMER, D + "lost_salience", "salience kept after buying from a rival"),
     _p("off_window_open", "factor", CUSTOMER, D + "off_window_open", "open-rate multiplier outside active slots"),

@@ -14,7 +14,7 @@ from numba import njit
 
 from sim.config import Scenario
 from sim.defaults import A4, A5, ACTIVE, DROPPED
-from sim.kernels import brand_share, dropout_probability, need_hazard, rest
+from sim.kernels import brand_share, dropout_probability, lapse_probability, need_hazard, rest
 from sim.params import pack
 from sim.rng import P_ORGANIC, draw, stream_key, u21
 from sim.state import State, generate
@@ -28,9 +28,10 @@ def silent_period(scenario: Scenario, st: State, since: np.ndarray, seed: int) -
     """Play each customer's days since their last brand purchase, in which the log shows no purchase.
 
     Starting from the purchase (need met, salience raised), the engine's own formulas (rest, need
-    hazard, brand share, dropout) run day by day, with every need occasion lost to a rival, since the
-    log shows none won. :data:`PARTICLES` paths are drawn per customer and one is kept with weight
-    prod(1 - brand share) over its occasions: the chance of that silence. The kept path sets the need
+    hazard, brand share, dropout, the lapse at need occasions, the purchase's among them) run day by
+    day, with every need occasion lost to a rival, since the log shows none won. :data:`PARTICLES`
+    paths are drawn per customer and one is kept with weight prod(1 - brand share) over its
+    occasions: the chance of that silence. The kept path sets the need
     clock, salience and status (a customer may have left in silence: more likely the longer it lasts).
     """
     p = pack(scenario).customer
@@ -55,15 +56,19 @@ def _silent(seed, p, since, cycle, dropout, price_sens, salience, trust, deal, n
         for m in range(k):
             sal, dl, tr, nc, lw, gone = s0, deal[i], trust[i], 0, 0.0, False
             pseed = seed ^ ((m + 1) * 0x9E3779B97F4A7C15)
-            for d in range(since[i]):
+            # the last purchase was itself a need occasion: the customer may have lapsed there (need_lapse)
+            gone = u21(draw(stream_key(pseed, -1, P_ORGANIC), i), 1) < p.need_lapse
+            for d in range(0 if gone else since[i]):
                 sal, _f, dl, tr, nc = rest(sal, 0.0, dl, tr, nc, 0.0, p.salience_decay, p.fatigue_decay,
                                            p.deal_decay, 0.0)
                 bits = draw(stream_key(pseed, -2 - d, P_ORGANIC), i)
-                if u21(bits, 0) < need_hazard(nc, inv_c, p.need_hazard, p.need_onset):
+                occasion = u21(bits, 0) < need_hazard(nc, inv_c, p.need_hazard, p.need_onset, p.need_impulse)
+                if occasion:
                     nc = 0
                     lw += np.log(max(1.0 - brand_share(sal, tr, dl, price_sens[i], 0.0, p), 1e-300))
                     sal *= p.lost_salience
-                if u21(bits, 2) < dropout_probability(dropout[i], sal, p.dropout_salience):
+                if u21(bits, 2) < lapse_probability(dropout_probability(dropout[i], sal, p.dropout_salience),
+                                                    occasion, p.need_lapse):
                     gone = True
                     break
             sal_k[m], dl_k[m], nc_k[m], gone_k[m], logw[m] = sal, dl, nc, gone, lw

@@ -137,3 +137,11 @@ def test_cli_too_little_data_fails_clearly(tmp_path, capsys):
                  "--until", "2024-06-01", "--out", str(tmp_path / "f")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "--until 2024-06-01: must be after --calibration-end 2024-06-30" in err
+
+
+def test_cli_fits_only_the_optional_dynamics_it_knows(tmp_path, capsys):
+    code = main(["calibrate", str(write(tmp_path, GOOD)), "--calibration-end", "2024-06-30", "--fit",
+                 "dynamics.share_floor", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert "cannot fit dynamics.share_floor: the fit can add dynamics.need_impulse, dynamics.need_lapse" in err

@@ -120,7 +120,8 @@ def test_probabilities_lie_in_unit_interval(beauty, overrides, x, fatigue, clock
         open_probability(rate, sal, sf, in_window, p.customer),
         purchase_probability(conv, need, tr, disc, deal, ps, rate, rec, p.customer),
         unsubscribe_probability(rate, sf), complaint_probability(rate, sf, 5.0 * rate),
-        need_hazard(float(clock), 1.0 / cycle, p.customer.need_hazard, p.customer.need_onset),
+        need_hazard(float(clock), 1.0 / cycle, p.customer.need_hazard, p.customer.need_onset,
+                    p.customer.need_impulse),
         dropout_probability(rate, sal, p.customer.dropout_salience),
         brand_share(sal, tr, deal, ps, 0.0, p.customer),
     ]

@@ -37,16 +37,22 @@ repeats stop: with the mean hazard given, a wide spread loses a few customers fa
 repeats fade early and then hold (the middle-third share, :data:`EXTRA_NAMES`). ``dynamics.dropout_salience``
 (how much faster dropout is once the brand is forgotten) was tried as well: on CDNOW its SE was 10 times its
 value, so the log does not identify it apart from the dropout level, and it stays the base scenario's."""
-DROPOUT = ("population.dropout_per_year", "population.dropout_sigma")
+OPTIONAL = ("dynamics.need_impulse", "dynamics.need_lapse")
+"""Dynamics a user may add to :data:`FITTED` (``siyu calibrate --fit NAME``), each at the cost of a degree of freedom
+of the misfit test: the need that keeps no schedule, and the lapse at need occasions (BG/NBD's dropout after a
+transaction). Not fitted by default: on CDNOW either one brought the calibration-period statistics closer but
+the 39-week holdout further off (docs/calibration.md)."""
+DROPOUT = ("population.dropout_per_year", "population.dropout_sigma", "dynamics.need_lapse")
 """The dropout parameters, kept at the base scenario's values when the log shows no dropout."""
 UNITS = {"population.cycle_median_days": "days", "population.cycle_sigma": "log-sd",
          "population.dropout_per_year": "1/year", "population.dropout_sigma": "log-sd",
          "population.order_value_median": "yuan", "population.order_value_sigma": "log-sd",
-         "dynamics.dropout_salience": "factor"}
+         "dynamics.dropout_salience": "factor", "dynamics.need_lapse": "share", "dynamics.need_impulse": "share"}
 LIMITS = {"population.cycle_median_days": (1.0, 3650.0), "population.cycle_sigma": (0.01, 3.0),
           "population.dropout_per_year": (1e-3, 20.0), "population.dropout_sigma": (0.01, 3.0),
           "population.order_value_median": (1e-3, 1e6), "population.order_value_sigma": (0.0, 3.0),
-          "dynamics.dropout_salience": (0.01, 100.0)}
+          "dynamics.dropout_salience": (0.01, 100.0), "dynamics.need_lapse": (1e-4, 0.95),
+          "dynamics.need_impulse": (1e-3, 1.0)}
 """The scenario's ranges (sim/config.py), slightly inside: the search's box and the forecast's clip of its draws."""
 SIM_RATIO = 4
 """The simulated pool is this many times the log's customers (at least :data:`MIN_POOL`)."""
@@ -73,8 +79,10 @@ P_START = purpose("calibration_start", 31)
 START_POINTS = 16
 """Points of the scan of starting points: a scrambled Sobol design over :data:`START_BOX` (a power of two)."""
 START_BOX = {"population.cycle_median_days": (7.0, 730.0), "population.cycle_sigma": (0.1, 2.0),
-             "population.dropout_per_year": (0.05, 10.0), "population.dropout_sigma": (0.1, 2.5)}
-"""Where the scan looks (log-uniformly): cycles of a week to two years, dropout from once in 20 years to 10 a year."""
+             "population.dropout_per_year": (0.05, 10.0), "population.dropout_sigma": (0.1, 2.5),
+             "dynamics.need_impulse": (0.01, 1.0), "dynamics.need_lapse": (0.005, 0.5)}
+"""Where the scan looks (log-uniformly): cycles of a week to two years, dropout from once in 20 years to 10 a year;
+from 1% to all of the need at a steady rate, and a lapse at 0.5% to half of the need occasions (:data:`OPTIONAL`)."""
 START_POOL = 5_000
 """Simulated customers of each scanned point (fewer than the search's: the scan only has to find the right basin)."""
 STARTS = 4
@@ -231,24 +239,32 @@ def _scenario(base: Scenario, names: tuple[str, ...], theta: np.ndarray) -> Scen
     return apply_overrides(base, {name: limited(name, t) for name, t in zip(names, theta)}, "calibration")
 
 
+def optional(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The :data:`OPTIONAL` parameters among ``names``, in their order there; ValueError on any other name."""
+    unknown = [n for n in names if n not in OPTIONAL]
+    if unknown:
+        raise ValueError(f"cannot fit {', '.join(unknown)}: the fit can add {', '.join(OPTIONAL)}")
+    return tuple(n for n in OPTIONAL if n in names)
+
+
 def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int = 0,
               iterations: int = ITERATIONS, cohort: str = "auto", min_pool: int = MIN_POOL,
-              starts: int = STARTS) -> Calibration:
+              starts: int = STARTS, also: tuple[str, ...] = ()) -> Calibration:
     """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring).
 
     ``cohort`` and ``min_pool``: how the log was observed and the smallest simulated pool (:meth:`Design.of`).
     ``starts``: searches at most, from the nearest scanned starts in turn, while the fit fails the misfit test
-    (:func:`scan_starts`, :class:`Misfit`).
+    (:func:`scan_starts`, :class:`Misfit`). ``also``: names of :data:`OPTIONAL` fitted as well.
     """
     design = Design.of(h, cohort, min_pool)
     aux_data = auxiliary.fit(h)
-    names = list(FITTED)
+    names = list(FITTED) + list(optional(also))
     rows = [0, 1, 2]
     fixed: dict[str, str] = {}
     lo_delta = auxiliary.BOUNDS[2][0]
     if aux_data.beta[2] < lo_delta + 0.5:
         rows.remove(2)
-        for name in DROPOUT:
+        for name in (n for n in DROPOUT if n in names):
             names.remove(name)
             fixed[name] = ("the log shows no sign of dropout (auxiliary dropout rate at its lower bound): kept at "
                            "the base scenario's value")

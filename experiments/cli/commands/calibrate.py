@@ -38,7 +38,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit, write scenario.toml, fit.md and the figures, and compare the holdout when the log has one."""
     from experiments.calibrate.bootstrap import bootstrap
     from experiments.calibrate.contact_response import log_responses
-    from experiments.calibrate.fit import calibrate, misfit
+    from experiments.calibrate.fit import calibrate, misfit, optional
     from experiments.calibrate.forecast import Uncertainty
     from experiments.calibrate.history import histories, weekly_repeats, daily
     from experiments.calibrate.holdout import compare, holdout_weeks
@@ -47,6 +47,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from experiments.calibrate.scenario_file import write_scenario
     from experiments.logs.contacts import parse_channel_map, read_contacts
     from sim.config import load_scenario, preset_names, preset_text
+    also = optional(args.fit)
     tx, end = read_log(args.transactions, args)
     if args.contacts:
         contacts = read_contacts(args.contacts, tx.ids, args.date_format, end, parse_channel_map(args.channel_map),
@@ -61,7 +62,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     cust, day, _ = daily(tx.before(end))
     started = time.perf_counter()
     cal = calibrate(h, base, weekly_repeats(cust, day, int(h.first.min()), end), seed=args.seed,
-                    starts=args.starts)
+                    starts=args.starts, also=also)
     if args.bootstrap:
         cal = with_progress(args.bootstrap, "bootstrap", lambda tick: bootstrap(cal, args.bootstrap, args.seed,
                                                                                  tick=tick), unit="refits")
@@ -132,6 +133,10 @@ def register(sub: Any) -> None:
     p.add_argument("--starts", type=positive_int, default=4, metavar="K",
                    help="searches at most, from the nearest scanned starts in turn, while the fit fails the misfit "
                         "test (default 4; 1: one search, K times faster on a log the engine cannot reproduce)")
+    p.add_argument("--fit", action="append", default=[], metavar="NAME",
+                   help="also fit this dynamics parameter (repeatable): dynamics.need_impulse (need that keeps no "
+                        "schedule) or dynamics.need_lapse (leaving at a need occasion); each costs the misfit test "
+                        "a degree of freedom")
     p.add_argument("--replicates", type=positive_int, default=40, metavar="N",
                    help="simulations of the holdout forecast (default 40)")
     p.add_argument("--bootstrap", type=bootstrap_count, default=20, metavar="B",

@@ -1,0 +1,63 @@
+"""Need that comes at a steady rate (``dynamics.need_impulse``) and the lapse at need occasions (``need_lapse``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from policies import make_policy
+from sim import Simulation, load_scenario
+from sim.config import apply_overrides
+from sim.defaults import ACTIVE, DROPPED
+from sim.seeding import from_histories
+
+
+def _lapsing(lapse: float):
+    """``beauty`` with no dropout but the lapse: every dropout is a lapse at a need occasion."""
+    return apply_overrides(load_scenario("beauty"), {"population.dropout_per_year": 0.0,
+                                                     "dynamics.need_lapse": lapse})
+
+
+def test_each_need_occasion_ends_the_customer_with_chance_need_lapse():
+    """With no contacts, a need occasion is an organic purchase or a sale lost to a rival; with no other dropout,
+    the dropouts are a binomial draw of ``need_lapse`` over those occasions."""
+    lapse = 0.2
+    r = Simulation(_lapsing(lapse), 4000, 11).run(make_policy("no_contact"), 120, residual=False)
+    occasions = float(r.daily["purchases_organic"].sum() + r.daily["lost_to_rivals"].sum())
+    drops = float(r.daily["dropouts"].sum())
+    assert occasions > 2000
+    z = (drops - lapse * occasions) / math.sqrt(occasions * lapse * (1 - lapse))
+    assert abs(z) < 4.0, (drops, occasions, z)
+
+
+def test_no_lapse_and_no_dropout_lose_nobody():
+    r = Simulation(_lapsing(0.0), 2000, 11).run(make_policy("no_contact"), 60, residual=False)
+    assert r.daily["dropouts"].sum() == 0 and r.daily["purchases_organic"].sum() > 0
+
+
+def test_a_history_s_last_purchase_is_an_occasion_to_lapse():
+    """Conditioned on their own history, customers may have lapsed at their last order: all of them at lapse 1,
+    none of those who bought yesterday at lapse 0."""
+    n = 1000
+    last = np.full(n, -1, np.int64)
+    args = (5, np.full(n, 45.0), np.zeros(n), np.full(n, 100.0), last - 100, last, np.full(n, 3),
+            np.full(n, 300.0), np.ones(n, bool))
+    assert np.all(from_histories(_lapsing(1.0), *args).status[:n] == DROPPED)
+    assert np.all(from_histories(_lapsing(0.0), *args).status[:n] == ACTIVE)
+
+
+def test_an_impulse_need_comes_at_one_per_cycle_whatever_the_clock():
+    """At ``need_impulse`` 1 the need hazard is 1/cycle every day, so a pool of 30-day cycles has one occasion
+    per 30 active customer-days (Poisson count), though need never builds on the cycle within the run."""
+    sc = apply_overrides(load_scenario("beauty"), {"population.dropout_per_year": 0.0, "population.cycle_sigma": 0.0,
+                                                   "population.cycle_median_days": 30.0, "dynamics.need_onset": 5.0,
+                                                   "dynamics.need_impulse": 1.0})
+    sim = Simulation(sc, 3000, 5)
+    active_before = float(np.sum(sim.state.status[: sim.n] == ACTIVE))
+    r = sim.run(make_policy("no_contact"), 60, residual=False)
+    active = r.daily["reachable"] + r.daily["unreachable"]
+    exposure = active_before + float(active[:-1].sum())  # active at the start of each day
+    occasions = float(r.daily["purchases_organic"].sum() + r.daily["lost_to_rivals"].sum())
+    z = (occasions - exposure / 30.0) / math.sqrt(exposure / 30.0)
+    assert abs(z) < 4.0, (occasions, exposure / 30.0, z)
