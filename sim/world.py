@@ -20,7 +20,7 @@ from sim.config import Scenario
 from sim.defaults import (A2, A4, ACCOUNT_PERSONAL, ACTIVE, EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT,
                           EV_GROUP_OPEN, EV_GROUP_PROMO, EV_REFERRED, GROUP, MOMENTS, NEVER, NO_CONTACT, ORIGIN_AD,
                           ORIGIN_ORDER, ORIGIN_REFERRAL, BLOCK, N_STATS, S, SMS, WECOM)
-from sim.acquisition import Joiners, daily_joiners
+from sim.acquisition import JOIN_STATS, JoinRates, Joiners, daily_joiners
 from sim.observation import Action
 from sim.params import KernelParams, shill_heat
 from sim.rng import P_JOIN, P_STAFF, draw, stream_key, u24
@@ -34,6 +34,8 @@ JOIN_SALIENCE = 0.6
 """Salience of a store visitor or referred friend on the day they join."""
 JOIN_SALIENCE_AD = 0.4
 """Salience of a customer added through a paid ad: the weakest tie."""
+JOIN_COLUMNS = np.array([S[name] for name in JOIN_STATS])
+"""Columns of the day's record that :data:`~sim.acquisition.JOIN_STATS` are booked into."""
 
 
 @dataclass
@@ -216,21 +218,25 @@ def staff_day(seed, day, sp_rec, load, personal_load, status, reach, account, qu
 
 
 @njit(cache=True)
-def referral_inviters(events, blocks, block):  # pragma: no cover - jitted
-    """Rows that referred a friend today, in row order, scanning only ``blocks`` (those with referrals)."""
+def inviter_trust(events, trust, referrals, block):  # pragma: no cover - jitted
+    """Trust of the rows that referred a friend today, in row order, scanning only the blocks with ``referrals``.
+
+    ``referrals`` is the day's referral count per block of ``block`` rows (a column of the day's record).
+    """
     n = events.shape[0]
     count = 0
-    for b in blocks:
-        for i in range(b * block, min((b + 1) * block, n)):
-            if events[i] & EV_REFERRED:
-                count += 1
-    out = np.empty(count, np.int64)
+    for b in range(referrals.shape[0]):
+        if referrals[b] > 0:
+            for i in range(b * block, min((b + 1) * block, n)):
+                count += (events[i] & EV_REFERRED) != 0
+    out = np.empty(count, np.float64)
     k = 0
-    for b in blocks:
-        for i in range(b * block, min((b + 1) * block, n)):
-            if events[i] & EV_REFERRED:
-                out[k] = i
-                k += 1
+    for b in range(referrals.shape[0]):
+        if referrals[b] > 0:
+            for i in range(b * block, min((b + 1) * block, n)):
+                if events[i] & EV_REFERRED:
+                    out[k] = trust[i]
+                    k += 1
     return out
 
 
@@ -291,6 +297,7 @@ class World:
         self.seed = seed
         self.groups = GroupState.create(rows, scenario.groups.size, scenario.groups.heat_start)
         self.per_guide = scenario.staff.customers_per_guide
+        self.join_rates = JoinRates.of(scenario)
         self.quality = np.ones(0, np.float64)
         self.record = np.zeros(N_STATS, np.float64)
         """Pool-level statistics of the current day."""
@@ -399,11 +406,9 @@ class World:
 
     def joiners(self, day: int, stats: np.ndarray, state: State) -> Joiners:
         """Who joins today (referred friends of today's inviters first), with their cost booked."""
-        busy = np.flatnonzero(stats[:, S["referrals"]] > 0)
-        inviters = referral_inviters(state.events, busy, BLOCK)  # every day, referrals or none: the same path
-        joiners = daily_joiners(self.scenario, self.seed, day, state.trust[inviters].astype(np.float64))
-        for key, value in joiners.stats.items():
-            self.record[S[key]] += value
+        trust = inviter_trust(state.events, state.trust, stats[:, S["referrals"]], BLOCK)  # every day: one path
+        joiners = daily_joiners(self.join_rates, self.seed, day, trust)
+        self.record[JOIN_COLUMNS] += joiners.counts
         self.record[S["acquisition_cost"]] += joiners.cost
         return joiners
 

@@ -17,7 +17,7 @@ import sim.segments as seg
 from experiments.recording import ContactRecorder
 from policies import make_policy
 from sim import Simulation
-from sim.acquisition import daily_joiners
+from sim.acquisition import JoinRates, daily_joiners
 from sim.defaults import (ACTIVE, BLOCK, CONTENTS, DROPPED, N_SLOTS, NEVER, NO_CONTACT, ORIGIN_AD, ORIGIN_ORDER,
                           ORIGIN_REFERRAL, ORIGIN_STORE)
 from sim.observation import Action, InvalidActionError, Observation, _typical_interval, crm_row
@@ -152,7 +152,7 @@ def test_validation_finds_the_first_fault_of_every_kind_in_both_twins(played, fa
 def test_the_day_s_joiners_come_in_order_and_match_their_counts(beauty):
     inviters = np.array([0.2, 0.5, 0.9])
     for day in range(10):
-        j = daily_joiners(beauty, 3, day, inviters)
+        j = daily_joiners(JoinRates.of(beauty), 3, day, inviters)
         kinds = [ORIGIN_REFERRAL] * 3 + [ORIGIN_ORDER] * int(j.stats["acquired_orders"]) \
             + [ORIGIN_STORE] * int(j.stats["acquired_store"]) + [ORIGIN_AD] * int(j.stats["acquired_ads"])
         assert j.kind.tolist() == kinds and j.kind.dtype == np.int64
