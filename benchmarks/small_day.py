@@ -29,7 +29,8 @@ for _ in range(2):
     s = copy.deepcopy(base)
     for _ in range(days):
         s.step()
-print("ready", flush=True)
+import os, sim
+print("ready", os.path.dirname(os.path.dirname(os.path.abspath(sim.__file__))), flush=True)
 for line in sys.stdin:
     s = copy.deepcopy(base)
     t = time.thread_time()
@@ -46,10 +47,11 @@ def _load() -> str:
 
 def _worker(tree: str, customers: int, days: int) -> subprocess.Popen:
     """A process timing the step of ``tree``'s engine on request, warmed up."""
-    env = {**os.environ, "PYTHONPATH": os.path.abspath(tree), "NUMBA_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", WORKER, str(customers), str(days)], env=env, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    tree = os.path.abspath(tree)
+    env = {**os.environ, "PYTHONPATH": tree, "NUMBA_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", WORKER, str(customers), str(days)], env=env, text=True, cwd=tree,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # cwd: python -c puts it first on sys.path
+    assert proc.stdout is not None and proc.stdout.readline().strip() == f"ready {tree}"
     return proc
 
 
