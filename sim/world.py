@@ -34,6 +34,11 @@ JOIN_SALIENCE = 0.6
 """Salience of a store visitor or referred friend on the day they join."""
 JOIN_SALIENCE_AD = 0.4
 """Salience of a customer added through a paid ad: the weakest tie."""
+GROUP_CENSUS = ("groups_alive", "group_heat_sum", "group_members")
+"""What :func:`groups_day` counts into its ``out``, in order: adjacent columns of the day's record."""
+GROUP_COLUMNS = slice(S[GROUP_CENSUS[0]], S[GROUP_CENSUS[-1]] + 1)
+"""The record's columns of :data:`GROUP_CENSUS`, where :meth:`World.after_customers` has the census written."""
+assert [S[c] for c in GROUP_CENSUS] == list(range(GROUP_COLUMNS.start, GROUP_COLUMNS.stop)), "not adjacent"
 JOIN_COLUMNS = np.array([S[name] for name in JOIN_STATS])
 """Columns of the day's record that :data:`~sim.acquisition.JOIN_STATS` are booked into."""
 
@@ -302,7 +307,6 @@ class World:
         self.record = np.zeros(N_STATS, np.float64)
         """Pool-level statistics of the current day."""
         self._folded_until = -1
-        self._groups_out = np.zeros(3)
         self._group_week = np.zeros((0, 7), np.int64)  # group-channel contacts of each group, last 7 days
         self._group_folded_until = np.zeros(0, np.int64)  # last day each group chat is folded (-1: never)
         self._injected: list[int] = []
@@ -385,9 +389,7 @@ class World:
         for i in self._injected:
             st.events[i] |= EV_GROUP_COMPLAINT
         self._injected.clear()
-        out = self._groups_out
-        self.update_groups(day, st, out)
-        w[S["groups_alive"]], w[S["group_heat_sum"]], w[S["group_members"]] = out
+        self.update_groups(day, st, w[GROUP_COLUMNS])  # the census straight into the record
         if self.per_guide > 0:
             guides = -(-joined // self.per_guide)
             lost, banned, departed = self._staff_out
@@ -413,11 +415,10 @@ class World:
         return joiners
 
     def settle(self, day: int, rows: np.ndarray, joiners: Joiners, state: State) -> None:
-        """Draw the joiners into ``rows`` and set who they are on the day after ``day``."""
-        k = rows.shape[0]
+        """Draw the joiners into ``rows`` (one each, in join order) and set who they are on the day after ``day``."""
         st = state
         redraw(self.params.records.population, st, rows, self.seed, day + 1)
-        settle_joiners(rows, joiners.kind[:k], joiners.age[:k], joiners.trust[:k], day + 1, self.params.records.joiners,
+        settle_joiners(rows, joiners.kind, joiners.age, joiners.trust, day + 1, self.params.records.joiners,
                        st.value, st.cycle, st.salience, st.trust, st.need_clock, st.reach, st.last_purchase,
                        st.first_purchase, st.frequency, st.monetary, st.tier, st.stage, st.origin, self.seed)
-        self.record[S["acquired"]] = k
+        self.record[S["acquired"]] = rows.shape[0]
