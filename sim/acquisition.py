@@ -22,6 +22,11 @@ OLD_ORDER_DAYS = 30
 """Orders older than this count as old."""
 
 
+JOIN_STATS = ("acquired_referral", "orders_recent_offered", "orders_recent_added", "orders_old_offered",
+              "orders_old_added", "acquired_orders", "acquired_store", "acquired_ads")
+"""The day's joiner counts (:attr:`Joiners.counts`), in order: statistics of :data:`~sim.defaults.STAT_NAMES`."""
+
+
 @dataclass
 class Joiners:
     """Today's joiners in join order, with what the accounts and statistics need."""
@@ -30,7 +35,13 @@ class Joiners:
     age: np.ndarray  # order age in days (orders) or need position in cycles (referrals)
     trust: np.ndarray  # starting trust of referred friends (others: drawn with the population)
     cost: float = 0.0
-    stats: dict[str, float] = field(default_factory=dict)
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(len(JOIN_STATS)))
+    """float64, one count per :data:`JOIN_STATS` name."""
+
+    @property
+    def stats(self) -> dict[str, float]:
+        """The counts by statistic name."""
+        return dict(zip(JOIN_STATS, self.counts.tolist()))
 
 
 def order_add_probability(age_days: np.ndarray, scenario: Scenario) -> np.ndarray:
@@ -64,46 +75,74 @@ def expected_daily_inflow(scenario: Scenario, customers: int) -> float:
     return orders + store + a.ad_adds_per_day + refer
 
 
-def daily_joiners(scenario: Scenario, seed: int, day: int, inviter_trust: np.ndarray) -> Joiners:
+@dataclass(frozen=True, eq=False)
+class JoinRates:
+    """What :func:`daily_joiners` reads from a scenario, worked out once (not every day of a run)."""
+
+    referral: bool  # referred friends join (``referral.joins``)
+    reward: float  # yuan per referred friend
+    invitee_need: float
+    inherit_trust: float
+    orders: float  # public-domain orders a day
+    max_age: float  # oldest order, days
+    order_add: np.ndarray  # float64: chance an order of each whole age in days (0 to max_age) is added
+    visitors: float
+    store_add: float
+    gift: float
+    ads: float
+    ad_cost: float
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> "JoinRates":
+        """The scenario's rates; ``order_add`` is :func:`order_add_probability` of every age an order can have."""
+        a, r = scenario.acquisition, scenario.referral
+        ages = np.arange(int(a.order_max_age_days) + 1, dtype=np.float64)
+        return cls(bool(r.joins), r.reward_yuan, r.invitee_need, r.inherit_trust, a.orders_per_day,
+                   a.order_max_age_days, order_add_probability(ages, scenario), a.store_visitors_per_day,
+                   store_add_probability(scenario), a.gift_yuan, a.ad_adds_per_day, a.ad_cost_per_add)
+
+
+def daily_joiners(rates: JoinRates, seed: int, day: int, inviter_trust: np.ndarray) -> Joiners:
     """Everyone who joins on ``day``: referred friends first, then orders, store visitors, ad clicks.
 
-    Written for the few dozen joiners of a day: numpy draws them (its generator, seeded by the seed,
-    the day and the purpose), one compiled call (:func:`_joiner_rows`) lays them out and counts them.
+    ``rates`` is :meth:`JoinRates.of` the scenario. Written for the few dozen joiners of a day: numpy
+    draws them (its generator, seeded by the seed, the day and the purpose), one compiled call
+    (:func:`_joiner_rows`) lays them out and counts them.
     """
-    a, r = scenario.acquisition, scenario.referral
     rng = day_generator(seed, day, P_ACQUISITION)
-    refs = inviter_trust.size if r.joins else 0
-    cost = refs * r.reward_yuan if refs else 0.0
-    n_orders = rng.poisson(a.orders_per_day) if a.orders_per_day > 0 else 0
-    order_age = rng.uniform(0.0, a.order_max_age_days, n_orders).astype(np.int64).astype(np.float64)
-    added = rng.random(n_orders) < order_add_probability(order_age, scenario)
-    visitors = rng.poisson(a.store_visitors_per_day) if a.store_visitors_per_day > 0 else 0
-    store = int(rng.binomial(visitors, store_add_probability(scenario))) if visitors else 0
-    ads = int(rng.poisson(a.ad_adds_per_day)) if a.ad_adds_per_day > 0 else 0
-    cost += store * a.gift_yuan + ads * a.ad_cost_per_add
-    kind, age, trust, counts = _joiner_rows(refs, r.invitee_need, r.inherit_trust, inviter_trust, order_age, added,
-                                            store, ads)
-    recent_offered, recent_added, old_offered, old_added, orders = counts
-    stats = {"acquired_referral": float(refs), "orders_recent_offered": float(recent_offered),
-             "orders_recent_added": float(recent_added), "orders_old_offered": float(old_offered),
-             "orders_old_added": float(old_added), "acquired_orders": float(orders),
-             "acquired_store": float(store), "acquired_ads": float(ads)}
-    return Joiners(kind, age, trust, cost, stats)
+    refs = inviter_trust.size if rates.referral else 0
+    cost = refs * rates.reward if refs else 0.0
+    n_orders = rng.poisson(rates.orders) if rates.orders > 0 else 0
+    # the orders' ages, then whether each is added: rng.uniform(0, max_age, n) and rng.random(n), to the bit
+    draws = rng.random(2 * n_orders)
+    visitors = rng.poisson(rates.visitors) if rates.visitors > 0 else 0
+    store = int(rng.binomial(visitors, rates.store_add)) if visitors else 0
+    ads = int(rng.poisson(rates.ads)) if rates.ads > 0 else 0
+    cost += store * rates.gift + ads * rates.ad_cost
+    kind, age, trust, counts = _joiner_rows(refs, rates.invitee_need, rates.inherit_trust, inviter_trust, draws,
+                                            rates.max_age, rates.order_add, store, ads)
+    return Joiners(kind, age, trust, cost, counts)
 
 
 @njit(cache=True)
-def _joiner_rows(refs, invitee_need, inherit_trust, inviter_trust, order_age, added, store,
+def _joiner_rows(refs, invitee_need, inherit_trust, inviter_trust, draws, max_age, order_add, store,
                  ads):  # pragma: no cover - jitted
-    """The day's joiners in join order (kind, age, trust) and the order counts, from numpy's draws, in one call.
+    """The day's joiners in join order (kind, age, trust) and their counts (:data:`JOIN_STATS`), in one call.
 
-    Referred friends first, then the added orders, store visitors and ad clicks. Counts: (recent orders
-    offered, recent added, old offered, old added, all added). One compiled call instead of a dozen
-    small numpy ones (a fixed cost of every simulated day); the draws stay numpy's, so results do not move.
+    ``draws`` holds 2 uniforms per order: the first half makes the orders' ages (whole days of
+    ``max_age * u``, as ``rng.uniform(0, max_age)`` truncated), the second decides each order's add
+    against ``order_add`` at its age. Referred friends first, then the added orders, store visitors and
+    ad clicks. One compiled call instead of a dozen small numpy ones (a fixed cost of every simulated
+    day); the draws stay numpy's, so results do not move.
     """
+    n_orders = draws.shape[0] // 2
+    ages, added = np.empty(n_orders), np.empty(n_orders, np.bool_)
     orders = 0
     recent_offered = recent_added = old_offered = old_added = 0
-    for j in range(order_age.shape[0]):
-        recent, old = order_age[j] <= RECENT_ORDER_DAYS, order_age[j] > OLD_ORDER_DAYS
+    for j in range(n_orders):
+        a = np.int64(max_age * draws[j])
+        ages[j], added[j] = a, draws[n_orders + j] < order_add[a]
+        recent, old = a <= RECENT_ORDER_DAYS, a > OLD_ORDER_DAYS
         orders += added[j]
         recent_offered += recent
         recent_added += added[j] and recent
@@ -114,10 +153,11 @@ def _joiner_rows(refs, invitee_need, inherit_trust, inviter_trust, order_age, ad
     for j in range(refs):
         kind[j], age[j], trust[j] = ORIGIN_REFERRAL, invitee_need, inherit_trust * inviter_trust[j]
     k = refs
-    for j in range(order_age.shape[0]):
+    for j in range(n_orders):
         if added[j]:
-            kind[k], age[k] = ORIGIN_ORDER, order_age[j]
+            kind[k], age[k] = ORIGIN_ORDER, ages[j]
             k += 1
     kind[k:k + store] = ORIGIN_STORE
     kind[k + store:] = ORIGIN_AD
-    return kind, age, trust, (recent_offered, recent_added, old_offered, old_added, orders)
+    counts = np.array([refs, recent_offered, recent_added, old_offered, old_added, orders, store, ads], np.float64)
+    return kind, age, trust, counts

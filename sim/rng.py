@@ -149,9 +149,9 @@ _SS_INIT_B, _SS_MULT_B = np.uint64(0x8B51F9DD), np.uint64(0x58F38DED)
 _SS_MIX_L, _SS_MIX_R = np.uint64(0xCA01F9DD), np.uint64(0x4973F715)
 _SS_SHIFT = np.uint64(16)
 _M32 = np.uint64(0xFFFFFFFF)
-_PCG_MULT = (2549297995355413924 << 64) + 4865540595714422341
-"""PCG64's 128-bit multiplier (numpy's ``PCG_DEFAULT_MULTIPLIER_128``)."""
-_M128 = (1 << 128) - 1
+_PCG_MULT_HI, _PCG_MULT_LO = np.uint64(2549297995355413924), np.uint64(4865540595714422341)
+"""PCG64's 128-bit multiplier (numpy's ``PCG_DEFAULT_MULTIPLIER_128``), its high and low words."""
+_ONE, _W32, _W63 = np.uint64(1), np.uint64(32), np.uint64(63)
 
 
 @njit(cache=True, inline="always")
@@ -203,6 +203,33 @@ def _seed_words(seed, day, purpose):  # pragma: no cover - jitted
     return out
 
 
+@njit(cache=True, inline="always")
+def _mul_hi(a, b):  # pragma: no cover - jitted
+    """The high 64 bits of the 128-bit product of two uint64."""
+    a0, a1, b0, b1 = a & _M32, a >> _W32, b & _M32, b >> _W32
+    p01, p10 = a0 * b1, a1 * b0
+    mid = ((a0 * b0) >> _W32) + (p01 & _M32) + (p10 & _M32)
+    return a1 * b1 + (p01 >> _W32) + (p10 >> _W32) + (mid >> _W32)
+
+
+@njit(cache=True)
+def _pcg64_seeded(seed, day, purpose):  # pragma: no cover - jitted
+    """PCG64's (state, inc) seeded by ``SeedSequence([seed, day, purpose])``, as (state hi, lo, inc hi, lo) words.
+
+    numpy's seeding (``pcg_setseq_128_srandom_r``): state 0, inc = 2 * seq + 1, step, add the first 128
+    bits of the seed words, step; a step is ``state * multiplier + inc`` modulo 2**128.
+    """
+    w = _seed_words(seed, day, purpose)
+    inc_hi, inc_lo = (w[2] << _ONE) | (w[3] >> _W63), (w[3] << _ONE) | _ONE
+    lo = inc_lo + w[1]  # the first step leaves inc; add the state words
+    hi = inc_hi + w[0] + (_ONE if lo < inc_lo else np.uint64(0))
+    hi = _mul_hi(lo, _PCG_MULT_LO) + hi * _PCG_MULT_LO + lo * _PCG_MULT_HI  # the second step, modulo 2**128
+    lo = lo * _PCG_MULT_LO
+    lo2 = lo + inc_lo
+    hi = hi + inc_hi + (_ONE if lo2 < lo else np.uint64(0))
+    return hi, lo2, inc_hi, inc_lo
+
+
 _day_local = threading.local()
 """Per Python thread: the one PCG64 generator :func:`day_generator` reseeds."""
 
@@ -211,7 +238,8 @@ def day_generator(seed: int, day: int, purpose: int) -> np.random.Generator:
     """``np.random.default_rng([seed, day, purpose])`` to the bit, by reseeding one generator in place.
 
     Why: building a seed sequence, a bit generator and a generator costs about 13 us, a fixed cost of
-    every simulated day of a small pool; reseeding costs about 4 (``benchmarks/fixed_costs.py``). The
+    every simulated day of a small pool; reseeding costs about 4 (``benchmarks/fixed_costs.py``), the seed
+    sequence's hashing and PCG64's seeding steps in one compiled call (:func:`_pcg64_seeded`). The
     generator is this thread's and is reseeded by the next call: draw from it before calling again.
     ``seed``, ``day`` and ``purpose`` are non-negative and below 2**63.
     """
@@ -220,10 +248,8 @@ def day_generator(seed: int, day: int, purpose: int) -> np.random.Generator:
     gen = getattr(_day_local, "gen", None)
     if gen is None:
         gen = _day_local.gen = np.random.Generator(np.random.PCG64(0))
-    w = _seed_words(np.int64(seed), np.int64(day), np.int64(purpose))
-    # PCG64's seeding (pcg_setseq_128_srandom_r): state 0, inc = 2 * seq + 1, step, add the state word, step
-    inc = (((int(w[2]) << 64 | int(w[3])) << 1) | 1) & _M128
-    state = (((inc + (int(w[0]) << 64 | int(w[1]))) & _M128) * _PCG_MULT + inc) & _M128
-    gen.bit_generator.state = {"bit_generator": "PCG64", "state": {"state": state, "inc": inc},
+    state_hi, state_lo, inc_hi, inc_lo = _pcg64_seeded(seed, day, purpose)
+    gen.bit_generator.state = {"bit_generator": "PCG64", "state": {"state": state_hi << 64 | state_lo,
+                                                                   "inc": inc_hi << 64 | inc_lo},
                                "has_uint32": 0, "uinteger": 0}
     return gen

@@ -20,7 +20,7 @@ from sim.config import Scenario
 from sim.defaults import (A2, A4, ACCOUNT_PERSONAL, ACTIVE, EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT,
                           EV_GROUP_OPEN, EV_GROUP_PROMO, EV_REFERRED, GROUP, MOMENTS, NEVER, NO_CONTACT, ORIGIN_AD,
                           ORIGIN_ORDER, ORIGIN_REFERRAL, BLOCK, N_STATS, S, SMS, WECOM)
-from sim.acquisition import Joiners, daily_joiners
+from sim.acquisition import JOIN_STATS, JoinRates, Joiners, daily_joiners
 from sim.observation import Action
 from sim.params import KernelParams, shill_heat
 from sim.rng import P_JOIN, P_STAFF, draw, stream_key, u24
@@ -34,6 +34,13 @@ JOIN_SALIENCE = 0.6
 """Salience of a store visitor or referred friend on the day they join."""
 JOIN_SALIENCE_AD = 0.4
 """Salience of a customer added through a paid ad: the weakest tie."""
+GROUP_CENSUS = ("groups_alive", "group_heat_sum", "group_members")
+"""What :func:`groups_day` counts into its ``out``, in order: adjacent columns of the day's record."""
+GROUP_COLUMNS = slice(S[GROUP_CENSUS[0]], S[GROUP_CENSUS[-1]] + 1)
+"""The record's columns of :data:`GROUP_CENSUS`, where :meth:`World.after_customers` has the census written."""
+assert [S[c] for c in GROUP_CENSUS] == list(range(GROUP_COLUMNS.start, GROUP_COLUMNS.stop)), "not adjacent"
+JOIN_COLUMNS = np.array([S[name] for name in JOIN_STATS])
+"""Columns of the day's record that :data:`~sim.acquisition.JOIN_STATS` are booked into."""
 
 
 @dataclass
@@ -216,21 +223,25 @@ def staff_day(seed, day, sp_rec, load, personal_load, status, reach, account, qu
 
 
 @njit(cache=True)
-def referral_inviters(events, blocks, block):  # pragma: no cover - jitted
-    """Rows that referred a friend today, in row order, scanning only ``blocks`` (those with referrals)."""
+def inviter_trust(events, trust, referrals, block):  # pragma: no cover - jitted
+    """Trust of the rows that referred a friend today, in row order, scanning only the blocks with ``referrals``.
+
+    ``referrals`` is the day's referral count per block of ``block`` rows (a column of the day's record).
+    """
     n = events.shape[0]
     count = 0
-    for b in blocks:
-        for i in range(b * block, min((b + 1) * block, n)):
-            if events[i] & EV_REFERRED:
-                count += 1
-    out = np.empty(count, np.int64)
+    for b in range(referrals.shape[0]):
+        if referrals[b] > 0:
+            for i in range(b * block, min((b + 1) * block, n)):
+                count += (events[i] & EV_REFERRED) != 0
+    out = np.empty(count, np.float64)
     k = 0
-    for b in blocks:
-        for i in range(b * block, min((b + 1) * block, n)):
-            if events[i] & EV_REFERRED:
-                out[k] = i
-                k += 1
+    for b in range(referrals.shape[0]):
+        if referrals[b] > 0:
+            for i in range(b * block, min((b + 1) * block, n)):
+                if events[i] & EV_REFERRED:
+                    out[k] = trust[i]
+                    k += 1
     return out
 
 
@@ -291,11 +302,11 @@ class World:
         self.seed = seed
         self.groups = GroupState.create(rows, scenario.groups.size, scenario.groups.heat_start)
         self.per_guide = scenario.staff.customers_per_guide
+        self.join_rates = JoinRates.of(scenario)
         self.quality = np.ones(0, np.float64)
         self.record = np.zeros(N_STATS, np.float64)
         """Pool-level statistics of the current day."""
         self._folded_until = -1
-        self._groups_out = np.zeros(3)
         self._group_week = np.zeros((0, 7), np.int64)  # group-channel contacts of each group, last 7 days
         self._group_folded_until = np.zeros(0, np.int64)  # last day each group chat is folded (-1: never)
         self._injected: list[int] = []
@@ -378,9 +389,7 @@ class World:
         for i in self._injected:
             st.events[i] |= EV_GROUP_COMPLAINT
         self._injected.clear()
-        out = self._groups_out
-        self.update_groups(day, st, out)
-        w[S["groups_alive"]], w[S["group_heat_sum"]], w[S["group_members"]] = out
+        self.update_groups(day, st, w[GROUP_COLUMNS])  # the census straight into the record
         if self.per_guide > 0:
             guides = -(-joined // self.per_guide)
             lost, banned, departed = self._staff_out
@@ -399,20 +408,17 @@ class World:
 
     def joiners(self, day: int, stats: np.ndarray, state: State) -> Joiners:
         """Who joins today (referred friends of today's inviters first), with their cost booked."""
-        busy = np.flatnonzero(stats[:, S["referrals"]] > 0)
-        inviters = referral_inviters(state.events, busy, BLOCK)  # every day, referrals or none: the same path
-        joiners = daily_joiners(self.scenario, self.seed, day, state.trust[inviters].astype(np.float64))
-        for key, value in joiners.stats.items():
-            self.record[S[key]] += value
+        trust = inviter_trust(state.events, state.trust, stats[:, S["referrals"]], BLOCK)  # every day: one path
+        joiners = daily_joiners(self.join_rates, self.seed, day, trust)
+        self.record[JOIN_COLUMNS] += joiners.counts
         self.record[S["acquisition_cost"]] += joiners.cost
         return joiners
 
     def settle(self, day: int, rows: np.ndarray, joiners: Joiners, state: State) -> None:
-        """Draw the joiners into ``rows`` and set who they are on the day after ``day``."""
-        k = rows.shape[0]
+        """Draw the joiners into ``rows`` (one each, in join order) and set who they are on the day after ``day``."""
         st = state
         redraw(self.params.records.population, st, rows, self.seed, day + 1)
-        settle_joiners(rows, joiners.kind[:k], joiners.age[:k], joiners.trust[:k], day + 1, self.params.records.joiners,
+        settle_joiners(rows, joiners.kind, joiners.age, joiners.trust, day + 1, self.params.records.joiners,
                        st.value, st.cycle, st.salience, st.trust, st.need_clock, st.reach, st.last_purchase,
                        st.first_purchase, st.frequency, st.monetary, st.tier, st.stage, st.origin, self.seed)
-        self.record[S["acquired"]] = k
+        self.record[S["acquired"]] = rows.shape[0]

@@ -17,10 +17,11 @@ import sim.segments as seg
 from experiments.recording import ContactRecorder
 from policies import make_policy
 from sim import Simulation
-from sim.acquisition import daily_joiners
+from sim.acquisition import JoinRates, daily_joiners, order_add_probability, store_add_probability
 from sim.defaults import (ACTIVE, BLOCK, CONTENTS, DROPPED, N_SLOTS, NEVER, NO_CONTACT, ORIGIN_AD, ORIGIN_ORDER,
                           ORIGIN_REFERRAL, ORIGIN_STORE)
 from sim.observation import Action, InvalidActionError, Observation, _typical_interval, crm_row
+from sim.rng import P_ACQUISITION
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +153,7 @@ def test_validation_finds_the_first_fault_of_every_kind_in_both_twins(played, fa
 def test_the_day_s_joiners_come_in_order_and_match_their_counts(beauty):
     inviters = np.array([0.2, 0.5, 0.9])
     for day in range(10):
-        j = daily_joiners(beauty, 3, day, inviters)
+        j = daily_joiners(JoinRates.of(beauty), 3, day, inviters)
         kinds = [ORIGIN_REFERRAL] * 3 + [ORIGIN_ORDER] * int(j.stats["acquired_orders"]) \
             + [ORIGIN_STORE] * int(j.stats["acquired_store"]) + [ORIGIN_AD] * int(j.stats["acquired_ads"])
         assert j.kind.tolist() == kinds and j.kind.dtype == np.int64
@@ -160,6 +161,51 @@ def test_the_day_s_joiners_come_in_order_and_match_their_counts(beauty):
         assert np.array_equal(j.trust[:3], beauty.referral.inherit_trust * inviters) and not j.trust[3:].any()
         assert (j.age[orders] == np.floor(j.age[orders])).all() and not j.age[~orders][3:].any()
         assert j.stats["orders_recent_added"] <= min(j.stats["orders_recent_offered"], j.stats["acquired_orders"])
+
+
+def _joiners_by_numpy(scenario, seed: int, day: int, inviter_trust: np.ndarray) -> tuple:
+    """The day's joiners drawn by numpy's calls one by one, from a new generator: what :func:`daily_joiners` must equal.
+
+    The orders' ages by ``uniform``, their adds by ``random`` against :func:`order_add_probability` of the
+    ages drawn; returns (kind, age, trust, cost, counts) as ``daily_joiners`` lays them out.
+    """
+    a, r = scenario.acquisition, scenario.referral
+    rng = np.random.default_rng([seed, day, P_ACQUISITION])
+    refs = inviter_trust.size if r.joins else 0
+    cost = refs * r.reward_yuan if refs else 0.0
+    n_orders = rng.poisson(a.orders_per_day) if a.orders_per_day > 0 else 0
+    order_age = rng.uniform(0.0, a.order_max_age_days, n_orders).astype(np.int64).astype(np.float64)
+    added = rng.random(n_orders) < order_add_probability(order_age, scenario)
+    visitors = rng.poisson(a.store_visitors_per_day) if a.store_visitors_per_day > 0 else 0
+    store = int(rng.binomial(visitors, store_add_probability(scenario))) if visitors else 0
+    ads = int(rng.poisson(a.ad_adds_per_day)) if a.ad_adds_per_day > 0 else 0
+    cost += store * a.gift_yuan + ads * a.ad_cost_per_add
+    orders = int(added.sum())
+    kind = np.array([ORIGIN_REFERRAL] * refs + [ORIGIN_ORDER] * orders + [ORIGIN_STORE] * store + [ORIGIN_AD] * ads,
+                    np.int64)
+    age = np.concatenate([np.full(refs, r.invitee_need), order_age[added], np.zeros(store + ads)])
+    trust = np.concatenate([r.inherit_trust * inviter_trust, np.zeros(orders + store + ads)])
+    recent, old = order_age <= 7, order_age > 30
+    counts = [refs, recent.sum(), (added & recent).sum(), old.sum(), (added & old).sum(), orders, store, ads]
+    return kind, age, trust, cost, np.array(counts, np.float64)
+
+
+@pytest.mark.parametrize("acquisition", [{}, {"orders_per_day": 900.0, "order_max_age_days": 60.5,
+                                              "store_visitors_per_day": 5000.0, "ad_adds_per_day": 3.0},
+                                         {"orders_per_day": 4.0, "order_max_age_days": 0.0},
+                                         {"orders_per_day": 2000.0, "order_max_age_days": 3650.0,
+                                          "order_age_decay_days": 123.4}])
+def test_the_day_s_joiners_are_numpy_s_draws_bit_for_bit(beauty, acquisition):
+    """One ``random`` call for the orders' ages and adds, the add chance looked up by whole age: numpy's draws."""
+    scenario = beauty.model_copy(update={"acquisition": beauty.acquisition.model_copy(update=acquisition)})
+    rates = JoinRates.of(scenario)
+    for seed in (0, 3, 2**40 + 1):
+        for day in range(0, 200, 7):
+            inviters = np.random.default_rng(day).random(day % 4)
+            j = daily_joiners(rates, seed, day, inviters)
+            kind, age, trust, cost, counts = _joiners_by_numpy(scenario, seed, day, inviters)
+            assert np.array_equal(j.kind, kind) and np.array_equal(j.age, age) and np.array_equal(j.trust, trust)
+            assert j.cost == cost and np.array_equal(j.counts, counts)
 
 
 def _played_as(scenario, policy: str, serial: bool, monkeypatch) -> tuple[Simulation, dict, np.ndarray]:
