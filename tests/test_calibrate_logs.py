@@ -145,3 +145,11 @@ def test_cli_fits_only_the_optional_dynamics_it_knows(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err
     assert "cannot fit dynamics.share_floor: the fit can add dynamics.need_impulse, dynamics.need_lapse" in err
+
+
+def test_cli_defaults_are_the_fit_s_own():
+    """The CLI states its defaults literally (it loads the fit only when it runs); they must be the fit's."""
+    from experiments.calibrate.fit import STARTS
+    from experiments.cli.app import build_parser
+    args = build_parser().parse_args(["calibrate", "tx.csv", "--calibration-end", "2024-06-30"])
+    assert args.starts == STARTS and args.fit == []
