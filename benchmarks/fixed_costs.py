@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 import statistics
 import time
 from contextlib import ExitStack, contextmanager
@@ -36,6 +35,7 @@ from sim import Simulation, load_scenario
 from sim._threads import engine_threads
 from sim.rng import P_ACQUISITION, day_generator
 from sim.state import _generate, redraw
+from experiments.bench.probe import load_average
 
 JOINERS = 16
 """Rows of a day's joiners in the redraw timing (a 10,000-customer beauty pool takes about 15 a day)."""
@@ -45,11 +45,6 @@ JOINERS = 16
 def _take(params):  # pragma: no cover - jitted
     """Nothing but numba's dispatch of one argument: what passing ``params`` to a kernel costs."""
     return 0
-
-
-def _load() -> str:
-    """The 1-minute load average (the machine is shared: every figure is stated with it)."""
-    return open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
 
 
 def _cpu_us(fn: Callable[[], object], calls: int) -> float:
@@ -141,10 +136,10 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
-    print(f"{args.customers:,} customers, one numba thread, CPU time, medians of {args.repeats}; load {_load()}")
+    print(f"{args.customers:,} customers, one numba thread, CPU time, medians of {args.repeats}; load {load_average()}")
     for name, (before, after) in fixed_costs(args.customers, args.days, args.repeats).items():
         print(f"{name:78s} {before:9.1f} us {after:9.1f} us  after/before {after / before:5.2f}")
-    print(f"load at the end {_load()}")
+    print(f"load at the end {load_average()}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import statistics
 import subprocess
 import sys
 
+from experiments.bench.probe import load_average
+
 WORKER = r"""
 import copy, sys, time
 import numba
@@ -38,11 +40,6 @@ for line in sys.stdin:
         s.step()
     print((time.thread_time() - t) / days * 1e6, flush=True)
 """
-
-
-def _load() -> str:
-    """The 1-minute load average (the machine is shared: every figure is stated with it)."""
-    return open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
 
 
 def _worker(tree: str, customers: int, days: int) -> subprocess.Popen:
@@ -72,7 +69,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=15)
     args = ap.parse_args()
-    load = _load()
+    load = load_average()
     workers = {"old": _worker(args.old, args.customers, args.days), "new": _worker(args.new, args.customers, args.days)}
     times: dict[str, list[float]] = {"old": [], "new": []}
     for r in range(args.repeats):
@@ -82,7 +79,7 @@ def main() -> None:
         proc.stdin.close()  # type: ignore[union-attr]
         proc.wait()
     print(f"{args.customers:,} customers, contact-free step, one numba thread, CPU time per day, "
-          f"{args.repeats} alternations of {args.days} days; load {load} at the start, {_load()} at the end")
+          f"{args.repeats} alternations of {args.days} days; load {load} at the start, {load_average()} at the end")
     for side, ts in times.items():
         q = statistics.quantiles(ts, n=4)
         print(f"{side}: median {statistics.median(ts):7.1f} us  quartiles {q[0]:7.1f}-{q[2]:7.1f}  "

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 import statistics
 import time
 from contextlib import contextmanager
@@ -32,11 +31,7 @@ import sim.engine as engine
 from policies import load_policy
 from sim import Simulation, kernels, load_scenario
 from sim.defaults import BLOCK, CONTENTS, N_SLOTS
-
-
-def _load() -> str:
-    """The 1-minute load average (the machine is shared: every figure is stated with it)."""
-    return open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
+from experiments.bench.probe import load_average
 
 
 @contextmanager
@@ -136,7 +131,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=9)
     args = ap.parse_args()
-    print(f"{args.customers:,} customers, {args.days} days a timing, medians of {args.repeats}; load {_load()}")
+    print(f"{args.customers:,} customers, {args.days} days a timing, medians of {args.repeats}; load {load_average()}")
     base = Simulation(load_scenario("beauty"), args.customers, seed=2)
     out = days(base, args.days, args.repeats)
     for name, (wall, cpu) in out.items():
@@ -149,7 +144,7 @@ def main() -> None:
         old, new = validation(n, args.repeats)
         print(f"validation of a day's action, {n:>9,} customers, 1 thread, CPU: before {old:8.1f} us, "
               f"after {new:8.1f} us, after/before {new / old:.2f}")
-    print(f"load at the end {_load()}")
+    print(f"load at the end {load_average()}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ measurement to show how it holds on a shared machine.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import time
 from contextlib import contextmanager
 from typing import Iterator
@@ -62,6 +63,11 @@ def bandwidth_rate(state: State, customers: int, min_seconds: float = 0.5) -> fl
         dt = time.perf_counter() - t0
         if dt >= min_seconds and passes % 2 == 0:  # an even number of passes leaves the state as it was
             return customers * passes / dt
+
+
+def load_average() -> str:
+    """The 1-minute load average (the machine is shared: every figure is stated with it); "?" where unknown."""
+    return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "?"
 
 
 def _spin(stop: float) -> None:
