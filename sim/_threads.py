@@ -17,6 +17,8 @@ import types
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
+from sim.interrupts import held
+
 WAIT_POLICY = "PASSIVE"
 """OpenMP wait policy of the engine's threads unless the environment sets one."""
 
@@ -62,7 +64,8 @@ def engine_threads(rows: int) -> Iterator[None]:
     before = getattr(_local, "serial", False)
     _local.serial = rows < PARALLEL_FROM
     try:
-        yield
+        with held():  # Ctrl-C waits for the day's compiled calls to end (sim.interrupts)
+            yield
     finally:
         _local.serial = before
 

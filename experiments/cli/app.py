@@ -4,12 +4,14 @@ User errors (unknown names, bad files, bad numbers, folders that cannot be writt
 line on stderr and exit code 2; never a traceback. A command that needs an optional part that is not
 installed names the pip extra in one line and exits 3. An unexpected failure is one line too, and exit
 code 1; ``--debug`` (or ``SIYU_TRACEBACK=1``) shows the traceback. Ctrl-C ends a command with one line
-and exit code 130.
+and exit code 130. A crash of the interpreter itself (a segmentation fault in compiled code) prints every
+thread's Python stack (:mod:`faulthandler`), so that it can be found and reported.
 """
 
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
 import sys
 from typing import Any, NoReturn, Sequence
@@ -24,6 +26,7 @@ from experiments.cli.options import UserError
 from experiments.console import console, short
 from experiments.store import outdir
 from policies.model_file import trust_models
+from sim import interrupts
 from sim.config import ConfigError
 from sim.engine import code_version
 from sim.extras import MissingExtra
@@ -63,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``siyu`` console script."""
+    _report_crashes()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.completion:
@@ -72,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     trust_models(bool(getattr(args, "trust_model", False)))  # for this command only
+    sigint = interrupts.install()  # Ctrl-C ends the engine's day first: never inside a compiled call
     from sim import _cache
     if _cache.COLD and args.command not in ("scenarios",):
         console.print("[dim]first run of this siyu version here: compiling the numba kernels "
@@ -93,17 +98,35 @@ def main(argv: Sequence[str] | None = None) -> int:
                       markup=False, highlight=False)
         return 3
     except KeyboardInterrupt:
-        console.print(f"siyu {args.command}: interrupted; finished runs are kept", markup=False, highlight=False)
-        return 130
+        return _interrupted(args.command)
     except Exception as exc:
+        if interrupts.interrupted(exc):  # a Ctrl-C that numba wrapped in a SystemError
+            return _interrupted(args.command)
         if debug:
             raise
         error(args.command, f"{type(exc).__name__}: {exc} (--debug shows where)")
         return 1
     finally:
+        interrupts.restore(sigint)
         outdir.release()
         sys.unraisablehook = hook
         trust_models(False)
+
+
+def _interrupted(command: str) -> int:
+    """Ctrl-C: one line, exit code 130."""
+    console.print(f"siyu {command}: interrupted; finished runs are kept", markup=False, highlight=False)
+    return 130
+
+
+def _report_crashes() -> None:
+    """Print every thread's stack on stderr if the interpreter crashes (unless something, pytest say, already does)."""
+    if faulthandler.is_enabled():
+        return
+    try:
+        faulthandler.enable(all_threads=True)
+    except (AttributeError, ValueError, OSError):  # a stderr with no file descriptor
+        pass
 
 
 def _quiet_interrupts(unraisable: Any) -> None:

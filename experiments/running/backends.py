@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 from sim.extras import require
+from sim.interrupts import reraise_interrupt
 
 BACKENDS = ("local", "ray")
 """Names accepted by ``--backend``."""
@@ -90,6 +91,7 @@ class LocalBackend(Backend):
                 try:
                     value = fn(item)
                 except Exception as exc:  # noqa: BLE001 - reported with its item; the others go on
+                    reraise_interrupt(exc)
                     yield Finished(i, error=error_text(exc))
                     continue
                 yield Finished(i, value)
@@ -112,6 +114,7 @@ class LocalBackend(Backend):
                     except BrokenProcessPool:
                         raise
                     except Exception as exc:  # noqa: BLE001 - reported with its item; the others go on
+                        reraise_interrupt(exc)
                         done = Finished(i, error=error_text(exc))
                     pending.discard(i)
                     yield done

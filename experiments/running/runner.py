@@ -34,6 +34,7 @@ from policies import load_policy
 from sim.config import Scenario
 from sim.engine import RunResult, Simulation, code_version, realize_residual
 from sim.guard import check_run_memory
+from sim.interrupts import reraise_interrupt
 
 Progress = Callable[[int], None]
 """Called with the number of simulated days done so far."""
@@ -211,6 +212,7 @@ def execute(tasks: list[RunTask], out: Path | None, done: Records | None = None,
                 try:
                     records[t.key] = run_saved(t, out, tick)
                 except Exception as exc:  # noqa: BLE001 - reported with its run once the others are done
+                    reraise_interrupt(exc)
                     failures.append(RunFailure(t, error_text(exc)))
                 elapsed += t.days
                 if (len(records) + len(failures)) % COLLECT_EVERY == 0:
@@ -260,7 +262,8 @@ def warm_kernels(tasks: list[RunTask]) -> None:
         seen.add(kind)
         try:
             replace(t, customers=WARM_CUSTOMERS, days=min(WARM_DAYS, t.days)).run()  # the real code path, tiny
-        except Exception:  # noqa: BLE001,S112 - the real run raises it again, with its scenario, policy and seed
+        except Exception as exc:  # noqa: BLE001 - the real run raises it again, with its scenario, policy and seed
+            reraise_interrupt(exc)
             continue
 
 
