@@ -92,6 +92,8 @@ class Dynamics(_Strict):
                             ge=0, le=1)
     need_lapse: float = F(0.0, "share", "chance that a need occasion is the customer's last in the category",
                           ge=0, le=1)
+    need_lapse_spread: float = F(0.0, "exponent", "how far a customer's lapse follows their own dropout hazard: "
+                                 "0 the same for all, 1 in proportion", ge=0, le=3)
     share_floor: float = F(0.1, "share", "chance the brand wins a need occasion with zero salience", ge=0, le=1)
     lost_salience: float = F(0.7, "factor", "salience kept after buying from a rival", ge=0, le=1)
     purchase_salience: float = F(0.5, "share", "share of the salience gap closed by buying and using the brand", ge=0, le=1)
@@ -463,6 +465,8 @@ class Scenario(_Strict):
             del data["membership"]
         if self.population.dropout_sigma == DROPOUT_SIGMA:  # and so does the dropout spread that was fixed before
             del data["population"]["dropout_sigma"]
+        if self.dynamics.need_lapse_spread == 0.0:  # and the lapse's spread, 0 before it existed
+            del data["dynamics"]["need_lapse_spread"]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -152,6 +152,18 @@ def lapse_probability(dropout: float, occasion: bool, lapse: float) -> float:
 
 
 @njit(cache=True, inline="always")
+def personal_lapse(lapse: float, spread: float, dropout: float, mean: float) -> float:
+    """A customer's lapse at a need occasion: ``lapse`` times their dropout hazard over the mean, to the ``spread``.
+
+    One loyalty for both ways of leaving: a customer slow to drift away is also slow to lapse, so a loyal
+    core keeps buying, as BG/NBD's spread of dropout probabilities has it. Spread 0: the same for everyone.
+    """
+    if spread == 0.0 or mean <= 0.0:
+        return lapse
+    return min(lapse * (dropout / mean) ** spread, 1.0)
+
+
+@njit(cache=True, inline="always")
 def dropout_probability(base: float, salience: float, salience_effect: float) -> float:
     """Daily chance of leaving the category for good; higher for customers who forgot the brand."""
     return min(max(base * (1.0 + salience_effect * (1.0 - salience)), 0.0), 1.0)
@@ -576,7 +588,8 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                     events[i] |= EV_GROUP_LEFT
                     stats[b, _GLEFT] += 1.0
             if u21(obits, 2) < lapse_probability(dropout_probability(dropout[i], sal, p.dropout_salience), occasion,
-                                                 p.need_lapse):
+                                                 personal_lapse(p.need_lapse, p.need_lapse_spread, dropout[i],
+                                                                p.dropout_mean)):
                 status[i] = DROPPED
                 reach[i] = 0
                 stats[b, _DRP] += 1.0
@@ -658,7 +671,8 @@ def customer_potential(p, value, price_sens, cycle, dropout, salience, trust, de
     share = brand_share(salience, trust, deal, price_sens, 0.0, p)
     # less the marketplace's fee; never below zero: a brand would stop selling at a loss
     margin = max(p.margin - (1.0 - p.wechat_share) * p.commission, 0.0)
-    return value * margin * (horizon / cycle) * share * np.exp(-(dropout + p.need_lapse / cycle) * horizon)
+    lapse = personal_lapse(p.need_lapse, p.need_lapse_spread, dropout, p.dropout_mean)
+    return value * margin * (horizon / cycle) * share * np.exp(-(dropout + lapse / cycle) * horizon)
 
 
 @twin(cache=True)

@@ -14,7 +14,7 @@ from numba import njit
 
 from sim.config import Scenario
 from sim.defaults import A4, A5, ACTIVE, DROPPED
-from sim.kernels import brand_share, dropout_probability, lapse_probability, need_hazard, rest
+from sim.kernels import brand_share, dropout_probability, lapse_probability, need_hazard, personal_lapse, rest
 from sim.params import pack
 from sim.rng import P_ORGANIC, draw, stream_key, u21
 from sim.state import State, generate
@@ -52,12 +52,13 @@ def _silent(seed, p, since, cycle, dropout, price_sens, salience, trust, deal, n
     pick_key = stream_key(seed, -1, P_ORGANIC)
     for i in range(n):
         inv_c = 1.0 / cycle[i]
+        lapse = personal_lapse(p.need_lapse, p.need_lapse_spread, dropout[i], p.dropout_mean)
         s0 = salience[i] + p.purchase_salience * (1.0 - salience[i])
         for m in range(k):
             sal, dl, tr, nc, lw, gone = s0, deal[i], trust[i], 0, 0.0, False
             pseed = seed ^ ((m + 1) * 0x9E3779B97F4A7C15)
             # the last purchase was itself a need occasion: the customer may have lapsed there (need_lapse)
-            gone = u21(draw(stream_key(pseed, -1, P_ORGANIC), i), 1) < p.need_lapse
+            gone = u21(draw(stream_key(pseed, -1, P_ORGANIC), i), 1) < lapse
             for d in range(0 if gone else since[i]):
                 sal, _f, dl, tr, nc = rest(sal, 0.0, dl, tr, nc, 0.0, p.salience_decay, p.fatigue_decay,
                                            p.deal_decay, 0.0)
@@ -68,7 +69,7 @@ def _silent(seed, p, since, cycle, dropout, price_sens, salience, trust, deal, n
                     lw += np.log(max(1.0 - brand_share(sal, tr, dl, price_sens[i], 0.0, p), 1e-300))
                     sal *= p.lost_salience
                 if u21(bits, 2) < lapse_probability(dropout_probability(dropout[i], sal, p.dropout_salience),
-                                                    occasion, p.need_lapse):
+                                                    occasion, lapse):
                     gone = True
                     break
             sal_k[m], dl_k[m], nc_k[m], gone_k[m], logw[m] = sal, dl, nc, gone, lw

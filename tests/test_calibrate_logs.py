@@ -3,6 +3,7 @@ unusable files fail in one line (exit code 2 on the CLI)."""
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import numpy as np
@@ -153,3 +154,12 @@ def test_cli_defaults_are_the_fit_s_own():
     from experiments.cli.app import build_parser
     args = build_parser().parse_args(["calibrate", "tx.csv", "--calibration-end", "2024-06-30"])
     assert args.starts == STARTS and args.fit == []
+
+
+def test_an_unidentified_parameter_gets_an_unbounded_interval_not_a_crash():
+    """A parameter the log does not tell (SE a thousand times the value, as a lapse spread fitted beside the
+    dropout spread on CDNOW) is reported from 0 to infinity; an identified one on the log scale."""
+    from experiments.calibrate.report import Z90, interval
+    assert interval(1.135, 969.0) == (0.0, math.inf)
+    lo, hi = interval(2.0, 0.2)
+    assert lo * hi == pytest.approx(4.0) and hi == pytest.approx(2.0 * math.exp(Z90 * 0.1))

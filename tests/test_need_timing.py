@@ -10,6 +10,7 @@ from policies import make_policy
 from sim import Simulation, load_scenario
 from sim.config import apply_overrides
 from sim.defaults import ACTIVE, DROPPED
+from sim.kernels import personal_lapse
 from sim.seeding import from_histories
 
 
@@ -61,3 +62,31 @@ def test_an_impulse_need_comes_at_one_per_cycle_whatever_the_clock():
     occasions = float(r.daily["purchases_organic"].sum() + r.daily["lost_to_rivals"].sum())
     z = (occasions - exposure / 30.0) / math.sqrt(exposure / 30.0)
     assert abs(z) < 4.0, (occasions, exposure / 30.0, z)
+
+
+def test_the_lapse_follows_a_customer_s_own_dropout_hazard_at_spread_1():
+    """``need_lapse_spread`` 1: the lapse is ``need_lapse`` x dropout hazard / mean, so the customers slow to drift
+    away (the lower half of dropout hazards) also lapse less; at spread 0 both halves lapse alike (two-proportion
+    z within 4). The time dropout is 0.01 a year: a few of the pool in 120 days."""
+    def halves(spread: float) -> float:
+        sc = apply_overrides(_lapsing(0.2), {"population.dropout_per_year": 0.01, "population.dropout_sigma": 1.0,
+                                             "dynamics.need_lapse_spread": spread})
+        sim = Simulation(sc, 4000, 11)
+        n = sim.n  # those there at the start: joiners come later
+        low = sim.state.dropout[:n] < np.median(sim.state.dropout[:n])
+        sim.run(make_policy("no_contact"), 120, residual=False)
+        gone = sim.state.status[:n] == DROPPED
+        a, b = gone[low].mean(), gone[~low].mean()
+        pooled = gone.mean()
+        return (b - a) / math.sqrt(pooled * (1 - pooled) * (1 / low.sum() + 1 / (~low).sum()))
+
+    assert abs(halves(0.0)) < 4.0
+    assert halves(1.0) > 8.0
+
+
+def test_personal_lapse_scales_with_the_dropout_hazard_and_stays_a_chance():
+    assert personal_lapse(0.2, 0.0, 5.0, 1.0) == 0.2  # spread 0: the same for all, bit for bit
+    assert personal_lapse(0.2, 1.0, 0.5, 1.0) == 0.1
+    assert personal_lapse(0.2, 2.0, 2.0, 1.0) == 0.8
+    assert personal_lapse(0.2, 1.0, 50.0, 1.0) == 1.0  # a chance: capped at 1
+    assert personal_lapse(0.2, 1.0, 0.3, 0.0) == 0.2  # no mean dropout to compare with: the same for all

@@ -103,6 +103,10 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
     return "\n".join(out) + "\n"
 
 
+LOG_HUGE = 700.0
+"""Log-scale half-widths above this have no finite bound (exp overflows near 709)."""
+
+
 def interval(value: float, se: float, z: float = Z90) -> tuple[float, float]:
     """The 90% interval of a positive fitted value on the log scale: exp(log value +- z SE/value).
 
@@ -111,6 +115,8 @@ def interval(value: float, se: float, z: float = Z90) -> tuple[float, float]:
     """
     if not (value > 0 and math.isfinite(se)):
         return value - z * se, value + z * se
+    if z * se / value > LOG_HUGE:  # the log does not tell this parameter: no bound at all
+        return 0.0, math.inf
     f = math.exp(z * se / value)
     return value / f, value * f
 
