@@ -90,3 +90,15 @@ def test_personal_lapse_scales_with_the_dropout_hazard_and_stays_a_chance():
     assert personal_lapse(0.2, 2.0, 2.0, 1.0) == 0.8
     assert personal_lapse(0.2, 1.0, 50.0, 1.0) == 1.0  # a chance: capped at 1
     assert personal_lapse(0.2, 1.0, 0.3, 0.0) == 0.2  # no mean dropout to compare with: the same for all
+
+
+def test_a_history_s_last_purchase_lapses_by_the_customer_s_own_hazard_at_spread_1():
+    """Spread 1, need_lapse 0.5: a customer at twice the mean dropout hazard lapsed at their last order (chance 1),
+    one with no dropout hazard did not (chance 0); both bought yesterday, so no silent day adds a dropout."""
+    sc = apply_overrides(_lapsing(0.5), {"population.dropout_per_year": 18.25, "dynamics.need_lapse_spread": 1.0})
+    n = 1000
+    dropout = np.where(np.arange(n) % 2 == 0, 0.0, 2 * 18.25 / 365)
+    last = np.full(n, -1, np.int64)
+    st = from_histories(sc, 5, np.full(n, 45.0), dropout, np.full(n, 100.0), last - 100, last, np.full(n, 3),
+                        np.full(n, 300.0), np.ones(n, bool))
+    assert np.all(st.status[:n:2] == ACTIVE) and np.all(st.status[1:n:2] == DROPPED)
