@@ -63,8 +63,10 @@ engine's cycles are more regular than a Poisson process, so at a small cycle spr
 dispersed than Poisson and the auxiliary spread's estimate sits at its lower bound: its log jumps there (from
 -1.2 to -4 between cycles of 45 and 54 days in a 600-customer log), which broke the search's slopes and left
 5 of 8 searches at or next to their start; the spread itself goes to 0 continuously."""
-EXTRA_NAMES = ("log_mean_repeats", "late_share", "mid_share")
+EXTRA_NAMES = ("log_mean_repeats", "late_share", "mid_share", "frequent_late")
 """Statistics matched beside the auxiliary estimates (:func:`extra_statistics`)."""
+FREQUENT = 3
+"""Repeat transactions from which a customer counts as frequent (``frequent_late``, :func:`extra_statistics`)."""
 ITERATIONS = 12
 POLISH = 20
 """Most evaluations of each Nelder-Mead polish after Gauss-Newton (:func:`search`)."""
@@ -491,19 +493,30 @@ def _binding(base: Scenario, names: tuple[str, ...], rows: tuple[int, ...], desi
 
 
 def extra_statistics(h: Histories) -> tuple[np.ndarray, np.ndarray]:
-    """:data:`EXTRA_NAMES` of a log and each customer's influence on them (n x 3, delta method).
+    """:data:`EXTRA_NAMES` of a log and each customer's influence on them (n x 4, delta method).
 
     The log of the mean repeat transactions pins the level of the tracking curve (the auxiliary model's
     lognormal tail need not match the engine's); the shares of repeats in the last and the middle third of
     the span pin its shape over time: how fast buying fades, and whether it fades early and then holds (a
-    wide spread of dropout hazards) or steadily (a narrow one).
+    wide spread of dropout hazards) or steadily (a narrow one). The share of frequent customers (at least
+    :data:`FREQUENT` repeats) still buying in the last third tells whether frequent buying wears customers
+    out (one lapse per need occasion for all: many occasions, many chances to leave) or marks the loyal ones
+    (a lapse that varies: those who keep buying are those who rarely lapse); on CDNOW, fits that matched the
+    other statistics equally well forecast the holdout 2% or 21% short depending on that spread.
+    A log with no frequent customer gives the share 0 and no variance: the fit's weight (a pseudo-inverse)
+    then ignores it.
     """
     x = h.x.astype(np.float64)
     n, total = x.size, max(float(x.sum()), 1.0)
     mean = total / n
     late, mid = float(h.late.sum()) / total, float(h.mid.sum()) / total
-    influence = np.stack([(x - mean) / (n * mean), (h.late - late * x) / total, (h.mid - mid * x) / total], axis=1)
-    return np.array([np.log(mean), late, mid]), influence
+    frequent = (h.x >= FREQUENT).astype(np.float64)
+    still = frequent * (h.late > 0)
+    n_frequent = max(float(frequent.sum()), 1.0)
+    share = float(still.sum()) / n_frequent
+    influence = np.stack([(x - mean) / (n * mean), (h.late - late * x) / total, (h.mid - mid * x) / total,
+                          (still - share * frequent) / n_frequent], axis=1)
+    return np.array([np.log(mean), late, mid, share]), influence
 
 
 def _distance(resid: np.ndarray, weight: np.ndarray) -> float:
