@@ -13,8 +13,8 @@ from pydantic import Field
 
 from policies.journeys import Journeys
 from policies.base import (Params, PolicyMemory, RulePolicy, build_action, cadence, channel_codes, content_code, due,
-                           first_usable, first_usable_table, pick_channel, search_choice, search_each, search_float, search_int, slot_code,
-                           slot_or_default)
+                           first_usable, first_usable_table, pick_channel, search_choice, search_each, search_float,
+                           search_int, slot_code, slot_or_default)
 from sim.defaults import (BLOCK, CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, FLASH_SALE, NEVER, NIGHT,
                           NO_CONTACT, SERVICE, SLOTS)
 from sim._threads import twin
