@@ -235,8 +235,8 @@ def _fatigue_capped(record, typical, last_flags, active_slot, phases, turn, min_
     """:class:`FatigueCapped` for every customer in one pass over the CRM record (features derived on the way).
 
     Blocks of customers in parallel, each through :func:`_fatigue_capped_rows` on slices: the decision's
-    divisions vectorize there and not in a parallel loop's body (7.3 against 3.4 ms a day at 10^6
-    customers on one thread; ``benchmarks/e2e_day.py``).
+    divisions vectorize there and not in a parallel loop's body (3.3-3.8 against 6.1-6.9 ms of CPU a
+    day at 10^6 customers on one thread, ``benchmarks/e2e_day.py``).
     """
     day, reach, month_count, caps, last_purchase, first_purchase, frequency, last_contact = record
     first = first_usable_table(preference)

@@ -263,7 +263,8 @@ def _kth_smallest(values, keys, k):  # pragma: no cover - jitted
 
     Three counting passes over 11, 11 and 10 bits of the keys, each counting the values that share the
     digits found so far: the same value as sorting. With it the typical interval of 10^6 customers took
-    0.43-0.47 ms against 0.68-0.82 ms with np.partition (one thread, after 40 days of fatigue_capped).
+    0.43-0.47 ms against 0.68-0.82 ms with np.partition on warm arrays (one thread); in a run, where the
+    strided reads of cold arrays are most of it, 0.82-0.92 against 0.89-1.09 ms (``benchmarks/e2e_day.py``).
     """
     counts = np.zeros(2048, np.int64)
     prefix, mask = np.uint32(0), np.uint32(0)
