@@ -239,11 +239,51 @@ def _typical_interval(last_purchase, first_purchase, frequency, step):  # pragma
             m += 1
     if m < 10:
         return np.float32(0.0)
-    part = np.partition(iv[:m], m // 2)
-    hi = part[m // 2]
+    keys = _order_keys(iv[:m])
+    hi = _kth_smallest(iv, keys, m // 2)
     if m % 2:
         return hi
-    return (part[: m // 2].max() + hi) / np.float32(2.0)
+    return (_kth_smallest(iv, keys, m // 2 - 1) + hi) / np.float32(2.0)
+
+
+@njit(cache=True)
+def _order_keys(values):  # pragma: no cover - jitted
+    """The bits of float32 ``values`` as unsigned integers that sort as the floats do (a negative's bits flipped)."""
+    bits = values.view(np.uint32)
+    keys = np.empty(bits.shape[0], np.uint32)
+    for j in range(bits.shape[0]):
+        b = bits[j]
+        keys[j] = ~b if b >> np.uint32(31) else b | np.uint32(0x80000000)
+    return keys
+
+
+@njit(cache=True)
+def _kth_smallest(values, keys, k):  # pragma: no cover - jitted
+    """The ``k``-th smallest (from 0) of float32 ``values``, ``keys`` their :func:`_order_keys`: a radix select.
+
+    Three counting passes over 11, 11 and 10 bits of the keys, each counting the values that share the
+    digits found so far: the same value as sorting. With it the typical interval of 10^6 customers took
+    0.43-0.47 ms against 0.68-0.82 ms with np.partition on warm arrays (one thread); in a run, where the
+    strided reads of cold arrays are most of it, 0.82-0.92 against 0.89-1.09 ms (``benchmarks/e2e_day.py``).
+    """
+    counts = np.zeros(2048, np.int64)
+    prefix, mask = np.uint32(0), np.uint32(0)
+    for shift, width in ((21, 11), (10, 11), (0, 10)):
+        digits = np.uint32((1 << width) - 1)
+        counts[:] = 0
+        for j in range(keys.shape[0]):
+            key = keys[j]
+            counts[(key >> np.uint32(shift)) & digits] += (key & mask) == prefix
+        d = 0
+        while k >= counts[d]:
+            k -= counts[d]
+            d += 1
+        prefix |= np.uint32(d) << np.uint32(shift)
+        mask |= digits << np.uint32(shift)
+    for j in range(keys.shape[0]):
+        if keys[j] == prefix:
+            return values[j]
+    return values[0]  # not reached: some value has the key found
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numba import njit, prange
 
-from sim._threads import twin
+from sim._threads import engine_threads, twin
 
 from sim.config import Scenario
 from sim.defaults import (A2, A4, ACCOUNT_PERSONAL, ACTIVE, EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT,
@@ -418,7 +418,10 @@ class World:
         """Draw the joiners into ``rows`` (one each, in join order) and set who they are on the day after ``day``."""
         st = state
         redraw(self.params.records.population, st, rows, self.seed, day + 1)
-        settle_joiners(rows, joiners.kind, joiners.age, joiners.trust, day + 1, self.params.records.joiners,
-                       st.value, st.cycle, st.salience, st.trust, st.need_clock, st.reach, st.last_purchase,
-                       st.first_purchase, st.frequency, st.monetary, st.tier, st.stage, st.origin, self.seed)
+        # a day's few hundred joiners by the serial twin whatever the pool size, as redraw does: a parallel
+        # launch costs more than they do (and waits for a descheduled thread on a busy machine)
+        with engine_threads(rows.shape[0]):
+            settle_joiners(rows, joiners.kind, joiners.age, joiners.trust, day + 1, self.params.records.joiners,
+                           st.value, st.cycle, st.salience, st.trust, st.need_clock, st.reach, st.last_purchase,
+                           st.first_purchase, st.frequency, st.monetary, st.tier, st.stage, st.origin, self.seed)
         self.record[S["acquired"]] = rows.shape[0]
