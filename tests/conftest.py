@@ -15,6 +15,13 @@ from sim import load_scenario  # noqa: E402  (after the hypothesis profile)
 from sim.engine import RunResult  # noqa: E402
 
 
+@pytest.fixture
+def warm_cache(monkeypatch):
+    """No "compiling the numba kernels" notice (a first run after a source change): errors are counted in lines."""
+    import sim._cache
+    monkeypatch.setattr(sim._cache, "COLD", False)
+
+
 @pytest.fixture(scope="session")
 def beauty():
     """The default preset."""

@@ -166,7 +166,7 @@ def test_plan_from_logs_respects_opt_outs_and_caps(tmp_path):
     (["--crm", "missing.csv"], "missing.csv: no such file"),
     (["--crm", "x.csv", "--date", "2024-13-01"], "--date: expected a date as YYYY-MM-DD"),
 ])
-def test_plan_bad_input_is_one_line(extra, needle, capsys):
+def test_plan_bad_input_is_one_line(extra, needle, capsys, warm_cache):
     args = ["plan", "fatigue_capped", "--date", "2024-03-01"] + extra
     assert main(args) == 2
     err = capsys.readouterr().err

@@ -22,12 +22,7 @@ from policies.base import search_space
 from policies.baselines import BASELINES
 from sim.config import ConfigError, load_scenario
 
-@pytest.fixture(autouse=True)
-def warm_cache(monkeypatch):
-    """No "compiling the numba kernels" notice (a first run after a source change): errors are counted in lines."""
-    import sim._cache
-    monkeypatch.setattr(sim._cache, "COLD", False)
-
+pytestmark = pytest.mark.usefixtures("warm_cache")
 
 SMALL = dict(customers=500, days=30, trials=12, train_seeds=2, test_seeds=2)
 """A search small enough to run several times: its numbers only need to be reproducible, not good."""
