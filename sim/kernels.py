@@ -589,7 +589,7 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                     stats[b, _GLEFT] += 1.0
             if u21(obits, 2) < lapse_probability(dropout_probability(dropout[i], sal, p.dropout_salience), occasion,
                                                  personal_lapse(p.need_lapse, p.need_lapse_spread, dropout[i],
-                                                                p.dropout_mean)):
+                                                                p.dropout_per_day)):
                 status[i] = DROPPED
                 reach[i] = 0
                 stats[b, _DRP] += 1.0
@@ -671,7 +671,7 @@ def customer_potential(p, value, price_sens, cycle, dropout, salience, trust, de
     share = brand_share(salience, trust, deal, price_sens, 0.0, p)
     # less the marketplace's fee; never below zero: a brand would stop selling at a loss
     margin = max(p.margin - (1.0 - p.wechat_share) * p.commission, 0.0)
-    lapse = personal_lapse(p.need_lapse, p.need_lapse_spread, dropout, p.dropout_mean)
+    lapse = personal_lapse(p.need_lapse, p.need_lapse_spread, dropout, p.dropout_per_day)
     return value * margin * (horizon / cycle) * share * np.exp(-(dropout + lapse / cycle) * horizon)
 
 

@@ -52,7 +52,7 @@ def _silent(seed, p, since, cycle, dropout, price_sens, salience, trust, deal, n
     pick_key = stream_key(seed, -1, P_ORGANIC)
     for i in range(n):
         inv_c = 1.0 / cycle[i]
-        lapse = personal_lapse(p.need_lapse, p.need_lapse_spread, dropout[i], p.dropout_mean)
+        lapse = personal_lapse(p.need_lapse, p.need_lapse_spread, dropout[i], p.dropout_per_day)
         s0 = salience[i] + p.purchase_salience * (1.0 - salience[i])
         for m in range(k):
             sal, dl, tr, nc, lw, gone = s0, deal[i], trust[i], 0, 0.0, False
