@@ -90,10 +90,12 @@ def test_cli_calibrate_writes_a_loadable_scenario_and_fit_report(engine_data, tm
     assert "# covariance population.cycle_median_days population.cycle_sigma = " in (out / "scenario.toml").read_text()
     for part in ("## Fitted parameters", "`population.cycle_median_days`", "from the sandwich formula (no bootstrap)",
                  "## Matched statistics", "more statistics than parameters): misfit J = ",
-                 "## Observed against fitted", "## Holdout: the 18 weeks after the calibration end", "BG/NBD"):
+                 "## Observed against fitted", "## Holdout: the 18 weeks after the calibration end", "BG/NBD",
+                 "| Pareto/NBD (r="):
         assert part in text, part
     assert "`population.dropout_per_year`: the log shows no sign of dropout" in text
     assert (out / "fit.png").stat().st_size > 10_000 and (out / "holdout.png").stat().st_size > 10_000
     printed = capsys.readouterr().out
     assert "population.cycle_median_days = " in printed and "holdout, 18 weeks: siyu" in printed
+    assert "Pareto/NBD" in printed
     assert "misfit J = " in printed and "the engine reproduces this log's statistics" in printed  # its own log

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from experiments.calibrate import bgnbd
+from experiments.calibrate import bgnbd, paretonbd
 from experiments.calibrate.forecast import Forecast, Uncertainty, forecast
 from experiments.calibrate.history import Histories, holdout_weekly
 from experiments.logs.transactions import Transactions
@@ -28,7 +28,7 @@ def mape(forecast_cum: np.ndarray, actual_cum: np.ndarray) -> tuple[float, float
 
 @dataclass(frozen=True)
 class Holdout:
-    """Actual, siyu and BG/NBD cumulative repeat transactions over the holdout weeks, with their errors."""
+    """Actual, siyu, BG/NBD and Pareto/NBD cumulative repeat transactions over the holdout weeks, with errors."""
 
     weeks: int
     actual: np.ndarray
@@ -41,14 +41,18 @@ class Holdout:
     """Share of weeks whose actual cumulative count lies in siyu's 90% band."""
     last_inside: bool
     """Whether the actual total at the last week lies in the band."""
+    paretonbd: np.ndarray
+    paretonbd_params: np.ndarray
+    paretonbd_error: tuple[float, float]
 
 
 def compare(scenario: Scenario, h: Histories, tx: Transactions, weeks: int, replicates: int = 40,
             seed: int = 0, errors: Uncertainty | None = None) -> Holdout:
-    """Forecast ``weeks`` weeks with the scenario (its fitted ``errors`` in the band) and with BG/NBD."""
+    """Forecast ``weeks`` weeks with the scenario (its fitted ``errors`` in the band), BG/NBD and Pareto/NBD."""
     actual = np.cumsum(holdout_weekly(tx, h.end, weeks))
     fc = forecast(scenario, h, 7 * weeks, replicates, seed, errors=errors)
     params, bg = bgnbd.weekly_forecast(h, weeks)
+    pn_params, pn = paretonbd.weekly_forecast(h, weeks)
     inside = (actual >= fc.low) & (actual <= fc.high)
     return Holdout(weeks, actual, fc, bg, params, mape(fc.mean, actual), mape(bg, actual), float(np.mean(inside)),
-                   bool(inside[-1]))
+                   bool(inside[-1]), pn, pn_params, mape(pn, actual))

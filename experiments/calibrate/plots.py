@@ -72,7 +72,8 @@ def fit_figure(data: Histories, sim: Histories, data_weekly: np.ndarray, sim_wee
 
 
 def forecast_figure(weeks: np.ndarray, mean: np.ndarray, low: np.ndarray, high: np.ndarray,
-                    actual: np.ndarray | None, path: Path, bgnbd: np.ndarray | None = None) -> None:
+                    actual: np.ndarray | None, path: Path, bgnbd: np.ndarray | None = None,
+                    paretonbd: np.ndarray | None = None) -> None:
     """Cumulative repeat transactions after the calibration end: the forecast band and, where known, what happened."""
     fig = Figure(figsize=(7, 4))
     ax = fig.add_subplot(1, 1, 1)
@@ -80,6 +81,8 @@ def forecast_figure(weeks: np.ndarray, mean: np.ndarray, low: np.ndarray, high: 
     ax.plot(weeks, mean, label="siyu forecast")
     if bgnbd is not None:
         ax.plot(weeks[: bgnbd.size], bgnbd, ":", label="BG/NBD")
+    if paretonbd is not None:
+        ax.plot(weeks[: paretonbd.size], paretonbd, "--", label="Pareto/NBD")
     if actual is not None and actual.size:
         ax.plot(weeks[: actual.size], actual, "k", label="actual")
     ax.set_xlabel("weeks after the calibration end")

@@ -89,7 +89,8 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
                 "(`content = none`) of the same day and channel. These are the statistics the contact-response "
                 "parameters are fitted to (next section).", ""] + response_lines(responses)
     if holdout is not None:
-        hs, hb = holdout.siyu_error, holdout.bgnbd_error
+        hs, hb, hp = holdout.siyu_error, holdout.bgnbd_error, holdout.paretonbd_error
+        pp = holdout.paretonbd_params
         out += ["", f"## Holdout: the {holdout.weeks} weeks after the calibration end", "", "![holdout](holdout.png)",
                 "", "| model | forecast total | actual | error of the total | MAPE of the cumulative curve |",
                 "|---|---:|---:|---:|---:|",
@@ -97,7 +98,11 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
                 f"| {holdout.actual[-1]:,.0f} | {100 * hs[0]:.1f}% | {100 * hs[1]:.1f}% |",
                 f"| BG/NBD (r={holdout.bgnbd_params[0]:.3g}, alpha={holdout.bgnbd_params[1]:.3g}, "
                 f"a={holdout.bgnbd_params[2]:.3g}, b={holdout.bgnbd_params[3]:.3g}; weeks) | {holdout.bgnbd[-1]:,.0f} "
-                f"| {holdout.actual[-1]:,.0f} | {100 * hb[0]:.1f}% | {100 * hb[1]:.1f}% |", "",
+                f"| {holdout.actual[-1]:,.0f} | {100 * hb[0]:.1f}% | {100 * hb[1]:.1f}% |",
+                f"| Pareto/NBD (r={pp[0]:.3g}, alpha={pp[1]:.3g}, s={pp[2]:.3g}, beta={pp[3]:.3g}; weeks) "
+                f"| {holdout.paretonbd[-1]:,.0f} | {holdout.actual[-1]:,.0f} | {100 * hp[0]:.1f}% "
+                f"| {100 * hp[1]:.1f}% |",
+                "",
                 f"The actual cumulative count lies inside siyu's 90% band in {100 * holdout.inside_band:.0f}% of "
                 f"the weeks (the band: simulation noise, the customers' posterior and the fitted parameters' errors)."]
     return "\n".join(out) + "\n"

@@ -77,7 +77,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if weeks >= 1 and not args.no_holdout:
         hold = compare(cal.scenario, h, tx, weeks, args.replicates, args.seed, Uncertainty.of(cal))
         forecast_figure(hold.siyu.weeks, hold.siyu.mean, hold.siyu.low, hold.siyu.high, hold.actual,
-                        out / "holdout.png", hold.bgnbd)
+                        out / "holdout.png", hold.bgnbd, hold.paretonbd)
     responses = log_responses(contacts, tx, end) if args.contacts else None
     text = fit_markdown(cal, Path(args.transactions).name, args.base, tx.report.lines(), hold, seconds, responses)
     if args.contacts:
@@ -104,7 +104,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if hold is not None:
         out_console.print(f"holdout, {hold.weeks} weeks: siyu {100 * hold.siyu_error[0]:.1f}% off the total "
                           f"(curve MAPE {100 * hold.siyu_error[1]:.1f}%), BG/NBD {100 * hold.bgnbd_error[0]:.1f}% "
-                          f"(curve MAPE {100 * hold.bgnbd_error[1]:.1f}%)")
+                          f"(curve MAPE {100 * hold.bgnbd_error[1]:.1f}%), Pareto/NBD "
+                          f"{100 * hold.paretonbd_error[0]:.1f}% (curve MAPE {100 * hold.paretonbd_error[1]:.1f}%)")
     out_console.print(f"wrote {out / 'scenario.toml'}, {out / 'fit.md'} and figures")
     return 0
 

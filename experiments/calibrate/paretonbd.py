@@ -1,0 +1,83 @@
+"""Pareto/NBD (Schmittlein, Morrison and Colombo 1987): the second customer-base model a forecast is compared with.
+
+Purchases at a gamma(r, alpha)-distributed Poisson rate while alive, lifetimes exponential at a
+gamma(s, beta)-distributed rate. Fitted by maximum likelihood on the same histories (time in weeks) with the
+likelihood and conditional expectation of Fader and Hardie's note "A Note on Deriving the Pareto/NBD Model and
+Related Expressions" (2005), evaluated in logs so that frequent buyers neither overflow nor underflow. Checked
+in the tests against the published CDNOW estimates (r = 0.553, alpha = 10.58, s = 0.606, beta = 11.67).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+from scipy.special import gammaln, hyp2f1
+
+from experiments.calibrate.history import Histories
+
+
+def _log_a0(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Log of the note's A_0: the likelihood's part from a death between the last purchase and ``T``."""
+    r, alpha, s, beta = params
+    rsx = r + s + x
+    if alpha >= beta:
+        big, b = alpha, s + 1.0
+        z = (alpha - beta)
+    else:
+        big, b = beta, r + x
+        z = (beta - alpha)
+    at_last = np.log(hyp2f1(rsx, b, rsx + 1.0, z / (big + t_x))) - rsx * np.log(big + t_x)
+    at_end = np.log(hyp2f1(rsx, b, rsx + 1.0, z / (big + T))) - rsx * np.log(big + T)
+    return at_last + np.log(-np.expm1(np.minimum(at_end - at_last, -1e-300)))
+
+
+def _log_parts(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(log-likelihood of each history, log of its alive-at-``T`` term): the latter over the former is P(alive)."""
+    r, alpha, s, beta = params
+    const = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
+    alive = const - (r + x) * np.log(alpha + T) - s * np.log(beta + T)
+    dead = const + np.log(s / (r + s + x)) + _log_a0(params, x, t_x, T)
+    return np.logaddexp(alive, dead), alive
+
+
+def loglik(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Log-likelihood of each history under Pareto/NBD with ``params`` = (r, alpha, s, beta)."""
+    return _log_parts(params, x, t_x, T)[0]
+
+
+def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Maximum-likelihood (r, alpha, s, beta)."""
+    def nll(p: np.ndarray) -> float:
+        with np.errstate(all="ignore"):  # a step to extreme rates overflows the 2F1: a non-finite value, refused
+            value = -float(loglik(np.exp(p), x, t_x, T).sum())
+        return value if np.isfinite(value) else 1e300
+    best = None
+    for start in ([0.0, 0.0, 0.0, 0.0], [np.log(0.5), np.log(10.0), np.log(0.6), np.log(12.0)]):
+        res = minimize(nll, np.array(start), method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-9,
+                                                                             "maxiter": 4000})
+        if best is None or res.fun < best.fun:
+            best = res
+    return np.exp(best.x)
+
+
+def p_alive(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Each customer's probability of being alive at ``T``, given their history."""
+    ll, alive = _log_parts(params, x, t_x, T)
+    return np.exp(alive - ll)
+
+
+def expected(params: np.ndarray, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """Each customer's expected transactions in the ``t`` periods after ``T``, given their history."""
+    r, alpha, s, beta = params
+    log_q = np.log((beta + T) / (beta + T + t))
+    # (1 - q^(s-1)) / (s-1), and its limit -log q at s = 1
+    lifetime = -np.expm1((s - 1.0) * log_q) / (s - 1.0) if s != 1.0 else -log_q
+    return p_alive(params, x, t_x, T) * (r + x) * (beta + T) / (alpha + T) * lifetime
+
+
+def weekly_forecast(h: Histories, weeks: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pareto/NBD parameters fitted in weeks, and the cohort's expected cumulative repeat transactions per week."""
+    x, t_x, T = h.x.astype(np.float64), h.t_x / 7.0, h.T / 7.0
+    params = fit(x, t_x, T)
+    cum = np.array([expected(params, float(w), x, t_x, T).sum() for w in range(1, weeks + 1)])
+    return params, cum
