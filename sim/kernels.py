@@ -346,13 +346,16 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
         for j in range(hi - lo):  # branch-free compaction
             rows[m] = lo + j
             m += eventful[j]
+        g_next = 0  # the first row of the group after row i's: rows come in order, so g changes only there
         for t in range(m):
             if t + AHEAD < m:  # fetch the cache lines of a later row while this one is worked on
                 prefetch_row(rows[t + AHEAD], value, price_sens, receptive, slot_mask, referral, monetary,
                              frequency, first_purchase, last_contact, last_flags, active_slot, tier,
                              act_content, act_slot, month_count)
             i = rows[t]
-            g = i // g_size
+            if i >= g_next:  # an integer division only where a new group starts, not on every row
+                g = i // g_size
+                g_next = (g + 1) * g_size
             leave_day = (day + g) % 7 == 0
             in_group = (reach[i] >> GROUP) & 1
             sal, fat, dl, tr, nc = rest(salience[i], fatigue[i], deal[i], trust[i], need_clock[i],
