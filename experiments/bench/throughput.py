@@ -58,29 +58,41 @@ def _timing_days(fn: Timed, min_seconds: float) -> tuple[int, float]:
         days = min(int(days * max(2.0, min_seconds / max(seconds, 1e-3))), MAX_DAYS)
 
 
-def interleaved_rates(fns: dict[int, Timed], min_seconds: float, threads: Callable[[int], None] | None = None,
-                      repeats: int = REPEATS) -> dict[int, list[float]]:
-    """Customer-days per second of each timing in ``fns`` (keyed by thread count), the settings taking turns.
+def interleaved_rates(fns: dict[str, Timed], threads: list[int], min_seconds: float,
+                      set_threads: Callable[[int], None] | None = None,
+                      repeats: int = REPEATS) -> dict[tuple[str, int], list[float]]:
+    """Customer-days per second of each timing in ``fns`` at each thread count, all of them taking turns.
 
-    Why in turns: on a shared machine the load moves within seconds, so two settings timed one after the
-    other meet different neighbours; timed in alternating order (1, 2, then 2, 1, ...) over the same number
-    of days, each setting meets the same load. The days are grown on the first setting until a timing runs
-    ``min_seconds``; a setting whose timing is still shorter (the day cap) gets more repeats, up to
-    :data:`MAX_REPEATS`. ``threads(t)`` sets the thread count before each timing (default: numba's).
+    Why in turns: on a shared machine the load moves within seconds, so two figures timed one after the
+    other meet different neighbours, and a ratio of them (2 threads against 1, end to end against the
+    step) measures the neighbours. Here each round times every (timing, thread count) once, the order
+    reversed every other round (step at 1 and 2 threads, end to end at 1 and 2, ..., then back), so the
+    figures of a ratio are taken next to each other and each meets the same load. Each timing's days are
+    grown on the first thread count until it runs ``min_seconds``; if one is still shorter (the day cap,
+    :data:`MAX_DAYS`), every figure gets more rounds, up to :data:`MAX_REPEATS`. ``set_threads(t)`` sets
+    the thread count before each timing (default: numba's).
     """
-    set_threads = numba.set_num_threads if threads is None else threads
-    keys = list(fns)
-    set_threads(keys[0])
-    days, seconds = _timing_days(fns[keys[0]], min_seconds)
-    if seconds < min_seconds:
-        repeats = min(MAX_REPEATS, max(repeats, math.ceil(repeats * min_seconds / max(seconds, 1e-3))))
-    rates: dict[int, list[float]] = {k: [] for k in keys}
+    set_threads = numba.set_num_threads if set_threads is None else set_threads
+    set_threads(threads[0])
+    days = {}
+    for kind, fn in fns.items():
+        days[kind], seconds = _timing_days(fn, min_seconds)
+        if seconds < min_seconds:
+            repeats = max(repeats, min(MAX_REPEATS, math.ceil(REPEATS * min_seconds / max(seconds, 1e-3))))
+    order = [(kind, th) for kind in fns for th in threads]
+    rates: dict[tuple[str, int], list[float]] = {key: [] for key in order}
     for r in range(repeats):
-        for k in keys if r % 2 == 0 else keys[::-1]:
-            set_threads(k)
-            spent, cdays = fns[k](days)
-            rates[k].append(cdays / spent)
+        for kind, th in order if r % 2 == 0 else order[::-1]:
+            set_threads(th)
+            spent, cdays = fns[kind](days[kind])
+            rates[kind, th].append(cdays / spent)
     return rates
+
+
+def _paired_range(top: list[float], bottom: list[float]) -> list[float]:
+    """Lowest and highest ratio of two figures' timings of one round (timed close together: the same load)."""
+    paired = [a / b for a, b in zip(top, bottom)]
+    return [min(paired), max(paired)]
 
 
 def spread(rates: list[float]) -> float:
@@ -167,15 +179,16 @@ def measure_size(customers: int, threads: list[int], scenario: str = "beauty", p
     Every measurement starts from copies of one freshly drawn pool (copied outside the timing) and runs
     at most :data:`SEGMENT_DAYS` days on a copy; rates are customer-days per second counting the
     customers in the pool each day; each is the best of its timings (:func:`interleaved_rates`: at least
-    :data:`REPEATS`, the thread counts alternating) after :func:`warm_up` at every thread count.
+    :data:`REPEATS` rounds, the three timings and the thread counts taking turns in each) after :func:`warm_up`
+    at every thread count.
 
     Two yardsticks for end to end: the engine step without contacts, and the engine step on days with
     the policy's own contacts replayed (``contact_step_...``): end to end against the second is what
     the policy, observation, validation and books cost; the second against the first is what the
     contacts cost the dynamics. ``serial`` marks a pool below ``PARALLEL_FROM`` rows: every thread count
     runs the same one-thread code there, so their rates differ by the machine's noise alone (``*_spread``:
-    how far each measurement's own timings lie apart; ``step_vs_1_thread`` against the 1-thread row, and
-    ``step_vs_1_thread_range`` the lowest and highest ratio of two timings of one round, taken next to each other).
+    how far each measurement's own timings lie apart; ``step_vs_1_thread`` against the 1-thread row;
+    ``..._range`` the lowest and highest ratio of the two figures' timings within one round).
 
     Peak memory comes from a separate run: tracemalloc slows Python down, which would distort the
     small pools' rates.
@@ -218,10 +231,11 @@ def measure_size(customers: int, threads: list[int], scenario: str = "beauty", p
     def probe(days: int) -> tuple[float, float]:  # one timing of the bandwidth probe (its own length)
         return 1.0, bandwidth_rate(base.state, base.n, min_seconds / 2)
 
-    steps = interleaved_rates({th: engine for th in threads}, min_seconds)
-    runs = interleaved_rates({th: end_to_end for th in threads}, min_seconds)
-    contacts = interleaved_rates({th: with_contacts for th in threads}, min_seconds)
-    probes = interleaved_rates({th: probe for th in threads}, 0.0)
+    rates = interleaved_rates({"step": engine, "run": end_to_end, "contacts": with_contacts}, threads, min_seconds)
+    probes = interleaved_rates({"probe": probe}, threads, 0.0)
+    steps = {th: rates["step", th] for th in threads}
+    runs = {th: rates["run", th] for th in threads}
+    contacts = {th: rates["contacts", th] for th in threads}
     rows = []
     for th in threads:
         numba.set_num_threads(th)
@@ -230,7 +244,7 @@ def measure_size(customers: int, threads: list[int], scenario: str = "beauty", p
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         step_rate, run_rate, contact_rate = max(steps[th]), max(runs[th]), max(contacts[th])
-        probe_rate = max(probes[th])
+        probe_rate = max(probes["probe", th])
         rows.append({"customers": customers, "threads": th, "serial": serial_rows(base),
                      "customer_days_per_s": step_rate, "run_customer_days_per_s": run_rate,
                      "probe_customer_days_per_s": probe_rate, "step_of_probe": step_rate / probe_rate,
@@ -239,14 +253,14 @@ def measure_size(customers: int, threads: list[int], scenario: str = "beauty", p
                      "contact_step_of_step": contact_rate / step_rate, "timings": len(steps[th]),
                      "step_spread": spread(steps[th]), "run_spread": spread(runs[th]),
                      "contact_step_spread": spread(contacts[th]),
+                     "run_of_contact_step_range": _paired_range(runs[th], contacts[th]),
                      "bytes_per_customer": base.state.nbytes_per_customer(), "peak_mb": peak / 2**20})
     if 1 in threads:
         one = rows[threads.index(1)]
         for th, row in zip(threads, rows):
             row["step_vs_1_thread"] = row["customer_days_per_s"] / one["customer_days_per_s"]
             row["run_vs_1_thread"] = row["run_customer_days_per_s"] / one["run_customer_days_per_s"]
-            paired = [a / b for a, b in zip(steps[th], steps[1])]  # the same round: timed next to each other
-            row["step_vs_1_thread_range"] = [min(paired), max(paired)]
+            row["step_vs_1_thread_range"] = _paired_range(steps[th], steps[1])
     return rows
 
 
