@@ -234,8 +234,8 @@ def purchase_interval(last_purchase: int, first_purchase: int, frequency: int) -
 
 
 SAMPLE_AHEAD = 16
-"""Sampled customers whose record :func:`_typical_interval` fetches ahead of the one it reads: 0.83-0.92 against
-1.02 ms at 10^6 customers (one thread, cold arrays, medians of 21; docs/performance.md)."""
+"""Sampled customers whose record :func:`_typical_interval` fetches ahead of the one it reads: 0.63-0.83 against
+0.84-1.02 ms at 10^6 customers (one thread, cold arrays, medians of 21-41; docs/performance.md)."""
 
 
 @njit(cache=True)
