@@ -74,14 +74,14 @@ def interleaved_rates(fns: dict[str, Timed], threads: list[int], min_seconds: fl
     """
     set_threads = numba.set_num_threads if set_threads is None else set_threads
     set_threads(threads[0])
-    days = {}
+    days, rounds = {}, repeats
     for kind, fn in fns.items():
         days[kind], seconds = _timing_days(fn, min_seconds)
         if seconds < min_seconds:
-            repeats = max(repeats, min(MAX_REPEATS, math.ceil(REPEATS * min_seconds / max(seconds, 1e-3))))
+            rounds = max(rounds, min(MAX_REPEATS, math.ceil(repeats * min_seconds / max(seconds, 1e-3))))
     order = [(kind, th) for kind in fns for th in threads]
     rates: dict[tuple[str, int], list[float]] = {key: [] for key in order}
-    for r in range(repeats):
+    for r in range(rounds):
         for kind, th in order if r % 2 == 0 else order[::-1]:
             set_threads(th)
             spent, cdays = fns[kind](days[kind])
@@ -288,8 +288,10 @@ def run_bench(sizes: list[int], threads: list[int], min_seconds: float = 1.0,
     measured back to back in this run (a fair share of two cores among T threads and K neighbours is
     (T + K) / 2 for T = 2).
     """
-    threads = [th for th in dict.fromkeys(threads) if th <= numba.config.NUMBA_NUM_THREADS]
-    rows = []
+    threads = [th for th in dict.fromkeys(threads) if th <= numba.config.NUMBA_NUM_THREADS]  # once each: in turns
+    rows: list[dict[str, Any]] = []
+    if not threads:
+        return rows
     for n in sizes:
         if progress:
             progress(f"{count(n, 'customer')}, {', '.join(map(str, threads))} threads in turns")
