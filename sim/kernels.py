@@ -314,6 +314,8 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
         sum_tr = 0.0
         sum_dl = 0.0
         n_moments = 0.0
+        # the contacts' counts, kept here and added to the block's record once (whole numbers: the same sums)
+        n_con = n_opn = n_iwc = n_iwo = n_mcon = n_moff = n_fcon = 0.0
         # pass 1: rows that only rest, one group's slice at a time (vectorized)
         eventful = np.empty(BLOCK, np.bool_)
         rows = np.empty(BLOCK, np.int32)
@@ -344,13 +346,16 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
         for j in range(hi - lo):  # branch-free compaction
             rows[m] = lo + j
             m += eventful[j]
+        g_next = 0  # the first row of the group after row i's: rows come in order, so g changes only there
         for t in range(m):
             if t + AHEAD < m:  # fetch the cache lines of a later row while this one is worked on
                 prefetch_row(rows[t + AHEAD], value, price_sens, receptive, slot_mask, referral, monetary,
                              frequency, first_purchase, last_contact, last_flags, active_slot, tier,
                              act_content, act_slot, month_count)
             i = rows[t]
-            g = i // g_size
+            if i >= g_next:  # an integer division only where a new group starts, not on every row
+                g = i // g_size
+                g_next = (g + 1) * g_size
             leave_day = (day + g) % 7 == 0
             in_group = (reach[i] >> GROUP) & 1
             sal, fat, dl, tr, nc = rest(salience[i], fatigue[i], deal[i], trust[i], need_clock[i],
@@ -404,31 +409,23 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                         t_lift = p.personal_trust
                 flags = FLAG_DELIVERED
                 base = S_CHANNEL0 + 4 * c
-                stats[b, _CON] += 1.0
-                if gender[i] == GENDER_MALE:
-                    stats[b, _MCON] += 1.0
-                    if ct.discount[k] > 0.0:
-                        stats[b, _MOFF] += 1.0
-                if tier[i] == 0:
-                    stats[b, _FCON] += 1.0
+                male = gender[i] == GENDER_MALE
+                n_con += 1.0
+                n_mcon += male
+                n_moff += male & (ct.discount[k] > 0.0)
+                n_fcon += tier[i] == 0
                 cost = ch.cost[c] + ct.cost[k]
                 stats[b, _CC] += cost
                 r_i -= cost
                 stats[b, base] += 1.0
-                if inwin:
-                    stats[b, _IWC] += 1.0
-                else:
-                    stats[b, _OWC] += 1.0
+                n_iwc += inwin
                 month_count[i, c] += 1
                 last_contact[i] = day
                 if opened:
                     flags |= FLAG_OPENED
-                    stats[b, _OPN] += 1.0
+                    n_opn += 1.0
+                    n_iwo += inwin
                     stats[b, base + 1] += 1.0
-                    if inwin:
-                        stats[b, _IWO] += 1.0
-                    else:
-                        stats[b, _OWO] += 1.0
                     active_slot[i] = s
                     if c == GROUP:
                         events[i] |= EV_GROUP_OPEN
@@ -611,6 +608,15 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
             trust[i] = tr
             deal[i] = dl
             need_clock[i] = nc
+        stats[b, _CON] += n_con
+        stats[b, _OPN] += n_opn
+        stats[b, _IWC] += n_iwc
+        stats[b, _OWC] += n_con - n_iwc
+        stats[b, _IWO] += n_iwo
+        stats[b, _OWO] += n_opn - n_iwo
+        stats[b, _MCON] += n_mcon
+        stats[b, _MOFF] += n_moff
+        stats[b, _FCON] += n_fcon
         stats[b, _REV] += revenue
         stats[b, _GM] += gross
         stats[b, _BUYO] += buys_organic

@@ -68,6 +68,30 @@ def test_segments_and_the_recorder_match_numpy(played):
     assert np.array_equal(reachable[0], np.bincount(codes[obs.reachable], minlength=len(seg.SEGMENTS)))
 
 
+def test_the_purchase_interval_is_the_float64_quotient_rounded_to_float32():
+    """``purchase_interval`` divides in float32: the same value as numpy's float64 quotient cast to float32.
+
+    Every span of 0-3,000 days over 1-3,000 purchases, then spans and counts at their limits (spans to 2^24 - 1
+    days, a run's MAX_DAYS and more; counts to the record's cap of 30,000).
+    """
+    from sim.observation import purchase_interval
+
+    @numba.njit
+    def both(spans, counts):
+        out = np.empty(spans.shape[0], np.float32)
+        for j in range(spans.shape[0]):
+            out[j] = purchase_interval(spans[j], 0, counts[j])
+        return out
+
+    grid_span, grid_count = np.meshgrid(np.arange(3001), np.arange(2, 3002))
+    rng = np.random.default_rng(7)
+    spans = np.concatenate([grid_span.ravel(), rng.integers(0, 2**24, 2_000_000), np.full(30_000, 2**24 - 1)])
+    counts = np.concatenate([grid_count.ravel(), rng.integers(2, 30_001, 2_000_000), np.arange(2, 30_002)])
+    expected = (spans / (counts - 1)).astype(np.float32)
+    assert np.array_equal(both(spans.astype(np.int32), counts.astype(np.int16)), expected)
+    assert both(np.array([5], np.int32), np.array([1], np.int16))[0] == 0.0
+
+
 @pytest.mark.parametrize("buyers", [0, 9, 10, 11, 12, 1001, 1002])
 @pytest.mark.parametrize("step", [1, 3])
 def test_typical_interval_is_numpy_s_float32_median(buyers, step):
