@@ -178,8 +178,8 @@ def main() -> None:
     ap.add_argument("--min-pool", type=int, default=MIN_POOL, help="smallest simulated pool of the fit")
     ap.add_argument("--lapse", type=float, default=None, help="truth with need at a steady rate and this lapse")
     ap.add_argument("--intervals", choices=("sandwich", "profile", "newton"), default="sandwich",
-                    help="profile: also the central-difference sandwich and the profile intervals (the band from them); "
-                    "newton: the bootstrap's refits by Gauss-Newton from the estimate on central slopes")
+                    help="profile: also the central-difference sandwich and the profile intervals (the band from "
+                    "them); newton: the bootstrap's refits by Gauss-Newton from the estimate on central slopes")
     ap.add_argument("--profile", action="store_true", help="measure the profile intervals as well")
     ap.add_argument("--jsonl", type=Path, help="append each seed's record to this file")
     ap.add_argument("--summarize", type=Path, nargs="+", help="only summarize records written with --jsonl")

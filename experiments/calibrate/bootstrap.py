@@ -74,9 +74,10 @@ def newton_refit(cal: Calibration, replicate: int, seed: int, jac: np.ndarray, s
     counts), each followed by a Gauss-Newton step on the fixed slopes ``jac`` (the fit's central differences,
     :func:`~experiments.calibrate.profile.central_jacobian`); every step is taken, and the refit is the point
     after the first step nearest its log's statistics, as the fit's is the nearest it simulated. The estimate
-    itself is not a candidate: on a rough simulated criterion 3 of 20 refits kept it, which pulls the spread in. It sees the statistics' own noise in engine logs of the
-    data's size, the binding function's bends where the refits land and the simulation's noise; not the
-    search's failures from a far start (:func:`refit` does, at about 10 times the cost).
+    itself is not a candidate: on a rough simulated criterion 3 of 20 refits kept it, which pulls the spread in.
+    It sees the statistics' own noise in engine logs of the data's size, the binding function's bends where the
+    refits land and the simulation's noise; not the search's failures from a far start (:func:`refit` does, at
+    about 10 times the cost).
     """
     m = cal.matched
     assert m is not None, "a Calibration from calibrate()"
@@ -120,4 +121,4 @@ def bootstrap(cal: Calibration, replicates: int = REPLICATES, seed: int = 0, ste
     ses = dict(cal.ses)
     for k, name in enumerate(cal.matched.names):
         ses[name] = float(cal.values[name] * np.sqrt(cov[k, k]))
-    return replace(cal, ses=ses, covariance=cov, boot=boot)
+    return replace(cal, ses=ses, covariance=cov, boot=boot, method="bootstrap-search" if jac is None else "bootstrap")

@@ -203,4 +203,5 @@ def with_profile(cal: Calibration, prof: Profile) -> Calibration:
             half = 0.5 * (math.log(prof.high[name]) - math.log(prof.low[name]))
             new_sd[k] = half / z
             ses[name] = cal.values[name] * new_sd[k]
-    return replace(cal, ses=ses, covariance=corr * np.outer(new_sd, new_sd))
+    bounds = {n: (prof.low[n], prof.high[n]) for n in prof.names}
+    return replace(cal, ses=ses, covariance=corr * np.outer(new_sd, new_sd), bounds=bounds, method="profile")
