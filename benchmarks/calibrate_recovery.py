@@ -10,10 +10,14 @@ how often the 90% forecast band holds the actual curve (all weeks, and the last 
 Intervals compared (the matched parameters; order values have only their likelihood's): ``sandwich`` and
 ``boot`` (estimate +- 1.645 SE, the SE from the sandwich or from the bootstrap's spread), ``sandwich-log`` and
 ``boot-log`` (the same on the log scale, which fit.md reports), ``percentile`` (the 5% and 95% of the refits)
-and ``basic`` (the percentile interval reflected about the estimate).
+and ``basic`` (the percentile interval reflected about the estimate). With ``--intervals newton`` the bootstrap's
+refits are the quick ones (Gauss-Newton from the estimate on central slopes, ``siyu calibrate``'s default) and
+``central-log`` (the sandwich at those slopes) is added; ``--profile`` adds the profile intervals
+(:mod:`experiments.calibrate.profile`) of the cycle and its spread.
 
     python benchmarks/calibrate_recovery.py [--seeds 8] [--first 1] [--customers 1500] [--days 240]
-        [--holdout 182] [--bootstrap 20] [--min-pool 10000] [--jsonl rows.jsonl]
+        [--holdout 182] [--bootstrap 20] [--min-pool 10000] [--intervals sandwich|newton|profile] [--profile]
+        [--jsonl rows.jsonl]
     python benchmarks/calibrate_recovery.py --summarize rows.jsonl [rows2.jsonl ...]
 
 With ``--lapse L`` the need keeps no schedule (``dynamics.need_impulse`` 1, in the truth and the base) and a

@@ -11,6 +11,12 @@ factor as the sandwich). It follows the criterion where it bends instead of its 
 Each profile point re-minimises with a few Gauss-Newton steps on the central-difference slopes at the estimate
 (common random numbers: the fit's own simulation seed), starting on the linear conditional path; the points lie
 on a grid scaled by the sandwich's predicted half-width, and the ends are interpolated (:func:`profile`).
+
+Measured on 19 engine logs of 1,000 customers (docs/calibration.md, "Honest intervals"): no wider than the
+sandwich and short of 90% (15 and 11 of 19 for the cycle and its spread): the simulated criterion is rough, so
+points away from its minimum pay the roughness and the interval closes in. ``siyu calibrate --intervals
+profile`` offers it for inspection; the quick bootstrap (:func:`~experiments.calibrate.bootstrap.newton_refit`)
+is the default.
 """
 
 from __future__ import annotations

@@ -131,7 +131,7 @@ def _how_errors(cal: Calibration) -> str:
                 "(docs/calibration.md).")
     if cal.boot is None or not names:
         return (f"Standard errors of {listed} from the sandwich formula (no bootstrap): on engine logs of 1,000 "
-                "customers their 90% intervals held the truth in 58-68% of seeds (docs/calibration.md).")
+                "customers their 90% intervals held the truth in 53-68% of seeds (docs/calibration.md).")
     how = ("each refitted by Gauss-Newton steps from the estimate on its central-difference slopes"
            if cal.method == "bootstrap" else "each refitted by the fit's own search from its start")
     text = (f"Standard errors of {listed} from a parametric bootstrap: {len(cal.boot)} logs simulated from the fit "
