@@ -10,10 +10,14 @@ how often the 90% forecast band holds the actual curve (all weeks, and the last 
 Intervals compared (the matched parameters; order values have only their likelihood's): ``sandwich`` and
 ``boot`` (estimate +- 1.645 SE, the SE from the sandwich or from the bootstrap's spread), ``sandwich-log`` and
 ``boot-log`` (the same on the log scale, which fit.md reports), ``percentile`` (the 5% and 95% of the refits)
-and ``basic`` (the percentile interval reflected about the estimate).
+and ``basic`` (the percentile interval reflected about the estimate). With ``--intervals newton`` the bootstrap's
+refits are the quick ones (Gauss-Newton from the estimate on central slopes, ``siyu calibrate``'s default) and
+``central-log`` (the sandwich at those slopes) is added; ``--profile`` adds the profile intervals
+(:mod:`experiments.calibrate.profile`) of the cycle and its spread.
 
     python benchmarks/calibrate_recovery.py [--seeds 8] [--first 1] [--customers 1500] [--days 240]
-        [--holdout 182] [--bootstrap 20] [--min-pool 10000] [--jsonl rows.jsonl]
+        [--holdout 182] [--bootstrap 20] [--min-pool 10000] [--intervals sandwich|newton|profile] [--profile]
+        [--jsonl rows.jsonl]
     python benchmarks/calibrate_recovery.py --summarize rows.jsonl [rows2.jsonl ...]
 
 With ``--lapse L`` the need keeps no schedule (``dynamics.need_impulse`` 1, in the truth and the base) and a
@@ -35,6 +39,7 @@ from experiments.calibrate.fit import DROPOUT, MIN_POOL, calibrate
 from experiments.calibrate.forecast import Uncertainty
 from experiments.calibrate.history import histories
 from experiments.calibrate.holdout import compare
+from experiments.calibrate.profile import binding_of, central_jacobian, profile, sandwich, with_profile
 from experiments.calibrate.simulate import engine_transactions
 from sim.config import apply_overrides, load_scenario
 
@@ -44,6 +49,8 @@ IMPULSE = {"dynamics.need_impulse": 1.0}
 """The truth's and the base's need timing under ``--lapse``."""
 Z90 = 1.6449
 KINDS = ("sandwich", "boot", "boot-log", "percentile", "basic")
+PROFILED = ("population.cycle_median_days", "population.cycle_sigma")
+"""Parameters whose profile intervals ``--intervals profile`` measures (the truth's matched ones)."""
 
 
 def intervals(value: float, se: float, boot_se: float, refits: np.ndarray | None) -> dict[str, tuple[float, float]]:
@@ -71,14 +78,42 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     h = histories(tx, end)
     cal = calibrate(h, base, None, seed=1000 + seed, min_pool=args.min_pool,
                     also=("dynamics.need_lapse",) if args.lapse else ())
-    boot = bootstrap(cal, args.bootstrap, seed=1000 + seed) if args.bootstrap else cal
-    hold = compare(cal.scenario, h, tx, args.holdout // 7, args.replicates, seed, Uncertainty.of(boot))
+    fit_cpu = time.process_time() - started
+    jac = None
+    if args.intervals in ("profile", "newton"):
+        jac = central_jacobian(binding_of(cal), cal.matched.theta)
+        rec_central = np.sqrt(np.diag(sandwich(cal, jac)))
+    boot = (bootstrap(cal, args.bootstrap, seed=1000 + seed, jac=jac if args.intervals == "newton" else None)
+            if args.bootstrap else cal)
+    boot_cpu = time.process_time() - started - fit_cpu
     names = boot.matched.names
-    rec = {"seed": seed, "customers": h.n, "values": {}, "ses": {}, "boot_ses": {}, "hits": {}}
+    rec = {"seed": seed, "customers": h.n, "values": {}, "ses": {}, "boot_ses": {}, "hits": {}, "fit_cpu": fit_cpu,
+           "boot_cpu": boot_cpu}
+    if jac is not None:
+        rec["central_sd"] = {k: float(rec_central[i]) for i, k in enumerate(names)}
+    if boot.boot is not None:
+        rec["boot"] = boot.boot.tolist()
+    prof = None
+    if args.intervals == "profile" or args.profile:
+        t0 = time.process_time()
+        prof = profile(cal, tuple(k for k in PROFILED if k in names))
+        rec["profile"] = {k: [prof.low[k], prof.high[k]] for k in prof.names}
+        rec["central_sd"] = {k: float(np.sqrt(prof.sandwich[i, i])) for i, k in enumerate(names)}
+        rec["profile_points"] = {k: v for k, v in prof.points.items()}
+        rec["profile_cpu"] = time.process_time() - t0
+        rec["profile_evaluations"] = prof.evaluations
+        rec["profile_d"] = [prof.fit_distance, prof.least, prof.threshold]
+    errors = Uncertainty.of(with_profile(boot, prof) if prof is not None and boot.boot is None else boot)
+    hold = compare(cal.scenario, h, tx, args.holdout // 7, args.replicates, seed, errors)
     for k, true in TRUTH.items():
         refits = boot.boot[:, names.index(k)] if k in names and boot.boot is not None else None
         ivs = intervals(cal.values[k], cal.ses[k], boot.ses[k], refits)
         rec["values"][k], rec["ses"][k], rec["boot_ses"][k] = cal.values[k], cal.ses[k], boot.ses[k]
+        if "central_sd" in rec and k in rec["central_sd"]:
+            sd = rec["central_sd"][k]
+            ivs["central-log"] = (cal.values[k] * math.exp(-Z90 * sd), cal.values[k] * math.exp(Z90 * sd))
+        if prof is not None and k in prof.names:
+            ivs["profile"] = (prof.low[k], prof.high[k])
         rec["hits"][k] = {kind: bool(lo <= true <= hi) for kind, (lo, hi) in ivs.items()}
     rec["dropout"] = {k: [cal.values[k], cal.ses[k]] for k in DROPOUT if k in cal.values}  # the truth is beauty's
     rec["holdout"] = [*hold.siyu_error, *hold.bgnbd_error, hold.inside_band, bool(hold.last_inside)]
@@ -92,9 +127,10 @@ def summarize(recs: list[dict]) -> None:
     print(f"90% intervals holding the truth over {n} seeds (binomial SE at 90%: {math.sqrt(0.09 / n):.2f}):")
     for k in TRUTH:
         cells = []
-        for kind in KINDS:
-            hit = sum(r["hits"][k][kind] for r in recs)
-            cells.append(f"{kind} {hit}/{n}")
+        for kind in KINDS + ("central-log", "profile"):
+            got = [r["hits"][k][kind] for r in recs if kind in r["hits"][k]]
+            if got:
+                cells.append(f"{kind} {sum(got)}/{len(got)}")
         f = [math.exp(Z90 * r["ses"][k] / r["values"][k]) for r in recs]  # the sandwich on the log scale
         hit = sum(r["values"][k] / g <= TRUTH[k] <= r["values"][k] * g for r, g in zip(recs, f))
         cells.append(f"sandwich-log {hit}/{n}")
@@ -112,6 +148,20 @@ def summarize(recs: list[dict]) -> None:
             print(f"  {k.split('.')[-1]} (truth {true:g}, not in the table above): fitted in {len(got)}/{n} seeds, "
                   f"mean {np.mean([v for v, _ in got]):.4g}, mean SE {np.mean([se for _, se in got]):.3g}, "
                   f"z from {min(z):.1f} to {max(z):.1f}")
+    for k in PROFILED:
+        got = [r for r in recs if k in r.get("central_sd", {})]
+        if got:
+            print(f"  {k.split('.')[-1]}: mean central-difference sandwich SE of the log "
+                  f"{np.mean([r['central_sd'][k] for r in got]):.3f}")
+        got = [r for r in recs if k in r.get("profile", {})]
+        if got:
+            half = [0.5 * math.log(r["profile"][k][1] / r["profile"][k][0]) / Z90 for r in got]
+            print(f"  {k.split('.')[-1]}: profile half-width / 1.645 {np.mean(half):.3f}; profile CPU "
+                  f"{np.mean([r['profile_cpu'] for r in got]):.0f} s, "
+                  f"{np.mean([r['profile_evaluations'] for r in got]):.0f} simulations a seed")
+    if recs and "boot_cpu" in recs[0]:
+        print(f"  CPU a seed: fit {np.mean([r['fit_cpu'] for r in recs]):.0f} s, bootstrap (and slopes) "
+              f"{np.mean([r['boot_cpu'] for r in recs]):.0f} s")
     m = np.mean([r["holdout"] for r in recs], axis=0)
     last = sum(r["holdout"][5] for r in recs)
     print(f"mean holdout error: siyu total {100 * m[0]:.1f}%, curve MAPE {100 * m[1]:.1f}%; BG/NBD total "
@@ -131,6 +181,10 @@ def main() -> None:
     ap.add_argument("--bootstrap", type=int, default=20, help="refits of the parametric bootstrap (0: sandwich only)")
     ap.add_argument("--min-pool", type=int, default=MIN_POOL, help="smallest simulated pool of the fit")
     ap.add_argument("--lapse", type=float, default=None, help="truth with need at a steady rate and this lapse")
+    ap.add_argument("--intervals", choices=("sandwich", "profile", "newton"), default="sandwich",
+                    help="profile: also the central-difference sandwich and the profile intervals (the band from "
+                    "them); newton: the bootstrap's refits by Gauss-Newton from the estimate on central slopes")
+    ap.add_argument("--profile", action="store_true", help="measure the profile intervals as well")
     ap.add_argument("--jsonl", type=Path, help="append each seed's record to this file")
     ap.add_argument("--summarize", type=Path, nargs="+", help="only summarize records written with --jsonl")
     args = ap.parse_args()

@@ -1,7 +1,7 @@
 """Honest intervals: the parametric bootstrap is deterministic and its covariance travels, through scenario.toml,
 into forecasts that draw the fitted parameters jointly. Their coverage over engine logs is measured by
-benchmarks/calibrate_recovery.py (it falls short of 90%: docs/calibration.md), not asserted here: at a size
-where it could be, the check takes tens of minutes."""
+benchmarks/calibrate_recovery.py (docs/calibration.md, "Honest intervals"), not asserted here: at a size where it
+could be, the check takes tens of minutes."""
 
 from __future__ import annotations
 
@@ -68,3 +68,42 @@ def test_forecast_draws_fitted_parameters_jointly():
     relative = 16.0 / base.population.order_value_median  # drawn with its SE, independently
     assert abs(logs[:, 2].std(ddof=1) - relative) < tol * relative
 
+
+
+def test_quick_refits_come_back_from_a_wrong_start_and_the_cli_reports_them(tmp_path):
+    """The quick bootstrap's refit is an estimator: started 0.3 off in the log cycle and its spread (the
+    estimate of a fit whose scenario is the truth), its Gauss-Newton steps on the central slopes bring the
+    refits back to the truth within their own noise; and the fit reports their intervals (fit.md, scenario.toml)."""
+    from dataclasses import replace
+
+    from experiments.calibrate.bootstrap import newton_refit
+    from experiments.calibrate.profile import binding_of, central_jacobian
+    from experiments.calibrate.report import fit_markdown
+
+    _, h = engine_transactions(tmp_path, 3, 600, 150)
+    cal = calibrate(h, load_scenario("beauty"), None, seed=1, iterations=4, min_pool=1500)
+    truth = apply_overrides(cal.scenario, TRUTH)
+    m = cal.matched
+    true_t = m.theta.copy()
+    for k, name in enumerate(m.names):
+        if name in TRUTH:
+            true_t[k] = np.log(TRUTH[name])
+    off = true_t + 0.3 * np.isin(np.arange(len(m.names)), [m.names.index(CYCLE), m.names.index(SPREAD)])
+    at_truth = replace(cal, scenario=truth, matched=replace(m, theta=true_t))
+    jac = central_jacobian(binding_of(at_truth), true_t)
+    started = replace(at_truth, matched=replace(m, theta=off))  # logs from the truth, refits from 0.3 off
+    b = 10
+    refits = np.array([newton_refit(started, r, seed=7, jac=jac) for r in range(b)])
+    for name in (CYCLE, SPREAD):
+        k = m.names.index(name)
+        mean, sd = refits[:, k].mean(), refits[:, k].std(ddof=1)
+        assert 0.02 < sd < 0.3, (name, sd)  # refits spread (the logs differ) but stay informative
+        # back at the truth (the mean of b refits: sd/sqrt(b)), not at the start 0.3 away
+        assert abs(mean - true_t[k]) < 4 * sd / np.sqrt(b) < 0.3, (name, mean, true_t[k], sd)
+    np.testing.assert_array_equal(refits[1], newton_refit(started, 1, seed=7, jac=jac))  # a function of its seeds
+    a = bootstrap(cal, 3, seed=5, jac=jac)
+    assert a.method == "bootstrap" and a.boot.shape == (3, len(m.names))
+    text = fit_markdown(a, "tx.csv", "beauty", [], None, 1.0)
+    assert "Gauss-Newton steps from the estimate" in text
+    write_scenario(a, preset_text("beauty"), tmp_path / "scenario.toml", "calibrated", "tx.csv")
+    assert fitted_errors(tmp_path / "scenario.toml").ses[CYCLE] == pytest.approx(a.ses[CYCLE], rel=1e-3)

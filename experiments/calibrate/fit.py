@@ -161,6 +161,11 @@ class Calibration:
     """Joint covariance of the log of the values of :attr:`Matching.names` (bootstrap when run, else sandwich)."""
     boot: np.ndarray | None = None
     """(replicates, parameters) log values refitted on the parametric bootstrap's logs, when run."""
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """90% intervals of the matched parameters when not the log-scale ones of their SEs (the profile's)."""
+    method: str = "sandwich"
+    """Where the matched parameters' errors come from: sandwich, bootstrap (quick refits), bootstrap-search or
+    profile (``siyu calibrate --intervals``)."""
 
 
 @dataclass(frozen=True)

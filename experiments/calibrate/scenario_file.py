@@ -28,6 +28,8 @@ def scenario_text(cal: Calibration, base_text: str, name: str, source: str) -> s
     """``base_text`` with :attr:`Calibration.values` (and the pool size) in their tables."""
     shown: dict[str, str] = {k: _fmt(v) for k, v in cal.values.items()}
     notes = {k: f"# fitted by siyu calibrate: SE {_fmt(cal.ses[k])} {UNITS[k]}" for k in cal.values}
+    for k, (lo, hi) in cal.bounds.items():
+        notes[k] += f", 90% interval {_fmt(lo)} to {_fmt(hi)}"
     notes.update({k: "# not identified by the log: " + why.split(": ")[-1] for k, why in cal.fixed.items()})
     shown["population.customers"] = str(cal.data.n)
     notes["population.customers"] = "# customers in the calibration log"
@@ -39,7 +41,8 @@ def _covariance_lines(cal: Calibration) -> list[str]:
     """Comment lines with the joint covariance of the log fitted values, which ``siyu forecast`` draws from."""
     if cal.matched is None or cal.covariance is None:
         return []
-    how = f"bootstrap of {len(cal.boot)} refits" if cal.boot is not None else "sandwich"
+    how = (f"{cal.method} of {len(cal.boot)} refits" if cal.boot is not None
+           else "profile half-widths, sandwich correlations" if cal.method == "profile" else "sandwich")
     out = ["", f"# Joint covariance of the log of the fitted values ({how}); siyu forecast draws from it."]
     names = cal.matched.names
     for i, a in enumerate(names):
