@@ -11,8 +11,6 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import gammaln, hyp2f1
 
-from experiments.calibrate.history import Histories
-
 
 def loglik(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """Log-likelihood of each history under BG/NBD with ``params`` = (r, alpha, a, b)."""
@@ -44,11 +42,3 @@ def expected(params: np.ndarray, t: float, x: np.ndarray, t_x: np.ndarray, T: np
     num = (a + b + x - 1) / (a - 1) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp)
     den = 1 + (x > 0) * a / np.maximum(b + x - 1, 1e-12) * ((alpha + T) / (alpha + t_x)) ** (r + x)
     return num / den
-
-
-def weekly_forecast(h: Histories, weeks: int) -> tuple[np.ndarray, np.ndarray]:
-    """BG/NBD parameters fitted in weeks, and the cohort's expected cumulative repeat transactions per week."""
-    x, t_x, T = h.x.astype(np.float64), h.t_x / 7.0, h.T / 7.0
-    params = fit(x, t_x, T)
-    cum = np.array([expected(params, float(w), x, t_x, T).sum() for w in range(1, weeks + 1)])
-    return params, cum

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from experiments.calibrate.fit import (ITERATIONS, LIMITS, Calibration, Design, _binding, _distance, _gauss_newton,
+from experiments.calibrate.fit import (ITERATIONS, Calibration, Design, _binding, _distance, _gauss_newton, log_box,
                                       search, simulate_design, start, statistics)
 
 BOOTSTRAP_STREAM = 0xB007
@@ -84,7 +84,7 @@ def newton_refit(cal: Calibration, replicate: int, seed: int, jac: np.ndarray, s
     log = simulate_design(cal.scenario, data_design(cal), replicate_seed(seed, replicate, DATA))
     target = statistics(log.histories, m.rows, m.aux_start)
     sim_seed = replicate_seed(seed, replicate, REFIT)
-    box = np.log([[LIMITS[n][j] for n in m.names] for j in (0, 1)])
+    box = log_box(m.names)
     t = np.asarray(m.theta, np.float64).copy()
     best, best_d = t, np.inf
     for k in range(steps):

@@ -297,10 +297,9 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
         if df <= 0 or _misfit_p(found[0], h.n, found[3].histories.n, df) >= MISFIT_P:
             break  # the engine reproduces the log from here: no other basin is needed
     d, theta, b, log, jac = found
-    theta = np.clip(theta, *np.log([[LIMITS[n][j] for n in names_t] for j in (0, 1)]))  # what was simulated
+    theta = np.clip(theta, *log_box(names_t))  # what was simulated
     # jac: the slopes at the estimate, for its covariance
-    bread = np.linalg.pinv(jac.T @ weight @ jac)
-    cov_t = bread @ jac.T @ weight @ sigma @ weight @ jac @ bread * (1.0 + h.n / max(log.histories.n, 1))
+    cov_t = sandwich_covariance(jac, weight, sigma, simulation_factor(h.n, log.histories.n))
     values = {n: limited(n, t) for n, t in zip(names_t, theta)}
     ses = {n: float(values[n] * math.sqrt(max(cov_t[k, k], 0.0))) for k, (n, t) in enumerate(zip(names_t, theta))}
     vf = fit_values(h)
@@ -361,7 +360,7 @@ def misfit(cal: "Calibration") -> Misfit | None:
     z = resid / np.where(cal.stat_se > 0, cal.stat_se, np.inf)
     k = int(np.argmax(np.abs(z)))
     n, n_sim = cal.data.n, cal.sim.histories.n
-    return Misfit(d / (1.0 + n / max(n_sim, 1)), df, _misfit_p(d, n, n_sim, df), cal.stat_names[k], float(z[k]))
+    return Misfit(d / simulation_factor(n, n_sim), df, _misfit_p(d, n, n_sim, df), cal.stat_names[k], float(z[k]))
 
 
 def search(binding, theta: np.ndarray, target: np.ndarray, weight: np.ndarray, iterations: int = ITERATIONS,
@@ -448,7 +447,7 @@ def _misfit_p(distance: float, n: int, n_sim: int, df: int) -> float:
     """p-value of the misfit test (:class:`Misfit`) at a weighted distance, with ``n_sim`` simulated customers."""
     from scipy.stats import chi2
 
-    return float(chi2.sf(distance / (1.0 + n / max(n_sim, 1)), df))
+    return float(chi2.sf(distance / simulation_factor(n, n_sim), df))
 
 
 def start(base: Scenario, names: tuple[str, ...]) -> np.ndarray:
@@ -555,6 +554,22 @@ def scenario_value(scenario: Scenario, dotted: str) -> float:
     for part in dotted.split("."):
         obj = getattr(obj, part)
     return float(obj)
+
+
+def simulation_factor(n: int, n_sim: int) -> float:
+    """``1 + n / n_sim``: how much the simulated statistics' own noise adds to the data's (indirect inference)."""
+    return 1.0 + n / max(n_sim, 1)
+
+
+def sandwich_covariance(jac: np.ndarray, weight: np.ndarray, sigma: np.ndarray, factor: float) -> np.ndarray:
+    """(J'WJ)^-1 J'W Sigma W J (J'WJ)^-1 times the simulation ``factor``: the log parameters' covariance."""
+    bread = np.linalg.pinv(jac.T @ weight @ jac)
+    return bread @ jac.T @ weight @ sigma @ weight @ jac @ bread * factor
+
+
+def log_box(names: tuple[str, ...]) -> np.ndarray:
+    """(2, k) log lower and upper :data:`LIMITS` of ``names``: the box the search and refits keep to."""
+    return np.log([[LIMITS[n][j] for n in names] for j in (0, 1)])
 
 
 def _jacobian(binding, theta: np.ndarray, b0: np.ndarray, step: float = 0.2) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
@@ -24,6 +25,17 @@ def mape(forecast_cum: np.ndarray, actual_cum: np.ndarray) -> tuple[float, float
     total = abs(forecast_cum[-1] - actual_cum[-1]) / actual_cum[-1] if actual_cum[-1] > 0 else float("nan")
     curve = float(np.mean(np.abs(forecast_cum[ok] - actual_cum[ok]) / actual_cum[ok])) if ok.any() else float("nan")
     return float(total), curve
+
+
+def baseline_forecast(model: ModuleType, h: Histories, weeks: int) -> tuple[np.ndarray, np.ndarray]:
+    """A customer-base model's parameters and the cohort's expected cumulative repeats at each holdout week's end.
+
+    ``model`` is :mod:`~experiments.calibrate.bgnbd` or :mod:`~experiments.calibrate.paretonbd`, fitted in
+    weeks as published.
+    """
+    x, t_x, T = h.x.astype(np.float64), h.t_x / 7.0, h.T / 7.0
+    params = model.fit(x, t_x, T)
+    return params, np.array([model.expected(params, float(w), x, t_x, T).sum() for w in range(1, weeks + 1)])
 
 
 @dataclass(frozen=True)
@@ -51,8 +63,8 @@ def compare(scenario: Scenario, h: Histories, tx: Transactions, weeks: int, repl
     """Forecast ``weeks`` weeks with the scenario (its fitted ``errors`` in the band), BG/NBD and Pareto/NBD."""
     actual = np.cumsum(holdout_weekly(tx, h.end, weeks))
     fc = forecast(scenario, h, 7 * weeks, replicates, seed, errors=errors)
-    params, bg = bgnbd.weekly_forecast(h, weeks)
-    pn_params, pn = paretonbd.weekly_forecast(h, weeks)
+    params, bg = baseline_forecast(bgnbd, h, weeks)
+    pn_params, pn = baseline_forecast(paretonbd, h, weeks)
     inside = (actual >= fc.low) & (actual <= fc.high)
     return Holdout(weeks, actual, fc, bg, params, mape(fc.mean, actual), mape(bg, actual), float(np.mean(inside)),
                    bool(inside[-1]), pn, pn_params, mape(pn, actual))

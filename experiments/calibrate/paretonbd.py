@@ -13,8 +13,6 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import gammaln, hyp2f1
 
-from experiments.calibrate.history import Histories
-
 
 def _log_a0(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """Log of the note's A_0: the likelihood's part from a death between the last purchase and ``T``."""
@@ -73,11 +71,3 @@ def expected(params: np.ndarray, t: float, x: np.ndarray, t_x: np.ndarray, T: np
     # (1 - q^(s-1)) / (s-1), and its limit -log q at s = 1
     lifetime = -np.expm1((s - 1.0) * log_q) / (s - 1.0) if s != 1.0 else -log_q
     return p_alive(params, x, t_x, T) * (r + x) * (beta + T) / (alpha + T) * lifetime
-
-
-def weekly_forecast(h: Histories, weeks: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pareto/NBD parameters fitted in weeks, and the cohort's expected cumulative repeat transactions per week."""
-    x, t_x, T = h.x.astype(np.float64), h.t_x / 7.0, h.T / 7.0
-    params = fit(x, t_x, T)
-    cum = np.array([expected(params, float(w), x, t_x, T).sum() for w in range(1, weeks + 1)])
-    return params, cum

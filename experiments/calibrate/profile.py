@@ -27,7 +27,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.stats import chi2
 
-from experiments.calibrate.fit import LIMITS, Calibration, _binding, _distance, _gauss_newton, limited, observed
+from experiments.calibrate.fit import (Calibration, _binding, _distance, _gauss_newton, limited, log_box, observed,
+                                      sandwich_covariance, simulation_factor)
 
 STEP = 0.3
 """Step of the central differences in each log parameter: over 6 simulation seeds it cut the slopes' sd 3-6x
@@ -91,9 +92,7 @@ def sandwich(cal: Calibration, jac: np.ndarray) -> np.ndarray:
     """(J'WJ)^-1 J'W Sigma W J (J'WJ)^-1 (1 + n/n_sim) at slopes ``jac``: the fit's covariance formula."""
     m = cal.matched
     _, sigma = observed(cal.data, cal.aux_data, m.rows)
-    w = m.weight
-    bread = np.linalg.pinv(jac.T @ w @ jac)
-    return bread @ jac.T @ w @ sigma @ w @ jac @ bread * (1.0 + cal.data.n / max(cal.sim.histories.n, 1))
+    return sandwich_covariance(jac, m.weight, sigma, simulation_factor(cal.data.n, cal.sim.histories.n))
 
 
 def profile(cal: Calibration, names: tuple[str, ...] | None = None, level: float = LEVEL,
@@ -120,9 +119,8 @@ def profile(cal: Calibration, names: tuple[str, ...] | None = None, level: float
     jac = central_jacobian(b, theta, step)
     cov = sandwich(cal, jac)
     d0 = _distance(cal.stat_sim - target, w)
-    scale = 1.0 + cal.data.n / max(cal.sim.histories.n, 1)
-    threshold = float(chi2.ppf(level, 1) * scale)
-    box = np.log([[LIMITS[n][j] for n in m.names] for j in (0, 1)])
+    threshold = float(chi2.ppf(level, 1) * simulation_factor(cal.data.n, cal.sim.histories.n))
+    box = log_box(m.names)
     a = jac.T @ w @ jac
     todo = tuple(names or m.names)
     curves: dict[str, dict[float, float]] = {}
