@@ -77,6 +77,7 @@ def main() -> None:
     ap.add_argument("--intervals", choices=("sandwich", "bootstrap"), default="sandwich",
                     help="the parameter intervals behind the forecast band: the sandwich (fast) or siyu calibrate's "
                          "default, the quick bootstrap (about two more fits)")
+    ap.add_argument("--basins", type=int, default=1, help="siyu calibrate --basins K (default 1)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     base = base_file(args.route, args.out)
@@ -92,7 +93,7 @@ def main() -> None:
         started = time.perf_counter()
         quick = [] if args.intervals == "bootstrap" else ["--bootstrap", "0"]
         cmd = [sys.executable, "-m", "experiments.cli", "calibrate", str(data), "--calibration-end", END, *quick,
-               "--seed", str(seed), "--base", base, *ROUTES[args.route][1],
+               "--seed", str(seed), "--base", base, *ROUTES[args.route][1], "--basins", str(args.basins),
                "--out", str(args.out / f"{args.route}_p{panel}_s{seed}")]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True)
         text = " ".join((done.stdout + done.stderr).split())

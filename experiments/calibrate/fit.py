@@ -166,6 +166,42 @@ class Calibration:
     method: str = "sandwich"
     """Where the matched parameters' errors come from: sandwich, bootstrap (quick refits), bootstrap-search or
     profile (``siyu calibrate --intervals``)."""
+    j: float = 0.0
+    """The misfit criterion at the estimate, net of the simulation's noise (:class:`Misfit`'s J)."""
+    basins: tuple["Basin", ...] = ()
+    """Other fits that pass the misfit test, from searches started elsewhere (``siyu calibrate --basins``)."""
+
+
+@dataclass(frozen=True)
+class Basin:
+    """A fit the log cannot tell from the estimate: another minimum of the criterion that passes the misfit test.
+
+    On short logs the dropout's spread can land in basins that match the calibration period equally well and
+    forecast 40% apart (docs/calibration.md); the forecast mixes them (:func:`basin_weights`).
+    """
+
+    theta: np.ndarray
+    """Log values of :attr:`Matching.names`."""
+    covariance: np.ndarray
+    """Sandwich covariance of those log values at this fit."""
+    j: float
+    """Its misfit criterion (:class:`Misfit`'s J)."""
+
+    def values(self, names: tuple[str, ...]) -> dict[str, float]:
+        """Its parameter values by name."""
+        return {n: limited(n, t) for n, t in zip(names, self.theta)}
+
+
+def basin_weights(js: list[float] | np.ndarray) -> np.ndarray:
+    """Weights of fits with misfit criteria ``js`` in the forecast's mixture: exp(-J/2), normalised.
+
+    The quasi-likelihood of indirect inference (Chernozhukov and Hong 2003): a fit whose statistics are 2 units
+    of J further from the data's counts exp(-1) as much. Each basin's own width is left out (its sandwich is least
+    reliable where the basin is flat).
+    """
+    js = np.asarray(js, np.float64)
+    w = np.exp(-0.5 * (js - js.min()))
+    return w / w.sum()
 
 
 @dataclass(frozen=True)
@@ -256,12 +292,14 @@ def optional(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int = 0,
               iterations: int = ITERATIONS, cohort: str = "auto", min_pool: int = MIN_POOL,
-              starts: int = STARTS, also: tuple[str, ...] = ()) -> Calibration:
+              starts: int = STARTS, also: tuple[str, ...] = (), basins: int = 1) -> Calibration:
     """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring).
 
     ``cohort`` and ``min_pool``: how the log was observed and the smallest simulated pool (:meth:`Design.of`).
     ``starts``: searches at most, from the nearest scanned starts in turn, while the fit fails the misfit test
-    (:func:`scan_starts`, :class:`Misfit`). ``also``: names of :data:`OPTIONAL` fitted as well.
+    (:func:`scan_starts`, :class:`Misfit`). ``also``: names of :data:`OPTIONAL` fitted as well. ``basins``:
+    searches in all when the fit passes the misfit test, the others started far from the fits found so far;
+    those that pass too are kept as :class:`Basin` for the forecast's mixture.
     """
     design = Design.of(h, cohort, min_pool)
     aux_data = auxiliary.fit(h)
@@ -287,19 +325,38 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     scanned = scan_starts(base, names_t, tuple(rows), design, aux_data.beta, seed, target, weight)
     df = len(stat_names) - len(names_t)
     found = None
-    for k, theta0 in enumerate(scanned[:max(starts, 1)]):
+    passing: list[tuple] = []
+    used: list[int] = []
+
+    def passes(result: tuple) -> bool:
+        return df <= 0 or _misfit_p(result[0], h.n, result[3].histories.n, df) >= MISFIT_P
+
+    def run(k: int) -> tuple:
         rows_before = len(history)
-        result = search(binding, theta0, target, weight, iterations, history, names_t)
+        result = search(binding, scanned[k], target, weight, iterations, history, names_t)
         for row in history[rows_before:]:
-            row["start"] = k + 1
+            row["start"] = len(used) + 1
+        used.append(k)
+        return result
+
+    for k in range(min(max(starts, 1), len(scanned))):
+        result = run(k)
         if found is None or result[0] < found[0]:
             found = result
-        if df <= 0 or _misfit_p(found[0], h.n, found[3].histories.n, df) >= MISFIT_P:
+        if passes(found):
             break  # the engine reproduces the log from here: no other basin is needed
+    if passes(found):
+        passing = [found]
+        while len(used) < min(max(basins, 1), len(scanned)):
+            result = run(farthest_start(scanned, used, [r[1] for r in passing], names_t))
+            if passes(result):
+                passing.append(result)
+    found = min(passing or [found], key=lambda r: r[0])
     d, theta, b, log, jac = found
     theta = np.clip(theta, *log_box(names_t))  # what was simulated
     # jac: the slopes at the estimate, for its covariance
-    cov_t = sandwich_covariance(jac, weight, sigma, simulation_factor(h.n, log.histories.n))
+    factor = simulation_factor(h.n, log.histories.n)
+    cov_t = sandwich_covariance(jac, weight, sigma, factor)
     values = {n: limited(n, t) for n, t in zip(names_t, theta)}
     ses = {n: float(values[n] * math.sqrt(max(cov_t[k, k], 0.0))) for k, (n, t) in enumerate(zip(names_t, theta))}
     vf = fit_values(h)
@@ -308,9 +365,28 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     ses["population.order_value_median"] = vf.median_se
     ses["population.order_value_sigma"] = vf.sigma_se
     fitted = apply_overrides(base, {**{n: v for n, v in values.items()}, "population.customers": h.n}, "calibration")
+    others = tuple(Basin(np.clip(r[1], *log_box(names_t)), sandwich_covariance(r[4], weight, sigma, factor),
+                         r[0] / factor) for r in passing if r is not found)
     return Calibration(base, fitted, values, ses, fixed, aux_data, stat_names, target, np.sqrt(np.diag(sigma)), b, vf,
                        design, h, data_weekly, log, history,
-                       Matching(names_t, tuple(rows), theta, weight, jac, aux_data.beta, seed), cov_t)
+                       Matching(names_t, tuple(rows), theta, weight, jac, aux_data.beta, seed), cov_t,
+                       j=d / factor, basins=others)
+
+
+BASIN_SHORTLIST = 8
+"""Scanned starts (nearest the data first) among which the searches for other basins start (``--basins``)."""
+
+
+def farthest_start(scanned: list[np.ndarray], used: list[int], fits: list[np.ndarray], names: tuple[str, ...]) -> int:
+    """Index of the unused start among the first :data:`BASIN_SHORTLIST` scanned ones farthest from every fit.
+
+    Distance in log parameters scaled by the scan's box, so a basin elsewhere in the dropout's spread is looked
+    for as much as one elsewhere in the cycle.
+    """
+    width = np.array([np.log(START_BOX.get(n, LIMITS[n])[1] / START_BOX.get(n, LIMITS[n])[0]) for n in names])
+    free = [k for k in range(min(BASIN_SHORTLIST, len(scanned))) if k not in used] or \
+        [k for k in range(len(scanned)) if k not in used]
+    return max(free, key=lambda k: min(float(np.max(np.abs(scanned[k] - f) / width)) for f in fits))
 
 
 MISFIT_P = 0.01

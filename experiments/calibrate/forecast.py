@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from experiments.calibrate.fit import LIMITS, Calibration, scenario_value
+from experiments.calibrate.fit import LIMITS, Calibration, basin_weights, scenario_value
 from experiments.calibrate.history import Histories
 from experiments.calibrate.posterior import COPIED, Posterior, reference_log
 from experiments.calibrate.simulate import purchases
@@ -64,13 +64,47 @@ class Uncertainty:
     ses: dict[str, float] = field(default_factory=dict)
     names: tuple[str, ...] = ()
     log_cov: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    basins: tuple[Component, ...] = ()
+    """The mixture over fits the log cannot tell apart, the scenario's own first (empty: the scenario alone)."""
 
     @classmethod
     def of(cls, cal: Calibration) -> "Uncertainty":
         """A calibration's: its SEs, and the joint covariance of the parameters matched by indirect inference."""
         if cal.matched is None or cal.covariance is None:
             return cls(dict(cal.ses))
-        return cls(dict(cal.ses), cal.matched.names, np.asarray(cal.covariance))
+        names, cov = cal.matched.names, np.asarray(cal.covariance)
+        if not cal.basins:
+            return cls(dict(cal.ses), names, cov)
+        w = basin_weights([cal.j, *(b.j for b in cal.basins)])
+        parts = [Component(float(w[0]), {}, cov)]
+        parts += [Component(float(wk), b.values(names), b.covariance) for wk, b in zip(w[1:], cal.basins)]
+        return cls(dict(cal.ses), names, cov, tuple(parts))
+
+    def components(self) -> tuple[Component, ...]:
+        """The mixture's parts (one, the scenario's own, without basins)."""
+        return self.basins or (Component(1.0, {}, self.log_cov),)
+
+    def of_component(self, part: Component) -> "Uncertainty":
+        """The draws around one part of the mixture."""
+        return Uncertainty(self.ses, self.names, part.log_cov)
+
+
+@dataclass(frozen=True)
+class Component:
+    """One fit in the forecast's mixture: its weight, the values it sets (none: the scenario's), its covariance."""
+
+    weight: float
+    values: dict[str, float]
+    log_cov: np.ndarray
+
+
+def allocate(weights: list[float] | np.ndarray, replicates: int) -> np.ndarray:
+    """Replicates per mixture part in proportion to ``weights`` (largest remainders): the mix is not left to chance."""
+    w = np.asarray(weights, np.float64) / float(np.sum(weights))
+    raw = w * replicates
+    n = np.floor(raw).astype(np.int64)
+    n[np.argsort(-(raw - n), kind="stable")[: replicates - int(n.sum())]] += 1
+    return n
 
 
 def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100, seed: int = 0,
@@ -81,8 +115,11 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     around the scenario's values (:class:`Uncertainty`). ``plan`` (:func:`plan_policy`) contacts the customers
     as a contact plan says; without one nobody is contacted.
     """
-    post = Posterior(reference_log(scenario, h, seed, cohort), seed=seed)
-    base = scenario
+    errors = errors or Uncertainty()
+    parts = errors.components()
+    bases = [apply_overrides(scenario, part.values, "basin") if part.values else scenario for part in parts]
+    posts = [Posterior(reference_log(b, h, seed, cohort), seed=seed) for b in bases]
+    which = np.repeat(np.arange(len(parts)), allocate([part.weight for part in parts], replicates))
     weeks = (days + 6) // 7
     cum = np.zeros((replicates, weeks))
     tx = np.zeros(h.n)
@@ -91,7 +128,9 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     rng = np.random.default_rng(np.random.SeedSequence([seed, 11]))
     sent = refused = 0
     for r in range(replicates):
-        scenario = draw_scenario(base, errors or Uncertainty(), rng)
+        k = int(which[r])
+        post = posts[k]
+        scenario = draw_scenario(bases[k], errors.of_component(parts[k]), rng)
         sim_seed = seed * 100_003 + r
         pick = post.draw(h.x, h.t_x, h.T, rng)
         cycle, dropout = post.traits(scenario, pick)

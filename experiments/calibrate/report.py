@@ -11,7 +11,7 @@ from experiments.calibrate import auxiliary
 from experiments.calibrate.contact_fit import NOT_FITTED, ContactFit
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
-from experiments.calibrate.fit import UNITS, Calibration, misfit, scenario_value, start
+from experiments.calibrate.fit import UNITS, Calibration, basin_weights, limited, misfit, scenario_value, start
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.plots import FREQ_BINS, frequency_counts, recency_counts, recency_labels
 from experiments.logs.rows import day_text
@@ -24,6 +24,23 @@ Z90 = 1.6449
 
 def _g(v: float) -> str:
     return "n/a" if not math.isfinite(v) else f"{v:.4g}"
+
+
+def _basin_lines(cal: Calibration) -> list[str]:
+    """The other fits that pass the misfit test (``--basins``) and their weights in the forecast's mixture."""
+    if not cal.basins or cal.matched is None:
+        return []
+    names = cal.matched.names
+    w = basin_weights([cal.j, *(b.j for b in cal.basins)])
+    rows = [({n: limited(n, t) for n, t in zip(names, cal.matched.theta)}, cal.j, w[0], "the estimate")]
+    rows += [(b.values(names), b.j, wk, f"basin {k}") for k, (wk, b) in enumerate(zip(w[1:], cal.basins), start=1)]
+    out = ["", f"Other fits that also pass the misfit test ({len(cal.basins)}; searches started elsewhere): the log "
+           "cannot tell them from the estimate, so the forecast and its band mix them, each by its weight "
+           "exp(-J/2), normalised.", "", "| fit | " + " | ".join(n.split(".")[-1] for n in names)
+           + " | misfit J | weight |", "|---" * (len(names) + 3) + "|"]
+    for values, j, wk, label in rows:
+        out.append(f"| {label} | " + " | ".join(_g(values[n]) for n in names) + f" | {j:.2f} | {wk:.2f} |")
+    return out
 
 
 def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: list[str],
@@ -55,6 +72,7 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
     test = misfit(cal)
     if test is not None:
         out += ["", f"Test of the fit ({test.df} more statistics than parameters): {test.line()}."]
+    out += _basin_lines(cal)
     out.append("")
     used = cal.matched.rows if cal.matched is not None else range(len(auxiliary.NAMES))
     shown = [n for r, n in enumerate(auxiliary.NAMES) if r not in used]

@@ -13,8 +13,8 @@ import numpy as np
 
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_fit import ContactFit
-from experiments.calibrate.fit import UNITS, Calibration
-from experiments.calibrate.forecast import Uncertainty
+from experiments.calibrate.fit import UNITS, Calibration, basin_weights
+from experiments.calibrate.forecast import Component, Uncertainty
 from sim.config import load_scenario
 
 SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
@@ -45,10 +45,22 @@ def _covariance_lines(cal: Calibration) -> list[str]:
            else "profile half-widths, sandwich correlations" if cal.method == "profile" else "sandwich")
     out = ["", f"# Joint covariance of the log of the fitted values ({how}); siyu forecast draws from it."]
     names = cal.matched.names
-    for i, a in enumerate(names):
-        for j in range(i, len(names)):
-            out.append(f"# covariance {a} {names[j]} = {cal.covariance[i, j]:.6e}")
+    out += _matrix_lines("# covariance", names, cal.covariance)
+    if cal.basins:
+        w = basin_weights([cal.j, *(b.j for b in cal.basins)])
+        out += ["", "# Other fits that pass the misfit test (siyu calibrate --basins): siyu forecast mixes them with",
+                "# this file's values, each by its weight, exp(-J/2) normalised.",
+                f"# basin 0 weight = {w[0]:.6e}  (this file's values; misfit J = {cal.j:.2f})"]
+        for k, (wk, b) in enumerate(zip(w[1:], cal.basins), start=1):
+            out.append(f"# basin {k} weight = {wk:.6e}  (misfit J = {b.j:.2f})")
+            out += [f"# basin {k} value {n} = {v:.6e}" for n, v in b.values(names).items()]
+            out += _matrix_lines(f"# basin {k} covariance", names, b.covariance)
     return out
+
+
+def _matrix_lines(prefix: str, names: tuple[str, ...], cov: np.ndarray) -> list[str]:
+    """The upper triangle of ``cov`` as comment lines, one entry each."""
+    return [f"{prefix} {a} {names[j]} = {cov[i, j]:.6e}" for i, a in enumerate(names) for j in range(i, len(names))]
 
 
 def _with_values(text: str, shown: dict[str, str], notes: dict[str, str], top: dict[str, str] | None = None) -> str:
@@ -100,6 +112,7 @@ def write_scenario(cal: Calibration, base_text: str, path: Path, name: str, sour
 
 FITTED_LINE = re.compile(r"^\s*(\w+)\s*=\s*([-+0-9.eE]+)\s*# fitted by siyu calibrate: SE ([-+0-9.eE]+)")
 COVARIANCE_LINE = re.compile(r"^# covariance ([\w.]+) ([\w.]+) = ([-+0-9.eE]+)\s*$")
+BASIN_LINE = re.compile(r"^# basin (\d+) (weight|value|covariance) ?([\w.]*) ?([\w.]*) = ([-+0-9.eE]+)")
 
 
 def fitted_errors(path: Path) -> Uncertainty:
@@ -111,6 +124,7 @@ def fitted_errors(path: Path) -> Uncertainty:
         return Uncertainty()
     ses: dict[str, float] = {}
     cov: dict[tuple[str, str], float] = {}
+    basins: dict[int, dict] = {}
     section = ""
     for line in path.read_text(encoding="utf-8").splitlines():
         m = SECTION.match(line)
@@ -123,10 +137,37 @@ def fitted_errors(path: Path) -> Uncertainty:
         c = COVARIANCE_LINE.match(line)
         if c:
             cov[(c.group(1), c.group(2))] = cov[(c.group(2), c.group(1))] = float(c.group(3))
+        m = BASIN_LINE.match(line)
+        if m:
+            part = basins.setdefault(int(m.group(1)), {"weight": None, "value": {}, "covariance": {}})
+            kind, a, b, v = m.group(2), m.group(3), m.group(4), float(m.group(5))
+            if kind == "weight":
+                part["weight"] = v
+            elif kind == "value":
+                part["value"][a] = v
+            else:
+                part["covariance"][(a, b)] = part["covariance"][(b, a)] = v
     names = tuple(dict.fromkeys(a for a, _ in cov))
-    if any((a, b) not in cov for a in names for b in names):
+    matrix = _matrix(names, cov)
+    if matrix is None:
         return Uncertainty(ses)  # an incomplete matrix (hand-edited file): independent draws from the SEs
-    return Uncertainty(ses, names, np.array([[cov[(a, b)] for b in names] for a in names]))
+    parts = []
+    if basins and 0 not in basins:
+        return Uncertainty(ses, names, matrix)
+    for k in sorted(basins):
+        part = basins[k]
+        m_k = matrix if k == 0 else _matrix(names, part["covariance"])
+        if part["weight"] is None or m_k is None or (k > 0 and set(part["value"]) != set(names)):
+            return Uncertainty(ses, names, matrix)  # an incomplete basin (hand-edited): this file's values alone
+        parts.append(Component(part["weight"], part["value"] if k else {}, m_k))
+    return Uncertainty(ses, names, matrix, tuple(parts) if len(parts) > 1 else ())
+
+
+def _matrix(names: tuple[str, ...], cov: dict[tuple[str, str], float]) -> np.ndarray | None:
+    """The matrix of ``cov`` over ``names`` (None when an entry is missing)."""
+    if any((a, b) not in cov for a in names for b in names):
+        return None
+    return np.array([[cov[(a, b)] for b in names] for a in names])
 
 
 CONTACT_NOTE = "# fitted to the contact log by siyu calibrate: SE"

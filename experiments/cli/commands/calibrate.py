@@ -62,7 +62,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     cust, day, _ = daily(tx.before(end))
     started = time.perf_counter()
     cal = calibrate(h, base, weekly_repeats(cust, day, int(h.first.min()), end), seed=args.seed,
-                    starts=args.starts, also=also)
+                    starts=args.starts, also=also, basins=args.basins)
     method = "sandwich" if args.bootstrap == 0 else args.intervals
     if method == "profile":
         from experiments.calibrate.profile import profile, with_profile
@@ -146,6 +146,11 @@ def register(sub: Any) -> None:
     p.add_argument("--starts", type=positive_int, default=4, metavar="K",
                    help="searches at most, from the nearest scanned starts in turn, while the fit fails the misfit "
                         "test (default 4; 1: one search, K times faster on a log the engine cannot reproduce)")
+    p.add_argument("--basins", type=positive_int, default=1, metavar="K",
+                   help="searches in all once the fit passes the misfit test, the others started far from the fits "
+                        "found; every one that passes too is mixed into the forecast and its band by its weight "
+                        "(default 1; each more costs about a fit: on short logs the dropout's spread can land in "
+                        "basins that fit equally and forecast 40%% apart)")
     p.add_argument("--fit", action="append", default=[], metavar="NAME",
                    help="also fit this dynamics parameter (repeatable): dynamics.need_impulse (need that keeps no "
                         "schedule) or dynamics.need_lapse (leaving at a need occasion); each costs the misfit test "
