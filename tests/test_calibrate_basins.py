@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from experiments.calibrate.forecast import Component, Uncertainty, allocate, for
 from experiments.calibrate.history import daily, histories, weekly_repeats
 from experiments.calibrate.scenario_file import fitted_errors, scenario_text
 from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
+from experiments.cli.app import main
 from experiments.logs.transactions import read_transactions
 from sim.config import load_scenario, preset_text
 
@@ -28,7 +30,7 @@ def log(tmp_path_factory):
     write_log(path, c, d, a)
     end = BASE_DATE.toordinal() + DAYS - 1
     tx = read_transactions(path, calibration_end=end)
-    return tx, histories(tx, end)
+    return tx, histories(tx, end), path
 
 
 def test_weights_follow_the_quasi_likelihood_and_replicates_follow_the_weights():
@@ -39,8 +41,8 @@ def test_weights_follow_the_quasi_likelihood_and_replicates_follow_the_weights()
     assert allocate([1.0], 7).tolist() == [7]
 
 
-def test_calibrate_searches_elsewhere_and_keeps_only_fits_that_pass(log, tmp_path):
-    tx, h = log
+def test_calibrate_searches_elsewhere_and_keeps_only_fits_that_pass(log, tmp_path, capsys):
+    tx, h, csv = log
     cust, day, _ = daily(tx.before(h.end))
     cal = calibrate(h, load_scenario("beauty"), weekly_repeats(cust, day, int(h.first.min()), h.end), seed=0,
                     basins=2, min_pool=4000)
@@ -67,6 +69,12 @@ def test_calibrate_searches_elsewhere_and_keeps_only_fits_that_pass(log, tmp_pat
                                                                           rel=1e-6)
     assert np.allclose(got.components()[1].log_cov, other.covariance, rtol=1e-6)
     assert np.allclose(got.components()[0].log_cov, cal.covariance, rtol=1e-6)
+    end = (BASE_DATE + timedelta(days=DAYS - 1)).isoformat()
+    until = (BASE_DATE + timedelta(days=DAYS + 27)).isoformat()
+    capsys.readouterr()
+    assert main(["forecast", str(path), "--cohort", str(csv), "--calibration-end", end, "--until", until,
+                 "--replicates", "4", "--out", str(tmp_path / "fc")]) == 0
+    assert f"mixing 2 fits the log cannot tell apart, weights {w[0]:.2f}, {w[1]:.2f}" in capsys.readouterr().out
     # a hand-edited file that lost a basin's value: this file's values alone, as without basins
     cut = "\n".join(line for line in text.splitlines() if not line.startswith(f"# basin 1 value {names[0]} "))
     path.write_text(cut, encoding="utf-8")
@@ -74,7 +82,7 @@ def test_calibrate_searches_elsewhere_and_keeps_only_fits_that_pass(log, tmp_pat
 
 
 def test_forecast_mixes_the_basins_and_its_band_reaches_both(log):
-    _, h = log
+    _, h, _ = log
     sc = load_scenario("beauty")
     cycle = float(sc.population.cycle_median_days)
     none = np.zeros((0, 0))

@@ -37,8 +37,12 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         for line in contacts.report.lines():
             console.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
         plan = plan_policy(contacts, end)
-    fc = forecast(scenario, h, until - end, args.replicates, args.seed, errors=fitted_errors(Path(args.scenario)),
-                  plan=plan)
+    errors = fitted_errors(Path(args.scenario))
+    if errors.basins:
+        weights = ", ".join(f"{c.weight:.2f}" for c in errors.basins)
+        out_console.print(f"{args.scenario}: mixing {len(errors.basins)} fits the log cannot tell apart, weights "
+                          f"{weights} (the file's own values first)")
+    fc = forecast(scenario, h, until - end, args.replicates, args.seed, errors=errors, plan=plan)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with (out / "forecast.csv").open("w", newline="") as fh:
