@@ -299,7 +299,8 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     ``starts``: searches at most, from the nearest scanned starts in turn, while the fit fails the misfit test
     (:func:`scan_starts`, :class:`Misfit`). ``also``: names of :data:`OPTIONAL` fitted as well. ``basins``:
     searches in all when the fit passes the misfit test, the others started far from the fits found so far;
-    those that pass too are kept as :class:`Basin` for the forecast's mixture.
+    the best that passes is the estimate, the others that pass are kept as :class:`Basin` for the forecast's
+    mixture.
     """
     design = Design.of(h, cohort, min_pool)
     aux_data = auxiliary.fit(h)
@@ -365,8 +366,9 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     ses["population.order_value_median"] = vf.median_se
     ses["population.order_value_sigma"] = vf.sigma_se
     fitted = apply_overrides(base, {**{n: v for n, v in values.items()}, "population.customers": h.n}, "calibration")
-    others = tuple(Basin(np.clip(r[1], *log_box(names_t)), sandwich_covariance(r[4], weight, sigma, factor),
-                         r[0] / factor) for r in passing if r is not found)
+    others = tuple(Basin(np.clip(r[1], *log_box(names_t)), sandwich_covariance(r[4], weight, sigma, f),
+                         r[0] / f) for r in passing if r is not found
+                   for f in [simulation_factor(h.n, r[3].histories.n)])
     return Calibration(base, fitted, values, ses, fixed, aux_data, stat_names, target, np.sqrt(np.diag(sigma)), b, vf,
                        design, h, data_weekly, log, history,
                        Matching(names_t, tuple(rows), theta, weight, jac, aux_data.beta, seed), cov_t,
