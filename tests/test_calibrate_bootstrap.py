@@ -69,6 +69,21 @@ def test_forecast_draws_fitted_parameters_jointly():
     assert abs(logs[:, 2].std(ddof=1) - relative) < tol * relative
 
 
+def test_forecast_draws_are_centred_on_the_estimates_in_log():
+    """The errors are those of log estimates: the draws' log median is the estimate's, however wide (a weakly
+    identified dropout rate with a log SE of 1 would, with its mean kept, draw a median of exp(-1/2) of it)."""
+    base = load_scenario("beauty")
+    rate = "population.dropout_per_year"
+    errors = Uncertainty({rate: 0.15, SPREAD: 0.1}, (rate,), np.array([[1.0]]))
+    rng = np.random.default_rng(1)
+    n = 400
+    pops = [draw_scenario(base, errors, rng).population for _ in range(n)]
+    logs = np.log([[p.dropout_per_year, p.cycle_sigma] for p in pops])
+    centre = np.log([base.population.dropout_per_year, base.population.cycle_sigma])
+    sd = np.array([1.0, 0.1 / base.population.cycle_sigma])
+    np.testing.assert_array_less(np.abs(logs.mean(axis=0) - centre), 4 * sd / np.sqrt(n))  # old shift: -0.5 sd^2
+
+
 
 def test_quick_refits_come_back_from_a_wrong_start_and_the_cli_reports_them(tmp_path):
     """The quick bootstrap's refit is an estimator: started 0.3 off in the log cycle and its spread (the
