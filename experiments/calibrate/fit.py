@@ -348,8 +348,10 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
             break  # the engine reproduces the log from here: no other basin is needed
     if passes(found):
         passing = [found]
-        while len(used) < min(max(basins, 1), len(scanned)):
-            result = run(farthest_start(scanned, used, [r[1] for r in passing], names_t))
+        first = sandwich_covariance(found[4], weight, sigma, simulation_factor(h.n, found[3].histories.n))
+        for theta0 in across_starts(found[1], first, names_t)[:max(basins, 1) - 1]:
+            scanned.append(theta0)
+            result = run(len(scanned) - 1)
             if passes(result):
                 passing.append(result)
     found = min(passing or [found], key=lambda r: r[0])
@@ -375,20 +377,22 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
                        j=d / factor, basins=others)
 
 
-BASIN_SHORTLIST = 8
-"""Scanned starts (nearest the data first) among which the searches for other basins start (``--basins``)."""
+def across_starts(theta: np.ndarray, cov: np.ndarray, names: tuple[str, ...]) -> list[np.ndarray]:
+    """Starts for the searches after a passing fit: the fit with one parameter moved to the far end of its range.
 
-
-def farthest_start(scanned: list[np.ndarray], used: list[int], fits: list[np.ndarray], names: tuple[str, ...]) -> int:
-    """Index of the unused start among the first :data:`BASIN_SHORTLIST` scanned ones farthest from every fit.
-
-    Distance in log parameters scaled by the scan's box, so a basin elsewhere in the dropout's spread is looked
-    for as much as one elsewhere in the cycle.
+    Least identified first (the largest sandwich SE of its log against the width of :data:`START_BOX`): the
+    other basins lie along the directions the log does not pin (on CDNOW, the dropout's spread), and a search
+    from a start elsewhere in every parameter seldom passed the misfit test.
     """
-    width = np.array([np.log(START_BOX.get(n, LIMITS[n])[1] / START_BOX.get(n, LIMITS[n])[0]) for n in names])
-    free = [k for k in range(min(BASIN_SHORTLIST, len(scanned))) if k not in used] or \
-        [k for k in range(len(scanned)) if k not in used]
-    return max(free, key=lambda k: min(float(np.max(np.abs(scanned[k] - f) / width)) for f in fits))
+    lo = np.log([START_BOX.get(n, LIMITS[n])[0] for n in names])
+    hi = np.log([START_BOX.get(n, LIMITS[n])[1] for n in names])
+    loose = np.sqrt(np.maximum(np.diag(cov), 0.0)) / (hi - lo)
+    out = []
+    for k in np.argsort(-loose, kind="stable"):
+        t = np.array(theta, np.float64)
+        t[k] = lo[k] if theta[k] - lo[k] > hi[k] - theta[k] else hi[k]
+        out.append(t)
+    return out
 
 
 MISFIT_P = 0.01

@@ -34,8 +34,8 @@ def _basin_lines(cal: Calibration) -> list[str]:
     w = basin_weights([cal.j, *(b.j for b in cal.basins)])
     rows = [({n: limited(n, t) for n, t in zip(names, cal.matched.theta)}, cal.j, w[0], "the estimate")]
     rows += [(b.values(names), b.j, wk, f"basin {k}") for k, (wk, b) in enumerate(zip(w[1:], cal.basins), start=1)]
-    out = ["", f"Other fits that also pass the misfit test ({len(cal.basins)}; searches started elsewhere): the log "
-           "cannot tell them from the estimate, so the forecast and its band mix them, each by its weight "
+    out = ["", f"Other fits that also pass the misfit test ({len(cal.basins)}; searches started across the estimate): "
+           "the log cannot tell them from the estimate, so the forecast and its band mix them, each by its weight "
            "exp(-J/2), normalised.", "", "| fit | " + " | ".join(n.split(".")[-1] for n in names)
            + " | misfit J | weight |", "|---" * (len(names) + 3) + "|"]
     for values, j, wk, label in rows:

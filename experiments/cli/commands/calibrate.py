@@ -156,10 +156,11 @@ def register(sub: Any) -> None:
                    help="searches at most, from the nearest scanned starts in turn, while the fit fails the misfit "
                         "test (default 4; 1: one search, K times faster on a log the engine cannot reproduce)")
     p.add_argument("--basins", type=positive_int, default=1, metavar="K",
-                   help="searches in all once the fit passes the misfit test, the others started far from the fits "
-                        "found; every one that passes too is mixed into the forecast and its band by its weight "
-                        "(default 1; each more costs about a fit: on short logs the dropout's spread can land in "
-                        "basins that fit equally and forecast 40%% apart)")
+                   help="searches in all once the fit passes the misfit test, the others started from it with one "
+                        "parameter, the least identified first, moved across its range; every one that passes too "
+                        "is mixed into the forecast and its band by its weight (default 1; each more costs about a "
+                        "fit: on short logs the dropout's spread can land in basins that fit equally and forecast "
+                        "40%% apart)")
     p.add_argument("--fit", action="append", default=[], metavar="NAME",
                    help="also fit this dynamics parameter (repeatable): dynamics.need_impulse (need that keeps no "
                         "schedule) or dynamics.need_lapse (leaving at a need occasion); each costs the misfit test "
