@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from experiments.calibrate.fit import MISFIT_P, Basin, basin_weights, calibrate
+from experiments.calibrate.fit import MISFIT_P, Basin, basin_weights, calibrate, interior, log_box
 from experiments.calibrate.forecast import Component, Uncertainty, allocate, forecast
 from experiments.calibrate.history import daily, histories, weekly_repeats
 from experiments.calibrate.scenario_file import fitted_errors, scenario_text
@@ -39,6 +39,14 @@ def test_weights_follow_the_quasi_likelihood_and_replicates_follow_the_weights()
     assert allocate([0.74, 0.26], 40).tolist() == [30, 10]  # 29.6 and 10.4: the larger remainder gets the odd one
     assert allocate([1, 1, 1], 40).tolist() == [14, 13, 13]
     assert allocate([1.0], 7).tolist() == [7]
+
+
+def test_a_fit_at_the_end_of_a_range_is_not_kept_as_a_basin():
+    names = ("population.dropout_per_year", "population.dropout_sigma")
+    lo, hi = log_box(names)
+    assert interior((lo + hi) / 2, names)
+    assert not interior(np.array([hi[0], (lo[1] + hi[1]) / 2]), names)  # dropout at 20 a year, the upper end
+    assert not interior(np.array([(lo[0] + hi[0]) / 2, lo[1] + 0.001]), names)
 
 
 def test_calibrate_searches_elsewhere_and_keeps_only_fits_that_pass(log, tmp_path, capsys):

@@ -352,7 +352,7 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
         for theta0 in across_starts(found[1], first, names_t)[:max(basins, 1) - 1]:
             scanned.append(theta0)
             result = run(len(scanned) - 1)
-            if passes(result):
+            if passes(result) and interior(result[1], names_t):
                 passing.append(result)
     found = min(passing or [found], key=lambda r: r[0])
     d, theta, b, log, jac = found
@@ -647,6 +647,18 @@ def sandwich_covariance(jac: np.ndarray, weight: np.ndarray, sigma: np.ndarray, 
     """(J'WJ)^-1 J'W Sigma W J (J'WJ)^-1 times the simulation ``factor``: the log parameters' covariance."""
     bread = np.linalg.pinv(jac.T @ weight @ jac)
     return bread @ jac.T @ weight @ sigma @ weight @ jac @ bread * factor
+
+
+def interior(theta: np.ndarray, names: tuple[str, ...], margin: float = 0.01) -> bool:
+    """Whether log values ``theta`` lie inside :func:`log_box` by ``margin``: a fit at a range's end is no minimum.
+
+    On CDNOW panels searches across the fit (``--basins``) twice ended with dropout, its spread and the lapse all
+    at their upper ends and passed the misfit test; the engine's logs stop changing there, so the criterion is
+    flat rather than least, and its sandwich is meaningless.
+    """
+    lo, hi = log_box(names)
+    t = np.asarray(theta, np.float64)
+    return bool(np.all(t > lo + margin) and np.all(t < hi - margin))
 
 
 def log_box(names: tuple[str, ...]) -> np.ndarray:
