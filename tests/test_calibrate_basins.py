@@ -87,6 +87,9 @@ def test_calibrate_searches_elsewhere_and_keeps_only_fits_that_pass(log, tmp_pat
     cut = "\n".join(line for line in text.splitlines() if not line.startswith(f"# basin 1 value {names[0]} "))
     path.write_text(cut, encoding="utf-8")
     assert fitted_errors(path).basins == ()
+    negative = text.replace("# basin 1 weight = ", "# basin 1 weight = -")  # a weight that is no weight
+    path.write_text(negative, encoding="utf-8")
+    assert fitted_errors(path).basins == ()
 
 
 def test_forecast_mixes_the_basins_and_its_band_reaches_both(log):

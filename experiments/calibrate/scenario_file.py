@@ -6,6 +6,7 @@ strategist edits.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -157,7 +158,8 @@ def fitted_errors(path: Path) -> Uncertainty:
     for k in sorted(basins):
         part = basins[k]
         m_k = matrix if k == 0 else _matrix(names, part["covariance"])
-        if part["weight"] is None or m_k is None or (k > 0 and set(part["value"]) != set(names)):
+        weight = part["weight"]
+        if weight is None or not 0 < weight < math.inf or m_k is None or (k > 0 and set(part["value"]) != set(names)):
             return Uncertainty(ses, names, matrix)  # an incomplete basin (hand-edited): this file's values alone
         parts.append(Component(part["weight"], part["value"] if k else {}, m_k))
     return Uncertainty(ses, names, matrix, tuple(parts) if len(parts) > 1 else ())
