@@ -189,8 +189,8 @@ def draw_scenario(scenario: Scenario, errors: Uncertainty, rng: np.random.Genera
     """``scenario`` with the parameters of ``errors`` drawn lognormally, their medians at the scenario's values.
 
     The fit estimates log values and its errors are theirs, so the draws are centred where the estimates are:
-    keeping the mean instead would put the typical draw at exp(-SE^2/2) of the estimate, 28% of it for a dropout
-    rate with a log-scale SE of 1.6 (a CDNOW panel), and the forecast would be that of another fit. A draw outside
+    keeping the mean instead would put the typical draw at exp(-SE^2/2) of the estimate, 2% of it for a dropout
+    rate with a log-scale SE of 2.8 (a CDNOW panel), and the forecast would be that of another fit. A draw outside
     the fit's :data:`~experiments.calibrate.fit.LIMITS` (a wide spread's upper tail, say) is clipped to them: the
     scenario would refuse it.
     """
