@@ -63,26 +63,16 @@ def fit4(h: Histories) -> tuple[np.ndarray, np.ndarray, float, float]:
                          options={"ftol": 1e-12, "gtol": 1e-8}) for s in np.log([0.3, 1.0, 2.0])),
                key=lambda r: r.fun)
     beta = best.x
-    scores = per_customer_scores(beta, data)
+    scores = auxiliary._scores(beta, data, rows=loglik_rows)
     meat = (scores * w[:, None]).T @ scores
     inv = np.linalg.inv(auxiliary._hessian(lambda b: n * nll(b), beta))
     return beta, np.sqrt(np.abs(np.diag(inv @ meat @ inv))), -n * float(best.fun), three.loglik
 
 
-def per_customer_scores(beta: np.ndarray, data: dict[str, np.ndarray], eps: float = 1e-5) -> np.ndarray:
-    """Central-difference gradient of each distinct history's log-likelihood."""
-    out = np.empty((data["x"].size, beta.size))
-    for k in range(beta.size):
-        d = np.zeros(beta.size)
-        d[k] = eps
-        out[:, k] = (loglik_rows(beta + d, data) - loglik_rows(beta - d, data)) / (2 * eps)
-    return out
-
-
 def spread_score(beta: np.ndarray, h: Histories) -> np.ndarray:
     """Each customer's score in the dropout spread's direction at ``beta``."""
     data, _, inverse = auxiliary.compress(h)
-    return per_customer_scores(beta, data)[:, 3][inverse]
+    return auxiliary._scores(beta, data, rows=loglik_rows)[:, 3][inverse]
 
 
 def panel_histories(panel: int, out: Path) -> Histories:

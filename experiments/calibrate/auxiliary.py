@@ -150,13 +150,14 @@ def fit(h: Histories, beta0: np.ndarray | None = None, covariance: bool = True) 
     return AuxFit(beta, inv @ meat @ inv, -n * float(res.fun), int(n), (scores @ inv.T)[inverse])
 
 
-def _scores(beta: np.ndarray, data: dict[str, np.ndarray], eps: float = 1e-5) -> np.ndarray:
-    """Per-history gradient of the log-likelihood (central differences)."""
+def _scores(beta: np.ndarray, data: dict[str, np.ndarray], eps: float = 1e-5, rows=None) -> np.ndarray:
+    """Per-history gradient of the log-likelihood ``rows`` (default :func:`loglik_rows`; central differences)."""
+    rows = rows or loglik_rows
     out = np.empty((data["x"].size, beta.size))
     for k in range(beta.size):
         d = np.zeros_like(beta)
         d[k] = eps
-        out[:, k] = (loglik_rows(beta + d, data) - loglik_rows(beta - d, data)) / (2 * eps)
+        out[:, k] = (rows(beta + d, data) - rows(beta - d, data)) / (2 * eps)
     return out
 
 

@@ -171,6 +171,10 @@ class Calibration:
     basins: tuple["Basin", ...] = ()
     """Other fits that pass the misfit test, from searches started elsewhere (``siyu calibrate --basins``)."""
 
+    def mixture_weights(self) -> np.ndarray:
+        """Weights of the estimate and then each of :attr:`basins` in the forecast's mixture (:func:`basin_weights`)."""
+        return basin_weights([self.j, *(b.j for b in self.basins)])
+
 
 @dataclass(frozen=True)
 class Basin:

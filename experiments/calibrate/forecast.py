@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from experiments.calibrate.fit import LIMITS, Calibration, basin_weights, scenario_value
+from experiments.calibrate.fit import LIMITS, Calibration, scenario_value
 from experiments.calibrate.history import Histories
 from experiments.calibrate.posterior import COPIED, Posterior, reference_log
 from experiments.calibrate.simulate import purchases
@@ -75,7 +75,7 @@ class Uncertainty:
         names, cov = cal.matched.names, np.asarray(cal.covariance)
         if not cal.basins:
             return cls(dict(cal.ses), names, cov)
-        w = basin_weights([cal.j, *(b.j for b in cal.basins)])
+        w = cal.mixture_weights()
         parts = [Component(float(w[0]), {}, cov)]
         parts += [Component(float(wk), b.values(names), b.covariance) for wk, b in zip(w[1:], cal.basins)]
         return cls(dict(cal.ses), names, cov, tuple(parts))

@@ -11,7 +11,7 @@ from experiments.calibrate import auxiliary
 from experiments.calibrate.contact_fit import NOT_FITTED, ContactFit
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
-from experiments.calibrate.fit import UNITS, Calibration, basin_weights, limited, misfit, scenario_value, start
+from experiments.calibrate.fit import UNITS, Calibration, misfit, scenario_value, start
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.plots import FREQ_BINS, frequency_counts, recency_counts, recency_labels
 from experiments.logs.rows import day_text
@@ -31,8 +31,8 @@ def _basin_lines(cal: Calibration) -> list[str]:
     if not cal.basins or cal.matched is None:
         return []
     names = cal.matched.names
-    w = basin_weights([cal.j, *(b.j for b in cal.basins)])
-    rows = [({n: limited(n, t) for n, t in zip(names, cal.matched.theta)}, cal.j, w[0], "the estimate")]
+    w = cal.mixture_weights()
+    rows = [(cal.values, cal.j, w[0], "the estimate")]
     rows += [(b.values(names), b.j, wk, f"basin {k}") for k, (wk, b) in enumerate(zip(w[1:], cal.basins), start=1)]
     out = ["", f"Other fits that also pass the misfit test ({len(cal.basins)}; searches started across the estimate): "
            "the log cannot tell them from the estimate, so the forecast and its band mix them, each by its weight "

@@ -14,7 +14,7 @@ import numpy as np
 
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_fit import ContactFit
-from experiments.calibrate.fit import UNITS, Calibration, basin_weights
+from experiments.calibrate.fit import UNITS, Calibration
 from experiments.calibrate.forecast import Component, Uncertainty
 from sim.config import load_scenario
 
@@ -48,7 +48,7 @@ def _covariance_lines(cal: Calibration) -> list[str]:
     names = cal.matched.names
     out += _matrix_lines("# covariance", names, cal.covariance)
     if cal.basins:
-        w = basin_weights([cal.j, *(b.j for b in cal.basins)])
+        w = cal.mixture_weights()
         out += ["", "# Other fits that pass the misfit test (siyu calibrate --basins): siyu forecast mixes them with",
                 "# this file's values, each by its weight, exp(-J/2) normalised.",
                 f"# basin 0 weight = {w[0]:.6e}  (this file's values; misfit J = {cal.j:.2f})"]

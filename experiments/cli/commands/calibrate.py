@@ -34,12 +34,6 @@ def read_log(path: str, args: argparse.Namespace) -> tuple[Any, int]:
     return tx, end
 
 
-def basin_summary(cal: Any) -> str:
-    """The mixture's weights, the estimate's first, for one console line."""
-    from experiments.calibrate.fit import basin_weights
-    return ", ".join(f"{w:.2f}" for w in basin_weights([cal.j, *(b.j for b in cal.basins)]))
-
-
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit, write scenario.toml, fit.md and the figures, and compare the holdout when the log has one."""
     from experiments.calibrate.bootstrap import bootstrap
@@ -111,7 +105,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         out_console.print(("[yellow]warning:[/yellow] " if test.rejected else "") + test.line(), highlight=False)
     if cal.basins:
         out_console.print(f"other fits that pass the misfit test too (--basins): {len(cal.basins)}; the forecast "
-                          f"mixes them with the estimate, weights {basin_summary(cal)} (fit.md)")
+                          f"mixes them with the estimate, weights "
+                          + ", ".join(f"{w:.2f}" for w in cal.mixture_weights()) + " (fit.md)")
     if args.contacts:
         for name, v in contact.values.items():
             out_console.print(f"{name} = {v:.4g} (SE {contact.ses[name]:.2g})")
