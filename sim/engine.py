@@ -277,8 +277,7 @@ class Simulation:
             return
         if self.joined + k > self.n:
             self._grow(self.joined + k)
-        rows = np.arange(self.joined, self.joined + k, dtype=np.int64)
-        self.world.settle(self.day, rows, joiners, self.state)
+        self.world.settle(self.day, self.joined, joiners, self.state)
         self.joined += k
 
     def residual_blocks(self, policy: PolicyLike | None = None) -> np.ndarray:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numba import njit, prange
 
-from sim._threads import engine_threads, twin
+from sim._threads import twin
 
 from sim.config import Scenario
 from sim.defaults import (A2, A4, ACCOUNT_PERSONAL, ACTIVE, EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT,
@@ -24,7 +24,7 @@ from sim.acquisition import JOIN_STATS, JoinRates, Joiners, daily_joiners
 from sim.observation import Action
 from sim.params import KernelParams, shill_heat
 from sim.rng import P_JOIN, P_STAFF, draw, stream_key, u24
-from sim.state import State, redraw, tier_of
+from sim.state import State, _generate, tier_of
 
 OPEN_HEAT_HALF = 0.2
 """Heat at which a group's messages reach half of their full open rate (social attention)."""
@@ -287,6 +287,34 @@ def settle_joiners(rows, kind, age, trust0, day, jp_rec, value, cycle, salience,
                 need_clock[i] = int(age[j] * cycle[i])
 
 
+_generate_serial = _generate.serial
+_settle_serial = settle_joiners.serial
+
+
+@njit(cache=True)
+def join_rows(first, seed, day, pp_rec, jp_rec, kind, age, trust0,
+              value, price_sens, receptive, cycle, slot_mask, dropout, referral,
+              salience, fatigue, trust, deal, need_clock, status,
+              reach, last_purchase, first_purchase, frequency, monetary, last_contact,
+              last_flags, active_slot, month_count, tier, stage, account, origin, events,
+              member_until, gender, fan_opens):  # pragma: no cover - jitted
+    """Draw the day's joiners into rows ``first``, ``first + 1``, ... and settle them in, in one compiled call.
+
+    What :func:`~sim.state.redraw` then :func:`settle_joiners` do (their serial twins, the same values), for
+    customers drawn on ``day`` (the day after the one they joined on). Why one call: a day's few dozen
+    joiners cost less than the two calls' Python wrappers and argument passing, a fixed cost of every day.
+    """
+    rows = np.arange(first, first + kind.shape[0], 1, np.int64)
+    _generate_serial(np.int64(seed), np.int64(day), rows, pp_rec,
+                     value, price_sens, receptive, cycle, slot_mask, dropout, referral,
+                     salience, fatigue, trust, deal, need_clock, status,
+                     reach, last_purchase, first_purchase, frequency, monetary, last_contact,
+                     last_flags, active_slot, month_count, tier, stage, account, origin, events,
+                     member_until, gender, fan_opens)
+    _settle_serial(rows, kind, age, trust0, day, jp_rec, value, cycle, salience, trust, need_clock,
+                   reach, last_purchase, first_purchase, frequency, monetary, tier, stage, origin, seed)
+
+
 class World:
     """Pool-level rules around the customers' day: group posts, guides, platform folding, costs and joiners.
 
@@ -414,14 +442,13 @@ class World:
         self.record[S["acquisition_cost"]] += joiners.cost
         return joiners
 
-    def settle(self, day: int, rows: np.ndarray, joiners: Joiners, state: State) -> None:
-        """Draw the joiners into ``rows`` (one each, in join order) and set who they are on the day after ``day``."""
-        st = state
-        redraw(self.params.records.population, st, rows, self.seed, day + 1)
-        # a day's few hundred joiners by the serial twin whatever the pool size, as redraw does: a parallel
-        # launch costs more than they do (and waits for a descheduled thread on a busy machine)
-        with engine_threads(rows.shape[0]):
-            settle_joiners(rows, joiners.kind, joiners.age, joiners.trust, day + 1, self.params.records.joiners,
-                           st.value, st.cycle, st.salience, st.trust, st.need_clock, st.reach, st.last_purchase,
-                           st.first_purchase, st.frequency, st.monetary, st.tier, st.stage, st.origin, self.seed)
-        self.record[S["acquired"]] = rows.shape[0]
+    def settle(self, day: int, first: int, joiners: Joiners, state: State) -> None:
+        """Draw the joiners into rows from ``first`` on (in join order); who they are on the day after ``day``.
+
+        By the serial kernels whatever the pool size: a parallel launch costs more than a day's few hundred
+        joiners (and waits for a descheduled thread on a busy machine).
+        """
+        rec = self.params.records
+        join_rows(first, self.seed, day + 1, rec.population, rec.joiners, joiners.kind, joiners.age, joiners.trust,
+                  *state.arrays().values())
+        self.record[S["acquired"]] = joiners.kind.shape[0]
