@@ -7,6 +7,7 @@ of the seed and the day. Costs (gifts, ads, referral rewards) are returned for t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -102,26 +103,45 @@ class JoinRates:
                    store_add_probability(scenario), a.gift_yuan, a.ad_adds_per_day, a.ad_cost_per_add)
 
 
-def daily_joiners(rates: JoinRates, seed: int, day: int, inviter_trust: np.ndarray) -> Joiners:
-    """Everyone who joins on ``day``: referred friends first, then orders, store visitors, ad clicks.
+class JoinDraws(NamedTuple):
+    """A day's random draws of joiners other than referred friends (:func:`joiner_draws`)."""
 
-    ``rates`` is :meth:`JoinRates.of` the scenario. Written for the few dozen joiners of a day: numpy
-    draws them (its generator, seeded by the seed, the day and the purpose), one compiled call
-    (:func:`_joiner_rows`) lays them out and counts them.
-    """
+    draws: np.ndarray  # 2 uniforms per public-domain order: its age, then whether it is added
+    store: int  # store visitors who add the brand
+    ads: int  # ad clicks who add it
+
+
+def joiner_draws(rates: JoinRates, seed: int, day: int) -> JoinDraws:
+    """The day's orders, store adds and ad adds: numpy's generator seeded by the seed, the day and the purpose."""
     rng = day_generator(seed, day, P_ACQUISITION)
-    refs = inviter_trust.size if rates.referral else 0
-    cost = refs * rates.reward if refs else 0.0
     n_orders = rng.poisson(rates.orders) if rates.orders > 0 else 0
     # the orders' ages, then whether each is added: rng.uniform(0, max_age, n) and rng.random(n), to the bit
     draws = rng.random(2 * n_orders)
     visitors = rng.poisson(rates.visitors) if rates.visitors > 0 else 0
     store = int(rng.binomial(visitors, rates.store_add)) if visitors else 0
     ads = int(rng.poisson(rates.ads)) if rates.ads > 0 else 0
-    cost += store * rates.gift + ads * rates.ad_cost
-    kind, age, trust, counts = _joiner_rows(refs, rates.invitee_need, rates.inherit_trust, inviter_trust, draws,
-                                            rates.max_age, rates.order_add, store, ads)
-    return Joiners(kind, age, trust, cost, counts)
+    return JoinDraws(draws, store, ads)
+
+
+def joining_cost(rates: JoinRates, refs: int, drawn: JoinDraws) -> float:
+    """What the day's joiners cost (yuan): referral rewards, store gifts and ad clicks."""
+    cost = refs * rates.reward if refs else 0.0
+    return cost + (drawn.store * rates.gift + drawn.ads * rates.ad_cost)
+
+
+def daily_joiners(rates: JoinRates, seed: int, day: int, inviter_trust: np.ndarray) -> Joiners:
+    """Everyone who joins on ``day``: referred friends first, then orders, store visitors, ad clicks.
+
+    ``rates`` is :meth:`JoinRates.of` the scenario. Written for the few dozen joiners of a day: numpy
+    draws them (:func:`joiner_draws`), one compiled call (:func:`_joiner_rows`) lays them out and counts
+    them. The engine does the same inside one compiled call with their settling in
+    (:func:`sim.world.join_day`).
+    """
+    drawn = joiner_draws(rates, seed, day)
+    refs = inviter_trust.size if rates.referral else 0
+    kind, age, trust, counts = _joiner_rows(refs, rates.invitee_need, rates.inherit_trust, inviter_trust,
+                                            drawn.draws, rates.max_age, rates.order_add, drawn.store, drawn.ads)
+    return Joiners(kind, age, trust, joining_cost(rates, refs, drawn), counts)
 
 
 @njit(cache=True)

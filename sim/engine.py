@@ -271,13 +271,11 @@ class Simulation:
 
     def _join(self, stats: np.ndarray) -> None:
         """Today's joiners take the next reserved rows (growing the arrays when they are full)."""
-        joiners = self.world.joiners(self.day, stats, self.state)
+        joiners, settled = self.world.join(self.day, stats, self.state, self.joined)
         k = joiners.kind.size
-        if k == 0:
-            return
-        if self.joined + k > self.n:
+        if not settled:
             self._grow(self.joined + k)
-        self.world.settle(self.day, self.joined, joiners, self.state)
+            self.world.settle(self.day, self.joined, joiners, self.state)
         self.joined += k
 
     def residual_blocks(self, policy: PolicyLike | None = None) -> np.ndarray:

@@ -20,7 +20,7 @@ from sim.config import Scenario
 from sim.defaults import (A2, A4, ACCOUNT_PERSONAL, ACTIVE, EV_GROUP_BUY, EV_GROUP_COMPLAINT, EV_GROUP_CONTACT,
                           EV_GROUP_OPEN, EV_GROUP_PROMO, EV_REFERRED, GROUP, MOMENTS, NEVER, NO_CONTACT, ORIGIN_AD,
                           ORIGIN_ORDER, ORIGIN_REFERRAL, BLOCK, N_STATS, S, SMS, WECOM)
-from sim.acquisition import JOIN_STATS, JoinRates, Joiners, daily_joiners
+from sim.acquisition import JOIN_STATS, JoinRates, Joiners, _joiner_rows, joiner_draws, joining_cost
 from sim.observation import Action
 from sim.params import KernelParams, shill_heat
 from sim.rng import P_JOIN, P_STAFF, draw, stream_key, u24
@@ -315,6 +315,37 @@ def join_rows(first, seed, day, pp_rec, jp_rec, kind, age, trust0,
                    reach, last_purchase, first_purchase, frequency, monetary, tier, stage, origin, seed)
 
 
+@njit(cache=True)
+def join_day(friends_join, invitee_need, inherit_trust, referrals, draws, max_age, order_add, store, ads, first, seed,
+             day, pp_rec, jp_rec,
+             value, price_sens, receptive, cycle, slot_mask, dropout, referral, salience, fatigue, trust,
+             deal, need_clock, status, reach, last_purchase, first_purchase, frequency, monetary, last_contact,
+             last_flags, active_slot, month_count, tier, stage, account, origin, events,
+             member_until, gender, fan_opens):  # pragma: no cover - jitted
+    """The day's joiners in one compiled call: laid out, then drawn and settled in when the rows hold them.
+
+    Today's inviters' friends come first, then the drawn ones; when the rows from ``first`` on hold them
+    all, they are drawn and settled in for ``day`` (the day after joining). ``friends_join`` says whether
+    invited friends join; ``referrals`` is the day's referral count per block;
+    the rest of the joiners come as :class:`~sim.acquisition.JoinDraws`. Returns (kind, age, trust, counts,
+    settled): the joiners (:class:`~sim.acquisition.Joiners`' arrays), their :data:`~sim.acquisition.JOIN_STATS`
+    counts and whether they were settled (when not, the caller grows the state and calls :func:`join_rows`).
+    """
+    inviters = inviter_trust(events, trust, referrals, BLOCK)
+    refs = inviters.shape[0] if friends_join else 0
+    kind, age, trust0, counts = _joiner_rows(refs, invitee_need, inherit_trust, inviters, draws, max_age,
+                                             order_add, store, ads)
+    settled = first + kind.shape[0] <= value.shape[0]
+    if settled and kind.shape[0] > 0:
+        join_rows(first, seed, day, pp_rec, jp_rec, kind, age, trust0,
+                  value, price_sens, receptive, cycle, slot_mask, dropout, referral,
+                  salience, fatigue, trust, deal, need_clock, status,
+                  reach, last_purchase, first_purchase, frequency, monetary, last_contact,
+                  last_flags, active_slot, month_count, tier, stage, account, origin, events,
+                  member_until, gender, fan_opens)
+    return kind, age, trust0, counts, settled
+
+
 class World:
     """Pool-level rules around the customers' day: group posts, guides, platform folding, costs and joiners.
 
@@ -434,13 +465,24 @@ class World:
             self._folded_until = day + sc.platform.fold_days
         w[S["joined"]] = joined  # the census above saw these; today's joiners count from tomorrow
 
-    def joiners(self, day: int, stats: np.ndarray, state: State) -> Joiners:
-        """Who joins today (referred friends of today's inviters first), with their cost booked."""
-        trust = inviter_trust(state.events, state.trust, stats[:, S["referrals"]], BLOCK)  # every day: one path
-        joiners = daily_joiners(self.join_rates, self.seed, day, trust)
-        self.record[JOIN_COLUMNS] += joiners.counts
+    def join(self, day: int, stats: np.ndarray, state: State, first: int) -> tuple[Joiners, bool]:
+        """Who joins today (referred friends of today's inviters first), their cost and counts booked.
+
+        Returns them and whether they were settled into the rows from ``first`` on (when not: grow, then
+        :meth:`settle`).
+        """
+        r, rec = self.join_rates, self.params.records
+        drawn = joiner_draws(r, self.seed, day)
+        kind, age, trust, counts, settled = join_day(r.referral, r.invitee_need, r.inherit_trust,
+                                                     stats[:, S["referrals"]], drawn.draws, r.max_age, r.order_add,
+                                                     drawn.store, drawn.ads, first, self.seed, day + 1,
+                                                     rec.population, rec.joiners, *state.arrays().values())
+        joiners = Joiners(kind, age, trust, joining_cost(r, int(counts[0]), drawn), counts)
+        self.record[JOIN_COLUMNS] += counts
         self.record[S["acquisition_cost"]] += joiners.cost
-        return joiners
+        if settled:
+            self.record[S["acquired"]] = kind.shape[0]
+        return joiners, settled
 
     def settle(self, day: int, first: int, joiners: Joiners, state: State) -> None:
         """Draw the joiners into rows from ``first`` on (in join order); who they are on the day after ``day``.
