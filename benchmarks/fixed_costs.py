@@ -11,7 +11,9 @@ machine's neighbours count less than in wall time), and prints microseconds per 
 - drawing a day's joiners (``redraw`` of 16 rows): the parallel kernel against its serial twin;
 - passing the population parameters to a kernel: the named tuple against the record;
 - the customers' day (``Simulation.step``, no contacts): every row against :attr:`Simulation.day_rows`;
-- the whole step, no contacts, with all of the above as before against as now (results are the same
+- the whole step, no contacts, with the generator and every row as before against as now (the joiners
+  are drawn and settled in one compiled call since, ``sim.world.join_day``, so the parallel redraw is no
+  longer put back there; results are the same
   bit for bit either way: ``tests/test_speed.py``, ``tests/test_rng.py``).
 
     python benchmarks/fixed_costs.py [--customers 10000] [--days 60] [--repeats 5]
@@ -30,7 +32,6 @@ import numba
 import numpy as np
 
 import sim.acquisition as acquisition
-import sim.world as world
 from sim import Simulation, load_scenario
 from sim._threads import engine_threads
 from sim.rng import P_ACQUISITION, day_generator
@@ -62,8 +63,8 @@ def _old_redraw(population, state, rows, seed, day) -> None:  # noqa: ANN001 - t
 
 
 @contextmanager
-def as_before(every_row: bool = True, generator: bool = True, parallel_redraw: bool = True) -> Iterator[None]:
-    """The engine's day as before this change: every row visited, a new generator a day, joiners drawn in parallel."""
+def as_before(every_row: bool = True, generator: bool = True) -> Iterator[None]:
+    """The engine's day as before this change: every row visited, a new generator a day."""
     with ExitStack() as stack:
         def patch(obj, name, value):  # noqa: ANN001, ANN202 - a local undo list
             old = getattr(obj, name)
@@ -73,8 +74,6 @@ def as_before(every_row: bool = True, generator: bool = True, parallel_redraw: b
             patch(Simulation, "day_rows", property(lambda self: self.n))
         if generator:
             patch(acquisition, "day_generator", lambda seed, day, purpose: np.random.default_rng([seed, day, purpose]))
-        if parallel_redraw:
-            patch(world, "redraw", _old_redraw)
         yield
 
 
@@ -109,7 +108,7 @@ def fixed_costs(customers: int, days: int, repeats: int) -> dict[str, tuple[floa
     }
 
     def step_every_row() -> float:
-        with as_before(generator=False, parallel_redraw=False):
+        with as_before(generator=False):
             return _step_us(base, days)
 
     def step_whole_before() -> float:

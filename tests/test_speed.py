@@ -232,6 +232,41 @@ def test_the_day_s_joiners_are_numpy_s_draws_bit_for_bit(beauty, acquisition):
             assert j.cost == cost and np.array_equal(j.counts, counts)
 
 
+@pytest.mark.parametrize("room", [True, False], ids=["settled", "grown"])
+def test_the_engine_s_joiners_in_one_call_are_daily_joiners_drawn_and_settled(beauty, room):
+    """``World.join`` (one compiled call) lays out what :func:`daily_joiners` does and draws and settles them as
+    :func:`sim.state.redraw` then :func:`sim.world.settle_joiners` would, or leaves them to the caller when the
+    rows are full."""
+    from sim.state import redraw
+    from sim.world import S, inviter_trust, settle_joiners
+    sim = Simulation(beauty.model_copy(update={"referral": beauty.referral.model_copy(update={"joins": True})}),
+                     3000, seed=5)
+    for _ in range(200):  # to a day with referrals (the day's record; its joiners are drawn from it below)
+        stats = sim.step()
+        if stats[:, S["referrals"]].sum() > 0:
+            break
+    day, first = sim.day, (sim.joined if room else sim.n - 1)
+    if not room:
+        sim.state.status[first:] = 0  # rows that would be overwritten: the check must not touch them
+    before = sim.state.copy()
+    joiners, settled = sim.world.join(day, stats, sim.state, first)
+    inviters = inviter_trust(before.events, before.trust, stats[:, S["referrals"]], BLOCK)
+    expected = daily_joiners(sim.world.join_rates, sim.seed, day, inviters)
+    assert np.array_equal(joiners.kind, expected.kind) and np.array_equal(joiners.age, expected.age)
+    assert np.array_equal(joiners.trust, expected.trust) and np.array_equal(joiners.counts, expected.counts)
+    assert joiners.cost == expected.cost and expected.kind.size > 1 and inviters.size > 0
+    assert settled == room
+    if room:
+        rows = np.arange(first, first + expected.kind.size, dtype=np.int64)
+        redraw(sim.params.records.population, before, rows, sim.seed, day + 1)
+        st = before
+        settle_joiners.serial(rows, expected.kind, expected.age, expected.trust, day + 1, sim.params.records.joiners,
+                              st.value, st.cycle, st.salience, st.trust, st.need_clock, st.reach, st.last_purchase,
+                              st.first_purchase, st.frequency, st.monetary, st.tier, st.stage, st.origin, sim.seed)
+    for name, arr in sim.state.arrays().items():
+        assert np.array_equal(arr, before.arrays()[name]), name
+
+
 def _played_as(scenario, policy: str, serial: bool, monkeypatch) -> tuple[Simulation, dict, np.ndarray]:
     """A run on 2 numba threads through the serial twins (``serial``) or the parallel kernels; its outputs."""
     import sim._threads as threads
