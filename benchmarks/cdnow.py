@@ -32,13 +32,16 @@ DATA = ROOT / "tests" / "data" / "cdnow_sample.csv"
 REST = ROOT / "benchmarks" / "data" / "cdnow_rest.csv.gz"
 PANELS = 9
 END = "1997-09-30"
-ROUTES = {"default": ({}, []), "lapse": ({"need_impulse": 1.0, "need_lapse_spread": 1.0},
-                                        ["--fit", "dynamics.need_lapse"]),
-          "lapse-steady": ({"need_impulse": 1.0, "need_lapse_spread": 1.0, "dropout_salience": 0.0},
-                           ["--fit", "dynamics.need_lapse"])}
-"""``lapse-steady``: the lapse route with a dropout that does not grow as the brand is forgotten (a log of
-transactions alone cannot tell salience, and through a long holdout ``beauty``'s factor 2 makes a forgotten
-customer leave three times as fast)."""
+LAPSE = {"need_impulse": 1.0, "need_lapse_spread": 1.0}
+STEADY = {**LAPSE, "dropout_salience": 0.0}
+ROUTES = {"default": ({}, []), "lapse": (LAPSE, ["--fit", "dynamics.need_lapse"]),
+          "lapse-steady": (STEADY, ["--fit", "dynamics.need_lapse"]),
+          "lapse-stationary": ({**STEADY, "share_floor": 1.0}, ["--fit", "dynamics.need_lapse"])}
+"""Base scenario values (``[dynamics]``) and extra ``siyu calibrate`` arguments of each route. ``lapse-steady``: a
+dropout that does not grow as the brand is forgotten (a log of transactions cannot tell salience, and through a
+long holdout ``beauty``'s factor 2 makes a forgotten customer leave three times as fast); ``lapse-stationary``:
+also a brand share that does not fall with salience (``share_floor`` 1), so no rate fades through a holdout
+without contacts."""
 HOLDOUT = re.compile(r"siyu ([\d.]+)% off the total \(curve MAPE ([\d.]+)%\), "
                      r"BG/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\), Pareto/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\)")
 BAND = re.compile(r"90% band in (\d+)% of the weeks")
