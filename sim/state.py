@@ -131,8 +131,9 @@ def redraw(population: np.ndarray, state: State, rows: np.ndarray, seed: int, da
     ``population`` is the scenario's :class:`~sim.params.PopulationParams` as a record
     (``pack(scenario).records.population``: cheap to pass, see :func:`~sim.params.as_record`).
     Customer ``rows[j]`` is a pure function of (seed, rows[j]): the same seed redraws the same person.
-    Used by :func:`generate`, by the day's joiners and by RL environments that reset single customers
-    (with a new seed per episode, e.g. from :func:`episode_seed`). Fewer than
+    Used by :func:`generate`, by the day's joiners (its serial twin, in :func:`sim.world.join_rows`) and by
+    RL environments that reset single customers (with a new seed per episode, e.g. from
+    :func:`episode_seed`). Fewer than
     :data:`~sim._threads.PARALLEL_FROM` rows (a day's joiners) are drawn by the serial twin whatever
     the pool size: a parallel launch costs more than a few dozen customers.
     """
