@@ -54,12 +54,13 @@ def base_file(route: str, out: Path) -> str:
     if not dynamics:
         return "beauty"
     text = (ROOT / "sim" / "presets" / "beauty.toml").read_text(encoding="utf-8")
-    for k, v in dynamics.items():  # a value the preset sets is replaced, others are added to [dynamics]
-        text, found = re.subn(rf"^{k} = .*$", f"{k} = {v}", text, count=1, flags=re.M)
-        if not found:
-            text = text.replace("[dynamics]\n", f"[dynamics]\n{k} = {v}\n", 1)
+    head, section = text.split("[dynamics]\n", 1)
+    section, tail = (section.split("\n[", 1) + [""])[:2]
+    for k, v in dynamics.items():  # a value the preset sets is replaced, others are added
+        section, found = re.subn(rf"^{k} = .*$", f"{k} = {v}", section, count=1, flags=re.M)
+        section = section if found else f"{k} = {v}\n{section}"
     path = out / f"base_{route}.toml"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(f"{head}[dynamics]\n{section}" + (f"\n[{tail}" if tail else ""), encoding="utf-8")
     return str(path)
 
 

@@ -11,10 +11,10 @@ machine's neighbours count less than in wall time), and prints microseconds per 
 - drawing a day's joiners (``redraw`` of 16 rows): the parallel kernel against its serial twin;
 - passing the population parameters to a kernel: the named tuple against the record;
 - the customers' day (``Simulation.step``, no contacts): every row against :attr:`Simulation.day_rows`;
-- the whole step, no contacts, with the generator and every row as before against as now (the joiners
-  are drawn and settled in one compiled call since, ``sim.world.join_day``, so the parallel redraw is no
-  longer put back there; results are the same
-  bit for bit either way: ``tests/test_speed.py``, ``tests/test_rng.py``).
+- the whole step, no contacts, with the generator and every row as before against as now (the joiners'
+  parallel redraw is not put back: they are now drawn and settled in one compiled call,
+  ``sim.world.join_day``); results are the same bit for bit either way: ``tests/test_speed.py``,
+  ``tests/test_rng.py``.
 
     python benchmarks/fixed_costs.py [--customers 10000] [--days 60] [--repeats 5]
 """

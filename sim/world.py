@@ -480,8 +480,7 @@ class World:
         joiners = Joiners(kind, age, trust, joining_cost(r, int(counts[0]), drawn), counts)
         self.record[JOIN_COLUMNS] += counts
         self.record[S["acquisition_cost"]] += joiners.cost
-        if settled:
-            self.record[S["acquired"]] = kind.shape[0]
+        self.record[S["acquired"]] = kind.shape[0]
         return joiners, settled
 
     def settle(self, day: int, first: int, joiners: Joiners, state: State) -> None:
@@ -493,4 +492,3 @@ class World:
         rec = self.params.records
         join_rows(first, self.seed, day + 1, rec.population, rec.joiners, joiners.kind, joiners.age, joiners.trust,
                   *state.arrays().values())
-        self.record[S["acquired"]] = joiners.kind.shape[0]
