@@ -75,20 +75,49 @@ def log_parts(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, lam: np.ndarray, de
 
 def loglik_rows(beta: np.ndarray, h: Histories | dict[str, np.ndarray]) -> np.ndarray:
     """Log-likelihood of each customer's history, integrated over the heterogeneity."""
+    return loglik_and_scores(beta, h, scores=False)[0]
+
+
+def loglik_and_scores(beta: np.ndarray, h: Histories | dict[str, np.ndarray], scores: bool = True
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Each history's log-likelihood and its gradient in ``beta`` (n x 3; n x 0 without ``scores``).
+
+    The gradient is exact (differentiated through the quadrature), so the search needs one pass per
+    step where finite differences needed four.
+    """
     x, t_x, T = (_col(h, k)[:, 0] for k in ("x", "t_x", "T"))
-    lam, delta = rates(np.asarray(beta, np.float64))
-    out = np.empty(x.size)
-    _loglik(x, t_x, T, lam, delta, LOG_W, out)
-    return out
+    beta = np.asarray(beta, np.float64)
+    lam, delta = rates(beta)
+    p = beta.size if scores else 0
+    d_lam, d_delta = np.zeros((lam.size, p)), np.zeros((lam.size, p))
+    if scores:  # d rate / d (mu, log_sigma, log_delta) at each quadrature point
+        d_lam[:, 0] = lam
+        d_lam[:, 1] = lam * np.exp(beta[1]) * Z1
+        d_delta[:, 2] = delta
+    out, grad = np.empty(x.size), np.empty((x.size, p))
+    _loglik_grad(x, t_x, T, lam, delta, LOG_W, d_lam, d_delta, out, grad)
+    return out, grad
+
+
+def _loglik(x, t_x, T, lam, delta, log_w, out):
+    """:func:`log_parts` summed over the quadrature grid at rate pairs ``lam``, ``delta`` (no gradient)."""
+    none = np.zeros((lam.size, 0))
+    _loglik_grad(x, t_x, T, lam, delta, log_w, none, none, out, np.empty((x.size, 0)))
 
 
 @njit(cache=True, parallel=True)
-def _loglik(x, t_x, T, lam, delta, log_w, out):  # pragma: no cover - jitted
-    """:func:`log_parts` summed over the quadrature grid, one history at a time (the same formulas)."""
+def _loglik_grad(x, t_x, T, lam, delta, log_w, d_lam, d_delta, out, grad):  # pragma: no cover - jitted
+    """:func:`log_parts` summed over the quadrature grid, one history at a time (the same formulas), with its gradient.
+
+    The gradient goes through the rates' derivatives ``d_lam``, ``d_delta`` (k x p; p = 0: none).
+    """
     k = lam.size
+    p = d_lam.shape[1]
     log_lam = np.log(lam)
     for i in prange(x.size):
         terms = np.empty(k)
+        g_lam = np.empty(k)
+        g_delta = np.empty(k)
         top = -np.inf
         for j in range(k):
             s = lam[j] + delta[j]
@@ -100,10 +129,22 @@ def _loglik(x, t_x, T, lam, delta, log_w, out):  # pragma: no cover - jitted
             v = hi + np.log1p(np.exp(min(alive, left) - hi)) + log_w[j]
             terms[j] = v
             top = max(top, v)
+            if p:
+                p_alive = np.exp(alive - (v - log_w[j]))
+                tail = (T[i] - t_x[i]) / np.expm1(gap)  # d log(1 - exp(-gap)) / d s
+                g_alive = x[i] / lam[j] - T[i]
+                g_left = x[i] / lam[j] - t_x[i] - 1.0 / s + tail
+                g_lam[j] = p_alive * g_alive + (1.0 - p_alive) * g_left
+                g_delta[j] = p_alive * -T[i] + (1.0 - p_alive) * (-t_x[i] + 1.0 / delta[j] - 1.0 / s + tail)
         acc = 0.0
         for j in range(k):
             acc += np.exp(terms[j] - top)
         out[i] = top + np.log(acc)
+        for q in range(p):
+            gq = 0.0
+            for j in range(k):
+                gq += np.exp(terms[j] - out[i]) * (g_lam[j] * d_lam[j, q] + g_delta[j] * d_delta[j, q])
+            grad[i, q] = gq
 
 
 def _col(h: Histories | dict[str, np.ndarray], key: str) -> np.ndarray:
@@ -132,17 +173,18 @@ def fit(h: Histories, beta0: np.ndarray | None = None, covariance: bool = True) 
     data, w, inverse = compress(h)
     n = float(w.sum())
 
-    def nll(b: np.ndarray) -> float:
-        return -float(w @ loglik_rows(b, data)) / n
+    def nll(b: np.ndarray) -> tuple[float, np.ndarray]:
+        rows, grad = loglik_and_scores(b, data)
+        return -float(w @ rows) / n, -(w @ grad) / n
 
     b0 = start(h) if beta0 is None else beta0
-    res = minimize(nll, b0, method="L-BFGS-B", bounds=BOUNDS, options={"ftol": 1e-12, "gtol": 1e-8})
+    res = minimize(nll, b0, jac=True, method="L-BFGS-B", bounds=BOUNDS, options={"ftol": 1e-12, "gtol": 1e-8})
     beta = res.x
     if not covariance:
         return AuxFit(beta, np.full((3, 3), np.nan), -n * float(res.fun), int(n), np.zeros((0, 3)))
-    scores = _scores(beta, data)
+    scores = loglik_and_scores(beta, data)[1]
     meat = (scores * w[:, None]).T @ scores
-    bread = _hessian(lambda b: n * nll(b), beta)
+    bread = _jacobian(lambda b: n * nll(b)[1], beta)
     try:
         inv = np.linalg.inv(bread)
     except np.linalg.LinAlgError:
@@ -174,3 +216,14 @@ def _hessian(f, beta: np.ndarray, eps: float = 1e-4) -> np.ndarray:
             out[i, j] = out[j, i] = (f(beta + di + dj) - f(beta + di - dj) - f(beta - di + dj)
                                      + f(beta - di - dj)) / (4 * eps * eps)
     return out
+
+
+def _jacobian(grad, beta: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    """Symmetrised central-difference Jacobian of the gradient ``grad`` at ``beta``: the Hessian."""
+    k = beta.size
+    out = np.empty((k, k))
+    for i in range(k):
+        d = np.zeros(k)
+        d[i] = eps
+        out[:, i] = (grad(beta + d) - grad(beta - d)) / (2 * eps)
+    return 0.5 * (out + out.T)
