@@ -6,14 +6,16 @@ engine (one ``Simulation.run`` after a warm-up) or, with ``--compare``, the defa
 after each loaded measurement. Each repeat times the command quiet and then loaded, so a change of the
 machine's load between repeats hits a pair alike; the script prints each pair and the median of the
 loaded/quiet ratios with their range. A fair share of two cores among the run's two threads and three
-neighbours is 2.5x. Results are identical under every policy and load (the script checks it).
+neighbours is 2.5x, and of one thread's 2x; ``--probe`` times a one-thread pure-Python loop the same way,
+the slowdown this machine gives one busy thread. Results are identical under every policy and load (the
+script checks it).
 
 The neighbours are children of this script, so Linux's autogroup scheduling (one CPU share per
 session) does not shield the measured process from them: a neighbour started from another terminal
 would take less.
 
     python benchmarks/busy_machine.py [--customers 20000] [--days 180] [--neighbours 3] [--repeats 5]
-        [--policies PASSIVE,ACTIVE] [--compare]
+        [--policies PASSIVE,ACTIVE] [--compare | --probe]
 """
 
 from __future__ import annotations
@@ -41,6 +43,16 @@ t = time.perf_counter()
 r = Simulation(sc, {customers}, 3).run(make_policy("fatigue_capped"), {days}, residual=False)
 print(time.perf_counter() - t, r.summary["net_profit"])
 """
+
+PROBE = """
+import time
+t = time.perf_counter()
+x = 0
+for i in range(20_000_000):
+    x += i
+print(time.perf_counter() - t, x)
+"""
+"""A one-thread CPU-bound probe with no memory traffic: the slowdown the machine itself gives one busy thread."""
 
 COMPARE = """
 import sys, time
@@ -74,7 +86,8 @@ def measure(policy: str, args: argparse.Namespace, out: Path) -> tuple[float, st
         shutil.rmtree(out, ignore_errors=True)
         words = timed(policy, COMPARE.format(out=str(out)))
         return float(words[-1]), hashlib.sha256((out / "comparison.csv").read_bytes()).hexdigest()[:12]
-    seconds, value = timed(policy, RUN.format(customers=args.customers, days=args.days))
+    code = PROBE if args.probe else RUN.format(customers=args.customers, days=args.days)
+    seconds, value = timed(policy, code)
     return float(seconds), value
 
 
@@ -100,9 +113,11 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5, help="quiet/loaded pairs per policy (default 5)")
     ap.add_argument("--policies", default="PASSIVE,ACTIVE", help="OpenMP wait policies, comma-separated")
     ap.add_argument("--compare", action="store_true", help="time the default `siyu compare` instead of one run")
+    ap.add_argument("--probe", action="store_true",
+                    help="time a one-thread pure-Python loop instead (what the machine gives one busy thread)")
     args = ap.parse_args()
-    what = ("the default siyu compare (--no-report)" if args.compare else
-            f"beauty, {args.customers:,} customers, {args.days} days, fatigue_capped")
+    what = ("the default siyu compare (--no-report)" if args.compare else "a one-thread pure-Python loop" if args.probe
+            else f"beauty, {args.customers:,} customers, {args.days} days, fatigue_capped")
     print(f"{what}; {args.neighbours} neighbours; load average now {os.getloadavg()[0]:.1f}", flush=True)
     fingerprints = set()
     with tempfile.TemporaryDirectory() as tmp:
