@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import multiprocessing as mp
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from experiments.bench.probe import neighbours
 
 RUN = """
 import time
@@ -67,12 +67,6 @@ print(time.perf_counter() - t)
 """
 
 
-def _spin(stop: float) -> None:
-    x = 0
-    while time.time() < stop:
-        x += 1
-
-
 def timed(policy: str, code: str) -> list[str]:
     """The printed words of ``code`` run in a fresh process with ``OMP_WAIT_POLICY=policy``."""
     env = {**os.environ, "OMP_WAIT_POLICY": policy}
@@ -92,16 +86,9 @@ def measure(policy: str, args: argparse.Namespace, out: Path) -> tuple[float, st
 
 
 def loaded(policy: str, args: argparse.Namespace, out: Path) -> tuple[float, str]:
-    """:func:`measure` beside ``args.neighbours`` spinning processes."""
-    procs = [mp.Process(target=_spin, args=(time.time() + 3600,)) for _ in range(args.neighbours)]
-    for p in procs:
-        p.start()
-    try:
+    """:func:`measure` beside ``args.neighbours`` spinning processes (``siyu bench --contention``'s)."""
+    with neighbours(args.neighbours):
         return measure(policy, args, out)
-    finally:
-        for p in procs:
-            p.terminate()
-            p.join()
 
 
 def main() -> None:
