@@ -18,9 +18,9 @@ from scipy.optimize import minimize
 from scipy.special import hyp2f1
 
 BOX = np.log([(1e-4, 1e4), (1e-4, 1e7), (1e-8, 1e4), (1e-8, 1e6)])
-"""Bounds of the search in log (r, alpha, a, b): where :func:`expected`'s 2F1 holds to 1e-7 (checked against mpmath
-at rates r / alpha from 0.001 to 10 a week). Their edges stand for the limits a log may want (r = 1e4: a Poisson
-rate within a variance of 1e-4 of its square; a = 1e-8: nobody drops out)."""
+"""Bounds of the search in log (r, alpha, a, b): where :func:`expected`'s 2F1 holds to about 1e-7 (checked against
+mpmath at rates r / alpha from 0.001 to 10 a week). Their edges stand for the limits a log may want (r = 1e4: a
+Poisson rate within a variance of 1e-4 of its square; a = 1e-8: nobody drops out)."""
 STARTS = ([0.0, 0.0, 0.0, 0.0], [np.log(0.25), np.log(4.0), np.log(0.8), np.log(2.5)])
 """Log-parameter starts of the search: all ones, and near the published CDNOW estimates."""
 
