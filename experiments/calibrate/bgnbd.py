@@ -13,6 +13,8 @@ once), and the search keeps to :data:`BOX`, where the conditional expectation's 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import hyp2f1
@@ -25,7 +27,7 @@ STARTS = ([0.0, 0.0, 0.0, 0.0], [np.log(0.25), np.log(4.0), np.log(0.8), np.log(
 """Log-parameter starts of the search: all ones, and near the published CDNOW estimates."""
 
 
-def _rising_sum(term, x: np.ndarray) -> np.ndarray:
+def _rising_sum(term: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
     """``sum(term(j) for j in range(x))`` for each whole count ``x`` (``term`` vectorised over j)."""
     top = int(x.max()) if x.size else 0
     return np.concatenate(([0.0], np.cumsum(term(np.arange(top, dtype=np.float64)))))[x]
@@ -48,8 +50,8 @@ def loglik(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) ->
         return rising + n * (np.log(r) - np.log(alpha + t)) - r * np.log1p(t / alpha)
 
     beta = -_rising_sum(lambda j: np.log1p(a / (b + j)), n)  # log B(a, b + x) / B(a, b)
-    with np.errstate(divide="ignore"):  # x = 0 has no death after a purchase: log 0
-        dead = np.where(n > 0, nbd(t_x) + np.log(a) - np.log(np.maximum(b + n - 1, 1e-300)), -np.inf)
+    # a death after the last purchase (none without one); b + x - 1 is 0 only at x = 0, which np.where drops
+    dead = np.where(n > 0, nbd(t_x) + np.log(a) - np.log(np.maximum(b + n - 1, 1e-300)), -np.inf)
     return beta + np.logaddexp(nbd(T), dead)
 
 
