@@ -116,9 +116,26 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
             ivs["profile"] = (prof.low[k], prof.high[k])
         rec["hits"][k] = {kind: bool(lo <= true <= hi) for kind, (lo, hi) in ivs.items()}
     rec["dropout"] = {k: [cal.values[k], cal.ses[k]] for k in DROPOUT if k in cal.values}  # the truth is beauty's
-    rec["holdout"] = [*hold.siyu_error, *hold.bgnbd_error, hold.inside_band, bool(hold.last_inside)]
+    rec["holdout"] = [*hold.siyu_error, *hold.bgnbd_error, hold.inside_band, bool(hold.last_inside),
+                      *hold.paretonbd_error]
     rec["cpu"] = time.process_time() - started
     return rec
+
+
+def mean_error(recs: list[dict], name: str, at: int) -> str:
+    """``name``'s mean (total, curve MAPE) errors, at ``rec["holdout"][at:at + 2]``, over the seeds it forecast.
+
+    A failed forecast (nan) is counted and left out rather than turning the mean into nan.
+    """
+    errors = np.array([r["holdout"][at:at + 2] for r in recs if len(r["holdout"]) >= at + 2], dtype=float)
+    if not errors.size:
+        return f"{name} not recorded"
+    ok = np.isfinite(errors).all(axis=1)
+    if not ok.any():
+        return f"{name} failed on all {ok.size} seeds"
+    failed = f" (failed on {int((~ok).sum())} of {ok.size} seeds, mean of the others)" if not ok.all() else ""
+    m = errors[ok].mean(axis=0)
+    return f"{name} total {100 * m[0]:.1f}%, curve MAPE {100 * m[1]:.1f}%{failed}"
 
 
 def summarize(recs: list[dict]) -> None:
@@ -162,10 +179,10 @@ def summarize(recs: list[dict]) -> None:
     if recs and "boot_cpu" in recs[0]:
         print(f"  CPU a seed: fit {np.mean([r['fit_cpu'] for r in recs]):.0f} s, bootstrap (and slopes) "
               f"{np.mean([r['boot_cpu'] for r in recs]):.0f} s")
-    m = np.mean([r["holdout"] for r in recs], axis=0)
+    band = np.mean([r["holdout"][4] for r in recs])
     last = sum(r["holdout"][5] for r in recs)
-    print(f"mean holdout error: siyu total {100 * m[0]:.1f}%, curve MAPE {100 * m[1]:.1f}%; BG/NBD total "
-          f"{100 * m[2]:.1f}%, curve MAPE {100 * m[3]:.1f}%; weeks inside siyu's 90% band {100 * m[4]:.0f}%, "
+    print(f"mean holdout error: {mean_error(recs, 'siyu', 0)}; {mean_error(recs, 'BG/NBD', 2)}; "
+          f"{mean_error(recs, 'Pareto/NBD', 6)}; weeks inside siyu's 90% band {100 * band:.0f}%, "
           f"last week inside in {last}/{n} seeds; CPU {np.mean([r['cpu'] for r in recs]):.0f} s a seed")
 
 
