@@ -141,10 +141,12 @@ def _loglik_grad(x, t_x, T, lam, delta, log_w, d_lam, d_delta, out, grad):  # pr
             acc += np.exp(terms[j] - top)
         out[i] = top + np.log(acc)
         for q in range(p):
-            gq = 0.0
-            for j in range(k):
-                gq += np.exp(terms[j] - out[i]) * (g_lam[j] * d_lam[j, q] + g_delta[j] * d_delta[j, q])
-            grad[i, q] = gq
+            grad[i, q] = 0.0
+        if p:
+            for j in range(k):  # each point's posterior weight once, whatever p
+                weight = np.exp(terms[j] - out[i])
+                for q in range(p):
+                    grad[i, q] += weight * (g_lam[j] * d_lam[j, q] + g_delta[j] * d_delta[j, q])
 
 
 def _col(h: Histories | dict[str, np.ndarray], key: str) -> np.ndarray:
