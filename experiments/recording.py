@@ -73,14 +73,16 @@ def _count_contacts(record, typical, tier, channel, content, nc, cells, reachabl
     nb = (n + BLOCK - 1) // BLOCK
     nk = cells.shape[0]
     width = nk + reachable.shape[0]
-    part = np.zeros((nb, width), np.int64)
+    part = np.empty((nb, width), np.int64)  # every row written whole: np.zeros would be a parallel loop of its own
     for b in prange(nb):
         lo, hi = b * BLOCK, min((b + 1) * BLOCK, n)
         _count_block(day, typical, nc, nk, last_purchase[lo:hi], first_purchase[lo:hi], frequency[lo:hi],
                      tier[lo:hi], reach[lo:hi], channel[lo:hi], content[lo:hi], part[b])
-    for b in range(nb):
-        cells += part[b, : cells.shape[0]]
-        reachable += part[b, cells.shape[0]:]
+    for b in range(nb):  # scalar loops: an array expression here is a parallel region per block
+        for k in range(nk):
+            cells[k] += part[b, k]
+        for k in range(reachable.shape[0]):
+            reachable[k] += part[b, nk + k]
 
 
 @njit(cache=True, error_model="numpy")

@@ -706,9 +706,10 @@ def check_actions(act_channel, act_content, act_slot, reach, month_count, status
     """
     n = act_channel.shape[0]
     nb = (n + BLOCK - 1) // BLOCK
-    codes = np.zeros(nb, np.int64)
+    codes = np.empty(nb, np.int64)  # set in the loop: np.zeros would be a parallel loop of its own
     where = np.full(nb, -1, np.int64)
     for b in prange(nb):
+        codes[b] = E_OK
         lo, hi = b * BLOCK, min((b + 1) * BLOCK, n)
         if block_valid(act_channel[lo:hi], act_content[lo:hi], act_slot[lo:hi], status[lo:hi], reach[lo:hi],
                        month_count[lo:hi], caps, n_contents, n_slots):

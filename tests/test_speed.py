@@ -427,3 +427,41 @@ def test_a_given_state_with_unjoined_rows_between_customers_is_visited_whole(bea
     sim = Simulation(beauty, 3 * BLOCK, 3, state=st, inflow=False)
     assert sim.joined == 2 * BLOCK and sim.day_rows == 3 * BLOCK
     assert Simulation(beauty, 3 * BLOCK, 3, state=generate(beauty, 2 * BLOCK, 3, 3 * BLOCK)).day_rows == 2 * BLOCK
+
+
+def _twins() -> dict[str, object]:
+    """Every :class:`~sim._threads.Twin` of the modules loaded from the project's packages, by qualified name."""
+    from sim._threads import Twin
+    return {f"{name}.{attr}": obj for name, module in list(sys.modules.items())
+            if name.split(".")[0] in ("sim", "policies", "experiments", "agents")
+            for attr, obj in list(vars(module).items()) if isinstance(obj, Twin)}
+
+
+def test_each_parallel_kernel_is_one_parallel_region(beauty):
+    """A twin's parallel kernel launches one parallel region a call, not one per array expression or block.
+
+    With parallel=True numba turns ``np.zeros`` and whole-array arithmetic outside the ``prange`` into
+    parallel loops of their own: each is a launch and a join, and with passive waiting a wake-up of the
+    other threads. The recorder's per-block sums were two such loops per block (393 launches a day at
+    200,000 customers: the 60-day run 9x slower on 2 threads). Each kernel the day calls is compiled
+    afresh here (the cache keeps no parallel diagnostics) and its top-level parallel loops counted.
+    """
+    from numba.parfors.parfor import Parfor
+    for policy in ("fatigue_capped", "rfm_tiered", "blast", "fixed_cadence", "journeys"):
+        s = Simulation(beauty, 2 * BLOCK, 3)  # below PARALLEL_FROM: the serial twins record the signatures
+        s.run(ContactRecorder(make_policy(policy)), 3, residual=False)
+        s.observe().typical_interval
+        seg.segment_codes(s.observe())
+        s.potential()
+    used = {name: k for name, k in _twins().items() if k.serial.signatures}
+    assert {"sim.kernels.step_day", "sim.kernels.check_actions", "experiments.recording._count_contacts",
+            "sim.observation._crm_features", "sim.world.groups_day"} <= set(used)
+    regions = {}
+    for name, kernel in used.items():
+        options = {k: v for k, v in kernel.parallel.targetoptions.items() if k not in ("cache", "nopython")}
+        fresh = numba.njit(**options)(kernel.py_func)
+        signature = kernel.serial.signatures[0]
+        fresh.compile(signature)
+        ir = fresh.overloads[signature].metadata["parfor_diagnostics"].func_ir
+        regions[name] = sum(isinstance(stmt, Parfor) for block in ir.blocks.values() for stmt in block.body)
+    assert regions == dict.fromkeys(used, 1)
