@@ -13,7 +13,7 @@ from pydantic import Field
 
 from policies.journeys import Journeys
 from policies.base import (Params, PolicyMemory, RulePolicy, build_action, cadence, channel_codes, content_code, due,
-                           first_usable, first_usable_table, pick_channel, search_choice, search_each, search_float,
+                           first_usable_table, pick_channel, search_choice, search_each, search_float,
                            search_int, slot_code, slot_or_default)
 from sim.defaults import (BLOCK, CHANNELS, COUPON, FLAG_COMPLAINED, FLAG_UNSUBSCRIBED, FLASH_SALE, NEVER, NIGHT,
                           NO_CONTACT, SERVICE, SLOTS)
@@ -148,49 +148,69 @@ class RfmTiered(RulePolicy):
         fan_phase, fan_turn = cadence(obs, p.fan_content_every_days)
         turns = np.array([vip_turn, lap_offer_turn, fan_offer_turn, active_turn, lap_turn, fan_turn], np.int64)
         out = (np.empty(obs.n, np.int8), np.empty(obs.n, np.int8), np.empty(obs.n, np.int8))
-        since_offer = obs.day - self.last_offer[: obs.n]
-        _rfm_tiered(obs.crm_record(), np.float32(typical_interval(obs)), since_offer,
+        _rfm_tiered(obs.crm_record(), np.float32(typical_interval(obs)), self.last_offer[: obs.n],
                     obs.tier, obs.active_slot, p.vip_min_tier, p.due_from,
                     p.lapsed_after, p.offer_gap_days, vip_phase, lap_offer_phase, fan_offer_phase, active_phase,
-                    lap_phase, fan_phase, turns, np.asarray(channel_codes(p.channels), np.int64),
+                    lap_phase, fan_phase, turns, first_usable_table(np.asarray(channel_codes(p.channels), np.int64)),
                     content_code("content"), slot_code(p.slot), p.personal_slot, *out)
-        channel, content = out[0], out[1]
-        self.last_offer[: obs.n][(channel >= 0) & ((content == COUPON) | (content == FLASH_SALE))] = obs.day
         return Action(*out)
 
 
-@twin(cache=True, error_model="numpy")
-def _rfm_tiered(record, typical, since_offer, tier, active_slot, vip_min_tier, due_from, lapsed_after, offer_gap,
-                vip_phase, lap_offer_phase, fan_offer_phase, active_phase, lap_phase, fan_phase, turns, preference,
+@twin(cache=True)
+def _rfm_tiered(record, typical, last_offer, tier, active_slot, vip_min_tier, due_from, lapsed_after, offer_gap,
+                vip_phase, lap_offer_phase, fan_offer_phase, active_phase, lap_phase, fan_phase, turns, first,
                 content_code, default_slot, personal_slot, channel, content, slot):  # pragma: no cover - jitted
-    """:class:`RfmTiered` for every customer in one pass over the CRM record: the first rule that applies decides."""
+    """:class:`RfmTiered` for every customer in one pass over the CRM record: the first rule that applies decides.
+
+    Blocks of customers in parallel, each through :func:`_rfm_tiered_rows` on slices (the decision's divisions
+    vectorize there and not in a parallel loop's body, as in :func:`_fatigue_capped`). ``last_offer`` (the
+    policy's send log) gets today for every offer sent; ``first`` is :func:`~policies.base.first_usable_table`
+    of the channel preference.
+    """
     day, reach, month_count, caps, last_purchase, first_purchase, frequency, last_contact = record
-    for i in prange(frequency.shape[0]):
+    n = frequency.shape[0]
+    for b in prange((n + BLOCK - 1) // BLOCK):
+        s, e = b * BLOCK, min((b + 1) * BLOCK, n)
+        _rfm_tiered_rows(day, reach[s:e], month_count[s:e], caps, last_purchase[s:e], first_purchase[s:e],
+                         frequency[s:e], typical, last_offer[s:e], tier[s:e], active_slot[s:e], vip_min_tier, due_from,
+                         lapsed_after, offer_gap, vip_phase[s:e], lap_offer_phase[s:e], fan_offer_phase[s:e],
+                         active_phase[s:e], lap_phase[s:e], fan_phase[s:e], turns, first, content_code, default_slot,
+                         personal_slot, channel[s:e], content[s:e], slot[s:e])
+
+
+@njit(cache=True, error_model="numpy")
+def _rfm_tiered_rows(day, reach, month_count, caps, last_purchase, first_purchase, frequency, typical, last_offer,
+                     tier, active_slot, vip_min_tier, due_from, lapsed_after, offer_gap, vip_phase, lap_offer_phase,
+                     fan_offer_phase, active_phase, lap_phase, fan_phase, turns, first, content_code, default_slot,
+                     personal_slot, channel, content, slot):  # pragma: no cover - jitted
+    """:func:`_rfm_tiered` over one block's slices, in two passes.
+
+    First each customer's message (-1: none) from their segment's rules, without a branch (every rule is
+    evaluated, the first that applies chosen by selects), so the loop vectorizes; then, for the contacted
+    rows alone, the channel and the send log. The same choice as the rules read in order:
+    a buyer not lapsed gets an offer when due and none was sent within ``offer_gap`` days, else VIP service
+    on its cadence, else content on its cadence; a lapsed buyer a flash sale, else content, on their
+    cadences; a fan who never bought a coupon, else content.
+    """
+    for i in range(frequency.shape[0]):
         rel = ratio_of(days_since(day, last_purchase[i]),
                        purchase_interval(last_purchase[i], first_purchase[i], frequency[i]), typical)
         buyer = frequency[i] > 0
-        lapsed = buyer and rel >= lapsed_after
-        what = -1
-        if buyer and not lapsed:
-            if rel >= due_from and since_offer[i] >= offer_gap:
-                what = COUPON
-            elif tier[i] >= vip_min_tier and vip_phase[i] == turns[0]:
-                what = SERVICE
-            elif active_phase[i] == turns[3]:
-                what = content_code
-        elif lapsed:
-            if lap_offer_phase[i] == turns[1]:
-                what = FLASH_SALE
-            elif lap_phase[i] == turns[4]:
-                what = content_code
-        else:
-            if fan_offer_phase[i] == turns[2]:
-                what = COUPON
-            elif fan_phase[i] == turns[5]:
-                what = content_code
-        channel[i] = first_usable(usable_channels(reach[i], month_count[i], caps), preference) if what >= 0 else NO_CONTACT
+        lapsed = buyer & (rel >= lapsed_after)
+        offer_due = (rel >= due_from) & (day - last_offer[i] >= offer_gap)
+        vip = (tier[i] >= vip_min_tier) & (vip_phase[i] == turns[0])
+        w_active = COUPON if offer_due else (SERVICE if vip else (content_code if active_phase[i] == turns[3] else -1))
+        w_lapsed = FLASH_SALE if lap_offer_phase[i] == turns[1] else (content_code if lap_phase[i] == turns[4] else -1)
+        w_fan = COUPON if fan_offer_phase[i] == turns[2] else (content_code if fan_phase[i] == turns[5] else -1)
+        what = w_lapsed if lapsed else (w_active if buyer else w_fan)
+        channel[i] = 0 if what >= 0 else NO_CONTACT  # 0 marks a contact whose channel the second pass picks
         content[i] = max(what, 0)
         slot[i] = slot_or_default(active_slot[i], default_slot, 0) if personal_slot else default_slot
+    for i in range(frequency.shape[0]):
+        if channel[i] == 0:
+            channel[i] = first[usable_channels(reach[i], month_count[i], caps)]
+            if channel[i] >= 0 and (content[i] == COUPON or content[i] == FLASH_SALE):
+                last_offer[i] = day
 
 
 class FatigueCappedParams(Params):
