@@ -94,7 +94,8 @@ class Simulation:
         self._invite_enabled = invitations.invite_codes(scenario)
         self._day_view: tuple[int, State, tuple[np.ndarray, ...]] | None = None
         self._size_buffers()
-        self.world.start(self.day, self.state)
+        with engine_threads(self.n):  # a small pool's first census through the serial twin, as every day's
+            self.world.start(self.day, self.state)
 
     @property
     def groups(self) -> GroupState:

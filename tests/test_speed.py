@@ -465,3 +465,22 @@ def test_each_parallel_kernel_is_one_parallel_region(beauty):
         ir = fresh.overloads[signature].metadata["parfor_diagnostics"].func_ir
         regions[name] = sum(isinstance(stmt, Parfor) for block in ir.blocks.values() for stmt in block.body)
     assert regions == dict.fromkeys(used, 1)
+
+
+def test_a_small_pool_calls_no_parallel_twin_from_its_first_day_on(beauty, monkeypatch):
+    """Below ``PARALLEL_FROM`` rows neither drawing the pool, its first census, nor a recorded day runs a parallel half.
+
+    The pool's first group census ran outside :func:`~sim._threads.engine_threads`: every small pool compiled
+    (about a second on a fresh machine) and launched the parallel ``groups_day`` once.
+    """
+    calls: list[str] = []
+    for name, kernel in _twins().items():
+        def spy(*args, _k=kernel.parallel, _n=name):  # noqa: ANN002, ANN202 - a pass-through spy
+            calls.append(_n)
+            return _k(*args)
+        monkeypatch.setattr(kernel, "parallel", spy)
+    for policy in ("fatigue_capped", "rfm_tiered", "blast", "journeys"):
+        s = Simulation(beauty, 2 * BLOCK, 3)
+        s.run(ContactRecorder(make_policy(policy)), 3)
+        s.observe().typical_interval
+    assert len(_twins()) >= 10 and calls == []
