@@ -7,7 +7,10 @@ cost a serial twin 4-20x). This prints, for every twin a run, the recorder or an
 day, microseconds per call of each on one numba thread (wall time, medians of 7 timings of 30 calls),
 so a slow twin shows up.
 
-    python benchmarks/twins.py [--customers 10000]
+    python benchmarks/twins.py [--customers 10000] [--threads 1]
+
+With ``--threads 2`` the parallel kernel runs on two threads: whether a kernel is worth a parallel region
+at a pool size (each call wakes the other thread; beside busy neighbours it may wait for it).
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ import policies.baselines as baselines
 import sim.kernels as kernels
 import sim.observation as observation
 import sim.segments as segments
+import sim.world as world
 from policies import load_policy
 from policies.base import cadence, channel_codes, content_code, slot_code
 from sim import Simulation, load_scenario
 from sim.defaults import CONTENTS, N_SLOTS, NIGHT
+from sim.params import shill_heat
 
 
 def _us(fn: Callable[..., Any], args: tuple) -> float:
@@ -52,7 +57,7 @@ def cases(customers: int) -> dict[str, tuple[Any, tuple]]:
     rule.reset(s.n, 2)
     for _ in range(20):
         s.step(rule.act(s.observe()))
-    obs, st = s.observe(), s.state
+    obs, st, g = s.observe(), s.state, s.world.groups
     action = rule.act(obs)
     p = rule.params
     lo, hi = p.offer_window
@@ -79,19 +84,26 @@ def cases(customers: int) -> dict[str, tuple[Any, tuple]]:
         "potential_rows": (kernels.potential_rows, (s.params.records.customer, st.value, st.price_sens, st.cycle,
                                                     st.dropout, st.salience, st.trust, st.deal, st.status, st.reach,
                                                     np.zeros(s.n))),
+        "groups_day": (world.groups_day, (s.params.records.groups, shill_heat(s.scenario, s.day), g.size, st.status,
+                                          st.reach, st.events, g.heat, g.damage, g.alive, g.formed, g.members,
+                                          g.open_factor, g.conv_factor, g.trust_hit, g.tally, np.zeros(3))),
     }
 
 
 def main() -> None:
-    """Print each twin's serial and parallel microseconds on one thread."""
+    """Print each twin's serial and parallel microseconds (the parallel kernel on ``--threads`` threads)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=10_000)
+    ap.add_argument("--threads", type=int, default=1, help="numba threads of the parallel kernel (default 1)")
     args = ap.parse_args()
     load = open("/proc/loadavg").read().split()[0] if os.path.exists("/proc/loadavg") else "?"
-    print(f"{args.customers:,} customers, one numba thread, wall time, medians of 7; load {load}")
-    numba.set_num_threads(1)
+    print(f"{args.customers:,} customers, parallel kernels on {args.threads} numba thread(s), wall time, "
+          f"medians of 7; load {load}")
     for name, (twin, call) in cases(args.customers).items():
-        parallel, serial = _us(twin.parallel, call), _us(twin.serial, call)
+        numba.set_num_threads(args.threads)
+        parallel = _us(twin.parallel, call)
+        numba.set_num_threads(1)
+        serial = _us(twin.serial, call)
         print(f"{name:16s} parallel kernel {parallel:9.1f} us  serial twin {serial:9.1f} us  "
               f"serial/parallel {serial / parallel:5.2f}")
 
