@@ -19,14 +19,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import numpy as np
+from numba import njit, prange
 from pydantic import Field, Strict
 
 from policies.base import (Params, PolicyMemory, RulePolicy, channel_codes, content_code, pick_channel, search_choice,
                            search_int, slot_code, slot_for)
-from sim.defaults import GENDER_MALE, INVITES, NEVER, NIGHT, NO_CONTACT, OFFERS
+from sim._threads import twin
+from sim.defaults import BLOCK, GENDER_MALE, INVITES, NEVER, NIGHT, NO_CONTACT, OFFERS
 from sim.invitations import allowed, code_of
-from sim.observation import Action, Observation
-from sim.segments import LAPSED_FROM, repurchase_ratio
+from sim.observation import Action, Observation, days_since, purchase_interval
+from sim.segments import LAPSED_FROM, ratio_of, typical_interval
 
 UNSEEN = -2_000_000
 """Log entry of a customer the policy has not seen reachable yet (or who is not lapsed)."""
@@ -153,8 +155,8 @@ class Journeys(RulePolicy):
         self.joined = np.where(seen == NEVER, UNSEEN, np.where(seen <= memory.first_day, ESTABLISHED, seen))
         self._first_day = memory.first_day
 
-    def _update_logs(self, obs: Observation) -> None:
-        """The CRM's own log: when each customer was first seen reachable, and since when each buyer is lapsed."""
+    def _grow_logs(self, obs: Observation) -> None:
+        """Room in the logs for customers who joined since yesterday; the first day the policy runs."""
         if obs.n > self.joined.shape[0]:  # the pool grew
             grow = obs.n - self.joined.shape[0]
             self.joined = np.concatenate([self.joined, np.full(grow, UNSEEN, np.int64)])
@@ -162,36 +164,30 @@ class Journeys(RulePolicy):
             self.invited = np.concatenate([self.invited, np.full(grow, UNSEEN, np.int64)])
         if self._first_day is None:
             self._first_day = obs.day
-        new = (self.joined[: obs.n] == UNSEEN) & obs.reachable
-        self.joined[: obs.n][new] = ESTABLISHED if obs.day == self._first_day else obs.day
-        lapsed_now = (obs.frequency > 0) & (repurchase_ratio(obs) >= self.params.lapsed_after)
-        log = self.lapsed[: obs.n]
-        log[~lapsed_now] = UNSEEN
-        log[lapsed_now & (log == UNSEEN)] = obs.day
+
+    def _steps(self, obs: Observation) -> tuple[np.ndarray, np.ndarray]:
+        """Today's journey step of each customer (a content code, -1: none) and the referral asks among them.
+
+        Updates the CRM's own logs on the way (:func:`_journey_steps`): when each customer was first seen
+        reachable, and since when each buyer is lapsed.
+        """
+        self._grow_logs(obs)
+        p = self.params
+        what, ask = np.empty(obs.n, np.int64), np.empty(obs.n, np.uint8)
+        welcome = np.array(self._welcome, np.int64).reshape(-1, 2)
+        winback = np.array(self._winback, np.int64).reshape(-1, 2)
+        _journey_steps(obs.crm_record(), np.float32(typical_interval(obs)), self.joined[: obs.n],
+                       self.lapsed[: obs.n], obs.fan_tier, obs.day == self._first_day, p.lapsed_after,
+                       p.ask_after_order_days, p.ask_min_orders, self._ask,
+                       self._event if obs.event_day == 0 else -1, p.event_min_gap_days,
+                       p.fan_every_days, p.fan_until_tier, self._fan, winback, welcome, what, ask)
+        return what, ask
 
     def act(self, obs: Observation) -> Action:
         """Today's journey steps; the base policy's action for everyone else."""
-        self._update_logs(obs)
+        what, ask = self._steps(obs)
         base = self.base.act(obs)
         channel, content, slot = base.channel.copy(), base.content.copy(), base.slot.copy()
-        what = np.full(obs.n, -1, np.int64)
-        ask = np.zeros(obs.n, np.uint8)
-        p = self.params
-        if p.ask_after_order_days:
-            asked = (obs.frequency >= p.ask_min_orders) & (obs.recency == p.ask_after_order_days)
-            what[asked] = self._ask
-            ask[asked] = 1
-        if self._event >= 0 and obs.event_day == 0:
-            what[obs.days_since_contact >= self.params.event_min_gap_days] = self._event
-        fan = obs.frequency == 0
-        if p.fan_every_days:
-            what[fan & (obs.fan_tier < p.fan_until_tier) & (obs.days_since_contact >= p.fan_every_days)] = self._fan
-        since_lapse = obs.day - self.lapsed[: obs.n]
-        for days, code in self._winback:
-            what[~fan & (since_lapse == days)] = code
-        since_join = obs.day - self.joined[: obs.n]
-        for days, code in self._welcome:
-            what[fan & (since_join == days)] = code
         want = what >= 0
         if want.any():
             ch = pick_channel(obs, want, self._channels)
@@ -235,3 +231,56 @@ class Journeys(RulePolicy):
         invite[sent] = self._invite
         self.invited[: obs.n][sent] = obs.day
         return invite
+
+
+@twin(cache=True)
+def _journey_steps(record, typical, joined, lapsed, fan_tier, first_day, lapsed_after, ask_after, ask_min_orders,
+                   ask_code, event_code, event_min_gap, fan_every, fan_until_tier, fan_code, winback, welcome, what,
+                   ask):  # pragma: no cover - jitted
+    """:meth:`Journeys._steps` for every customer in one pass over the CRM record, in blocks of customers.
+
+    ``event_code`` is the event offer's content on an event's first day, else -1; ``winback`` and ``welcome``
+    are (days, content) rows. The steps are tried in order and the last that applies wins: the referral ask,
+    the event offer, fan contact, then the win-back and the welcome steps, as the policy states them.
+    """
+    day, reach, month_count, caps, last_purchase, first_purchase, frequency, last_contact = record
+    n = frequency.shape[0]
+    for b in prange((n + BLOCK - 1) // BLOCK):
+        s, e = b * BLOCK, min((b + 1) * BLOCK, n)
+        _journey_rows(day, reach[s:e], last_purchase[s:e], first_purchase[s:e], frequency[s:e], last_contact[s:e],
+                      typical, joined[s:e], lapsed[s:e], fan_tier[s:e], first_day, lapsed_after, ask_after,
+                      ask_min_orders, ask_code, event_code, event_min_gap, fan_every, fan_until_tier, fan_code,
+                      winback, welcome, what[s:e], ask[s:e])
+
+
+@njit(cache=True, error_model="numpy")
+def _journey_rows(day, reach, last_purchase, first_purchase, frequency, last_contact, typical, joined, lapsed,
+                  fan_tier, first_day, lapsed_after, ask_after, ask_min_orders, ask_code, event_code, event_min_gap,
+                  fan_every, fan_until_tier, fan_code, winback, welcome, what, ask):  # pragma: no cover - jitted
+    """:func:`_journey_steps` over one block's slices: one pass for the logs and the first steps, one per sequence step.
+
+    Without a branch (selects, numpy's error model for the ratio's division), so each pass vectorizes.
+    """
+    today = ESTABLISHED if first_day else day
+    for i in range(frequency.shape[0]):
+        joined[i] = today if (joined[i] == UNSEEN) & (reach[i] != 0) else joined[i]  # first seen reachable today
+        recency = days_since(day, last_purchase[i])
+        rel = ratio_of(recency, purchase_interval(last_purchase[i], first_purchase[i], frequency[i]), typical)
+        lapsed_now = (frequency[i] > 0) & (rel >= lapsed_after)
+        lapsed[i] = (day if lapsed[i] == UNSEEN else lapsed[i]) if lapsed_now else UNSEEN
+        since_contact = days_since(day, last_contact[i])
+        asked = (ask_after != 0) & (frequency[i] >= ask_min_orders) & (recency == ask_after)
+        w = ask_code if asked else -1
+        w = event_code if (event_code >= 0) & (since_contact >= event_min_gap) else w
+        fan_step = ((fan_every != 0) & (frequency[i] == 0) & (fan_tier[i] < fan_until_tier)
+                    & (since_contact >= fan_every))
+        what[i] = fan_code if fan_step else w
+        ask[i] = asked
+    for k in range(winback.shape[0]):
+        d, code = winback[k, 0], winback[k, 1]
+        for i in range(frequency.shape[0]):
+            what[i] = code if (frequency[i] != 0) & (day - lapsed[i] == d) else what[i]
+    for k in range(welcome.shape[0]):
+        d, code = welcome[k, 0], welcome[k, 1]
+        for i in range(frequency.shape[0]):
+            what[i] = code if (frequency[i] == 0) & (day - joined[i] == d) else what[i]
