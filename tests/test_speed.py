@@ -108,6 +108,21 @@ def test_typical_interval_is_numpy_s_float32_median(buyers, step):
     assert float(_typical_interval(last, first, freq, step)) == expected
 
 
+@pytest.mark.parametrize("case", range(12))
+def test_the_radix_median_is_numpy_s_on_hard_cases(case):
+    """Ties, negatives, zeros, one value, and an even count whose middle opens its top-bits bucket."""
+    from sim.observation import _median, _order_keys
+    rng = np.random.default_rng(case)
+    hard = [np.array([1.0] * 5 + [100.0] * 5), np.array([3.5]), np.array([-2.0, 0.0, -0.0, 7.0]),
+            np.array([-1e30, 1e30, 0.5, -0.5, 2.0, 2.0])]
+    if case < len(hard):
+        values = hard[case].astype(np.float32)
+    else:
+        size = int(rng.integers(1, 5000))
+        values = np.round(rng.normal(0, 10 ** rng.integers(0, 6), size), int(rng.integers(0, 3))).astype(np.float32)
+    assert float(_median(values, _order_keys(values))) == float(np.median(values))
+
+
 def test_validation_names_the_first_fault_across_blocks(played):
     n = played.n
     channel = np.full(n, NO_CONTACT, np.int8)
