@@ -11,11 +11,17 @@ half-width, and how often bands built from 20 or from all replicates, with each 
 
     python benchmarks/band_coverage.py --first 101 --seeds 19 --replicates 100 --out /tmp/band.npz
     python benchmarks/band_coverage.py --summarize /tmp/band.npz
+    python benchmarks/band_coverage.py --first 101 --seeds 19 --replays 20
+
+``--replays K`` alone checks the replays: the true pool at the calibration end continued K times with fresh random
+numbers (a copy of the running simulation, its day and world kept) against K restarts from its state at day 0 with
+a fresh seed (what the forecast and ``--continuations`` do), and the actual holdout total against both.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 from pathlib import Path
 
@@ -55,6 +61,46 @@ def continuations(scenario_seed: int, customers: int, days: int, holdout: int, k
         pairs = np.unique(np.stack([c[keep], d[keep]]), axis=1)
         out[j] = np.cumsum(np.bincount(pairs[1] // 7, minlength=weeks)[:weeks])
     return out
+
+
+def holdout_total(sim: Simulation, known: np.ndarray, weeks: int) -> float:
+    """Transactions of the ``known`` customers over the next ``weeks`` weeks of ``sim`` (same-day orders once)."""
+    c, d, _ = purchases(sim, 7 * weeks)
+    keep = known[c]
+    return float(np.unique(np.stack([c[keep], d[keep]]), axis=1).shape[1])
+
+
+def replays(args: argparse.Namespace) -> None:
+    """Per seed: the actual total, the continued copies' and the restarts' mean and sd; z of the actual against each."""
+    truth = apply_overrides(load_scenario("beauty"), TRUTH)
+    weeks, k = args.holdout // 7, args.replays
+    z = {"continued": [], "restarted": []}
+    means = {"continued": [], "restarted": []}
+    for seed in range(args.first, args.first + args.seeds):
+        sim = Simulation(truth, customers=args.customers, seed=seed, inflow=False)
+        cust, _, _ = purchases(sim, args.days)
+        known = np.zeros(sim.state.n, bool)
+        known[cust] = True
+        actual = holdout_total(copy.deepcopy(sim), known, weeks)  # the log's own holdout, same seed
+        got: dict[str, list[float]] = {"continued": [], "restarted": []}
+        for j in range(k):
+            fresh = 10_000_019 * (j + 1) + seed
+            fork = copy.deepcopy(sim)
+            fork.seed = fork.world.seed = fresh
+            got["continued"].append(holdout_total(fork, known, weeks))
+            restart = Simulation(truth, customers=args.customers, seed=fresh, state=sim.state.copy(), inflow=False)
+            got["restarted"].append(holdout_total(restart, known, weeks))
+        cells = []
+        for name, v in got.items():
+            a = np.array(v)
+            z[name].append((actual - a.mean()) / a.std(ddof=1))
+            means[name].append(a.mean())
+            cells.append(f"{name} {a.mean():.1f} (sd {a.std(ddof=1):.1f})")
+        print(f"{seed}: actual {actual:.0f}, " + ", ".join(cells), flush=True)
+    for name, v in z.items():
+        print(f"z of the actual against the {name}: mean {np.mean(v):+.2f}, sd {np.std(v, ddof=1):.2f}")
+    diff = np.subtract(means["continued"], means["restarted"])
+    print(f"continued minus restarted mean: {diff.mean():+.2f} (sd over seeds {diff.std(ddof=1):.2f})")
 
 
 def run(args: argparse.Namespace) -> dict[str, np.ndarray]:
@@ -154,11 +200,15 @@ def main() -> None:
     ap.add_argument("--fixed", action="store_true", help="also forecast with the parameters held at the estimate")
     ap.add_argument("--oracle", action="store_true", help="also forecast with the true parameters")
     ap.add_argument("--continuations", type=int, default=0, help="replays of the true pool's holdout")
+    ap.add_argument("--replays", type=int, default=0, help="only compare continued and restarted replays")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--summarize", type=Path)
     args = ap.parse_args()
     if args.summarize:
         summarize(dict(np.load(args.summarize)))
+        return
+    if args.replays:
+        replays(args)
         return
     d = run(args)
     if args.out:
