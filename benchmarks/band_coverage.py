@@ -10,7 +10,7 @@ actual lies among the replicates (its rank, a PIT), the signed error of the last
 half-width, and how often bands built from 20 or from all replicates, with each quantile rule, hold it.
 
     python benchmarks/band_coverage.py --first 101 --seeds 19 --replicates 100 --out /tmp/band.npz
-    python benchmarks/band_coverage.py --summarize /tmp/band.npz
+    python benchmarks/band_coverage.py --summarize /tmp/band.npz [/tmp/band2.npz ...]
     python benchmarks/band_coverage.py --first 101 --seeds 19 --replays 20
 
 ``--replays K`` alone checks the replays: the true pool at the calibration end continued K times with fresh random
@@ -137,6 +137,18 @@ def band(curves: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+def pooled(runs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Several runs' seeds as one; a forecast kind some run did not make (or made at another size) is left out."""
+    out = {}
+    for k in runs[0]:
+        parts = [r[k] for r in runs]
+        if all(p.shape[1:] == parts[0].shape[1:] for p in parts):
+            out[k] = np.concatenate(parts)
+        if k in out and k not in ("seed", "actual", "boot") and not np.isfinite(out[k]).all():
+            del out[k]
+    return out
+
+
 def summarize(d: dict[str, np.ndarray]) -> None:
     """Per seed and overall: rank of the actual, signed error in half-widths, coverage by band rule."""
     actual, boot = d["actual"], d["boot"]
@@ -150,14 +162,14 @@ def summarize(d: dict[str, np.ndarray]) -> None:
         half = (hi[-1] - lo[-1]) / 2
         rank = (boot[i, :, -1] < actual[i, -1]).mean()
         sds = [f"{np.mean(d[k][i, :, -1]):.0f}/{np.std(d[k][i, :, -1], ddof=1):.1f}"
-               for k in ("boot", "fixed", "oracle", "cont") if np.isfinite(d[k][i]).all()]
+               for k in ("boot", "fixed", "oracle", "cont") if k in d and np.isfinite(d[k][i]).all()]
         print(f"{int(d['seed'][i])} | {actual[i, -1]:.0f} | {boot[i, :, -1].mean():.0f} | {lo[-1]:.0f}-{hi[-1]:.0f} | "
               f"{(actual[i, -1] - med) / half:+.2f} | {rank:.2f} | " + ", ".join(sds))
     for k in ("boot", "fixed", "oracle"):
+        if k not in d or not np.isfinite(d[k]).all():
+            continue
         c = d[k]
         r = c.shape[1]
-        if not np.isfinite(c).all():
-            continue
         for reps in sorted({20, r}):
             for method in ("linear", "weibull"):
                 inside = []
@@ -177,8 +189,8 @@ def summarize(d: dict[str, np.ndarray]) -> None:
     print(f"last week, (actual - mean) / sd over all replicates: mean {z.mean():+.2f} "
           f"(SE {z.std(ddof=1) / np.sqrt(n):.2f}), "
           f"sd {z.std(ddof=1):.2f}, |z| > 1.645 in {(np.abs(z) > 1.645).sum()}/{n}")
-    cont = d["cont"]
-    if np.isfinite(cont).all():
+    cont = d.get("cont")
+    if cont is not None and np.isfinite(cont).all():
         sd_c = cont[:, :, -1].std(axis=1, ddof=1)
         sd_b = boot[:, :, -1].std(axis=1, ddof=1)
         print(f"sd of the last week: truth's own continuations {sd_c.mean():.1f}, forecast replicates {sd_b.mean():.1f}"
@@ -202,10 +214,10 @@ def main() -> None:
     ap.add_argument("--continuations", type=int, default=0, help="replays of the true pool's holdout")
     ap.add_argument("--replays", type=int, default=0, help="only compare continued and restarted replays")
     ap.add_argument("--out", type=Path)
-    ap.add_argument("--summarize", type=Path)
+    ap.add_argument("--summarize", type=Path, nargs="+", help="runs written with --out, pooled over their seeds")
     args = ap.parse_args()
     if args.summarize:
-        summarize(dict(np.load(args.summarize)))
+        summarize(pooled([dict(np.load(f)) for f in args.summarize]))
         return
     if args.replays:
         replays(args)
