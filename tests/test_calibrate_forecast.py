@@ -7,7 +7,7 @@ import csv
 import numpy as np
 import pytest
 
-from experiments.calibrate.forecast import forecast
+from experiments.calibrate.forecast import band, forecast
 from experiments.calibrate.history import histories, holdout_weekly
 from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
 from experiments.cli.app import main
@@ -36,6 +36,8 @@ def test_forecast_with_the_true_scenario_tracks_the_holdout(engine_data):
     actual = np.cumsum(holdout_weekly(tx, h.end, weeks))
     assert fc.mean.shape == (weeks,) and np.all(np.diff(fc.mean) >= 0)
     assert np.all(fc.low <= fc.mean) and np.all(fc.mean <= fc.high)
+    lo, hi = band(fc.replicates)  # the band is the prediction interval whose coverage is tested below
+    assert np.array_equal(fc.low, lo) and np.array_equal(fc.high, hi)
     # one dataset: the truth lies in the 90% band at the end and in most weeks; the total is within 10%
     assert fc.low[-1] <= actual[-1] <= fc.high[-1], (fc.low[-1], actual[-1], fc.high[-1])
     assert np.mean((actual >= fc.low) & (actual <= fc.high)) >= 0.6
@@ -45,6 +47,26 @@ def test_forecast_with_the_true_scenario_tracks_the_holdout(engine_data):
     once = (h.x == 0) & (h.end - h.last > 150)
     assert fc.expected_transactions[frequent].mean() > 2 * fc.expected_transactions[once].mean()
     assert fc.p_alive[frequent].mean() > fc.p_alive[once].mean()
+
+
+@pytest.mark.parametrize("replicates", [20, 40, 100])
+def test_band_holds_one_more_realisation_90_percent_of_the_time(replicates):
+    """The band is read as "where the actual lands": a draw exchangeable with the replicates is in it 90% of the time.
+
+    The actual curve is one realisation like each replicate; with the replicates' 5% and 95% quantiles by numpy's
+    default rule it would be in the band with chance 81% (20 replicates), 86% (40) or 89% (100).
+    """
+    rng = np.random.default_rng(5)
+    trials = 40_000
+    draws = rng.normal(size=(replicates + 1, trials))  # continuous: no ties; the last row is the "actual"
+    lo, hi = band(draws[:-1])
+    inside = (draws[-1] >= lo) & (draws[-1] <= hi)
+    tol = 4 * np.sqrt(0.09 / trials)  # 4 binomial SEs (0.006)
+    assert abs(inside.mean() - 0.90) < tol, inside.mean()
+    # counts, as the forecast's are: ties only widen the band (it is closed), so at least 90%
+    counts = rng.poisson(200, size=(replicates + 1, trials))
+    lo, hi = band(counts[:-1])
+    assert ((counts[-1] >= lo) & (counts[-1] <= hi)).mean() > 0.90 - tol
 
 
 def test_seeded_customers_keep_their_record_and_long_silence_means_more_dropout():

@@ -161,7 +161,8 @@ def register(sub: Any) -> None:
                         "schedule) or dynamics.need_lapse (leaving at a need occasion); each costs the misfit test "
                         "a degree of freedom")
     p.add_argument("--replicates", type=positive_int, default=40, metavar="N",
-                   help="simulations of the holdout forecast (default 40)")
+                   help="simulations of the holdout forecast and its 90%% band (default 40; at least 19 for a "
+                        "90%% band)")
     p.add_argument("--bootstrap", type=bootstrap_count, default=20, metavar="B",
                    help="refits on logs simulated from the fit, for the standard errors (default 20; 0: the "
                         "sandwich formula, faster but about 0.6 times as wide as the estimates' real spread)")

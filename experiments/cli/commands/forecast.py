@@ -83,7 +83,8 @@ def register(sub: Any) -> None:
     p.add_argument("--channel-map", action="append", default=None, metavar="NAME=CHANNEL",
                    help="map a channel of the plan to a scenario channel (repeatable), e.g. email=sms")
     p.add_argument("--replicates", type=positive_int, default=100, metavar="N",
-                   help="simulations behind the mean and the 90%% band (default 100)")
+                   help="simulations behind the mean and the 90%% band (default 100; below 19 the band is "
+                        "their range and holds the actual with chance (N - 1) / (N + 1) only)")
     p.add_argument("--seed", type=seed_int, default=0, metavar="S", help="seed (default 0)")
     p.add_argument("--out", default="runs/forecast", metavar="DIR", help="output folder (default runs/forecast)")
     p.set_defaults(func=cmd_forecast)
