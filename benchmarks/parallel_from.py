@@ -24,7 +24,7 @@ from sim import Simulation, load_scenario
 
 
 def _per_day(serial: bool, fn, days: int) -> float:
-    threads.PARALLEL_FROM = 2**62 if serial else 0
+    threads.PARALLEL_FROM = threads.LIGHT_PARALLEL_FROM = 2**62 if serial else 0
     t = time.perf_counter()
     fn(days)
     return (time.perf_counter() - t) / days

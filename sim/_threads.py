@@ -39,35 +39,48 @@ pool size, alternating); at load 11-12 it could not place the threshold (docs/pe
 """
 
 
+LIGHT_PARALLEL_FROM = 500_000
+"""Rows from which a light kernel (a few passes of little work: the group census, validation) runs in parallel.
+
+Every parallel call wakes the other thread and waits for it; beside busy neighbours that wait is long.
+``siyu run``'s engine at 200,000 customers, 180 days, beside three spinning neighbours (5 quiet/loaded pairs,
+medians): with the group census and validation through their serial twins, 0.45 s quiet against 0.44 s, and
+1.14 s loaded against 1.24 s (2.41x against 2.84x its quiet time); at 10^6 customers the serial twins cost
+the quiet run 7-13% (3 pairs), so from here on they run in parallel (docs/performance.md).
+"""
+
+
 _local = threading.local()
-"""Per Python thread: ``serial`` is True inside :func:`engine_threads` when the kernels run on one thread."""
+"""Per Python thread: ``rows``, the pool size inside :func:`engine_threads` (None outside)."""
 
 
 def serial_now() -> bool:
     """Whether :class:`Twin` kernels called now run their one-thread twin."""
-    return getattr(_local, "serial", False)
+    rows = getattr(_local, "rows", None)
+    return rows is not None and rows < PARALLEL_FROM
 
 
 @contextmanager
 def engine_threads(rows: int) -> Iterator[None]:
-    """Run the :class:`Twin` kernels inside through their one-thread twins below :data:`PARALLEL_FROM` rows.
+    """Run the :class:`Twin` kernels inside through their one-thread twins below their pool size (``rows``).
 
     Every parallel kernel of the day's path (the step, the observation's features, the rule policies'
     helpers, validation, the recorder) is a :class:`Twin`, so a small pool enters no parallel region
-    at all whatever the thread count. Only a per-thread flag changes: numba's thread count is left as
+    at all whatever the thread count; a light kernel runs serially up to :data:`LIGHT_PARALLEL_FROM` rows.
+    Only a per-thread value changes: numba's thread count is left as
     it is (setting it to one and back, every day, was the only thing the 2-thread setting did that the
     1-thread one did not; docs/performance.md), so a parallel kernel that is not a twin (a user's own)
     runs on the threads set. From :data:`PARALLEL_FROM` rows the parallel kernels run, on as
     many threads as are set. Results do not depend on it: work is split into fixed blocks whatever
     the thread count.
     """
-    before = getattr(_local, "serial", False)
-    _local.serial = rows < PARALLEL_FROM
+    before = getattr(_local, "rows", None)
+    _local.rows = rows
     try:
         with held():  # Ctrl-C waits for the day's compiled calls to end (sim.interrupts)
             yield
     finally:
-        _local.serial = before
+        _local.rows = before
 
 
 class Twin:
@@ -77,27 +90,32 @@ class Twin:
     parallel kernel otherwise. Why: a parallel loop on a small pool costs more to launch and join
     than its work, even with one numba thread set; the twin has no parallel region at all. Both
     compute the same values in the same order (prange is range in the twin; blocks are fixed), so
-    results are bit-identical. Attributes (``py_func``, ``signatures``, ...) are the parallel kernel's.
+    results are bit-identical. The parallel kernel runs from :data:`PARALLEL_FROM` rows, a ``light`` one from
+    :data:`LIGHT_PARALLEL_FROM`. Attributes (``py_func``, ``signatures``, ...) are the parallel kernel's.
     """
 
-    def __init__(self, parallel: Any, serial: Any) -> None:
+    def __init__(self, parallel: Any, serial: Any, light: bool = False) -> None:
         self.parallel = parallel
         self.serial = serial
+        self.light = light
         self.__doc__ = parallel.__doc__
         self.__wrapped__ = parallel.py_func
 
     def __call__(self, *args: Any) -> Any:
-        return (self.serial if getattr(_local, "serial", False) else self.parallel)(*args)
+        rows = getattr(_local, "rows", None)
+        serial = rows is not None and rows < (LIGHT_PARALLEL_FROM if self.light else PARALLEL_FROM)
+        return (self.serial if serial else self.parallel)(*args)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.parallel, name)
 
 
-def twin(**options: Any) -> Callable[[Callable[..., Any]], Twin]:
+def twin(light: bool = False, **options: Any) -> Callable[[Callable[..., Any]], Twin]:
     """Decorator: ``numba.njit(parallel=True, **options)`` and a serial twin of the same function (a :class:`Twin`).
 
     The twin is compiled from a copy of the function object named ``<name>_serial`` (so numba's cache
-    keeps the two apart); no second definition of any dynamics exists.
+    keeps the two apart); no second definition of any dynamics exists. ``light``: a kernel of little work a
+    call, parallel from :data:`LIGHT_PARALLEL_FROM` rows.
     """
     import numba
 
@@ -108,6 +126,6 @@ def twin(**options: Any) -> Callable[[Callable[..., Any]], Twin]:
         copy.__qualname__ = fn.__qualname__ + "_serial"
         copy.__module__ = fn.__module__
         copy.__doc__ = fn.__doc__
-        return Twin(parallel, numba.njit(**options)(copy))
+        return Twin(parallel, numba.njit(**options)(copy), light)
 
     return wrap

@@ -695,7 +695,7 @@ def potential_rows(p_rec, value, price_sens, cycle, dropout, salience, trust, de
 E_OK, E_CHANNEL, E_CONTENT, E_SLOT, E_UNREACHABLE, E_CAP, E_DROPPED = range(7)
 
 
-@twin(cache=True)
+@twin(light=True, cache=True)
 def check_actions(act_channel, act_content, act_slot, reach, month_count, status, caps,
                   n_contents, n_slots):  # pragma: no cover - jitted
     """First invalid action as (error code, customer index); (E_OK, -1) when all are valid.

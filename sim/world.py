@@ -103,7 +103,7 @@ def broadcast_posts(channel, content, slot, reach, status, month_count, cap, siz
                 slot[i] = s
 
 
-@twin(cache=True)
+@twin(light=True, cache=True)
 def groups_day(gp_rec, shill, size, status, reach, events, heat, damage, alive, formed, members, open_factor,
                conv_factor, trust_hit, tally, out):  # pragma: no cover - jitted
     """Update every group from its members' events of the day; ``out`` gets (alive, heat sum, members).

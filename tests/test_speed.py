@@ -284,6 +284,7 @@ def _played_as(scenario, policy: str, serial: bool, monkeypatch) -> tuple[Simula
     """A run on 2 numba threads through the serial twins (``serial``) or the parallel kernels; its outputs."""
     import sim._threads as threads
     monkeypatch.setattr(threads, "PARALLEL_FROM", 2**40 if serial else 0)
+    monkeypatch.setattr(threads, "LIGHT_PARALLEL_FROM", 2**40 if serial else 0)
     numba.set_num_threads(2)
     try:
         s = Simulation(scenario, 4 * BLOCK + 300, 11)
@@ -335,6 +336,29 @@ def test_engine_threads_picks_the_twin_by_pool_size_and_restores(monkeypatch):
             assert not threads.serial_now() and numba.get_num_threads() == 1
     finally:
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
+def test_a_light_twin_runs_serially_up_to_its_own_pool_size(monkeypatch):
+    """Between ``PARALLEL_FROM`` and ``LIGHT_PARALLEL_FROM`` rows only the light kernels stay serial."""
+    import sim._threads as threads
+    from sim.kernels import check_actions, step_day
+    from sim.world import groups_day
+    assert groups_day.light and check_actions.light and not step_day.light
+
+    class Half:
+        def __init__(self, name: str) -> None:
+            self.name, self.py_func, self.__doc__ = name, None, ""
+
+        def __call__(self) -> str:
+            return self.name
+
+    monkeypatch.setattr(threads, "PARALLEL_FROM", 1000)
+    monkeypatch.setattr(threads, "LIGHT_PARALLEL_FROM", 5000)
+    plain, light = threads.Twin(Half("p"), Half("s")), threads.Twin(Half("p"), Half("s"), light=True)
+    assert plain() == light() == "p"  # outside engine_threads: the parallel kernels
+    for rows, expected in ((999, "ss"), (1000, "ps"), (4999, "ps"), (5000, "pp")):
+        with threads.engine_threads(rows):
+            assert plain() + light() == expected, rows
 
 
 def _parallel_kernels_outside_twins() -> dict[str, object]:
