@@ -241,7 +241,7 @@ def slot_for(obs: Observation, default: int, avoid: tuple[int, ...] = ()) -> np.
     return _slot_for(obs.active_slot, np.int8(default), np.int64(mask))
 
 
-@twin(cache=True)
+@twin(light=True, cache=True)
 def _slot_for(active, default, avoid_mask):  # pragma: no cover - jitted
     out = np.empty(active.shape[0], np.int8)
     for i in prange(active.shape[0]):

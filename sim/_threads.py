@@ -40,13 +40,16 @@ pool size, alternating); at load 11-12 it could not place the threshold (docs/pe
 
 
 LIGHT_PARALLEL_FROM = 500_000
-"""Rows from which a light kernel (a few passes of little work: the group census, validation) runs in parallel.
+"""Rows from which a light kernel (little work a call: the group census, validation, segments, slots) runs in parallel.
 
 Every parallel call wakes the other thread and waits for it; beside busy neighbours that wait is long.
 ``siyu run``'s engine at 200,000 customers, 180 days, beside three spinning neighbours (5 quiet/loaded pairs,
 medians): with the group census and validation through their serial twins, 0.45 s quiet against 0.44 s, and
 1.14 s loaded against 1.24 s (2.41x against 2.84x its quiet time); at 10^6 customers the serial twins cost
-the quiet run 7-13% (3 pairs), so from here on they run in parallel (docs/performance.md).
+the quiet run 7-13% (3 pairs), so from here on they run in parallel. Timed alone on 2 threads at 200,000
+customers (``python benchmarks/twins.py --customers 200000 --threads 2``), the census, the segments and the
+slots ran faster serially even on a quiet machine (0.82, 0.78 and 0.33 of their parallel times), validation
+at 1.41x its parallel time (docs/performance.md).
 """
 
 

@@ -102,7 +102,7 @@ def segment_of(recency: int, interval: float, typical: np.float32, frequency: in
     return FAN if frequency == 0 else seg
 
 
-@twin(cache=True, error_model="numpy")
+@twin(light=True, cache=True, error_model="numpy")
 def _segment_rows(recency, interval, typical, frequency, tier, out):  # pragma: no cover - jitted
     """:func:`segment_of` for every customer, in one pass.
 
