@@ -1,8 +1,8 @@
 """What a simulated day costs, piece by piece: CPU time per day of each part of a run, on one thread.
 
-A run of ``siyu run`` plays, each day: the observation and the CRM's typical interval, the policy's
-decision, the report's contact recorder, validation of the action, and the step (delivery, the
-customers' day, the world's rules, joiners). This times each with ``time.process_time`` (CPU time, so
+A run of ``siyu compare`` plays, each day: the observation and the CRM's typical interval, the policy's
+decision, the report's contact recorder (``siyu run`` has no recorder), validation of the action, and the step
+(delivery, the customers' day, the world's rules, joiners). This times each with ``time.process_time`` (CPU time, so
 a busy machine's neighbours count less than in wall time) on one numba thread (so the pieces add up),
 then the engine step without contacts on a second pool drawn alike: the yardstick of ``siyu bench``.
 Prints microseconds per day and each piece as a share of that engine step.
