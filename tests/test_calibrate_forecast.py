@@ -85,11 +85,13 @@ def test_seeded_customers_keep_their_record_and_long_silence_means_more_dropout(
     assert np.all(st.need_clock[: n // 2] <= 1)
 
 
-def test_cli_forecast_writes_its_files(engine_data, tmp_path):
+def test_cli_forecast_writes_its_files(engine_data, tmp_path, capsys):
     path, _, h = engine_data
     out = tmp_path / "f"
     assert main(["forecast", "beauty", "--cohort", str(path), "--calibration-end", "2024-08-27",
                  "--until", "2024-10-08", "--replicates", "8", "--out", str(out)]) == 0
+    warned = capsys.readouterr().err  # 8 replicates are too few for a 90% band: the user is told
+    assert "--replicates 8: the 90% band needs at least 19 replicates" in warned and "chance 78% only" in warned
     rows = list(csv.DictReader((out / "forecast.csv").open()))
     assert [r["week"] for r in rows] == [str(w) for w in range(1, 7)]
     assert set(rows[0]) == {"week", "expected_cumulative_repeat", "low", "high"}

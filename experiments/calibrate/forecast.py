@@ -31,8 +31,19 @@ from sim.state import State
 
 BAND = (0.05, 0.95)
 """Quantiles of the replicates' cumulative repeat transactions that bound the forecast band."""
+MIN_BAND_REPLICATES = 19
+"""Replicates from which the 90% band holds one more realisation 90% of the time (:func:`band`)."""
 BAND_RULE = "weibull"
 """numpy's quantile rule of the band: the p quantile at order statistic p (n + 1) of n replicates (:func:`band`)."""
+
+
+def band_warning(replicates: int) -> str | None:
+    """A one-line warning when ``replicates`` are too few for a 90% band (None when they are enough)."""
+    if replicates >= MIN_BAND_REPLICATES:
+        return None
+    held = (replicates - 1) / (replicates + 1)
+    return (f"--replicates {replicates}: the 90% band needs at least {MIN_BAND_REPLICATES} replicates; with "
+            f"{replicates} it is their range and holds the actual with chance {held:.0%} only")
 
 
 def band(cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

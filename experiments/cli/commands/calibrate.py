@@ -39,7 +39,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from experiments.calibrate.bootstrap import bootstrap
     from experiments.calibrate.contact_response import log_responses
     from experiments.calibrate.fit import calibrate, misfit, optional
-    from experiments.calibrate.forecast import Uncertainty
+    from experiments.calibrate.forecast import Uncertainty, band_warning
     from experiments.calibrate.history import histories, weekly_repeats, daily
     from experiments.calibrate.holdout import compare, holdout_weeks
     from experiments.calibrate.plots import fit_figure, forecast_figure
@@ -83,6 +83,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     weeks = holdout_weeks(tx, end)
     hold = None
     if weeks >= 1 and not args.no_holdout:
+        warning = band_warning(args.replicates)
+        if warning:
+            console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
         hold = compare(cal.scenario, h, tx, weeks, args.replicates, args.seed, Uncertainty.of(cal))
         forecast_figure(hold.siyu.weeks, hold.siyu.mean, hold.siyu.low, hold.siyu.high, hold.actual,
                         out / "holdout.png", hold.bgnbd, hold.paretonbd)
