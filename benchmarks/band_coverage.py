@@ -30,14 +30,12 @@ import numpy as np
 from benchmarks.calibrate_recovery import TRUTH
 from experiments.calibrate.bootstrap import bootstrap
 from experiments.calibrate.fit import calibrate
-from experiments.calibrate.forecast import Uncertainty, forecast
+from experiments.calibrate.forecast import Uncertainty, band, forecast
 from experiments.calibrate.history import histories, holdout_weekly
 from experiments.calibrate.profile import binding_of, central_jacobian
 from experiments.calibrate.simulate import engine_transactions, purchases
 from sim.config import apply_overrides, load_scenario
 from sim.engine import Simulation
-
-LOW, HIGH = 0.05, 0.95
 
 
 def continuations(scenario_seed: int, customers: int, days: int, holdout: int, k: int) -> np.ndarray:
@@ -129,12 +127,6 @@ def run(args: argparse.Namespace) -> dict[str, np.ndarray]:
         print(f"seed {seed}: actual {actual[-1]:.0f}, forecast mean {fc.replicates[:, -1].mean():.0f} "
               f"({time.time() - t0:.0f} s)", flush=True)
     return {k: np.stack(v) for k, v in rows.items()}
-
-
-def band(curves: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
-    """5% and 95% quantiles over the replicates (axis 0) by numpy's ``method``."""
-    lo, hi = np.quantile(curves, (LOW, HIGH), axis=0, method=method)
-    return lo, hi
 
 
 def pooled(runs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

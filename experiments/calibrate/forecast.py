@@ -46,7 +46,7 @@ def band_warning(replicates: int) -> str | None:
             f"{replicates} it is their range and holds the actual with chance {held:.0%} only")
 
 
-def band(cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def band(cum: np.ndarray, method: str = BAND_RULE) -> tuple[np.ndarray, np.ndarray]:
     """The 90% band of ``cum`` (replicates on axis 0): where one more realisation lands 90% of the time.
 
     The band is a prediction interval for the actual curve, one realisation exchangeable with the replicates
@@ -55,9 +55,9 @@ def band(cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     band holds the draw with chance 0.95 - 0.05 = 90% for any n >= 19. numpy's default rule puts it at
     1 + p (n - 1): with 20 replicates the band runs from order statistic 1.95 to 19.05 and holds the next draw
     with chance 17.1 / 21 = 81%. With fewer than 19 replicates the band is the replicates' range, which holds
-    the draw with chance (n - 1) / (n + 1) only.
+    the draw with chance (n - 1) / (n + 1) only. ``method``: another of numpy's quantile rules, to compare.
     """
-    lo, hi = np.quantile(cum, BAND, axis=0, method=BAND_RULE)
+    lo, hi = np.quantile(cum, BAND, axis=0, method=method)
     return lo, hi
 
 
