@@ -285,9 +285,10 @@ def _median(values, keys):  # pragma: no cover - jitted
 
     One counting pass over the keys' top 11 bits finds the bucket that holds the middle; a second gathers
     that bucket's values (and the largest value below it, the lower middle of an even count when the middle
-    opens its bucket); :func:`_kth_smallest` finds the middle among those alone. Against three counting
-    passes over every value per middle (six for an even count): 40 against 77-80 µs at 12,800 repeat buyers
-    (20,000 customers, warm arrays, one thread; docs/performance.md).
+    opens its bucket); :func:`_kth_smallest` finds the middle among those alone (two passes over the bucket).
+    Against three counting passes over every value per middle (six for an even count): the typical interval
+    47-49 against 77-78 µs at 12,800 repeat buyers (20,000 customers, warm arrays, one thread;
+    docs/performance.md).
     """
     m = keys.shape[0]
     k = m // 2
@@ -311,11 +312,11 @@ def _median(values, keys):  # pragma: no cover - jitted
         elif t < top and key >= lo_key:
             lo_key, lo = key, values[j]
     r = k - below
-    hi = _kth_smallest(bucket_values, bucket_keys, r)
+    hi = _kth_smallest(bucket_values, bucket_keys, r, top)
     if m % 2:
         return hi
     if r >= 1:
-        lo = _kth_smallest(bucket_values, bucket_keys, r - 1)
+        lo = _kth_smallest(bucket_values, bucket_keys, r - 1, top)
     return (lo + hi) / np.float32(2.0)
 
 
@@ -342,14 +343,14 @@ def _count_digits(keys, shift, digits, mask, prefix):  # pragma: no cover - jitt
 
 
 @njit(cache=True)
-def _kth_smallest(values, keys, k):  # pragma: no cover - jitted
-    """The ``k``-th smallest (from 0) of float32 ``values``, ``keys`` their :func:`_order_keys`: a radix select.
+def _kth_smallest(values, keys, k, top):  # pragma: no cover - jitted
+    """The ``k``-th smallest (from 0) of float32 ``values`` whose keys (:func:`_order_keys`) share top 11 bits ``top``.
 
-    Three counting passes (:func:`_count_digits`) over 11, 11 and 10 bits of the keys, each counting the values
-    that share the digits found so far: the same value as sorting.
+    A radix select: two counting passes (:func:`_count_digits`) over the next 11 and the last 10 bits of the
+    keys, each counting the values that share the digits found so far: the same value as sorting.
     """
-    prefix, mask = np.uint32(0), np.uint32(0)
-    for shift, width in ((21, 11), (10, 11), (0, 10)):
+    prefix, mask = np.uint32(top) << np.uint32(21), np.uint32(0x7FF) << np.uint32(21)
+    for shift, width in ((10, 11), (0, 10)):
         digits = np.uint32((1 << width) - 1)
         counts = _count_digits(keys, np.uint32(shift), digits, mask, prefix)
         d = 0
