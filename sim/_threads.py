@@ -57,10 +57,10 @@ _local = threading.local()
 """Per Python thread: ``rows``, the pool size inside :func:`engine_threads` (None outside)."""
 
 
-def serial_now() -> bool:
-    """Whether :class:`Twin` kernels called now run their one-thread twin."""
+def serial_now(light: bool = False) -> bool:
+    """Whether :class:`Twin` kernels (``light`` ones if ``light``) called now run their one-thread twin."""
     rows = getattr(_local, "rows", None)
-    return rows is not None and rows < PARALLEL_FROM
+    return rows is not None and rows < (LIGHT_PARALLEL_FROM if light else PARALLEL_FROM)
 
 
 @contextmanager
@@ -105,9 +105,7 @@ class Twin:
         self.__wrapped__ = parallel.py_func
 
     def __call__(self, *args: Any) -> Any:
-        rows = getattr(_local, "rows", None)
-        serial = rows is not None and rows < (LIGHT_PARALLEL_FROM if self.light else PARALLEL_FROM)
-        return (self.serial if serial else self.parallel)(*args)
+        return (self.serial if serial_now(self.light) else self.parallel)(*args)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.parallel, name)
