@@ -110,8 +110,10 @@ class Journeys(RulePolicy):
         base_cls = BASELINES[p.base]
         self.base = base_cls(base_cls.Params.model_validate(p.base_params))
         """The programme everyone follows when no journey step is due."""
-        self._welcome = [(int(d), content_code(c)) for d, c in p.welcome]
-        self._winback = [(int(d), content_code(c)) for d, c in p.winback]
+        self._welcome = np.array([(int(d), content_code(c)) for d, c in p.welcome], np.int64).reshape(-1, 2)
+        """(days after joining, content code) of each welcome step."""
+        self._winback = np.array([(int(d), content_code(c)) for d, c in p.winback], np.int64).reshape(-1, 2)
+        """(days after lapsing, content code) of each win-back step."""
         self._event = content_code(p.event_offer) if p.event_offer else -1
         self._ask = content_code(p.ask_content)
         self._channels = channel_codes(p.channels)
@@ -174,13 +176,11 @@ class Journeys(RulePolicy):
         self._grow_logs(obs)
         p = self.params
         what, ask = np.empty(obs.n, np.int64), np.empty(obs.n, np.uint8)
-        welcome = np.array(self._welcome, np.int64).reshape(-1, 2)
-        winback = np.array(self._winback, np.int64).reshape(-1, 2)
         _journey_steps(obs.crm_record(), np.float32(typical_interval(obs)), self.joined[: obs.n],
                        self.lapsed[: obs.n], obs.fan_tier, obs.day == self._first_day, p.lapsed_after,
                        p.ask_after_order_days, p.ask_min_orders, self._ask,
                        self._event if obs.event_day == 0 else -1, p.event_min_gap_days,
-                       p.fan_every_days, p.fan_until_tier, self._fan, winback, welcome, what, ask)
+                       p.fan_every_days, p.fan_until_tier, self._fan, self._winback, self._welcome, what, ask)
         return what, ask
 
     def act(self, obs: Observation) -> Action:
