@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 import threading
 import types
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from types import TracebackType
+from typing import Any, Callable
 
 from sim.interrupts import held
 
@@ -63,8 +63,7 @@ def serial_now(light: bool = False) -> bool:
     return rows is not None and rows < (LIGHT_PARALLEL_FROM if light else PARALLEL_FROM)
 
 
-@contextmanager
-def engine_threads(rows: int) -> Iterator[None]:
+class engine_threads:
     """Run the :class:`Twin` kernels inside through their one-thread twins below their pool size (``rows``).
 
     Every parallel kernel of the day's path (the step, the observation's features, the rule policies'
@@ -77,13 +76,26 @@ def engine_threads(rows: int) -> Iterator[None]:
     many threads as are set. Results do not depend on it: work is split into fixed blocks whatever
     the thread count.
     """
-    before = getattr(_local, "rows", None)
-    _local.rows = rows
-    try:
-        with held():  # Ctrl-C waits for the day's compiled calls to end (sim.interrupts)
-            yield
-    finally:
-        _local.rows = before
+
+    __slots__ = ("rows", "before")
+
+    def __init__(self, rows: int) -> None:
+        self.rows = rows
+        self.before: int | None = None
+
+    def __enter__(self) -> None:
+        self.before = getattr(_local, "rows", None)
+        _local.rows = self.rows
+        _held.__enter__()  # Ctrl-C waits for the day's compiled calls to end (sim.interrupts)
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        _local.rows = self.before
+        _held.__exit__(kind, exc, tb)
+
+
+_held = held()
+"""The one :class:`~sim.interrupts.held` section object (it keeps no state of its own)."""
 
 
 class Twin:

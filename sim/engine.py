@@ -145,7 +145,7 @@ class Simulation:
         rows, st = self.day_rows, self.state
         kept = self._day_view
         if kept is None or kept[0] != rows or kept[1] is not st:
-            kept = self._day_view = (rows, st, tuple(a[:rows] for a in st.arrays().values()))
+            kept = self._day_view = (rows, st, tuple(a[:rows] for a in st.columns()))
         return kept[2]
 
     def observe(self) -> Observation:

@@ -8,6 +8,7 @@ the same customer whatever the pool size or thread count.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -73,7 +74,11 @@ class State:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """All fields by name."""
-        return {name: getattr(self, name) for name in _FIELDS}
+        return dict(zip(_FIELDS, _columns(self)))
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """All fields in kernel argument order (what a kernel taking the whole state is passed, every day)."""
+        return _columns(self)
 
     def nbytes_per_customer(self) -> float:
         """Bytes of state per customer."""
@@ -92,7 +97,8 @@ class State:
 
 
 _FIELDS = tuple(f.name for f in fields(State))
-"""The state arrays in kernel argument order (looked up once: :meth:`State.arrays` runs twice a day)."""
+"""The state arrays in kernel argument order (looked up once: :meth:`State.columns` runs every day)."""
+_columns = operator.attrgetter(*_FIELDS)
 
 
 def empty(n: int) -> State:
@@ -139,7 +145,7 @@ def redraw(population: np.ndarray, state: State, rows: np.ndarray, seed: int, da
     """
     kernel = _generate.serial if len(rows) < PARALLEL_FROM else _generate
     kernel(np.int64(seed), np.int64(day), np.ascontiguousarray(rows, dtype=np.int64), population,
-           *state.arrays().values())
+           *state.columns())
 
 
 def episode_seed(seed: int, episode: int) -> int:

@@ -41,6 +41,12 @@ GROUP_COLUMNS = slice(S[GROUP_CENSUS[0]], S[GROUP_CENSUS[-1]] + 1)
 assert [S[c] for c in GROUP_CENSUS] == list(range(GROUP_COLUMNS.start, GROUP_COLUMNS.stop)), "not adjacent"
 JOIN_COLUMNS = np.array([S[name] for name in JOIN_STATS])
 """Columns of the day's record that :data:`~sim.acquisition.JOIN_STATS` are booked into."""
+ACQUIRED = S["acquired"]
+"""Column of the day's record that counts the day's joiners."""
+ACQUISITION_COST = S["acquisition_cost"]
+"""Column of the day's record with what the day's joiners cost."""
+MOMENTS_AUDIENCE, MOMENTS_DELIVERED = S["moments_audience"], S["moments_delivered"]
+"""Columns of the day's record that :func:`moments_crowded` compares."""
 
 
 @dataclass
@@ -317,7 +323,7 @@ def join_rows(first, seed, day, pp_rec, jp_rec, kind, age, trust0,
 
 @njit(cache=True)
 def join_day(friends_join, invitee_need, inherit_trust, referrals, draws, max_age, order_add, store, ads, first, seed,
-             day, pp_rec, jp_rec,
+             day, pp_rec, jp_rec, record,
              value, price_sens, receptive, cycle, slot_mask, dropout, referral, salience, fatigue, trust,
              deal, need_clock, status, reach, last_purchase, first_purchase, frequency, monetary, last_contact,
              last_flags, active_slot, month_count, tier, stage, account, origin, events,
@@ -327,14 +333,18 @@ def join_day(friends_join, invitee_need, inherit_trust, referrals, draws, max_ag
     Today's inviters' friends come first, then the drawn ones; when the rows from ``first`` on hold them
     all, they are drawn and settled in for ``day`` (the day after joining). ``friends_join`` says whether
     invited friends join; ``referrals`` is the day's referral count per block;
-    the rest of the joiners come as :class:`~sim.acquisition.JoinDraws`. Returns (kind, age, trust, counts,
-    settled): the joiners (:class:`~sim.acquisition.Joiners`' arrays), their :data:`~sim.acquisition.JOIN_STATS`
-    counts and whether they were settled (when not, the caller grows the state and calls :func:`join_rows`).
+    the rest of the joiners come as :class:`~sim.acquisition.JoinDraws`. Their counts are booked into the
+    day's ``record`` (:data:`JOIN_COLUMNS`, :data:`ACQUIRED`). Returns (kind, age, trust, counts, settled): the
+    joiners (:class:`~sim.acquisition.Joiners`' arrays), their :data:`~sim.acquisition.JOIN_STATS` counts and
+    whether they were settled (when not, the caller grows the state and calls :func:`join_rows`).
     """
     inviters = inviter_trust(events, trust, referrals, BLOCK)
     refs = inviters.shape[0] if friends_join else 0
     kind, age, trust0, counts = _joiner_rows(refs, invitee_need, inherit_trust, inviters, draws, max_age,
                                              order_add, store, ads)
+    for k in range(counts.shape[0]):
+        record[JOIN_COLUMNS[k]] += counts[k]
+    record[ACQUIRED] = kind.shape[0]
     settled = first + kind.shape[0] <= value.shape[0]
     if settled and kind.shape[0] > 0:
         join_rows(first, seed, day, pp_rec, jp_rec, kind, age, trust0,
@@ -344,6 +354,21 @@ def join_day(friends_join, invitee_need, inherit_trust, referrals, draws, max_ag
                   last_flags, active_slot, month_count, tier, stage, account, origin, events,
                   member_until, gender, fan_opens)
     return kind, age, trust0, counts, settled
+
+
+@njit(cache=True)
+def moments_crowded(stats, share):  # pragma: no cover - jitted
+    """Whether the day's Moments posts per audience member passed ``share`` (``stats``: the day's record by block).
+
+    WeChat then folds the brand's Moments for ``platform.fold_days``. One compiled call: two column sums of a
+    few blocks cost more in numpy's calls than in their additions, every day.
+    """
+    audience = 0.0
+    posted = 0.0
+    for b in range(stats.shape[0]):
+        audience += stats[b, MOMENTS_AUDIENCE]
+        posted += stats[b, MOMENTS_DELIVERED]
+    return audience > 0 and posted / audience > share
 
 
 class World:
@@ -459,9 +484,7 @@ class World:
             w[S["staff_departures"]] = departed[:guides].sum()
             w[S["running_cost"]] += sc.staff.salary_per_day * guides
         w[S["running_cost"]] += sc.economics.running_cost_per_day + event_cost
-        audience = stats[:, S["moments_audience"]].sum()
-        posted = stats[:, S["moments_delivered"]].sum()
-        if audience > 0 and posted / audience > sc.platform.moments_fold_share:
+        if moments_crowded(stats, sc.platform.moments_fold_share):
             self._folded_until = day + sc.platform.fold_days
         w[S["joined"]] = joined  # the census above saw these; today's joiners count from tomorrow
 
@@ -476,11 +499,9 @@ class World:
         kind, age, trust, counts, settled = join_day(r.referral, r.invitee_need, r.inherit_trust,
                                                      stats[:, S["referrals"]], drawn.draws, r.max_age, r.order_add,
                                                      drawn.store, drawn.ads, first, self.seed, day + 1,
-                                                     rec.population, rec.joiners, *state.arrays().values())
+                                                     rec.population, rec.joiners, self.record, *state.columns())
         joiners = Joiners(kind, age, trust, joining_cost(r, int(counts[0]), drawn), counts)
-        self.record[JOIN_COLUMNS] += counts
-        self.record[S["acquisition_cost"]] += joiners.cost
-        self.record[S["acquired"]] = kind.shape[0]
+        self.record[ACQUISITION_COST] += joiners.cost
         return joiners, settled
 
     def settle(self, day: int, first: int, joiners: Joiners, state: State) -> None:
@@ -491,4 +512,4 @@ class World:
         """
         rec = self.params.records
         join_rows(first, self.seed, day + 1, rec.population, rec.joiners, joiners.kind, joiners.age, joiners.trust,
-                  *state.arrays().values())
+                  *state.columns())
