@@ -338,6 +338,19 @@ def test_engine_threads_picks_the_twin_by_pool_size_and_restores(monkeypatch):
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
 
 
+def test_engine_threads_restores_the_pool_size_and_the_held_section_when_the_day_raises():
+    """A day that fails inside leaves no pool size and no Ctrl-C hold behind (the section is a plain class now)."""
+    import sim._threads as threads
+    import sim.interrupts as interrupts
+    assert getattr(threads._local, "rows", None) is None
+    with pytest.raises(ValueError, match="inside"):
+        with threads.engine_threads(10):
+            assert threads.serial_now() and interrupts._local.depth == 1
+            raise ValueError("inside")
+    assert getattr(threads._local, "rows", None) is None and interrupts._local.depth == 0
+    assert not threads.serial_now()
+
+
 def test_a_light_twin_runs_serially_up_to_its_own_pool_size(monkeypatch):
     """Between ``PARALLEL_FROM`` and ``LIGHT_PARALLEL_FROM`` rows only the light kernels stay serial."""
     import sim._threads as threads
