@@ -248,7 +248,10 @@ pay from stride 10 (374 against 428 µs at 500,000) and 20 (633 against 864 µs 
 def _typical_interval(last_purchase, first_purchase, frequency, step):  # pragma: no cover - jitted
     """Median :func:`purchase_interval` of the repeat buyers among every ``step``-th customer; 0 below 10.
 
-    The same float32 median as numpy's: the middle value, or the float32 mean of the two middle values.
+    The same float32 median as numpy's: the middle value, or the float32 mean of the two middle values. The
+    repeat buyers are kept without a branch (each row's interval is written, the count moves on for repeat
+    buyers): whether a customer bought twice is a coin toss to the branch predictor. Called once after each day's
+    step at 20,000 customers (one thread): 120-123 µs against 159-162 with branches (docs/performance.md).
     """
     n = frequency.shape[0]
     iv = np.empty((n + step - 1) // step, np.float32)
@@ -260,12 +263,12 @@ def _typical_interval(last_purchase, first_purchase, frequency, step):  # pragma
             prefetch(frequency, i + far)
             prefetch(last_purchase, i + far)
             prefetch(first_purchase, i + far)
-        if frequency[i] >= 2:
-            iv[m] = purchase_interval(last_purchase[i], first_purchase[i], frequency[i])
-            m += 1
+        f = frequency[i]
+        iv[m] = purchase_interval(last_purchase[i], first_purchase[i], f)
+        m += f >= 2
     if m < 10:
         return np.float32(0.0)
-    return _median(iv[:m], _order_keys(iv[:m]))
+    return _median(_order_keys(iv[:m]))
 
 
 @njit(cache=True)
@@ -279,90 +282,91 @@ def _order_keys(values):  # pragma: no cover - jitted
     return keys
 
 
-@njit(cache=True)
-def _median(values, keys):  # pragma: no cover - jitted
-    """The float32 median of ``values`` as numpy computes it (at least one; ``keys`` their :func:`_order_keys`).
+@njit(cache=True, inline="always")
+def _from_key(key):  # pragma: no cover - jitted
+    """The float32 whose :func:`_order_keys` key is ``key``."""
+    b = key & np.uint32(0x7FFFFFFF) if key >> np.uint32(31) else ~key
+    return np.array([b], np.uint32).view(np.float32)[0]
 
-    One counting pass over the keys' top 11 bits finds the bucket that holds the middle; a second gathers
-    that bucket's values (and the largest value below it, the lower middle of an even count when the middle
-    opens its bucket); :func:`_kth_smallest` finds the middle among those alone (two passes over the bucket).
-    Against three counting passes over every value per middle (six for an even count): the typical interval
-    47-49 against 77-78 µs at 12,800 repeat buyers (20,000 customers, warm arrays, one thread;
-    docs/performance.md).
+
+@njit(cache=True)
+def _median(keys):  # pragma: no cover - jitted
+    """The float32 median, as numpy computes it, of the floats whose :func:`_order_keys` are ``keys`` (at least one).
+
+    A radix select on the keys in three digits (the top 11 bits, the next 11, the last 10): each counting pass
+    finds the digit that holds the middle, and only the keys sharing the digits found so far go on to the next
+    (gathered without a branch). The largest key below each level's digit is kept on the way: the lower middle
+    of an even count when the upper one opens its digit.
     """
     m = keys.shape[0]
     k = m // 2
-    counts = _count_digits(keys, np.uint32(21), np.uint32(0x7FF), np.uint32(0), np.uint32(0))
-    d, below = 0, 0
-    while k - below >= counts[d]:
-        below += counts[d]
-        d += 1
-    top = np.uint32(d)
-    bucket_keys = np.empty(counts[d], np.uint32)
-    bucket_values = np.empty(counts[d], np.float32)
-    q = 0
-    lo_key, lo = np.uint32(0), values[0]
-    for j in range(m):
-        key = keys[j]
-        t = key >> np.uint32(21)
-        if t == top:
-            bucket_keys[q] = key
-            bucket_values[q] = values[j]
-            q += 1
-        elif t < top and key >= lo_key:
-            lo_key, lo = key, values[j]
-    r = k - below
-    hi = _kth_smallest(bucket_values, bucket_keys, r, top)
+    counts = _count_digits(keys, np.uint32(21), np.uint32(0x7FF))
+    d1, below = _digit_of(counts, k)
+    p1 = np.uint32(d1)
+    bucket, under1 = _gather(keys, np.uint32(21), p1, counts[d1])
+    r1 = k - below  # rank of the upper middle among the bucket's keys
+    counts = _count_digits(bucket, np.uint32(10), np.uint32(0x7FF))
+    d2, below = _digit_of(counts, r1)
+    p2 = (p1 << np.uint32(11)) | np.uint32(d2)
+    sub, under2 = _gather(bucket, np.uint32(10), p2, counts[d2])
+    r2 = r1 - below
+    counts = _count_digits(sub, np.uint32(0), np.uint32(0x3FF))
+    d3, _ = _digit_of(counts, r2)
+    hi = _from_key((p2 << np.uint32(10)) | np.uint32(d3))
     if m % 2:
         return hi
-    if r >= 1:
-        lo = _kth_smallest(bucket_values, bucket_keys, r - 1, top)
+    if r2 >= 1:
+        lo = _from_key((p2 << np.uint32(10)) | np.uint32(_digit_of(counts, r2 - 1)[0]))
+    elif r1 >= 1:
+        lo = _from_key(under2)
+    else:
+        lo = _from_key(under1)
     return (lo + hi) / np.float32(2.0)
 
 
+@njit(cache=True, inline="always")
+def _digit_of(counts, rank):  # pragma: no cover - jitted
+    """The digit whose keys hold the ``rank``-th smallest (from 0), and how many keys have smaller digits."""
+    d, below = 0, 0
+    while rank - below >= counts[d]:
+        below += counts[d]
+        d += 1
+    return d, below
+
+
 @njit(cache=True)
-def _count_digits(keys, shift, digits, mask, prefix):  # pragma: no cover - jitted
-    """How many ``keys`` have each digit ``(key >> shift) & digits``, among those whose ``mask`` bits are ``prefix``.
+def _gather(keys, shift, prefix, size):  # pragma: no cover - jitted
+    """The ``size`` keys whose bits from ``shift`` up are ``prefix``, and the largest key below them (0: none)."""
+    out = np.empty(size + 1, np.uint32)  # every key is written; the count moves on for those kept
+    q = 0
+    under = np.uint32(0)
+    for j in range(keys.shape[0]):
+        key = keys[j]
+        t = key >> shift
+        out[q] = key
+        q += t == prefix
+        under = max(under, key * np.uint32(t < prefix))  # a product, not a select: no branch to mispredict
+    return out[:size], under
+
+
+@njit(cache=True)
+def _count_digits(keys, shift, digits):  # pragma: no cover - jitted
+    """How many ``keys`` have each digit ``(key >> shift) & digits`` (``digits`` below 2048).
 
     Counted in four interleaved lanes: consecutive keys often share a digit, and one counter would make each
     increment wait for the one before (a quarter off the typical interval at 20,000 customers).
     """
-    lanes = np.zeros((4, 2048), np.int64)
+    lanes = np.zeros((4, 2048), np.int32)
     n = keys.shape[0]
     j = 0
     while j + 4 <= n:
         for lane in range(4):
-            key = keys[j + lane]
-            lanes[lane, (key >> shift) & digits] += (key & mask) == prefix
+            lanes[lane, (keys[j + lane] >> shift) & digits] += 1
         j += 4
     while j < n:
-        key = keys[j]
-        lanes[0, (key >> shift) & digits] += (key & mask) == prefix
+        lanes[0, (keys[j] >> shift) & digits] += 1
         j += 1
     return lanes[0] + lanes[1] + lanes[2] + lanes[3]
-
-
-@njit(cache=True)
-def _kth_smallest(values, keys, k, top):  # pragma: no cover - jitted
-    """The ``k``-th smallest (from 0) of float32 ``values`` whose keys (:func:`_order_keys`) share top 11 bits ``top``.
-
-    A radix select: two counting passes (:func:`_count_digits`) over the next 11 and the last 10 bits of the
-    keys, each counting the values that share the digits found so far: the same value as sorting.
-    """
-    prefix, mask = np.uint32(top) << np.uint32(21), np.uint32(0x7FF) << np.uint32(21)
-    for shift, width in ((10, 11), (0, 10)):
-        digits = np.uint32((1 << width) - 1)
-        counts = _count_digits(keys, np.uint32(shift), digits, mask, prefix)
-        d = 0
-        while k >= counts[d]:
-            k -= counts[d]
-            d += 1
-        prefix |= np.uint32(d) << np.uint32(shift)
-        mask |= digits << np.uint32(shift)
-    for j in range(keys.shape[0]):
-        if keys[j] == prefix:
-            return values[j]
-    return values[0]  # not reached: some value has the key found
 
 
 @dataclass
