@@ -250,22 +250,30 @@ def _typical_interval(last_purchase, first_purchase, frequency, step):  # pragma
 
     The same float32 median as numpy's: the middle value, or the float32 mean of the two middle values. The
     repeat buyers are kept without a branch (each row's interval is written, the count moves on for repeat
-    buyers): whether a customer bought twice is a coin toss to the branch predictor. Called once after each day's
-    step at 20,000 customers (one thread): 120-123 µs against 159-162 with branches (docs/performance.md).
+    buyers): whether a customer bought twice is a coin toss to the branch predictor. When every customer is
+    sampled the divisions run first, in a loop of their own that vectorizes. Called once after each day's step
+    at 20,000 customers (one thread): 74 µs against 159-162 with branches (docs/performance.md).
     """
     n = frequency.shape[0]
     iv = np.empty((n + step - 1) // step, np.float32)
     m = 0
-    far = SAMPLE_AHEAD * step
-    ahead = step >= PREFETCH_STRIDE
-    for i in range(0, n, step):
-        if ahead and i + far < n:  # the sample's rows are a stride apart in cold memory: ask for them ahead
-            prefetch(frequency, i + far)
-            prefetch(last_purchase, i + far)
-            prefetch(first_purchase, i + far)
-        f = frequency[i]
-        iv[m] = purchase_interval(last_purchase[i], first_purchase[i], f)
-        m += f >= 2
+    if step == 1:  # every customer: the divisions vectorize, and the repeat buyers are kept in a second pass
+        for i in range(n):
+            iv[i] = purchase_interval(last_purchase[i], first_purchase[i], frequency[i])
+        for i in range(n):
+            iv[m] = iv[i]  # in place: m <= i
+            m += frequency[i] >= 2
+    else:
+        far = SAMPLE_AHEAD * step
+        ahead = step >= PREFETCH_STRIDE
+        for i in range(0, n, step):
+            if ahead and i + far < n:  # the sample's rows are a stride apart in cold memory: ask for them ahead
+                prefetch(frequency, i + far)
+                prefetch(last_purchase, i + far)
+                prefetch(first_purchase, i + far)
+            f = frequency[i]
+            iv[m] = purchase_interval(last_purchase[i], first_purchase[i], f)
+            m += f >= 2
     if m < 10:
         return np.float32(0.0)
     return _median(_order_keys(iv[:m]))
