@@ -2,10 +2,11 @@
 
 For each replicate every customer's hidden state is drawn from its posterior given their history under
 the scenario itself: that of a simulated customer with a near record in an engine log with the cohort's
-design (:mod:`~experiments.calibrate.posterior`): for an existing pool their whole state at the end of
-the log (cycle and dropout rescaled to the replicate's parameters); for a new cohort their cycle and
-dropout, and the silence since the last purchase is played with the engine's formulas
-(:func:`sim.seeding.silent_period`), which sets the need clock, salience and whether they have left.
+design (:mod:`~experiments.calibrate.posterior`): their whole state at the end of the log (an existing pool)
+or of their own span (a new cohort), cycle and dropout rescaled to the replicate's parameters. (A new
+cohort's took only the cycle and dropout until 2026-12-04 and played the silence since the last purchase
+with the engine's formulas, :func:`sim.seeding.silent_period`, from the population's draw of the rest:
+deal memory twice the truth for frequent buyers; docs/calibration.md.)
 Their record (first and last purchase, frequency, spend, usual order value) is their own
 (:func:`sim.seeding.from_histories`). The engine then runs without contacts, or under a contact plan;
 replicates give the bands.
