@@ -87,6 +87,9 @@ def main() -> None:
     ap.add_argument("--holdout", type=int, default=273)
     ap.add_argument("--replicates", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--variant", choices=("end", "silence"), default="end",
+                    help="the state drawn: the near record's at its span's end (forecast's), or the silence since the "
+                         "last purchase played from the population's draw (before 2026-12-04; the state columns only)")
     args = ap.parse_args()
     scenario = load_scenario(args.scenario)
     cust, day, true, start = cohort(scenario, args.customers, args.days, args.window, args.holdout, args.seed)
@@ -111,7 +114,8 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     pick = post.draw(h.x, h.t_x, h.T, rng)
     cyc, drop = post.traits(scenario, pick)
-    cond = conditioned_state(scenario, h, cyc, drop, args.seed * 100_003, hidden=post.hidden(pick))
+    hidden = post.hidden(pick) if args.variant == "end" else None
+    cond = conditioned_state(scenario, h, cyc, drop, args.seed * 100_003, hidden=hidden)
     share_t, share_c = share_at(scenario, true), share_at(scenario, cond)
     alive_t, alive_c = true.status == ACTIVE, cond.status == ACTIVE
     head = " | ".join(f"{n} true / drawn" for n in SHOWN)
