@@ -88,8 +88,8 @@ def main() -> None:
     ap.add_argument("--replicates", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--variant", choices=("end", "silence"), default="end",
-                    help="the state drawn: the near record's at its span's end (forecast's), or the silence since the "
-                         "last purchase played from the population's draw (before 2026-12-04; the state columns only)")
+                    help="the state drawn (the state columns only): the near record's at its span's end (forecast's), "
+                         "or the silence since the last purchase played from the population's draw (before 2026-12-04)")
     args = ap.parse_args()
     scenario = load_scenario(args.scenario)
     cust, day, true, start = cohort(scenario, args.customers, args.days, args.window, args.holdout, args.seed)
@@ -107,6 +107,9 @@ def main() -> None:
     weeks = args.holdout // 7
     actual_total = int(np.sum(hd <= end + 7 * weeks))
     fc = forecast(scenario, h, 7 * weeks, args.replicates, args.seed)
+    late = int(np.sum((d > end - 91) & (d <= end) & (d > h.first[c])))
+    print(f"repeats a customer a week: the calibration's last 13 weeks {late / 13 / args.customers:.4f}, the holdout "
+          f"{actual_total / weeks / args.customers:.4f} (ratio {actual_total / weeks / max(late / 13, 1e-9):.2f})")
     print(f"design {Design.of(h).new and 'new cohort' or 'pool'}; {args.customers} customers, {int(h.x.sum())} "
           f"calibration repeats; holdout {weeks} weeks: forecast {fc.mean[-1]:.0f}, actual {actual_total} "
           f"({100 * (fc.mean[-1] / actual_total - 1):+.1f}%), band {fc.low[-1]:.0f}-{fc.high[-1]:.0f}")

@@ -61,6 +61,12 @@ def main() -> None:
     fc = forecast(scenario, h, 7 * WEEKS, args.replicates, args.seed, errors=errors)
     cust, day, _ = daily(tx)
     after = (day > END) & (day <= END + 7 * WEEKS)
+    first = np.full(tx.n_customers, np.iinfo(np.int64).max)
+    np.minimum.at(first, cust, day)
+    late = int(np.sum((day > END - 91) & (day <= END) & (day > first[cust])))
+    print(f"repeats a customer a week: the calibration's last 13 weeks {late / 13 / h.n:.4f}, the holdout actual "
+          f"{after.sum() / WEEKS / h.n:.4f} (ratio {after.sum() / WEEKS / (late / 13):.2f}), siyu "
+          f"{fc.mean[-1] / WEEKS / h.n:.4f} (ratio {fc.mean[-1] / WEEKS / (late / 13):.2f})")
     per_row = np.bincount(cust[after], minlength=tx.n_customers)
     row_of = {cid: k for k, cid in enumerate(tx.ids)}
     actual = per_row[[row_of[c] for c in h.ids]]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from experiments.calibrate.fit import Design, simulate_design
-from experiments.calibrate.forecast import band, conditioned_state, forecast
+from experiments.calibrate.forecast import Uncertainty, band, conditioned_state, forecast
 from experiments.calibrate.posterior import Posterior, reference_log
 from experiments.calibrate.history import histories, holdout_weekly
 from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
@@ -150,3 +150,18 @@ def test_a_new_cohort_is_conditioned_on_the_state_its_records_show():
         a, b = getattr(true, name)[on].astype(float), getattr(drawn, name)[on].astype(float)
         tol = 4.0 * np.sqrt((a.var() + b.var()) / on.sum())  # 4 SEs of a difference of two independent means
         assert abs(a.mean() - b.mean()) < tol, (name, a.mean(), b.mean(), tol)
+
+
+def test_each_replicate_is_conditioned_under_the_parameters_it_draws(engine_data):
+    """With the dropout drawn widely (log-sd 1.5), which customers are still in the pool at the calibration end
+    follows each replicate's draw: the share moves by far more than the picks' noise, as it does not when nothing
+    is drawn. Conditioned once at the scenario's values (before 2026-12-04), every replicate kept that share
+    whatever dropout it then simulated (sd 0.008 over replicates here, against 0.12 now; the bound 0.076)."""
+    _, _, h = engine_data
+    scenario = load_scenario("beauty")
+    wide = Uncertainty({"population.dropout_per_year": 1.5 * scenario.population.dropout_per_year})
+    drawn = forecast(scenario, h, 14, replicates=12, seed=3, errors=wide).alive_share
+    fixed = forecast(scenario, h, 14, replicates=12, seed=3).alive_share
+    noise = np.sqrt(0.25 / h.n)  # the largest binomial sd of a share of h.n customers
+    assert fixed.std() < 3 * noise, (fixed, noise)
+    assert drawn.std() > 5 * noise, (drawn, noise)
