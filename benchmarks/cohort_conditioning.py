@@ -10,6 +10,7 @@ share still in the pool, the brand share at the end (the chance of winning a nee
 repeats forecast and actual. Whatever differs is the conditioning's (the scenario is the truth).
 
     python benchmarks/cohort_conditioning.py --scenario DIR/scenario.toml [--customers 2400] [--replicates 20]
+        [--variant silence] [--set dynamics.need_lapse=0 ...]
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from experiments.calibrate.forecast import conditioned_state, forecast
 from experiments.calibrate.history import summarize
 from experiments.calibrate.posterior import Posterior, reference_log
 from experiments.logs.export import OrderTracker
-from sim.config import Scenario, load_scenario
+from sim.config import Scenario, apply_overrides, load_scenario
 from sim.defaults import ACTIVE
 from sim.engine import Simulation
 from sim.params import pack
@@ -90,8 +91,12 @@ def main() -> None:
     ap.add_argument("--variant", choices=("end", "silence"), default="end",
                     help="the state drawn (the state columns only): the near record's at its span's end (forecast's), "
                          "or the silence since the last purchase played from the population's draw (before 2026-12-04)")
+    ap.add_argument("--set", nargs="*", default=[], metavar="PATH=VALUE",
+                    help="values that replace the scenario's, in the truth and the forecast alike")
     args = ap.parse_args()
     scenario = load_scenario(args.scenario)
+    if args.set:
+        scenario = apply_overrides(scenario, {k: float(v) for k, v in (a.split("=", 1) for a in args.set)}, "--set")
     cust, day, true, start = cohort(scenario, args.customers, args.days, args.window, args.holdout, args.seed)
     end = args.days - 1
     cal = day <= end
