@@ -57,12 +57,14 @@ def test_fits_regular_buyers_at_the_edge_with_a_finite_forecast():
     assert got.sum() == pytest.approx(x.sum() / T.sum() * 12.0 * x.size, rel=1e-3)
 
 
-@pytest.mark.parametrize("params", [(0.243, 4.414, 0.793, 2.426), (15.4, 467.0, 0.5, 1e6), (3.0, 85.0, 1e-8, 1e6)])
+@pytest.mark.parametrize("params", [(0.243, 4.414, 0.793, 2.426), (15.4, 467.0, 0.5, 1e6), (3.0, 85.0, 1e-8, 1e6),
+                                    (0.243, 4.414, 1.0, 2.426), (0.243, 4.414, 1.0 - 1e-6, 2.426),
+                                    (0.243, 4.414, 1.0 + 1e-6, 2.426), (3.0, 85.0, 1.0, 1e6)])
 @pytest.mark.parametrize(("x", "t_x", "T"), [(0, 0.0, 38.86), (2, 30.43, 38.86), (5, 10.0, 20.0), (20, 25.0, 25.5)])
 def test_expected_matches_integration_over_the_dropout(params, x, t_x, T):
     """E[Y(t)] against P(alive) times a quadrature over p ~ beta(a, b + x) of (1 - ((alpha + T) / (alpha + T +
     p t))^(r + x)) / p (the rate integrated out): the published 2F1 (CDNOW) and its Euler transform (large b,
-    where the published one drifted)."""
+    where the published one drifted), and both at a = 1 and 1e-6 from it (c / (a - 1) times 1 - 2F1: 0 / 0 at 1)."""
     r, alpha, a, b = params
     t = 39.0
     post = beta_dist(a, b + x)
@@ -74,3 +76,15 @@ def test_expected_matches_integration_over_the_dropout(params, x, t_x, T):
     alive = 1.0 / (1.0 + (x > 0) * a / (b + x - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x))
     got = bgnbd.expected(np.array(params), t, np.array([float(x)]), np.array([t_x]), np.array([T]))[0]
     assert got == pytest.approx(alive * mean, rel=1e-6)
+
+
+def test_expected_is_continuous_through_a_equal_one():
+    """Within bgnbd.A_GAP of a = 1 the expectation is interpolated; it meets the direct formula at the gap's ends
+    (where 1 - 2F1 keeps about 12 digits) and moves smoothly in a across it."""
+    x, t_x, T = np.array([0.0, 1.0, 4.0, 12.0]), np.array([0.0, 10.0, 30.0, 38.0]), np.array([38.0, 38.0, 38.0, 39.0])
+    at = [bgnbd.expected(np.array([0.243, 4.414, a, 2.426]), 39.0, x, t_x, T) for a in
+          (1.0 - 2e-4, 1.0 - 1e-6, 1.0, 1.0 + 1e-6, 1.0 + 2e-4)]
+    assert np.all(np.isfinite(at))
+    slope = (at[4] - at[0]) / 4e-4
+    for k, a in ((1, -1e-6), (2, 0.0), (3, 1e-6)):
+        assert at[k] == pytest.approx(at[0] + slope * (a + 2e-4), rel=1e-7)

@@ -69,14 +69,32 @@ def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     return np.exp(min([best, *ends], key=lambda res: res.fun).x)
 
 
+A_GAP = 1e-4
+"""Half-width of the interval around a = 1 where :func:`expected` interpolates between its values at 1 -+ A_GAP."""
+
+
 def expected(params: np.ndarray, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """Each customer's expected transactions in the ``t`` periods after ``T``, given their history.
 
-    1 - ((alpha + T) / (alpha + T + t))^(r + x) 2F1(r + x, b + x; c; t / (alpha + T + t)) with c = a + b + x - 1, as
-    published, while t > alpha + T; otherwise its Euler transform 1 - 2F1(r + x, a - 1; c; -t / (alpha + T)), which
-    stays accurate at a large b (nobody drops out) where the published form drifts: scipy's 2F1 fails in a different
-    corner for each.
+    c / (a - 1) times 1 - ((alpha + T) / (alpha + T + t))^(r + x) 2F1(r + x, b + x; c; t / (alpha + T + t)) with
+    c = a + b + x - 1, as published, while t > alpha + T; otherwise its Euler transform 1 - 2F1(r + x, a - 1; c;
+    -t / (alpha + T)), which stays accurate at a large b (nobody drops out) where the published form drifts: scipy's
+    2F1 fails in a different corner for each.
+
+    At a = 1 both are 0 / 0, and near it the difference from 1 loses digits (about 1e-16 / |a - 1| of the value).
+    The expectation is smooth in a (a mean over the dropout probability p ~ beta(a, b + x) of a smooth function of
+    p), so within :data:`A_GAP` of 1 it is interpolated linearly between a = 1 - A_GAP and 1 + A_GAP: an error of
+    about A_GAP^2 = 1e-8 relative times the curvature in a (itself of order 1), against 1e-12 from lost digits there.
     """
+    r, alpha, a, b = params
+    if abs(a - 1.0) < A_GAP:
+        lo = _expected(np.array([r, alpha, 1.0 - A_GAP, b]), t, x, t_x, T)
+        hi = _expected(np.array([r, alpha, 1.0 + A_GAP, b]), t, x, t_x, T)
+        return lo + (a - 1.0 + A_GAP) / (2.0 * A_GAP) * (hi - lo)
+    return _expected(params, t, x, t_x, T)
+
+
+def _expected(params: np.ndarray, t: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     r, alpha, a, b = params
     x, T = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(T, np.float64))
     c = a + b + x - 1

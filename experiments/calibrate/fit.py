@@ -15,7 +15,7 @@ directly (:mod:`~experiments.calibrate.value`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from scipy.optimize import minimize
@@ -28,7 +28,7 @@ from sim.config import Scenario, apply_overrides
 from sim.engine import Simulation
 from sim.rng import purpose
 from sim.seeding import from_histories
-from sim.state import generate
+from sim.state import State, generate
 
 FITTED = ("population.cycle_median_days", "population.cycle_sigma", "population.dropout_per_year",
           "population.dropout_sigma")
@@ -131,6 +131,8 @@ class SimLog:
 
     histories: Histories
     weekly: np.ndarray
+    state: State | None = None
+    """A new cohort's customers' state each at the end of their own span, when asked for (else None)."""
 
 
 @dataclass
@@ -221,14 +223,15 @@ class Matching:
     seed: int
 
 
-def simulate_design(scenario: Scenario, design: Design, seed: int) -> SimLog:
+def simulate_design(scenario: Scenario, design: Design, seed: int, keep_state: bool = False) -> SimLog:
     """The engine's log of ``scenario`` observed as ``design`` (see :class:`Design`).
 
     An existing pool: customers whose first order in the window falls among the log's first orders. A new
-    cohort: every customer buys on day 0 and is followed for a span drawn from the log's.
+    cohort: every customer buys on day 0 and is followed for a span drawn from the log's; ``keep_state`` keeps
+    each one's state at the end of their span (the log's calibration end, :attr:`SimLog.state`).
     """
     if design.new:
-        return _simulate_cohort(scenario, design, seed)
+        return _simulate_cohort(scenario, design, seed, keep_state)
     cust, day, amount = engine_log(scenario, design.pool, design.days, seed)
     _, idx, days, h = window_histories(cust, day, amount, design)
     return SimLog(h, weekly_repeats(idx, days, 0, design.days - 1))
@@ -250,7 +253,7 @@ def window_histories(cust: np.ndarray, day: np.ndarray, amount: np.ndarray,
     return rows, idx, day[keep], h
 
 
-def _simulate_cohort(scenario: Scenario, design: Design, seed: int) -> SimLog:
+def _simulate_cohort(scenario: Scenario, design: Design, seed: int, keep_state: bool = False) -> SimLog:
     n = design.pool
     drawn = generate(scenario, n, seed)
     spans = np.random.default_rng(np.random.SeedSequence([seed, 0xC0])).choice(design.spans, n)
@@ -258,7 +261,17 @@ def _simulate_cohort(scenario: Scenario, design: Design, seed: int) -> SimLog:
     st = from_histories(scenario, seed, drawn.cycle, drawn.dropout, drawn.value, one, one, np.ones(n, np.int64),
                         drawn.value.astype(np.float64), np.ones(n, bool))
     sim = Simulation(scenario, customers=n, seed=seed, state=st, inflow=False)
-    cust, day, amount = purchases(sim, int(spans.max()))
+    ends = at_end = None
+    if keep_state:  # each customer's state at the end of their calibration end's day, their span's last day
+        at_end = sim.state.copy()
+        by_day = np.argsort(spans, kind="stable")
+        bounds = np.searchsorted(spans[by_day], np.arange(int(spans.max()) + 2))
+
+        def ends(t: int) -> None:
+            rows = by_day[bounds[t + 1]:bounds[t + 2]]  # span t + 1: sim day t is their calibration end's day
+            for f in fields(State):
+                getattr(at_end, f.name)[rows] = getattr(sim.state, f.name)[rows]
+    cust, day, amount = purchases(sim, int(spans.max()), after_day=ends)
     keep = day + 1 <= spans[cust]
     end = design.days - 1
     start = end - spans  # each customer's first purchase, on the log's calendar
@@ -269,7 +282,7 @@ def _simulate_cohort(scenario: Scenario, design: Design, seed: int) -> SimLog:
     order = np.lexsort((day, cust))
     cust, day, amount = cust[order], day[order], amount[order]
     h = summarize(rows.astype(object), cust, day, amount, end)
-    return SimLog(h, weekly_repeats(cust, day, 0, end))
+    return SimLog(h, weekly_repeats(cust, day, 0, end), at_end)
 
 
 def limited(name: str, t: float) -> float:

@@ -2,10 +2,11 @@
 
 For each replicate every customer's hidden state is drawn from its posterior given their history under
 the scenario itself: that of a simulated customer with a near record in an engine log with the cohort's
-design (:mod:`~experiments.calibrate.posterior`): for an existing pool their whole state at the end of
-the log (cycle and dropout rescaled to the replicate's parameters); for a new cohort their cycle and
-dropout, and the silence since the last purchase is played with the engine's formulas
-(:func:`sim.seeding.silent_period`), which sets the need clock, salience and whether they have left.
+design (:mod:`~experiments.calibrate.posterior`): their whole state at the end of the log (an existing pool)
+or of their own span (a new cohort), cycle and dropout rescaled to the replicate's parameters. (A new
+cohort's took only the cycle and dropout until 2026-12-04 and played the silence since the last purchase
+with the engine's formulas, :func:`sim.seeding.silent_period`, from the population's draw of the rest:
+deal memory twice the truth for frequent buyers; docs/calibration.md.)
 Their record (first and last purchase, frequency, spend, usual order value) is their own
 (:func:`sim.seeding.from_histories`). The engine then runs without contacts, or under a contact plan;
 replicates give the bands.
@@ -79,6 +80,8 @@ class Forecast:
     """Contacts of the plan delivered to the engine, per replicate (0 without a plan)."""
     contacts_refused: float = 0.0
     """Contacts of the plan the platform could not deliver (channel lost or cap used up), per replicate."""
+    alive_share: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Per replicate, the share of the customers still in the pool at the calibration end."""
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,10 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     """Simulate the customers of ``h`` for ``days`` days after its calibration end, ``replicates`` times.
 
     ``errors`` (the fitted parameters' uncertainty) puts it in the band: each replicate draws the parameters
-    around the scenario's values (:class:`Uncertainty`). ``plan`` (:func:`plan_policy`) contacts the customers
-    as a contact plan says; without one nobody is contacted.
+    around the scenario's values (:class:`Uncertainty`) and conditions the customers on their histories under
+    the parameters it drew (a reference simulation of its own: until 2026-12-04 the state came from one at the
+    scenario's values, only the cycle and dropout moved to the draw). ``plan`` (:func:`plan_policy`) contacts the
+    customers as a contact plan says; without one nobody is contacted.
     """
     errors = errors or Uncertainty()
     parts = errors.components()
@@ -155,15 +160,20 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     alive = np.zeros(h.n)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 11]))
     sent = refused = 0
+    shares = np.zeros(replicates)
     for r in range(replicates):
         k = int(which[r])
-        post = posts[k]
         scenario = draw_scenario(bases[k], errors.of_component(parts[k]), rng)
+        # the posterior under the parameters this replicate simulates with: a reference of its own when they were
+        # drawn (the same simulation seed: common random numbers), else the part's
+        post = posts[k] if scenario is bases[k] else Posterior(reference_log(scenario, h, seed, cohort), seed=seed)
         sim_seed = seed * 100_003 + r
         pick = post.draw(h.x, h.t_x, h.T, rng)
         cycle, dropout = post.traits(scenario, pick)
         st = conditioned_state(scenario, h, cycle, dropout, sim_seed, hidden=post.hidden(pick))
-        alive += st.status[: h.n] == ACTIVE
+        now = st.status[: h.n] == ACTIVE
+        alive += now
+        shares[r] = now.mean()
         sim = Simulation(scenario, customers=h.n, seed=sim_seed, state=st, inflow=False)
         cust, day, amount = purchases(sim, days, plan)
         if plan is not None:
@@ -174,7 +184,7 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
         spend += np.bincount(cust, weights=amount, minlength=h.n)
     lo, hi = band(cum)
     return Forecast(np.arange(1, weeks + 1), cum.mean(axis=0), lo, hi, cum, tx / replicates, spend / replicates,
-                    alive / replicates, sent / replicates, refused / replicates)
+                    alive / replicates, sent / replicates, refused / replicates, shares)
 
 
 def conditioned_state(scenario: Scenario, h: Histories, cycle: np.ndarray, dropout: np.ndarray, seed: int,

@@ -79,7 +79,7 @@ class Reference:
     dropout_sigma: float
     alive: np.ndarray | None = None
     state: State | None = None
-    """Their whole state at the end of the log, when the design keeps it (an existing pool), else None."""
+    """Their whole state at the end of the log (an existing pool) or of their own span (a new cohort), or None."""
 
     @property
     def n(self) -> int:
@@ -91,15 +91,18 @@ def reference_log(scenario: Scenario, h: Histories, seed: int, cohort: str = "au
     """The customers an engine log of ``scenario`` with ``h``'s design shows (:func:`simulate_design`).
 
     The simulation's seed is derived from ``seed`` (:func:`seed_of`), so a log the engine wrote with
-    ``seed`` is never its own reference.
+    ``seed`` is never its own reference. Each simulated customer's state is kept where their record ends: at
+    the end of the log for an existing pool, at the end of their own span for a new cohort (whose customers
+    start together and are followed for spans drawn from the log's).
     """
     design = Design.of(h, cohort)
     ref_seed = seed_of(seed)
     pop = scenario.population
-    if design.new:  # each customer's log ends at their own span: their traits only
-        g = simulate_design(scenario, design, ref_seed).histories
+    if design.new:  # each customer's log ends at their own span, their state kept there
+        log = simulate_design(scenario, design, ref_seed, keep_state=True)
+        g, state = log.histories, log.state
         rows = np.array(g.ids, dtype=np.int64)
-        drawn, state = generate(scenario, design.pool, ref_seed), None
+        drawn = generate(scenario, design.pool, ref_seed)
     else:  # as simulate_design, keeping the pool's state at the end of the log
         sim = Simulation(scenario, customers=design.pool, seed=ref_seed, inflow=False)
         rows, _, _, g = window_histories(*purchases(sim, design.days), design)

@@ -7,6 +7,7 @@ real log with.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,13 @@ from sim.protocol import Policy
 from sim.state import State
 
 
-def purchases(sim: Simulation, days: int, policy: Policy | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def purchases(sim: Simulation, days: int, policy: Policy | None = None,
+              after_day: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(customer, day, amount) of every order the CRM saw over ``days`` steps of ``sim``.
 
     ``policy`` decides the contacts (nobody is contacted without one). Days count from the simulation's
-    current day (0 = the first simulated day).
+    current day (0 = the first simulated day). ``after_day(t)`` is called at the end of each day t (to read
+    the state then).
     """
     tracker = OrderTracker(sim)
     if policy is not None:
@@ -37,6 +40,8 @@ def purchases(sim: Simulation, days: int, policy: Policy | None = None) -> tuple
             cust.append(rows)
             day.append(np.full(rows.size, t, np.int64))
             amount.append(money)
+        if after_day is not None:
+            after_day(t)
     if not cust:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     return np.concatenate(cust), np.concatenate(day), np.concatenate(amount)
