@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from experiments.calibrate.fit import LIMITS, Calibration, scenario_value
+from experiments.calibrate.fit import LIMITS, Calibration, Design, scenario_value
 from experiments.calibrate.history import Histories
 from experiments.calibrate.posterior import COPIED, Posterior, reference_log
 from experiments.calibrate.simulate import purchases
@@ -143,15 +143,18 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     """Simulate the customers of ``h`` for ``days`` days after its calibration end, ``replicates`` times.
 
     ``errors`` (the fitted parameters' uncertainty) puts it in the band: each replicate draws the parameters
-    around the scenario's values (:class:`Uncertainty`) and conditions the customers on their histories under
-    the parameters it drew (a reference simulation of its own: until 2026-12-04 the state came from one at the
-    scenario's values, only the cycle and dropout moved to the draw). ``plan`` (:func:`plan_policy`) contacts the
-    customers as a contact plan says; without one nobody is contacted.
+    around the scenario's values (:class:`Uncertainty`). A new cohort's customers are conditioned on their
+    histories under the parameters the replicate drew (a reference simulation of its own; their silence used to be
+    played under each draw); an existing pool's under the scenario's values, the cycle and dropout rescaled to the
+    draw: conditioned under each draw too, its bands held the truth in 77% of the weeks against 89% on 19 engine
+    logs (docs/calibration.md). ``plan`` (:func:`plan_policy`) contacts the customers as a contact plan says;
+    without one nobody is contacted.
     """
     errors = errors or Uncertainty()
     parts = errors.components()
     bases = [apply_overrides(scenario, part.values, "basin") if part.values else scenario for part in parts]
     posts = [Posterior(reference_log(b, h, seed, cohort), seed=seed) for b in bases]
+    new = Design.of(h, cohort).new
     which = np.repeat(np.arange(len(parts)), allocate([part.weight for part in parts], replicates))
     weeks = (days + 6) // 7
     cum = np.zeros((replicates, weeks))
@@ -164,9 +167,10 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     for r in range(replicates):
         k = int(which[r])
         scenario = draw_scenario(bases[k], errors.of_component(parts[k]), rng)
-        # the posterior under the parameters this replicate simulates with: a reference of its own when they were
-        # drawn (the same simulation seed: common random numbers), else the part's
-        post = posts[k] if scenario is bases[k] else Posterior(reference_log(scenario, h, seed, cohort), seed=seed)
+        # a new cohort is conditioned under the parameters this replicate drew (a reference of its own, the same
+        # simulation seed), an existing pool under the part's (cycle and dropout rescaled to the draw below)
+        post = Posterior(reference_log(scenario, h, seed, cohort), seed=seed) if new and scenario is not bases[k] \
+            else posts[k]
         sim_seed = seed * 100_003 + r
         pick = post.draw(h.x, h.t_x, h.T, rng)
         cycle, dropout = post.traits(scenario, pick)
