@@ -153,7 +153,13 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     errors = errors or Uncertainty()
     parts = errors.components()
     bases = [apply_overrides(scenario, part.values, "basin") if part.values else scenario for part in parts]
-    posts = [Posterior(reference_log(b, h, seed, cohort), seed=seed) for b in bases]
+    posts: dict[int, Posterior] = {}  # each part's reference at its scenario's values, built when first needed
+
+    def part_posterior(k: int) -> Posterior:
+        if k not in posts:
+            posts[k] = Posterior(reference_log(bases[k], h, seed, cohort), seed=seed)
+        return posts[k]
+
     new = Design.of(h, cohort).new
     which = np.repeat(np.arange(len(parts)), allocate([part.weight for part in parts], replicates))
     weeks = (days + 6) // 7
@@ -170,7 +176,7 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
         # a new cohort is conditioned under the parameters this replicate drew (a reference of its own, the same
         # simulation seed), an existing pool under the part's (cycle and dropout rescaled to the draw below)
         post = Posterior(reference_log(scenario, h, seed, cohort), seed=seed) if new and scenario is not bases[k] \
-            else posts[k]
+            else part_posterior(k)
         sim_seed = seed * 100_003 + r
         pick = post.draw(h.x, h.t_x, h.T, rng)
         cycle, dropout = post.traits(scenario, pick)
