@@ -7,7 +7,7 @@ dropout. Work is split into fixed blocks of customers whose sums are kept apart,
 bit-identical whatever the number of threads.
 
 Most customers on most days only rest. Each block therefore runs in two passes: :func:`rest_rows`,
-branch-free over slices so that it vectorizes, finishes the resting rows and marks the eventful
+branch-free over long slices so that it vectorizes, finishes the resting rows and marks the eventful
 ones; the full day then runs only for those, their scattered rows fetched ahead. The resting
 formulas are the full day's own helpers, and ``full=True`` (a test) checks both paths agree bit
 for bit.
@@ -204,11 +204,11 @@ def book_landing(stats, b, price, market, seen, commission) -> float:
     return fee
 
 
-@njit(cache=True, error_model="numpy", fastmath=True)
+@njit(cache=True, error_model="numpy", fastmath=True, inline="always")
 def rest_rows(first, day, k_organic, k_group, force, p, pull, trust_hit, p_leave, act_channel, cycle, dropout,
               salience, fatigue, trust, deal, need_clock, status, reach, stage, last_purchase, events,
               eventful):  # pragma: no cover - jitted
-    """The day of rows that only rest, over slices of one group's rows within one block.
+    """The day of rows that only rest, over a slice of one block's rows whose groups rest alike today.
 
     Marks ``eventful`` the active rows that are contacted or whose need comes up, who drop out,
     leave the group or are advocates: :func:`step_day` runs them through the full day. Every other
@@ -316,7 +316,7 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
         n_moments = 0.0
         # the contacts' counts, kept here and added to the block's record once (whole numbers: the same sums)
         n_con = n_opn = n_iwc = n_iwo = n_mcon = n_moff = n_fcon = 0.0
-        # pass 1: rows that only rest, one group's slice at a time (vectorized)
+        # pass 1: rows that only rest, a run of groups alike today at a time (vectorized)
         eventful = np.empty(BLOCK, np.bool_)
         rows = np.empty(BLOCK, np.int32)
         a = lo
@@ -324,7 +324,12 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
         while a < hi:
             e = min((g + 1) * g_size, hi)
             p_leave = group_leave_probability(p.group_leave, g_heat[g]) if (day + g) % 7 == 0 else -1.0
-            census = rest_rows(a, day, k_organic, k_group, full, p, ev_pull, g_trust_hit[g], p_leave,
+            hit = g_trust_hit[g]
+            if p_leave < 0.0:  # the following groups with no leave day and the same trust hit rest alike
+                while e < hi and (day + g + 1) % 7 != 0 and g_trust_hit[g + 1] == hit:
+                    g += 1
+                    e = min((g + 1) * g_size, hi)
+            census = rest_rows(a, day, k_organic, k_group, full, p, ev_pull, hit, p_leave,
                                act_channel[a:e], cycle[a:e], dropout[a:e], salience[a:e], fatigue[a:e],
                                trust[a:e], deal[a:e], need_clock[a:e], status[a:e], reach[a:e], stage[a:e],
                                last_purchase[a:e], events[a:e], eventful[a - lo:e - lo])
