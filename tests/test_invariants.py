@@ -13,7 +13,7 @@ from policies import make_policy
 from policies.base import RulePolicy, build_action
 from sim import Simulation, load_scenario, preset_names
 from sim.config import Channel, Competition, Content, Dynamics, Economics, Groups, Landing, apply_overrides
-from sim.defaults import CHANNELS, CONTENTS, N_SLOTS, NO_CONTACT, S
+from sim.defaults import CHANNELS, CONTENTS, GROUP, N_SLOTS, NO_CONTACT, S
 from sim.kernels import (brand_share, complaint_probability, dropout_probability, need_hazard,
                          open_probability, purchase_probability, unsubscribe_probability)
 from sim.params import pack
@@ -175,3 +175,27 @@ def test_fast_path_equals_the_full_day_for_any_valid_scenario(beauty, overrides,
         ends.append(sim.state.arrays())
     for name, arr in ends[0].items():
         assert np.array_equal(arr, ends[1][name]), name
+
+
+def test_groups_resting_alike_or_apart_end_where_the_full_day_puts_them(beauty):
+    """The rest pass takes groups with no leave day and the same trust hit in one run; public complaints in two
+    adjacent groups and a lone one give runs of groups hit alike and apart, and every row still ends where the
+    full day puts it (and the hits did land)."""
+    ends, trust_hits = [], []
+    for full in (False, True, None):  # None: the fast path without the complaints
+        sim = Simulation(beauty, 6000, 3)
+        sim.full_days = bool(full)
+        size, hit_days = sim.world.groups.size, 0
+        for day in range(12):
+            if full is not None and day in (2, 3, 7):
+                for g in (3, 4, 9):
+                    members = np.flatnonzero((sim.state.reach[g * size:(g + 1) * size] >> GROUP) & 1)
+                    sim.inject_complaint(g * size + int(members[0]))
+            sim.step()
+            hit_days += int((sim.world.groups.trust_hit[[3, 4, 9]] > 0).all())
+        ends.append(sim.state.arrays())
+        trust_hits.append(hit_days)
+    for name, arr in ends[0].items():
+        assert np.array_equal(arr, ends[1][name]), name
+    assert trust_hits == [3, 3, 0]
+    assert not np.array_equal(ends[0]["trust"], ends[2]["trust"])
