@@ -2,11 +2,12 @@
 
 Each tree runs in a worker process of its own (``PYTHONPATH`` set to the tree, one numba thread), which
 draws the same pool, warms every kernel up, then on each request times ``--days`` contact-free steps on
-a fresh copy of the pool with ``time.thread_time`` (CPU time of the timing thread: a busy machine's
+a fresh copy of the pool (``--settle``: after that many untimed days, so advocates and lapsed customers are there
+as in a run's later days) with ``time.thread_time`` (CPU time of the timing thread: a busy machine's
 neighbours count less than in wall time). The driver asks the two workers in turn, ``--repeats`` times,
 so both meet the same load, and prints each side's median and spread and the ratio of the medians.
 
-    python benchmarks/small_day.py --old /path/to/old/tree [--new .] [--customers 10000] [--days 60]
+    python benchmarks/small_day.py --old /path/to/old/tree [--new .] [--customers 10000] [--days 60] [--settle 0]
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ import numba
 numba.set_num_threads(1)
 from sim import Simulation, load_scenario
 from sim._threads import engine_threads
-customers, days = int(sys.argv[1]), int(sys.argv[2])
+customers, days, settle = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 base = Simulation(load_scenario("beauty"), customers, seed=2)
+for _ in range(settle):
+    base.step()
 for _ in range(2):
     s = copy.deepcopy(base)
     for _ in range(days):
@@ -42,12 +45,12 @@ for line in sys.stdin:
 """
 
 
-def _worker(tree: str, customers: int, days: int) -> subprocess.Popen:
+def _worker(tree: str, customers: int, days: int, settle: int) -> subprocess.Popen:
     """A process timing the step of ``tree``'s engine on request, warmed up."""
     tree = os.path.abspath(tree)
     env = {**os.environ, "PYTHONPATH": tree, "NUMBA_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", WORKER, str(customers), str(days)], env=env, text=True, cwd=tree,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # cwd: python -c puts it first on sys.path
+    proc = subprocess.Popen([sys.executable, "-c", WORKER, str(customers), str(days), str(settle)], env=env, text=True,
+                            cwd=tree, stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # cwd: first on python -c's path
     assert proc.stdout is not None and proc.stdout.readline().strip() == f"ready {tree}"
     return proc
 
@@ -68,9 +71,11 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=10_000)
     ap.add_argument("--days", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--settle", type=int, default=0, help="untimed days the pool runs before it is timed")
     args = ap.parse_args()
     load = load_average()
-    workers = {"old": _worker(args.old, args.customers, args.days), "new": _worker(args.new, args.customers, args.days)}
+    workers = {side: _worker(tree, args.customers, args.days, args.settle)
+               for side, tree in (("old", args.old), ("new", args.new))}
     times: dict[str, list[float]] = {"old": [], "new": []}
     for r in range(args.repeats):
         for side in (("old", "new") if r % 2 == 0 else ("new", "old")):
@@ -79,7 +84,8 @@ def main() -> None:
         proc.stdin.close()  # type: ignore[union-attr]
         proc.wait()
     print(f"{args.customers:,} customers, contact-free step, one numba thread, CPU time per day, "
-          f"{args.repeats} alternations of {args.days} days; load {load} at the start, {load_average()} at the end")
+          f"{args.repeats} alternations of {args.days} days after {args.settle}; load {load} at the start, "
+          f"{load_average()} at the end")
     for side, ts in times.items():
         q = statistics.quantiles(ts, n=4)
         print(f"{side}: median {statistics.median(ts):7.1f} us  quartiles {q[0]:7.1f}-{q[2]:7.1f}  "

@@ -49,6 +49,10 @@ _FAN = S["fan_details"]
 _MCON, _MOFF, _MDSC, _FCON = S["male_contacts"], S["male_offers"], S["male_discounts"], S["fan_contacts"]
 _DETAILS = (1 << WECOM) | (1 << MOMENTS) | (1 << SMS)
 """Reach a fan's contact details give: SMS to the phone number, and the WeCom persona (with its Moments) added by it."""
+ADVOCATE_KEEP = 0.8
+"""An advocate stays one while their trust is at least this share of ``advocate_trust``."""
+MARGIN = 1e-6
+"""Relative widening of the rest pass's tests of an advocate's day (fastmath may round the two passes apart)."""
 ACTIVE_WINDOW_DAYS = 365
 """A customer is an active buyer if they bought from the brand within this many days."""
 
@@ -205,21 +209,24 @@ def book_landing(stats, b, price, market, seen, commission) -> float:
 
 
 @njit(cache=True, error_model="numpy", fastmath=True, inline="always")
-def rest_rows(first, day, k_organic, k_group, force, p, pull, trust_hit, p_leave, act_channel, cycle, dropout,
-              salience, fatigue, trust, deal, need_clock, status, reach, stage, last_purchase, events,
-              eventful):  # pragma: no cover - jitted
+def rest_rows(first, day, k_organic, k_group, k_referral, force, p, pull, trust_hit, p_leave, act_channel, cycle,
+              dropout, referral, salience, fatigue, trust, deal, need_clock, status, reach, stage, last_purchase,
+              events, eventful):  # pragma: no cover - jitted
     """The day of rows that only rest, over a slice of one block's rows whose groups rest alike today.
 
     Marks ``eventful`` the active rows that are contacted or whose need comes up, who drop out,
-    leave the group or are advocates: :func:`step_day` runs them through the full day. Every other
-    row is finished here, with the same formulas, branch-free so the loop vectorizes. ``first`` is
-    the row of slice element 0 (for the draws); ``pull`` today's event pull (cycles). Returns the
+    leave the group, or are advocates who may refer a friend or lose the stage today: :func:`step_day` runs
+    them through the full day. Every other row is finished here, with the same formulas, branch-free so
+    the loop vectorizes; an advocate's two tests are widened by :data:`MARGIN`, so a row the full day would
+    change is never finished here whatever the rounding. ``first`` is the row of slice element 0 (for the
+    draws); ``pull`` today's event pull (cycles). Returns the
     census of the finished rows: (salience, fatigue, trust, deal sums, reachable, unreachable,
     dropped, active buyers, on Moments).
     """
     sal_decay, fat_decay, deal_decay, rival = p.salience_decay, p.fatigue_decay, p.deal_decay, p.rival_fatigue
     hazard, onset, drop_sal = p.need_hazard, p.need_onset - pull, p.dropout_salience  # pulled: need comes earlier
     impulse = p.need_impulse
+    refer, demote_below = p.referral_mult * (1.0 + MARGIN), p.advocate_trust * ADVOCATE_KEEP * (1.0 + MARGIN)
     s_sal = s_fat = s_tr = s_dl = 0.0
     n_reach = n_unreach = n_drop = n_buyers = n_moments = 0.0
     for j in range(salience.shape[0]):
@@ -234,7 +241,8 @@ def rest_rows(first, day, k_organic, k_group, force, p, pull, trust_hit, p_leave
         need_hit = u21(obits, 0) < need_hazard(nc, 1.0 / cycle[j], hazard, onset, impulse)
         drop_hit = u21(obits, 2) < dropout_probability(dropout[j], sal, drop_sal)
         leave_hit = (in_group == 1) & (u24(draw(k_group, i), 0) < p_leave)
-        busy = active & (force | (act_channel[j] >= 0) | need_hit | drop_hit | leave_hit | (stage[j] == A5))
+        advocate = (stage[j] == A5) & ((u24(draw(k_referral, i), 0) < referral[j] * tr * refer) | (tr < demote_below))
+        busy = active & (force | (act_channel[j] >= 0) | need_hit | drop_hit | leave_hit | advocate)
         done = active & (not busy)
         eventful[j] = busy
         events[j] = 0
@@ -329,8 +337,8 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                 while e < hi and (day + g + 1) % 7 != 0 and g_trust_hit[g + 1] == hit:
                     g += 1
                     e = min((g + 1) * g_size, hi)
-            census = rest_rows(a, day, k_organic, k_group, full, p, ev_pull, hit, p_leave,
-                               act_channel[a:e], cycle[a:e], dropout[a:e], salience[a:e], fatigue[a:e],
+            census = rest_rows(a, day, k_organic, k_group, k_referral, full, p, ev_pull, hit, p_leave,
+                               act_channel[a:e], cycle[a:e], dropout[a:e], referral[a:e], salience[a:e], fatigue[a:e],
                                trust[a:e], deal[a:e], need_clock[a:e], status[a:e], reach[a:e], stage[a:e],
                                last_purchase[a:e], events[a:e], eventful[a - lo:e - lo])
             sum_sal += census[0]
@@ -579,7 +587,7 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                     stage[i] = A5
                 elif stage[i] < A4:
                     stage[i] = A4
-            elif stage[i] == A5 and tr < p.advocate_trust * 0.8:
+            elif stage[i] == A5 and tr < p.advocate_trust * ADVOCATE_KEEP:
                 stage[i] = A4
             if asked_ref or (stage[i] == A5 and u24(draw(k_referral, i), 0) < referral[i] * tr * p.referral_mult):
                 stats[b, _REF] += 1.0
