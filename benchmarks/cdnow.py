@@ -36,12 +36,15 @@ LAPSE = {"need_impulse": 1.0, "need_lapse_spread": 1.0}
 STEADY = {**LAPSE, "dropout_salience": 0.0}
 ROUTES = {"default": ({}, []), "lapse": (LAPSE, ["--fit", "dynamics.need_lapse"]),
           "lapse-steady": (STEADY, ["--fit", "dynamics.need_lapse"]),
-          "lapse-stationary": ({**STEADY, "share_floor": 1.0}, ["--fit", "dynamics.need_lapse"])}
+          "lapse-stationary": ({**STEADY, "share_floor": 1.0}, ["--fit", "dynamics.need_lapse"]),
+          "lapse-persist": (STEADY, ["--fit", "dynamics.need_lapse", "--persistence"])}
 """Base scenario values (``[dynamics]``) and extra ``siyu calibrate`` arguments of each route. ``lapse-steady``: a
 dropout that does not grow as the brand is forgotten (a log of transactions cannot tell salience, and through a
 long holdout ``beauty``'s factor 2 makes a forgotten customer leave three times as fast); ``lapse-stationary``:
 also a brand share that does not fall with salience (``share_floor`` 1), so no rate fades through a holdout
-without contacts."""
+without contacts; ``lapse-persist``: ``lapse-steady`` matching also the share of customers active in the middle third
+of the calibration period who repeat in the last third (``siyu calibrate --persistence``), which the
+``lapse-steady`` fits' own worlds put below the real panels' (``benchmarks/early_leaving.py``)."""
 HOLDOUT = re.compile(r"siyu ([\d.]+)% off the total \(curve MAPE ([\d.]+)%\), "
                      r"BG/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\), Pareto/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\)")
 BAND = re.compile(r"90% band in (\d+)% of the weeks")

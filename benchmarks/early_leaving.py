@@ -1,0 +1,212 @@
+"""An early or a steady leaving: statistics of the calibration period that tell a wide dropout spread from a narrow one.
+
+Two modes.
+
+``refit``: the fit of a panel's log with ``population.dropout_spread`` held at ``--spread`` (the other fitted
+parameters searched from a fit's scenario.toml), so that two scenarios match the existing statistics about
+equally but differ in the spread; prints the values and the misfit criterion J of both (same simulation seed).
+
+    python benchmarks/early_leaving.py refit --transactions DIR/panel_5.csv --scenario DIR/lapse-steady_p5_s0/scenario.toml
+        --spread 1.5
+
+``check``: engine cohorts with CDNOW's design (first orders over the first 84 days of a 273-day calibration
+period, then 39 holdout weeks; ``benchmarks/cohort_conditioning.py``'s ``cohort``) from each scenario, several
+seeds at ``--customers``; prints each candidate statistic's mean and seed-to-seed sd, and the holdout's repeat
+rate over the calibration's last 13 weeks (the quantity the forecast inherits). ``--transactions`` adds the real
+panels' values.
+
+    python benchmarks/early_leaving.py check --scenario A.toml --scenario B.toml:population.dropout_sigma=1.5,...
+        --seeds 0 1 2 3 4 5 --customers 2400 [--transactions DIR/panel_1.csv ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from experiments.calibrate import fit as F  # noqa: E402
+from experiments.calibrate.history import daily, histories  # noqa: E402
+from experiments.logs.transactions import read_transactions  # noqa: E402
+from sim.config import apply_overrides, load_scenario  # noqa: E402
+
+END = date(1997, 9, 30).toordinal()
+DAYS, WINDOW, HOLDOUT = 273, 84, 273
+
+
+def candidates(cust: np.ndarray, day: np.ndarray, end: int) -> dict[str, float]:
+    """Candidate statistics of the calibration period (days <= ``end``) of one transaction per (customer, day)."""
+    cal = day <= end
+    cust, day = cust[cal], day[cal]
+    n = int(cust.max()) + 1
+    first = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first, cust, day)
+    start = int(first.min())
+    third = (end - start) // 3
+    rep = day > first[cust]
+    early = np.bincount(cust, weights=rep & (day <= start + third), minlength=n)
+    mid = np.bincount(cust, weights=rep & (day > end - 2 * third) & (day <= end - third), minlength=n)
+    late = np.bincount(cust, weights=rep & (day > end - third), minlength=n)
+    x = np.bincount(cust, weights=rep, minlength=n)
+    out = {}
+    e = early > 0
+    m = mid > 0
+    out["P(late|mid)"] = float(np.mean(late[m] > 0))
+    out["P(mid|early)"] = float(np.mean(mid[e] > 0))
+    out["P(late|early,mid)"] = float(np.mean(late[e & m] > 0))
+    out["P(late|early,~mid)"] = float(np.mean(late[e & ~m] > 0))
+    out["early: late/mid"] = float(late[e].sum() / max(mid[e].sum(), 1))
+    out["all: late/mid"] = float(late.sum() / max(mid.sum(), 1))
+    before = early + mid
+    two = before >= 2
+    out["P(late|2+ before)"] = float(np.mean(late[two] > 0))
+    out["P(late|1 before)"] = float(np.mean(late[before == 1] > 0))
+    out["2+ before: late/before"] = float(late[two].sum() / max(before[two].sum(), 1))
+    out["early: P(late)/P(mid)"] = float(np.mean(late[e] > 0) / max(np.mean(mid[e] > 0), 1e-9))
+    # the weekly repeat curve over the calibration's last 26 weeks, in four bins: second difference of logs
+    w = (end - day[rep]) // 7
+    b = [np.sum((w >= lo) & (w < hi)) for lo, hi in ((20, 26), (13, 20), (7, 13), (0, 7))]
+    b = [bb / (hi - lo) for bb, (lo, hi) in zip(b, ((20, 26), (13, 20), (7, 13), (0, 7)))]
+    out["curvature"] = float(math.log(b[3] / b[2]) - math.log(b[1] / b[0]))
+    # lapsed repeaters: share of customers with a repeat whose last purchase is over 13 weeks before the end
+    last = np.zeros(n, np.int64)
+    np.maximum.at(last, cust, day)
+    r1 = x > 0
+    out["repeaters silent 13w+"] = float(np.mean(end - last[r1] > 91))
+    out["2+ repeats silent 13w+"] = float(np.mean(end - last[x >= 2] > 91))
+    return out
+
+
+def holdout_ratio(cust: np.ndarray, day: np.ndarray, end: int, weeks: int = 39) -> float:
+    """Repeat rate in the ``weeks`` after ``end`` over that in the calibration's last 13 weeks."""
+    n = int(cust.max()) + 1
+    first = np.full(n, np.iinfo(np.int64).max)
+    np.minimum.at(first, cust, day)
+    rep = day > first[cust]
+    late = np.sum(rep & (day > end - 91) & (day <= end))
+    after = np.sum((day > end) & (day <= end + 7 * weeks))
+    return float(after / weeks / (late / 13))
+
+
+def scenario_of(spec: str):
+    """``PATH[:name=value,...]``: a scenario.toml with overrides."""
+    path, _, sets = spec.partition(":")
+    sc = load_scenario(path)
+    if sets:
+        sc = apply_overrides(sc, {k: float(v) for k, v in (s.split("=") for s in sets.split(","))}, "early_leaving")
+    return sc
+
+
+def check(args: argparse.Namespace) -> None:
+    from cohort_conditioning import cohort
+
+    table: dict[str, dict[str, list[float]]] = {}
+    for spec in args.scenario:
+        sc = scenario_of(spec)
+        rows: dict[str, list[float]] = {}
+        started = time.perf_counter()
+        for seed in args.seeds:
+            cust, day, _, _ = cohort(sc, args.customers, DAYS, WINDOW, HOLDOUT, seed)
+            order = np.lexsort((day, cust))
+            cust, day = cust[order], day[order]
+            key = np.unique(cust * 10_000 + day)  # one transaction per customer and day
+            cust, day = key // 10_000, key % 10_000
+            stats = candidates(cust, day, DAYS - 1)
+            stats["holdout / last 13 weeks"] = holdout_ratio(cust, day, DAYS - 1)
+            for k, v in stats.items():
+                rows.setdefault(k, []).append(v)
+        pop = sc.population
+        label = (f"{Path(spec.partition(':')[0]).parent.name} spread {pop.dropout_sigma:.3g} dropout "
+                 f"{pop.dropout_per_year:.3g} cycle {pop.cycle_median_days:.3g} ({pop.cycle_sigma:.3g}) lapse "
+                 f"{sc.dynamics.need_lapse:.3g}")
+        table[label] = rows
+        print(f"# {label}: {len(args.seeds)} seeds in {time.perf_counter() - started:.0f} s", flush=True)
+    for path in args.transactions:
+        tx = read_transactions(path, calibration_end=END)
+        cust, day, _ = daily(tx)
+        stats = candidates(cust, day, END)
+        stats["holdout / last 13 weeks"] = holdout_ratio(cust, day, END)
+        table[f"real {path.stem}"] = {k: [v] for k, v in stats.items()}
+    names = list(next(iter(table.values())))
+    if args.pair:  # scenario k is the fit of transactions k: (real - fitted world) / the world's seed-to-seed sd
+        worlds, reals = list(table.values())[:len(args.scenario)], list(table.values())[len(args.scenario):]
+        print("| statistic | " + " | ".join(p.stem for p in args.transactions) + " | mean z |")
+        print("|---|" + "---:|" * (len(reals) + 1))
+        for k in names:
+            z = [(r[k][0] - np.mean(w[k])) / np.std(w[k], ddof=1) for w, r in zip(worlds, reals)]
+            print(f"| {k} | " + " | ".join(f"{np.mean(w[k]):.3f}/{r[k][0]:.3f} ({v:+.1f})"
+                                           for w, r, v in zip(worlds, reals, z)) + f" | {np.mean(z):+.2f} |")
+        return
+    print("| statistic | " + " | ".join(table) + " |")
+    print("|---|" + "---:|" * len(table))
+    for k in names:
+        cells = []
+        for rows in table.values():
+            v = np.asarray(rows[k])
+            cells.append(f"{v.mean():.4f} (sd {v.std(ddof=1):.4f})" if v.size > 1 else f"{v[0]:.4f}")
+        print(f"| {k} | " + " | ".join(cells) + " |")
+
+
+def refit(args: argparse.Namespace) -> None:
+    tx = read_transactions(args.transactions, calibration_end=END)
+    h = histories(tx, END)
+    fitted = load_scenario(args.scenario)
+    names = tuple(n for n in F.FITTED if n != "population.dropout_sigma") + ("dynamics.need_lapse",)
+    all_names = F.FITTED + ("dynamics.need_lapse",)
+    design = F.Design.of(h)
+    from experiments.calibrate import auxiliary
+    aux = auxiliary.fit(h)
+    rows = (0, 1, 2)
+    target, sigma = F.observed(h, aux, rows)
+    weight = np.linalg.pinv(sigma)
+    theta0 = np.log([F.scenario_value(fitted, n) for n in all_names])
+    b0, log0 = F._binding(fitted, all_names, rows, design, aux.beta, args.seed, theta0)
+    d0 = F._distance(target - b0, weight) / F.simulation_factor(h.n, log0.histories.n)
+    print(f"the fit as it stands: J {d0:.2f}; " + ", ".join(f"{n} {F.scenario_value(fitted, n):.4g}"
+                                                          for n in all_names), flush=True)
+    base = apply_overrides(fitted, {"population.dropout_sigma": args.spread}, "early_leaving")
+
+    def binding(t):
+        return F._binding(base, names, rows, design, aux.beta, args.seed, t)
+
+    started = time.perf_counter()
+    d, theta, b, log, _ = F.search(binding, np.log([F.scenario_value(base, n) for n in names]), target, weight,
+                                   names=names)
+    j = d / F.simulation_factor(h.n, log.histories.n)
+    print(f"spread held at {args.spread}: J {j:.2f} ({time.perf_counter() - started:.0f} s); "
+          + ", ".join(f"{n}={math.exp(t):.4g}" for n, t in zip(names, theta)))
+    print("statistics: data " + " ".join(f"{v:.4f}" for v in target))
+    print("   as fitted " + " ".join(f"{v:.4f}" for v in b0))
+    print(f"   spread {args.spread} " + " ".join(f"{v:.4f}" for v in b))
+    print("   data SE  " + " ".join(f"{v:.4f}" for v in np.sqrt(np.diag(sigma))))
+    print("override: " + ",".join(f"{n}={math.exp(t):.6g}" for n, t in zip(names, theta))
+          + f",population.dropout_sigma={args.spread}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="mode", required=True)
+    c = sub.add_parser("check")
+    c.add_argument("--scenario", action="append", required=True)
+    c.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5])
+    c.add_argument("--customers", type=int, default=2400)
+    c.add_argument("--transactions", type=Path, nargs="*", default=[])
+    c.add_argument("--pair", action="store_true", help="scenario k is the fit of transactions k: print z-scores")
+    r = sub.add_parser("refit")
+    r.add_argument("--transactions", type=Path, required=True)
+    r.add_argument("--scenario", required=True)
+    r.add_argument("--spread", type=float, default=1.5)
+    r.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    (check if args.mode == "check" else refit)(args)
+
+
+if __name__ == "__main__":
+    main()
