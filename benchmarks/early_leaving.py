@@ -6,8 +6,8 @@ Two modes.
 parameters searched from a fit's scenario.toml), so that two scenarios match the existing statistics about
 equally but differ in the spread; prints the values and the misfit criterion J of both (same simulation seed).
 
-    python benchmarks/early_leaving.py refit --transactions DIR/panel_5.csv --scenario DIR/lapse-steady_p5_s0/scenario.toml
-        --spread 1.5
+    python benchmarks/early_leaving.py refit --transactions DIR/panel_5.csv
+        --scenario DIR/lapse-steady_p5_s0/scenario.toml --spread 1.5
 
 ``check``: engine cohorts with CDNOW's design (first orders over the first 84 days of a 273-day calibration
 period, then 39 holdout weeks; ``benchmarks/cohort_conditioning.py``'s ``cohort``) from each scenario, several
@@ -105,6 +105,7 @@ def scenario_of(spec: str):
 
 
 def check(args: argparse.Namespace) -> None:
+    """Each scenario's candidate statistics over the seeds (mean, sd), and the real logs' values."""
     from cohort_conditioning import cohort
 
     table: dict[str, dict[str, list[float]]] = {}
@@ -155,6 +156,7 @@ def check(args: argparse.Namespace) -> None:
 
 
 def refit(args: argparse.Namespace) -> None:
+    """The fit's search with the dropout spread held at ``--spread``, from the fit's values; J of both."""
     tx = read_transactions(args.transactions, calibration_end=END)
     h = histories(tx, END)
     fitted = load_scenario(args.scenario)
@@ -191,6 +193,7 @@ def refit(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    """``check`` or ``refit``."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="mode", required=True)
     c = sub.add_parser("check")
