@@ -75,6 +75,15 @@ def candidates(cust: np.ndarray, day: np.ndarray, end: int) -> dict[str, float]:
     b = [np.sum((w >= lo) & (w < hi)) for lo, hi in ((20, 26), (13, 20), (7, 13), (0, 7))]
     b = [bb / (hi - lo) for bb, (lo, hi) in zip(b, ((20, 26), (13, 20), (7, 13), (0, 7)))]
     out["curvature"] = float(math.log(b[3] / b[2]) - math.log(b[1] / b[0]))
+    # the repeat rate by age (weeks since the customer's first order), per customer-week observed in the band
+    age = (day - first[cust]) // 7
+    r = []
+    for lo, hi in ((0, 13), (13, 26), (26, 39)):
+        seen = np.clip(np.minimum(hi, (end - first + 1) / 7) - lo, 0, None).sum()
+        r.append(np.sum(rep & (age >= lo) & (age < hi)) / seen)
+    out["age: r(13-26)/r(0-13)"] = float(r[1] / r[0])
+    out["age: r(26-39)/r(13-26)"] = float(r[2] / r[1])
+    out["age curvature"] = float(math.log(r[2] / r[1]) - math.log(r[1] / r[0]))
     # lapsed repeaters: share of customers with a repeat whose last purchase is over 13 weeks before the end
     last = np.zeros(n, np.int64)
     np.maximum.at(last, cust, day)

@@ -168,3 +168,13 @@ def test_the_persistence_of_active_customers_moves_with_the_dropout_spread_and_i
         got.append((p, se, int(active.sum())))
     (narrow, se_n, _), (wide, se_w, _) = got
     assert (wide - narrow) / math.hypot(se_n, se_w) > 4, got
+
+
+def test_only_a_fitted_parameter_can_be_held():
+    """``siyu calibrate --hold NAME`` keeps a parameter of :data:`FITTED` at the base value; any other name is refused
+    before any work (the CLI limits the choice to the same names)."""
+    from experiments.calibrate.fit import FITTED, calibrate
+    from experiments.cli.commands.calibrate import FITTED_NAMES
+    assert FITTED_NAMES == FITTED
+    with pytest.raises(ValueError, match="cannot hold dynamics.need_lapse"):
+        calibrate(None, load_scenario("beauty"), np.zeros(1), hold=("dynamics.need_lapse",))

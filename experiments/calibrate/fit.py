@@ -317,7 +317,7 @@ def optional(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int = 0,
               iterations: int = ITERATIONS, cohort: str = "auto", min_pool: int = MIN_POOL,
               starts: int = STARTS, also: tuple[str, ...] = (), basins: int = 1,
-              extra: tuple[str, ...] = EXTRA_NAMES) -> Calibration:
+              extra: tuple[str, ...] = EXTRA_NAMES, hold: tuple[str, ...] = ()) -> Calibration:
     """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring).
 
     ``cohort`` and ``min_pool``: how the log was observed and the smallest simulated pool (:meth:`Design.of`).
@@ -326,13 +326,17 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     searches in all when the fit passes the misfit test, the others started far from the fits found so far;
     the best that passes is the estimate, the others that pass are kept as :class:`Basin` for the forecast's
     mixture. ``extra``: the statistics matched beside the auxiliary estimates (:data:`EXTRA_NAMES`, and
-    :data:`PERSISTENCE` with ``siyu calibrate --persistence``).
+    :data:`PERSISTENCE` with ``siyu calibrate --persistence``). ``hold``: names of :data:`FITTED` kept at the base
+    scenario's value (``siyu calibrate --hold``).
     """
+    unknown = [n for n in hold if n not in FITTED]
+    if unknown:
+        raise ValueError(f"cannot hold {', '.join(unknown)}: only {', '.join(FITTED)} are fitted by default")
     design = Design.of(h, cohort, min_pool)
     aux_data = auxiliary.fit(h)
-    names = list(FITTED) + list(optional(also))
+    names = [n for n in FITTED if n not in hold] + list(optional(also))
     rows = [0, 1, 2]
-    fixed: dict[str, str] = {}
+    fixed: dict[str, str] = {n: "held at the base scenario's value (--hold)" for n in hold}
     lo_delta = auxiliary.BOUNDS[2][0]
     if aux_data.beta[2] < lo_delta + 0.5:
         rows.remove(2)
