@@ -15,6 +15,10 @@ seeds at ``--customers``; prints each candidate statistic's mean and seed-to-see
 rate over the calibration's last 13 weeks (the quantity the forecast inherits). ``--transactions`` adds the real
 panels' values.
 
+``log``: one such engine cohort written as transactions.csv (CDNOW's calendar), to calibrate with known truth.
+
+    python benchmarks/early_leaving.py log --scenario A.toml --seed 1 --out DIR/engine.csv
+
     python benchmarks/early_leaving.py check --scenario A.toml --scenario B.toml:population.dropout_sigma=1.5,...
         --seeds 0 1 2 3 4 5 --customers 2400 [--transactions DIR/panel_1.csv ...]
 """
@@ -201,6 +205,29 @@ def refit(args: argparse.Namespace) -> None:
           + f",population.dropout_sigma={args.spread}")
 
 
+def write_log(args: argparse.Namespace) -> None:
+    """An engine cohort with CDNOW's design and calendar written as transactions.csv for ``siyu calibrate``.
+
+    Day 0 is 1997-01-01, the calibration end 1997-09-30, then 39 more weeks; amounts are lognormal with the
+    scenario's order-value median and spread (drawn here with numpy, not by the engine).
+    """
+    from cohort_conditioning import cohort
+
+    sc = scenario_of(args.scenario)
+    cust, day, _, _ = cohort(sc, args.customers, DAYS, WINDOW, HOLDOUT, args.seed)
+    key = np.unique(cust * 10_000 + day)
+    cust, day = key // 10_000, key % 10_000
+    amount = np.random.default_rng(args.seed).lognormal(math.log(sc.population.order_value_median),
+                                                        sc.population.order_value_sigma, cust.size)
+    start = END - (DAYS - 1)
+    with open(args.out, "w", encoding="utf-8") as f:
+        f.write("customer_id,date,amount\n")
+        for c, d, a in zip(cust, day, amount):
+            f.write(f"c{c},{date.fromordinal(int(start + d)).isoformat()},{a:.2f}\n")
+    print(f"{args.out}: {np.unique(cust).size} customers, {cust.size} transactions, holdout / last 13 weeks "
+          f"{holdout_ratio(cust, day, DAYS - 1):.3f}")
+
+
 def main() -> None:
     """``check`` or ``refit``."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -216,8 +243,13 @@ def main() -> None:
     r.add_argument("--scenario", required=True)
     r.add_argument("--spread", type=float, default=1.5)
     r.add_argument("--seed", type=int, default=0)
+    w = sub.add_parser("log")
+    w.add_argument("--scenario", required=True)
+    w.add_argument("--customers", type=int, default=2357)
+    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    (check if args.mode == "check" else refit)(args)
+    {"check": check, "refit": refit, "log": write_log}[args.mode](args)
 
 
 if __name__ == "__main__":
