@@ -208,8 +208,10 @@ def refit(args: argparse.Namespace) -> None:
 def write_log(args: argparse.Namespace) -> None:
     """An engine cohort with CDNOW's design and calendar written as transactions.csv for ``siyu calibrate``.
 
-    Day 0 is 1997-01-01, the calibration end 1997-09-30, then 39 more weeks; amounts are lognormal with the
-    scenario's order-value median and spread (drawn here with numpy, not by the engine).
+    Day 0 is 1997-01-01, the calibration end 1997-09-30, then 39 more weeks; each customer's usual amount is
+    lognormal with the scenario's order-value median and spread, each order that times a lognormal noise of log-sd
+    0.3 (drawn here with numpy, not by the engine; with no noise within customers the order-value fit's Hessian is
+    singular and ``siyu calibrate`` stops).
     """
     from cohort_conditioning import cohort
 
@@ -217,8 +219,10 @@ def write_log(args: argparse.Namespace) -> None:
     cust, day, _, _ = cohort(sc, args.customers, DAYS, WINDOW, HOLDOUT, args.seed)
     key = np.unique(cust * 10_000 + day)
     cust, day = key // 10_000, key % 10_000
-    amount = np.random.default_rng(args.seed).lognormal(math.log(sc.population.order_value_median),
-                                                        sc.population.order_value_sigma, cust.size)
+    rng = np.random.default_rng(args.seed)  # each customer's usual order, then noise within a customer (0.3)
+    usual = rng.lognormal(math.log(sc.population.order_value_median), sc.population.order_value_sigma,
+                          int(cust.max()) + 1)
+    amount = usual[cust] * rng.lognormal(0.0, 0.3, cust.size)
     start = END - (DAYS - 1)
     with open(args.out, "w", encoding="utf-8") as f:
         f.write("customer_id,date,amount\n")
