@@ -15,6 +15,11 @@ seeds at ``--customers``; prints each candidate statistic's mean and seed-to-see
 rate over the calibration's last 13 weeks (the quantity the forecast inherits). ``--transactions`` adds the real
 panels' values.
 
+``age``: the repeat rate by weeks since the first order (bands of 13 weeks to 78), through the holdout, of real logs
+(their mean) and of engine cohorts from each scenario (``--customers``, ``--seeds``).
+
+    python benchmarks/early_leaving.py age --transactions DIR/panel_1.csv ... --scenario A.toml --seeds 0 1 2 3
+
 ``log``: one such engine cohort written as transactions.csv (CDNOW's calendar), to calibrate with known truth.
 
     python benchmarks/early_leaving.py log --scenario A.toml --seed 1 --out DIR/engine.csv
@@ -232,6 +237,45 @@ def write_log(args: argparse.Namespace) -> None:
           f"{holdout_ratio(cust, day, DAYS - 1):.3f}")
 
 
+AGES = ((1, 13), (13, 26), (26, 39), (39, 52), (52, 65), (65, 78))
+"""Bands of weeks since a customer's first order (``age``)."""
+
+
+def by_age(cust: np.ndarray, day: np.ndarray, last_day: int) -> np.ndarray:
+    """Repeat transactions a customer-week in each band of :data:`AGES`, over the weeks each customer is seen."""
+    n = int(cust.max()) + 1
+    first = np.full(n, 10 ** 9)
+    np.minimum.at(first, cust, day)
+    rep = day > first[cust]
+    age = (day - first[cust]) // 7
+    out = []
+    for lo, hi in AGES:
+        seen = np.clip(np.minimum(hi, (last_day - first + 1) / 7) - lo, 0, None).sum()
+        out.append(np.sum(rep & (age >= lo) & (age < hi)) / seen if seen > 0 else np.nan)
+    return np.array(out)
+
+
+def age(args: argparse.Namespace) -> None:
+    """The repeat rate by weeks since the first order through the holdout: the real panels' mean, each scenario's."""
+    from cohort_conditioning import cohort
+
+    if args.transactions:
+        rows = []
+        for path in args.transactions:
+            cust, day, _ = daily(read_transactions(path, calibration_end=END))
+            keep = day <= END + HOLDOUT
+            rows.append(by_age(cust[keep], day[keep], END + HOLDOUT))
+        print(f"real ({len(rows)} logs) mean: " + " ".join(f"{v:.4f}" for v in np.mean(rows, 0))
+              + "; sd across logs: " + " ".join(f"{v:.4f}" for v in np.std(rows, 0)))
+    for spec in args.scenario:
+        rates = []
+        for seed in args.seeds:
+            cust, day, _, _ = cohort(scenario_of(spec), args.customers, DAYS, WINDOW, HOLDOUT, seed)
+            key = np.unique(cust * 10_000 + day)
+            rates.append(by_age(key // 10_000, key % 10_000, DAYS - 1 + HOLDOUT))
+        print(f"{spec}: " + " ".join(f"{v:.4f}" for v in np.mean(rates, 0)))
+
+
 def main() -> None:
     """``check`` or ``refit``."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -252,8 +296,13 @@ def main() -> None:
     w.add_argument("--customers", type=int, default=2357)
     w.add_argument("--seed", type=int, default=0)
     w.add_argument("--out", type=Path, required=True)
+    a = sub.add_parser("age")
+    a.add_argument("--scenario", action="append", default=[])
+    a.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    a.add_argument("--customers", type=int, default=6000)
+    a.add_argument("--transactions", type=Path, nargs="*", default=[])
     args = ap.parse_args()
-    {"check": check, "refit": refit, "log": write_log}[args.mode](args)
+    {"check": check, "refit": refit, "log": write_log, "age": age}[args.mode](args)
 
 
 if __name__ == "__main__":
