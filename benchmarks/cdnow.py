@@ -36,12 +36,19 @@ LAPSE = {"need_impulse": 1.0, "need_lapse_spread": 1.0}
 STEADY = {**LAPSE, "dropout_salience": 0.0}
 ROUTES = {"default": ({}, []), "lapse": (LAPSE, ["--fit", "dynamics.need_lapse"]),
           "lapse-steady": (STEADY, ["--fit", "dynamics.need_lapse"]),
-          "lapse-stationary": ({**STEADY, "share_floor": 1.0}, ["--fit", "dynamics.need_lapse"])}
+          "lapse-stationary": ({**STEADY, "share_floor": 1.0}, ["--fit", "dynamics.need_lapse"]),
+          "lapse-persist": (STEADY, ["--fit", "dynamics.need_lapse", "--persistence"]),
+          "lapse-core": ({**STEADY, "population.dropout_sigma": 2.5},
+                         ["--fit", "dynamics.need_lapse", "--persistence", "--hold", "population.dropout_sigma"])}
 """Base scenario values (``[dynamics]``) and extra ``siyu calibrate`` arguments of each route. ``lapse-steady``: a
 dropout that does not grow as the brand is forgotten (a log of transactions cannot tell salience, and through a
 long holdout ``beauty``'s factor 2 makes a forgotten customer leave three times as fast); ``lapse-stationary``:
 also a brand share that does not fall with salience (``share_floor`` 1), so no rate fades through a holdout
-without contacts."""
+without contacts; ``lapse-persist``: ``lapse-steady`` matching also the share of customers active in the middle third
+of the calibration period who repeat in the last third (``siyu calibrate --persistence``), which the
+``lapse-steady`` fits' own worlds put below the real panels' (``benchmarks/early_leaving.py``); ``lapse-core``: the
+same with the dropout spread held at 2.5 (an early leaving: the leavers go in the first months, a loyal core stays),
+not fitted. A ``population.`` key is set in ``[population]``."""
 HOLDOUT = re.compile(r"siyu ([\d.]+)% off the total \(curve MAPE ([\d.]+)%\), "
                      r"BG/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\), Pareto/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\)")
 BAND = re.compile(r"90% band in (\d+)% of the weeks")
@@ -50,17 +57,19 @@ MISFIT = re.compile(r"misfit J = ([\d.]+) on (\d+) df \(p = ([^)]+)\)")
 
 def base_file(route: str, out: Path) -> str:
     """The base scenario of ``route``: a preset name, or a file written under ``out``."""
-    dynamics = ROUTES[route][0]
-    if not dynamics:
+    values = ROUTES[route][0]
+    if not values:
         return "beauty"
     text = (ROOT / "sim" / "presets" / "beauty.toml").read_text(encoding="utf-8")
-    head, section = text.split("[dynamics]\n", 1)
-    section, tail = (section.split("\n[", 1) + [""])[:2]
-    for k, v in dynamics.items():  # a value the preset sets is replaced, others are added
+    for key, v in values.items():  # a value the preset sets is replaced, others are added
+        part, k = key.split(".", 1) if "." in key else ("dynamics", key)
+        head, section = text.split(f"[{part}]\n", 1)
+        section, tail = (section.split("\n[", 1) + [""])[:2]
         section, found = re.subn(rf"^{k} = .*$", f"{k} = {v}", section, count=1, flags=re.M)
         section = section if found else f"{k} = {v}\n{section}"
+        text = f"{head}[{part}]\n{section}" + (f"\n[{tail}" if tail else "")
     path = out / f"base_{route}.toml"
-    path.write_text(f"{head}[dynamics]\n{section}" + (f"\n[{tail}" if tail else ""), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return str(path)
 
 

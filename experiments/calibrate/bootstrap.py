@@ -53,11 +53,11 @@ def refit(cal: Calibration, replicate: int, seed: int, steps: int = STEPS) -> np
     m = cal.matched
     assert m is not None, "a Calibration from calibrate()"
     log = simulate_design(cal.scenario, data_design(cal), replicate_seed(seed, replicate, DATA))
-    target = statistics(log.histories, m.rows, m.aux_start)
+    target = statistics(log.histories, m.rows, m.aux_start, m.extra)
     sim_seed = replicate_seed(seed, replicate, REFIT)
 
     def binding(t: np.ndarray):
-        return _binding(cal.base, m.names, m.rows, cal.design, m.aux_start, sim_seed, t)
+        return _binding(cal.base, m.names, m.rows, cal.design, m.aux_start, sim_seed, t, m.extra)
 
     return search(binding, start(cal.base, m.names), target, m.weight, steps)[1]
 
@@ -82,13 +82,13 @@ def newton_refit(cal: Calibration, replicate: int, seed: int, jac: np.ndarray, s
     m = cal.matched
     assert m is not None, "a Calibration from calibrate()"
     log = simulate_design(cal.scenario, data_design(cal), replicate_seed(seed, replicate, DATA))
-    target = statistics(log.histories, m.rows, m.aux_start)
+    target = statistics(log.histories, m.rows, m.aux_start, m.extra)
     sim_seed = replicate_seed(seed, replicate, REFIT)
     box = log_box(m.names)
     t = np.asarray(m.theta, np.float64).copy()
     best, best_d = t, np.inf
     for k in range(steps):
-        resid = target - _binding(cal.base, m.names, m.rows, cal.design, m.aux_start, sim_seed, t)[0]
+        resid = target - _binding(cal.base, m.names, m.rows, cal.design, m.aux_start, sim_seed, t, m.extra)[0]
         d = _distance(resid, m.weight)
         if k > 0 and d < best_d:
             best, best_d = t.copy(), d

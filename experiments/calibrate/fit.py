@@ -65,6 +65,11 @@ dispersed than Poisson and the auxiliary spread's estimate sits at its lower bou
 5 of 8 searches at or next to their start; the spread itself goes to 0 continuously."""
 EXTRA_NAMES = ("log_mean_repeats", "late_share", "mid_share", "frequent_late")
 """Statistics matched beside the auxiliary estimates (:func:`extra_statistics`)."""
+PERSISTENCE = "mid_late"
+"""A statistic matched only when asked for (``siyu calibrate --persistence``, :func:`extra_statistics`): the share of
+customers with a repeat in the middle third of the span who repeat in the last third. On CDNOW's nine extra panels
+the ``lapse-steady`` fits' own worlds put it 1.7-2.3 seed-to-seed SDs below the real panels' on eight of nine
+(docs/calibration.md, "An early or a steady leaving")."""
 FREQUENT = 3
 """Repeat transactions from which a customer counts as frequent (``frequent_late``, :func:`extra_statistics`)."""
 ITERATIONS = 12
@@ -221,6 +226,8 @@ class Matching:
     jac: np.ndarray
     aux_start: np.ndarray
     seed: int
+    extra: tuple[str, ...] = EXTRA_NAMES
+    """The statistics matched beside the auxiliary estimates (:func:`extra_statistics`)."""
 
 
 def simulate_design(scenario: Scenario, design: Design, seed: int, keep_state: bool = False) -> SimLog:
@@ -309,7 +316,8 @@ def optional(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int = 0,
               iterations: int = ITERATIONS, cohort: str = "auto", min_pool: int = MIN_POOL,
-              starts: int = STARTS, also: tuple[str, ...] = (), basins: int = 1) -> Calibration:
+              starts: int = STARTS, also: tuple[str, ...] = (), basins: int = 1,
+              extra: tuple[str, ...] = EXTRA_NAMES, hold: tuple[str, ...] = ()) -> Calibration:
     """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring).
 
     ``cohort`` and ``min_pool``: how the log was observed and the smallest simulated pool (:meth:`Design.of`).
@@ -317,13 +325,18 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     (:func:`scan_starts`, :class:`Misfit`). ``also``: names of :data:`OPTIONAL` fitted as well. ``basins``:
     searches in all when the fit passes the misfit test, the others started far from the fits found so far;
     the best that passes is the estimate, the others that pass are kept as :class:`Basin` for the forecast's
-    mixture.
+    mixture. ``extra``: the statistics matched beside the auxiliary estimates (:data:`EXTRA_NAMES`, and
+    :data:`PERSISTENCE` with ``siyu calibrate --persistence``). ``hold``: names of :data:`FITTED` kept at the base
+    scenario's value (``siyu calibrate --hold``).
     """
+    unknown = [n for n in hold if n not in FITTED]
+    if unknown:
+        raise ValueError(f"cannot hold {', '.join(unknown)}: only {', '.join(FITTED)} are fitted by default")
     design = Design.of(h, cohort, min_pool)
     aux_data = auxiliary.fit(h)
-    names = list(FITTED) + list(optional(also))
+    names = [n for n in FITTED if n not in hold] + list(optional(also))
     rows = [0, 1, 2]
-    fixed: dict[str, str] = {}
+    fixed: dict[str, str] = {n: "held at the base scenario's value (--hold)" for n in hold}
     lo_delta = auxiliary.BOUNDS[2][0]
     if aux_data.beta[2] < lo_delta + 0.5:
         rows.remove(2)
@@ -332,15 +345,15 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
             fixed[name] = ("the log shows no sign of dropout (auxiliary dropout rate at its lower bound): kept at "
                            "the base scenario's value")
     names_t = tuple(names)
-    target, sigma = observed(h, aux_data, rows)
+    target, sigma = observed(h, aux_data, rows, extra)
     weight = np.linalg.pinv(sigma)
-    stat_names = tuple(AUX_MATCHED[r] for r in rows) + EXTRA_NAMES
+    stat_names = tuple(AUX_MATCHED[r] for r in rows) + tuple(extra)
     history: list[dict[str, float]] = []
 
     def binding(t: np.ndarray) -> tuple[np.ndarray, SimLog]:
-        return _binding(base, names_t, tuple(rows), design, aux_data.beta, seed, t)
+        return _binding(base, names_t, tuple(rows), design, aux_data.beta, seed, t, extra)
 
-    scanned = scan_starts(base, names_t, tuple(rows), design, aux_data.beta, seed, target, weight)
+    scanned = scan_starts(base, names_t, tuple(rows), design, aux_data.beta, seed, target, weight, extra)
     df = len(stat_names) - len(names_t)
     found = None
     passing: list[tuple] = []
@@ -390,7 +403,7 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
                    for f in [simulation_factor(h.n, r[3].histories.n)])
     return Calibration(base, fitted, values, ses, fixed, aux_data, stat_names, target, np.sqrt(np.diag(sigma)), b, vf,
                        design, h, data_weekly, log, history,
-                       Matching(names_t, tuple(rows), theta, weight, jac, aux_data.beta, seed), cov_t,
+                       Matching(names_t, tuple(rows), theta, weight, jac, aux_data.beta, seed, tuple(extra)), cov_t,
                        j=d / factor, basins=others)
 
 
@@ -519,7 +532,8 @@ def search(binding, theta: np.ndarray, target: np.ndarray, weight: np.ndarray, i
 
 
 def scan_starts(base: Scenario, names: tuple[str, ...], rows: tuple[int, ...], design: Design, aux_start: np.ndarray,
-                seed: int, target: np.ndarray, weight: np.ndarray, points: int = START_POINTS) -> list[np.ndarray]:
+                seed: int, target: np.ndarray, weight: np.ndarray, extra: tuple[str, ...] = EXTRA_NAMES,
+                points: int = START_POINTS) -> list[np.ndarray]:
     """Where searches start: the base scenario's values and a scan's points, nearest the data first.
 
     Gauss-Newton from the base alone found CDNOW's fit (a 42-day cycle, matched statistics 6 SE apart at
@@ -538,7 +552,8 @@ def scan_starts(base: Scenario, names: tuple[str, ...], rows: tuple[int, ...], d
         unit = qmc.Sobol(len(names), scramble=True, seed=np.random.default_rng([seed, P_START])).random(points)
         candidates += list(lo + unit * (hi - lo))
     small = Design(design.days, design.first_window, min(design.pool, START_POOL), design.new, design.spans)
-    d = [_distance(target - _binding(base, names, rows, small, aux_start, seed, t)[0], weight) for t in candidates]
+    d = [_distance(target - _binding(base, names, rows, small, aux_start, seed, t, extra)[0], weight)
+         for t in candidates]
     return [candidates[k] for k in np.argsort(d, kind="stable")]
 
 
@@ -554,21 +569,22 @@ def start(base: Scenario, names: tuple[str, ...]) -> np.ndarray:
     return np.log([max(float(scenario_value(base, n)), LIMITS[n][0]) for n in names])
 
 
-def statistics(h: Histories, rows: tuple[int, ...], aux_start: np.ndarray) -> np.ndarray:
-    """The matched statistics of a log: the auxiliary estimates in ``rows``, then :data:`EXTRA_NAMES`."""
+def statistics(h: Histories, rows: tuple[int, ...], aux_start: np.ndarray,
+               extra: tuple[str, ...] = EXTRA_NAMES) -> np.ndarray:
+    """The matched statistics of a log: the auxiliary estimates in ``rows``, then ``extra`` (:data:`EXTRA_NAMES`)."""
     beta = auxiliary.fit(h, aux_start, covariance=False).beta
-    return np.concatenate([aux_matched(beta, rows), extra_statistics(h)[0]])
+    return np.concatenate([aux_matched(beta, rows), extra_statistics(h, extra)[0]])
 
 
-def observed(h: Histories, aux_data: auxiliary.AuxFit, rows: tuple[int, ...] | list[int]
-             ) -> tuple[np.ndarray, np.ndarray]:
+def observed(h: Histories, aux_data: auxiliary.AuxFit, rows: tuple[int, ...] | list[int],
+             extra: tuple[str, ...] = EXTRA_NAMES) -> tuple[np.ndarray, np.ndarray]:
     """The matched statistics of the data (s-hat: :func:`statistics`) and their joint covariance (Sigma).
 
     Sigma sums each customer's influence on every statistic (so their correlation counts); ``aux_data`` is the
     auxiliary fit of ``h`` with its influence.
     """
-    extra, extra_influence = extra_statistics(h)
-    target = np.concatenate([aux_matched(aux_data.beta, rows), extra])
+    values, extra_influence = extra_statistics(h, extra)
+    target = np.concatenate([aux_matched(aux_data.beta, rows), values])
     influence = np.concatenate([aux_data.influence[:, rows] * _aux_slopes(aux_data.beta, rows), extra_influence],
                                axis=1)
     return target, influence.T @ influence
@@ -589,14 +605,14 @@ def _aux_slopes(beta: np.ndarray, rows: tuple[int, ...] | list[int]) -> np.ndarr
 
 
 def _binding(base: Scenario, names: tuple[str, ...], rows: tuple[int, ...], design: Design, aux_start: np.ndarray,
-             seed: int, theta: np.ndarray) -> tuple[np.ndarray, SimLog]:
+             seed: int, theta: np.ndarray, extra: tuple[str, ...] = EXTRA_NAMES) -> tuple[np.ndarray, SimLog]:
     """s(theta): the matched statistics of the engine's log at ``theta`` with ``design``, simulated with ``seed``."""
     log = simulate_design(_scenario(base, names, theta), design, seed)
-    return statistics(log.histories, rows, aux_start), log
+    return statistics(log.histories, rows, aux_start, extra), log
 
 
-def extra_statistics(h: Histories) -> tuple[np.ndarray, np.ndarray]:
-    """:data:`EXTRA_NAMES` of a log and each customer's influence on them (n x 4, delta method).
+def extra_statistics(h: Histories, extra: tuple[str, ...] = EXTRA_NAMES) -> tuple[np.ndarray, np.ndarray]:
+    """``extra`` (:data:`EXTRA_NAMES`, :data:`PERSISTENCE`) of a log and each customer's influence on them (n x k).
 
     The log of the mean repeat transactions pins the level of the tracking curve (the auxiliary model's
     lognormal tail need not match the engine's); the shares of repeats in the last and the middle third of
@@ -607,7 +623,9 @@ def extra_statistics(h: Histories) -> tuple[np.ndarray, np.ndarray]:
     (a lapse that varies: those who keep buying are those who rarely lapse); on CDNOW, fits that matched the
     other statistics equally well forecast the holdout 2% or 21% short depending on that spread.
     A log with no frequent customer gives the share 0 and no variance: the fit's weight (a pseudo-inverse)
-    then ignores it.
+    then ignores it. :data:`PERSISTENCE` (matched only when asked for) is the share of the customers active in the
+    middle third (a repeat there) who repeat in the last third: how many of the customers still buying go on
+    buying, where the shares above count transactions (a few heavy buyers can make them).
     """
     x = h.x.astype(np.float64)
     n, total = x.size, max(float(x.sum()), 1.0)
@@ -617,9 +635,15 @@ def extra_statistics(h: Histories) -> tuple[np.ndarray, np.ndarray]:
     still = frequent * (h.late > 0)
     n_frequent = max(float(frequent.sum()), 1.0)
     share = float(still.sum()) / n_frequent
-    influence = np.stack([(x - mean) / (n * mean), (h.late - late * x) / total, (h.mid - mid * x) / total,
-                          (still - share * frequent) / n_frequent], axis=1)
-    return np.array([np.log(mean), late, mid, share]), influence
+    active = (h.mid > 0).astype(np.float64)
+    kept = active * (h.late > 0)
+    n_active = max(float(active.sum()), 1.0)
+    persist = float(kept.sum()) / n_active
+    every = {"log_mean_repeats": (np.log(mean), (x - mean) / (n * mean)),
+             "late_share": (late, (h.late - late * x) / total), "mid_share": (mid, (h.mid - mid * x) / total),
+             "frequent_late": (share, (still - share * frequent) / n_frequent),
+             PERSISTENCE: (persist, (kept - persist * active) / n_active)}
+    return np.array([every[k][0] for k in extra]), np.stack([every[k][1] for k in extra], axis=1)
 
 
 def _distance(resid: np.ndarray, weight: np.ndarray) -> float:

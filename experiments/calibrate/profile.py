@@ -74,7 +74,7 @@ def binding_of(cal: Calibration):
     assert m is not None, "a Calibration from calibrate()"
 
     def binding(t: np.ndarray) -> np.ndarray:
-        return _binding(cal.base, m.names, m.rows, cal.design, m.aux_start, m.seed, t)[0]
+        return _binding(cal.base, m.names, m.rows, cal.design, m.aux_start, m.seed, t, m.extra)[0]
     return binding
 
 
@@ -91,7 +91,7 @@ def central_jacobian(binding, theta: np.ndarray, step: float = STEP) -> np.ndarr
 def sandwich(cal: Calibration, jac: np.ndarray) -> np.ndarray:
     """(J'WJ)^-1 J'W Sigma W J (J'WJ)^-1 (1 + n/n_sim) at slopes ``jac``: the fit's covariance formula."""
     m = cal.matched
-    _, sigma = observed(cal.data, cal.aux_data, m.rows)
+    _, sigma = observed(cal.data, cal.aux_data, m.rows, m.extra)
     return sandwich_covariance(jac, m.weight, sigma, simulation_factor(cal.data.n, cal.sim.histories.n))
 
 

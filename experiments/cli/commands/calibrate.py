@@ -10,6 +10,10 @@ from typing import Any
 from experiments.cli.options import DEFAULT_SCENARIO, positive_int, seed_int
 from experiments.console import console, count, out_console, with_progress
 
+FITTED_NAMES = ("population.cycle_median_days", "population.cycle_sigma", "population.dropout_per_year",
+                "population.dropout_sigma")
+"""``experiments.calibrate.fit.FITTED`` (not imported here: the CLI loads the engine only when a command runs)."""
+
 
 def add_log_arguments(p: argparse.ArgumentParser) -> None:
     """``--calibration-end``, ``--columns``, ``--date-format`` and ``--strict``: how a log is read."""
@@ -38,7 +42,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit, write scenario.toml, fit.md and the figures, and compare the holdout when the log has one."""
     from experiments.calibrate.bootstrap import bootstrap
     from experiments.calibrate.contact_response import log_responses
-    from experiments.calibrate.fit import calibrate, misfit, optional
+    from experiments.calibrate.fit import EXTRA_NAMES, PERSISTENCE, calibrate, misfit, optional
     from experiments.calibrate.forecast import Uncertainty, band_warning
     from experiments.calibrate.history import histories, weekly_repeats, daily
     from experiments.calibrate.holdout import compare, holdout_weeks
@@ -62,7 +66,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     cust, day, _ = daily(tx.before(end))
     started = time.perf_counter()
     cal = calibrate(h, base, weekly_repeats(cust, day, int(h.first.min()), end), seed=args.seed,
-                    starts=args.starts, also=also, basins=args.basins)
+                    starts=args.starts, also=also, basins=args.basins,
+                    extra=EXTRA_NAMES + ((PERSISTENCE,) if args.persistence else ()), hold=tuple(args.hold))
     method = "sandwich" if args.bootstrap == 0 else args.intervals
     if method == "profile":
         from experiments.calibrate.profile import profile, with_profile
@@ -163,6 +168,13 @@ def register(sub: Any) -> None:
                    help="also fit this dynamics parameter (repeatable): dynamics.need_impulse (need that keeps no "
                         "schedule) or dynamics.need_lapse (leaving at a need occasion); each costs the misfit test "
                         "a degree of freedom")
+    p.add_argument("--persistence", action="store_true",
+                   help="also match the share of customers with a repeat in the middle third of the calibration "
+                        "period who repeat in the last third (how many of the customers still buying go on buying; "
+                        "costs no parameter, adds a degree of freedom to the misfit test)")
+    p.add_argument("--hold", action="append", default=[], metavar="NAME", choices=FITTED_NAMES,
+                   help="keep this population parameter at the base scenario's value instead of fitting it "
+                        "(repeatable; e.g. population.dropout_sigma, which short logs leave between basins)")
     p.add_argument("--replicates", type=positive_int, default=40, metavar="N",
                    help="simulations of the holdout forecast and its 90%% band (default 40; at least 19 for a "
                         "90%% band)")
