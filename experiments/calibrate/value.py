@@ -17,6 +17,15 @@ from scipy.optimize import minimize
 from experiments.calibrate.history import Histories
 
 
+SIGMA_FLOOR = 1e-3
+"""Smallest spread of order values across customers (log-sd) the fit reports.
+
+A brand selling one product at one price has every customer pay alike: the likelihood then grows without bound as
+the spread goes to 0 (and with iid amounts its maximum is at 0). The spread is held at this floor there, with no
+standard error.
+"""
+
+
 @dataclass(frozen=True)
 class ValueFit:
     """Fitted median (yuan) and log-sd of customers' usual order value, with standard errors."""
@@ -36,15 +45,20 @@ def fit_values(h: Histories) -> ValueFit:
     dof = float((k - 1).sum())
     w2 = max(float(within.sum()) / dof, 0.0) if dof > 0 else 0.0
 
+    floor = np.log(SIGMA_FLOOR)
+
     def nll(p: np.ndarray) -> float:
-        var = np.exp(2 * p[1]) + w2 / k
+        var = np.exp(2 * max(p[1], floor)) + w2 / k
         return 0.5 * float(np.sum(np.log(var) + (m - p[0]) ** 2 / var))
 
-    p0 = np.array([float(np.median(m)), np.log(max(float(m.std()), 1e-3))])
+    p0 = np.array([float(np.median(m)), np.log(max(float(m.std()), SIGMA_FLOOR))])
     res = minimize(nll, p0, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10})
-    cov = np.linalg.inv(_hessian(nll, res.x))
     mu, log_sigma = res.x
-    sigma = float(np.exp(log_sigma))
+    hessian = _hessian(nll, res.x)
+    if log_sigma - 1e-3 <= floor:  # at the floor: no spread to measure, and the median's error alone
+        sigma, cov = SIGMA_FLOOR, np.diag([1.0 / hessian[0, 0], 0.0])
+    else:
+        sigma, cov = float(np.exp(log_sigma)), np.linalg.inv(hessian)
     return ValueFit(float(np.exp(mu)), float(np.exp(mu) * np.sqrt(cov[0, 0])), sigma,
                     float(sigma * np.sqrt(cov[1, 1])), float(np.sqrt(w2)))
 
