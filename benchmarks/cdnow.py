@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "cdnow_sample.csv"
 REST = ROOT / "benchmarks" / "data" / "cdnow_rest.csv.gz"
@@ -52,6 +54,29 @@ not fitted. A ``population.`` key is set in ``[population]``."""
 HOLDOUT = re.compile(r"siyu ([\d.]+)% off the total \(curve MAPE ([\d.]+)%\), "
                      r"BG/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\), Pareto/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\)")
 BAND = re.compile(r"90% band in (\d+)% of the weeks")
+TOTALS = re.compile(r"^\| (siyu|BG/NBD|Pareto/NBD)[^|\n]*\| ([\d,]+) \| ([\d,]+) \|", re.M)
+MODELS = ("siyu", "BG/NBD", "Pareto/NBD")
+
+
+def signed_errors(fit_md: str) -> dict[str, float]:
+    """Each model's signed error of the holdout total (forecast over actual, less 1) from ``fit.md``'s holdout table."""
+    return {m.group(1): int(m.group(2).replace(",", "")) / int(m.group(3).replace(",", "")) - 1.0
+            for m in TOTALS.finditer(fit_md)}
+
+
+def summary(errors: list[dict[str, float]]) -> list[str]:
+    """Lines under the table: each model's mean absolute and mean signed error, siyu's paired differences."""
+    if not errors:
+        return []
+    absolute = {k: np.array([abs(e[k]) for e in errors]) for k in MODELS}
+    lines = [f"{k}: mean absolute {absolute[k].mean():.1%} (median {np.median(absolute[k]):.1%}), mean signed "
+             f"{np.mean([e[k] for e in errors]):+.1%}" for k in MODELS]
+    for k in MODELS[1:]:
+        d = absolute["siyu"] - absolute[k]
+        se = d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else float("nan")
+        lines.append(f"siyu against {k}: {100 * d.mean():+.1f} points of absolute error (SE {100 * se:.1f}), "
+                     f"siyu better on {int((d < 0).sum())} of {d.size}")
+    return lines
 MISFIT = re.compile(r"misfit J = ([\d.]+) on (\d+) df \(p = ([^)]+)\)")
 
 
@@ -104,9 +129,10 @@ def main() -> None:
     base = base_file(args.route, args.out)
     env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     print(f"route {args.route}: base {base} {' '.join(ROUTES[args.route][1])}")
-    print("| panel | customers | seed | J (df, p) | siyu error of the total | curve MAPE | BG/NBD | Pareto/NBD "
-          "| weeks in the 90% band | minutes |")
+    print("| panel | customers | seed | J (df, p) | siyu error of the total (signed) | curve MAPE | BG/NBD "
+          "| Pareto/NBD | weeks in the 90% band | minutes |")
     print("|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+    errors: list[dict[str, float]] = []
     for panel, seed in ((p, s) for p in args.panel for s in args.seeds):
         data = panel_file(panel, args.out)
         with data.open(encoding="utf-8") as f:
@@ -123,10 +149,16 @@ def main() -> None:
             print(f"| {panel} | {customers} | {seed} | failed (exit {done.returncode}): {text[-300:]} |")
             continue
         j = f"{fit.group(1)} ({fit.group(2)}, {fit.group(3)})" if fit else "-"
-        band = BAND.search((args.out / f"{args.route}_p{panel}_s{seed}" / "fit.md").read_text(encoding="utf-8"))
-        print(f"| {panel} | {customers} | {seed} | {j} | {hold.group(1)}% | {hold.group(2)}% "
+        fit_md = (args.out / f"{args.route}_p{panel}_s{seed}" / "fit.md").read_text(encoding="utf-8")
+        band, signed = BAND.search(fit_md), signed_errors(fit_md)
+        if set(signed) == set(MODELS):
+            errors.append(signed)
+        print(f"| {panel} | {customers} | {seed} | {j} | {hold.group(1)}% ({signed.get('siyu', float('nan')):+.1%}) "
+              f"| {hold.group(2)}% "
               f"| {hold.group(3)}% ({hold.group(4)}%) | {hold.group(5)}% ({hold.group(6)}%) "
               f"| {band.group(1) + '%' if band else '-'} | {(time.perf_counter() - started) / 60:.1f} |", flush=True)
+    for line in summary(errors):
+        print(line)
 
 
 if __name__ == "__main__":
