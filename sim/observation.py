@@ -251,8 +251,7 @@ def _typical_interval(last_purchase, first_purchase, frequency, step):  # pragma
     The same float32 median as numpy's: the middle value, or the float32 mean of the two middle values. The
     repeat buyers are kept without a branch (each row's interval is written, the count moves on for repeat
     buyers): whether a customer bought twice is a coin toss to the branch predictor. When every customer is
-    sampled the divisions run first, in a loop of their own that vectorizes. Called once after each day's step
-    at 20,000 customers (one thread): 74 µs against 159-162 with branches (docs/performance.md).
+    sampled the divisions run first, in a loop of their own that vectorizes (timings: docs/performance.md).
     """
     n = frequency.shape[0]
     iv = np.empty((n + step - 1) // step, np.float32)

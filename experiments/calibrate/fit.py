@@ -15,7 +15,7 @@ directly (:mod:`~experiments.calibrate.value`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize
@@ -276,8 +276,10 @@ def _simulate_cohort(scenario: Scenario, design: Design, seed: int, keep_state: 
 
         def ends(t: int) -> None:
             rows = by_day[bounds[t + 1]:bounds[t + 2]]  # span t + 1: sim day t is their calibration end's day
-            for f in fields(State):
-                getattr(at_end, f.name)[rows] = getattr(sim.state, f.name)[rows]
+            if rows.size == 0:
+                return
+            for kept, now in zip(at_end.columns(), sim.state.columns()):
+                kept[rows] = now[rows]
     cust, day, amount = purchases(sim, int(spans.max()), after_day=ends)
     keep = day + 1 <= spans[cust]
     end = design.days - 1
