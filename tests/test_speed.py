@@ -499,10 +499,14 @@ def test_each_parallel_kernel_is_one_parallel_region(beauty):
     afresh here (the cache keeps no parallel diagnostics) and its top-level parallel loops counted.
     """
     from numba.parfors.parfor import Parfor
+
+    from sim._threads import engine_threads
     for policy in ("fatigue_capped", "rfm_tiered", "blast", "fixed_cadence", "journeys"):
         s = Simulation(beauty, 2 * BLOCK, 3)  # below PARALLEL_FROM: the serial twins record the signatures
         s.run(ContactRecorder(make_policy(policy)), 3, residual=False)
         s.observe().typical_interval
+        with engine_threads(s.n):  # the CRM features as a run derives them (the rules derive theirs in their own pass)
+            s.observe().recency
         seg.segment_codes(s.observe())
         s.potential()
     used = {name: k for name, k in _twins().items() if k.serial.signatures}
