@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "cdnow_sample.csv"
 REST = ROOT / "benchmarks" / "data" / "cdnow_rest.csv.gz"
 PANELS = 9
+MASTER = 10
+"""``--panel`` of the whole master file: the sample's customers and the rest's, 23,570."""
 END = "1997-09-30"
 LAPSE = {"need_impulse": 1.0, "need_lapse_spread": 1.0}
 STEADY = {**LAPSE, "dropout_salience": 0.0}
@@ -99,13 +101,20 @@ def base_file(route: str, out: Path) -> str:
 
 
 def panel_file(panel: int, out: Path) -> Path:
-    """The transactions of ``panel``: the sample (0), or every ninth customer of the rest by id (1-9)."""
+    """The transactions of ``panel``: the sample (0), every ninth customer of the rest by id (1-9), or all.
+
+    ``MASTER`` (10) is the whole master file: the sample's customers and the rest's.
+    """
     if panel == 0:
         return DATA
     with gzip.open(REST, "rt", encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))
-    ids = sorted({row[0] for row in rows[1:]})
-    keep = set(ids[panel - 1::PANELS])
+    if panel == MASTER:
+        with DATA.open(encoding="utf-8", newline="") as f:
+            rows += list(csv.reader(f))[1:]
+        keep = {row[0] for row in rows[1:]}
+    else:
+        keep = set(sorted({row[0] for row in rows[1:]})[panel - 1::PANELS])
     path = out / f"panel_{panel}.csv"
     with path.open("w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows([rows[0], *(row for row in rows[1:] if row[0] in keep)])
@@ -117,8 +126,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--route", choices=sorted(ROUTES), default="lapse")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--panel", type=int, nargs="+", default=[0], choices=range(PANELS + 1),
-                    help="0: the standard sample; 1-9: panels of the master file's other customers")
+    ap.add_argument("--panel", type=int, nargs="+", default=[0], choices=range(MASTER + 1),
+                    help="0: the standard sample; 1-9: panels of the master file's other customers; 10: the whole "
+                         "master file")
     ap.add_argument("--out", type=Path, default=Path("runs/cdnow"))
     ap.add_argument("--intervals", choices=("sandwich", "bootstrap"), default="sandwich",
                     help="the parameter intervals behind the forecast band: the sandwich (fast) or siyu calibrate's "
