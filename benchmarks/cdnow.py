@@ -112,12 +112,12 @@ def panel_file(panel: int, out: Path) -> Path:
     if panel == MASTER:
         with DATA.open(encoding="utf-8", newline="") as f:
             rows += list(csv.reader(f))[1:]
-        keep = {row[0] for row in rows[1:]}
     else:
         keep = set(sorted({row[0] for row in rows[1:]})[panel - 1::PANELS])
+        rows = [rows[0], *(row for row in rows[1:] if row[0] in keep)]
     path = out / f"panel_{panel}.csv"
     with path.open("w", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerows([rows[0], *(row for row in rows[1:] if row[0] in keep)])
+        csv.writer(f).writerows(rows)
     return path
 
 

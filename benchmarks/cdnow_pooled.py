@@ -26,15 +26,11 @@ from cdnow import END, MASTER, MODELS, PANELS, panel_file, summary  # noqa: E402
 
 from experiments.calibrate import bgnbd, paretonbd  # noqa: E402
 from experiments.calibrate.forecast import forecast  # noqa: E402
-from experiments.calibrate.history import Histories, histories, holdout_weekly  # noqa: E402
+from experiments.calibrate.history import histories, holdout_weekly  # noqa: E402
+from experiments.calibrate.holdout import in_weeks  # noqa: E402
 from experiments.logs.rows import parse_date_argument  # noqa: E402
 from experiments.logs.transactions import read_transactions  # noqa: E402
 from sim.config import load_scenario  # noqa: E402
-
-
-def weeks_of(h: Histories) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A panel's repeat count, time of the last repeat and age at the calibration end, in weeks (as published)."""
-    return h.x.astype(np.float64), h.t_x / 7.0, h.T / 7.0
 
 
 def main() -> None:
@@ -50,7 +46,7 @@ def main() -> None:
     end = parse_date_argument(END, "END")
     scenario = load_scenario(str(args.scenario))
     master = histories(read_transactions(panel_file(MASTER, args.out), calibration_end=end), end)
-    params = {"BG/NBD": bgnbd.fit(*weeks_of(master)), "Pareto/NBD": paretonbd.fit(*weeks_of(master))}
+    params = {"BG/NBD": bgnbd.fit(*in_weeks(master)), "Pareto/NBD": paretonbd.fit(*in_weeks(master))}
     print(f"master file: {master.n:,} customers; BG/NBD {np.round(params['BG/NBD'], 3).tolist()}, "
           f"Pareto/NBD {np.round(params['Pareto/NBD'], 3).tolist()} (weeks)")
     print("| panel | customers | actual | siyu (signed) | BG/NBD | Pareto/NBD | weeks in siyu's 90% band | minutes |")
@@ -65,7 +61,7 @@ def main() -> None:
         fc = forecast(scenario, h, 7 * weeks, args.replicates, args.seed)
         totals = {"siyu": float(fc.mean[-1])}
         for name, model in (("BG/NBD", bgnbd), ("Pareto/NBD", paretonbd)):
-            totals[name] = float(model.expected(params[name], float(weeks), *weeks_of(h)).sum())
+            totals[name] = float(model.expected(params[name], float(weeks), *in_weeks(h)).sum())
         signed = {k: v / actual[-1] - 1.0 for k, v in totals.items()}
         errors.append(signed)
         inside = float(np.mean((actual >= fc.low) & (actual <= fc.high)))

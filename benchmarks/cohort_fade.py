@@ -25,6 +25,7 @@ from experiments.calibrate import bgnbd
 from experiments.calibrate.fit import calibrate
 from experiments.calibrate.forecast import Uncertainty, forecast
 from experiments.calibrate.history import daily, histories, weekly_repeats
+from experiments.calibrate.holdout import in_weeks
 from experiments.calibrate.scenario_file import fitted_errors
 from experiments.logs.transactions import read_transactions
 from sim.config import load_scenario
@@ -70,7 +71,7 @@ def main() -> None:
     per_row = np.bincount(cust[after], minlength=tx.n_customers)
     row_of = {cid: k for k, cid in enumerate(tx.ids)}
     actual = per_row[[row_of[c] for c in h.ids]]
-    x, t_x, T = h.x.astype(np.float64), h.t_x / 7.0, h.T / 7.0
+    x, t_x, T = in_weeks(h)
     params = bgnbd.fit(x, t_x, T)
     bg = bgnbd.expected(params, float(WEEKS), x, t_x, T)
     r, alpha, a, b = params

@@ -27,13 +27,18 @@ def mape(forecast_cum: np.ndarray, actual_cum: np.ndarray) -> tuple[float, float
     return float(total), curve
 
 
+def in_weeks(h: Histories) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BG/NBD's and Pareto/NBD's (x, t_x, T) as published: repeats, last repeat's time and age, in weeks."""
+    return h.x.astype(np.float64), h.t_x / 7.0, h.T / 7.0
+
+
 def baseline_forecast(model: ModuleType, h: Histories, weeks: int) -> tuple[np.ndarray, np.ndarray]:
     """A customer-base model's parameters and the cohort's expected cumulative repeats at each holdout week's end.
 
     ``model`` is :mod:`~experiments.calibrate.bgnbd` or :mod:`~experiments.calibrate.paretonbd`, fitted in
     weeks as published.
     """
-    x, t_x, T = h.x.astype(np.float64), h.t_x / 7.0, h.T / 7.0
+    x, t_x, T = in_weeks(h)
     params = model.fit(x, t_x, T)
     return params, np.array([model.expected(params, float(w), x, t_x, T).sum() for w in range(1, weeks + 1)])
 
