@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import minimize
@@ -29,6 +30,9 @@ from sim.engine import Simulation
 from sim.rng import purpose
 from sim.seeding import from_histories
 from sim.state import State, generate
+
+if TYPE_CHECKING:
+    from experiments.calibrate.seeds import SeedFit
 
 FITTED = ("population.cycle_median_days", "population.cycle_sigma", "population.dropout_per_year",
           "population.dropout_sigma")
@@ -176,11 +180,16 @@ class Calibration:
     j: float = 0.0
     """The misfit criterion at the estimate, net of the simulation's noise (:class:`Misfit`'s J)."""
     basins: tuple["Basin", ...] = ()
-    """Other fits that pass the misfit test, from searches started elsewhere (``siyu calibrate --basins``)."""
+    """Other fits mixed into the forecast: searches started elsewhere that pass the misfit test (``siyu calibrate
+    --basins``), or the other simulation seeds' estimates (``--seeds``)."""
+    dispersion: float = 1.0
+    """How much less a difference of J counts in the mixture's weights (:func:`basin_weights`; ``--seeds``)."""
+    seed_fits: tuple["SeedFit", ...] = ()
+    """Every search of ``siyu calibrate --seeds``, the estimate's among them (empty for one seed)."""
 
     def mixture_weights(self) -> np.ndarray:
         """Weights of the estimate and then each of :attr:`basins` in the forecast's mixture (:func:`basin_weights`)."""
-        return basin_weights([self.j, *(b.j for b in self.basins)])
+        return basin_weights([self.j, *(b.j for b in self.basins)], self.dispersion)
 
 
 @dataclass(frozen=True)
@@ -203,15 +212,16 @@ class Basin:
         return {n: limited(n, t) for n, t in zip(names, self.theta)}
 
 
-def basin_weights(js: list[float] | np.ndarray) -> np.ndarray:
+def basin_weights(js: list[float] | np.ndarray, dispersion: float = 1.0) -> np.ndarray:
     """Weights of fits with misfit criteria ``js`` in the forecast's mixture: exp(-J/2), normalised.
 
     The quasi-likelihood of indirect inference (Chernozhukov and Hong 2003): a fit whose statistics are 2 units
     of J further from the data's counts exp(-1) as much. Each basin's own width is left out (its sandwich is least
-    reliable where the basin is flat).
+    reliable where the basin is flat). ``dispersion`` divides the differences of J (``--seeds``:
+    :func:`experiments.calibrate.seeds.dispersion`).
     """
     js = np.asarray(js, np.float64)
-    w = np.exp(-0.5 * (js - js.min()))
+    w = np.exp(-0.5 * (js - js.min()) / dispersion)
     return w / w.sum()
 
 

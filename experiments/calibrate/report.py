@@ -13,6 +13,7 @@ from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
 from experiments.calibrate.fit import UNITS, Calibration, misfit, scenario_value, start
 from experiments.calibrate.holdout import Holdout
+from experiments.calibrate.seeds import KEEP
 from experiments.calibrate.plots import FREQ_BINS, frequency_counts, recency_counts, recency_labels
 from experiments.logs.rows import day_text
 from experiments.response import WINDOW_DAYS
@@ -26,8 +27,27 @@ def _g(v: float) -> str:
     return "n/a" if not math.isfinite(v) else f"{v:.4g}"
 
 
+def _seed_lines(cal: Calibration) -> list[str]:
+    """Every search of ``--seeds``: its seed, estimate, criteria and weight in the forecast's mixture."""
+    names = cal.matched.names
+    out = ["", f"Searches with {len(cal.seed_fits)} simulation seeds (`--seeds`): each estimate scored on common "
+           "simulations none of them used (common J, comparable across them; own J is what its search minimised). "
+           "The best is the estimate; the forecast and its band mix every estimate by its weight, exp(-(J - Jmin) / "
+           f"2 phi) normalised, phi = {cal.dispersion:.3g} (the best common J over its degrees of freedom, at least "
+           f"1: a misfit the engine cannot close makes a difference of J count less). Estimates under {KEEP:g} of "
+           "the weight are left out of the mixture.", "",
+           "| seed | " + " | ".join(n.split(".")[-1] for n in names) + " | own J | common J | weight |",
+           "|---" * (len(names) + 4) + "|"]
+    for f in cal.seed_fits:
+        out.append(f"| {f.seed} | " + " | ".join(_g(f.values[n]) for n in names)
+                   + f" | {f.own_j:.2f} | {f.common_j:.2f} | {f.weight:.3f} |")
+    return out
+
+
 def _basin_lines(cal: Calibration) -> list[str]:
     """The other fits that pass the misfit test (``--basins``) and their weights in the forecast's mixture."""
+    if cal.seed_fits and cal.matched is not None:
+        return _seed_lines(cal)
     if not cal.basins or cal.matched is None:
         return []
     names = cal.matched.names

@@ -49,8 +49,11 @@ def _covariance_lines(cal: Calibration) -> list[str]:
     out += _matrix_lines("# covariance", names, cal.covariance)
     if cal.basins:
         w = cal.mixture_weights()
-        out += ["", "# Other fits that pass the misfit test (siyu calibrate --basins): siyu forecast mixes them with",
-                "# this file's values, each by its weight, exp(-J/2) normalised.",
+        how = (f"the other simulation seeds' estimates (siyu calibrate --seeds; exp(-(J - Jmin) / 2 phi) normalised, "
+               f"phi = {cal.dispersion:.3g}, J on common simulations)" if cal.seed_fits else
+               "other fits that pass the misfit test (siyu calibrate --basins; exp(-J/2) normalised)")
+        out += ["", f"# The forecast's mixture: {how}.", "# siyu forecast mixes them with this file's values, each by "
+                "its weight.",
                 f"# basin 0 weight = {w[0]:.6e}  (this file's values; misfit J = {cal.j:.2f})"]
         for k, (wk, b) in enumerate(zip(w[1:], cal.basins), start=1):
             out.append(f"# basin {k} weight = {wk:.6e}  (misfit J = {b.j:.2f})")

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from experiments.cli.options import DEFAULT_SCENARIO, positive_int, seed_int
+from experiments.cli.options import DEFAULT_SCENARIO, UserError, positive_int, seed_int
 from experiments.console import console, count, out_console, with_progress
 
 FITTED_NAMES = ("population.cycle_median_days", "population.cycle_sigma", "population.dropout_per_year",
@@ -52,6 +52,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from experiments.logs.contacts import parse_channel_map, read_contacts
     from sim.config import load_scenario, preset_names, preset_text
     also = optional(args.fit)
+    if args.seeds > 1 and args.basins > 1:
+        raise UserError("--seeds and --basins cannot be combined (their mixtures weigh fits by criteria of different "
+                        "simulations)")
     tx, end = read_log(args.transactions, args)
     if args.contacts:
         contacts = read_contacts(args.contacts, tx.ids, args.date_format, end, parse_channel_map(args.channel_map),
@@ -65,9 +68,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     h = histories(tx, end)
     cust, day, _ = daily(tx.before(end))
     started = time.perf_counter()
-    cal = calibrate(h, base, weekly_repeats(cust, day, int(h.first.min()), end), seed=args.seed,
-                    starts=args.starts, also=also, basins=args.basins,
-                    extra=EXTRA_NAMES + ((PERSISTENCE,) if args.persistence else ()), hold=tuple(args.hold))
+    weekly = weekly_repeats(cust, day, int(h.first.min()), end)
+    extra = EXTRA_NAMES + ((PERSISTENCE,) if args.persistence else ())
+    fits = []
+    for k in range(args.seeds):
+        if args.seeds > 1:
+            console.print(f"search {k + 1} of {args.seeds} (simulation seed {args.seed + k})", highlight=False)
+        fits.append(calibrate(h, base, weekly, seed=args.seed + k, starts=args.starts, also=also, basins=args.basins,
+                              extra=extra, hold=tuple(args.hold)))
+    cal = fits[0]
+    if args.seeds > 1:
+        from experiments.calibrate.seeds import across_seeds
+        cal = with_progress(len(fits), "common simulations",
+                            lambda tick: across_seeds(fits, args.seed, tick=tick), unit="estimates")
     method = "sandwich" if args.bootstrap == 0 else args.intervals
     if method == "profile":
         from experiments.calibrate.profile import profile, with_profile
@@ -111,7 +124,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     test = misfit(cal)
     if test is not None:
         out_console.print(("[yellow]warning:[/yellow] " if test.rejected else "") + test.line(), highlight=False)
-    if cal.basins:
+    if cal.seed_fits:
+        out_console.print(f"{len(cal.seed_fits)} simulation seeds: the estimate is seed {cal.matched.seed}'s; the "
+                          "forecast mixes the seeds' estimates, weights "
+                          + ", ".join(f"{f.seed}: {f.weight:.2f}" for f in cal.seed_fits) + " (fit.md)")
+    elif cal.basins:
         out_console.print(f"other fits that pass the misfit test too (--basins): {len(cal.basins)}; the forecast "
                           f"mixes them with the estimate, weights "
                           + ", ".join(f"{w:.2f}" for w in cal.mixture_weights()) + " (fit.md)")
@@ -164,6 +181,11 @@ def register(sub: Any) -> None:
                         "is mixed into the forecast and its band by its weight (default 1; each more costs about a "
                         "fit: on short logs the dropout's spread can land in basins that fit equally and forecast "
                         "40%% apart)")
+    p.add_argument("--seeds", type=positive_int, default=1, metavar="K",
+                   help="searches with K simulation seeds (S to S+K-1), each estimate scored on simulations none "
+                        "of them used: the best is the estimate and the forecast mixes all by weight (default 1; "
+                        "each more costs about a fit: where the log barely pins a ridge, one search's estimate and "
+                        "forecast move with its seed)")
     p.add_argument("--fit", action="append", default=[], metavar="NAME",
                    help="also fit this dynamics parameter (repeatable): dynamics.need_impulse (need that keeps no "
                         "schedule) or dynamics.need_lapse (leaving at a need occasion); each costs the misfit test "

@@ -1,0 +1,113 @@
+"""Searches with several simulation seeds (``siyu calibrate --seeds``): scored on common simulations and mixed."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from experiments.calibrate.fit import calibrate
+from experiments.calibrate.forecast import Uncertainty
+from experiments.calibrate.history import daily, histories, weekly_repeats
+from experiments.calibrate.report import _basin_lines
+from experiments.calibrate.scenario_file import fitted_errors, scenario_text
+from experiments.calibrate.seeds import across_seeds, common_misfit, common_seed, dispersion, seed_weights
+from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
+from experiments.cli.app import main
+from experiments.logs.transactions import read_transactions
+from sim.config import load_scenario, preset_text
+
+DAYS = 240
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """An engine log of 1,000 customers and one search of it (simulation seed 0)."""
+    path = tmp_path_factory.mktemp("seeds") / "tx.csv"
+    c, d, a = engine_log(load_scenario("beauty"), 1000, DAYS, 11)
+    write_log(path, c, d, a)
+    end = BASE_DATE.toordinal() + DAYS - 1
+    tx = read_transactions(path, calibration_end=end)
+    h = histories(tx, end)
+    cust, day, _ = daily(tx.before(end))
+    cal = calibrate(h, load_scenario("beauty"), weekly_repeats(cust, day, int(h.first.min()), end), seed=0,
+                    starts=1, min_pool=4000)
+    return cal, path, end
+
+
+def test_weights_discount_differences_of_j_by_the_best_fit_s_dispersion():
+    assert dispersion(2.0, 3) == 1.0 and dispersion(56.0, 3) == pytest.approx(56.0 / 3)
+    assert dispersion(5.0, 0) == 1.0  # exactly identified: no misfit to scale by
+    w = seed_weights([56.0, 60.0, 84.0], 3)
+    phi = 56.0 / 3
+    raw = np.exp(-0.5 * np.array([0.0, 4.0, 28.0]) / phi)
+    assert w == pytest.approx(raw / raw.sum())
+    passing = seed_weights([2.0, 4.0], 3)  # the best passes: the plain quasi-likelihood, exp(-J/2)
+    assert passing == pytest.approx(np.array([1.0, math.exp(-1.0)]) / (1 + math.exp(-1.0)))
+
+
+def test_common_simulations_use_their_own_seeds_and_repeat_exactly(fitted):
+    cal, _, _ = fitted
+    m = cal.matched
+    seeds = {common_seed(0, k) for k in range(2)}
+    assert len(seeds) == 2 and not seeds & set(range(1000))  # no search's seed (S to S+K-1)
+    j = common_misfit(cal.base, m, cal.design, cal.stat_data, cal.data.n, m.theta, 0)
+    assert j == common_misfit(cal.base, m, cal.design, cal.stat_data, cal.data.n, m.theta, 0)
+    assert j != pytest.approx(cal.j, rel=1e-9)  # other simulations than the search's own
+
+
+def test_the_best_estimate_on_common_simulations_leads_and_the_others_are_mixed(fitted, tmp_path):
+    cal, _, _ = fitted
+    m = cal.matched
+    off = replace(cal, matched=replace(m, theta=m.theta + 0.4, seed=1))  # a search that stopped off the fit
+    mixed = across_seeds([off, cal], seed=0)
+    assert mixed.matched.seed == 0 and np.array_equal(mixed.matched.theta, m.theta)  # the good one, wherever listed
+    assert [f.seed for f in mixed.seed_fits] == [1, 0]
+    good, bad = mixed.seed_fits[1], mixed.seed_fits[0]
+    assert good.common_j < bad.common_j and good.own_j == cal.j
+    assert mixed.j == good.common_j
+    assert sum(f.weight for f in mixed.seed_fits) == pytest.approx(1.0)
+    assert mixed.dispersion == dispersion(good.common_j, len(cal.stat_names) - len(m.names))
+    if bad.weight >= 1e-3:  # kept in the mixture with its own theta and covariance
+        assert len(mixed.basins) == 1 and np.array_equal(mixed.basins[0].theta, m.theta + 0.4)
+        assert mixed.mixture_weights() == pytest.approx([good.weight, bad.weight])
+    else:
+        assert mixed.basins == ()
+    lines = "\n".join(_basin_lines(mixed))
+    assert "Searches with 2 simulation seeds" in lines and f"| {good.common_j:.2f} |" in lines
+    # the file carries the mixture's weights, dispersion included, and siyu forecast reads them back
+    path = tmp_path / "scenario.toml"
+    path.write_text(scenario_text(mixed, preset_text("beauty"), "t", "tx.csv"), encoding="utf-8")
+    parts = fitted_errors(path).components()
+    assert [p.weight for p in parts] == pytest.approx(list(mixed.mixture_weights()), rel=1e-6)
+    assert len(Uncertainty.of(mixed).components()) == len(parts)
+
+
+def test_fits_with_their_own_basins_are_not_mixed_across_seeds(fitted):
+    cal, _, _ = fitted
+    from experiments.calibrate.fit import Basin
+    with_basin = replace(cal, basins=(Basin(cal.matched.theta, np.asarray(cal.covariance), cal.j),))
+    with pytest.raises(ValueError, match="basins of their own"):
+        across_seeds([cal, with_basin], seed=0)
+
+
+def test_the_cli_searches_each_seed_and_writes_the_table(fitted, tmp_path, capsys):
+    _, path, end = fitted
+    end_text = BASE_DATE.fromordinal(end).isoformat()
+    assert main(["calibrate", str(path), "--calibration-end", end_text, "--seeds", "2", "--basins", "2",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "--seeds and --basins cannot be combined" in capsys.readouterr().err
+    out = tmp_path / "c"
+    assert main(["calibrate", str(path), "--calibration-end", end_text, "--seeds", "2", "--starts", "1",
+                 "--bootstrap", "0", "--seed", "3", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "2 simulation seeds: the estimate is seed" in printed
+    md = (out / "fit.md").read_text(encoding="utf-8")
+    assert "Searches with 2 simulation seeds" in md
+    table = md.split("Searches with 2 simulation seeds", 1)[1].split("\n\n")[1].splitlines()
+    assert [row.split(" | ")[0] for row in table[2:]] == ["| 3", "| 4"]  # a row a seed, S to S+K-1
+    assert sum(float(row.strip("| ").split(" | ")[-1]) for row in table[2:]) == pytest.approx(1.0, abs=2e-3)
+    assert "# The forecast's mixture: the other simulation seeds' estimates" in (out / "scenario.toml").read_text(
+        encoding="utf-8")  # both seeds' estimates carry weight (about 0.5 each at these seeds)
