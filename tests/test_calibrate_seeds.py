@@ -51,8 +51,8 @@ def test_weights_discount_differences_of_j_by_the_best_fit_s_dispersion():
 def test_common_simulations_use_their_own_seeds_and_repeat_exactly(fitted):
     cal, _, _ = fitted
     m = cal.matched
-    seeds = {common_seed(0, k) for k in range(2)}
-    assert len(seeds) == 2 and not seeds & set(range(1000))  # no search's seed (S to S+K-1)
+    seeds = {common_seed(0, k) for k in range(4)}
+    assert len(seeds) == 4 and not seeds & set(range(1000))  # no search's seed (S to S+K-1)
     j = common_misfit(cal.base, m, cal.design, cal.stat_data, cal.data.n, m.theta, 0)
     assert j == common_misfit(cal.base, m, cal.design, cal.stat_data, cal.data.n, m.theta, 0)
     assert j != pytest.approx(cal.j, rel=1e-9)  # other simulations than the search's own

@@ -100,3 +100,14 @@ def test_forecast_is_seeded(tmp_path):
     assert np.array_equal(one.replicates, two.replicates) and np.array_equal(one.p_alive, two.p_alive)
     other = forecast(sc, h, 28, replicates=2, seed=6)
     assert not np.array_equal(one.expected_transactions, other.expected_transactions)
+
+
+def test_a_small_log_is_matched_against_a_reference_of_at_least_the_floor(tmp_path):
+    """A reference is shared by every replicate of a forecast: below REFERENCE_POOL its noise would not average out."""
+    from experiments.calibrate.posterior import REFERENCE_POOL
+    sc, days = load_scenario("beauty"), 120
+    c, d, a = engine_log(sc, 600, days, 9)
+    write_log(tmp_path / "tx.csv", c, d, a)
+    end = BASE_DATE.toordinal() + days - 1
+    h = histories(read_transactions(tmp_path / "tx.csv", calibration_end=end), end)
+    assert reference_log(sc, h, 3, cohort="new").size == REFERENCE_POOL  # a new cohort: every simulated customer

@@ -32,6 +32,11 @@ from sim.state import HIDDEN, TRAITS, State, generate
 
 P_POSTERIOR = purpose("posterior", 30)
 """Stream purpose of the reference simulation's seed and of the neighbour picks."""
+REFERENCE_POOL = 80_000
+"""The smallest reference: simulated customers whose records the log's customers are matched with. A reference is
+drawn once and shared by a forecast's replicates, so its noise does not average out over them: at the fit's pool
+(10,000 for a CDNOW panel of 2,357) a panel's 39-week forecast moved with the seed by 1.9 points (sd over six seeds),
+at 80,000 by 0.6, for about a second more a forecast (docs/calibration.md, "Simulation seeds")."""
 COPIED = tuple(n for n in TRAITS if n not in ("value", "cycle", "dropout")) + HIDDEN
 """Fields a customer takes from the simulated customer drawn for them when the reference keeps its state:
 every trait but their own order value and the rescaled cycle and dropout, and the hidden state."""
@@ -90,12 +95,13 @@ class Reference:
 def reference_log(scenario: Scenario, h: Histories, seed: int, cohort: str = "auto") -> Reference:
     """The customers an engine log of ``scenario`` with ``h``'s design shows (:func:`simulate_design`).
 
-    The simulation's seed is derived from ``seed`` (:func:`seed_of`), so a log the engine wrote with
-    ``seed`` is never its own reference. Each simulated customer's state is kept where their record ends: at
-    the end of the log for an existing pool, at the end of their own span for a new cohort (whose customers
-    start together and are followed for spans drawn from the log's).
+    At least :data:`REFERENCE_POOL` of them, or the fit's pool where that is larger. The simulation's seed is derived
+    from ``seed`` (:func:`seed_of`), so a log the engine wrote with ``seed`` is never its own reference. Each
+    simulated customer's state is kept where their record ends: at the end of the log for an existing pool, at the
+    end of their own span for a new cohort (whose customers start together and are followed for spans drawn from the
+    log's).
     """
-    design = Design.of(h, cohort)
+    design = Design.of(h, cohort, REFERENCE_POOL)
     ref_seed = seed_of(seed)
     pop = scenario.population
     if design.new:  # each customer's log ends at their own span, their state kept there

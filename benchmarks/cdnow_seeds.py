@@ -1,0 +1,106 @@
+"""CDNOW's master file fitted with several simulation seeds and mixed as ``siyu calibrate --seeds`` does.
+
+``siyu calibrate --seeds K`` on the master file costs K fits of about 15 minutes. This takes fits that are already
+made, one ``scenario.toml`` per simulation seed (``benchmarks/cdnow.py --panel 10 --seeds ...``), scores each on
+the common simulations, weighs them (``experiments.calibrate.seeds``) and forecasts with the mixture: the master
+file's 39-week holdout with each fit's parameter draws (as ``fit.md``), and each 1/10 panel at the estimates (as
+``benchmarks/cdnow_pooled.py``), against BG/NBD and Pareto/NBD fitted on the master's calibration period.
+
+    python benchmarks/cdnow.py --route lapse-persist --seeds 0 1 2 --panel 10 --intervals sandwich --out /tmp/cdnow
+    python benchmarks/cdnow_seeds.py --persistence --scenario /tmp/cdnow/lapse-persist_p10_s*/scenario.toml
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cdnow import END, MASTER, MODELS, PANELS, panel_file, summary  # noqa: E402
+from experiments.calibrate import auxiliary, bgnbd, paretonbd  # noqa: E402
+from experiments.calibrate import fit as F  # noqa: E402
+from experiments.calibrate.forecast import Component, Uncertainty, forecast  # noqa: E402
+from experiments.calibrate.history import histories, holdout_weekly  # noqa: E402
+from experiments.calibrate.holdout import compare, in_weeks  # noqa: E402
+from experiments.calibrate.scenario_file import fitted_errors  # noqa: E402
+from experiments.calibrate.seeds import common_misfit, seed_weights  # noqa: E402
+from experiments.logs.rows import parse_date_argument  # noqa: E402
+from experiments.logs.transactions import read_transactions  # noqa: E402
+from sim.config import load_scenario  # noqa: E402
+
+
+def main() -> None:
+    """Score the fits, print their weights, then the mixture's master holdout and its panels at the estimates."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", type=Path, nargs="+", required=True,
+                    help="scenario.toml of fits of the master file that differ in their simulation seed")
+    ap.add_argument("--persistence", action="store_true", help="the fits matched persistence (--persistence)")
+    ap.add_argument("--replicates", type=int, default=40)
+    ap.add_argument("--seed", type=int, default=0, help="seed of the common simulations and the forecasts")
+    ap.add_argument("--out", type=Path, default=Path("runs/cdnow"))
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    end = parse_date_argument(END, "END")
+    tx_master = read_transactions(panel_file(MASTER, args.out), calibration_end=end)
+    master = histories(tx_master, end)
+    extra = F.EXTRA_NAMES + ((F.PERSISTENCE,) if args.persistence else ())
+    aux = auxiliary.fit(master)
+    rows = (0, 1, 2)
+    target, sigma = F.observed(master, aux, rows, extra)
+    design = F.Design.of(master)
+    errors = [fitted_errors(p) for p in args.scenario]
+    scenarios = [load_scenario(str(p)) for p in args.scenario]
+    names = errors[0].names
+    js = []
+    for path, sc in zip(args.scenario, scenarios):
+        theta = np.log([F.scenario_value(sc, n) for n in names])
+        m = F.Matching(names, rows, theta, np.linalg.pinv(sigma), np.zeros((0, 0)), aux.beta, 0, extra)
+        js.append(common_misfit(sc, m, design, target, master.n, theta, args.seed))
+    df = len(target) - len(names)
+    w = seed_weights(js, df)
+    best = int(np.argmax(w))
+    print(f"{len(js)} fits of the master file ({master.n:,} customers), misfit on common simulations ({df} df):")
+    for path, j, wk in zip(args.scenario, js, w):
+        print(f"  {path}: common J {j:.1f}, weight {wk:.3f}")
+    values = [{n: F.scenario_value(sc, n) for n in names} for sc in scenarios]
+    parts = [Component(float(w[k]), {} if k == best else values[k], errors[k].log_cov) for k in range(len(js))]
+    parts = [parts[best]] + [p for k, p in enumerate(parts) if k != best]
+    drawn = Uncertainty(errors[best].ses, names, errors[best].log_cov, tuple(parts))
+    started = time.perf_counter()
+    weeks = (int(tx_master.day.max()) - end) // 7
+    hold = compare(scenarios[best], master, tx_master, weeks, args.replicates, args.seed, drawn)
+    actual = float(hold.actual[-1])
+    print(f"master holdout, the mixture with each fit's draws: {hold.siyu.mean[-1]:,.0f} of {actual:,.0f} "
+          f"({hold.siyu.mean[-1] / actual - 1:+.1%}); BG/NBD {hold.bgnbd[-1] / actual - 1:+.1%}, Pareto/NBD "
+          f"{hold.paretonbd[-1] / actual - 1:+.1%}; weeks in the 90% band {hold.inside_band:.0%} "
+          f"({(time.perf_counter() - started) / 60:.1f} min)", flush=True)
+    none = np.zeros((0, 0))
+    at_estimates = Uncertainty(basins=tuple(Component(p.weight, p.values, none) for p in parts))
+    params = {"BG/NBD": bgnbd.fit(*in_weeks(master)), "Pareto/NBD": paretonbd.fit(*in_weeks(master))}
+    print("| panel | customers | actual | siyu at the estimates (signed) | BG/NBD | Pareto/NBD |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    out: list[dict[str, float]] = []
+    for panel in range(PANELS + 1):
+        tx = read_transactions(panel_file(panel, args.out), calibration_end=end)
+        h = histories(tx, end)
+        actual_p = np.cumsum(holdout_weekly(tx, end, weeks))[-1]
+        fc = forecast(scenarios[best], h, 7 * weeks, args.replicates, args.seed, errors=at_estimates)
+        totals = {"siyu": float(fc.mean[-1])}
+        for name, model in (("BG/NBD", bgnbd), ("Pareto/NBD", paretonbd)):
+            totals[name] = float(model.expected(params[name], float(weeks), *in_weeks(h)).sum())
+        signed = {k: v / actual_p - 1.0 for k, v in totals.items()}
+        out.append(signed)
+        print(f"| {panel} | {h.n:,} | {int(actual_p):,} | "
+              + " | ".join(f"{abs(signed[k]):.1%}" + (f" ({signed[k]:+.1%})" if k == "siyu" else "") for k in MODELS)
+              + " |", flush=True)
+    for line in summary(out):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
