@@ -110,4 +110,4 @@ def test_a_small_log_is_matched_against_a_reference_of_at_least_the_floor(tmp_pa
     write_log(tmp_path / "tx.csv", c, d, a)
     end = BASE_DATE.toordinal() + days - 1
     h = histories(read_transactions(tmp_path / "tx.csv", calibration_end=end), end)
-    assert reference_log(sc, h, 3, cohort="new").size == REFERENCE_POOL  # a new cohort: every simulated customer
+    assert reference_log(sc, h, 3, cohort="new").n == REFERENCE_POOL  # a new cohort: every simulated customer
