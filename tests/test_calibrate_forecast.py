@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 
 import numpy as np
 import pytest
@@ -121,6 +122,9 @@ def test_cli_calibrate_writes_a_loadable_scenario_and_fit_report(engine_data, tm
         assert part in text, part
     assert "`population.dropout_per_year`: the log shows no sign of dropout" in text
     assert (out / "fit.png").stat().st_size > 10_000 and (out / "holdout.png").stat().st_size > 10_000
+    se = re.search(r"siyu's total is the mean of 8 replicates, give or take ([\d,]+) \(", text)
+    total = float(re.search(r"\| siyu \(fitted scenario[^|]*\| ([\d,]+) \|", text).group(1).replace(",", ""))
+    assert se is not None and 0 < float(se.group(1).replace(",", "")) < 0.2 * total  # the mean's own error, stated
     printed = capsys.readouterr().out
     assert "population.cycle_median_days = " in printed and "holdout, 18 weeks: siyu" in printed
     assert "Pareto/NBD" in printed

@@ -83,6 +83,15 @@ class Forecast:
     alive_share: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """Per replicate, the share of the customers still in the pool at the calibration end."""
 
+    def total_se(self) -> float:
+        """The simulation error of the expected total (the replicates' mean at the last week): sd / sqrt(replicates).
+
+        Where the fitted parameters are loose the replicates' totals spread widely, and the mean of 40 can move by
+        several percent with the seed (CDNOW's master file: 15.3% and 12.3% short with 40 and 200 replicates).
+        """
+        last = self.replicates[:, -1]
+        return float(last.std(ddof=1) / np.sqrt(last.size)) if last.size > 1 else float("nan")
+
 
 @dataclass(frozen=True)
 class Uncertainty:

@@ -142,7 +142,10 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
                 f"| {100 * hp[1]:.1f}% |",
                 "",
                 f"The actual cumulative count lies inside siyu's 90% band in {100 * holdout.inside_band:.0f}% of "
-                f"the weeks (the band: simulation noise, the customers' posterior and the fitted parameters' errors)."]
+                f"the weeks (the band: simulation noise, the customers' posterior and the fitted parameters' errors).",
+                "", f"siyu's total is the mean of {holdout.siyu.replicates.shape[0]} replicates, give or take "
+                f"{holdout.siyu.total_se():,.0f} ({100 * holdout.siyu.total_se() / holdout.actual[-1]:.1f}% of the "
+                "actual) of simulation error; more replicates (`--replicates`) narrow that, not the band."]
     return "\n".join(out) + "\n"
 
 

@@ -62,7 +62,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     actual = np.cumsum(holdout_weekly(tx, end, weeks)) if weeks else None
     forecast_figure(fc.weeks, fc.mean, fc.low, fc.high, actual, out / "forecast.png")
     out_console.print(f"{h.n:,} customers, {fc.weeks.size} weeks: {fc.mean[-1]:,.0f} repeat transactions expected "
-                      f"(90% band {fc.low[-1]:,.0f} to {fc.high[-1]:,.0f})")
+                      f"(give or take {fc.total_se():,.0f} of simulation error; 90% band {fc.low[-1]:,.0f} to "
+                      f"{fc.high[-1]:,.0f})")
     if plan is not None:
         out_console.print(f"plan {args.contacts}: {fc.contacts_sent:,.0f} contacts delivered per simulation, "
                           f"{fc.contacts_refused:,.0f} not deliverable (channel lost or cap used up)")
