@@ -76,8 +76,9 @@ def main() -> None:
     hold = compare(scenarios[best], master, tx_master, weeks, args.replicates, args.seed, drawn)
     actual = float(hold.actual[-1])
     print(f"master holdout, the mixture with each fit's draws: {hold.siyu.mean[-1]:,.0f} of {actual:,.0f} "
-          f"({hold.siyu.mean[-1] / actual - 1:+.1%}); BG/NBD {hold.bgnbd[-1] / actual - 1:+.1%}, Pareto/NBD "
-          f"{hold.paretonbd[-1] / actual - 1:+.1%}; weeks in the 90% band {hold.inside_band:.0%} "
+          f"({hold.siyu.mean[-1] / actual - 1:+.1%}, simulation error {hold.siyu.total_se() / actual:.1%}); "
+          f"BG/NBD {hold.bgnbd[-1] / actual - 1:+.1%}, Pareto/NBD {hold.paretonbd[-1] / actual - 1:+.1%}; "
+          f"weeks in the 90% band {hold.inside_band:.0%} "
           f"({(time.perf_counter() - started) / 60:.1f} min)", flush=True)
     none = np.zeros((0, 0))
     at_estimates = Uncertainty(basins=tuple(Component(p.weight, p.values, none) for p in parts))
