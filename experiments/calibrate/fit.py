@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import minimize
@@ -30,9 +29,6 @@ from sim.engine import Simulation
 from sim.rng import purpose
 from sim.seeding import from_histories
 from sim.state import State, generate
-
-if TYPE_CHECKING:
-    from experiments.calibrate.seeds import SeedFit
 
 FITTED = ("population.cycle_median_days", "population.cycle_sigma", "population.dropout_per_year",
           "population.dropout_sigma")
@@ -184,7 +180,7 @@ class Calibration:
     --basins``), or the other simulation seeds' estimates (``--seeds``)."""
     dispersion: float = 1.0
     """How much less a difference of J counts in the mixture's weights (:func:`basin_weights`; ``--seeds``)."""
-    seed_fits: tuple["SeedFit", ...] = ()
+    seed_fits: tuple[SeedFit, ...] = ()
     """Every search of ``siyu calibrate --seeds``, the estimate's among them (empty for one seed)."""
 
     def mixture_weights(self) -> np.ndarray:
@@ -210,6 +206,22 @@ class Basin:
     def values(self, names: tuple[str, ...]) -> dict[str, float]:
         """Its parameter values by name."""
         return {n: limited(n, t) for n, t in zip(names, self.theta)}
+
+
+@dataclass(frozen=True)
+class SeedFit:
+    """One search of ``siyu calibrate --seeds``: its simulation seed, estimate, criteria and weight."""
+
+    seed: int
+    values: dict[str, float]
+    """Its matched parameters' values by name."""
+    own_j: float
+    """The misfit criterion on its own search's simulation (what the search minimised)."""
+    common_j: float
+    """The misfit criterion on the common simulations (:func:`experiments.calibrate.seeds.common_misfit`):
+    comparable across the searches."""
+    weight: float
+    """Its weight in the forecast's mixture (:func:`experiments.calibrate.seeds.seed_weights`)."""
 
 
 def basin_weights(js: list[float] | np.ndarray, dispersion: float = 1.0) -> np.ndarray:

@@ -10,13 +10,13 @@ mixed into the forecast by their weight (:func:`seed_weights`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
 
-from experiments.calibrate.fit import (Basin, Calibration, Design, Matching, _binding, _distance, basin_weights,
-                                      simulation_factor)
+from experiments.calibrate.fit import (Basin, Calibration, Design, Matching, SeedFit, _binding, _distance,
+                                      basin_weights, simulation_factor)
 from sim.config import Scenario
 
 COMMON_STREAM = 0xC033
@@ -27,21 +27,6 @@ on two common simulations was 55.2 with one seed and 64.9 with another: four hal
 four simulations, next to a search's hundreds."""
 KEEP = 1e-3
 """Weight under which a search's estimate is listed in fit.md but left out of the forecast's mixture."""
-
-
-@dataclass(frozen=True)
-class SeedFit:
-    """One search of ``siyu calibrate --seeds``: its simulation seed, estimate, criteria and weight."""
-
-    seed: int
-    values: dict[str, float]
-    """Its matched parameters' values by name."""
-    own_j: float
-    """The misfit criterion on its own search's simulation (what the search minimised)."""
-    common_j: float
-    """The misfit criterion on the common simulations (:func:`common_misfit`): comparable across the searches."""
-    weight: float
-    """Its weight in the forecast's mixture (:func:`seed_weights`)."""
 
 
 def common_seed(seed: int, k: int) -> int:
