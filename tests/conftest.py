@@ -55,3 +55,18 @@ Z = 3.0
 def values_close(a: dict, b: dict, keys) -> bool:
     """Exact equality of numeric summary fields."""
     return all(np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in keys)
+
+
+def engine_histories(path, customers: int, days: int, seed: int, scenario: str = "beauty"):
+    """An engine log of ``scenario`` written to ``path`` and read back: (transactions, histories, calibration end).
+
+    The calibration end is the log's last day, as a day number.
+    """
+    from experiments.calibrate.history import histories
+    from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
+    from experiments.logs.transactions import read_transactions
+    c, d, a = engine_log(load_scenario(scenario), customers, days, seed)
+    write_log(path, c, d, a)
+    end = BASE_DATE.toordinal() + days - 1
+    tx = read_transactions(path, calibration_end=end)
+    return tx, histories(tx, end), end

@@ -8,15 +8,15 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from conftest import engine_histories
 from scipy.stats import chi2
 
 from experiments.calibrate.fit import MISFIT_P, Basin, basin_weights, calibrate, interior, log_box
 from experiments.calibrate.forecast import Component, Uncertainty, allocate, forecast
-from experiments.calibrate.history import daily, histories, weekly_repeats
+from experiments.calibrate.history import daily, weekly_repeats
 from experiments.calibrate.scenario_file import fitted_errors, scenario_text
-from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
+from experiments.calibrate.simulate import BASE_DATE
 from experiments.cli.app import main
-from experiments.logs.transactions import read_transactions
 from sim.config import load_scenario, preset_text
 
 DAYS = 240
@@ -26,11 +26,8 @@ CYCLE = "population.cycle_median_days"
 @pytest.fixture(scope="module")
 def log(tmp_path_factory):
     path = tmp_path_factory.mktemp("basins") / "tx.csv"
-    c, d, a = engine_log(load_scenario("beauty"), 1000, DAYS, 11)
-    write_log(path, c, d, a)
-    end = BASE_DATE.toordinal() + DAYS - 1
-    tx = read_transactions(path, calibration_end=end)
-    return tx, histories(tx, end), path
+    tx, h, _ = engine_histories(path, 1000, DAYS, 11)
+    return tx, h, path
 
 
 def test_weights_follow_the_quasi_likelihood_and_replicates_follow_the_weights():

@@ -10,13 +10,13 @@ import pytest
 
 from experiments.calibrate.fit import calibrate
 from experiments.calibrate.forecast import Uncertainty
-from experiments.calibrate.history import daily, histories, weekly_repeats
+from conftest import engine_histories
+from experiments.calibrate.history import daily, weekly_repeats
 from experiments.calibrate.report import _basin_lines
 from experiments.calibrate.scenario_file import fitted_errors, scenario_text
 from experiments.calibrate.seeds import across_seeds, common_misfit, common_seed, dispersion, seed_weights
-from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
+from experiments.calibrate.simulate import BASE_DATE
 from experiments.cli.app import main
-from experiments.logs.transactions import read_transactions
 from sim.config import load_scenario, preset_text
 
 DAYS = 240
@@ -26,11 +26,7 @@ DAYS = 240
 def fitted(tmp_path_factory):
     """An engine log of 1,000 customers and one search of it (simulation seed 0)."""
     path = tmp_path_factory.mktemp("seeds") / "tx.csv"
-    c, d, a = engine_log(load_scenario("beauty"), 1000, DAYS, 11)
-    write_log(path, c, d, a)
-    end = BASE_DATE.toordinal() + DAYS - 1
-    tx = read_transactions(path, calibration_end=end)
-    h = histories(tx, end)
+    tx, h, end = engine_histories(path, 1000, DAYS, 11)
     cust, day, _ = daily(tx.before(end))
     cal = calibrate(h, load_scenario("beauty"), weekly_repeats(cust, day, int(h.first.min()), end), seed=0,
                     starts=1, min_pool=4000)

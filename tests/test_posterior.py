@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import engine_histories
 
 from experiments.calibrate.forecast import conditioned_state
-from experiments.calibrate.history import histories
 from experiments.calibrate.posterior import Nearest, Posterior, reference_log, rng_of, seed_of
-from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
 from experiments.crm.snapshot import view_of_simulation
-from experiments.logs.transactions import read_transactions
 from experiments.ope.brand import BrandPool
 from experiments.ope.simulate import play, warmed_pool
 from sim.config import load_scenario
@@ -71,10 +69,7 @@ def test_brand_pool_is_worth_what_the_true_pool_is(brand):
 
 def test_forecast_cycles_follow_the_true_ones(tmp_path):
     sc, days = load_scenario("beauty"), 240
-    c, d, a = engine_log(sc, 1500, days, 7)
-    write_log(tmp_path / "tx.csv", c, d, a)
-    end = BASE_DATE.toordinal() + days - 1
-    h = histories(read_transactions(tmp_path / "tx.csv", calibration_end=end), end)
+    _, h, _ = engine_histories(tmp_path / "tx.csv", 1500, days, 7)
     true = generate(sc, 1500, 7).cycle[np.array([int(str(i)[1:]) for i in h.ids])]
     post = Posterior(reference_log(sc, h, 3), seed=3)
     pick = post.draw(h.x, h.t_x, h.T, rng_of(3))
@@ -91,11 +86,8 @@ def test_forecast_cycles_follow_the_true_ones(tmp_path):
 def test_forecast_is_seeded(tmp_path):
     """Same seed, same forecast bit for bit (reference simulation, neighbour picks, replicates)."""
     from experiments.calibrate.forecast import forecast
-    sc, days = load_scenario("beauty"), 120
-    c, d, a = engine_log(sc, 600, days, 9)
-    write_log(tmp_path / "tx.csv", c, d, a)
-    end = BASE_DATE.toordinal() + days - 1
-    h = histories(read_transactions(tmp_path / "tx.csv", calibration_end=end), end)
+    sc = load_scenario("beauty")
+    _, h, _ = engine_histories(tmp_path / "tx.csv", 600, 120, 9)
     one, two = forecast(sc, h, 28, replicates=2, seed=5), forecast(sc, h, 28, replicates=2, seed=5)
     assert np.array_equal(one.replicates, two.replicates) and np.array_equal(one.p_alive, two.p_alive)
     other = forecast(sc, h, 28, replicates=2, seed=6)
@@ -105,9 +97,5 @@ def test_forecast_is_seeded(tmp_path):
 def test_a_small_log_is_matched_against_a_reference_of_at_least_the_floor(tmp_path):
     """A reference is shared by every replicate of a forecast: below REFERENCE_POOL its noise would not average out."""
     from experiments.calibrate.posterior import REFERENCE_POOL
-    sc, days = load_scenario("beauty"), 120
-    c, d, a = engine_log(sc, 600, days, 9)
-    write_log(tmp_path / "tx.csv", c, d, a)
-    end = BASE_DATE.toordinal() + days - 1
-    h = histories(read_transactions(tmp_path / "tx.csv", calibration_end=end), end)
-    assert reference_log(sc, h, 3, cohort="new").n == REFERENCE_POOL  # a new cohort: every simulated customer
+    _, h, _ = engine_histories(tmp_path / "tx.csv", 600, 120, 9)
+    assert reference_log(load_scenario("beauty"), h, 3, cohort="new").n == REFERENCE_POOL  # every one simulated
