@@ -95,6 +95,9 @@ def test_the_cli_searches_each_seed_and_writes_the_table(fitted, tmp_path, capsy
     assert main(["calibrate", str(path), "--calibration-end", end_text, "--seeds", "2", "--basins", "2",
                  "--out", str(tmp_path / "x")]) == 2
     assert "--seeds and --basins cannot be combined" in capsys.readouterr().err
+    assert main(["calibrate", str(path), "--calibration-end", end_text, "--seeds", "2", "--seed", str(2**63 - 1),
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "must stay below 2**63" in capsys.readouterr().err
     out = tmp_path / "c"
     assert main(["calibrate", str(path), "--calibration-end", end_text, "--seeds", "2", "--starts", "1",
                  "--bootstrap", "0", "--seed", "3", "--out", str(out)]) == 0

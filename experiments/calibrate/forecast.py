@@ -87,7 +87,8 @@ class Forecast:
         """The simulation error of the expected total (the replicates' mean at the last week): sd / sqrt(replicates).
 
         Where the fitted parameters are loose the replicates' totals spread widely, and the mean of 40 can move by
-        several percent with the seed (CDNOW's master file: 15.3% and 12.3% short with 40 and 200 replicates).
+        several percent with the seed (CDNOW's master file: 15.3% and 12.3% short with 40 and 200 replicates, two
+        forecast seeds).
         """
         last = self.replicates[:, -1]
         return float(last.std(ddof=1) / np.sqrt(last.size)) if last.size > 1 else float("nan")

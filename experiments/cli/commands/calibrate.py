@@ -52,6 +52,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from experiments.logs.contacts import parse_channel_map, read_contacts
     from sim.config import load_scenario, preset_names, preset_text
     also = optional(args.fit)
+    if args.seed + args.seeds > 2**63:
+        raise UserError(f"--seed {args.seed} --seeds {args.seeds}: the searches' seeds (S to S+K-1) must stay "
+                        "below 2**63")
     if args.seeds > 1 and args.basins > 1:
         raise UserError("--seeds and --basins cannot be combined (their mixtures weigh fits by criteria of different "
                         "simulations)")
