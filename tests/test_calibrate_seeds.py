@@ -110,3 +110,23 @@ def test_the_cli_searches_each_seed_and_writes_the_table(fitted, tmp_path, capsy
     assert sum(float(row.strip("| ").split(" | ")[-1]) for row in table[2:]) == pytest.approx(1.0, abs=2e-3)
     assert "# The forecast's mixture: the other simulation seeds' estimates" in (out / "scenario.toml").read_text(
         encoding="utf-8")  # both seeds' estimates carry weight (about 0.5 each at these seeds)
+
+
+def test_an_interrupted_run_goes_on_with_the_searches_done(fitted, tmp_path, capsys, monkeypatch):
+    cal, path, end = fitted
+    import experiments.calibrate.fit as fit_module
+    calls = []
+
+    def first_then_interrupt(*args, **kwargs):
+        calls.append(kwargs["seed"])
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        return cal  # the fixture's search of the same log (seed 0)
+
+    monkeypatch.setattr(fit_module, "calibrate", first_then_interrupt)
+    out = tmp_path / "i"
+    assert main(["calibrate", str(path), "--calibration-end", BASE_DATE.fromordinal(end).isoformat(), "--seeds", "3",
+                 "--bootstrap", "0", "--out", str(out)]) == 0
+    assert calls == [0, 1]
+    assert "interrupted: going on with the 1 search done" in capsys.readouterr().err
+    assert (out / "scenario.toml").is_file() and "Searches with" not in (out / "fit.md").read_text(encoding="utf-8")

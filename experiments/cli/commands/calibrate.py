@@ -77,10 +77,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for k in range(args.seeds):
         if args.seeds > 1:
             console.print(f"search {k + 1} of {args.seeds} (simulation seed {args.seed + k})", highlight=False)
-        fits.append(calibrate(h, base, weekly, seed=args.seed + k, starts=args.starts, also=also, basins=args.basins,
-                              extra=extra, hold=tuple(args.hold)))
+        try:
+            fits.append(calibrate(h, base, weekly, seed=args.seed + k, starts=args.starts, also=also,
+                                  basins=args.basins, extra=extra, hold=tuple(args.hold)))
+        except KeyboardInterrupt:
+            if not fits:
+                raise
+            done = count(len(fits), "search", "searches")
+            console.print(f"[yellow]warning:[/yellow] interrupted: going on with the {done} done", highlight=False)
+            break
     cal = fits[0]
-    if args.seeds > 1:
+    if len(fits) > 1:
         from experiments.calibrate.seeds import across_seeds
         cal = with_progress(len(fits), "common simulations",
                             lambda tick: across_seeds(fits, args.seed, tick=tick), unit="estimates")
