@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cdnow import END, MASTER, MODELS, PANELS, panel_file, summary  # noqa: E402
 
 from experiments.calibrate import bgnbd, paretonbd  # noqa: E402
-from experiments.calibrate.forecast import forecast  # noqa: E402
-from experiments.calibrate.history import histories, holdout_weekly  # noqa: E402
+from experiments.calibrate.forecast import Uncertainty, forecast  # noqa: E402
+from experiments.calibrate.history import Histories, histories, holdout_weekly  # noqa: E402
 from experiments.calibrate.holdout import in_weeks  # noqa: E402
 from experiments.logs.rows import parse_date_argument  # noqa: E402
 from experiments.logs.transactions import read_transactions  # noqa: E402
-from sim.config import load_scenario  # noqa: E402
+from sim.config import Scenario, load_scenario  # noqa: E402
 
 
 def main() -> None:
@@ -46,31 +46,41 @@ def main() -> None:
     end = parse_date_argument(END, "END")
     scenario = load_scenario(str(args.scenario))
     master = histories(read_transactions(panel_file(MASTER, args.out), calibration_end=end), end)
-    params = {"BG/NBD": bgnbd.fit(*in_weeks(master)), "Pareto/NBD": paretonbd.fit(*in_weeks(master))}
+    panel_table(scenario, master, args.out, args.panel, args.replicates, args.seed)
+
+
+def panel_table(scenario: Scenario, master: Histories, out: Path, panels: list[int], replicates: int, seed: int,
+                errors: Uncertainty | None = None, params: dict[str, np.ndarray] | None = None) -> None:
+    """Forecast each of ``panels`` with ``scenario`` (and ``errors``), BG/NBD and Pareto/NBD; a row each, then means.
+
+    ``params``: the baselines' parameters on the master file's calibration period (fitted here when not given).
+    """
+    end = master.end
+    if params is None:
+        params = {"BG/NBD": bgnbd.fit(*in_weeks(master)), "Pareto/NBD": paretonbd.fit(*in_weeks(master))}
     print(f"master file: {master.n:,} customers; BG/NBD {np.round(params['BG/NBD'], 3).tolist()}, "
           f"Pareto/NBD {np.round(params['Pareto/NBD'], 3).tolist()} (weeks)")
     print("| panel | customers | actual | siyu (signed) | BG/NBD | Pareto/NBD | weeks in siyu's 90% band | minutes |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    errors: list[dict[str, float]] = []
-    for panel in args.panel:
+    errors_by_panel: list[dict[str, float]] = []
+    for panel in panels:
         started = time.perf_counter()
-        tx = read_transactions(panel_file(panel, args.out), calibration_end=end)
+        tx = read_transactions(panel_file(panel, out), calibration_end=end)
         h = histories(tx, end)
         weeks = (int(tx.day.max()) - end) // 7
         actual = np.cumsum(holdout_weekly(tx, end, weeks))
-        fc = forecast(scenario, h, 7 * weeks, args.replicates, args.seed)
+        fc = forecast(scenario, h, 7 * weeks, replicates, seed, errors=errors)
         totals = {"siyu": float(fc.mean[-1])}
         for name, model in (("BG/NBD", bgnbd), ("Pareto/NBD", paretonbd)):
             totals[name] = float(model.expected(params[name], float(weeks), *in_weeks(h)).sum())
         signed = {k: v / actual[-1] - 1.0 for k, v in totals.items()}
-        errors.append(signed)
+        errors_by_panel.append(signed)
         inside = float(np.mean((actual >= fc.low) & (actual <= fc.high)))
         print(f"| {panel} | {h.n:,} | {int(actual[-1]):,} | "
               + " | ".join(f"{abs(signed[k]):.1%}" + (f" ({signed[k]:+.1%})" if k == "siyu" else "") for k in MODELS)
               + f" | {inside:.0%} | {(time.perf_counter() - started) / 60:.1f} |", flush=True)
-    for line in summary(errors):
+    for line in summary(errors_by_panel):
         print(line)
-
 
 if __name__ == "__main__":
     main()

@@ -21,12 +21,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from cdnow import END, MASTER, MODELS, PANELS, panel_file, summary  # noqa: E402
-from experiments.calibrate import auxiliary, bgnbd, paretonbd  # noqa: E402
+from cdnow import END, MASTER, PANELS, panel_file  # noqa: E402
+from cdnow_pooled import panel_table  # noqa: E402
+from experiments.calibrate import auxiliary  # noqa: E402
 from experiments.calibrate import fit as F  # noqa: E402
-from experiments.calibrate.forecast import Component, Uncertainty, forecast  # noqa: E402
-from experiments.calibrate.history import histories, holdout_weekly  # noqa: E402
-from experiments.calibrate.holdout import compare, in_weeks  # noqa: E402
+from experiments.calibrate.forecast import Component, Uncertainty  # noqa: E402
+from experiments.calibrate.history import histories  # noqa: E402
+from experiments.calibrate.holdout import compare  # noqa: E402
 from experiments.calibrate.scenario_file import fitted_errors  # noqa: E402
 from experiments.calibrate.seeds import common_misfit, seed_weights  # noqa: E402
 from experiments.logs.rows import parse_date_argument  # noqa: E402
@@ -82,26 +83,9 @@ def main() -> None:
           f"({(time.perf_counter() - started) / 60:.1f} min)", flush=True)
     none = np.zeros((0, 0))
     at_estimates = Uncertainty(basins=tuple(Component(p.weight, p.values, none) for p in parts))
-    params = {"BG/NBD": bgnbd.fit(*in_weeks(master)), "Pareto/NBD": paretonbd.fit(*in_weeks(master))}
-    print("| panel | customers | actual | siyu at the estimates (signed) | BG/NBD | Pareto/NBD |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    out: list[dict[str, float]] = []
-    for panel in range(PANELS + 1):
-        tx = read_transactions(panel_file(panel, args.out), calibration_end=end)
-        h = histories(tx, end)
-        actual_p = np.cumsum(holdout_weekly(tx, end, weeks))[-1]
-        fc = forecast(scenarios[best], h, 7 * weeks, args.replicates, args.seed, errors=at_estimates)
-        totals = {"siyu": float(fc.mean[-1])}
-        for name, model in (("BG/NBD", bgnbd), ("Pareto/NBD", paretonbd)):
-            totals[name] = float(model.expected(params[name], float(weeks), *in_weeks(h)).sum())
-        signed = {k: v / actual_p - 1.0 for k, v in totals.items()}
-        out.append(signed)
-        print(f"| {panel} | {h.n:,} | {int(actual_p):,} | "
-              + " | ".join(f"{abs(signed[k]):.1%}" + (f" ({signed[k]:+.1%})" if k == "siyu" else "") for k in MODELS)
-              + " |", flush=True)
-    for line in summary(out):
-        print(line)
-
+    params = {"BG/NBD": hold.bgnbd_params, "Pareto/NBD": hold.paretonbd_params}  # fitted on the master by compare
+    panel_table(scenarios[best], master, args.out, list(range(PANELS + 1)), args.replicates, args.seed, at_estimates,
+                params)
 
 if __name__ == "__main__":
     main()

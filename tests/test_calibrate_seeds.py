@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from experiments.calibrate.fit import calibrate
+from experiments.calibrate.fit import Basin, calibrate
 from experiments.calibrate.forecast import Uncertainty
 from conftest import engine_histories
 from experiments.calibrate.history import daily, weekly_repeats
@@ -83,7 +83,6 @@ def test_the_best_estimate_on_common_simulations_leads_and_the_others_are_mixed(
 
 def test_fits_with_their_own_basins_are_not_mixed_across_seeds(fitted):
     cal, _, _ = fitted
-    from experiments.calibrate.fit import Basin
     with_basin = replace(cal, basins=(Basin(cal.matched.theta, np.asarray(cal.covariance), cal.j),))
     with pytest.raises(ValueError, match="basins of their own"):
         across_seeds([cal, with_basin], seed=0)
