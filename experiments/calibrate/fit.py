@@ -21,6 +21,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from experiments.calibrate import auxiliary
+from experiments.calibrate.draws import Draws
 from experiments.calibrate.history import Histories, summarize, weekly_repeats
 from experiments.calibrate.simulate import engine_log, purchases
 from experiments.calibrate.value import ValueFit, fit_values
@@ -182,6 +183,8 @@ class Calibration:
     """How much less a difference of J counts in the mixture's weights (:func:`basin_weights`; ``--seeds``)."""
     seed_fits: tuple[SeedFit, ...] = ()
     """Every search of ``siyu calibrate --seeds``, the estimate's among them (empty for one seed)."""
+    draws: Draws | None = None
+    """Draws weighed to the quasi-posterior (``siyu calibrate --draws``), which the forecast takes its values from."""
 
     def mixture_weights(self) -> np.ndarray:
         """Weights of the estimate and then each of :attr:`basins` in the forecast's mixture (:func:`basin_weights`)."""

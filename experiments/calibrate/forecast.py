@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from experiments.calibrate.draws import Draws
 from experiments.calibrate.fit import LIMITS, Calibration, Design, scenario_value
 from experiments.calibrate.history import Histories
-from experiments.calibrate.posterior import COPIED, Posterior, reference_log
+from experiments.calibrate.posterior import COPIED, Posterior, reference_log, rng_of
 from experiments.calibrate.simulate import purchases
 from sim.config import Scenario, apply_overrides
 from experiments.logs.contacts import Contacts
@@ -34,6 +35,8 @@ BAND = (0.05, 0.95)
 """Quantiles of the replicates' cumulative repeat transactions that bound the forecast band."""
 MIN_BAND_REPLICATES = 19
 """Replicates from which the 90% band holds one more realisation 90% of the time (:func:`band`)."""
+DRAWS_STREAM = 0xD7A5
+"""Seed-sequence tag of the picks among :attr:`Uncertainty.draws` (the other draws keep their stream)."""
 BAND_RULE = "weibull"
 """numpy's quantile rule of the band: the p quantile at order statistic p (n + 1) of n replicates (:func:`band`)."""
 
@@ -107,6 +110,9 @@ class Uncertainty:
     log_cov: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     basins: tuple[Component, ...] = ()
     """The mixture over fits the log cannot tell apart, the scenario's own first (empty: the scenario alone)."""
+    draws: Draws | None = None
+    """Draws of ``names`` weighed to the quasi-posterior (``siyu calibrate --draws``): when given, each replicate
+    takes one, picked by weight, in place of the normal draws and the mixture."""
 
     @classmethod
     def of(cls, cal: Calibration) -> "Uncertainty":
@@ -114,6 +120,8 @@ class Uncertainty:
         if cal.matched is None or cal.covariance is None:
             return cls(dict(cal.ses))
         names, cov = cal.matched.names, np.asarray(cal.covariance)
+        if cal.draws is not None:
+            return cls(dict(cal.ses), names, cov, draws=cal.draws)
         if not cal.basins:
             return cls(dict(cal.ses), names, cov)
         w = cal.mixture_weights()
@@ -122,12 +130,12 @@ class Uncertainty:
         return cls(dict(cal.ses), names, cov, tuple(parts))
 
     def components(self) -> tuple[Component, ...]:
-        """The mixture's parts (one, the scenario's own, without basins)."""
-        return self.basins or (Component(1.0, {}, self.log_cov),)
+        """The mixture's parts (one, the scenario's own, without basins or with draws)."""
+        return self.basins if self.basins and self.draws is None else (Component(1.0, {}, self.log_cov),)
 
     def of_component(self, part: Component) -> "Uncertainty":
         """The draws around one part of the mixture."""
-        return Uncertainty(self.ses, self.names, part.log_cov)
+        return Uncertainty(self.ses, self.names, part.log_cov, draws=self.draws)
 
 
 @dataclass(frozen=True)
@@ -178,11 +186,13 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     spend = np.zeros(h.n)
     alive = np.zeros(h.n)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 11]))
+    picks = errors.draws.pick(replicates, rng_of(seed, DRAWS_STREAM)) if errors.draws is not None else None
     sent = refused = 0
     shares = np.zeros(replicates)
     for r in range(replicates):
         k = int(which[r])
-        scenario = draw_scenario(bases[k], errors.of_component(parts[k]), rng)
+        drawn = errors.draws.value(int(picks[r])) if picks is not None else None
+        scenario = draw_scenario(bases[k], errors.of_component(parts[k]), rng, drawn)
         # a new cohort is conditioned under the parameters this replicate drew (a reference of its own, the same
         # simulation seed), an existing pool under the part's (cycle and dropout rescaled to the draw below)
         post = Posterior(reference_log(scenario, h, seed, cohort), seed=seed) if new and scenario is not bases[k] \
@@ -243,8 +253,11 @@ def plan_policy(contacts: Contacts, end: int) -> Replay:
                   contacts.content[send], slot[send])
 
 
-def draw_scenario(scenario: Scenario, errors: Uncertainty, rng: np.random.Generator) -> Scenario:
+def draw_scenario(scenario: Scenario, errors: Uncertainty, rng: np.random.Generator,
+                  drawn: dict[str, float] | None = None) -> Scenario:
     """``scenario`` with the parameters of ``errors`` drawn lognormally, their medians at the scenario's values.
+
+    ``drawn``: values already drawn (one of :attr:`Uncertainty.draws`); the others are drawn as below.
 
     The fit estimates log values and its errors are theirs, so the draws are centred where the estimates are:
     keeping the mean instead would put the typical draw at exp(-SE^2/2) of the estimate, 2% of it for a dropout
@@ -252,10 +265,10 @@ def draw_scenario(scenario: Scenario, errors: Uncertainty, rng: np.random.Genera
     the fit's :data:`~experiments.calibrate.fit.LIMITS` (a wide spread's upper tail, say) is clipped to them: the
     scenario would refuse it.
     """
-    if not errors.ses and not errors.names:
+    if not errors.ses and not errors.names and not drawn:
         return scenario
-    over = {}
-    joint = [n for n in errors.names if scenario_value(scenario, n) > 0]
+    over = dict(drawn or {})
+    joint = [n for n in errors.names if n not in over and scenario_value(scenario, n) > 0]
     if joint:
         keep = [errors.names.index(n) for n in joint]
         cov = errors.log_cov[np.ix_(keep, keep)]
@@ -263,7 +276,7 @@ def draw_scenario(scenario: Scenario, errors: Uncertainty, rng: np.random.Genera
         over.update({n: scenario_value(scenario, n) * float(np.exp(z[k])) for k, n in enumerate(joint)})
     for path, se in sorted(errors.ses.items()):
         v = scenario_value(scenario, path)
-        if path not in errors.names and v > 0 and se > 0:
+        if path not in errors.names and path not in over and v > 0 and se > 0:
             over[path] = v * float(np.exp(rng.normal() * se / v))
     for path, (lo, hi) in LIMITS.items():
         if path in over:

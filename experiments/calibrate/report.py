@@ -19,6 +19,8 @@ from experiments.logs.rows import day_text
 from experiments.response import WINDOW_DAYS
 from sim.defaults import SLOTS
 
+ESS_WARNING = 20
+"""Effective sample size of the draws under which fit.md says a few carry the forecast."""
 Z90 = 1.6449
 """Normal quantile of a two-sided 90% interval."""
 
@@ -63,6 +65,25 @@ def _basin_lines(cal: Calibration) -> list[str]:
     return out
 
 
+def _draws_lines(cal: Calibration) -> list[str]:
+    """The quasi-posterior's draws (``--draws``): how many, what they are worth, where they put each parameter."""
+    d = cal.draws
+    if d is None:
+        return []
+    out = ["", f"Draws weighed to the quasi-posterior (`--draws`): {d.j.size} draws of the matched parameters, each "
+           "scored by its J on one common simulation and weighed by exp(-(J - Jmin) / 2 phi) over the density it "
+           f"came from (phi = {d.dispersion:.3g}); effective sample size {d.ess():.0f}. The forecast takes each "
+           "replicate's values from one, picked by weight (`draws.csv`, ![draws](draws.png)).", "",
+           "| parameter | estimate | draws' median | draws' 90% range |", "|---|---:|---:|---|"]
+    for name, (mid, lo, hi) in d.summary().items():
+        out.append(f"| `{name}` | {_g(cal.values.get(name, math.nan))} | {_g(mid)} | {_g(lo)} to {_g(hi)} |")
+    if d.ess() < ESS_WARNING:
+        out += ["", f"The draws are worth fewer than {ESS_WARNING} equally weighted ones: a few carry the forecast. "
+                "More draws (`--draws`) or searches with more seeds (`--seeds`, whose estimates the draws start "
+                "from) spread the weight."]
+    return out
+
+
 def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: list[str],
                  holdout: Holdout | None, seconds: float, responses: list[LogResponse] | None = None) -> str:
     """The text of ``fit.md`` (``responses``: the contact log's, when one was given)."""
@@ -93,6 +114,7 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
     if test is not None:
         out += ["", f"Test of the fit ({test.df} more statistics than parameters): {test.line()}."]
     out += _basin_lines(cal)
+    out += _draws_lines(cal)
     out.append("")
     used = cal.matched.rows if cal.matched is not None else range(len(auxiliary.NAMES))
     shown = [n for r, n in enumerate(auxiliary.NAMES) if r not in used]

@@ -14,7 +14,9 @@ import numpy as np
 
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_fit import ContactFit
-from experiments.calibrate.fit import UNITS, Calibration
+from experiments.calibrate.draws import FILE as DRAWS_FILE
+from experiments.calibrate.draws import Draws, read_draws, write_draws
+from experiments.calibrate.fit import LIMITS, UNITS, Calibration
 from experiments.calibrate.forecast import Component, Uncertainty
 from sim.config import load_scenario
 
@@ -59,6 +61,12 @@ def _covariance_lines(cal: Calibration) -> list[str]:
             out.append(f"# basin {k} weight = {wk:.6e}  (misfit J = {b.j:.2f})")
             out += [f"# basin {k} value {n} = {v:.6e}" for n, v in b.values(names).items()]
             out += _matrix_lines(f"# basin {k} covariance", names, b.covariance)
+    if cal.draws is not None:
+        d = cal.draws
+        out += ["", f"# Draws weighed to the quasi-posterior (siyu calibrate --draws): {d.j.size} draws, each weighed "
+                f"by exp(-(J - Jmin) / 2 phi) over the density it came from, phi = {d.dispersion:.3g}, effective "
+                f"sample size {d.ess():.0f}.", "# siyu forecast takes each replicate's fitted values from one, picked "
+                "by weight, in place of the covariance and mixture above.", f"# draws file = {DRAWS_FILE}"]
     return out
 
 
@@ -111,12 +119,15 @@ def _missing(section: str, shown: dict[str, str], notes: dict[str, str], done: s
 def write_scenario(cal: Calibration, base_text: str, path: Path, name: str, source: str) -> None:
     """Write the calibrated scenario to ``path`` and check that it loads."""
     path.write_text(scenario_text(cal, base_text, name, source), encoding="utf-8")
+    if cal.draws is not None:
+        write_draws(cal.draws, path.parent / DRAWS_FILE)
     load_scenario(path)
 
 
 FITTED_LINE = re.compile(r"^\s*(\w+)\s*=\s*([-+0-9.eE]+)\s*# fitted by siyu calibrate: SE ([-+0-9.eE]+)")
 COVARIANCE_LINE = re.compile(r"^# covariance ([\w.]+) ([\w.]+) = ([-+0-9.eE]+)\s*$")
 BASIN_LINE = re.compile(r"^# basin (\d+) (weight|value|covariance) ?([\w.]*) ?([\w.]*) = ([-+0-9.eE]+)")
+DRAWS_LINE = re.compile(r"^# draws file = (.*?)\s*$")
 
 
 def fitted_errors(path: Path) -> Uncertainty:
@@ -130,6 +141,7 @@ def fitted_errors(path: Path) -> Uncertainty:
     cov: dict[tuple[str, str], float] = {}
     basins: dict[int, dict] = {}
     section = ""
+    draws = None
     for line in path.read_text(encoding="utf-8").splitlines():
         m = SECTION.match(line)
         if m:
@@ -141,6 +153,9 @@ def fitted_errors(path: Path) -> Uncertainty:
         c = COVARIANCE_LINE.match(line)
         if c:
             cov[(c.group(1), c.group(2))] = cov[(c.group(2), c.group(1))] = float(c.group(3))
+        d = DRAWS_LINE.match(line)
+        if d:
+            draws = _draws(path, d.group(1))
         m = BASIN_LINE.match(line)
         if m:
             part = basins.setdefault(int(m.group(1)), {"weight": None, "value": {}, "covariance": {}})
@@ -153,6 +168,9 @@ def fitted_errors(path: Path) -> Uncertainty:
                 part["covariance"][(a, b)] = part["covariance"][(b, a)] = v
     names = tuple(dict.fromkeys(a for a, _ in cov))
     matrix = _matrix(names, cov)
+    if draws is not None:
+        return Uncertainty(ses, names if matrix is not None else (), matrix if matrix is not None else np.zeros((0, 0)),
+                           draws=draws)
     if matrix is None:
         return Uncertainty(ses)  # an incomplete matrix (hand-edited file): independent draws from the SEs
     parts = []
@@ -166,6 +184,17 @@ def fitted_errors(path: Path) -> Uncertainty:
             return Uncertainty(ses, names, matrix)  # an incomplete basin (hand-edited): this file's values alone
         parts.append(Component(part["weight"], part["value"] if k else {}, m_k))
     return Uncertainty(ses, names, matrix, tuple(parts) if len(parts) > 1 else ())
+
+
+def _draws(scenario: Path, name: str) -> Draws:
+    """The draws file a scenario names: a file beside it, read and checked (:func:`read_draws`)."""
+    if not name or Path(name).name != name or name in (".", ".."):
+        raise ValueError(f"{scenario}: 'draws file = {name}': a file name beside the scenario is expected")
+    target = scenario.parent / name
+    if not target.is_file():
+        raise ValueError(f"{scenario} takes its draws from {target}, which is missing: copy it beside the scenario, "
+                         "or delete the line '# draws file = ...' to draw from the covariance instead")
+    return read_draws(target, LIMITS)
 
 
 def _matrix(names: tuple[str, ...], cov: dict[tuple[str, str], float]) -> np.ndarray | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from experiments.cli.options import DEFAULT_SCENARIO, UserError, positive_int, seed_int
 from experiments.console import console, count, out_console, with_progress
@@ -102,12 +102,18 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             jac = central_jacobian(binding_of(cal), cal.matched.theta)
         cal = with_progress(args.bootstrap, "bootstrap", lambda tick: bootstrap(cal, args.bootstrap, args.seed,
                                                                                  tick=tick, jac=jac), unit="refits")
+    if args.draws:
+        cal = with_draws(cal, args.draws, args.seed)
     seconds = time.perf_counter() - started
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_scenario(cal, base_text, out / "scenario.toml", f"calibrated_{Path(args.transactions).stem}",
                    Path(args.transactions).name)
     fit_figure(h, cal.sim.histories, cal.data_weekly, cal.sim.weekly, out / "fit.png")
+    if cal.draws is not None:
+        from experiments.calibrate.plots import draws_figure
+        d = cal.draws
+        draws_figure(d.names, d.values, d.j, d.weight, cal.values, out / "draws.png")
     weeks = holdout_weeks(tx, end)
     hold = None
     if weeks >= 1 and not args.no_holdout:
@@ -157,16 +163,37 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def with_draws(cal: Any, n: int, seed: int) -> Any:
+    """``cal`` with ``n`` quasi-posterior draws (fewer when interrupted: those scored are kept, with a warning)."""
+    from dataclasses import replace
+
+    from experiments.calibrate.quasi import quasi_posterior
+    draws = with_progress(n, "quasi-posterior draws", lambda tick: quasi_posterior(cal, n, seed, tick=tick),
+                          unit="draws")
+    if draws.j.size < n:
+        console.print(f"[yellow]warning:[/yellow] interrupted: going on with the {draws.j.size} draws scored",
+                      highlight=False)
+    return replace(cal, draws=draws)
+
+
 INTERVALS = ("bootstrap", "bootstrap-search", "profile", "sandwich")
 """Choices of ``--intervals`` (:attr:`experiments.calibrate.fit.Calibration.method`)."""
 
 
-def bootstrap_count(text: str) -> int:
-    """``--bootstrap``: 0 (no bootstrap) or at least 2 refits."""
-    n = int(text) if text.strip().isdigit() else -1
-    if n == 1 or n < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: 0 or a whole number of refits from 2 up")
-    return n
+def zero_or_from_two(noun: str) -> Callable[[str], int]:
+    """An argparse type: 0 (none) or at least 2 ``noun`` (one refit or draw has no spread)."""
+    def parse(text: str) -> int:
+        n = int(text) if text.strip().isdigit() else -1
+        if n == 1 or n < 0:
+            raise argparse.ArgumentTypeError(f"{text!r}: 0 or a whole number of {noun} from 2 up")
+        return n
+    return parse
+
+
+bootstrap_count = zero_or_from_two("refits")
+"""``--bootstrap``: 0 (no bootstrap) or at least 2 refits."""
+draws_count = zero_or_from_two("draws")
+"""``--draws``: 0 (the normal around the estimate) or at least 2 draws."""
 
 
 def register(sub: Any) -> None:
@@ -218,6 +245,11 @@ def register(sub: Any) -> None:
                         "about 2 fits' CPU; the default), bootstrap-search (each refit the fit's full search, about B "
                         "fits' CPU), profile (inverting the misfit criterion; measured too narrow) or sandwich; "
                         "coverage of each on engine logs: docs/calibration.md")
+    p.add_argument("--draws", type=draws_count, default=0, metavar="N",
+                   help="draws of the fitted parameters, each scored by its misfit on a common simulation and "
+                        "weighed to the quasi-posterior; the forecast takes its values from them instead of a normal "
+                        "around the estimate (default 0: the normal; each draw costs a simulation of the calibration "
+                        "period: where the log pins a curved ridge, the normal's draws leave it)")
     p.add_argument("--no-holdout", action="store_true", help="skip the holdout comparison even if the log has one")
     p.add_argument("--out", default="runs/calibration", metavar="DIR", help="output folder (default runs/calibration)")
     p.set_defaults(func=cmd_calibrate)

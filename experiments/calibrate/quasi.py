@@ -1,0 +1,119 @@
+"""Draws from the quasi-posterior by importance sampling (``siyu calibrate --draws N``).
+
+The fit's covariance describes the criterion J near the estimate; where the log pins a curved ridge (CDNOW's
+dropout rate against the need lapse) the normal it implies leaves the ridge, and a forecast drawing from it
+forecasts customers that do not look like the log's. Here each of N draws is scored by its own J on one common
+simulation (the same random numbers for all, so differences of J are the parameters'), and weighed by the
+quasi-posterior exp(-J / 2 phi) (Chernozhukov and Hong 2003, with McCullagh and Nelder's dispersion phi for a fit
+the engine does not reproduce; a flat prior on the log values within the search box) over the density it was drawn
+from. That density is a mixture of the fit's normals (the estimate's and each basin's or other seed's, widened by
+phi and kept inside the box) with a tenth spread evenly over the box, so that no weight can grow without bound.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
+
+from experiments.calibrate.draws import Draws
+from experiments.calibrate.fit import Calibration, limited, log_box
+from experiments.calibrate.seeds import common_misfit, dispersion
+
+DRAWS = 200
+"""Draws by default: each costs a simulation of the calibration period (CDNOW's master file: 2-3 s)."""
+DEFENSIVE = 0.1
+"""Share of the draws spread evenly over the search box (a defensive mixture, Hesterberg 1995)."""
+PROBE = 20_000
+"""Normal draws per mixture part that measure the share of it inside the box (the truncated density's scale)."""
+QUASI_STREAM = 0x9A51
+"""Seed-sequence tag of the draws' random numbers."""
+RIDGE = 1e-6
+"""Added to the covariances' diagonal: a degenerate direction (a parameter the bootstrap never moved) still has a
+density."""
+
+
+class Proposal:
+    """The density the draws come from: the fit's normals, each truncated to the box, and the uniform share."""
+
+    def __init__(self, centres: list[np.ndarray], covs: list[np.ndarray], box: np.ndarray,
+                 rng: np.random.Generator) -> None:
+        self.box = box
+        self.parts = [multivariate_normal(c, cv + RIDGE * np.eye(c.size)) for c, cv in zip(centres, covs)]
+        inside = [self._inside(p.rvs(PROBE, random_state=rng).reshape(PROBE, -1)).mean() for p in self.parts]
+        self.log_inside = np.log(np.maximum(inside, 1.0 / PROBE))
+        self.log_volume = float(np.sum(np.log(box[1] - box[0])))
+
+    def _inside(self, x: np.ndarray) -> np.ndarray:
+        return np.all((x >= self.box[0]) & (x <= self.box[1]), axis=1)
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` log-value draws: a :data:`DEFENSIVE` share uniform on the box, the rest from the parts in turn."""
+        out = np.empty((n, self.box.shape[1]))
+        for i in range(n):
+            if rng.random() < DEFENSIVE:
+                out[i] = rng.uniform(self.box[0], self.box[1])
+                continue
+            part = self.parts[int(rng.integers(len(self.parts)))]
+            while True:  # truncation by rejection: the share inside is at least 1/PROBE of the draws
+                x = part.rvs(random_state=rng).reshape(1, -1)
+                if self._inside(x)[0]:
+                    out[i] = x[0]
+                    break
+        return out
+
+    def log_density(self, x: np.ndarray) -> np.ndarray:
+        """Log density of the mixture at ``x`` (rows of log values inside the box)."""
+        k = len(self.parts)
+        normal = np.stack([p.logpdf(x).reshape(-1) - li for p, li in zip(self.parts, self.log_inside)])
+        terms = np.vstack([normal + np.log((1 - DEFENSIVE) / k), np.full((1, x.shape[0]),
+                                                                          np.log(DEFENSIVE) - self.log_volume)])
+        return logsumexp(terms, axis=0)
+
+
+def importance_weights(js: np.ndarray, log_q: np.ndarray, phi: float) -> np.ndarray:
+    """exp(-(J - Jmin) / 2 phi) / q, normalised: the quasi-posterior over the proposal's density."""
+    logw = -0.5 * (js - js.min()) / phi - log_q
+    w = np.exp(logw - logw.max())
+    return w / w.sum()
+
+
+def quasi_posterior(cal: Calibration, n: int = DRAWS, seed: int = 0,
+                    tick: Callable[[int], None] | None = None) -> Draws:
+    """``n`` draws of the matched parameters, weighed to the quasi-posterior (see the module's docstring).
+
+    Interrupted (Ctrl-C) after two or more draws are scored, it keeps those: the draws are independent, so fewer
+    of them are the same estimate, only noisier.
+    """
+    m = cal.matched
+    if m is None or cal.covariance is None:
+        raise ValueError("quasi_posterior needs a Calibration from calibrate() with its covariance")
+    df = len(cal.stat_names) - len(m.names)
+
+    def score(theta: np.ndarray) -> float:
+        return common_misfit(cal.base, m, cal.design, cal.stat_data, cal.data.n, theta, seed, sims=1)
+
+    centres = [m.theta] + [b.theta for b in cal.basins]
+    covs = [np.asarray(cal.covariance)] + [b.covariance for b in cal.basins]
+    j_centres = np.array([score(t) for t in centres])
+    phi = dispersion(float(j_centres.min()), df)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, QUASI_STREAM]))
+    proposal = Proposal(centres, [phi * c for c in covs], log_box(m.names), rng)
+    theta = proposal.sample(n, rng)
+    js: list[float] = []
+    try:
+        for t in theta:
+            js.append(score(t))
+            if tick is not None:
+                tick(len(js))
+    except KeyboardInterrupt:
+        if len(js) < 2:
+            raise
+    theta = theta[: len(js)]
+    j = np.array(js)
+    phi = dispersion(float(min(j.min(), j_centres.min())), df)
+    w = importance_weights(j, proposal.log_density(theta), phi)
+    values = np.array([[limited(name, t) for name, t in zip(m.names, row)] for row in theta])
+    return Draws(m.names, values, j, w, phi)
