@@ -31,6 +31,7 @@ import json
 import math
 import time
 from pathlib import Path
+from dataclasses import replace
 
 import numpy as np
 
@@ -39,6 +40,7 @@ from experiments.calibrate.fit import DROPOUT, MIN_POOL, calibrate
 from experiments.calibrate.forecast import Uncertainty
 from experiments.calibrate.history import histories
 from experiments.calibrate.holdout import compare
+from experiments.calibrate.quasi import quasi_posterior
 from experiments.calibrate.profile import binding_of, central_jacobian, profile, sandwich, with_profile
 from experiments.calibrate.simulate import engine_transactions
 from sim.config import apply_overrides, load_scenario
@@ -103,6 +105,12 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
         rec["profile_cpu"] = time.process_time() - t0
         rec["profile_evaluations"] = prof.evaluations
         rec["profile_d"] = [prof.fit_distance, prof.least, prof.threshold]
+    drawn = None
+    if args.draws:
+        t0 = time.process_time()
+        drawn = quasi_posterior(boot, args.draws, seed=1000 + seed)
+        boot = replace(boot, draws=drawn)
+        rec["draws"] = [drawn.ess(), drawn.dispersion, time.process_time() - t0]
     errors = Uncertainty.of(with_profile(boot, prof) if prof is not None and boot.boot is None else boot)
     hold = compare(cal.scenario, h, tx, args.holdout // 7, args.replicates, seed, errors)
     for k, true in TRUTH.items():
@@ -114,6 +122,8 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
             ivs["central-log"] = (cal.values[k] * math.exp(-Z90 * sd), cal.values[k] * math.exp(Z90 * sd))
         if prof is not None and k in prof.names:
             ivs["profile"] = (prof.low[k], prof.high[k])
+        if drawn is not None and k in drawn.names:
+            ivs["quasi"] = drawn.summary()[k][1:]
         rec["hits"][k] = {kind: bool(lo <= true <= hi) for kind, (lo, hi) in ivs.items()}
     rec["dropout"] = {k: [cal.values[k], cal.ses[k]] for k in DROPOUT if k in cal.values}  # the truth is beauty's
     rec["holdout"] = [*hold.siyu_error, *hold.bgnbd_error, hold.inside_band, bool(hold.last_inside),
@@ -144,7 +154,7 @@ def summarize(recs: list[dict]) -> None:
     print(f"90% intervals holding the truth over {n} seeds (binomial SE at 90%: {math.sqrt(0.09 / n):.2f}):")
     for k in TRUTH:
         cells = []
-        for kind in KINDS + ("central-log", "profile"):
+        for kind in KINDS + ("central-log", "profile", "quasi"):
             got = [r["hits"][k][kind] for r in recs if kind in r["hits"][k]]
             if got:
                 cells.append(f"{kind} {sum(got)}/{len(got)}")
@@ -176,6 +186,11 @@ def summarize(recs: list[dict]) -> None:
             print(f"  {k.split('.')[-1]}: profile half-width / 1.645 {np.mean(half):.3f}; profile CPU "
                   f"{np.mean([r['profile_cpu'] for r in got]):.0f} s, "
                   f"{np.mean([r['profile_evaluations'] for r in got]):.0f} simulations a seed")
+    drawn = [r["draws"] for r in recs if "draws" in r]
+    if drawn:
+        print(f"  quasi-posterior draws: effective sample size {min(d[0] for d in drawn):.0f} to "
+              f"{max(d[0] for d in drawn):.0f}, phi {min(d[1] for d in drawn):.2g} to {max(d[1] for d in drawn):.2g}, "
+              f"CPU {np.mean([d[2] for d in drawn]):.0f} s a seed")
     if recs and "boot_cpu" in recs[0]:
         print(f"  CPU a seed: fit {np.mean([r['fit_cpu'] for r in recs]):.0f} s, bootstrap (and slopes) "
               f"{np.mean([r['boot_cpu'] for r in recs]):.0f} s")
@@ -202,6 +217,7 @@ def main() -> None:
                     help="profile: also the central-difference sandwich and the profile intervals (the band from "
                     "them); newton: the bootstrap's refits by Gauss-Newton from the estimate on central slopes")
     ap.add_argument("--profile", action="store_true", help="measure the profile intervals as well")
+    ap.add_argument("--draws", type=int, default=0, help="forecast from this many quasi-posterior draws (--draws)")
     ap.add_argument("--jsonl", type=Path, help="append each seed's record to this file")
     ap.add_argument("--summarize", type=Path, nargs="+", help="only summarize records written with --jsonl")
     args = ap.parse_args()

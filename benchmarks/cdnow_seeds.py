@@ -28,6 +28,7 @@ from experiments.calibrate import fit as F  # noqa: E402
 from experiments.calibrate.forecast import Component, Uncertainty  # noqa: E402
 from experiments.calibrate.history import histories  # noqa: E402
 from experiments.calibrate.holdout import compare  # noqa: E402
+from experiments.calibrate.quasi import draw_quasi  # noqa: E402
 from experiments.calibrate.scenario_file import fitted_errors  # noqa: E402
 from experiments.calibrate.seeds import common_misfit, seed_weights  # noqa: E402
 from experiments.logs.rows import parse_date_argument  # noqa: E402
@@ -43,7 +44,11 @@ def main() -> None:
     ap.add_argument("--persistence", action="store_true", help="the fits matched persistence (--persistence)")
     ap.add_argument("--replicates", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0, help="seed of the common simulations and the forecasts")
+    ap.add_argument("--draws", type=int, default=0,
+                    help="forecast the master's holdout from this many quasi-posterior draws around the fits (as "
+                         "siyu calibrate --draws) instead of each fit's normal draws")
     ap.add_argument("--out", type=Path, default=Path("runs/cdnow"))
+    ap.add_argument("--master-only", action="store_true", help="skip the panels at the estimates")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     end = parse_date_argument(END, "END")
@@ -57,11 +62,12 @@ def main() -> None:
     errors = [fitted_errors(p) for p in args.scenario]
     scenarios = [load_scenario(str(p)) for p in args.scenario]
     names = errors[0].names
-    js = []
+    js, thetas = [], []
     for path, sc in zip(args.scenario, scenarios):
         theta = np.log([F.scenario_value(sc, n) for n in names])
         m = F.Matching(names, rows, theta, np.linalg.pinv(sigma), np.zeros((0, 0)), aux.beta, 0, extra)
         js.append(common_misfit(sc, m, design, target, master.n, theta, args.seed))
+        thetas.append(theta)
     df = len(target) - len(names)
     w = seed_weights(js, df)
     best = int(np.argmax(w))
@@ -73,14 +79,25 @@ def main() -> None:
     parts = [parts[best]] + [p for k, p in enumerate(parts) if k != best]
     drawn = Uncertainty(errors[best].ses, names, errors[best].log_cov, tuple(parts))
     started = time.perf_counter()
+    how = "the mixture with each fit's draws"
+    if args.draws:
+        m = F.Matching(names, rows, thetas[best], np.linalg.pinv(sigma), np.zeros((0, 0)), aux.beta, 0, extra)
+        draws = draw_quasi(scenarios[best], m, design, target, master.n, thetas, [e.log_cov for e in errors],
+                           args.draws, args.seed)
+        drawn = Uncertainty(errors[best].ses, names, errors[best].log_cov, draws=draws)
+        how = f"{args.draws} quasi-posterior draws (effective {draws.ess():.0f}, phi {draws.dispersion:.3g})"
+        for name, (mid, lo, hi) in draws.summary().items():
+            print(f"  draws' {name}: median {mid:.4g}, 90% range {lo:.4g} to {hi:.4g}")
     weeks = (int(tx_master.day.max()) - end) // 7
     hold = compare(scenarios[best], master, tx_master, weeks, args.replicates, args.seed, drawn)
     actual = float(hold.actual[-1])
-    print(f"master holdout, the mixture with each fit's draws: {hold.siyu.mean[-1]:,.0f} of {actual:,.0f} "
+    print(f"master holdout, {how}: {hold.siyu.mean[-1]:,.0f} of {actual:,.0f} "
           f"({hold.siyu.mean[-1] / actual - 1:+.1%}, simulation error {hold.siyu.total_se() / actual:.1%}); "
           f"BG/NBD {hold.bgnbd[-1] / actual - 1:+.1%}, Pareto/NBD {hold.paretonbd[-1] / actual - 1:+.1%}; "
           f"weeks in the 90% band {hold.inside_band:.0%} "
           f"({(time.perf_counter() - started) / 60:.1f} min)", flush=True)
+    if args.master_only:
+        return
     none = np.zeros((0, 0))
     at_estimates = Uncertainty(basins=tuple(Component(p.weight, p.values, none) for p in parts))
     params = {"BG/NBD": hold.bgnbd_params, "Pareto/NBD": hold.paretonbd_params}  # fitted on the master by compare

@@ -13,7 +13,7 @@ from experiments.calibrate.draws import FILE, Draws, read_draws, write_draws
 from experiments.calibrate.fit import LIMITS, calibrate, log_box
 from experiments.calibrate.forecast import Uncertainty, forecast
 from experiments.calibrate.history import daily, weekly_repeats
-from experiments.calibrate.quasi import DEFENSIVE, Proposal, importance_weights, quasi_posterior
+from experiments.calibrate.quasi import DEFENSIVE, RIDGE, Proposal, importance_weights, positive, quasi_posterior
 from experiments.calibrate.report import _draws_lines
 from experiments.calibrate.scenario_file import fitted_errors, write_scenario
 from experiments.calibrate.simulate import BASE_DATE
@@ -47,6 +47,18 @@ def test_the_proposal_is_a_density_on_the_box():
     assert np.all((x >= box[0]) & (x <= box[1]))
     share_far = np.mean(x[:, 0] > 1.5)  # only the uniform share reaches 4.7 sd out along the first axis
     assert share_far == pytest.approx(DEFENSIVE * 0.25, abs=4 * np.sqrt(DEFENSIVE * 0.25 / x.shape[0]))
+
+
+def test_a_slightly_indefinite_covariance_still_proposes():
+    # a sandwich along a ridge, read back from rounded comments: one eigenvalue a hair below zero
+    cov = np.array([[1.0, 1.0 + 1e-7], [1.0 + 1e-7, 1.0]])
+    assert np.linalg.eigvalsh(cov).min() < 0
+    fixed = positive(cov)
+    assert np.linalg.eigvalsh(fixed).min() >= RIDGE * (1 - 1e-9) and fixed == pytest.approx(cov, abs=1e-6)
+    box = np.array([[-3.0, -3.0], [3.0, 3.0]])
+    q = Proposal([np.zeros(2)], [cov], box, np.random.default_rng(0))
+    x = q.sample(50, np.random.default_rng(1))
+    assert np.all(np.isfinite(q.log_density(x)))
 
 
 def test_the_weights_turn_the_proposal_s_draws_into_the_quasi_posterior():

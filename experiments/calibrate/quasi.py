@@ -19,8 +19,9 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from experiments.calibrate.draws import Draws
-from experiments.calibrate.fit import Calibration, limited, log_box
+from experiments.calibrate.fit import Calibration, Design, Matching, limited, log_box
 from experiments.calibrate.seeds import common_misfit, dispersion
+from sim.config import Scenario
 
 DRAWS = 200
 """Draws by default: each costs a simulation of the calibration period (CDNOW's master file: 2-3 s)."""
@@ -31,8 +32,18 @@ PROBE = 20_000
 QUASI_STREAM = 0x9A51
 """Seed-sequence tag of the draws' random numbers."""
 RIDGE = 1e-6
-"""Added to the covariances' diagonal: a degenerate direction (a parameter the bootstrap never moved) still has a
+"""The covariances' smallest eigenvalue: a degenerate direction (a parameter the bootstrap never moved) still has a
 density."""
+
+
+def positive(cov: np.ndarray) -> np.ndarray:
+    """``cov`` made symmetric, with eigenvalues at least :data:`RIDGE`.
+
+    A covariance read back from a file's rounded comments, or a sandwich along a ridge, can be slightly indefinite.
+    """
+    sym = 0.5 * (cov + cov.T)
+    vals, vecs = np.linalg.eigh(sym)
+    return (vecs * np.maximum(vals, RIDGE)) @ vecs.T
 
 
 class Proposal:
@@ -41,7 +52,7 @@ class Proposal:
     def __init__(self, centres: list[np.ndarray], covs: list[np.ndarray], box: np.ndarray,
                  rng: np.random.Generator) -> None:
         self.box = box
-        self.parts = [multivariate_normal(c, cv + RIDGE * np.eye(c.size)) for c, cv in zip(centres, covs)]
+        self.parts = [multivariate_normal(c, positive(cv)) for c, cv in zip(centres, covs)]
         inside = [self._inside(p.rvs(PROBE, random_state=rng).reshape(PROBE, -1)).mean() for p in self.parts]
         self.log_inside = np.log(np.maximum(inside, 1.0 / PROBE))
         self.log_volume = float(np.sum(np.log(box[1] - box[0])))
@@ -82,21 +93,32 @@ def importance_weights(js: np.ndarray, log_q: np.ndarray, phi: float) -> np.ndar
 
 def quasi_posterior(cal: Calibration, n: int = DRAWS, seed: int = 0,
                     tick: Callable[[int], None] | None = None) -> Draws:
-    """``n`` draws of the matched parameters, weighed to the quasi-posterior (see the module's docstring).
+    """``n`` draws of a calibration's matched parameters, weighed to the quasi-posterior (the module's docstring).
 
-    Interrupted (Ctrl-C) after two or more draws are scored, it keeps those: the draws are independent, so fewer
-    of them are the same estimate, only noisier.
+    The proposal's normals are the estimate's and each basin's (or other seed's, ``--seeds``) with their
+    covariances.
     """
     m = cal.matched
     if m is None or cal.covariance is None:
         raise ValueError("quasi_posterior needs a Calibration from calibrate() with its covariance")
-    df = len(cal.stat_names) - len(m.names)
-
-    def score(theta: np.ndarray) -> float:
-        return common_misfit(cal.base, m, cal.design, cal.stat_data, cal.data.n, theta, seed, sims=1)
-
     centres = [m.theta] + [b.theta for b in cal.basins]
     covs = [np.asarray(cal.covariance)] + [b.covariance for b in cal.basins]
+    return draw_quasi(cal.base, m, cal.design, cal.stat_data, cal.data.n, centres, covs, n, seed, tick)
+
+
+def draw_quasi(base: Scenario, m: Matching, design: Design, target: np.ndarray, n_data: int,
+               centres: list[np.ndarray], covs: list[np.ndarray], n: int = DRAWS, seed: int = 0,
+               tick: Callable[[int], None] | None = None) -> Draws:
+    """``n`` draws of ``m.names`` around ``centres`` (log values) with ``covs``, weighed to the quasi-posterior.
+
+    Interrupted (Ctrl-C) after two or more draws are scored, it keeps those: the draws are independent, so fewer
+    of them are the same estimate, only noisier.
+    """
+    df = len(target) - len(m.names)
+
+    def score(theta: np.ndarray) -> float:
+        return common_misfit(base, m, design, target, n_data, theta, seed, sims=1)
+
     j_centres = np.array([score(t) for t in centres])
     phi = dispersion(float(j_centres.min()), df)
     rng = np.random.default_rng(np.random.SeedSequence([seed, QUASI_STREAM]))
