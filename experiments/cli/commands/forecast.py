@@ -38,7 +38,11 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             console.print(f"[yellow]warning:[/yellow] {line}", highlight=False)
         plan = plan_policy(contacts, end)
     errors = fitted_errors(Path(args.scenario))
-    if errors.basins:
+    if errors.draws is not None:
+        out_console.print(f"{args.scenario}: each simulation takes its fitted values from one of "
+                          f"{errors.draws.j.size} quasi-posterior draws, picked by weight (worth "
+                          f"{errors.draws.ess():.0f} equally weighted ones)")
+    elif errors.basins:
         weights = ", ".join(f"{c.weight:.2f}" for c in errors.basins)
         out_console.print(f"{args.scenario}: mixing {len(errors.basins)} fits the log cannot tell apart, weights "
                           f"{weights} (the file's own values first)")
