@@ -13,7 +13,8 @@ from experiments.calibrate.draws import FILE, Draws, read_draws, write_draws
 from experiments.calibrate.fit import LIMITS, calibrate, log_box
 from experiments.calibrate.forecast import Uncertainty, forecast
 from experiments.calibrate.history import daily, weekly_repeats
-from experiments.calibrate.quasi import DEFENSIVE, RIDGE, Proposal, importance_weights, positive, quasi_posterior
+from experiments.calibrate.quasi import (CONDITION, DEFENSIVE, RIDGE, Proposal, importance_weights, positive,
+                                        quasi_posterior)
 from experiments.calibrate.report import _draws_lines
 from experiments.calibrate.scenario_file import fitted_errors, write_scenario
 from experiments.calibrate.simulate import BASE_DATE
@@ -59,6 +60,10 @@ def test_a_slightly_indefinite_covariance_still_proposes():
     q = Proposal([np.zeros(2)], [cov], box, np.random.default_rng(0))
     x = q.sample(50, np.random.default_rng(1))
     assert np.all(np.isfinite(q.log_density(x)))
+    # a sandwich with a zero and a huge eigenvalue (a master fit's: 0 to 2,000, then times phi)
+    wild = np.diag([0.0, 3e4])
+    Proposal([np.zeros(2)], [wild], box, np.random.default_rng(0))
+    assert np.linalg.eigvalsh(positive(wild)).min() == pytest.approx(3e4 * CONDITION)
 
 
 def test_the_weights_turn_the_proposal_s_draws_into_the_quasi_posterior():

@@ -29,6 +29,8 @@ DEFENSIVE = 0.1
 """Share of the draws spread evenly over the search box (a defensive mixture, Hesterberg 1995)."""
 PROBE = 20_000
 """Normal draws per mixture part that measure the share of it inside the box (the truncated density's scale)."""
+CONDITION = 1e-8
+"""Smallest eigenvalue of a proposal's covariance relative to its largest (one master fit's spans 0 to 2,000)."""
 QUASI_STREAM = 0x9A51
 """Seed-sequence tag of the draws' random numbers."""
 RIDGE = 1e-6
@@ -37,13 +39,14 @@ density."""
 
 
 def positive(cov: np.ndarray) -> np.ndarray:
-    """``cov`` made symmetric, with eigenvalues at least :data:`RIDGE`.
+    """``cov`` made symmetric, with eigenvalues at least :data:`RIDGE` and :data:`CONDITION` times the largest.
 
     A covariance read back from a file's rounded comments, or a sandwich along a ridge, can be slightly indefinite.
     """
     sym = 0.5 * (cov + cov.T)
     vals, vecs = np.linalg.eigh(sym)
-    return (vecs * np.maximum(vals, RIDGE)) @ vecs.T
+    floor = max(RIDGE, CONDITION * float(vals.max()))  # scipy takes relative to the largest as zero
+    return (vecs * np.maximum(vals, floor)) @ vecs.T
 
 
 class Proposal:
