@@ -15,7 +15,7 @@ from experiments.calibrate.forecast import Uncertainty, forecast
 from experiments.calibrate.history import daily, weekly_repeats
 from experiments.calibrate.quasi import (CONDITION, DEFENSIVE, RIDGE, Proposal, importance_weights, positive,
                                         quasi_posterior)
-from experiments.calibrate.report import _draws_lines
+from experiments.calibrate.report import _draws_lines, draws_hint, fit_markdown
 from experiments.calibrate.scenario_file import fitted_errors, write_scenario
 from experiments.calibrate.simulate import BASE_DATE
 from experiments.cli.app import main
@@ -177,3 +177,17 @@ def test_cli_calibrate_with_draws_and_forecast_from_them(fitted, tmp_path, capsy
         main(["calibrate", str(path), "--calibration-end", day, "--draws", "1", "--out", str(out)])
     assert stop.value.code == 2
     assert "0 or a whole number of draws from 2 up" in capsys.readouterr().err
+
+
+def test_a_loose_parameter_brings_the_hint_and_draws_silence_it(fitted):
+    cal, d, _, _ = fitted
+    k = len(cal.matched.names)
+    tight = replace(cal, covariance=np.eye(k) * 0.01)
+    assert draws_hint(tight) is None and "--draws 200" not in fit_markdown(tight, "tx.csv", "beauty", [], None, 1.0)
+    cov = np.eye(k) * 0.01
+    cov[1, 1] = 3.0 ** 2  # a log-scale SE of 3: 90% of the normal's draws span a factor of e^(2 x 1.645 x 3)
+    loose = replace(cal, covariance=cov)
+    hint = draws_hint(loose)
+    assert hint.startswith(f"{cal.matched.names[1]}'s log-scale SE is 3:") and "factor of 1.93e+04" in hint
+    assert hint in fit_markdown(loose, "tx.csv", "beauty", [], None, 1.0)
+    assert draws_hint(replace(loose, draws=d)) is None

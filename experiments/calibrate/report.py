@@ -19,6 +19,9 @@ from experiments.logs.rows import day_text
 from experiments.response import WINDOW_DAYS
 from sim.defaults import SLOTS
 
+LOOSE_LOG_SE = 1.0
+"""A matched parameter's log-scale SE above which fit.md and the CLI suggest ``--draws``: its normal draws span a
+factor of 27 (90%). On CDNOW's master file the dropout rate's and the need lapse's reach 3 to 11."""
 ESS_WARNING = 20
 """Effective sample size of the draws under which fit.md says a few carry the forecast."""
 Z90 = 1.6449
@@ -63,6 +66,25 @@ def _basin_lines(cal: Calibration) -> list[str]:
     for values, j, wk, label in rows:
         out.append(f"| {label} | " + " | ".join(_g(values[n]) for n in names) + f" | {j:.2f} | {wk:.2f} |")
     return out
+
+
+def loose_parameters(cal: Calibration) -> dict[str, float]:
+    """Matched parameters whose log-scale SE exceeds :data:`LOOSE_LOG_SE`, with it (none when draws were made)."""
+    if cal.draws is not None or cal.matched is None or cal.covariance is None:
+        return {}
+    sd = np.sqrt(np.maximum(np.diag(np.asarray(cal.covariance)), 0.0))
+    return {n: float(v) for n, v in zip(cal.matched.names, sd) if v > LOOSE_LOG_SE}
+
+
+def draws_hint(cal: Calibration) -> str | None:
+    """One line suggesting ``--draws`` where the normal around the estimate spreads a parameter over decades."""
+    loose = loose_parameters(cal)
+    if not loose:
+        return None
+    name, se = max(loose.items(), key=lambda kv: kv[1])
+    return (f"{name}'s log-scale SE is {se:.2g}: the forecast's normal draws spread it over a factor of "
+            f"{math.exp(2 * Z90 * se):.3g} (90%), off the ridge the log pins; --draws 200 weighs draws by how well "
+            "they fit the calibration period instead (docs/calibration.md)")
 
 
 def _draws_lines(cal: Calibration) -> list[str]:
@@ -115,6 +137,9 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
         out += ["", f"Test of the fit ({test.df} more statistics than parameters): {test.line()}."]
     out += _basin_lines(cal)
     out += _draws_lines(cal)
+    hint = draws_hint(cal)
+    if hint:
+        out += ["", f"Note: {hint}."]
     out.append("")
     used = cal.matched.rows if cal.matched is not None else range(len(auxiliary.NAMES))
     shown = [n for r, n in enumerate(auxiliary.NAMES) if r not in used]

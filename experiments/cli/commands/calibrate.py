@@ -47,7 +47,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from experiments.calibrate.history import histories, weekly_repeats, daily
     from experiments.calibrate.holdout import compare, holdout_weeks
     from experiments.calibrate.plots import fit_figure, forecast_figure
-    from experiments.calibrate.report import fit_markdown
+    from experiments.calibrate.report import draws_hint, fit_markdown
     from experiments.calibrate.scenario_file import write_scenario
     from experiments.logs.contacts import parse_channel_map, read_contacts
     from sim.config import load_scenario, preset_names, preset_text
@@ -140,6 +140,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     test = misfit(cal)
     if test is not None:
         out_console.print(("[yellow]warning:[/yellow] " if test.rejected else "") + test.line(), highlight=False)
+    hint = draws_hint(cal)
+    if hint:
+        out_console.print(f"hint: {hint}", highlight=False)
     if cal.seed_fits:
         out_console.print(f"{len(cal.seed_fits)} simulation seeds: the estimate is seed {cal.matched.seed}'s; the "
                           "forecast mixes the seeds' estimates, weights "
