@@ -70,3 +70,17 @@ def engine_histories(path, customers: int, days: int, seed: int, scenario: str =
     end = BASE_DATE.toordinal() + days - 1
     tx = read_transactions(path, calibration_end=end)
     return tx, histories(tx, end), end
+
+
+def engine_fit(path, customers: int, days: int, seed: int):
+    """An engine log of ``beauty`` at ``path`` and one quick search of it (simulation seed 0, a pool of 4,000).
+
+    Returns the calibration and the log's calibration end (a day number).
+    """
+    from experiments.calibrate.fit import calibrate
+    from experiments.calibrate.history import daily, weekly_repeats
+    tx, h, end = engine_histories(path, customers, days, seed)
+    cust, day, _ = daily(tx.before(end))
+    cal = calibrate(h, load_scenario("beauty"), weekly_repeats(cust, day, int(h.first.min()), end), seed=0,
+                    starts=1, min_pool=4000)
+    return cal, end

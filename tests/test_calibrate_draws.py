@@ -7,12 +7,11 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from conftest import engine_histories
+from conftest import engine_fit
 
 from experiments.calibrate.draws import FILE, Draws, read_draws, write_draws
-from experiments.calibrate.fit import LIMITS, calibrate, log_box
+from experiments.calibrate.fit import LIMITS, log_box
 from experiments.calibrate.forecast import Uncertainty, forecast
-from experiments.calibrate.history import daily, weekly_repeats
 from experiments.calibrate.quasi import (CONDITION, DEFENSIVE, RIDGE, Proposal, importance_weights, positive,
                                         quasi_posterior)
 from experiments.calibrate.report import _draws_lines, draws_hint, fit_markdown
@@ -29,10 +28,7 @@ CYCLE, SPREAD = "population.cycle_median_days", "population.cycle_sigma"
 def fitted(tmp_path_factory):
     """An engine log of 1,000 customers, one search of it and eight draws."""
     path = tmp_path_factory.mktemp("draws") / "tx.csv"
-    tx, h, end = engine_histories(path, 1000, DAYS, 11)
-    cust, day, _ = daily(tx.before(end))
-    cal = calibrate(h, load_scenario("beauty"), weekly_repeats(cust, day, int(h.first.min()), end), seed=0,
-                    starts=1, min_pool=4000)
+    cal, end = engine_fit(path, 1000, DAYS, 11)
     return cal, quasi_posterior(cal, 8, seed=0), path, end
 
 

@@ -8,16 +8,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from experiments.calibrate.fit import Basin, calibrate
+from experiments.calibrate.fit import Basin
 from experiments.calibrate.forecast import Uncertainty
-from conftest import engine_histories
-from experiments.calibrate.history import daily, weekly_repeats
+from conftest import engine_fit
 from experiments.calibrate.report import _basin_lines
 from experiments.calibrate.scenario_file import fitted_errors, scenario_text
 from experiments.calibrate.seeds import across_seeds, common_misfit, common_seed, dispersion, seed_weights
 from experiments.calibrate.simulate import BASE_DATE
 from experiments.cli.app import main
-from sim.config import load_scenario, preset_text
+from sim.config import preset_text
 
 DAYS = 240
 
@@ -26,10 +25,7 @@ DAYS = 240
 def fitted(tmp_path_factory):
     """An engine log of 1,000 customers and one search of it (simulation seed 0)."""
     path = tmp_path_factory.mktemp("seeds") / "tx.csv"
-    tx, h, end = engine_histories(path, 1000, DAYS, 11)
-    cust, day, _ = daily(tx.before(end))
-    cal = calibrate(h, load_scenario("beauty"), weekly_repeats(cust, day, int(h.first.min()), end), seed=0,
-                    starts=1, min_pool=4000)
+    cal, end = engine_fit(path, 1000, DAYS, 11)
     return cal, path, end
 
 
