@@ -168,7 +168,7 @@ def test_cli_calibrate_with_draws_and_forecast_from_them(fitted, tmp_path, capsy
                  "--until", (BASE_DATE + timedelta(days=DAYS + 27)).isoformat(),
                  "--replicates", "4", "--out", str(tmp_path / "fc")]) == 0
     assert (tmp_path / "fc" / "forecast.csv").is_file()
-    assert "quasi-posterior draws, picked by weight" in capsys.readouterr().out
+    assert "quasi-posterior draws, picked by weight" in " ".join(capsys.readouterr().out.split())  # lines wrap
     with pytest.raises(SystemExit) as stop:
         main(["calibrate", str(path), "--calibration-end", day, "--draws", "1", "--out", str(out)])
     assert stop.value.code == 2
