@@ -63,21 +63,29 @@ def test_a_slightly_indefinite_covariance_still_proposes():
 
 
 def test_the_weights_turn_the_proposal_s_draws_into_the_quasi_posterior():
-    # J a quadratic form: the quasi-posterior exp(-J / 2 phi) is the normal N(mu, phi S); the proposal is elsewhere
-    box = np.array([[-6.0, -6.0], [6.0, 6.0]])
+    # J a quadratic form and the prior the proposal's normal N(0, I): the quasi-posterior exp(-J / 2 phi) x prior
+    # is the normal with precision inv(phi S) + I and mean inv(precision) inv(phi S) mu
+    box = np.array([[-8.0, -8.0], [8.0, 8.0]])
     mu, s, phi = np.array([0.8, -0.5]), np.array([[0.2, 0.1], [0.1, 0.3]]), 4.0
     rng = np.random.default_rng(8)
     q = Proposal([np.zeros(2)], [np.eye(2)], box, rng)
     x = q.sample(4_000, rng)
     d = x - mu
     js = np.einsum("ni,ij,nj->n", d, np.linalg.inv(s), d)
-    w = importance_weights(js, q.log_density(x), phi)
+    w = importance_weights(js, q.log_density(x), phi, q.log_prior(x))
     ess = 1.0 / np.sum(w ** 2)
+    precision = np.linalg.inv(phi * s) + np.eye(2)
+    cov_true = np.linalg.inv(precision)
+    mean_true = cov_true @ np.linalg.inv(phi * s) @ mu
     mean = w @ x
-    sd = np.sqrt(np.diag(phi * s))
-    assert np.all(np.abs(mean - mu) < 4 * sd / np.sqrt(ess))
+    sd = np.sqrt(np.diag(cov_true))
+    assert np.all(np.abs(mean - mean_true) < 4 * sd / np.sqrt(ess))
     cov = (x - mean).T @ ((x - mean) * w[:, None])
-    assert np.diag(cov) == pytest.approx(np.diag(phi * s), rel=4 * np.sqrt(2 / ess))
+    assert np.diag(cov) == pytest.approx(np.diag(cov_true), rel=4 * np.sqrt(2 / ess))
+    # without the prior the same draws give the flat prior's quasi-posterior, N(mu, phi S)
+    flat = importance_weights(js, q.log_density(x), phi)
+    flat_ess = 1.0 / np.sum(flat ** 2)
+    assert np.all(np.abs(flat @ x - mu) < 4 * np.sqrt(np.diag(phi * s)) / np.sqrt(flat_ess))
 
 
 def test_draws_are_scored_on_a_common_simulation_and_kept_in_range(fitted):

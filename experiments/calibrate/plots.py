@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from experiments.calibrate.history import Histories
 
@@ -92,11 +93,12 @@ def forecast_figure(weeks: np.ndarray, mean: np.ndarray, low: np.ndarray, high: 
 
 
 def draws_figure(names: tuple[str, ...], values: np.ndarray, j: np.ndarray, weight: np.ndarray,
-                 estimate: dict[str, float], path: Path) -> None:
+                 estimate: dict[str, float], path: Path, dispersion: float = 1.0) -> None:
     """Each draw's J against each parameter (log scale over decades), dot area its weight: the quasi-posterior."""
     fig = Figure(figsize=(3.3 * len(names), 3.4))
     size = 4 + 400 * weight / max(float(weight.max()), 1e-300)
-    keep = j <= np.quantile(j, 0.9)  # the worst draws (J in the thousands) would squash the scale
+    top = float(j.min()) + 2 * dispersion * np.log(1e3)  # beyond, a draw weighs under 1/1000 of the best's
+    keep = j <= top  # the worst draws (J in the thousands) would squash the scale
     for k, name in enumerate(names):
         ax = fig.add_subplot(1, len(names), k + 1)
         ax.scatter(values[keep, k], j[keep], s=size[keep], alpha=0.5, color="tab:blue", edgecolors="none")
@@ -105,10 +107,11 @@ def draws_figure(names: tuple[str, ...], values: np.ndarray, j: np.ndarray, weig
         lo, hi = float(values[:, k].min()), float(values[:, k].max())
         if lo > 0 and hi > 10 * lo:  # a spread over decades: log scale; a narrow one stays readable on a linear one
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(name.split(".")[-1])
         if k == 0:
             ax.set_ylabel("J (misfit) of the draw")
             ax.legend(fontsize=7)
-    fig.suptitle("Draws of the quasi-posterior: J against each parameter (dot area: weight; worst tenth left out)",
-                 fontsize=9)
+    fig.suptitle(f"Draws of the quasi-posterior: J against each parameter (dot area: weight; {int((~keep).sum())} "
+                 "draws of negligible weight, J beyond the axis, left out)", fontsize=9)
     _save(fig, path)

@@ -113,7 +113,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if cal.draws is not None:
         from experiments.calibrate.plots import draws_figure
         d = cal.draws
-        draws_figure(d.names, d.values, d.j, d.weight, cal.values, out / "draws.png")
+        draws_figure(d.names, d.values, d.j, d.weight, cal.values, out / "draws.png", d.dispersion)
     weeks = holdout_weeks(tx, end)
     hold = None
     if weeks >= 1 and not args.no_holdout:
