@@ -93,9 +93,10 @@ def _draws_lines(cal: Calibration) -> list[str]:
     if d is None:
         return []
     out = ["", f"Draws weighed to the quasi-posterior (`--draws`): {d.j.size} draws of the matched parameters, each "
-           "scored by its J on one common simulation and weighed by exp(-(J - Jmin) / 2 phi) over the density it "
-           f"came from (phi = {d.dispersion:.3g}); effective sample size {d.ess():.0f}. The forecast takes each "
-           "replicate's values from one, picked by weight (`draws.csv`, ![draws](draws.png)).", "",
+           "scored by its J on one common simulation and weighed by the fit's normal (widened by phi) times "
+           f"exp(-(J - Jmin) / 2 phi) over the density it came from (phi = {d.dispersion:.3g}); effective sample "
+           f"size {d.ess():.0f}. The forecast takes each replicate's values from one, picked by weight (`draws.csv`, "
+           "![draws](draws.png)).", "",
            "| parameter | estimate | draws' median | draws' 90% range |", "|---|---:|---:|---|"]
     for name, (mid, lo, hi) in d.summary().items():
         out.append(f"| `{name}` | {_g(cal.values.get(name, math.nan))} | {_g(mid)} | {_g(lo)} to {_g(hi)} |")

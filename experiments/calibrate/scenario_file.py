@@ -64,8 +64,9 @@ def _covariance_lines(cal: Calibration) -> list[str]:
     if cal.draws is not None:
         d = cal.draws
         out += ["", f"# Draws weighed to the quasi-posterior (siyu calibrate --draws): {d.j.size} draws, each weighed "
-                f"by exp(-(J - Jmin) / 2 phi) over the density it came from, phi = {d.dispersion:.3g}, effective "
-                f"sample size {d.ess():.0f}.", "# siyu forecast takes each replicate's fitted values from one, picked "
+                f"by the fit's normal times exp(-(J - Jmin) / 2 phi) over the density it came from, phi = "
+                f"{d.dispersion:.3g}, effective sample size {d.ess():.0f}.",
+                "# siyu forecast takes each replicate's fitted values from one, picked "
                 "by weight, in place of the covariance and mixture above.", f"# draws file = {DRAWS_FILE}"]
     return out
 
