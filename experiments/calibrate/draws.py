@@ -21,7 +21,7 @@ FILE = "draws.csv"
 
 @dataclass(frozen=True)
 class Draws:
-    """Draws of the matched parameters with importance weights: the quasi-posterior exp(-J / 2 phi), sampled."""
+    """Draws of the matched parameters with importance weights: the quasi-posterior, sampled (:mod:`.quasi`)."""
 
     names: tuple[str, ...]
     values: np.ndarray
