@@ -62,12 +62,10 @@ def main() -> None:
     errors = [fitted_errors(p) for p in args.scenario]
     scenarios = [load_scenario(str(p)) for p in args.scenario]
     names = errors[0].names
-    js, thetas = [], []
-    for path, sc in zip(args.scenario, scenarios):
-        theta = np.log([F.scenario_value(sc, n) for n in names])
-        m = F.Matching(names, rows, theta, np.linalg.pinv(sigma), np.zeros((0, 0)), aux.beta, 0, extra)
-        js.append(common_misfit(sc, m, design, target, master.n, theta, args.seed))
-        thetas.append(theta)
+    weight = np.linalg.pinv(sigma)
+    thetas = [np.log([F.scenario_value(sc, n) for n in names]) for sc in scenarios]
+    matchings = [F.Matching(names, rows, t, weight, np.zeros((0, 0)), aux.beta, 0, extra) for t in thetas]
+    js = [common_misfit(sc, m, design, target, master.n, m.theta, args.seed) for sc, m in zip(scenarios, matchings)]
     df = len(target) - len(names)
     w = seed_weights(js, df)
     best = int(np.argmax(w))
@@ -81,9 +79,8 @@ def main() -> None:
     started = time.perf_counter()
     how = "the mixture with each fit's draws"
     if args.draws:
-        m = F.Matching(names, rows, thetas[best], np.linalg.pinv(sigma), np.zeros((0, 0)), aux.beta, 0, extra)
-        draws = draw_quasi(scenarios[best], m, design, target, master.n, thetas, [e.log_cov for e in errors],
-                           args.draws, args.seed)
+        draws = draw_quasi(scenarios[best], matchings[best], design, target, master.n, thetas,
+                           [e.log_cov for e in errors], args.draws, args.seed)
         drawn = Uncertainty(errors[best].ses, names, errors[best].log_cov, draws=draws)
         how = f"{args.draws} quasi-posterior draws (effective {draws.ess():.0f}, phi {draws.dispersion:.3g})"
         for name, (mid, lo, hi) in draws.summary().items():
