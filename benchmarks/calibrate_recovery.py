@@ -13,11 +13,14 @@ Intervals compared (the matched parameters; order values have only their likelih
 and ``basic`` (the percentile interval reflected about the estimate). With ``--intervals newton`` the bootstrap's
 refits are the quick ones (Gauss-Newton from the estimate on central slopes, ``siyu calibrate``'s default) and
 ``central-log`` (the sandwich at those slopes) is added; ``--profile`` adds the profile intervals
-(:mod:`experiments.calibrate.profile`) of the cycle and its spread.
+(:mod:`experiments.calibrate.profile`) of the cycle and its spread. ``--draws N`` forecasts from N quasi-posterior
+draws (``siyu calibrate --draws``) and adds ``quasi`` (the draws' weighted 5% to 95%) and, from the same draws
+weighed with other priors, ``quasi-w1`` and ``quasi-w16`` (the fit's normal 1 and 16 times as wide) and
+``quasi-flat`` (flat over the box).
 
     python benchmarks/calibrate_recovery.py [--seeds 8] [--first 1] [--customers 1500] [--days 240]
         [--holdout 182] [--bootstrap 20] [--min-pool 10000] [--intervals sandwich|newton|profile] [--profile]
-        [--jsonl rows.jsonl]
+        [--draws 200] [--jsonl rows.jsonl]
     python benchmarks/calibrate_recovery.py --summarize rows.jsonl [rows2.jsonl ...]
 
 With ``--lapse L`` the need keeps no schedule (``dynamics.need_impulse`` 1, in the truth and the base) and a
@@ -40,7 +43,7 @@ from experiments.calibrate.fit import DROPOUT, MIN_POOL, calibrate
 from experiments.calibrate.forecast import Uncertainty
 from experiments.calibrate.history import histories
 from experiments.calibrate.holdout import compare
-from experiments.calibrate.quasi import quasi_posterior
+from experiments.calibrate.quasi import PRIOR_WIDTH, calibration_scores
 from experiments.calibrate.profile import binding_of, central_jacobian, profile, sandwich, with_profile
 from experiments.calibrate.simulate import engine_transactions
 from sim.config import apply_overrides, load_scenario
@@ -52,6 +55,9 @@ IMPULSE = {"dynamics.need_impulse": 1.0}
 Z90 = 1.6449
 KINDS = ("sandwich", "boot", "boot-log", "percentile", "basic")
 PROFILED = ("population.cycle_median_days", "population.cycle_sigma")
+WIDTH_NAMES = {1.0: "w1", 16.0: "w16", None: "flat"}
+"""Other prior widths the draws' ranges are measured with besides the default (``quasi``, :data:`PRIOR_WIDTH`)."""
+WIDTHS = tuple(w for w in WIDTH_NAMES if w != PRIOR_WIDTH)
 """Parameters whose profile intervals ``--intervals profile`` measures (the truth's matched ones)."""
 
 
@@ -108,9 +114,12 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     drawn = None
     if args.draws:
         t0 = time.process_time()
-        drawn = quasi_posterior(boot, args.draws, seed=1000 + seed)
+        scored = calibration_scores(boot, args.draws, seed=1000 + seed)
+        drawn = scored.weigh()
+        others = {f"quasi-{WIDTH_NAMES[w]}": scored.weigh(w) for w in WIDTHS}  # the same draws, other priors
         boot = replace(boot, draws=drawn)
         rec["draws"] = [drawn.ess(), drawn.dispersion, time.process_time() - t0]
+        rec["draws_ess"] = {kind: d.ess() for kind, d in others.items()}
     errors = Uncertainty.of(with_profile(boot, prof) if prof is not None and boot.boot is None else boot)
     hold = compare(cal.scenario, h, tx, args.holdout // 7, args.replicates, seed, errors)
     for k, true in TRUTH.items():
@@ -124,6 +133,8 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
             ivs["profile"] = (prof.low[k], prof.high[k])
         if drawn is not None and k in drawn.names:
             ivs["quasi"] = drawn.summary()[k][1:]
+            for kind, d in others.items():
+                ivs[kind] = d.summary()[k][1:]
         rec["hits"][k] = {kind: bool(lo <= true <= hi) for kind, (lo, hi) in ivs.items()}
     rec["dropout"] = {k: [cal.values[k], cal.ses[k]] for k in DROPOUT if k in cal.values}  # the truth is beauty's
     rec["holdout"] = [*hold.siyu_error, *hold.bgnbd_error, hold.inside_band, bool(hold.last_inside),
@@ -154,7 +165,7 @@ def summarize(recs: list[dict]) -> None:
     print(f"90% intervals holding the truth over {n} seeds (binomial SE at 90%: {math.sqrt(0.09 / n):.2f}):")
     for k in TRUTH:
         cells = []
-        for kind in KINDS + ("central-log", "profile", "quasi"):
+        for kind in KINDS + ("central-log", "profile", "quasi") + tuple(f"quasi-{WIDTH_NAMES[w]}" for w in WIDTHS):
             got = [r["hits"][k][kind] for r in recs if kind in r["hits"][k]]
             if got:
                 cells.append(f"{kind} {sum(got)}/{len(got)}")
@@ -190,7 +201,10 @@ def summarize(recs: list[dict]) -> None:
     if drawn:
         print(f"  quasi-posterior draws: effective sample size {min(d[0] for d in drawn):.0f} to "
               f"{max(d[0] for d in drawn):.0f}, phi {min(d[1] for d in drawn):.2g} to {max(d[1] for d in drawn):.2g}, "
-              f"CPU {np.mean([d[2] for d in drawn]):.0f} s a seed")
+              f"CPU {np.mean([d[2] for d in drawn]):.0f} s a seed (prior {PRIOR_WIDTH:g} times the fit's variance)")
+        for kind in recs[0].get("draws_ess", {}):
+            ess = [r["draws_ess"][kind] for r in recs if kind in r.get("draws_ess", {})]
+            print(f"  {kind}: effective sample size {min(ess):.0f} to {max(ess):.0f}")
     if recs and "boot_cpu" in recs[0]:
         print(f"  CPU a seed: fit {np.mean([r['fit_cpu'] for r in recs]):.0f} s, bootstrap (and slopes) "
               f"{np.mean([r['boot_cpu'] for r in recs]):.0f} s")

@@ -28,12 +28,26 @@ from experiments.calibrate import fit as F  # noqa: E402
 from experiments.calibrate.forecast import Component, Uncertainty  # noqa: E402
 from experiments.calibrate.history import histories  # noqa: E402
 from experiments.calibrate.holdout import compare  # noqa: E402
-from experiments.calibrate.quasi import draw_quasi  # noqa: E402
+from experiments.calibrate.quasi import PRIOR_WIDTH, score_quasi  # noqa: E402
 from experiments.calibrate.scenario_file import fitted_errors  # noqa: E402
 from experiments.calibrate.seeds import common_misfit, seed_weights  # noqa: E402
 from experiments.logs.rows import parse_date_argument  # noqa: E402
 from experiments.logs.transactions import read_transactions  # noqa: E402
 from sim.config import load_scenario  # noqa: E402
+
+
+def master_holdout(scenario, master, tx_master, weeks: int, args: argparse.Namespace, drawn: Uncertainty,
+                   how: str):
+    """Forecast the master's holdout with ``drawn`` and print it against the actual and the baselines."""
+    started = time.perf_counter()
+    hold = compare(scenario, master, tx_master, weeks, args.replicates, args.seed, drawn)
+    actual = float(hold.actual[-1])
+    print(f"master holdout, {how}: {hold.siyu.mean[-1]:,.0f} of {actual:,.0f} "
+          f"({hold.siyu.mean[-1] / actual - 1:+.1%}, simulation error {hold.siyu.total_se() / actual:.1%}); "
+          f"BG/NBD {hold.bgnbd[-1] / actual - 1:+.1%}, Pareto/NBD {hold.paretonbd[-1] / actual - 1:+.1%}; "
+          f"weeks in the 90% band {hold.inside_band:.0%} "
+          f"({(time.perf_counter() - started) / 60:.1f} min)", flush=True)
+    return hold
 
 
 def main() -> None:
@@ -47,6 +61,9 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=0,
                     help="forecast the master's holdout from this many quasi-posterior draws around the fits (as "
                          "siyu calibrate --draws) instead of each fit's normal draws")
+    ap.add_argument("--widths", type=float, nargs="+", default=[PRIOR_WIDTH],
+                    help="with --draws: forecast with each of these prior widths (times the fit's variance; inf: flat) "
+                         "from the same draws")
     ap.add_argument("--out", type=Path, default=Path("runs/cdnow"))
     ap.add_argument("--master-only", action="store_true", help="skip the panels at the estimates")
     args = ap.parse_args()
@@ -76,23 +93,21 @@ def main() -> None:
     parts = [Component(float(w[k]), {} if k == best else values[k], errors[k].log_cov) for k in range(len(js))]
     parts = [parts[best]] + [p for k, p in enumerate(parts) if k != best]
     drawn = Uncertainty(errors[best].ses, names, errors[best].log_cov, tuple(parts))
-    started = time.perf_counter()
-    how = "the mixture with each fit's draws"
-    if args.draws:
-        draws = draw_quasi(scenarios[best], matchings[best], design, target, master.n, thetas,
-                           [e.log_cov for e in errors], args.draws, args.seed)
-        drawn = Uncertainty(errors[best].ses, names, errors[best].log_cov, draws=draws)
-        how = f"{args.draws} quasi-posterior draws (effective {draws.ess():.0f}, phi {draws.dispersion:.3g})"
-        for name, (mid, lo, hi) in draws.summary().items():
-            print(f"  draws' {name}: median {mid:.4g}, 90% range {lo:.4g} to {hi:.4g}")
     weeks = (int(tx_master.day.max()) - end) // 7
-    hold = compare(scenarios[best], master, tx_master, weeks, args.replicates, args.seed, drawn)
-    actual = float(hold.actual[-1])
-    print(f"master holdout, {how}: {hold.siyu.mean[-1]:,.0f} of {actual:,.0f} "
-          f"({hold.siyu.mean[-1] / actual - 1:+.1%}, simulation error {hold.siyu.total_se() / actual:.1%}); "
-          f"BG/NBD {hold.bgnbd[-1] / actual - 1:+.1%}, Pareto/NBD {hold.paretonbd[-1] / actual - 1:+.1%}; "
-          f"weeks in the 90% band {hold.inside_band:.0%} "
-          f"({(time.perf_counter() - started) / 60:.1f} min)", flush=True)
+    if not args.draws:
+        how = "the mixture with each fit's draws"
+        hold = master_holdout(scenarios[best], master, tx_master, weeks, args, drawn, how)
+    else:
+        scored = score_quasi(scenarios[best], matchings[best], design, target, master.n, thetas,
+                             [e.log_cov for e in errors], args.draws, args.seed)
+        for width in args.widths:
+            draws = scored.weigh(None if np.isinf(width) else width)
+            drawn = Uncertainty(errors[best].ses, names, errors[best].log_cov, draws=draws)
+            for name, (mid, lo, hi) in draws.summary().items():
+                print(f"  prior {width:g}: draws' {name}: median {mid:.4g}, 90% range {lo:.4g} to {hi:.4g}")
+            how = (f"{args.draws} quasi-posterior draws, prior {width:g} times the fit's variance (effective "
+                   f"{draws.ess():.0f}, phi {draws.dispersion:.3g})")
+            hold = master_holdout(scenarios[best], master, tx_master, weeks, args, drawn, how)
     if args.master_only:
         return
     none = np.zeros((0, 0))

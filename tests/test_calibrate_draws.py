@@ -12,8 +12,8 @@ from conftest import engine_fit
 from experiments.calibrate.draws import FILE, Draws, read_draws, write_draws
 from experiments.calibrate.fit import LIMITS, log_box
 from experiments.calibrate.forecast import Uncertainty, forecast
-from experiments.calibrate.quasi import (CONDITION, DEFENSIVE, RIDGE, Proposal, importance_weights, positive,
-                                        quasi_posterior)
+from experiments.calibrate.quasi import (CONDITION, DEFENSIVE, PRIOR_WIDTH, RIDGE, Proposal, Scored,
+                                        importance_weights, positive, quasi_posterior)
 from experiments.calibrate.report import _draws_lines, draws_hint, fit_markdown
 from experiments.calibrate.scenario_file import fitted_errors, write_scenario
 from experiments.calibrate.simulate import BASE_DATE
@@ -72,7 +72,7 @@ def test_the_weights_turn_the_proposal_s_draws_into_the_quasi_posterior():
     x = q.sample(4_000, rng)
     d = x - mu
     js = np.einsum("ni,ij,nj->n", d, np.linalg.inv(s), d)
-    w = importance_weights(js, q.log_density(x), phi, q.log_prior(x))
+    w = importance_weights(js, q.log_density(x), phi, q.normals.log_pdf(x))
     ess = 1.0 / np.sum(w ** 2)
     precision = np.linalg.inv(phi * s) + np.eye(2)
     cov_true = np.linalg.inv(precision)
@@ -86,6 +86,25 @@ def test_the_weights_turn_the_proposal_s_draws_into_the_quasi_posterior():
     flat = importance_weights(js, q.log_density(x), phi)
     flat_ess = 1.0 / np.sum(flat ** 2)
     assert np.all(np.abs(flat @ x - mu) < 4 * np.sqrt(np.diag(phi * s)) / np.sqrt(flat_ess))
+
+
+def test_a_prior_width_times_the_fit_s_leaves_the_draws_that_share_of_its_variance():
+    # J a quadratic form around the estimate with the fit's covariance S: the quasi-likelihood is N(mu, phi S); with
+    # the prior N(mu, w phi S) the quasi-posterior is N(mu, phi S w / (1 + w)): a half for the fit's own normal
+    box = np.array([[-9.0, -9.0], [9.0, 9.0]])
+    mu, s, phi = np.array([0.3, -0.2]), np.array([[0.3, 0.1], [0.1, 0.2]]), 2.0
+    rng = np.random.default_rng(5)
+    q = Proposal([mu], [phi * s], box, rng)
+    x = q.sample(6_000, rng)
+    d = x - mu
+    js = np.einsum("ni,ij,nj->n", d, np.linalg.inv(s), d)
+    names = tuple(sorted(LIMITS))[:2]  # the weights do not depend on which
+    scored = Scored(names, x, js, q.log_density(x), phi, [mu], [s], box, 0)
+    for width, share in ((1.0, 0.5), (PRIOR_WIDTH, PRIOR_WIDTH / (1 + PRIOR_WIDTH)), (None, 1.0)):
+        w = scored.weigh(width).weight
+        ess = 1.0 / np.sum(w ** 2)
+        var = ((x - w @ x) ** 2 * w[:, None]).sum(axis=0)
+        assert var == pytest.approx(share * phi * np.diag(s), rel=4 * np.sqrt(2 / ess))
 
 
 def test_draws_are_scored_on_a_common_simulation_and_kept_in_range(fitted):

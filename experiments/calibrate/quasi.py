@@ -5,17 +5,17 @@ dropout rate against the need lapse) the normal it implies leaves the ridge, and
 forecasts customers that do not look like the log's. Here each of N draws is scored by its own J on one common
 simulation (the same random numbers for all, so differences of J are the parameters'), and weighed by the
 quasi-likelihood exp(-J / 2 phi) (Chernozhukov and Hong 2003, with McCullagh and Nelder's dispersion phi for a fit
-the engine does not reproduce) times a prior, over the density it was drawn from. The prior is the fit's normals
-(the estimate's and each basin's or other seed's, widened by phi and kept inside the search box): the normal's
-draws, each kept in proportion to how well it fits. A flat prior over the box was tried first: on the CDNOW sample,
-whose log leaves the dropout rate loose, it handed most of the weight to a few draws in the box's empty corner (a
-dropout of 0.002 a year; effective sample size 9 of 200) and forecast 19.4% off against 12.7% with the normal
-(docs/calibration.md). The proposal adds a tenth of the draws spread evenly over the box (a defensive mixture), which
-the prior weighs down where the fit's normals do not reach.
+the engine does not reproduce) times a prior, over the density it was drawn from. The draws come from the fit's
+normals (the estimate's and each basin's or other seed's, widened by phi and kept inside the search box) and a tenth
+spread evenly over the box (a defensive mixture). The prior is the same normals made :data:`PRIOR_WIDTH` times
+wider: the fit's own normal as the prior counts the log twice, and a flat prior over the box, tried first, handed
+most of the weight on the CDNOW sample, whose log leaves the dropout rate loose, to a few draws in the box's empty
+corner (a dropout of 0.002 a year; effective sample size 9 of 200; docs/calibration.md).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -35,6 +35,11 @@ PROBE = 20_000
 """Normal draws per mixture part that measure the share of it inside the box (the truncated density's scale)."""
 CONDITION = 1e-8
 """Smallest eigenvalue of a proposal's covariance relative to its largest (one master fit's spans 0 to 2,000)."""
+PRIOR_WIDTH = 4.0
+"""How many times the fit's (phi-widened) variances the prior's normals have. The fit's normal comes from the log the
+quasi-likelihood weighs, so as the prior it would count that log twice and leave the draws half the fit's variance
+(their 90% ranges held the engine logs' true cycle in 2 of 4 seeds); four times as wide leaves four fifths, and
+still weighs down the box's empty corners that a flat prior let in."""
 QUASI_STREAM = 0x9A51
 """Seed-sequence tag of the draws' random numbers."""
 RIDGE = 1e-6
@@ -53,44 +58,54 @@ def positive(cov: np.ndarray) -> np.ndarray:
     return (vecs * np.maximum(vals, floor)) @ vecs.T
 
 
-class Proposal:
-    """The density the draws come from: the fit's normals, each truncated to the box, and the uniform share."""
+class Normals:
+    """A mixture of normals in equal parts, each truncated to the box: the fit's (the proposal) or wider (the prior)."""
 
     def __init__(self, centres: list[np.ndarray], covs: list[np.ndarray], box: np.ndarray,
                  rng: np.random.Generator) -> None:
         self.box = box
         self.parts = [multivariate_normal(c, positive(cv)) for c, cv in zip(centres, covs)]
-        inside = [self._inside(p.rvs(PROBE, random_state=rng).reshape(PROBE, -1)).mean() for p in self.parts]
+        inside = [self.inside(p.rvs(PROBE, random_state=rng).reshape(PROBE, -1)).mean() for p in self.parts]
         self.log_inside = np.log(np.maximum(inside, 1.0 / PROBE))
-        self.log_volume = float(np.sum(np.log(box[1] - box[0])))
 
-    def _inside(self, x: np.ndarray) -> np.ndarray:
+    def inside(self, x: np.ndarray) -> np.ndarray:
+        """Which rows of ``x`` lie in the box."""
         return np.all((x >= self.box[0]) & (x <= self.box[1]), axis=1)
 
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` log-value draws: a :data:`DEFENSIVE` share uniform on the box, the rest from the parts in turn."""
-        out = np.empty((n, self.box.shape[1]))
-        for i in range(n):
-            if rng.random() < DEFENSIVE:
-                out[i] = rng.uniform(self.box[0], self.box[1])
-                continue
-            part = self.parts[int(rng.integers(len(self.parts)))]
-            while True:  # truncation by rejection: the share inside is at least 1/PROBE of the draws
-                x = part.rvs(random_state=rng).reshape(1, -1)
-                if self._inside(x)[0]:
-                    out[i] = x[0]
-                    break
-        return out
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        """One draw: a part at random, truncated by rejection (at least 1/PROBE of its draws are inside)."""
+        part = self.parts[int(rng.integers(len(self.parts)))]
+        while True:
+            x = part.rvs(random_state=rng).reshape(1, -1)
+            if self.inside(x)[0]:
+                return x[0]
 
-    def log_prior(self, x: np.ndarray) -> np.ndarray:
-        """Log density at ``x`` of the normals' mixture alone, each truncated to the box: the prior."""
+    def log_pdf(self, x: np.ndarray) -> np.ndarray:
+        """Log density at rows ``x`` inside the box."""
         normal = np.stack([p.logpdf(x).reshape(-1) - li for p, li in zip(self.parts, self.log_inside)])
         return logsumexp(normal, axis=0) - np.log(len(self.parts))
+
+
+class Proposal:
+    """The density the draws come from: the fit's normals (:class:`Normals`) and the uniform share."""
+
+    def __init__(self, centres: list[np.ndarray], covs: list[np.ndarray], box: np.ndarray,
+                 rng: np.random.Generator) -> None:
+        self.box = box
+        self.normals = Normals(centres, covs, box, rng)
+        self.log_volume = float(np.sum(np.log(box[1] - box[0])))
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` log-value draws: a :data:`DEFENSIVE` share uniform on the box, the rest from the normals."""
+        out = np.empty((n, self.box.shape[1]))
+        for i in range(n):
+            out[i] = rng.uniform(self.box[0], self.box[1]) if rng.random() < DEFENSIVE else self.normals.draw(rng)
+        return out
 
     def log_density(self, x: np.ndarray) -> np.ndarray:
         """Log density of the whole proposal at ``x`` (rows of log values inside the box), the uniform share with it."""
         uniform = np.full(x.shape[0], np.log(DEFENSIVE) - self.log_volume)
-        return np.logaddexp(self.log_prior(x) + np.log(1 - DEFENSIVE), uniform)
+        return np.logaddexp(self.normals.log_pdf(x) + np.log(1 - DEFENSIVE), uniform)
 
 
 def importance_weights(js: np.ndarray, log_q: np.ndarray, phi: float, log_prior: np.ndarray | None = None
@@ -106,7 +121,13 @@ def importance_weights(js: np.ndarray, log_q: np.ndarray, phi: float, log_prior:
 
 def quasi_posterior(cal: Calibration, n: int = DRAWS, seed: int = 0,
                     tick: Callable[[int], None] | None = None) -> Draws:
-    """``n`` draws of a calibration's matched parameters, weighed to the quasi-posterior (the module's docstring).
+    """``n`` draws of a calibration's matched parameters, weighed to the quasi-posterior (the module's docstring)."""
+    return calibration_scores(cal, n, seed, tick).weigh()
+
+
+def calibration_scores(cal: Calibration, n: int = DRAWS, seed: int = 0,
+                       tick: Callable[[int], None] | None = None) -> Scored:
+    """``n`` draws of a calibration's matched parameters, scored (:func:`score_quasi`).
 
     The proposal's normals are the estimate's and each basin's (or other seed's, ``--seeds``) with their
     covariances.
@@ -116,13 +137,52 @@ def quasi_posterior(cal: Calibration, n: int = DRAWS, seed: int = 0,
         raise ValueError("quasi_posterior needs a Calibration from calibrate() with its covariance")
     centres = [m.theta] + [b.theta for b in cal.basins]
     covs = [np.asarray(cal.covariance)] + [b.covariance for b in cal.basins]
-    return draw_quasi(cal.base, m, cal.design, cal.stat_data, cal.data.n, centres, covs, n, seed, tick)
+    return score_quasi(cal.base, m, cal.design, cal.stat_data, cal.data.n, centres, covs, n, seed, tick)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Draws scored by their J and not yet weighed: one set of draws, weighed with any prior (:meth:`weigh`)."""
+
+    names: tuple[str, ...]
+    theta: np.ndarray
+    """(draws, parameters) log values."""
+    j: np.ndarray
+    log_q: np.ndarray
+    """Log density of the proposal at each draw."""
+    dispersion: float
+    centres: list[np.ndarray]
+    covs: list[np.ndarray]
+    """The fit's covariances, before phi: the prior is these times phi times its width."""
+    box: np.ndarray
+    seed: int
+
+    def weigh(self, width: float | None = PRIOR_WIDTH) -> Draws:
+        """The draws weighed to the quasi-posterior with the fit's normals ``width`` times wider as the prior.
+
+        ``width`` None: a flat prior over the box.
+        """
+        log_prior = None
+        if width is not None:
+            rng = np.random.default_rng(np.random.SeedSequence([self.seed, QUASI_STREAM, 1]))
+            prior = Normals(self.centres, [width * self.dispersion * c for c in self.covs], self.box, rng)
+            log_prior = prior.log_pdf(self.theta)
+        w = importance_weights(self.j, self.log_q, self.dispersion, log_prior)
+        values = np.array([[limited(name, t) for name, t in zip(self.names, row)] for row in self.theta])
+        return Draws(self.names, values, self.j, w, self.dispersion)
 
 
 def draw_quasi(base: Scenario, m: Matching, design: Design, target: np.ndarray, n_data: int,
                centres: list[np.ndarray], covs: list[np.ndarray], n: int = DRAWS, seed: int = 0,
                tick: Callable[[int], None] | None = None) -> Draws:
-    """``n`` draws of ``m.names`` around ``centres`` (log values) with ``covs``, weighed to the quasi-posterior.
+    """``n`` draws of ``m.names`` around ``centres`` (log values) with ``covs``, weighed to the quasi-posterior."""
+    return score_quasi(base, m, design, target, n_data, centres, covs, n, seed, tick).weigh()
+
+
+def score_quasi(base: Scenario, m: Matching, design: Design, target: np.ndarray, n_data: int,
+                centres: list[np.ndarray], covs: list[np.ndarray], n: int = DRAWS, seed: int = 0,
+                tick: Callable[[int], None] | None = None) -> Scored:
+    """``n`` draws of ``m.names`` from the proposal around ``centres``, each scored by its J on a common simulation.
 
     Interrupted (Ctrl-C) after two or more draws are scored, it keeps those: the draws are independent, so fewer
     of them are the same estimate, only noisier.
@@ -135,7 +195,8 @@ def draw_quasi(base: Scenario, m: Matching, design: Design, target: np.ndarray, 
     j_centres = np.array([score(t) for t in centres])
     phi = dispersion(float(j_centres.min()), df)
     rng = np.random.default_rng(np.random.SeedSequence([seed, QUASI_STREAM]))
-    proposal = Proposal(centres, [phi * c for c in covs], log_box(m.names), rng)
+    box = log_box(m.names)
+    proposal = Proposal(centres, [phi * c for c in covs], box, rng)
     theta = proposal.sample(n, rng)
     js: list[float] = []
     try:
@@ -149,6 +210,4 @@ def draw_quasi(base: Scenario, m: Matching, design: Design, target: np.ndarray, 
     theta = theta[: len(js)]
     j = np.array(js)
     phi = dispersion(float(min(j.min(), j_centres.min())), df)
-    w = importance_weights(j, proposal.log_density(theta), phi, proposal.log_prior(theta))
-    values = np.array([[limited(name, t) for name, t in zip(m.names, row)] for row in theta])
-    return Draws(m.names, values, j, w, phi)
+    return Scored(m.names, theta, j, proposal.log_density(theta), phi, centres, covs, box, seed)
