@@ -125,3 +125,29 @@ def test_an_interrupted_run_goes_on_with_the_searches_done(fitted, tmp_path, cap
     assert calls == [0, 1]
     assert "interrupted: going on with the 1 search done" in capsys.readouterr().err
     assert (out / "scenario.toml").is_file() and "Searches with" not in (out / "fit.md").read_text(encoding="utf-8")
+
+
+def test_a_ctrl_c_in_the_common_simulations_mixes_the_estimates_scored(fitted, monkeypatch):
+    import experiments.calibrate.seeds as seeds
+
+    cal, _, _ = fitted
+    m = cal.matched
+    fits = [replace(cal, matched=replace(m, theta=m.theta + 0.1 * k, seed=k)) for k in range(3)]
+    real, calls = seeds.common_misfit, []
+
+    def interrupted_at(n):
+        def misfit(*a, **kw):
+            calls.append(1)
+            if len(calls) == n:
+                raise KeyboardInterrupt
+            return real(*a, **kw)
+        return misfit
+
+    monkeypatch.setattr(seeds, "common_misfit", interrupted_at(3))
+    mixed = across_seeds(fits, seed=0, sims=1)
+    assert [f.seed for f in mixed.seed_fits] == [0, 1]  # the third search was not scored, so not mixed
+    assert sum(f.weight for f in mixed.seed_fits) == pytest.approx(1.0)
+    calls.clear()
+    monkeypatch.setattr(seeds, "common_misfit", interrupted_at(1))
+    with pytest.raises(KeyboardInterrupt):  # nothing scored: nothing to mix
+        across_seeds(fits, seed=0, sims=1)

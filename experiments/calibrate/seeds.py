@@ -69,18 +69,24 @@ def across_seeds(fits: list[Calibration], seed: int, sims: int = COMMON_SIMS,
     Each estimate is scored by :func:`common_misfit`; the best is the estimate, with its own covariance and
     simulated log; the others whose weight reaches :data:`KEEP` become its :attr:`Calibration.basins`, and
     :attr:`Calibration.seed_fits` lists every search for fit.md. Fits with basins of their own (``--basins``) are
-    refused: the two mixtures would weigh by criteria of different simulations.
+    refused: the two mixtures would weigh by criteria of different simulations. Interrupted (Ctrl-C) after one or
+    more estimates are scored, it mixes those (fewer :attr:`~Calibration.seed_fits` than ``fits``).
     """
     if any(f.matched is None for f in fits):
         raise ValueError("across_seeds needs Calibrations from calibrate()")
     if any(f.basins for f in fits):
         raise ValueError("fits with basins of their own (--basins) cannot be mixed across seeds")
     df = len(fits[0].stat_names) - len(fits[0].matched.names)
-    js = []
-    for k, f in enumerate(fits):
-        js.append(common_misfit(f.base, f.matched, f.design, f.stat_data, f.data.n, f.matched.theta, seed, sims))
-        if tick is not None:
-            tick(k + 1)
+    js: list[float] = []
+    try:
+        for k, f in enumerate(fits):
+            js.append(common_misfit(f.base, f.matched, f.design, f.stat_data, f.data.n, f.matched.theta, seed, sims))
+            if tick is not None:
+                tick(k + 1)
+    except KeyboardInterrupt:
+        if not js:
+            raise
+        fits = fits[: len(js)]  # the searches cost minutes each: keep those scored (seed_fits lists them)
     w = seed_weights(js, df)
     order = [int(k) for k in np.argsort(-w, kind="stable")]
     best = fits[order[0]]

@@ -91,6 +91,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         from experiments.calibrate.seeds import across_seeds
         cal = with_progress(len(fits), "common simulations",
                             lambda tick: across_seeds(fits, args.seed, tick=tick), unit="estimates")
+        if len(cal.seed_fits) < len(fits):
+            scored = count(len(cal.seed_fits), "estimate")
+            console.print(f"[yellow]warning:[/yellow] interrupted: mixing the {scored} scored on the common "
+                          "simulations", highlight=False)
     method = "sandwich" if args.bootstrap == 0 else args.intervals
     if method == "profile":
         from experiments.calibrate.profile import profile, with_profile
