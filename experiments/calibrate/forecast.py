@@ -14,10 +14,13 @@ replicates give the bands.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Callable
 
 import numpy as np
 
+from experiments.calibrate.contact_fit import LIMITS as CONTACT_LIMITS
+from experiments.calibrate.contact_fit import parameter_value
 from experiments.calibrate.draws import Draws
 from experiments.calibrate.fit import LIMITS, Calibration, Design, scenario_value
 from experiments.calibrate.history import Histories
@@ -37,6 +40,9 @@ MIN_BAND_REPLICATES = 19
 """Replicates from which the 90% band holds one more realisation 90% of the time (:func:`band`)."""
 DRAWS_STREAM = 0xD7A5
 """Seed-sequence tag of the picks among :attr:`Uncertainty.draws` (the other draws keep their stream)."""
+CONTACT_STREAM = 0xC07A
+"""Seed-sequence tag of the contact-response draws (:func:`draw_contacts`): the population's draws and the
+customers' picks keep their stream, so a forecast with and without the redraw differ by it alone."""
 BAND_RULE = "weibull"
 """numpy's quantile rule of the band: the p quantile at order statistic p (n + 1) of n replicates (:func:`band`)."""
 
@@ -102,7 +108,9 @@ class Uncertainty:
     """The fitted parameters' uncertainty that each forecast replicate draws its parameters from.
 
     ``names`` are drawn jointly, lognormally, from ``log_cov`` (the covariance of their log values, e.g. the
-    calibration's bootstrap); every other parameter in ``ses`` independently, lognormally, with that SE.
+    calibration's bootstrap); every other parameter in ``ses`` independently, lognormally, with that SE. The
+    contact-response parameters (``siyu calibrate --contacts``) are drawn the same way from ``contact_names``,
+    ``contact_log_cov`` and ``contact_ses``, under a contact plan only (:func:`draw_contacts`).
     """
 
     ses: dict[str, float] = field(default_factory=dict)
@@ -113,6 +121,18 @@ class Uncertainty:
     draws: Draws | None = None
     """Draws of ``names`` weighed to the quasi-posterior (``siyu calibrate --draws``): when given, each replicate
     takes one, picked by weight, in place of the normal draws and the mixture."""
+    contact_ses: dict[str, float] = field(default_factory=dict)
+    """SEs of the contact-response values (``channels.X.open_rate``, ``contents.Y.conversion``, ...)."""
+    contact_names: tuple[str, ...] = ()
+    """The contact-response values drawn jointly from ``contact_log_cov`` (the contact fit's delta method)."""
+    contact_log_cov: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    """Covariance of the log of ``contact_names``' values (the contact fit's
+    :attr:`~experiments.calibrate.contact_fit.ContactFit.covariance`)."""
+
+    @property
+    def has_contacts(self) -> bool:
+        """Whether the contact-response parameters have an uncertainty to draw from."""
+        return bool(self.contact_ses or self.contact_names)
 
     @classmethod
     def of(cls, cal: Calibration) -> "Uncertainty":
@@ -134,8 +154,8 @@ class Uncertainty:
         return self.basins if self.basins and self.draws is None else (Component(1.0, {}, self.log_cov),)
 
     def of_component(self, part: Component) -> "Uncertainty":
-        """The draws around one part of the mixture."""
-        return Uncertainty(self.ses, self.names, part.log_cov, draws=self.draws)
+        """The draws around one part of the mixture (the contact-response parameters' are the same in each)."""
+        return replace(self, log_cov=part.log_cov, basins=())
 
 
 @dataclass(frozen=True)
@@ -145,6 +165,15 @@ class Component:
     weight: float
     values: dict[str, float]
     log_cov: np.ndarray
+
+
+def contact_draws(errors: Uncertainty) -> str:
+    """How each replicate draws the contact-response parameters of ``errors``, in words (``siyu forecast`` says it)."""
+    joint = len(errors.contact_names)
+    alone = sum(1 for n in errors.contact_ses if n not in errors.contact_names)
+    parts = [f"{joint} jointly from the covariance of their logs"] if joint else []
+    parts += [f"{alone} independently from {'its' if alone == 1 else 'their'} SE"] if alone else []
+    return ", ".join(parts)
 
 
 def allocate(weights: list[float] | np.ndarray, replicates: int) -> np.ndarray:
@@ -166,7 +195,9 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     played under each draw); an existing pool's under the scenario's values, the cycle and dropout rescaled to the
     draw: conditioned under each draw too, its bands held the truth in 77% of the weeks against 89% on 19 engine
     logs (docs/calibration.md). ``plan`` (:func:`plan_policy`) contacts the customers as a contact plan says;
-    without one nobody is contacted.
+    without one nobody is contacted. Under a plan each replicate also draws the contact-response parameters of
+    ``errors`` (:func:`draw_contacts`), from a stream of their own: without a plan they act on nothing, and the
+    conditioning (a simulation without contacts) does not depend on them.
     """
     errors = errors or Uncertainty()
     parts = errors.components()
@@ -187,6 +218,7 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     alive = np.zeros(h.n)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 11]))
     picks = errors.draws.pick(replicates, rng_of(seed, DRAWS_STREAM)) if errors.draws is not None else None
+    contact_rng = rng_of(seed, CONTACT_STREAM) if plan is not None and errors.has_contacts else None
     sent = refused = 0
     shares = np.zeros(replicates)
     for r in range(replicates):
@@ -197,6 +229,8 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
         # simulation seed), an existing pool under the part's (cycle and dropout rescaled to the draw below)
         post = Posterior(reference_log(scenario, h, seed, cohort), seed=seed) if new and scenario is not bases[k] \
             else part_posterior(k)
+        if contact_rng is not None:
+            scenario = draw_contacts(scenario, errors, contact_rng)
         sim_seed = seed * 100_003 + r
         pick = post.draw(h.x, h.t_x, h.T, rng)
         cycle, dropout = post.traits(scenario, pick)
@@ -254,10 +288,12 @@ def plan_policy(contacts: Contacts, end: int) -> Replay:
 
 
 def draw_scenario(scenario: Scenario, errors: Uncertainty, rng: np.random.Generator,
-                  drawn: dict[str, float] | None = None) -> Scenario:
+                  drawn: dict[str, float] | None = None, contact_rng: np.random.Generator | None = None) -> Scenario:
     """``scenario`` with the parameters of ``errors`` drawn lognormally, their medians at the scenario's values.
 
     ``drawn``: values already drawn (one of :attr:`Uncertainty.draws`); the others are drawn as below.
+    ``contact_rng``: draw the contact-response parameters too (:func:`draw_contacts`), from this generator, so
+    that ``rng`` gives the population the same draws with or without them.
 
     The fit estimates log values and its errors are theirs, so the draws are centred where the estimates are:
     keeping the mean instead would put the typical draw at exp(-SE^2/2) of the estimate, 2% of it for a dropout
@@ -265,20 +301,50 @@ def draw_scenario(scenario: Scenario, errors: Uncertainty, rng: np.random.Genera
     the fit's :data:`~experiments.calibrate.fit.LIMITS` (a wide spread's upper tail, say) is clipped to them: the
     scenario would refuse it.
     """
-    if not errors.ses and not errors.names and not drawn:
+    if errors.ses or errors.names or drawn:
+        over = dict(drawn or {})
+        _draw_lognormal(scenario, scenario_value, errors.ses, errors.names, errors.log_cov, rng, over)
+        for path, (lo, hi) in LIMITS.items():
+            if path in over:
+                over[path] = min(max(over[path], lo), hi)
+        scenario = apply_overrides(scenario, over, "forecast uncertainty")
+    return draw_contacts(scenario, errors, contact_rng) if contact_rng is not None else scenario
+
+
+def draw_contacts(scenario: Scenario, errors: Uncertainty, rng: np.random.Generator) -> Scenario:
+    """``scenario`` with the contact-response parameters of ``errors`` drawn as :func:`draw_scenario` draws the rest.
+
+    Jointly lognormal from :attr:`Uncertainty.contact_log_cov` (independently from the SE where a value has no
+    covariance), medians at the scenario's values (the fit's estimates), clipped to the contact fit's search range
+    :data:`~experiments.calibrate.contact_fit.LIMITS`, inside the scenario's [0, 1] for these probabilities: an open
+    rate's upper tail past 1 would be refused.
+    """
+    if not errors.has_contacts:
         return scenario
-    over = dict(drawn or {})
-    joint = [n for n in errors.names if n not in over and scenario_value(scenario, n) > 0]
+    over: dict[str, float] = {}
+    _draw_lognormal(scenario, parameter_value, errors.contact_ses, errors.contact_names, errors.contact_log_cov,
+                    rng, over)
+    for path in over:
+        lo, hi = CONTACT_LIMITS[path.rsplit(".", 1)[1]]
+        over[path] = min(max(over[path], lo), hi)
+    return apply_overrides(scenario, over, "forecast contact-response uncertainty")
+
+
+def _draw_lognormal(scenario: Scenario, value_of: Callable[[Scenario, str], float], ses: dict[str, float],
+                    names: tuple[str, ...], log_cov: np.ndarray, rng: np.random.Generator,
+                    over: dict[str, float]) -> None:
+    """Put lognormal draws around the values of ``scenario`` (read by ``value_of``) into ``over``.
+
+    ``names`` jointly from ``log_cov``, then each other parameter of ``ses`` (in name order) with log-scale SD
+    SE / value; parameters already in ``over``, and values at or below 0 (no log), are left alone.
+    """
+    joint = [n for n in names if n not in over and value_of(scenario, n) > 0]
     if joint:
-        keep = [errors.names.index(n) for n in joint]
-        cov = errors.log_cov[np.ix_(keep, keep)]
+        keep = [names.index(n) for n in joint]
+        cov = log_cov[np.ix_(keep, keep)]
         z = rng.multivariate_normal(np.zeros(len(keep)), cov, method="eigh")
-        over.update({n: scenario_value(scenario, n) * float(np.exp(z[k])) for k, n in enumerate(joint)})
-    for path, se in sorted(errors.ses.items()):
-        v = scenario_value(scenario, path)
-        if path not in errors.names and path not in over and v > 0 and se > 0:
+        over.update({n: value_of(scenario, n) * float(np.exp(z[k])) for k, n in enumerate(joint)})
+    for path, se in sorted(ses.items()):
+        v = value_of(scenario, path)
+        if path not in names and path not in over and v > 0 and se > 0:
             over[path] = v * float(np.exp(rng.normal() * se / v))
-    for path, (lo, hi) in LIMITS.items():
-        if path in over:
-            over[path] = min(max(over[path], lo), hi)
-    return apply_overrides(scenario, over, "forecast uncertainty")

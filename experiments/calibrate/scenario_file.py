@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +130,16 @@ def write_scenario(cal: Calibration, base_text: str, path: Path, name: str, sour
 
 FITTED_LINE = re.compile(r"^\s*(\w+)\s*=\s*([-+0-9.eE]+)\s*# fitted by siyu calibrate: SE ([-+0-9.eE]+)")
 COVARIANCE_LINE = re.compile(r"^# covariance ([\w.]+) ([\w.]+) = ([-+0-9.eE]+)\s*$")
+CONTACT_NOTE = "# fitted to the contact log by siyu calibrate: SE"
+"""Comment of a contact-response value: not :data:`FITTED_LINE`'s, since ``siyu forecast`` draws these apart from
+the population's, under a contact plan only (:attr:`~experiments.calibrate.forecast.Uncertainty.contact_ses`)."""
+CONTACT_FITTED_LINE = re.compile(r"^\s*(\w+)\s*=\s*([-+0-9.eE]+)\s*" + re.escape(CONTACT_NOTE) + r" ([-+0-9.eE]+)")
+CONTACT_COVARIANCE = "# contact covariance"
+"""Prefix of the lines with the contact fit's covariance of log values: not :data:`COVARIANCE_LINE`'s, so that
+neither reader takes the other's entries (their names and their fits differ)."""
+CONTACT_COVARIANCE_LINE = re.compile(r"^" + CONTACT_COVARIANCE + r" ([\w.]+) ([\w.]+) = ([-+0-9.eE]+)\s*$")
+CONTACT_COVARIANCE_HEADER = ("# Joint covariance of the log of the values fitted to the contact log (delta method); "
+                             "siyu forecast draws them from it under a contact plan.")
 BASIN_LINE = re.compile(r"^# basin (\d+) (weight|value|covariance) ?([\w.]*) ?([\w.]*) = ([-+0-9.eE]+)")
 DRAWS_LINE = re.compile(r"^# draws file = (.*?)\s*$")
 
@@ -136,16 +147,19 @@ DRAWS_LINE = re.compile(r"^# draws file = (.*?)\s*$")
 def fitted_errors(path: Path) -> Uncertainty:
     """The fitted values' standard errors and joint covariance in a scenario file written by :func:`write_scenario`.
 
-    Empty for any other file (a preset has none).
+    The contact-response values' too when :func:`write_contact_fit` put them in (their own fields of
+    :class:`~experiments.calibrate.forecast.Uncertainty`). Empty for any other file (a preset has none).
     """
     if not path.is_file():
         return Uncertainty()
     ses: dict[str, float] = {}
     cov: dict[tuple[str, str], float] = {}
+    contact_ses: dict[str, float] = {}
+    contact_cov: dict[tuple[str, str], float] = {}
     basins: dict[int, dict] = {}
     section = ""
     draws = None
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         m = SECTION.match(line)
         if m:
             section = m.group(1).strip()
@@ -153,9 +167,15 @@ def fitted_errors(path: Path) -> Uncertainty:
         f = FITTED_LINE.match(line)
         if f:
             ses[f"{section}.{f.group(1)}" if section else f.group(1)] = float(f.group(3))
+        f = CONTACT_FITTED_LINE.match(line)
+        if f:
+            contact_ses[f"{section}.{f.group(1)}" if section else f.group(1)] = float(f.group(3))
         c = COVARIANCE_LINE.match(line)
         if c:
-            cov[(c.group(1), c.group(2))] = cov[(c.group(2), c.group(1))] = float(c.group(3))
+            _put(cov, c.group(1), c.group(2), float(c.group(3)))
+        if line.startswith(CONTACT_COVARIANCE):
+            a, b, v = _contact_entry(path, number, line)
+            _put(contact_cov, a, b, v)
         d = DRAWS_LINE.match(line)
         if d:
             draws = _draws(path, d.group(1))
@@ -168,7 +188,19 @@ def fitted_errors(path: Path) -> Uncertainty:
             elif kind == "value":
                 part["value"][a] = v
             else:
-                part["covariance"][(a, b)] = part["covariance"][(b, a)] = v
+                _put(part["covariance"], a, b, v)
+    # the joint draw is over the values the file still marks as fitted (a marginal of the fit's covariance)
+    contact_names = tuple(dict.fromkeys(a for a, _ in contact_cov if a in contact_ses))
+    contact_matrix = _matrix(contact_names, contact_cov)
+    if contact_matrix is None:  # an incomplete matrix (hand-edited file): independent draws from the SEs
+        contact_names, contact_matrix = (), np.zeros((0, 0))
+    return replace(_population_errors(ses, cov, basins, draws), contact_ses=contact_ses, contact_names=contact_names,
+                   contact_log_cov=contact_matrix)
+
+
+def _population_errors(ses: dict[str, float], cov: dict[tuple[str, str], float], basins: dict[int, dict],
+                       draws: Draws | None) -> Uncertainty:
+    """The population's part of :func:`fitted_errors`: SEs, covariance, mixture or draws as read from the file."""
     names = tuple(dict.fromkeys(a for a, _ in cov))
     matrix = _matrix(names, cov)
     if draws is not None:
@@ -189,6 +221,24 @@ def fitted_errors(path: Path) -> Uncertainty:
     return Uncertainty(ses, names, matrix, tuple(parts) if len(parts) > 1 else ())
 
 
+def _put(cov: dict[tuple[str, str], float], a: str, b: str, v: float) -> None:
+    """Entry (a, b) of a symmetric matrix read from its upper triangle (:func:`_matrix_lines`)."""
+    cov[(a, b)] = cov[(b, a)] = v
+
+
+def _contact_entry(path: Path, number: int, line: str) -> tuple[str, str, float]:
+    """The two names and the value of a :data:`CONTACT_COVARIANCE` line (line ``number`` of ``path``), checked."""
+    c = CONTACT_COVARIANCE_LINE.match(line)
+    try:
+        v = float(c.group(3)) if c else math.nan
+    except ValueError:
+        v = math.nan
+    if c is None or not math.isfinite(v):
+        raise ValueError(f"{path}, line {number}: {line.strip()!r}: expected '{CONTACT_COVARIANCE} NAME NAME = "
+                         "NUMBER' (delete the contact covariance lines to draw from the SEs alone)")
+    return c.group(1), c.group(2), v
+
+
 def _draws(scenario: Path, name: str) -> Draws:
     """The draws file a scenario names: a file beside it, read and checked (:func:`read_draws`)."""
     if not name or Path(name).name != name or name in (".", ".."):
@@ -207,20 +257,31 @@ def _matrix(names: tuple[str, ...], cov: dict[tuple[str, str], float]) -> np.nda
     return np.array([[cov[(a, b)] for b in names] for a in names])
 
 
-CONTACT_NOTE = "# fitted to the contact log by siyu calibrate: SE"
-"""Comment of a contact-response value (not :data:`FITTED_LINE`'s: ``siyu forecast`` does not redraw them)."""
-
-
 def contact_scenario_text(text: str, fit: ContactFit) -> str:
     """``text`` (a scenario file) with the contact fit's values and SEs in their ``[channels.X]``/``[contents.X]``.
 
     Parameters the log had rows for but does not identify get the reason as a comment; a table or key the text
-    lacks is added.
+    lacks is added. The fit's covariance of log values goes at the end as :data:`CONTACT_COVARIANCE` lines
+    (replacing any a previous fit left).
     """
     notes = {k: f"{CONTACT_NOTE} {_fmt(fit.ses[k])} {CONTACT_UNITS[k.rsplit('.', 1)[1]]}" for k in fit.values}
     shown = {k: _fmt(v) for k, v in fit.values.items()}
     notes.update({k: "# not fitted from the contact log: " + why.split(": ", 1)[-1] for k, why in fit.fixed.items()})
-    return _with_values(text, shown, notes)
+    lines = text.splitlines()
+    kept = [line for line in lines if line != CONTACT_COVARIANCE_HEADER and not line.startswith(CONTACT_COVARIANCE)]
+    if len(kept) < len(lines):  # a fit written before: its covariance is replaced, not added to
+        while kept and not kept[-1].strip():
+            kept.pop()
+        text = "\n".join(kept) + "\n"
+    return _with_values(text, shown, notes) + "".join(line + "\n" for line in _contact_covariance_lines(fit))
+
+
+def _contact_covariance_lines(fit: ContactFit) -> list[str]:
+    """Comment lines with the contact fit's joint covariance of log values, which ``siyu forecast`` draws from."""
+    names = tuple(fit.values)
+    if fit.covariance is None or not names or np.shape(fit.covariance) != (len(names), len(names)):
+        return []
+    return ["", CONTACT_COVARIANCE_HEADER] + _matrix_lines(CONTACT_COVARIANCE, names, np.asarray(fit.covariance))
 
 
 def write_contact_fit(path: Path, fit: ContactFit) -> None:

@@ -16,7 +16,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     """forecast.csv, customers.csv and forecast.png (against the actual counts where the log has them)."""
     import numpy as np
 
-    from experiments.calibrate.forecast import band_warning, forecast, plan_policy
+    from experiments.calibrate.forecast import band_warning, contact_draws, forecast, plan_policy
     from experiments.logs.contacts import parse_channel_map, read_contacts
     from experiments.calibrate.history import histories, holdout_weekly
     from experiments.calibrate.holdout import holdout_weeks, mape
@@ -46,6 +46,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         weights = ", ".join(f"{c.weight:.2f}" for c in errors.basins)
         out_console.print(f"{args.scenario}: mixing {len(errors.basins)} fits the log cannot tell apart, weights "
                           f"{weights} (the file's own values first)")
+    if plan is not None and errors.has_contacts:
+        out_console.print(f"{args.scenario}: each simulation redraws the contact-response parameters from their fit's "
+                          f"uncertainty ({contact_draws(errors)})")
     warning = band_warning(args.replicates)
     if warning:
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
