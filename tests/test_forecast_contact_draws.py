@@ -121,7 +121,7 @@ def test_the_contact_covariance_round_trips_through_the_scenario_file_apart_from
     assert [parameter_value(sc, n) for n in NAMES] == list(VALUES)
 
 
-def test_a_malformed_contact_covariance_line_is_refused_with_its_file_and_line(tmp_path):
+def test_a_malformed_contact_line_is_refused_with_its_file_and_line(tmp_path):
     path = contact_file(tmp_path / "scenario.toml")
     lines = path.read_text(encoding="utf-8").splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith(CONTACT_COVARIANCE))
@@ -130,6 +130,12 @@ def test_a_malformed_contact_covariance_line_is_refused_with_its_file_and_line(t
         path.write_text("\n".join(lines[:at] + [bad] + lines[at + 1:]) + "\n", encoding="utf-8")
         with pytest.raises(ValueError, match=f"scenario.toml, line {at + 1}: .*expected '{CONTACT_COVARIANCE} NAME"):
             fitted_errors(path)
+    # a contact note on a value the contact fit does not fit (the wecom cost)
+    cost = lines.index("cost = 0.3", lines.index("[channels.wecom]"))
+    lines[cost] += "  # fitted to the contact log by siyu calibrate: SE 0.01 yuan"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=f"scenario.toml, line {cost + 1}: channels.wecom.cost: .* marks only"):
+        fitted_errors(path)
 
 
 def test_without_the_covariance_the_contact_values_are_drawn_independently_from_their_ses(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.calibrate.contact_fit import LIMITS as CONTACT_LIMITS
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_fit import ContactFit
 from experiments.calibrate.draws import FILE as DRAWS_FILE
@@ -94,7 +95,7 @@ def _with_values(text: str, shown: dict[str, str], notes: dict[str, str], top: d
             lines += _missing(section, shown, notes, done)
             section = m.group(1).strip()
         key = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith("#") else ""
-        path = f"{section}.{key}" if section else key
+        path = _dotted(section, key)
         if not section and key in top:
             line = top[key]
         elif path in notes:
@@ -128,16 +129,26 @@ def write_scenario(cal: Calibration, base_text: str, path: Path, name: str, sour
     load_scenario(path)
 
 
-FITTED_LINE = re.compile(r"^\s*(\w+)\s*=\s*([-+0-9.eE]+)\s*# fitted by siyu calibrate: SE ([-+0-9.eE]+)")
-COVARIANCE_LINE = re.compile(r"^# covariance ([\w.]+) ([\w.]+) = ([-+0-9.eE]+)\s*$")
+def _fitted_line(note: str) -> re.Pattern[str]:
+    """A value line with the comment ``note`` and its SE: groups key, value, SE."""
+    return re.compile(r"^\s*(\w+)\s*=\s*([-+0-9.eE]+)\s*" + re.escape(note) + r" ([-+0-9.eE]+)")
+
+
+def _covariance_line(prefix: str) -> re.Pattern[str]:
+    """A :func:`_matrix_lines` entry after ``prefix``: groups the two names and the value."""
+    return re.compile(r"^" + re.escape(prefix) + r" ([\w.]+) ([\w.]+) = ([-+0-9.eE]+)\s*$")
+
+
+FITTED_LINE = _fitted_line("# fitted by siyu calibrate: SE")
+COVARIANCE_LINE = _covariance_line("# covariance")
 CONTACT_NOTE = "# fitted to the contact log by siyu calibrate: SE"
 """Comment of a contact-response value: not :data:`FITTED_LINE`'s, since ``siyu forecast`` draws these apart from
 the population's, under a contact plan only (:attr:`~experiments.calibrate.forecast.Uncertainty.contact_ses`)."""
-CONTACT_FITTED_LINE = re.compile(r"^\s*(\w+)\s*=\s*([-+0-9.eE]+)\s*" + re.escape(CONTACT_NOTE) + r" ([-+0-9.eE]+)")
+CONTACT_FITTED_LINE = _fitted_line(CONTACT_NOTE)
 CONTACT_COVARIANCE = "# contact covariance"
 """Prefix of the lines with the contact fit's covariance of log values: not :data:`COVARIANCE_LINE`'s, so that
 neither reader takes the other's entries (their names and their fits differ)."""
-CONTACT_COVARIANCE_LINE = re.compile(r"^" + CONTACT_COVARIANCE + r" ([\w.]+) ([\w.]+) = ([-+0-9.eE]+)\s*$")
+CONTACT_COVARIANCE_LINE = _covariance_line(CONTACT_COVARIANCE)
 CONTACT_COVARIANCE_HEADER = ("# Joint covariance of the log of the values fitted to the contact log (delta method); "
                              "siyu forecast draws them from it under a contact plan.")
 BASIN_LINE = re.compile(r"^# basin (\d+) (weight|value|covariance) ?([\w.]*) ?([\w.]*) = ([-+0-9.eE]+)")
@@ -166,10 +177,10 @@ def fitted_errors(path: Path) -> Uncertainty:
             continue
         f = FITTED_LINE.match(line)
         if f:
-            ses[f"{section}.{f.group(1)}" if section else f.group(1)] = float(f.group(3))
+            ses[_dotted(section, f.group(1))] = float(f.group(3))
         f = CONTACT_FITTED_LINE.match(line)
         if f:
-            contact_ses[f"{section}.{f.group(1)}" if section else f.group(1)] = float(f.group(3))
+            contact_ses[_contact_value(path, number, _dotted(section, f.group(1)))] = float(f.group(3))
         c = COVARIANCE_LINE.match(line)
         if c:
             _put(cov, c.group(1), c.group(2), float(c.group(3)))
@@ -224,6 +235,21 @@ def _population_errors(ses: dict[str, float], cov: dict[tuple[str, str], float],
 def _put(cov: dict[tuple[str, str], float], a: str, b: str, v: float) -> None:
     """Entry (a, b) of a symmetric matrix read from its upper triangle (:func:`_matrix_lines`)."""
     cov[(a, b)] = cov[(b, a)] = v
+
+
+def _dotted(section: str, key: str) -> str:
+    """The dotted path of ``key`` in the table ``section`` (the key alone at the top level)."""
+    return f"{section}.{key}" if section else key
+
+
+def _contact_value(path: Path, number: int, name: str) -> str:
+    """``name``, checked to be a value the contact fit fits (its :data:`CONTACT_NOTE` is on line ``number``)."""
+    parts = name.split(".")
+    if len(parts) != 3 or parts[2] not in CONTACT_LIMITS or parts[0] != ("contents" if parts[2] == "conversion"
+                                                                           else "channels"):
+        raise ValueError(f"{path}, line {number}: {name}: '{CONTACT_NOTE}' marks only a channel's open_rate or "
+                         "unsubscribe_rate or a content's conversion")
+    return name
 
 
 def _contact_entry(path: Path, number: int, line: str) -> tuple[str, str, float]:
