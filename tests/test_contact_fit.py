@@ -130,7 +130,9 @@ def test_the_fitted_values_go_into_their_tables_with_standard_errors(tmp_path):
     assert "[contents.coupon]\nconversion = 0.2  # fitted to the contact log" in text
     path = tmp_path / "s.toml"
     path.write_text(text)
-    assert fitted_errors(path).ses == {}  # siyu forecast does not redraw the contact parameters
+    errors = fitted_errors(path)  # the contact values are not the population's: drawn apart, under a plan only
+    assert errors.ses == {}
+    assert errors.contact_ses == {"channels.wecom.open_rate": 0.01, "contents.coupon.conversion": 0.05}
 
 
 def test_cli_calibrate_with_contacts_writes_the_fitted_responses(tmp_path, capsys):

@@ -207,7 +207,7 @@ def test_a_file_without_contact_fits_forecasts_bit_for_bit_as_before(tmp_path, c
     sc = load_scenario(tmp_path / "scenario.toml")
     alone, along = np.random.default_rng(9), np.random.default_rng(9)
     a = draw_scenario(sc, errors, alone)
-    b = draw_scenario(sc, errors, along, contact_rng=np.random.default_rng(10))
+    b = draw_contacts(draw_scenario(sc, errors, along), errors, np.random.default_rng(10))
     assert a.population == b.population and alone.random() == along.random()
     assert [parameter_value(a, n) for n in NAMES] == list(VALUES)
     assert [parameter_value(b, n) for n in NAMES] != list(VALUES)

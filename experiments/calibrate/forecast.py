@@ -288,12 +288,10 @@ def plan_policy(contacts: Contacts, end: int) -> Replay:
 
 
 def draw_scenario(scenario: Scenario, errors: Uncertainty, rng: np.random.Generator,
-                  drawn: dict[str, float] | None = None, contact_rng: np.random.Generator | None = None) -> Scenario:
+                  drawn: dict[str, float] | None = None) -> Scenario:
     """``scenario`` with the parameters of ``errors`` drawn lognormally, their medians at the scenario's values.
 
     ``drawn``: values already drawn (one of :attr:`Uncertainty.draws`); the others are drawn as below.
-    ``contact_rng``: draw the contact-response parameters too (:func:`draw_contacts`), from this generator, so
-    that ``rng`` gives the population the same draws with or without them.
 
     The fit estimates log values and its errors are theirs, so the draws are centred where the estimates are:
     keeping the mean instead would put the typical draw at exp(-SE^2/2) of the estimate, 2% of it for a dropout
@@ -301,14 +299,14 @@ def draw_scenario(scenario: Scenario, errors: Uncertainty, rng: np.random.Genera
     the fit's :data:`~experiments.calibrate.fit.LIMITS` (a wide spread's upper tail, say) is clipped to them: the
     scenario would refuse it.
     """
-    if errors.ses or errors.names or drawn:
-        over = dict(drawn or {})
-        _draw_lognormal(scenario, scenario_value, errors.ses, errors.names, errors.log_cov, rng, over)
-        for path, (lo, hi) in LIMITS.items():
-            if path in over:
-                over[path] = min(max(over[path], lo), hi)
-        scenario = apply_overrides(scenario, over, "forecast uncertainty")
-    return draw_contacts(scenario, errors, contact_rng) if contact_rng is not None else scenario
+    if not errors.ses and not errors.names and not drawn:
+        return scenario
+    over = dict(drawn or {})
+    _draw_lognormal(scenario, scenario_value, errors.ses, errors.names, errors.log_cov, rng, over)
+    for path, (lo, hi) in LIMITS.items():
+        if path in over:
+            over[path] = min(max(over[path], lo), hi)
+    return apply_overrides(scenario, over, "forecast uncertainty")
 
 
 def draw_contacts(scenario: Scenario, errors: Uncertainty, rng: np.random.Generator) -> Scenario:
