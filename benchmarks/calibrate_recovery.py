@@ -55,10 +55,10 @@ IMPULSE = {"dynamics.need_impulse": 1.0}
 Z90 = 1.6449
 KINDS = ("sandwich", "boot", "boot-log", "percentile", "basic")
 PROFILED = ("population.cycle_median_days", "population.cycle_sigma")
+"""Parameters whose profile intervals ``--intervals profile`` measures (the truth's matched ones)."""
 WIDTH_NAMES = {1.0: "w1", 16.0: "w16", None: "flat"}
 """Other prior widths the draws' ranges are measured with besides the default (``quasi``, :data:`PRIOR_WIDTH`)."""
 WIDTHS = tuple(w for w in WIDTH_NAMES if w != PRIOR_WIDTH)
-"""Parameters whose profile intervals ``--intervals profile`` measures (the truth's matched ones)."""
 
 
 def intervals(value: float, se: float, boot_se: float, refits: np.ndarray | None) -> dict[str, tuple[float, float]]:

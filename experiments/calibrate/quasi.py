@@ -173,13 +173,6 @@ class Scored:
         return Draws(self.names, values, self.j, w, self.dispersion)
 
 
-def draw_quasi(base: Scenario, m: Matching, design: Design, target: np.ndarray, n_data: int,
-               centres: list[np.ndarray], covs: list[np.ndarray], n: int = DRAWS, seed: int = 0,
-               tick: Callable[[int], None] | None = None) -> Draws:
-    """``n`` draws of ``m.names`` around ``centres`` (log values) with ``covs``, weighed to the quasi-posterior."""
-    return score_quasi(base, m, design, target, n_data, centres, covs, n, seed, tick).weigh()
-
-
 def score_quasi(base: Scenario, m: Matching, design: Design, target: np.ndarray, n_data: int,
                 centres: list[np.ndarray], covs: list[np.ndarray], n: int = DRAWS, seed: int = 0,
                 tick: Callable[[int], None] | None = None) -> Scored:
