@@ -191,6 +191,8 @@ def test_cli_calibrate_with_draws_and_forecast_from_them(fitted, tmp_path, capsy
                  "--draws", "4", "--no-holdout", "--out", str(out)]) == 0
     assert (out / FILE).is_file() and (out / "draws.png").stat().st_size > 0
     assert "Draws weighed to the quasi-posterior" in (out / "fit.md").read_text()
+    said = " ".join(capsys.readouterr().out.split())  # the console wraps lines at 80 columns
+    assert "4 quasi-posterior draws, worth" in said and "fewer than 20: a few carry the forecast" in said
     assert main(["forecast", str(out / "scenario.toml"), "--cohort", str(path), "--calibration-end", day,
                  "--until", (BASE_DATE + timedelta(days=DAYS + 27)).isoformat(),
                  "--replicates", "4", "--out", str(tmp_path / "fc")]) == 0

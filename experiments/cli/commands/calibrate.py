@@ -47,7 +47,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from experiments.calibrate.history import histories, weekly_repeats, daily
     from experiments.calibrate.holdout import compare, holdout_weeks
     from experiments.calibrate.plots import fit_figure, forecast_figure
-    from experiments.calibrate.report import draws_hint, fit_markdown
+    from experiments.calibrate.draws import FILE as DRAWS_FILE
+    from experiments.calibrate.report import ESS_WARNING, draws_hint, fit_markdown
     from experiments.calibrate.scenario_file import write_scenario
     from experiments.logs.contacts import parse_channel_map, read_contacts
     from sim.config import load_scenario, preset_names, preset_text
@@ -155,6 +156,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         out_console.print(f"other fits that pass the misfit test too (--basins): {len(cal.basins)}; the forecast "
                           f"mixes them with the estimate, weights "
                           + ", ".join(f"{w:.2f}" for w in cal.mixture_weights()) + " (fit.md)")
+    if cal.draws is not None:
+        d = cal.draws
+        warn = "[yellow]warning:[/yellow] " if d.ess() < ESS_WARNING else ""
+        few = f", fewer than {ESS_WARNING}: a few carry the forecast" if warn else ""
+        out_console.print(f"{warn}{d.j.size} quasi-posterior draws, worth {d.ess():.0f} equally weighted ones{few}; "
+                          f"siyu forecast takes its values from them ({out / DRAWS_FILE}, fit.md)", highlight=False)
     if args.contacts:
         for name, v in contact.values.items():
             out_console.print(f"{name} = {v:.4g} (SE {contact.ses[name]:.2g})")
