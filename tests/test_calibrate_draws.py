@@ -198,10 +198,11 @@ def test_cli_calibrate_with_draws_and_forecast_from_them(fitted, tmp_path, capsy
                  "--replicates", "4", "--out", str(tmp_path / "fc")]) == 0
     assert (tmp_path / "fc" / "forecast.csv").is_file()
     assert "quasi-posterior draws, picked by weight" in " ".join(capsys.readouterr().out.split())  # lines wrap
-    with pytest.raises(SystemExit) as stop:
-        main(["calibrate", str(path), "--calibration-end", day, "--draws", "1", "--out", str(out)])
-    assert stop.value.code == 2
-    assert "0 or a whole number of draws from 2 up" in capsys.readouterr().err
+    for wrong in ("1", "1000001"):  # one draw has no spread; a million would be laid out in memory before scoring
+        with pytest.raises(SystemExit) as stop:
+            main(["calibrate", str(path), "--calibration-end", day, "--draws", wrong, "--out", str(out)])
+        assert stop.value.code == 2
+        assert f"'{wrong}': 0 or a whole number of draws from 2 to 100,000" in capsys.readouterr().err
 
 
 def test_a_loose_parameter_brings_the_hint_and_draws_silence_it(fitted):

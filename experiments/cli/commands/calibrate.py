@@ -194,20 +194,25 @@ INTERVALS = ("bootstrap", "bootstrap-search", "profile", "sandwich")
 """Choices of ``--intervals`` (:attr:`experiments.calibrate.fit.Calibration.method`)."""
 
 
+MOST_REFITS = 100_000
+"""Most ``--bootstrap`` refits or ``--draws`` draws: each costs a simulation or more (a second or more), and the
+draws are laid out before they are scored, so a typo of a few more digits would fill the memory instead."""
+
+
 def zero_or_from_two(noun: str) -> Callable[[str], int]:
-    """An argparse type: 0 (none) or at least 2 ``noun`` (one refit or draw has no spread)."""
+    """An argparse type: 0 (none) or 2 to :data:`MOST_REFITS` ``noun`` (one refit or draw has no spread)."""
     def parse(text: str) -> int:
         n = int(text) if text.strip().isdigit() else -1
-        if n == 1 or n < 0:
-            raise argparse.ArgumentTypeError(f"{text!r}: 0 or a whole number of {noun} from 2 up")
+        if n == 1 or n < 0 or n > MOST_REFITS:
+            raise argparse.ArgumentTypeError(f"{text!r}: 0 or a whole number of {noun} from 2 to {MOST_REFITS:,}")
         return n
     return parse
 
 
 bootstrap_count = zero_or_from_two("refits")
-"""``--bootstrap``: 0 (no bootstrap) or at least 2 refits."""
+"""``--bootstrap``: 0 (no bootstrap) or 2 to :data:`MOST_REFITS` refits."""
 draws_count = zero_or_from_two("draws")
-"""``--draws``: 0 (the normal around the estimate) or at least 2 draws."""
+"""``--draws``: 0 (the normal around the estimate) or 2 to :data:`MOST_REFITS` draws."""
 
 
 def register(sub: Any) -> None:
