@@ -41,6 +41,9 @@ quasi-likelihood weighs, so as the prior it would count that log twice and leave
 four times as wide leaves four fifths, and still weighs down the box's empty corners that a flat prior let in. On
 twenty engine logs the draws' 90% ranges held the true cycle and its spread in 13 and 16 (11 and 13 with the fit's
 own normal, 15 and 17 flat, at a third of the effective sample size; docs/calibration.md)."""
+WEIGHING = (f"a prior (the fit's normals, widened by phi and {PRIOR_WIDTH:g} times their variance) times "
+            "exp(-(J - Jmin) / 2 phi) over the density it came from")
+"""What each draw is weighed by, in words (fit.md and scenario.toml say it)."""
 QUASI_STREAM = 0x9A51
 """Seed-sequence tag of the draws' random numbers."""
 RIDGE = 1e-6

@@ -13,7 +13,7 @@ from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
 from experiments.calibrate.fit import UNITS, Calibration, misfit, scenario_value, start
 from experiments.calibrate.holdout import Holdout
-from experiments.calibrate.quasi import PRIOR_WIDTH
+from experiments.calibrate.quasi import WEIGHING
 from experiments.calibrate.seeds import KEEP
 from experiments.calibrate.plots import FREQ_BINS, frequency_counts, recency_counts, recency_labels
 from experiments.logs.rows import day_text
@@ -94,11 +94,9 @@ def _draws_lines(cal: Calibration) -> list[str]:
     if d is None:
         return []
     out = ["", f"Draws weighed to the quasi-posterior (`--draws`): {d.j.size} draws of the matched parameters, each "
-           "scored by its J on one common simulation and weighed by a prior (the fit's normal, widened by phi and "
-           f"{PRIOR_WIDTH:g} times its variance) times exp(-(J - Jmin) / 2 phi) over the density it came from "
-           f"(phi = {d.dispersion:.3g}); effective sample "
-           f"size {d.ess():.0f}. The forecast takes each replicate's values from one, picked by weight (`draws.csv`, "
-           "![draws](draws.png)).", "",
+           f"scored by its J on one common simulation and weighed by {WEIGHING} (phi = {d.dispersion:.3g}); "
+           f"effective sample size {d.ess():.0f}. The forecast takes each replicate's values from one, picked by "
+           "weight (`draws.csv`, ![draws](draws.png)).", "",
            "| parameter | estimate | draws' median | draws' 90% range |", "|---|---:|---:|---|"]
     for name, (mid, lo, hi) in d.summary().items():
         out.append(f"| `{name}` | {_g(cal.values.get(name, math.nan))} | {_g(mid)} | {_g(lo)} to {_g(hi)} |")

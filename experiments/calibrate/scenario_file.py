@@ -20,7 +20,7 @@ from experiments.calibrate.draws import FILE as DRAWS_FILE
 from experiments.calibrate.draws import Draws, read_draws, write_draws
 from experiments.calibrate.fit import LIMITS, UNITS, Calibration
 from experiments.calibrate.forecast import Component, Uncertainty
-from experiments.calibrate.quasi import PRIOR_WIDTH
+from experiments.calibrate.quasi import WEIGHING
 from sim.config import load_scenario
 
 SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
@@ -67,9 +67,7 @@ def _covariance_lines(cal: Calibration) -> list[str]:
     if cal.draws is not None:
         d = cal.draws
         out += ["", f"# Draws weighed to the quasi-posterior (siyu calibrate --draws): {d.j.size} draws, each weighed "
-                f"by the fit's normal {PRIOR_WIDTH:g} times as wide times exp(-(J - Jmin) / 2 phi) over the density "
-                f"it came from, phi = "
-                f"{d.dispersion:.3g}, effective sample size {d.ess():.0f}.",
+                f"by {WEIGHING}, phi = {d.dispersion:.3g}, effective sample size {d.ess():.0f}.",
                 "# siyu forecast takes each replicate's fitted values from one, picked "
                 "by weight, in place of the covariance and mixture above.", f"# draws file = {DRAWS_FILE}"]
     return out
