@@ -44,6 +44,7 @@ from experiments.calibrate.forecast import Uncertainty
 from experiments.calibrate.history import histories
 from experiments.calibrate.holdout import compare
 from experiments.calibrate.quasi import PRIOR_WIDTH, calibration_scores
+from experiments.calibrate.region import projected_interval
 from experiments.calibrate.profile import binding_of, central_jacobian, profile, sandwich, with_profile
 from experiments.calibrate.simulate import engine_transactions
 from sim.config import apply_overrides, load_scenario
@@ -97,6 +98,10 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     names = boot.matched.names
     rec = {"seed": seed, "customers": h.n, "values": {}, "ses": {}, "boot_ses": {}, "hits": {}, "fit_cpu": fit_cpu,
            "boot_cpu": boot_cpu}
+    rec["matched"] = {k: cal.values[k] for k in names}  # the jointly fitted ones, for the projected region
+    rec["cov_sandwich"] = np.asarray(cal.covariance).tolist()
+    if boot.boot is not None:
+        rec["cov_boot"] = np.asarray(boot.covariance).tolist()
     if jac is not None:
         rec["central_sd"] = {k: float(rec_central[i]) for i, k in enumerate(names)}
     if boot.boot is not None:
@@ -159,6 +164,53 @@ def mean_error(recs: list[dict], name: str, at: int) -> str:
     return f"{name} total {100 * m[0]:.1f}%, curve MAPE {100 * m[1]:.1f}%{failed}"
 
 
+def true_value(name: str) -> float | None:
+    """The truth of a matched parameter: :data:`TRUTH`'s, else beauty's (dropout); None if neither has it."""
+    if name in TRUTH:
+        return TRUTH[name]
+    section, _, attr = name.partition(".")
+    return getattr(getattr(load_scenario("beauty"), section, None), attr, None)
+
+
+def projection_lines(recs: list[dict]) -> list[str]:
+    """How often the marginal and the projected joint-region 90% intervals of each matched parameter hold the truth.
+
+    Both on the log scale, from the sandwich's and the bootstrap's covariances, with their mean half-widths.
+    Records without the covariances (written before they were kept) are skipped.
+    """
+    out = []
+    names = list(dict.fromkeys(k for r in recs for k in r.get("matched", {})))
+    for name in names:
+        true = true_value(name)
+        if true is None:
+            continue
+        cells = []
+        for source, label in (("cov_sandwich", "sandwich"), ("cov_boot", "bootstrap")):
+            got = [r for r in recs if name in r.get("matched", {}) and source in r]
+            if not got:
+                continue
+            margin, proj = [], []
+            for r in got:
+                i, k, v = list(r["matched"]).index(name), len(r["matched"]), r["matched"][name]
+                var = r[source][i][i]
+                lo, hi = projected_interval(v, var, k)
+                margin.append((abs(math.log(true / v)) <= Z90 * math.sqrt(var), Z90 * math.sqrt(var)))
+                proj.append((lo <= true <= hi, math.log(hi / v)))
+            n = len(got)
+            ks = sorted({len(r["matched"]) for r in got})
+            cells.append(f"{label} (k {'/'.join(map(str, ks))}, binomial SE {math.sqrt(0.09 / n):.2f}) marginal "
+                         f"{sum(h for h, _ in margin)}/{n} "
+                         f"(half-width {np.mean([w for _, w in margin]):.3f}), projected {sum(h for h, _ in proj)}/{n} "
+                         f"({np.mean([w for _, w in proj]):.3f})")
+        if cells:
+            out.append(f"  {name.split('.')[-1]} (truth {true:g}; mean half-widths on the log scale): "
+                       + "; ".join(cells))
+    if out:
+        out.insert(0, "90% joint region projected (log estimate +- sqrt(chi2_k(0.90) var), k jointly fitted) "
+                   "against the marginal +-1.645 SE:")
+    return out
+
+
 def summarize(recs: list[dict]) -> None:
     """Coverage of each kind of interval (with its binomial SE) and the mean holdout errors."""
     n = len(recs)
@@ -186,6 +238,8 @@ def summarize(recs: list[dict]) -> None:
             print(f"  {k.split('.')[-1]} (truth {true:g}, not in the table above): fitted in {len(got)}/{n} seeds, "
                   f"mean {np.mean([v for v, _ in got]):.4g}, mean SE {np.mean([se for _, se in got]):.3g}, "
                   f"z from {min(z):.1f} to {max(z):.1f}")
+    for line in projection_lines(recs):
+        print(line)
     for k in PROFILED:
         got = [r for r in recs if k in r.get("central_sd", {})]
         if got:

@@ -1,0 +1,29 @@
+"""The joint 90% region of the matched parameters projected onto each one.
+
+The estimator's errors run along a ridge between the cycle median and its spread, so +-1.645 SE of one log
+parameter misses truths that lie up the ridge. The region {t : (t - t_hat)' V^-1 (t - t_hat) <= chi2_k(0.90)}
+holds all k log parameters jointly; its shadow on parameter i is t_hat_i +- sqrt(chi2_k(0.90) V_ii), wider than
+the marginal interval (2.146 SE for k = 2) and conservative for one parameter alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.stats import chi2
+
+LEVEL = 0.90
+
+
+def projected_interval(value: float, log_var: float, k: int, level: float = LEVEL) -> tuple[float, float]:
+    """``value`` times exp(+- sqrt(chi2_k(level) ``log_var``)): the joint region's shadow on one positive parameter."""
+    half = math.sqrt(chi2.ppf(level, k) * max(log_var, 0.0))
+    return value * math.exp(-half), value * math.exp(half)
+
+
+def projected_intervals(values: dict[str, float], names: tuple[str, ...] | list[str], covariance: np.ndarray,
+                        level: float = LEVEL) -> dict[str, tuple[float, float]]:
+    """The projected interval of each of ``names`` (jointly fitted; ``covariance`` that of their logs)."""
+    cov = np.atleast_2d(np.asarray(covariance, dtype=float))
+    return {n: projected_interval(values[n], float(cov[i, i]), len(names), level) for i, n in enumerate(names)}
