@@ -14,11 +14,15 @@ import numpy as np
 from scipy.stats import chi2
 
 LEVEL = 0.90
+LOG_HUGE = 700.0
+"""Log-scale half-widths above this have no finite bound (exp overflows near 709)."""
 
 
 def projected_interval(value: float, log_var: float, k: int, level: float = LEVEL) -> tuple[float, float]:
     """``value`` times exp(+- sqrt(chi2_k(level) ``log_var``)): the joint region's shadow on one positive parameter."""
     half = math.sqrt(chi2.ppf(level, k) * max(log_var, 0.0))
+    if half > LOG_HUGE:  # the log does not tell this parameter: no bound at all
+        return 0.0, math.inf
     return value * math.exp(-half), value * math.exp(half)
 
 
