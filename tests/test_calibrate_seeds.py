@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from experiments.calibrate.fit import Basin
+from experiments.calibrate.fit import Basin, Found, Searched, calibrate, search_log
 from experiments.calibrate.forecast import Uncertainty
 from conftest import engine_fit
 from experiments.calibrate.report import _basin_lines
 from experiments.calibrate.scenario_file import fitted_errors, scenario_text
+from experiments.calibrate.searches import FORMAT, SearchJob, load, path_of, save
 from experiments.calibrate.seeds import across_seeds, common_misfit, common_seed, dispersion, seed_weights
 from experiments.calibrate.simulate import BASE_DATE
 from experiments.cli.app import main
@@ -94,8 +96,9 @@ def test_the_cli_searches_each_seed_and_writes_the_table(fitted, tmp_path, capsy
                  "--out", str(tmp_path / "x")]) == 2
     assert "must stay below 2**63" in capsys.readouterr().err
     out = tmp_path / "c"
-    assert main(["calibrate", str(path), "--calibration-end", end_text, "--seeds", "2", "--starts", "1",
-                 "--bootstrap", "0", "--seed", "3", "--out", str(out)]) == 0
+    command = ["calibrate", str(path), "--calibration-end", end_text, "--seeds", "2", "--starts", "1",
+               "--bootstrap", "0", "--seed", "3", "--no-holdout", "--out", str(out)]
+    assert main(command + ["--jobs", "2"]) == 0  # the two searches in two worker processes
     printed = capsys.readouterr().out
     assert "2 simulation seeds: the estimate is seed" in printed
     md = (out / "fit.md").read_text(encoding="utf-8")
@@ -103,27 +106,89 @@ def test_the_cli_searches_each_seed_and_writes_the_table(fitted, tmp_path, capsy
     table = md.split("Searches with 2 simulation seeds", 1)[1].split("\n\n")[1].splitlines()
     assert [row.split(" | ")[0] for row in table[2:]] == ["| 3", "| 4"]  # a row a seed, S to S+K-1
     assert sum(float(row.strip("| ").split(" | ")[-1]) for row in table[2:]) == pytest.approx(1.0, abs=2e-3)
-    assert "# The forecast's mixture: the other simulation seeds' estimates" in (out / "scenario.toml").read_text(
-        encoding="utf-8")  # both seeds' estimates carry weight (about 0.5 each at these seeds)
+    scenario = (out / "scenario.toml").read_text(encoding="utf-8")
+    assert "# The forecast's mixture: the other simulation seeds' estimates" in scenario  # both carry weight
+
+    # Rerun in this process with seed 4's search gone: seed 3's is taken from its file, seed 4's searched again
+    # to the same bytes as the worker process wrote, and the calibration is the same.
+    kept = path_of(out, 4).read_bytes()
+    path_of(out, 4).unlink()
+    assert main(command) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"search 1 of 2 (simulation seed 3): taken from {path_of(out, 3)}" in err
+    assert "seed 4): taken from" not in err
+    assert path_of(out, 4).read_bytes() == kept
+    assert (out / "scenario.toml").read_text(encoding="utf-8") == scenario
+
+
+def test_a_saved_search_rebuilds_the_same_calibration(fitted, tmp_path):
+    cal, _, _ = fitted
+    h, base, weekly = cal.data, cal.base, cal.data_weekly
+    searched = search_log(h, base, seed=0, starts=1, min_pool=4000)
+    job = SearchJob(h, base, 0, {"starts": 1, "min_pool": 4000})
+    save(path_of(tmp_path, 0), job.key(), searched)
+    loaded, why = load(path_of(tmp_path, 0), job.key(), 4)
+    assert why is None and loaded.history == searched.history and loaded.others == ()
+    assert loaded.best.distance == searched.best.distance and loaded.best.n_sim == searched.best.n_sim
+    assert np.array_equal(loaded.best.theta, searched.best.theta) and np.array_equal(loaded.best.jac, searched.best.jac)
+    for s in (searched, loaded):
+        again = calibrate(h, base, weekly, seed=0, starts=1, min_pool=4000, searched=s)
+        assert again.values == cal.values and again.j == cal.j and again.iterations == cal.iterations
+        assert np.array_equal(again.covariance, cal.covariance) and np.array_equal(again.stat_sim, cal.stat_sim)
+        assert np.array_equal(again.sim.weekly, cal.sim.weekly)
+
+
+def test_a_saved_search_is_used_only_for_the_same_inputs(fitted, tmp_path):
+    cal, _, _ = fitted
+    h, base = cal.data, cal.base
+    m = cal.matched
+    searched = Searched(Found(12.5, m.theta, m.jac, 4000), history=({"iteration": 0, "distance": 12.5},))
+    job = SearchJob(h, base, 0, {"starts": 1})
+    path = path_of(tmp_path, 0)
+    assert load(path, job.key(), 4) == (None, None)  # nothing kept yet
+    save(path, job.key(), searched)
+    back, why = load(path, job.key(), 4)
+    assert why is None and back.best.distance == 12.5 and np.array_equal(back.best.theta, m.theta)
+    assert back.history == ({"iteration": 0, "distance": 12.5},) and isinstance(back.history[0]["iteration"], int)
+    others = [SearchJob(h, base, 1, {"starts": 1}), SearchJob(h, base, 0, {"starts": 2}),
+              SearchJob(h, base.model_copy(update={"name": "other"}), 0, {"starts": 1}),
+              SearchJob(replace(h, x=h.x + 1), base, 0, {"starts": 1})]
+    assert len({job.key(), *(o.key() for o in others[:2]), others[3].key()}) == 4  # seed, options, log
+    assert others[2].key() != job.key()  # the base scenario's name is in its content too
+    for other in others:
+        assert load(path, other.key(), 4)[1] == "made with another log, base scenario, seed, options or code"
+    assert load(path, job.key(), m.theta.size - 1)[1].startswith("unreadable (ValueError: arrays of the wrong shape")
+    for text, why in [("{", "unreadable (JSONDecodeError"), ('{"format": 0}', "written by another version"),
+                      ("[1, 2]", "written by another version")]:
+        path.write_text(text, encoding="utf-8")
+        assert load(path, job.key(), 4)[1].startswith(why)
+    body = json.loads(json.dumps({"format": FORMAT, "key": job.key(), "best": {"distance": 1.0, "theta": [1e400],
+                                  "jac": [[0.0]], "n_sim": 5}, "others": [], "history": []}))
+    path.write_text(json.dumps(body), encoding="utf-8")
+    assert load(path, job.key(), 4)[1] == "unreadable (ValueError: values that are not finite)"
 
 
 def test_an_interrupted_run_goes_on_with_the_searches_done(fitted, tmp_path, capsys, monkeypatch):
     cal, path, end = fitted
-    import experiments.calibrate.fit as fit_module
+    import experiments.calibrate.searches as searches_module
     calls = []
+    m = cal.matched
 
-    def first_then_interrupt(*args, **kwargs):
-        calls.append(kwargs["seed"])
+    def first_then_interrupt(job):
+        calls.append(job.seed)
         if len(calls) > 1:
             raise KeyboardInterrupt
-        return cal  # the fixture's search of the same log (seed 0)
+        found = Found(cal.j, m.theta, m.jac, cal.sim.histories.n)
+        return Searched(found, history=tuple(cal.iterations))  # the fixture's search of the same log
 
-    monkeypatch.setattr(fit_module, "calibrate", first_then_interrupt)
+    monkeypatch.setattr(searches_module, "run_search", first_then_interrupt)
     out = tmp_path / "i"
     assert main(["calibrate", str(path), "--calibration-end", BASE_DATE.fromordinal(end).isoformat(), "--seeds", "3",
                  "--bootstrap", "0", "--out", str(out)]) == 0
     assert calls == [0, 1]
-    assert "interrupted: going on with the 1 search done" in capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"interrupted: going on with the 1 search done (kept in {out / 'searches'})" in err
+    assert path_of(out, 0).is_file() and not path_of(out, 1).exists()
     assert (out / "scenario.toml").is_file() and "Searches with" not in (out / "fit.md").read_text(encoding="utf-8")
 
 

@@ -341,21 +341,59 @@ def optional(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(n for n in OPTIONAL if n in names)
 
 
-def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int = 0,
-              iterations: int = ITERATIONS, cohort: str = "auto", min_pool: int = MIN_POOL,
-              starts: int = STARTS, also: tuple[str, ...] = (), basins: int = 1,
-              extra: tuple[str, ...] = EXTRA_NAMES, hold: tuple[str, ...] = ()) -> Calibration:
-    """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring).
+@dataclass(frozen=True)
+class Found:
+    """Where one search ended: what its :class:`Calibration` needs besides the log (saved by ``siyu calibrate``)."""
 
-    ``cohort`` and ``min_pool``: how the log was observed and the smallest simulated pool (:meth:`Design.of`).
-    ``starts``: searches at most, from the nearest scanned starts in turn, while the fit fails the misfit test
-    (:func:`scan_starts`, :class:`Misfit`). ``also``: names of :data:`OPTIONAL` fitted as well. ``basins``:
-    searches in all when the fit passes the misfit test, the others started far from the fits found so far;
-    the best that passes is the estimate, the others that pass are kept as :class:`Basin` for the forecast's
-    mixture. ``extra``: the statistics matched beside the auxiliary estimates (:data:`EXTRA_NAMES`, and
-    :data:`PERSISTENCE` with ``siyu calibrate --persistence``). ``hold``: names of :data:`FITTED` kept at the base
-    scenario's value (``siyu calibrate --hold``).
+    distance: float
+    """The weighted distance of the simulated statistics from the data's (before the simulation's noise is taken
+    out: :class:`Misfit`)."""
+    theta: np.ndarray
+    """Log values of the matched parameters, as simulated (possibly a hair past their box)."""
+    jac: np.ndarray
+    """Slopes of the simulated statistics at ``theta``."""
+    n_sim: int
+    """Customers in the simulated log at ``theta`` (its share of the noise: :func:`simulation_factor`)."""
+
+
+@dataclass(frozen=True)
+class Searched:
+    """What the searches of one calibration found: the estimate, other passing fits (``--basins``), the path.
+
+    Everything here is plain numbers, so a search of 12-20 minutes can be saved as it finishes and a calibration
+    rebuilt from it exactly (:mod:`experiments.calibrate.searches`): the rest is recomputed from the log.
     """
+
+    best: Found
+    others: tuple[Found, ...] = ()
+    """Other fits that pass the misfit test (``--basins``), kept for the forecast's mixture."""
+    history: tuple[dict[str, float], ...] = ()
+    """A row per Gauss-Newton step and improving polish point (:attr:`Calibration.iterations`)."""
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """The matching problem of a log: what is fitted, what is matched, in which metric."""
+
+    design: Design
+    aux_data: auxiliary.AuxFit
+    names: tuple[str, ...]
+    rows: tuple[int, ...]
+    fixed: dict[str, str]
+    target: np.ndarray
+    sigma: np.ndarray
+    weight: np.ndarray
+    stat_names: tuple[str, ...]
+    extra: tuple[str, ...]
+
+    def binding(self, base: Scenario, seed: int, theta: np.ndarray) -> tuple[np.ndarray, SimLog]:
+        """The simulated statistics at ``theta`` with ``seed``'s common random numbers, and the simulated log."""
+        return _binding(base, self.names, self.rows, self.design, self.aux_data.beta, seed, theta, self.extra)
+
+
+def _problem(h: Histories, cohort: str, min_pool: int, also: tuple[str, ...], extra: tuple[str, ...],
+             hold: tuple[str, ...]) -> _Problem:
+    """The matching problem of ``h`` (see :func:`calibrate` for the arguments)."""
     unknown = [n for n in hold if n not in FITTED]
     if unknown:
         raise ValueError(f"cannot hold {', '.join(unknown)}: only {', '.join(FITTED)} are fitted by default")
@@ -371,23 +409,63 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
             names.remove(name)
             fixed[name] = ("the log shows no sign of dropout (auxiliary dropout rate at its lower bound): kept at "
                            "the base scenario's value")
-    names_t = tuple(names)
     target, sigma = observed(h, aux_data, rows, extra)
-    weight = np.linalg.pinv(sigma)
-    stat_names = tuple(AUX_MATCHED[r] for r in rows) + tuple(extra)
+    return _Problem(design, aux_data, tuple(names), tuple(rows), fixed, target, sigma, np.linalg.pinv(sigma),
+                    tuple(AUX_MATCHED[r] for r in rows) + tuple(extra), tuple(extra))
+
+
+def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int = 0,
+              iterations: int = ITERATIONS, cohort: str = "auto", min_pool: int = MIN_POOL,
+              starts: int = STARTS, also: tuple[str, ...] = (), basins: int = 1,
+              extra: tuple[str, ...] = EXTRA_NAMES, hold: tuple[str, ...] = (),
+              searched: Searched | None = None) -> Calibration:
+    """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring).
+
+    ``cohort`` and ``min_pool``: how the log was observed and the smallest simulated pool (:meth:`Design.of`).
+    ``starts``: searches at most, from the nearest scanned starts in turn, while the fit fails the misfit test
+    (:func:`scan_starts`, :class:`Misfit`). ``also``: names of :data:`OPTIONAL` fitted as well. ``basins``:
+    searches in all when the fit passes the misfit test, the others started far from the fits found so far;
+    the best that passes is the estimate, the others that pass are kept as :class:`Basin` for the forecast's
+    mixture. ``extra``: the statistics matched beside the auxiliary estimates (:data:`EXTRA_NAMES`, and
+    :data:`PERSISTENCE` with ``siyu calibrate --persistence``). ``hold``: names of :data:`FITTED` kept at the base
+    scenario's value (``siyu calibrate --hold``). ``searched``: what :func:`search_log` found with the same
+    arguments (a saved search): the calibration is rebuilt from it without searching, the same to the bit.
+    """
+    problem = _problem(h, cohort, min_pool, also, extra, hold)
+    simulated = None
+    if searched is None:
+        searched, simulated = _search_problem(problem, h.n, base, seed, iterations, starts, basins)
+    if simulated is None:  # a saved search: the simulation at the estimate is a pure function of it and the seed
+        simulated = problem.binding(base, seed, searched.best.theta)
+    return _assembled(problem, h, base, data_weekly, seed, searched, *simulated)
+
+
+def search_log(h: Histories, base: Scenario, seed: int = 0, iterations: int = ITERATIONS, cohort: str = "auto",
+               min_pool: int = MIN_POOL, starts: int = STARTS, also: tuple[str, ...] = (), basins: int = 1,
+               extra: tuple[str, ...] = EXTRA_NAMES, hold: tuple[str, ...] = ()) -> Searched:
+    """The searches of :func:`calibrate` alone (its arguments): what a worker process runs and a file keeps."""
+    problem = _problem(h, cohort, min_pool, also, extra, hold)
+    return _search_problem(problem, h.n, base, seed, iterations, starts, basins)[0]
+
+
+def _search_problem(problem: _Problem, n: int, base: Scenario, seed: int, iterations: int, starts: int,
+                    basins: int) -> tuple[Searched, tuple[np.ndarray, SimLog]]:
+    """The scan, the searches from its nearest starts and across the fit (``basins``), and the estimate's simulation."""
+    names_t, target, weight = problem.names, problem.target, problem.weight
     history: list[dict[str, float]] = []
 
     def binding(t: np.ndarray) -> tuple[np.ndarray, SimLog]:
-        return _binding(base, names_t, tuple(rows), design, aux_data.beta, seed, t, extra)
+        return problem.binding(base, seed, t)
 
-    scanned = scan_starts(base, names_t, tuple(rows), design, aux_data.beta, seed, target, weight, extra)
-    df = len(stat_names) - len(names_t)
+    scanned = scan_starts(base, names_t, problem.rows, problem.design, problem.aux_data.beta, seed, target, weight,
+                          problem.extra)
+    df = len(problem.stat_names) - len(names_t)
     found = None
     passing: list[tuple] = []
     used: list[int] = []
 
     def passes(result: tuple) -> bool:
-        return df <= 0 or _misfit_p(result[0], h.n, result[3].histories.n, df) >= MISFIT_P
+        return df <= 0 or _misfit_p(result[0], n, result[3].histories.n, df) >= MISFIT_P
 
     def run(k: int) -> tuple:
         rows_before = len(history)
@@ -405,18 +483,29 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
             break  # the engine reproduces the log from here: no other basin is needed
     if passes(found):
         passing = [found]
-        first = sandwich_covariance(found[4], weight, sigma, simulation_factor(h.n, found[3].histories.n))
+        first = sandwich_covariance(found[4], weight, problem.sigma, simulation_factor(n, found[3].histories.n))
         for theta0 in across_starts(found[1], first, names_t)[:max(basins, 1) - 1]:
             scanned.append(theta0)
             result = run(len(scanned) - 1)
             if passes(result) and interior(result[1], names_t):
                 passing.append(result)
     found = min(passing or [found], key=lambda r: r[0])
-    d, theta, b, log, jac = found
-    theta = np.clip(theta, *log_box(names_t))  # what was simulated
-    # jac: the slopes at the estimate, for its covariance
+
+    def kept(r: tuple) -> Found:
+        return Found(float(r[0]), r[1], r[4], int(r[3].histories.n))
+
+    searched = Searched(kept(found), tuple(kept(r) for r in passing if r is not found), tuple(history))
+    return searched, (found[2], found[3])
+
+
+def _assembled(problem: _Problem, h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int,
+               searched: Searched, b: np.ndarray, log: SimLog) -> Calibration:
+    """The :class:`Calibration` of what the searches found, with ``b`` and ``log`` the simulation at the estimate."""
+    names_t, weight, sigma = problem.names, problem.weight, problem.sigma
+    best = searched.best
+    theta = np.clip(best.theta, *log_box(names_t))  # what was simulated
     factor = simulation_factor(h.n, log.histories.n)
-    cov_t = sandwich_covariance(jac, weight, sigma, factor)
+    cov_t = sandwich_covariance(best.jac, weight, sigma, factor)  # the slopes at the estimate
     values = {n: limited(n, t) for n, t in zip(names_t, theta)}
     ses = {n: float(values[n] * math.sqrt(max(cov_t[k, k], 0.0))) for k, (n, t) in enumerate(zip(names_t, theta))}
     vf = fit_values(h)
@@ -425,13 +514,13 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     ses["population.order_value_median"] = vf.median_se
     ses["population.order_value_sigma"] = vf.sigma_se
     fitted = apply_overrides(base, {**{n: v for n, v in values.items()}, "population.customers": h.n}, "calibration")
-    others = tuple(Basin(np.clip(r[1], *log_box(names_t)), sandwich_covariance(r[4], weight, sigma, f),
-                         r[0] / f) for r in passing if r is not found
-                   for f in [simulation_factor(h.n, r[3].histories.n)])
-    return Calibration(base, fitted, values, ses, fixed, aux_data, stat_names, target, np.sqrt(np.diag(sigma)), b, vf,
-                       design, h, data_weekly, log, history,
-                       Matching(names_t, tuple(rows), theta, weight, jac, aux_data.beta, seed, tuple(extra)), cov_t,
-                       j=d / factor, basins=others)
+    others = tuple(Basin(np.clip(r.theta, *log_box(names_t)), sandwich_covariance(r.jac, weight, sigma, f),
+                         r.distance / f) for r in searched.others for f in [simulation_factor(h.n, r.n_sim)])
+    return Calibration(base, fitted, values, ses, dict(problem.fixed), problem.aux_data, problem.stat_names,
+                       problem.target, np.sqrt(np.diag(sigma)), b, vf, problem.design, h, data_weekly, log,
+                       [dict(row) for row in searched.history],
+                       Matching(names_t, problem.rows, theta, weight, best.jac, problem.aux_data.beta, seed,
+                                problem.extra), cov_t, j=best.distance / factor, basins=others)
 
 
 def across_starts(theta: np.ndarray, cov: np.ndarray, names: tuple[str, ...]) -> list[np.ndarray]:

@@ -44,15 +44,15 @@ MODEL_PACKAGES = ("sim", "agents", "policies")
 """Packages whose source decides a run's numbers (hashed into every run's key)."""
 
 
-@lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """Hash of the source of :data:`MODEL_PACKAGES`.
+@lru_cache(maxsize=4)
+def code_fingerprint(packages: tuple[str, ...] = MODEL_PACKAGES) -> str:
+    """Hash of the source of ``packages`` (by default :data:`MODEL_PACKAGES`).
 
     Why: the version number does not move while the engine is being calibrated; with the source in
     the key, a resume after a code change reruns instead of mixing old and new numbers.
     """
     digest = hashlib.sha256()
-    for name in MODEL_PACKAGES:
+    for name in packages:
         root = Path(importlib.import_module(name).__file__ or "").parent
         for path in sorted(root.rglob("*")):
             if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:

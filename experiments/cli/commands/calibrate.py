@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from experiments.cli.options import DEFAULT_SCENARIO, UserError, positive_int, seed_int
+from experiments.cli.options import DEFAULT_SCENARIO, UserError, jobs_int, positive_int, seed_int
 from experiments.console import console, count, out_console, with_progress
 
 FITTED_NAMES = ("population.cycle_median_days", "population.cycle_sigma", "population.dropout_per_year",
@@ -42,7 +42,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit, write scenario.toml, fit.md and the figures, and compare the holdout when the log has one."""
     from experiments.calibrate.bootstrap import bootstrap
     from experiments.calibrate.contact_response import log_responses
-    from experiments.calibrate.fit import EXTRA_NAMES, PERSISTENCE, calibrate, misfit, optional
+    from experiments.calibrate.fit import EXTRA_NAMES, PERSISTENCE, misfit, optional
     from experiments.calibrate.forecast import Uncertainty, band_warning
     from experiments.calibrate.history import histories, weekly_repeats, daily
     from experiments.calibrate.holdout import compare, holdout_weeks
@@ -74,19 +74,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     weekly = weekly_repeats(cust, day, int(h.first.min()), end)
     extra = EXTRA_NAMES + ((PERSISTENCE,) if args.persistence else ())
-    fits = []
-    for k in range(args.seeds):
-        if args.seeds > 1:
-            console.print(f"search {k + 1} of {args.seeds} (simulation seed {args.seed + k})", highlight=False)
-        try:
-            fits.append(calibrate(h, base, weekly, seed=args.seed + k, starts=args.starts, also=also,
-                                  basins=args.basins, extra=extra, hold=tuple(args.hold)))
-        except KeyboardInterrupt:
-            if not fits:
-                raise
-            done = count(len(fits), "search", "searches")
-            console.print(f"[yellow]warning:[/yellow] interrupted: going on with the {done} done", highlight=False)
-            break
+    out = Path(args.out)
+    fits = searched_fits(h, base, weekly, args, out, dict(starts=args.starts, also=also, basins=args.basins,
+                                                           extra=extra, hold=tuple(args.hold)))
     cal = fits[0]
     if len(fits) > 1:
         from experiments.calibrate.seeds import across_seeds
@@ -105,12 +95,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         if method == "bootstrap":
             from experiments.calibrate.profile import binding_of, central_jacobian
             jac = central_jacobian(binding_of(cal), cal.matched.theta)
-        cal = with_progress(args.bootstrap, "bootstrap", lambda tick: bootstrap(cal, args.bootstrap, args.seed,
-                                                                                 tick=tick, jac=jac), unit="refits")
+        cal = with_progress(args.bootstrap, "bootstrap", lambda tick: bootstrap(
+            cal, args.bootstrap, args.seed, tick=tick, jac=jac, jobs=args.jobs), unit="refits")
     if args.draws:
-        cal = with_draws(cal, args.draws, args.seed)
+        cal = with_draws(cal, args.draws, args.seed, args.jobs)
     seconds = time.perf_counter() - started
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_scenario(cal, base_text, out / "scenario.toml", f"calibrated_{Path(args.transactions).stem}",
                    Path(args.transactions).name)
@@ -177,12 +166,53 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def with_draws(cal: Any, n: int, seed: int) -> Any:
+def searched_fits(h: Any, base: Any, weekly: Any, args: argparse.Namespace, out: Path,
+                  options: dict[str, Any]) -> list[Any]:
+    """One calibration per simulation seed of ``--seeds``, in seed order, each search kept as it finishes.
+
+    Searched in ``--jobs`` processes, or taken back from ``OUT/searches`` where a run with the same inputs kept
+    it; interrupted (Ctrl-C) after one or more searches, those done.
+    """
+    from experiments.calibrate.fit import calibrate
+    from experiments.calibrate.searches import FOLDER, SearchJob, searches
+
+    jobs = [SearchJob(h, base, args.seed + k, options) for k in range(args.seeds)]
+    of = {job.seed: k + 1 for k, job in enumerate(jobs)}
+    total = f" of {args.seeds}" if args.seeds > 1 else ""
+
+    def resumed(job: Any, path: Path) -> None:
+        console.print(f"search{' ' + str(of[job.seed]) if total else ''}{total} (simulation seed {job.seed}): "
+                      f"taken from {path} (same log, base scenario, options and code)", highlight=False)
+
+    def ignored(path: Path, why: str) -> None:
+        console.print(f"[yellow]warning:[/yellow] {path}: not used, {why}; searching again", highlight=False)
+
+    workers = min(args.jobs, args.seeds)
+    if args.seeds > 1:
+        console.print(f"{args.seeds} searches (simulation seeds {args.seed} to {args.seed + args.seeds - 1}), "
+                      f"{workers} at a time; each is kept in {out / FOLDER} as it finishes",
+                      highlight=False)
+    done: dict[int, Any] = {}
+    try:
+        for job, found in searches(jobs, out, workers, resumed, ignored):
+            done[job.seed] = found
+            if args.seeds > 1:
+                console.print(f"search {of[job.seed]}{total} (simulation seed {job.seed}) done "
+                              f"({len(done)} of {args.seeds})", highlight=False)
+    except KeyboardInterrupt:
+        if not done:
+            raise
+        console.print(f"[yellow]warning:[/yellow] interrupted: going on with the "
+                      f"{count(len(done), 'search', 'searches')} done (kept in {out / FOLDER})", highlight=False)
+    return [calibrate(h, base, weekly, seed=s, searched=done[s], **options) for s in sorted(done)]
+
+
+def with_draws(cal: Any, n: int, seed: int, jobs: int = 1) -> Any:
     """``cal`` with ``n`` quasi-posterior draws (fewer when interrupted: those scored are kept, with a warning)."""
     from dataclasses import replace
 
     from experiments.calibrate.quasi import quasi_posterior
-    draws = with_progress(n, "quasi-posterior draws", lambda tick: quasi_posterior(cal, n, seed, tick=tick),
+    draws = with_progress(n, "quasi-posterior draws", lambda tick: quasi_posterior(cal, n, seed, tick=tick, jobs=jobs),
                           unit="draws")
     if draws.j.size < n:
         console.print(f"[yellow]warning:[/yellow] interrupted: going on with the {draws.j.size} draws scored",
@@ -242,6 +272,9 @@ def register(sub: Any) -> None:
                         "of them used: the best is the estimate and the forecast mixes all by weight (default 1; "
                         "each more costs about a fit: where the log barely pins a ridge, one search's estimate and "
                         "forecast move with its seed)")
+    p.add_argument("--jobs", type=jobs_int, default=1, metavar="N",
+                   help="worker processes for the searches of --seeds, the bootstrap's refits and the --draws "
+                        "(same results whatever N; default 1)")
     p.add_argument("--fit", action="append", default=[], metavar="NAME",
                    help="also fit this dynamics parameter (repeatable): dynamics.need_impulse (need that keeps no "
                         "schedule) or dynamics.need_lapse (leaving at a need occasion); each costs the misfit test "
