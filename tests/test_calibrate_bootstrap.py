@@ -37,6 +37,7 @@ def test_bootstrap_is_seeded_and_its_covariance_reaches_the_forecast(tmp_path):
     a = bootstrap(cal, 2, seed=5, steps=4)
     np.testing.assert_array_equal(a.boot[1], refit(cal, 1, seed=5, steps=4))  # each refit is a function of its seeds
     assert not np.array_equal(a.boot[0], a.boot[1])
+    np.testing.assert_array_equal(bootstrap(cal, 2, seed=5, steps=4, jobs=2).boot, a.boot)  # whatever the processes
     names = a.matched.names
     assert a.boot.shape == (2, len(names)) and CYCLE in names
     for k, name in enumerate(names):  # the reported SE is the refits' spread

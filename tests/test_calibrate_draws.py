@@ -114,7 +114,7 @@ def test_draws_are_scored_on_a_common_simulation_and_kept_in_range(fitted):
     lo, hi = np.exp(log_box(d.names))
     assert np.all((d.values >= lo * (1 - 1e-12)) & (d.values <= hi * (1 + 1e-12)))
     assert d.dispersion >= 1.0 and 1.0 <= d.ess() <= 8.0
-    again = quasi_posterior(cal, 8, seed=0)
+    again = quasi_posterior(cal, 8, seed=0, jobs=2)  # scored in two worker processes
     assert np.array_equal(again.values, d.values) and np.array_equal(again.weight, d.weight)  # same seed, same draws
     # a draw's J is the misfit at its values: the best draw fits better than the worst by a margin
     assert d.j.min() < d.j.max()

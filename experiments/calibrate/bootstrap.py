@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
@@ -97,25 +98,20 @@ def newton_refit(cal: Calibration, replicate: int, seed: int, jac: np.ndarray, s
 
 
 def bootstrap(cal: Calibration, replicates: int = REPLICATES, seed: int = 0, steps: int = STEPS,
-              tick: Callable[[int], None] | None = None, jac: np.ndarray | None = None) -> Calibration:
+              tick: Callable[[int], None] | None = None, jac: np.ndarray | None = None, jobs: int = 1) -> Calibration:
     """``cal`` with standard errors and joint covariance of the matched parameters from ``replicates`` refits.
 
     ``jac`` (slopes at the estimate) makes the refits quick (:func:`newton_refit`); without it each is the
-    fit's full search from the fit's start (:func:`refit`). ``tick(done)`` reports progress. Deterministic for
-    a given ``seed``; needs at least 2 replicates. Interrupted (Ctrl-C) after 2 or more refits, it returns the
-    errors of those done.
+    fit's full search from the fit's start (:func:`refit`). ``tick(done)`` reports progress; ``jobs`` worker
+    processes refit at once. Deterministic for a given ``seed``, whatever ``jobs``; needs at least 2 replicates.
+    Interrupted (Ctrl-C) after 2 or more refits, it returns the errors of those done.
     """
+    from experiments.running.backends import map_kept
+
     if replicates < 2:
         raise ValueError("the bootstrap needs at least 2 replicates")
-    thetas = []
-    try:
-        for b in range(replicates):
-            thetas.append(refit(cal, b, seed, steps) if jac is None else newton_refit(cal, b, seed, jac))
-            if tick is not None:
-                tick(b + 1)
-    except KeyboardInterrupt:  # keep the refits done: fit.md reports how many the errors rest on
-        if len(thetas) < 2:
-            raise
+    one = partial(refit, cal, seed=seed, steps=steps) if jac is None else partial(newton_refit, cal, seed=seed, jac=jac)
+    _, thetas = map_kept(one, range(replicates), jobs, tick, least=2)  # fit.md reports how many the errors rest on
     boot = np.array(thetas)
     cov = np.atleast_2d(np.cov(boot, rowvar=False))
     ses = dict(cal.ses)

@@ -16,6 +16,7 @@ corner (a dropout of 0.002 a year; effective sample size 9 of 200; docs/calibrat
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -124,13 +125,13 @@ def importance_weights(js: np.ndarray, log_q: np.ndarray, phi: float, log_prior:
 
 
 def quasi_posterior(cal: Calibration, n: int = DRAWS, seed: int = 0,
-                    tick: Callable[[int], None] | None = None) -> Draws:
+                    tick: Callable[[int], None] | None = None, jobs: int = 1) -> Draws:
     """``n`` draws of a calibration's matched parameters, weighed to the quasi-posterior (the module's docstring)."""
-    return calibration_scores(cal, n, seed, tick).weigh()
+    return calibration_scores(cal, n, seed, tick, jobs).weigh()
 
 
 def calibration_scores(cal: Calibration, n: int = DRAWS, seed: int = 0,
-                       tick: Callable[[int], None] | None = None) -> Scored:
+                       tick: Callable[[int], None] | None = None, jobs: int = 1) -> Scored:
     """``n`` draws of a calibration's matched parameters, scored (:func:`score_quasi`).
 
     The proposal's normals are the estimate's and each basin's (or other seed's, ``--seeds``) with their
@@ -141,7 +142,7 @@ def calibration_scores(cal: Calibration, n: int = DRAWS, seed: int = 0,
         raise ValueError("quasi_posterior needs a Calibration from calibrate() with its covariance")
     centres = [m.theta] + [b.theta for b in cal.basins]
     covs = [np.asarray(cal.covariance)] + [b.covariance for b in cal.basins]
-    return score_quasi(cal.base, m, cal.design, cal.stat_data, cal.data.n, centres, covs, n, seed, tick)
+    return score_quasi(cal.base, m, cal.design, cal.stat_data, cal.data.n, centres, covs, n, seed, tick, jobs)
 
 
 @dataclass(frozen=True)
@@ -178,33 +179,25 @@ class Scored:
 
 def score_quasi(base: Scenario, m: Matching, design: Design, target: np.ndarray, n_data: int,
                 centres: list[np.ndarray], covs: list[np.ndarray], n: int = DRAWS, seed: int = 0,
-                tick: Callable[[int], None] | None = None) -> Scored:
+                tick: Callable[[int], None] | None = None, jobs: int = 1) -> Scored:
     """``n`` draws of ``m.names`` from the proposal around ``centres``, each scored by its J on a common simulation.
 
-    Interrupted (Ctrl-C) after two or more draws are scored, it keeps those: the draws are independent, so fewer
-    of them are the same estimate, only noisier.
+    ``jobs`` worker processes score at once (the same draws and scores whatever ``jobs``). Interrupted (Ctrl-C)
+    after two or more draws are scored, it keeps those: the draws are independent, so fewer of them are the
+    same estimate, only noisier.
     """
+    from experiments.running.backends import map_kept
+
     df = len(target) - len(m.names)
-
-    def score(theta: np.ndarray) -> float:
-        return common_misfit(base, m, design, target, n_data, theta, seed, sims=1)
-
+    score = partial(common_misfit, base, m, design, target, n_data, seed=seed, sims=1)
     j_centres = np.array([score(t) for t in centres])
     phi = dispersion(float(j_centres.min()), df)
     rng = np.random.default_rng(np.random.SeedSequence([seed, QUASI_STREAM]))
     box = log_box(m.names)
     proposal = Proposal(centres, [phi * c for c in covs], box, rng)
     theta = proposal.sample(n, rng)
-    js: list[float] = []
-    try:
-        for t in theta:
-            js.append(score(t))
-            if tick is not None:
-                tick(len(js))
-    except KeyboardInterrupt:
-        if len(js) < 2:
-            raise
-    theta = theta[: len(js)]
+    kept, js = map_kept(score, list(theta), jobs, tick, least=2)
+    theta = theta[kept]
     j = np.array(js)
     phi = dispersion(float(min(j.min(), j_centres.min())), df)
     return Scored(m.names, theta, j, proposal.log_density(theta), phi, centres, covs, box, seed)

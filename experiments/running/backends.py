@@ -287,6 +287,30 @@ def _call_in_worker(fn: Callable[[Any], Any], item: Any, trusted: bool) -> Any:
     return fn(item)
 
 
+def map_kept(fn: Callable[[Any], Any], items: Sequence[Any], jobs: int = 1, tick: Callable[[int], None] | None = None,
+             least: int = 1) -> tuple[list[int], list[Any]]:
+    """``fn`` over ``items`` in ``jobs`` local processes: the indices and values of those finished, in index order.
+
+    For independent draws of one estimate (bootstrap refits, quasi-posterior draws): the values do not depend on
+    ``jobs``, and a Ctrl-C keeps those finished, as if fewer had been asked for (it is raised again when fewer
+    than ``least`` are). ``tick(done)`` reports progress. An item that raises stops the run with its error.
+    """
+    done: dict[int, Any] = {}
+    try:
+        with LocalBackend(jobs) as backend:
+            for finished in backend.map_unordered(fn, items):
+                if finished.error is not None:
+                    raise RuntimeError(f"item {finished.index + 1} of {len(items)} failed: {finished.error}")
+                done[finished.index] = finished.value
+                if tick is not None:
+                    tick(len(done))
+    except KeyboardInterrupt:
+        if len(done) < least:
+            raise
+    order = sorted(done)
+    return order, [done[i] for i in order]
+
+
 def make_backend(name: str = "local", jobs: int = 1, address: str | None = None) -> Backend:
     """The backend called ``name``: ``local`` with ``jobs`` processes, or ``ray`` at ``address``."""
     if name == "local":
