@@ -110,6 +110,7 @@ def searches(jobs: list[SearchJob], out: Path, workers: int = 1,
     used and why. A search that raises stops the run with its seed and error (those finished are saved).
     """
     from experiments.running.backends import LocalBackend
+    from experiments.store.io import remove_partial
 
     todo: list[tuple[SearchJob, str]] = []
     for job in jobs:
@@ -122,6 +123,7 @@ def searches(jobs: list[SearchJob], out: Path, workers: int = 1,
             continue
         if why is not None and ignored is not None:
             ignored(path, why)
+        remove_partial(path)  # what a run killed while writing this file left
         todo.append((job, key))
     if not todo:
         return
