@@ -1,0 +1,76 @@
+"""The projected joint 90% region of the matched parameters (experiments/calibrate/region.py) and its column in
+fit.md: estimate times exp(+- sqrt(chi2_k(0.90) var)) on the log scale, k the parameters fitted jointly."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from conftest import engine_histories
+from experiments.calibrate.fit import calibrate
+from experiments.calibrate.region import projected_interval, projected_intervals
+from experiments.calibrate.report import Z90, fit_markdown, interval
+from sim.config import load_scenario
+
+CHI2_90 = {1: Z90 ** 2, 2: -2.0 * math.log(0.10), 3: 6.2514, 4: 7.7794}
+"""chi2_k(0.90) by hand: z^2 for one degree of freedom, the exponential's -2 ln 0.1 for two, tables for 3 and 4."""
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_projection_is_the_chi_square_half_width_on_the_log_scale(k):
+    lo, hi = projected_interval(60.0, 0.01, k)
+    half = math.sqrt(CHI2_90[k] * 0.01)
+    assert math.log(hi / 60.0) == pytest.approx(half, rel=1e-4)
+    assert math.log(60.0 / lo) == pytest.approx(half, rel=1e-4)
+    if k == 1:  # one parameter: its joint region is its own 90% interval
+        assert (lo, hi) == pytest.approx(interval(60.0, 60.0 * 0.1), rel=1e-4)
+    else:  # more: wider than the marginal +-1.645 SE (2.146 SE for two)
+        assert math.log(hi / 60.0) > Z90 * 0.1 * 1.3
+
+
+def test_projection_of_a_covariance_takes_its_diagonal_and_counts_its_parameters():
+    cov = np.array([[0.01, 0.008, 0.0], [0.008, 0.04, 0.0], [0.0, 0.0, 0.25]])
+    got = projected_intervals({"a": 60.0, "b": 0.5, "c": 2.0, "other": 9.0}, ("a", "b", "c"), cov)
+    assert set(got) == {"a", "b", "c"}  # only the jointly fitted ones
+    for name, v, var in (("a", 60.0, 0.01), ("b", 0.5, 0.04), ("c", 2.0, 0.25)):
+        assert got[name] == pytest.approx((v * math.exp(-math.sqrt(6.2514 * var)),
+                                           v * math.exp(math.sqrt(6.2514 * var))), rel=1e-4)
+    assert projected_interval(1.0, 1e6, 2) == (0.0, math.inf)  # a log that does not tell it: no bound
+
+
+def test_fit_md_shows_the_projected_region_of_the_matched_parameters(tmp_path):
+    _, h, _ = engine_histories(tmp_path / "tx.csv", 600, 150, 3)
+    cal = calibrate(h, load_scenario("beauty"), None, seed=1, iterations=4, min_pool=1500, starts=1)
+    names = cal.matched.names
+    k = len(names)
+    assert k >= 2
+    # a covariance by hand (as a bootstrap's would be): the column follows it, not the sandwich's
+    var = np.linspace(0.01, 0.05, k)
+    cov = np.diag(var)
+    cal = replace(cal, covariance=cov, ses={**cal.ses, **{n: cal.values[n] * math.sqrt(var[i])
+                                                           for i, n in enumerate(names)}})
+    text = fit_markdown(cal, "tx.csv", "beauty", [], None, 1.0)
+    table = text.split("## Fitted parameters")[1].split("\n\n")[1].splitlines()
+    assert "90% joint region, projected" in table[0]
+    assert len({row.count("|") for row in table}) == 1  # every row, kept ones too, has the column
+    half = math.sqrt(CHI2_90[k])
+    for i, name in enumerate(names):
+        row = next(r for r in table if r.startswith(f"| `{name}` |"))
+        cells = [c.strip() for c in row.split("|")[1:-1]]
+        v = cal.values[name]
+        lo, hi = v * math.exp(-half * math.sqrt(var[i])), v * math.exp(half * math.sqrt(var[i]))
+        assert cells[4] == f"{lo:.4g} to {hi:.4g}", (name, cells)
+        mlo, mhi = interval(v, cal.ses[name])
+        assert cells[3] == f"{mlo:.4g} to {mhi:.4g}"  # the marginal interval is still there, narrower
+        assert lo < mlo and hi > mhi
+    for name in cal.values:
+        if name not in names:  # order values: their likelihood's interval only
+            row = next(r for r in table if r.startswith(f"| `{name}` |"))
+            assert row.split("|")[5].strip() == ""
+    assert f"the 90% region of the {k} matched parameters together" in text
+    assert "From the sandwich's covariance (as here: no bootstrap) it still falls short" in text  # no bootstrap run
+    booted = fit_markdown(replace(cal, method="bootstrap"), "tx.csv", "beauty", [], None, 1.0)
+    assert "From the quick bootstrap's covariance (as here)" in booted and "still falls short" not in booted
