@@ -16,7 +16,9 @@ refits are the quick ones (Gauss-Newton from the estimate on central slopes, ``s
 (:mod:`experiments.calibrate.profile`) of the cycle and its spread. ``--draws N`` forecasts from N quasi-posterior
 draws (``siyu calibrate --draws``) and adds ``quasi`` (the draws' weighted 5% to 95%) and, from the same draws
 weighed with other priors, ``quasi-w1`` and ``quasi-w16`` (the fit's normal 1 and 16 times as wide) and
-``quasi-flat`` (flat over the box).
+``quasi-flat`` (flat over the box). The summary also gives, for each matched parameter, the projection of the
+joint 90% region (:mod:`experiments.calibrate.region`, fit.md's "90% joint region, projected") from the sandwich's
+and the bootstrap's covariances beside the marginal +-1.645 SE, from the covariances each record keeps.
 
     python benchmarks/calibrate_recovery.py [--seeds 8] [--first 1] [--customers 1500] [--days 240]
         [--holdout 182] [--bootstrap 20] [--min-pool 10000] [--intervals sandwich|newton|profile] [--profile]

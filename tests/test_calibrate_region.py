@@ -74,3 +74,25 @@ def test_fit_md_shows_the_projected_region_of_the_matched_parameters(tmp_path):
     assert "From the sandwich's covariance (as here: no bootstrap) it still falls short" in text  # no bootstrap run
     booted = fit_markdown(replace(cal, method="bootstrap"), "tx.csv", "beauty", [], None, 1.0)
     assert "From the quick bootstrap's covariance (as here)" in booted and "still falls short" not in booted
+
+
+def test_the_recovery_benchmark_counts_marginal_and_projected_hits_and_skips_old_records():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).parent.parent / "benchmarks" / "calibrate_recovery.py"
+    spec = importlib.util.spec_from_file_location("calibrate_recovery", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    # truth 60 and 0.5; log misses 0.182 and 0.223; sds 0.07 / 0.1 (sandwich) and 0.1 / 0.2 (bootstrap)
+    rec = {"matched": {"population.cycle_median_days": 50.0, "population.cycle_sigma": 0.4},
+           "cov_sandwich": [[0.0049, 0.0], [0.0, 0.01]], "cov_boot": [[0.01, 0.0], [0.0, 0.04]]}
+    old = {"values": {}, "ses": {}}  # written before the covariances were kept
+    lines = bench.projection_lines([rec, old])
+    cycle = next(x for x in lines if "cycle_median_days" in x)
+    spread = next(x for x in lines if "cycle_sigma" in x)
+    # 1.645 x 0.07 = 0.115 and 2.146 x 0.07 = 0.150 miss 0.182; 2.146 x 0.1 = 0.215 holds it, 1.645 x 0.1 does not
+    assert "sandwich (k 2, binomial SE 0.30) marginal 0/1 (half-width 0.115), projected 0/1 (0.150)" in cycle
+    assert "bootstrap (k 2, binomial SE 0.30) marginal 0/1 (half-width 0.164), projected 1/1 (0.215)" in cycle
+    assert "sandwich (k 2, binomial SE 0.30) marginal 0/1 (half-width 0.164), projected 0/1 (0.215)" in spread
+    assert "bootstrap (k 2, binomial SE 0.30) marginal 1/1 (half-width 0.329), projected 1/1 (0.429)" in spread
+    assert bench.projection_lines([old]) == []
