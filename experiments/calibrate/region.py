@@ -1,4 +1,4 @@
-"""The joint 90% region of the matched parameters projected onto each one.
+"""90% intervals of positive fitted values on the log scale: each alone, and the joint region projected.
 
 The estimator's errors run along a ridge between the cycle median and its spread, so +-1.645 SE of one log
 parameter misses truths that lie up the ridge. The region {t : (t - t_hat)' V^-1 (t - t_hat) <= chi2_k(0.90)}
@@ -14,16 +14,34 @@ import numpy as np
 from scipy.stats import chi2
 
 LEVEL = 0.90
+Z90 = 1.6449
+"""Normal quantile of a two-sided 90% interval."""
 LOG_HUGE = 700.0
 """Log-scale half-widths above this have no finite bound (exp overflows near 709)."""
 
 
-def projected_interval(value: float, log_var: float, k: int, level: float = LEVEL) -> tuple[float, float]:
-    """``value`` times exp(+- sqrt(chi2_k(level) ``log_var``)): the joint region's shadow on one positive parameter."""
-    half = math.sqrt(chi2.ppf(level, k) * max(log_var, 0.0))
+def log_interval(value: float, half: float) -> tuple[float, float]:
+    """``value`` times exp(+- ``half``), or 0 to infinity when ``half`` is too wide for a finite bound."""
     if half > LOG_HUGE:  # the log does not tell this parameter: no bound at all
         return 0.0, math.inf
-    return value * math.exp(-half), value * math.exp(half)
+    f = math.exp(half)
+    return value / f, value * f
+
+
+def interval(value: float, se: float, z: float = Z90) -> tuple[float, float]:
+    """The 90% interval of a positive fitted value on the log scale: exp(log value +- z SE/value).
+
+    The forecast draws the fitted values lognormally with the same log-scale spread (the covariance at the end of
+    ``scenario.toml``), so the interval and the draws agree; on engine logs the estimates' spread is skewed up.
+    """
+    if not (value > 0 and math.isfinite(se)):
+        return value - z * se, value + z * se
+    return log_interval(value, z * se / value)
+
+
+def projected_interval(value: float, log_var: float, k: int, level: float = LEVEL) -> tuple[float, float]:
+    """``value`` times exp(+- sqrt(chi2_k(level) ``log_var``)): the joint region's shadow on one positive parameter."""
+    return log_interval(value, math.sqrt(chi2.ppf(level, k) * max(log_var, 0.0)))
 
 
 def projected_intervals(values: dict[str, float], names: tuple[str, ...] | list[str], covariance: np.ndarray,

@@ -14,7 +14,7 @@ from experiments.calibrate.contact_response import LogResponse, response_lines
 from experiments.calibrate.fit import UNITS, Calibration, misfit, scenario_value, start
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.quasi import WEIGHING
-from experiments.calibrate.region import projected_intervals
+from experiments.calibrate.region import Z90, interval, projected_intervals
 from experiments.calibrate.seeds import KEEP
 from experiments.calibrate.plots import FREQ_BINS, frequency_counts, recency_counts, recency_labels
 from experiments.logs.rows import day_text
@@ -26,10 +26,6 @@ LOOSE_LOG_SE = 1.0
 factor of 27 (90%). On CDNOW's master file the dropout rate's and the need lapse's reach 3 to 11."""
 ESS_WARNING = 20
 """Effective sample size of the draws under which fit.md says a few carry the forecast."""
-Z90 = 1.6449
-"""Normal quantile of a two-sided 90% interval."""
-
-
 def _g(v: float) -> str:
     return "n/a" if not math.isfinite(v) else f"{v:.4g}"
 
@@ -224,24 +220,6 @@ def joint_region(cal: Calibration) -> dict[str, tuple[float, float]]:
     if cal.matched is None or cal.covariance is None or not cal.matched.names:
         return {}
     return projected_intervals(cal.values, cal.matched.names, cal.covariance)
-
-
-LOG_HUGE = 700.0
-"""Log-scale half-widths above this have no finite bound (exp overflows near 709)."""
-
-
-def interval(value: float, se: float, z: float = Z90) -> tuple[float, float]:
-    """The 90% interval of a positive fitted value on the log scale: exp(log value +- z SE/value).
-
-    The forecast draws the fitted values lognormally with the same log-scale spread (the covariance at the end of
-    ``scenario.toml``), so the interval and the draws agree; on engine logs the estimates' spread is skewed up.
-    """
-    if not (value > 0 and math.isfinite(se)):
-        return value - z * se, value + z * se
-    if z * se / value > LOG_HUGE:  # the log does not tell this parameter: no bound at all
-        return 0.0, math.inf
-    f = math.exp(z * se / value)
-    return value / f, value * f
 
 
 def _how_errors(cal: Calibration) -> str:
