@@ -27,6 +27,10 @@ and the bootstrap's covariances beside the marginal +-1.645 SE, from the covaria
 
 With ``--lapse L`` the need keeps no schedule (``dynamics.need_impulse`` 1, in the truth and the base) and a
 share L of need occasions ends the customer (``dynamics.need_lapse``), which the fit adds (``--fit``).
+With ``--dropout RATE`` and ``--dropout-sigma S`` the truth's ``population.dropout_per_year`` and
+``population.dropout_sigma`` are these (else beauty's, 0.15 a year, which a log of a few hundred days seldom
+shows): their intervals are then counted like the cycle's, over the seeds whose log showed dropout (the fit kept
+it at the base's value otherwise). Each record keeps its truth, which ``--summarize`` takes from it.
 """
 
 from __future__ import annotations
@@ -81,7 +85,7 @@ def intervals(value: float, se: float, boot_se: float, refits: np.ndarray | None
 
 def run_seed(seed: int, args: argparse.Namespace) -> dict:
     """Simulate, calibrate, bootstrap and forecast one seed; its record."""
-    timing = IMPULSE if args.lapse else {}
+    timing = IMPULSE if args.lapse else {}  # TRUTH has the options' values (main)
     truth = apply_overrides(load_scenario("beauty"), {**TRUTH, **timing})
     base = apply_overrides(load_scenario("beauty"), timing)
     started = time.process_time()
@@ -98,8 +102,8 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
             if args.bootstrap else cal)
     boot_cpu = time.process_time() - started - fit_cpu
     names = boot.matched.names
-    rec = {"seed": seed, "customers": h.n, "values": {}, "ses": {}, "boot_ses": {}, "hits": {}, "fit_cpu": fit_cpu,
-           "boot_cpu": boot_cpu}
+    rec = {"seed": seed, "truth": dict(TRUTH), "customers": h.n, "values": {}, "ses": {}, "boot_ses": {}, "hits": {},
+           "fit_cpu": fit_cpu, "boot_cpu": boot_cpu}
     rec["matched"] = {k: cal.values[k] for k in names}  # the jointly fitted ones, for the projected region
     rec["cov_sandwich"] = np.asarray(cal.covariance).tolist()
     if boot.boot is not None:
@@ -130,6 +134,8 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     errors = Uncertainty.of(with_profile(boot, prof) if prof is not None and boot.boot is None else boot)
     hold = compare(cal.scenario, h, tx, args.holdout // 7, args.replicates, seed, errors)
     for k, true in TRUTH.items():
+        if k not in cal.values:  # dropout the log did not show: kept at the base's value, no interval
+            continue
         refits = boot.boot[:, names.index(k)] if k in names and boot.boot is not None else None
         ivs = intervals(cal.values[k], cal.ses[k], boot.ses[k], refits)
         rec["values"][k], rec["ses"][k], rec["boot_ses"][k] = cal.values[k], cal.ses[k], boot.ses[k]
@@ -143,7 +149,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
             for kind, d in others.items():
                 ivs[kind] = d.summary()[k][1:]
         rec["hits"][k] = {kind: bool(lo <= true <= hi) for kind, (lo, hi) in ivs.items()}
-    rec["dropout"] = {k: [cal.values[k], cal.ses[k]] for k in DROPOUT if k in cal.values}  # the truth is beauty's
+    rec["dropout"] = {k: [cal.values[k], cal.ses[k]] for k in DROPOUT if k in cal.values}  # truth: TRUTH's or beauty's
     rec["holdout"] = [*hold.siyu_error, *hold.bgnbd_error, hold.inside_band, bool(hold.last_inside),
                       *hold.paretonbd_error]
     rec["cpu"] = time.process_time() - started
@@ -213,29 +219,46 @@ def projection_lines(recs: list[dict]) -> list[str]:
     return out
 
 
+def add_truth(truth: dict[str, float]) -> None:
+    """Add ``truth`` (the options' values, or those a record kept) to :data:`TRUTH`; a different value fails."""
+    for k, v in truth.items():
+        if TRUTH.setdefault(k, v) != v:
+            raise ValueError(f"{k}: truth {v:g} besides {TRUTH[k]:g} (records of different truths)")
+
+
 def summarize(recs: list[dict]) -> None:
-    """Coverage of each kind of interval (with its binomial SE) and the mean holdout errors."""
+    """Coverage of each kind of interval (with its binomial SE) and the mean holdout errors.
+
+    A parameter of :data:`TRUTH` is counted over the records that fitted it (dropout only where the log showed it).
+    """
     n = len(recs)
     print(f"90% intervals holding the truth over {n} seeds (binomial SE at 90%: {math.sqrt(0.09 / n):.2f}):")
     for k in TRUTH:
+        fitted = [r for r in recs if k in r["values"]]
+        if len(fitted) < n:
+            print(f"  {k.split('.')[-1]} fitted in {len(fitted)}/{n} seeds (binomial SE at 90%: "
+                  f"{math.sqrt(0.09 / max(len(fitted), 1)):.2f}); counted over those")
         cells = []
         for kind in KINDS + ("central-log", "profile", "quasi") + tuple(f"quasi-{WIDTH_NAMES[w]}" for w in WIDTHS):
-            got = [r["hits"][k][kind] for r in recs if kind in r["hits"][k]]
+            got = [r["hits"][k][kind] for r in fitted if kind in r["hits"][k]]
             if got:
                 cells.append(f"{kind} {sum(got)}/{len(got)}")
-        f = [math.exp(Z90 * r["ses"][k] / r["values"][k]) for r in recs]  # the sandwich on the log scale
-        hit = sum(r["values"][k] / g <= TRUTH[k] <= r["values"][k] * g for r, g in zip(recs, f))
-        cells.append(f"sandwich-log {hit}/{n}")
+        f = [math.exp(Z90 * r["ses"][k] / r["values"][k]) for r in fitted]  # the sandwich on the log scale
+        hit = sum(r["values"][k] / g <= TRUTH[k] <= r["values"][k] * g for r, g in zip(fitted, f))
+        cells.append(f"sandwich-log {hit}/{len(fitted)}")
         print(f"  {k.split('.')[-1]}: " + ", ".join(cells))
     for k in TRUTH:
-        logs = np.log([r["values"][k] for r in recs])
+        fitted = [r for r in recs if k in r["values"]]
+        if len(fitted) < 2:
+            continue
+        logs = np.log([r["values"][k] for r in fitted])
         print(f"  {k.split('.')[-1]}: mean {np.exp(logs.mean()):.4g}, sd of log estimates {logs.std(ddof=1):.3f}; "
-              f"mean sd of log from sandwich {np.mean([r['ses'][k] / r['values'][k] for r in recs]):.3f}, "
-              f"bootstrap {np.mean([r['boot_ses'][k] / r['values'][k] for r in recs]):.3f}")
+              f"mean sd of log from sandwich {np.mean([r['ses'][k] / r['values'][k] for r in fitted]):.3f}, "
+              f"bootstrap {np.mean([r['boot_ses'][k] / r['values'][k] for r in fitted]):.3f}")
     for k in (k for k in DROPOUT if k not in TRUTH):
         got = [r["dropout"][k] for r in recs if k in r.get("dropout", {})]
         if got:
-            true = getattr(load_scenario("beauty").population, k.split(".")[-1])
+            true = true_value(k)
             z = [(v - true) / se for v, se in got if se > 0]
             print(f"  {k.split('.')[-1]} (truth {true:g}, not in the table above): fitted in {len(got)}/{n} seeds, "
                   f"mean {np.mean([v for v, _ in got]):.4g}, mean SE {np.mean([se for _, se in got]):.3g}, "
@@ -283,6 +306,8 @@ def main() -> None:
     ap.add_argument("--bootstrap", type=int, default=20, help="refits of the parametric bootstrap (0: sandwich only)")
     ap.add_argument("--min-pool", type=int, default=MIN_POOL, help="smallest simulated pool of the fit")
     ap.add_argument("--lapse", type=float, default=None, help="truth with need at a steady rate and this lapse")
+    ap.add_argument("--dropout", type=float, default=None, help="truth's dropout_per_year (default beauty's)")
+    ap.add_argument("--dropout-sigma", type=float, default=None, help="truth's dropout_sigma (default beauty's)")
     ap.add_argument("--intervals", choices=("sandwich", "profile", "newton"), default="sandwich",
                     help="profile: also the central-difference sandwich and the profile intervals (the band from "
                     "them); newton: the bootstrap's refits by Gauss-Newton from the estimate on central slopes")
@@ -293,8 +318,13 @@ def main() -> None:
     args = ap.parse_args()
     if args.lapse:
         TRUTH["dynamics.need_lapse"] = args.lapse
+    options = {"population.dropout_per_year": args.dropout, "population.dropout_sigma": args.dropout_sigma}
+    add_truth({k: v for k, v in options.items() if v is not None})
     if args.summarize:
-        summarize([json.loads(line) for p in args.summarize for line in p.read_text().splitlines() if line])
+        recs = [json.loads(line) for p in args.summarize for line in p.read_text().splitlines() if line]
+        for r in recs:
+            add_truth(r.get("truth", {}))
+        summarize(recs)
         return
     print("seed | " + " | ".join(f"{k.split('.')[-1]} (sandwich SE, bootstrap SE)" for k in TRUTH)
           + " | dropout, its spread (SE) | siyu total/curve | BG/NBD total/curve | weeks in band | last week in band"
@@ -307,7 +337,8 @@ def main() -> None:
             with args.jsonl.open("a") as fh:
                 fh.write(json.dumps(rec) + "\n")
         e = rec["holdout"]
-        cells = [f"{rec['values'][k]:.4g} ({rec['ses'][k]:.2g}, {rec['boot_ses'][k]:.2g})" for k in TRUTH]
+        cells = [f"{rec['values'][k]:.4g} ({rec['ses'][k]:.2g}, {rec['boot_ses'][k]:.2g})" if k in rec["values"]
+                 else "kept" for k in TRUTH]
         cells.append(", ".join(f"{v:.3g} ({se:.2g})" for v, se in rec["dropout"].values()) or "kept (no dropout seen)")
         print(f"{seed} | " + " | ".join(cells) + f" | {100 * e[0]:.1f}% / {100 * e[1]:.1f}% | {100 * e[2]:.1f}% / "
               f"{100 * e[3]:.1f}% | {100 * e[4]:.0f}% | {'yes' if e[5] else 'no'} | {rec['cpu']:.0f}", flush=True)

@@ -112,3 +112,60 @@ def test_the_scan_starts_cdnows_search_in_the_basin_of_a_six_week_cycle():
     assert not np.array_equal(starts[0], base_theta)
     cycle, spread = np.exp(starts[0][:2])
     assert 15.0 < cycle < 150.0 and 0.3 < spread < 2.0, (cycle, spread)
+
+
+def _benchmark():
+    """benchmarks/calibrate_recovery.py as a fresh module (its TRUTH is changed by the options)."""
+    import importlib.util
+    path = Path(__file__).parent.parent / "benchmarks" / "calibrate_recovery.py"
+    spec = importlib.util.spec_from_file_location("calibrate_recovery", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
+def test_the_recovery_benchmarks_dropout_options_reach_the_simulated_log_and_its_summary(monkeypatch, capsys):
+    bench = _benchmark()
+    seen = []
+
+    class Simulated(Exception):
+        pass
+
+    def simulate(scenario, customers, days, holdout, seed):
+        seen.append(scenario)
+        raise Simulated  # only what the log is simulated from is tested here
+
+    monkeypatch.setattr(bench, "engine_transactions", simulate)
+    argv = ["calibrate_recovery.py", "--seeds", "1", "--dropout", "2", "--dropout-sigma", "0.7"]
+    monkeypatch.setattr("sys.argv", argv)
+    with pytest.raises(Simulated):
+        bench.main()
+    assert seen[0].population.dropout_per_year == 2.0 and seen[0].population.dropout_sigma == 0.7
+    assert seen[0].population.cycle_median_days == 60.0
+    assert load_scenario("beauty").population.dropout_per_year == 0.15  # the base (the search's start) is beauty's
+    # the summary counts the dropout's hits against the options' truth, over the records that fitted it
+    drop, spread = "population.dropout_per_year", "population.dropout_sigma"
+    names = (*TRUTH, drop, spread)
+    fitted = {"values": {k: bench.TRUTH[k] for k in names}, "ses": {k: 0.1 * bench.TRUTH[k] for k in names},
+              "boot_ses": {k: 0.1 * bench.TRUTH[k] for k in names}, "hits": {k: {"boot": True} for k in names},
+              "holdout": [0.0] * 6, "cpu": 1.0}
+    fitted["values"][drop] = 1.6  # log miss 0.223: projected (k 4, 2.789 x 0.1) holds it, marginal (0.164) does not
+    fitted["hits"][drop]["boot"] = False
+    fitted["matched"] = {k: fitted["values"][k] for k in FITTED}
+    fitted["cov_boot"] = (0.01 * np.eye(4)).tolist()
+    kept = {**fitted, "values": {k: bench.TRUTH[k] for k in TRUTH}, "hits": {k: {"boot": True} for k in TRUTH},
+            "matched": {k: bench.TRUTH[k] for k in FITTED[:2]}, "cov_boot": (0.01 * np.eye(2)).tolist()}
+    bench.summarize([fitted, kept])
+    out = capsys.readouterr().out
+    assert "dropout_per_year fitted in 1/2 seeds" in out
+    assert "  dropout_per_year: boot 0/1, sandwich-log 0/1" in out
+    assert "  dropout_sigma: boot 1/1, sandwich-log 1/1" in out
+    assert "  cycle_median_days: boot 2/2, sandwich-log 2/2" in out
+    line = next(x for x in out.splitlines() if x.startswith("  dropout_per_year (truth 2;"))
+    assert "bootstrap (k 4, binomial SE 0.30) marginal 0/1 (half-width 0.164), projected 1/1 (0.279)" in line
+    cycle = next(x for x in out.splitlines() if x.startswith("  cycle_median_days (truth 60;"))
+    assert "bootstrap (k 2/4, binomial SE 0.21) marginal 2/2" in cycle
+    # records keep their truth: another dropout truth cannot be summarized with these
+    bench.add_truth({drop: 2.0})
+    with pytest.raises(ValueError, match="different truths"):
+        bench.add_truth({drop: 0.5})
