@@ -26,6 +26,8 @@ LOOSE_LOG_SE = 1.0
 factor of 27 (90%). On CDNOW's master file the dropout rate's and the need lapse's reach 3 to 11."""
 ESS_WARNING = 20
 """Effective sample size of the draws under which fit.md says a few carry the forecast."""
+
+
 def _g(v: float) -> str:
     return "n/a" if not math.isfinite(v) else f"{v:.4g}"
 
