@@ -118,7 +118,7 @@ def test_cli_calibrate_writes_a_loadable_scenario_and_fit_report(engine_data, tm
     for part in ("## Fitted parameters", "`population.cycle_median_days`", "from the sandwich formula (no bootstrap)",
                  "## Matched statistics", "more statistics than parameters): misfit J = ",
                  "## Observed against fitted", "## Holdout: the 18 weeks after the calibration end", "BG/NBD",
-                 "| Pareto/NBD (r="):
+                 "| Pareto/NBD (r=", "| refined (26 simulations) | "):
         assert part in text, part
     assert "`population.dropout_per_year`: the log shows no sign of dropout" in text
     assert (out / "fit.png").stat().st_size > 10_000 and (out / "holdout.png").stat().st_size > 10_000

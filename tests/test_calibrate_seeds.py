@@ -132,6 +132,7 @@ def test_a_saved_search_rebuilds_the_same_calibration(fitted, tmp_path):
     loaded, why = load(path_of(tmp_path, 0), job.key(), 4)
     assert why is None and loaded.history == searched.history and loaded.others == ()
     assert loaded.best.distance == searched.best.distance and loaded.best.n_sim == searched.best.n_sim
+    assert 0.0 < loaded.best.leverage == searched.best.leverage < 1.0  # the estimate refined: less than one's noise
     assert np.array_equal(loaded.best.theta, searched.best.theta) and np.array_equal(loaded.best.jac, searched.best.jac)
     for s in (searched, loaded):
         again = calibrate(h, base, weekly, seed=0, starts=1, min_pool=4000, searched=s)
@@ -168,6 +169,9 @@ def test_a_saved_search_is_used_only_for_the_same_inputs(fitted, tmp_path):
                                   "jac": [[0.0]], "n_sim": 5}, "others": [], "history": []}))
     path.write_text(json.dumps(body), encoding="utf-8")
     assert load(path, job.key(), 4)[1] == "unreadable (ValueError: values that are not finite)"
+    body["best"].update(theta=[0.0], n_sim=5, leverage=2.0)
+    path.write_text(json.dumps(body), encoding="utf-8")
+    assert load(path, job.key(), 4)[1] == "unreadable (ValueError: a distance, simulated size or leverage out of range)"
 
 
 def test_an_interrupted_run_goes_on_with_the_searches_done(fitted, tmp_path, capsys, monkeypatch):

@@ -6,9 +6,11 @@ indirect inference (Gourieroux, Monfort and Renault 1993): the auxiliary model o
 :mod:`~experiments.calibrate.auxiliary` is fitted by maximum likelihood to the log (beta-hat) and, with three
 statistics of the tracking curve (:func:`extra_statistics`), makes the vector s-hat; the named parameters
 theta are those whose engine-simulated log, with the same observation design, gives the closest s(theta)
-in the metric W = Sigma^-1, solved by damped Gauss-Newton with common random numbers. Their covariance is
-(J'WJ)^-1 (1 + n/n_sim), J the Jacobian of s(theta) at the estimate, Sigma the covariance of s-hat, from
-each customer's influence on every statistic (so their correlation counts). Order values are fitted
+in the metric W = Sigma^-1, searched by damped Gauss-Newton with common random numbers and then refined on a
+regression of s over independent simulations around the search's end (:mod:`~experiments.calibrate.refine`).
+Their covariance is (J'WJ)^-1 (1 + v n/n_sim), J the regression's slopes, v its statistics' share of one
+simulation's noise, Sigma the covariance of s-hat, from each customer's influence on every statistic (so their
+correlation counts). Order values are fitted
 directly (:mod:`~experiments.calibrate.value`).
 """
 
@@ -23,6 +25,7 @@ from scipy.optimize import minimize
 from experiments.calibrate import auxiliary
 from experiments.calibrate.draws import Draws
 from experiments.calibrate.history import Histories, summarize, weekly_repeats
+from experiments.calibrate.refine import gauss_newton as _gauss_newton, refine
 from experiments.calibrate.simulate import engine_log, purchases
 from experiments.calibrate.value import ValueFit, fit_values
 from sim.config import Scenario, apply_overrides
@@ -354,6 +357,9 @@ class Found:
     """Slopes of the simulated statistics at ``theta``."""
     n_sim: int
     """Customers in the simulated log at ``theta`` (its share of the noise: :func:`simulation_factor`)."""
+    leverage: float = 1.0
+    """Simulations' worth of noise in the statistics the slopes and ``theta`` rest on, in units of one at ``theta``:
+    1 for a search's end, about 1 / points for the estimate refined on a regression (:mod:`.refine`)."""
 
 
 @dataclass(frozen=True)
@@ -368,7 +374,8 @@ class Searched:
     others: tuple[Found, ...] = ()
     """Other fits that pass the misfit test (``--basins``), kept for the forecast's mixture."""
     history: tuple[dict[str, float], ...] = ()
-    """A row per Gauss-Newton step and improving polish point (:attr:`Calibration.iterations`)."""
+    """A row per Gauss-Newton step and improving polish point, then the refined estimate's (``start`` 0, its
+    ``iteration`` the simulations the refinement averaged) (:attr:`Calibration.iterations`)."""
 
 
 @dataclass(frozen=True)
@@ -489,13 +496,26 @@ def _search_problem(problem: _Problem, n: int, base: Scenario, seed: int, iterat
             result = run(len(scanned) - 1)
             if passes(result) and interior(result[1], names_t):
                 passing.append(result)
-    found = min(passing or [found], key=lambda r: r[0])
+    fits = [_refined(problem, base, seed, r[1]) for r in passing or [found]]
+    k = min(range(len(fits)), key=lambda i: fits[i][0].distance)
+    best, b, log, simulations = fits[k]
+    history.append({**_row(simulations, names_t, best.theta, best.distance), "start": 0})
+    searched = Searched(best, tuple(f[0] for i, f in enumerate(fits) if i != k), tuple(history))
+    return searched, (b, log)
 
-    def kept(r: tuple) -> Found:
-        return Found(float(r[0]), r[1], r[4], int(r[3].histories.n))
 
-    searched = Searched(kept(found), tuple(kept(r) for r in passing if r is not found), tuple(history))
-    return searched, (found[2], found[3])
+def _refined(problem: _Problem, base: Scenario, seed: int, theta: np.ndarray
+             ) -> tuple[Found, np.ndarray, SimLog, int]:
+    """A search's end refined (:func:`~experiments.calibrate.refine.refine`) and the simulation there.
+
+    Returns the fit, the statistics and log simulated at it with ``seed`` (what the misfit test and the fit's plots
+    use), and how many simulations the refinement averaged.
+    """
+    r = refine(lambda t, s: problem.binding(base, s, t)[0], theta, problem.target, problem.weight, seed,
+               log_box(problem.names))
+    b, log = problem.binding(base, seed, r.theta)
+    found = Found(_distance(problem.target - b, problem.weight), r.theta, r.jac, int(log.histories.n), r.leverage)
+    return found, b, log, r.simulations
 
 
 def _assembled(problem: _Problem, h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int,
@@ -504,8 +524,8 @@ def _assembled(problem: _Problem, h: Histories, base: Scenario, data_weekly: np.
     names_t, weight, sigma = problem.names, problem.weight, problem.sigma
     best = searched.best
     theta = np.clip(best.theta, *log_box(names_t))  # what was simulated
-    factor = simulation_factor(h.n, log.histories.n)
-    cov_t = sandwich_covariance(best.jac, weight, sigma, factor)  # the slopes at the estimate
+    factor = simulation_factor(h.n, log.histories.n)  # the misfit's: one simulation at the estimate
+    cov_t = sandwich_covariance(best.jac, weight, sigma, simulation_factor(h.n, best.n_sim, best.leverage))
     values = {n: limited(n, t) for n, t in zip(names_t, theta)}
     ses = {n: float(values[n] * math.sqrt(max(cov_t[k, k], 0.0))) for k, (n, t) in enumerate(zip(names_t, theta))}
     vf = fit_values(h)
@@ -514,8 +534,9 @@ def _assembled(problem: _Problem, h: Histories, base: Scenario, data_weekly: np.
     ses["population.order_value_median"] = vf.median_se
     ses["population.order_value_sigma"] = vf.sigma_se
     fitted = apply_overrides(base, {**{n: v for n, v in values.items()}, "population.customers": h.n}, "calibration")
-    others = tuple(Basin(np.clip(r.theta, *log_box(names_t)), sandwich_covariance(r.jac, weight, sigma, f),
-                         r.distance / f) for r in searched.others for f in [simulation_factor(h.n, r.n_sim)])
+    others = tuple(Basin(np.clip(r.theta, *log_box(names_t)),
+                         sandwich_covariance(r.jac, weight, sigma, simulation_factor(h.n, r.n_sim, r.leverage)),
+                         r.distance / simulation_factor(h.n, r.n_sim)) for r in searched.others)
     return Calibration(base, fitted, values, ses, dict(problem.fixed), problem.aux_data, problem.stat_names,
                        problem.target, np.sqrt(np.diag(sigma)), b, vf, problem.design, h, data_weekly, log,
                        [dict(row) for row in searched.history],
@@ -770,23 +791,6 @@ def _row(it: int, names: tuple[str, ...], theta: np.ndarray, d: float) -> dict[s
     return {"iteration": it, **{n: math.exp(v) for n, v in zip(names, theta)}, "distance": d}
 
 
-def _gauss_newton(jac: np.ndarray, weight: np.ndarray, resid: np.ndarray) -> np.ndarray:
-    """The weighted Gauss-Newton step, at most 1 in each log parameter.
-
-    A parameter pushed past its limit (:data:`LIMITS`) moves nothing, so its column of slopes is zero and the
-    system singular: the least-squares step then leaves it where it is (on CDNOW with ``dropout_salience`` 0 the
-    search crashed there).
-    """
-    a = jac.T @ weight @ jac
-    a = a + 1e-6 * np.diag(np.diag(a))
-    g = jac.T @ weight @ resid
-    try:
-        step = np.linalg.solve(a, g)
-    except np.linalg.LinAlgError:
-        step = np.linalg.lstsq(a, g, rcond=None)[0]
-    return np.clip(step, -1.0, 1.0)
-
-
 def scenario_value(scenario: Scenario, dotted: str) -> float:
     """The value of the parameter at ``dotted`` (e.g. ``population.cycle_sigma``) in ``scenario``."""
     obj = scenario
@@ -795,9 +799,12 @@ def scenario_value(scenario: Scenario, dotted: str) -> float:
     return float(obj)
 
 
-def simulation_factor(n: int, n_sim: int) -> float:
-    """``1 + n / n_sim``: how much the simulated statistics' own noise adds to the data's (indirect inference)."""
-    return 1.0 + n / max(n_sim, 1)
+def simulation_factor(n: int, n_sim: int, leverage: float = 1.0) -> float:
+    """``1 + leverage n / n_sim``: how much the simulated statistics' own noise adds to the data's.
+
+    Indirect inference's factor; ``leverage`` (:attr:`Found.leverage`) when they average several simulations.
+    """
+    return 1.0 + leverage * n / max(n_sim, 1)
 
 
 def sandwich_covariance(jac: np.ndarray, weight: np.ndarray, sigma: np.ndarray, factor: float) -> np.ndarray:

@@ -155,12 +155,14 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
             f"({cal.aux_data.n:,} customers). Simulated log: {cal.sim.histories.n:,} customers from a pool of "
             f"{cal.design.pool:,}.", "", "Search (distance = squared gap of the matched statistics weighted by their "
             "inverse covariance; near the number of statistics less the fitted parameters is as close as "
-            "sampling noise allows):", "",
+            "sampling noise allows; the last row is the estimate, refined on a regression of the statistics over "
+            "that many independent simulations around the best search's end):", "",
             "| step | " + " | ".join(k.split(".")[-1] for k in cal.iterations[0] if k not in ("iteration", "distance"))
             + " | distance |", "|---" * (len(cal.iterations[0])) + "|"]
     for row in cal.iterations:
         vals = [_g(v) for k, v in row.items() if k not in ("iteration", "distance")]
-        out.append(f"| {row['iteration']} | " + " | ".join(vals) + f" | {row['distance']:.3g} |")
+        step = f"refined ({row['iteration']:.0f} simulations)" if row.get("start") == 0 else row["iteration"]
+        out.append(f"| {step} | " + " | ".join(vals) + f" | {row['distance']:.3g} |")
     scale = h.n / max(cal.sim.histories.n, 1)
     fo, ff = frequency_counts(h), frequency_counts(cal.sim.histories) * scale
     ro, rf = recency_counts(h), recency_counts(cal.sim.histories) * scale

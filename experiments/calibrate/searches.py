@@ -26,7 +26,7 @@ from sim.config import Scenario
 
 FOLDER = "searches"
 """Subfolder of ``siyu calibrate --out`` that keeps the finished searches."""
-FORMAT = 1
+FORMAT = 2
 """Version of the saved search's layout (in its key: a file of another layout is searched again)."""
 CODE = ("sim", "agents", "policies", "experiments.calibrate")
 """Packages whose source decides a search's result (hashed into its key)."""
@@ -151,7 +151,8 @@ def _number(v: Any) -> float:
 
 
 def _found(f: Found) -> dict[str, Any]:
-    return {"distance": f.distance, "theta": f.theta.tolist(), "jac": np.asarray(f.jac).tolist(), "n_sim": f.n_sim}
+    return {"distance": f.distance, "theta": f.theta.tolist(), "jac": np.asarray(f.jac).tolist(), "n_sim": f.n_sim,
+            "leverage": f.leverage}
 
 
 def _read_found(d: dict[str, Any], parameters: int) -> Found:
@@ -161,7 +162,7 @@ def _read_found(d: dict[str, Any], parameters: int) -> Found:
         raise ValueError("arrays of the wrong shape")
     if not (np.isfinite(theta).all() and np.isfinite(jac).all()):
         raise ValueError("values that are not finite")
-    distance, n_sim = float(d["distance"]), int(d["n_sim"])
-    if math.isnan(distance) or n_sim < 1:
-        raise ValueError("a distance or simulated size out of range")
-    return Found(distance, theta, jac, n_sim)
+    distance, n_sim, leverage = float(d["distance"]), int(d["n_sim"]), float(d["leverage"])
+    if math.isnan(distance) or n_sim < 1 or not 0.0 < leverage <= 1.0:
+        raise ValueError("a distance, simulated size or leverage out of range")
+    return Found(distance, theta, jac, n_sim, leverage)
