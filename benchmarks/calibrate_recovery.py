@@ -45,7 +45,7 @@ from dataclasses import replace
 import numpy as np
 
 from experiments.calibrate.bootstrap import bootstrap
-from experiments.calibrate.fit import DROPOUT, MIN_POOL, calibrate
+from experiments.calibrate.fit import DROPOUT, MIN_POOL, MISFIT_P, calibrate, misfit
 from experiments.calibrate.forecast import Uncertainty
 from experiments.calibrate.history import histories
 from experiments.calibrate.holdout import compare
@@ -105,6 +105,8 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     rec = {"seed": seed, "truth": dict(TRUTH), "customers": h.n, "values": {}, "ses": {}, "boot_ses": {}, "hits": {},
            "fit_cpu": fit_cpu, "boot_cpu": boot_cpu}
     rec["matched"] = {k: cal.values[k] for k in names}  # the jointly fitted ones, for the projected region
+    test = misfit(cal)
+    rec["misfit"] = None if test is None else [test.j, test.df, test.p]
     rec["cov_sandwich"] = np.asarray(cal.covariance).tolist()
     if boot.boot is not None:
         rec["cov_boot"] = np.asarray(boot.covariance).tolist()
@@ -265,6 +267,10 @@ def summarize(recs: list[dict]) -> None:
                   f"z from {min(z):.1f} to {max(z):.1f}")
     for line in projection_lines(recs):
         print(line)
+    tests = [r["misfit"] for r in recs if r.get("misfit")]
+    if tests:
+        print(f"  misfit test: rejected (p < {MISFIT_P}) in {sum(p < MISFIT_P for _, _, p in tests)}/{len(tests)} "
+              f"seeds; mean J {np.mean([j for j, _, _ in tests]):.2f} on {tests[0][1]} df")
     for k in PROFILED:
         got = [r for r in recs if k in r.get("central_sd", {})]
         if got:
