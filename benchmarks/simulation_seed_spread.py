@@ -18,14 +18,11 @@ import time
 
 import numpy as np
 
+from calibrate_recovery import TRUTH  # the log's parameters
 from experiments.calibrate.fit import calibrate, sandwich_covariance
 from experiments.calibrate.history import histories
 from experiments.calibrate.simulate import engine_transactions
 from sim.config import apply_overrides, load_scenario
-
-TRUTH = {"population.cycle_median_days": 60.0, "population.cycle_sigma": 0.5,
-         "population.order_value_median": 120.0, "population.order_value_sigma": 0.6}
-"""The log's parameters (``calibrate_recovery.py``'s)."""
 
 
 def main() -> None:

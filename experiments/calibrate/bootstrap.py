@@ -2,7 +2,9 @@
 
 The sandwich covariance of indirect inference takes the binding function as smooth and its slopes as exact.
 The engine's binding function is simulated (a finite pool, common random numbers, one seed for the whole
-search), and on engine logs the sandwich's standard errors of the cycle were half the spread across seeds.
+search), and on engine logs the sandwich's standard errors of the cycle were half the spread across seeds
+(before the estimate was refined on a regression over independent simulations, :mod:`.refine`, which mended most
+of that).
 The bootstrap measures the estimator instead: it simulates ``replicates`` logs from the fitted scenario with
 the data's design and size, refits each (the fit's own search from the fit's own start, with a fresh simulation
 seed so the binding function's own noise counts) and reports the spread, jointly:
@@ -19,6 +21,7 @@ import numpy as np
 
 from experiments.calibrate.fit import (ITERATIONS, Calibration, Design, _binding, _distance, _gauss_newton, log_box,
                                       search, simulate_design, start, statistics)
+from experiments.calibrate.refine import refine, trusted
 
 BOOTSTRAP_STREAM = 0xB007
 """Seed-sequence tag of the bootstrap's simulations (see :func:`replicate_seed`)."""
@@ -48,7 +51,8 @@ def refit(cal: Calibration, replicate: int, seed: int, steps: int = STEPS) -> np
     """Log values of the matched parameters refitted on bootstrap log ``replicate`` (simulated from the fit).
 
     The refit is the fit's own search (:func:`~experiments.calibrate.fit.search`) from the fit's own start (the
-    base scenario's values), so a search that stops short on the data stops short as often on the replicates;
+    base scenario's values), then refined as the fit is (:func:`~experiments.calibrate.refine.refine`), so a search
+    that stops short on the data stops short as often on the replicates;
     started from the estimate, refits stayed near it and their spread understated the estimator's.
     """
     m = cal.matched
@@ -57,10 +61,13 @@ def refit(cal: Calibration, replicate: int, seed: int, steps: int = STEPS) -> np
     target = statistics(log.histories, m.rows, m.aux_start, m.extra)
     sim_seed = replicate_seed(seed, replicate, REFIT)
 
-    def binding(t: np.ndarray):
-        return _binding(cal.base, m.names, m.rows, cal.design, m.aux_start, sim_seed, t, m.extra)
+    def binding(t: np.ndarray, seed: int = sim_seed):
+        return _binding(cal.base, m.names, m.rows, cal.design, m.aux_start, seed, t, m.extra)
 
-    return search(binding, start(cal.base, m.names), target, m.weight, steps)[1]
+    end = search(binding, start(cal.base, m.names), target, m.weight, steps)[1]
+    r = refine(lambda t, s: binding(t, s)[0], end, target, m.weight, sim_seed, log_box(m.names))
+    b, at = binding(r.theta)
+    return r.theta if trusted(r, b, m.weight, log.histories.n / max(at.histories.n, 1)) else end
 
 
 NEWTON_STEPS = 5

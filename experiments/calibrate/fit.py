@@ -25,7 +25,7 @@ from scipy.optimize import minimize
 from experiments.calibrate import auxiliary
 from experiments.calibrate.draws import Draws
 from experiments.calibrate.history import Histories, summarize, weekly_repeats
-from experiments.calibrate.refine import gauss_newton as _gauss_newton, refine
+from experiments.calibrate.refine import gauss_newton as _gauss_newton, refine, trusted
 from experiments.calibrate.simulate import engine_log, purchases
 from experiments.calibrate.value import ValueFit, fit_values
 from sim.config import Scenario, apply_overrides
@@ -222,7 +222,7 @@ class SeedFit:
     values: dict[str, float]
     """Its matched parameters' values by name."""
     own_j: float
-    """The misfit criterion on its own search's simulation (what the search minimised)."""
+    """The misfit criterion on its own simulation seed's log at its estimate."""
     common_j: float
     """The misfit criterion on the common simulations (:func:`experiments.calibrate.seeds.common_misfit`):
     comparable across the searches."""
@@ -496,7 +496,7 @@ def _search_problem(problem: _Problem, n: int, base: Scenario, seed: int, iterat
             result = run(len(scanned) - 1)
             if passes(result) and interior(result[1], names_t):
                 passing.append(result)
-    fits = [_refined(problem, base, seed, r[1]) for r in passing or [found]]
+    fits = [_refined(problem, n, base, seed, r) for r in passing or [found]]
     k = min(range(len(fits)), key=lambda i: fits[i][0].distance)
     best, b, log, simulations = fits[k]
     history.append({**_row(simulations, names_t, best.theta, best.distance), "start": 0})
@@ -504,16 +504,20 @@ def _search_problem(problem: _Problem, n: int, base: Scenario, seed: int, iterat
     return searched, (b, log)
 
 
-def _refined(problem: _Problem, base: Scenario, seed: int, theta: np.ndarray
+def _refined(problem: _Problem, n: int, base: Scenario, seed: int, end: tuple
              ) -> tuple[Found, np.ndarray, SimLog, int]:
-    """A search's end refined (:func:`~experiments.calibrate.refine.refine`) and the simulation there.
+    """A search's ``end`` (:func:`search`'s result) on a log of ``n`` customers, refined (:mod:`.refine`).
 
     Returns the fit, the statistics and log simulated at it with ``seed`` (what the misfit test and the fit's plots
-    use), and how many simulations the refinement averaged.
+    use), and how many simulations the refinement averaged (0: the search's end kept, because the refinement did
+    not settle within its design or a simulation at the refined point disowned the regression there:
+    :func:`~experiments.calibrate.refine.trusted`).
     """
-    r = refine(lambda t, s: problem.binding(base, s, t)[0], theta, problem.target, problem.weight, seed,
+    r = refine(lambda t, s: problem.binding(base, s, t)[0], end[1], problem.target, problem.weight, seed,
                log_box(problem.names))
     b, log = problem.binding(base, seed, r.theta)
+    if not trusted(r, b, problem.weight, n / max(log.histories.n, 1)):
+        return Found(float(end[0]), end[1], end[4], int(end[3].histories.n)), end[2], end[3], 0
     found = Found(_distance(problem.target - b, problem.weight), r.theta, r.jac, int(log.histories.n), r.leverage)
     return found, b, log, r.simulations
 

@@ -36,7 +36,7 @@ def _seed_lines(cal: Calibration) -> list[str]:
     """Every search of ``--seeds``: its seed, estimate, criteria and weight in the forecast's mixture."""
     names = cal.matched.names
     out = ["", f"Searches with {len(cal.seed_fits)} simulation seeds (`--seeds`): each estimate scored on common "
-           "simulations none of them used (common J, comparable across them; own J is what its search minimised). "
+           "simulations none of them used (common J, comparable across them; own J on its own simulation seed's log). "
            "The best is the estimate; the forecast and its band mix every estimate by its weight, exp(-(J - Jmin) / "
            f"2 phi) normalised, phi = {cal.dispersion:.3g} (the best common J over its degrees of freedom, at least "
            f"1: a misfit the engine cannot close makes a difference of J count less). Estimates under {KEEP:g} of "
@@ -156,12 +156,14 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
             f"{cal.design.pool:,}.", "", "Search (distance = squared gap of the matched statistics weighted by their "
             "inverse covariance; near the number of statistics less the fitted parameters is as close as "
             "sampling noise allows; the last row is the estimate, refined on a regression of the statistics over "
-            "that many independent simulations around the best search's end):", "",
+            "that many independent simulations around the best search's end, or that end itself where the "
+            "refinement did not settle or a simulation at the refined point disowned the regression):", "",
             "| step | " + " | ".join(k.split(".")[-1] for k in cal.iterations[0] if k not in ("iteration", "distance"))
             + " | distance |", "|---" * (len(cal.iterations[0])) + "|"]
     for row in cal.iterations:
         vals = [_g(v) for k, v in row.items() if k not in ("iteration", "distance")]
-        step = f"refined ({row['iteration']:.0f} simulations)" if row.get("start") == 0 else row["iteration"]
+        step = row["iteration"] if row.get("start") != 0 else (
+            f"refined ({row['iteration']:.0f} simulations)" if row["iteration"] else "the search's end (kept)")
         out.append(f"| {step} | " + " | ".join(vals) + f" | {row['distance']:.3g} |")
     scale = h.n / max(cal.sim.histories.n, 1)
     fo, ff = frequency_counts(h), frequency_counts(cal.sim.histories) * scale
