@@ -7,7 +7,7 @@ therefore ends where one simulation's noise happened to favour the data (a winne
 by differences are noisy. On 60 fresh 1,000-customer engine logs the search's estimates of the cycle median and
 its spread scattered 0.123 and 0.171 on the log scale where the linearised estimator at the truth, with precise
 slopes, scatters 0.086 and 0.117; one log fitted with ten simulation seeds moved 0.066 and 0.078 with the seed
-alone, twice what the simulation's share of the noise (1 + n/n_sim) allows (docs/calibration.md, "The estimate
+alone, up to twice what the simulation's share of the noise (1 + n/n_sim) allows (docs/calibration.md, "The estimate
 refined on a regression").
 
 The refinement simulates a design of points around the search's end, each with its own simulation seed, fits the
@@ -29,8 +29,9 @@ from sim.rng import purpose
 P_REFINE = purpose("calibration_refine", 32)
 """Stream purpose of the refinement's simulation seeds (:func:`point_seed`)."""
 HALF_WIDTH = 0.2
-"""Half-width of the design in each log parameter. With 0.3 the regression bent with the statistics: one log
-fitted with ten simulation seeds scattered 0.026 and 0.047 (cycle, spread) against 0.011 and 0.023 at 0.2."""
+"""Half-width of the design in each log parameter. With 0.3 the regression bent with the statistics: in a prototype
+refining one log's ten simulation seeds' search ends, the estimates scattered 0.026 and 0.047 (cycle, spread) against
+0.011 and 0.023 at 0.2."""
 POINTS = 4
 """Scrambled Sobol points per matched parameter in each round, besides the centre and the two ends of each axis."""
 ROUNDS = 2
