@@ -38,7 +38,7 @@ ROUNDS = 2
 """Rounds of the design, each centred where the one before led; the last regression uses every round's points.
 Each round's step is at most :data:`HALF_WIDTH` in each log parameter: the linear fit is not trusted beyond its
 points."""
-HOLDS_P = 0.001
+TRUST_P = 0.001
 """p-value under which a simulation at the refined estimate disowns the regression there (:func:`trusted`)."""
 
 
@@ -123,18 +123,20 @@ def refine(statistics_at: Callable[[np.ndarray, int], np.ndarray], theta: np.nda
                    bool(np.all(np.abs(full) <= half_width)))
 
 
-def trusted(refined: Refined, simulated: np.ndarray, weight: np.ndarray, share: float, p: float = HOLDS_P) -> bool:
+def trusted(refined: Refined, simulated: np.ndarray, weight: np.ndarray, share: float, p: float = TRUST_P) -> bool:
     """Whether the refined estimate replaces the search's end: it settled and a simulation there agrees.
 
-    It settled: :attr:`Refined.converged`. It agrees: ``simulated`` is one simulation's statistics at
-    ``refined.theta`` (another seed than the design's),
-    ``share`` one simulation's noise against the data's (n / n_sim); their weighted squared gap, over its
-    expected noise (1 + leverage) share, is chi-square on the statistics' number when the linear fit holds, and a
-    p-value under ``p`` says it does not (on an engine log with dropout the refined estimate ran to the box's corner,
-    20 a year, where the engine's statistics were 133 on 3 degrees of freedom from the data's).
+    It settled: :attr:`Refined.converged`. It agrees: ``simulated`` (one simulation's statistics at ``refined.theta``,
+    with another seed than the design's) lies from the regression's statistics within their noise, ``share`` being one
+    simulation's noise against the data's (n / n_sim). The weighted squared gap over (1 + leverage) share is
+    chi-square on the statistics' number when the linear fit holds; a p-value under ``p`` says it does not (on an
+    engine log with dropout the refined estimate ran to the box's corner, 20 a year, where the engine's statistics
+    were 133 on 3 degrees of freedom from the data's).
     """
     from scipy.stats import chi2
 
+    if not refined.converged:
+        return False
     gap = simulated - refined.statistics
     d = float(gap @ weight @ gap) / ((1.0 + refined.leverage) * share)
-    return refined.converged and bool(chi2.sf(d, np.linalg.matrix_rank(weight)) >= p)
+    return bool(chi2.sf(d, np.linalg.matrix_rank(weight)) >= p)
