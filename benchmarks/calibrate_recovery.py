@@ -107,6 +107,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     rec["matched"] = {k: cal.values[k] for k in names}  # the jointly fitted ones, for the projected region
     test = misfit(cal)
     rec["misfit"] = None if test is None else [test.j, test.df, test.p]
+    rec["refined"] = int(cal.iterations[-1]["iteration"]) if cal.iterations else None  # 0: the search's end kept
     rec["cov_sandwich"] = np.asarray(cal.covariance).tolist()
     if boot.boot is not None:
         rec["cov_boot"] = np.asarray(boot.covariance).tolist()
@@ -271,6 +272,11 @@ def summarize(recs: list[dict]) -> None:
     if tests:
         print(f"  misfit test: rejected (p < {MISFIT_P}) in {sum(p < MISFIT_P for _, _, p in tests)}/{len(tests)} "
               f"seeds; mean J {np.mean([j for j, _, _ in tests]):.2f} on {tests[0][1]} df")
+    refined = [r["refined"] for r in recs if r.get("refined") is not None]
+    if refined:
+        print(f"  refinement: kept the search's end in {sum(v == 0 for v in refined)}/{len(refined)} seeds; "
+              f"{np.mean([v for v in refined if v]):.0f} simulations on average where it refined"
+              if any(refined) else f"  refinement: kept the search's end in every seed ({len(refined)})")
     for k in PROFILED:
         got = [r for r in recs if k in r.get("central_sd", {})]
         if got:

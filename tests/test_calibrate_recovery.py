@@ -148,19 +148,20 @@ def test_the_recovery_benchmarks_dropout_options_reach_the_simulated_log_and_its
     names = (*TRUTH, drop, spread)
     fitted = {"values": {k: bench.TRUTH[k] for k in names}, "ses": {k: 0.1 * bench.TRUTH[k] for k in names},
               "boot_ses": {k: 0.1 * bench.TRUTH[k] for k in names}, "hits": {k: {"boot": True} for k in names},
-              "holdout": [0.0] * 6, "cpu": 1.0}
+              "holdout": [0.0] * 6, "cpu": 1.0, "refined": 26}
     fitted["values"][drop] = 1.6  # log miss 0.223: projected (k 4, 2.789 x 0.1) holds it, marginal (0.164) does not
     fitted["hits"][drop]["boot"] = False
     fitted["matched"] = {k: fitted["values"][k] for k in FITTED}
     fitted["cov_boot"] = (0.01 * np.eye(4)).tolist()
     kept = {**fitted, "values": {k: bench.TRUTH[k] for k in TRUTH}, "hits": {k: {"boot": True} for k in TRUTH},
-            "matched": {k: bench.TRUTH[k] for k in FITTED[:2]}, "cov_boot": (0.01 * np.eye(2)).tolist()}
+            "matched": {k: bench.TRUTH[k] for k in FITTED[:2]}, "cov_boot": (0.01 * np.eye(2)).tolist(), "refined": 0}
     bench.summarize([fitted, kept])
     out = capsys.readouterr().out
     assert "dropout_per_year fitted in 1/2 seeds" in out
     assert "  dropout_per_year: boot 0/1, sandwich-log 0/1" in out
     assert "  dropout_sigma: boot 1/1, sandwich-log 1/1" in out
     assert "  cycle_median_days: boot 2/2, sandwich-log 2/2" in out
+    assert "  refinement: kept the search's end in 1/2 seeds; 26 simulations on average where it refined" in out
     line = next(x for x in out.splitlines() if x.startswith("  dropout_per_year (truth 2;"))
     assert "bootstrap (k 4, binomial SE 0.30) marginal 0/1 (half-width 0.164), projected 1/1 (0.279)" in line
     cycle = next(x for x in out.splitlines() if x.startswith("  cycle_median_days (truth 60;"))
