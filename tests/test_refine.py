@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from experiments.calibrate.refine import design, trusted, point_seed, refine
+from experiments.calibrate.refine import HALF_WIDTH, MAX_ROUNDS, design, point_seed, refine, trusted
 
 SLOPES = np.array([[1.0, 0.5], [-0.4, 1.2], [0.8, 0.8], [0.3, -1.0]])
 """A linear binding function's slopes: four statistics of two log parameters."""
@@ -38,8 +38,20 @@ def test_without_noise_it_lands_on_the_solution_with_the_true_slopes():
     assert r.theta == pytest.approx(TRUTH, abs=1e-6) and r.jac == pytest.approx(SLOPES, abs=1e-9)  # 1e-6: GN's ridge
     assert r.simulations == 2 * 13 and 0.0 < r.leverage < 0.5
     assert r.statistics == pytest.approx(target, abs=1e-6) and r.converged
-    far = refine(noisy(0.0), np.array([0.1, 0.1]) - 1.0, target, np.eye(4), seed=3, box=BOX)
-    assert not far.converged  # the answer more than two half-widths away: still moving
+    far = refine(noisy(0.0), TRUTH - 1.0, target, np.eye(4), seed=3, box=BOX)
+    assert not far.converged and far.simulations == MAX_ROUNDS * 13  # five half-widths away: still moving
+    assert far.theta == pytest.approx(TRUTH - 1.0 + MAX_ROUNDS * HALF_WIDTH)
+
+
+def test_it_goes_on_stepping_while_the_answer_lies_beyond_the_design():
+    """Two steps of a half-width do not reach an answer 2.5 half-widths away; a third round does, with the
+    regression on the last two rounds' points."""
+    target = SLOPES @ TRUTH
+    r = refine(noisy(0.0), TRUTH + 2.5 * HALF_WIDTH, target, np.eye(4), seed=3, box=BOX)
+    assert r.converged and r.simulations == 3 * 13
+    assert r.theta == pytest.approx(TRUTH, abs=1e-6)
+    two = refine(noisy(0.0), TRUTH + 2.5 * HALF_WIDTH, target, np.eye(4), seed=3, box=BOX, max_rounds=2)
+    assert not two.converged and two.simulations == 2 * 13
 
 
 def test_a_simulation_far_from_the_regression_at_the_estimate_disowns_it():

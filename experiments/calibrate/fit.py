@@ -79,8 +79,11 @@ FREQUENT = 3
 ITERATIONS = 12
 POLISH = 20
 """Most evaluations of each Nelder-Mead polish after Gauss-Newton (:func:`search`)."""
-SIMPLEX = (0.2, 0.05)
-"""Sizes of the polishes' first simplex in each log parameter, one polish each, in turn."""
+SIMPLEX = (0.2,)
+"""Sizes of the polishes' first simplex in each log parameter, one polish each, in turn. A second, narrow polish
+(0.05) settled the search before the refinement (:mod:`.refine`) did it better: without it the refined estimates of
+30 engine logs moved 0.007 and 0.012 (cycle, spread; their errors 0.070 and 0.126) and a fit took 0.88 of the CPU
+(docs/calibration.md, "Refined along a loose direction")."""
 NEAR = 4.0
 """Distance per matched parameter under which the Jacobian is no longer retaken."""
 
@@ -625,8 +628,8 @@ def search(binding, theta: np.ndarray, target: np.ndarray, weight: np.ndarray, i
     the simulated distance is still rough: a change of the cycle changes need dates, so salience and purchases
     diverge, and a step of 0.001 in a log parameter moved it by 1.3 on a 600-customer log. Slopes taken there
     can point the wrong way, and Gauss-Newton alone stopped at its start in 2 of 8 searches (simulation seeds)
-    on that log; the polish (Nelder-Mead from a wide simplex, then from a narrow one: :data:`SIMPLEX`,
-    :data:`POLISH`) needs no slopes; ``polish`` gives its simplex sizes (none: Gauss-Newton alone). ``history``
+    on that log; the polish (Nelder-Mead from a wide simplex: :data:`SIMPLEX`, :data:`POLISH`) needs no slopes;
+    ``polish`` gives its simplex sizes, one polish each (none: Gauss-Newton alone). ``history``
     (if given) gets a row per Gauss-Newton step and per improving polish point.
     """
     rows: list[dict[str, float]] = [] if history is None else history
@@ -663,7 +666,7 @@ def search(binding, theta: np.ndarray, target: np.ndarray, weight: np.ndarray, i
             rows.append(_row(seen[0], names, t, d))
         return d
 
-    for size in polish:  # a wide simplex steps over the roughness, a narrow restart settles
+    for size in polish:  # a wide simplex steps over the roughness
         x0 = best[1].copy()
         simplex = np.vstack([x0] + [x0 + size * e for e in np.eye(x0.size)])
         minimize(distance, x0, method="Nelder-Mead",
