@@ -97,3 +97,22 @@ def test_the_recovery_benchmark_counts_marginal_and_projected_hits_and_skips_old
     assert "sandwich (k 2, binomial SE 0.30) marginal 0/1 (half-width 0.164), projected 0/1 (0.215)" in spread
     assert "bootstrap (k 2, binomial SE 0.30) marginal 1/1 (half-width 0.329), projected 1/1 (0.429)" in spread
     assert bench.projection_lines([old]) == []
+
+
+def test_the_sandwich_is_flagged_where_the_log_shows_dropout_and_only_there():
+    """On engine logs with dropout the sandwich's 90% intervals held the truth in 30-55% (docs/calibration.md)."""
+    from types import SimpleNamespace
+
+    from experiments.calibrate.report import sandwich_warning
+
+    def fit(names, boot=None, method="sandwich"):
+        return SimpleNamespace(matched=SimpleNamespace(names=names), boot=boot, method=method)
+
+    cycle = ("population.cycle_median_days", "population.cycle_sigma")
+    drop = (*cycle, "population.dropout_per_year", "population.dropout_sigma")
+    assert "30-55%" in sandwich_warning(fit(drop))
+    assert "30-55%" in sandwich_warning(fit((*cycle, "dynamics.need_lapse")))  # the lapse is a way of leaving too
+    assert sandwich_warning(fit(cycle)) is None  # no dropout shown: the sandwich held 83-85%
+    assert sandwich_warning(fit(drop, boot=np.zeros((20, 4)))) is None  # the bootstrap's errors
+    assert sandwich_warning(fit(drop, method="profile")) is None
+    assert sandwich_warning(SimpleNamespace(matched=None, boot=None, method="sandwich")) is None

@@ -48,7 +48,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from experiments.calibrate.holdout import compare, holdout_weeks
     from experiments.calibrate.plots import fit_figure, forecast_figure
     from experiments.calibrate.draws import FILE as DRAWS_FILE
-    from experiments.calibrate.report import ESS_WARNING, draws_hint, fit_markdown
+    from experiments.calibrate.report import ESS_WARNING, draws_hint, fit_markdown, sandwich_warning
     from experiments.calibrate.scenario_file import write_scenario
     from experiments.logs.contacts import parse_channel_map, read_contacts
     from sim.config import load_scenario, preset_names, preset_text
@@ -134,6 +134,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     test = misfit(cal)
     if test is not None:
         out_console.print(("[yellow]warning:[/yellow] " if test.rejected else "") + test.line(), highlight=False)
+    warning = sandwich_warning(cal)
+    if warning:
+        out_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     hint = draws_hint(cal)
     if hint:
         out_console.print(f"hint: {hint}", highlight=False)
