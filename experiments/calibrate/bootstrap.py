@@ -20,8 +20,7 @@ from functools import partial
 import numpy as np
 
 from experiments.calibrate.fit import (ITERATIONS, Calibration, Design, _binding, _distance, _gauss_newton, log_box,
-                                      search, simulate_design, start, statistics)
-from experiments.calibrate.refine import refine, trusted
+                                      refined_end, search, simulate_design, start, statistics)
 
 BOOTSTRAP_STREAM = 0xB007
 """Seed-sequence tag of the bootstrap's simulations (see :func:`replicate_seed`)."""
@@ -65,9 +64,8 @@ def refit(cal: Calibration, replicate: int, seed: int, steps: int = STEPS) -> np
         return _binding(cal.base, m.names, m.rows, cal.design, m.aux_start, seed, t, m.extra)
 
     end = search(binding, start(cal.base, m.names), target, m.weight, steps)[1]
-    r = refine(lambda t, s: binding(t, s)[0], end, target, m.weight, sim_seed, log_box(m.names))
-    b, at = binding(r.theta)
-    return r.theta if trusted(r, b, m.weight, log.histories.n / max(at.histories.n, 1)) else end
+    r = refined_end(binding, end, target, m.weight, sim_seed, m.names, log.histories.n)[0]
+    return end if r is None else r.theta
 
 
 NEWTON_STEPS = 5

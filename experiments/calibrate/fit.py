@@ -17,6 +17,7 @@ directly (:mod:`~experiments.calibrate.value`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +26,7 @@ from scipy.optimize import minimize
 from experiments.calibrate import auxiliary
 from experiments.calibrate.draws import Draws
 from experiments.calibrate.history import Histories, summarize, weekly_repeats
-from experiments.calibrate.refine import gauss_newton as _gauss_newton, refine, trusted
+from experiments.calibrate.refine import Refined, gauss_newton as _gauss_newton, refine, trusted
 from experiments.calibrate.simulate import engine_log, purchases
 from experiments.calibrate.value import ValueFit, fit_values
 from sim.config import Scenario, apply_overrides
@@ -516,13 +517,25 @@ def _refined(problem: _Problem, n: int, base: Scenario, seed: int, end: tuple
     not settle within its design or a simulation at the refined point disowned the regression there:
     :func:`~experiments.calibrate.refine.trusted`).
     """
-    r = refine(lambda t, s: problem.binding(base, s, t)[0], end[1], problem.target, problem.weight, seed,
-               log_box(problem.names))
-    b, log = problem.binding(base, seed, r.theta)
-    if not trusted(r, b, problem.weight, n / max(log.histories.n, 1)):
+    r, b, log = refined_end(lambda t, s: problem.binding(base, s, t), end[1], problem.target, problem.weight, seed,
+                            problem.names, n)
+    if r is None:
         return Found(float(end[0]), end[1], end[4], int(end[3].histories.n)), end[2], end[3], 0
     found = Found(_distance(problem.target - b, problem.weight), r.theta, r.jac, int(log.histories.n), r.leverage)
     return found, b, log, r.simulations
+
+
+def refined_end(binding: Callable[[np.ndarray, int], tuple[np.ndarray, SimLog]], theta: np.ndarray,
+                target: np.ndarray, weight: np.ndarray, seed: int, names: tuple[str, ...], n: int
+                ) -> tuple[Refined | None, np.ndarray, SimLog]:
+    """A search's end ``theta`` on a log of ``n`` customers refined (:mod:`.refine`), and the simulation there.
+
+    The simulation is with ``seed`` at the refined point; the refinement is None where it is not to replace the end
+    (:func:`~experiments.calibrate.refine.trusted`). ``binding(theta, simulation_seed)``: statistics and log.
+    """
+    r = refine(lambda t, s: binding(t, s)[0], theta, target, weight, seed, log_box(names))
+    b, log = binding(r.theta, seed)
+    return (r if trusted(r, b, weight, n / max(log.histories.n, 1)) else None), b, log
 
 
 def _assembled(problem: _Problem, h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int,
