@@ -16,6 +16,7 @@ directly (:mod:`~experiments.calibrate.value`).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -494,8 +495,11 @@ def _search_problem(problem: _Problem, n: int, base: Scenario, seed: int, iterat
             break  # the engine reproduces the log from here: no other basin is needed
     if passes(found):
         passing = [found]
-        first = sandwich_covariance(found[4], weight, problem.sigma, simulation_factor(n, found[3].histories.n))
-        for theta0 in across_starts(found[1], first, names_t)[:max(basins, 1) - 1]:
+        across = []
+        if basins > 1:
+            first = sandwich_covariance(found[4](), weight, problem.sigma, simulation_factor(n, found[3].histories.n))
+            across = across_starts(found[1], first, names_t)[:basins - 1]
+        for theta0 in across:
             scanned.append(theta0)
             result = run(len(scanned) - 1)
             if passes(result) and interior(result[1], names_t):
@@ -520,7 +524,7 @@ def _refined(problem: _Problem, n: int, base: Scenario, seed: int, end: tuple
     r, b, log = refined_end(lambda t, s: problem.binding(base, s, t), end[1], problem.target, problem.weight, seed,
                             problem.names, n)
     if r is None:
-        return Found(float(end[0]), end[1], end[4], int(end[3].histories.n)), end[2], end[3], 0
+        return Found(float(end[0]), end[1], end[4](), int(end[3].histories.n)), end[2], end[3], 0
     found = Found(_distance(problem.target - b, problem.weight), r.theta, r.jac, int(log.histories.n), r.leverage)
     return found, b, log, r.simulations
 
@@ -634,14 +638,19 @@ def misfit(cal: "Calibration") -> Misfit | None:
 
 def search(binding, theta: np.ndarray, target: np.ndarray, weight: np.ndarray, iterations: int = ITERATIONS,
            history: list[dict[str, float]] | None = None, names: tuple[str, ...] = (),
-           polish: tuple[float, ...] = SIMPLEX) -> tuple[float, np.ndarray, np.ndarray, SimLog, np.ndarray]:
+           polish: tuple[float, ...] = SIMPLEX
+           ) -> tuple[float, np.ndarray, np.ndarray, SimLog, Callable[[], np.ndarray]]:
     """The minimum of the distance from ``theta``: damped Gauss-Newton, then a Nelder-Mead polish.
 
-    Returns (distance, theta, s(theta), its simulated log, the Jacobian at theta). With common random numbers
-    the simulated distance is still rough: a change of the cycle changes need dates, so salience and purchases
-    diverge, and a step of 0.001 in a log parameter moved it by 1.3 on a 600-customer log. Slopes taken there
-    can point the wrong way, and Gauss-Newton alone stopped at its start in 2 of 8 searches (simulation seeds)
-    on that log; the polish (Nelder-Mead from a wide simplex: :data:`SIMPLEX`, :data:`POLISH`) needs no slopes;
+    Returns (distance, theta, s(theta), its simulated log, the Jacobian at theta on call). The Jacobian costs a
+    simulation per parameter, and most ends are refined, whose regression brings its own: it is taken only when
+    asked for, once (the binding's common random numbers make it the same whenever it is taken).
+
+    With common random numbers the simulated distance is still rough: a change of the cycle changes need dates, so
+    salience and purchases diverge, and a step of 0.001 in a log parameter moved it by 1.3 on a 600-customer log.
+    Slopes taken there can point the wrong way, and Gauss-Newton alone stopped at its start in 2 of 8 searches
+    (simulation seeds) on that log; the polish (Nelder-Mead from a wide simplex: :data:`SIMPLEX`, :data:`POLISH`)
+    needs no slopes;
     ``polish`` gives its simplex sizes, one polish each (none: Gauss-Newton alone). ``history``
     (if given) gets a row per Gauss-Newton step and per improving polish point.
     """
@@ -685,7 +694,7 @@ def search(binding, theta: np.ndarray, target: np.ndarray, weight: np.ndarray, i
         minimize(distance, x0, method="Nelder-Mead",
                  options={"initial_simplex": simplex, "maxfev": POLISH, "xatol": 0.01, "fatol": 0.1})
     d, theta, b, log = best
-    return d, theta, b, log, _jacobian(binding, theta, b)
+    return d, theta, b, log, functools.cache(lambda: _jacobian(binding, theta, b))
 
 
 def scan_starts(base: Scenario, names: tuple[str, ...], rows: tuple[int, ...], design: Design, aux_start: np.ndarray,
