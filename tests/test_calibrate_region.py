@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import engine_histories
-from experiments.calibrate.fit import calibrate
+from experiments.calibrate.fit import LIMITS, calibrate
 from experiments.calibrate.region import projected_interval, projected_intervals
 from experiments.calibrate.report import Z90, fit_markdown, interval
 from sim.config import load_scenario
@@ -75,6 +75,27 @@ def test_fit_md_shows_the_projected_region_of_the_matched_parameters(tmp_path):
     assert "showed dropout it held the cycle, its spread, the dropout rate and its spread in only" in text
     booted = fit_markdown(replace(cal, method="bootstrap"), "tx.csv", "beauty", [], None, 1.0)
     assert "From the quick bootstrap's covariance (as here)" in booted and "in only" not in booted
+
+
+def test_a_loose_parameter_s_intervals_stop_at_the_range_the_fit_and_the_forecast_keep_to(tmp_path):
+    _, h, _ = engine_histories(tmp_path / "tx.csv", 600, 150, 3)
+    cal = calibrate(h, load_scenario("beauty"), None, seed=1, iterations=4, min_pool=1500, starts=1)
+    names = cal.matched.names
+    var = np.full(len(names), 0.01)
+    var[1] = 9.0  # a log-scale SE of 3: +-1.645 SE spans a factor of 19,000 either way
+    cal = replace(cal, covariance=np.diag(var), ses={**cal.ses, **{n: cal.values[n] * math.sqrt(var[i])
+                                                                   for i, n in enumerate(names)}})
+    text = fit_markdown(cal, "tx.csv", "beauty", [], None, 1.0)
+    table = text.split("## Fitted parameters")[1].split("\n\n")[1].splitlines()
+    for i, name in enumerate(names):
+        cells = [c.strip() for c in next(r for r in table if r.startswith(f"| `{name}` |")).split("|")[1:-1]]
+        marginal = interval(cal.values[name], cal.ses[name])
+        low, high = LIMITS[name]
+        if i == 1:  # cut at both ends of the range
+            assert marginal[0] < low and marginal[1] > high
+            assert cells[3] == cells[4] == f"{low:.4g} to {high:.4g}", cells
+        else:  # well inside: as the log scale gives it
+            assert cells[3] == f"{marginal[0]:.4g} to {marginal[1]:.4g}"
 
 
 def test_the_recovery_benchmark_counts_marginal_and_projected_hits_and_skips_old_records():

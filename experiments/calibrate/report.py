@@ -11,7 +11,7 @@ from experiments.calibrate import auxiliary
 from experiments.calibrate.contact_fit import NOT_FITTED, ContactFit
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
-from experiments.calibrate.fit import DROPOUT, UNITS, Calibration, misfit, scenario_value, start
+from experiments.calibrate.fit import DROPOUT, LIMITS, UNITS, Calibration, misfit, scenario_value, start
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.quasi import WEIGHING
 from experiments.calibrate.region import Z90, interval, projected_intervals
@@ -135,7 +135,7 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
     out += ["## Fitted parameters", "", "| parameter | estimate | SE | 90% interval | 90% joint region, projected "
             "| base value | unit |", "|---|---:|---:|---|---|---:|---|"]
     for name, v in cal.values.items():
-        lo, hi = cal.bounds.get(name) or interval(v, cal.ses[name])
+        lo, hi = in_range(name, cal.bounds.get(name) or interval(v, cal.ses[name]))
         joint = f"{_g(region[name][0])} to {_g(region[name][1])}" if name in region else ""
         out.append(f"| `{name}` | {_g(v)} | {_g(cal.ses[name])} | {_g(lo)} to {_g(hi)} | {joint} | "
                    f"{_g(scenario_value(cal.base, name))} | {UNITS[name]} |")
@@ -245,7 +245,19 @@ def joint_region(cal: Calibration) -> dict[str, tuple[float, float]]:
     """The projected joint 90% region of the matched parameters (:mod:`~experiments.calibrate.region`), if any."""
     if cal.matched is None or cal.covariance is None or not cal.matched.names:
         return {}
-    return projected_intervals(cal.values, cal.matched.names, cal.covariance)
+    region = projected_intervals(cal.values, cal.matched.names, cal.covariance)
+    return {name: in_range(name, bounds) for name, bounds in region.items()}
+
+
+def in_range(name: str, bounds: tuple[float, float]) -> tuple[float, float]:
+    """An interval cut to the range the search keeps to and the forecast clips its draws to (``fit.LIMITS``).
+
+    On the log scale a loose parameter's interval runs past its range (a lapse share to 88 on CDNOW's master file):
+    the part outside is no value the fit could take or the forecast draw.
+    """
+    lo, hi = bounds
+    low, high = LIMITS.get(name, (-math.inf, math.inf))
+    return max(lo, low), min(hi, high)
 
 
 def _how_errors(cal: Calibration) -> str:
