@@ -333,8 +333,13 @@ def limited(name: str, t: float) -> float:
     exp(log(hi)) can land one rounding step above ``hi`` (3.0000000000000004 for a spread at its limit of 3),
     which the scenario then refuses: the value is clipped after the exponential.
     """
+    return within_limits(name, math.exp(t))
+
+
+def within_limits(name: str, value: float) -> float:
+    """``value`` of parameter ``name`` clipped to its :data:`LIMITS`."""
     lo, hi = LIMITS[name]
-    return float(min(max(math.exp(t), lo), hi))
+    return float(min(max(value, lo), hi))
 
 
 def _scenario(base: Scenario, names: tuple[str, ...], theta: np.ndarray) -> Scenario:
@@ -650,9 +655,8 @@ def search(binding, theta: np.ndarray, target: np.ndarray, weight: np.ndarray, i
     salience and purchases diverge, and a step of 0.001 in a log parameter moved it by 1.3 on a 600-customer log.
     Slopes taken there can point the wrong way, and Gauss-Newton alone stopped at its start in 2 of 8 searches
     (simulation seeds) on that log; the polish (Nelder-Mead from a wide simplex: :data:`SIMPLEX`, :data:`POLISH`)
-    needs no slopes;
-    ``polish`` gives its simplex sizes, one polish each (none: Gauss-Newton alone). ``history``
-    (if given) gets a row per Gauss-Newton step and per improving polish point.
+    needs no slopes; ``polish`` gives its simplex sizes, one polish each (none: Gauss-Newton alone). ``history`` (if
+    given) gets a row per Gauss-Newton step and per improving polish point.
     """
     rows: list[dict[str, float]] = [] if history is None else history
     b, log = binding(theta)

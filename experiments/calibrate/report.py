@@ -11,7 +11,7 @@ from experiments.calibrate import auxiliary
 from experiments.calibrate.contact_fit import NOT_FITTED, ContactFit
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
-from experiments.calibrate.fit import DROPOUT, LIMITS, UNITS, Calibration, misfit, scenario_value, start
+from experiments.calibrate.fit import DROPOUT, UNITS, Calibration, misfit, scenario_value, start, within_limits
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.quasi import WEIGHING
 from experiments.calibrate.region import Z90, interval, projected_intervals
@@ -255,9 +255,7 @@ def in_range(name: str, bounds: tuple[float, float]) -> tuple[float, float]:
     On the log scale a loose parameter's interval runs past its range (a lapse share to 88 on CDNOW's master file):
     the part outside is no value the fit could take or the forecast draw.
     """
-    lo, hi = bounds
-    low, high = LIMITS.get(name, (-math.inf, math.inf))
-    return max(lo, low), min(hi, high)
+    return within_limits(name, bounds[0]), within_limits(name, bounds[1])
 
 
 def _how_errors(cal: Calibration) -> str:
