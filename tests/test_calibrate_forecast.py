@@ -11,7 +11,7 @@ import pytest
 from experiments.calibrate.fit import Design, simulate_design
 from experiments.calibrate.forecast import Uncertainty, band, conditioned_state, forecast
 from experiments.calibrate.posterior import Posterior, reference_log
-from experiments.calibrate.history import histories, holdout_weekly
+from experiments.calibrate.history import histories, holdout_weekly, persistence
 from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
 from experiments.cli.app import main
 from experiments.logs.transactions import read_transactions
@@ -121,6 +121,9 @@ def test_cli_calibrate_writes_a_loadable_scenario_and_fit_report(engine_data, tm
                  "| Pareto/NBD (r=", "| refined (26 simulations) | "):
         assert part in text, part
     assert "`population.dropout_per_year`: the log shows no sign of dropout" in text
+    n = persistence(h)[2]  # who goes on buying, by middle-third repeats: the data's groups, counted
+    assert "| repeats in the middle third | 1 | 2 | 3-4 | 5+ |" in text
+    assert "| customers | " + " | ".join(f"{k:,}" for k in n) + " |" in text
     assert (out / "fit.png").stat().st_size > 10_000 and (out / "holdout.png").stat().st_size > 10_000
     se = re.search(r"siyu's total is the mean of 8 replicates, give or take ([\d,]+) \(", text)
     total = float(re.search(r"\| siyu \(fitted scenario[^|]*\| ([\d,]+) \|", text).group(1).replace(",", ""))

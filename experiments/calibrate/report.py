@@ -12,6 +12,7 @@ from experiments.calibrate.contact_fit import NOT_FITTED, ContactFit
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
 from experiments.calibrate.fit import DROPOUT, UNITS, Calibration, misfit, scenario_value, start, within_limits
+from experiments.calibrate.history import Histories, persistence
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.quasi import WEIGHING
 from experiments.calibrate.region import Z90, interval, projected_intervals
@@ -191,6 +192,7 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
             "| weeks since last | " + " | ".join(recency_labels()) + " |", "|---" * (ro.size + 1) + "|",
             "| observed | " + " | ".join(f"{v:.0f}" for v in ro) + " |",
             "| fitted | " + " | ".join(f"{v:.0f}" for v in rf) + " |"]
+    out += persistence_lines(h, cal.sim.histories)
     if responses is not None:
         out += ["", "## Contact responses in the log", "",
                 f"Of the contacts whose {WINDOW_DAYS}-day window ends by the calibration end, with the response "
@@ -239,6 +241,30 @@ REGION_MEASURED = {
                 "docs/calibration.md).",
 }
 """How often the projection held the truth, by where the covariance came from (:attr:`Calibration.method`)."""
+
+
+def persistence_lines(data: Histories, sim: Histories) -> list[str]:
+    """fit.md's table of who goes on buying: the share repeating in the last third, by middle-third repeats.
+
+    The frequency and recency tables can match while the engine's active customers stop sooner than the log's
+    (CDNOW's master file); the gap in binomial SEs of the observed share says where.
+    """
+    labels, observed, n = persistence(data)
+    fitted = persistence(sim)[1]
+    gap = [(o - f) / math.sqrt(o * (1 - o) / k) if k and 0 < o < 1 else math.nan
+           for o, f, k in zip(observed, fitted, n)]
+    return ["", "Customers still buying: of those with so many repeat transactions in the middle third of the span, "
+            "the share with one in the last third (the statistic `--persistence` matches, by group; the gap in "
+            "SEs of the observed share):", "",
+            "| repeats in the middle third | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|",
+            "| customers | " + " | ".join(f"{k:,}" for k in n) + " |",
+            "| observed | " + " | ".join(_share(v) for v in observed) + " |",
+            "| fitted | " + " | ".join(_share(v) for v in fitted) + " |",
+            "| gap (SEs) | " + " | ".join("" if math.isnan(g) else f"{g:+.1f}" for g in gap) + " |"]
+
+
+def _share(v: float) -> str:
+    return "" if math.isnan(v) else f"{v:.3f}"
 
 
 def joint_region(cal: Calibration) -> dict[str, tuple[float, float]]:
