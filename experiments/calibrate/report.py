@@ -253,9 +253,9 @@ def persistence_lines(data: Histories, sim: Histories) -> list[str]:
     fitted = persistence(sim)[1]
     gap = [(o - f) / math.sqrt(o * (1 - o) / k) if k and 0 < o < 1 else math.nan
            for o, f, k in zip(observed, fitted, n)]
-    return ["", "Customers still buying: of those with so many repeat transactions in the middle third of the span, "
-            "the share with one in the last third (the statistic `--persistence` matches, by group; the gap in "
-            "SEs of the observed share):", "",
+    return ["", "Customers still buying: of the customers with so many repeat transactions in the middle third of the "
+            "span, the share with one in the last third (all groups together: the statistic `--persistence` "
+            "matches); the gap is observed less fitted, in binomial SEs of the observed share:", "",
             "| repeats in the middle third | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|",
             "| customers | " + " | ".join(f"{k:,}" for k in n) + " |",
             "| observed | " + " | ".join(_share(v) for v in observed) + " |",
