@@ -11,7 +11,7 @@ from experiments.calibrate.report import persistence_lines
 
 
 def small_log():
-    """Five customers over days 0-89: thirds end on days 30 and 60 (first order day 0, a third of 89 is 29 days)."""
+    """Five customers over days 0-89: the middle third is days 32-60, the last 61-89 (29 days each, back from 89)."""
     orders = {0: [0, 40, 70], 1: [0, 40], 2: [0, 35, 45, 80], 3: [0, 10], 4: [0, 32, 33, 34, 50, 51]}
     cust = np.array([c for c, days in orders.items() for _ in days])
     day = np.array([d for days in orders.values() for d in days])
