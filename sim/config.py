@@ -95,6 +95,9 @@ class Dynamics(_Strict):
     need_lapse_spread: float = F(0.0, "exponent", "how far a customer's lapse follows their own dropout hazard: "
                                  "0 the same for all, 1 in proportion", ge=0, le=3)
     share_floor: float = F(0.1, "share", "chance the brand wins a need occasion with zero salience", ge=0, le=1)
+    share_floor_spread: float = F(0.0, "exponent", "how far a customer's share floor follows their own loyalty: the "
+                                  "floor's odds times (median dropout hazard / own) to this power; 0 the same for all",
+                                  ge=0, le=3)
     lost_salience: float = F(0.7, "factor", "salience kept after buying from a rival", ge=0, le=1)
     purchase_salience: float = F(0.5, "share", "share of the salience gap closed by buying and using the brand", ge=0, le=1)
     off_window_open: float = F(0.35, "factor", "open-rate multiplier outside a customer's active slots", ge=0, le=1)
@@ -467,6 +470,8 @@ class Scenario(_Strict):
             del data["population"]["dropout_sigma"]
         if self.dynamics.need_lapse_spread == 0.0:  # and the lapse's spread, 0 before it existed
             del data["dynamics"]["need_lapse_spread"]
+        if self.dynamics.share_floor_spread == 0.0:  # and the floor's spread, 0 before it existed
+            del data["dynamics"]["share_floor_spread"]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

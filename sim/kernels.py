@@ -71,13 +71,29 @@ def saturate(fatigue: float) -> float:
 
 
 @njit(cache=True, inline="always")
-def brand_share(salience: float, trust: float, deal: float, price_sens: float, offered: float, p) -> float:
+def personal_floor(floor: float, spread: float, dropout: float, median: float) -> float:
+    """A customer's share floor: the odds of ``floor`` times (``median`` dropout hazard / own) to the ``spread``.
+
+    A loyal customer (slow to leave) keeps choosing the brand when not reminded of it, a drifting one needs
+    reminding: the brand's fade without contact falls on the leavers, not on its core. The median customer keeps
+    ``floor``; spread 0, or a floor of 0 or 1, the same for everyone.
+    """
+    if spread == 0.0 or median <= 0.0 or dropout <= 0.0 or floor <= 0.0 or floor >= 1.0:
+        return floor
+    x = np.log(floor / (1.0 - floor)) + spread * np.log(median / dropout)
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@njit(cache=True, inline="always")
+def brand_share(salience: float, trust: float, deal: float, price_sens: float, offered: float, floor: float,
+                p) -> float:
     """Chance the brand wins a need occasion: remembered, trusted, not waiting for more than ``offered``.
 
-    ``offered`` is the discount everyone gets today (an event's price cut; 0 on an ordinary day).
+    ``offered`` is the discount everyone gets today (an event's price cut; 0 on an ordinary day); ``floor`` the
+    customer's share at zero salience (:func:`personal_floor`).
     """
     tf = p.trust_floor
-    share = p.share_floor + (1.0 - p.share_floor) * salience * (tf + (1.0 - tf) * trust)
+    share = floor + (1.0 - floor) * salience * (tf + (1.0 - tf) * trust)
     wait = 1.0 - min(p.deal_wait * price_sens * max(deal - offered, 0.0), 0.9)
     return min(max(share * wait * (1.0 - p.rival_share), 0.0), 1.0)
 
@@ -555,7 +571,8 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                     nc = 0
                     occasion = True
                     offered = max(ev_discount, m_cut)  # the event or the member price, whichever is lower
-                    share = min(brand_share(sal, tr, dl, price_sens[i], offered, p) * (1.0 + m_loyal), 1.0)
+                    floor = personal_floor(p.share_floor, p.share_floor_spread, dropout[i], p.dropout_median_per_day)
+                    share = min(brand_share(sal, tr, dl, price_sens[i], offered, floor, p) * (1.0 + m_loyal), 1.0)
                     if u21(obits, 1) < share:
                         bought = True
                         market, seen = landing(draw(k_landing, i), p.wechat_share, p.visibility)
@@ -687,7 +704,8 @@ def customer_potential(p, value, price_sens, cycle, dropout, salience, trust, de
     if status != ACTIVE or reach == 0:
         return 0.0
     horizon = p.residual_days
-    share = brand_share(salience, trust, deal, price_sens, 0.0, p)
+    floor = personal_floor(p.share_floor, p.share_floor_spread, dropout, p.dropout_median_per_day)
+    share = brand_share(salience, trust, deal, price_sens, 0.0, floor, p)
     # less the marketplace's fee; never below zero: a brand would stop selling at a loss
     margin = max(p.margin - (1.0 - p.wechat_share) * p.commission, 0.0)
     lapse = personal_lapse(p.need_lapse, p.need_lapse_spread, dropout, p.dropout_per_day)

@@ -54,6 +54,11 @@ def _per_year_to_day(x: float) -> float:
     return x / 365.0
 
 
+def _median_per_day(per_year: float, sigma: float) -> float:
+    """Median of a lognormal daily hazard with this yearly mean and log-sd."""
+    return per_year / 365.0 * float(np.exp(-0.5 * sigma * sigma))
+
+
 def _log(x: float) -> float:
     return float(np.log(x))
 
@@ -124,6 +129,9 @@ TABLE: tuple[KernelParam, ...] = (
     _p("dropout_per_day", "1/day", CUSTOMER, P + "dropout_per_year", "mean dropout hazard, the lapse's reference",
        _per_year_to_day),
     _p("share_floor", "share", CUSTOMER, D + "share_floor", "brand share of need occasions at zero salience"),
+    _p("share_floor_spread", "exponent", CUSTOMER, D + "share_floor_spread", "how far the floor follows own dropout"),
+    _p("dropout_median_per_day", "1/day", CUSTOMER, (P + "dropout_per_year", P + "dropout_sigma"),
+       "median dropout hazard, the floor's reference", _median_per_day),
     _p("lost_salience", "factor", CUSTOMER, D + "lost_salience", "salience kept after buying from a rival"),
     _p("off_window_open", "factor", CUSTOMER, D + "off_window_open", "open-rate multiplier outside active slots"),
     _p("off_window_fatigue", "factor", CUSTOMER, D + "off_window_fatigue", "fatigue multiplier outside active slots"),

@@ -14,7 +14,8 @@ from numba import njit
 
 from sim.config import Scenario
 from sim.defaults import A4, A5, ACTIVE, DROPPED
-from sim.kernels import brand_share, dropout_probability, lapse_probability, need_hazard, personal_lapse, rest
+from sim.kernels import (brand_share, dropout_probability, lapse_probability, need_hazard, personal_floor,
+                         personal_lapse, rest)
 from sim.params import pack
 from sim.rng import P_ORGANIC, draw, stream_key, u21
 from sim.state import State, generate
@@ -53,6 +54,7 @@ def _silent(seed, p, since, cycle, dropout, price_sens, salience, trust, deal, n
     for i in range(n):
         inv_c = 1.0 / cycle[i]
         lapse = personal_lapse(p.need_lapse, p.need_lapse_spread, dropout[i], p.dropout_per_day)
+        floor = personal_floor(p.share_floor, p.share_floor_spread, dropout[i], p.dropout_median_per_day)
         s0 = salience[i] + p.purchase_salience * (1.0 - salience[i])
         for m in range(k):
             sal, dl, tr, nc, lw, gone = s0, deal[i], trust[i], 0, 0.0, False
@@ -66,7 +68,7 @@ def _silent(seed, p, since, cycle, dropout, price_sens, salience, trust, deal, n
                 occasion = u21(bits, 0) < need_hazard(nc, inv_c, p.need_hazard, p.need_onset, p.need_impulse)
                 if occasion:
                     nc = 0
-                    lw += np.log(max(1.0 - brand_share(sal, tr, dl, price_sens[i], 0.0, p), 1e-300))
+                    lw += np.log(max(1.0 - brand_share(sal, tr, dl, price_sens[i], 0.0, floor, p), 1e-300))
                     sal *= p.lost_salience
                 if u21(bits, 2) < lapse_probability(dropout_probability(dropout[i], sal, p.dropout_salience),
                                                     occasion, lapse):

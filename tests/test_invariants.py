@@ -14,8 +14,8 @@ from policies.base import RulePolicy, build_action
 from sim import Simulation, load_scenario, preset_names
 from sim.config import Channel, Competition, Content, Dynamics, Economics, Groups, Landing, apply_overrides
 from sim.defaults import CHANNELS, CONTENTS, GROUP, N_SLOTS, NO_CONTACT, S
-from sim.kernels import (brand_share, complaint_probability, dropout_probability, need_hazard,
-                         open_probability, purchase_probability, unsubscribe_probability)
+from sim.kernels import (brand_share, complaint_probability, dropout_probability, need_hazard, open_probability,
+                         personal_floor, purchase_probability, unsubscribe_probability)
 from sim.params import pack
 from sim.rng import P_POLICY, uniforms
 
@@ -123,7 +123,10 @@ def test_probabilities_lie_in_unit_interval(beauty, overrides, x, fatigue, clock
         need_hazard(float(clock), 1.0 / cycle, p.customer.need_hazard, p.customer.need_onset,
                     p.customer.need_impulse),
         dropout_probability(rate, sal, p.customer.dropout_salience),
-        brand_share(sal, tr, deal, ps, 0.0, p.customer),
+        brand_share(sal, tr, deal, ps, 0.0, p.customer.share_floor, p.customer),
+        floor := personal_floor(p.customer.share_floor, p.customer.share_floor_spread, rate * 1e-2,
+                                p.customer.dropout_median_per_day),
+        brand_share(sal, tr, deal, ps, 0.0, floor, p.customer),
     ]
     for v in values:
         assert 0.0 <= v <= 1.0 and math.isfinite(v)
