@@ -4,7 +4,7 @@ Every master fit fails the misfit test, the persistence (``mid_late``) furthest 
 on buying"). Three modes, each on the log's matched statistics (the ``lapse-persist`` route's: need lapse fitted,
 ``--persistence``) with one simulation seed, the fit's ``scenario.toml`` as the base:
 
-``table``: ``fit.md``'s persistence table at the fit's estimate.
+``table``: ``fit.md``'s persistence table at the fit's estimate, with the ``NAME=VALUE`` changes if given.
 
 ``single``: the statistics' gaps (observed less fitted, in SEs) and J at the estimate and with each ``NAME=VALUE``
 changed alone.
@@ -40,7 +40,7 @@ from sim.config import apply_overrides, load_scenario  # noqa: E402
 
 LEVER_LIMITS = {"dynamics.purchase_salience": (1e-3, 1.0), "dynamics.lost_salience": (1e-3, 1.0),
                 "dynamics.share_floor": (1e-3, 1.0), "dynamics.salience_half_life_days": (1.0, 3650.0),
-                "dynamics.need_lapse_spread": (1e-3, 3.0)}
+                "dynamics.need_lapse_spread": (1e-3, 3.0), "dynamics.share_floor_spread": (1e-3, 3.0)}
 """Ranges of the levers that :data:`experiments.calibrate.fit.LIMITS` does not name (sim/config.py's, inside)."""
 
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one mode (see the module docstring) and print its lines."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("mode", choices=["table", "single", "search"])
-    ap.add_argument("changes", nargs="*", help="single: NAME=VALUE changes, each alone")
+    ap.add_argument("changes", nargs="*", help="single: NAME=VALUE changes, each alone; table: all together")
     ap.add_argument("--transactions", required=True)
     ap.add_argument("--scenario", required=True, help="a fit's scenario.toml (the estimate; the base of the probes)")
     ap.add_argument("--calibration-end", default="1997-09-30")
@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{n} {z:+.2f}" for n, z in zip(problem.stat_names, r / se)), flush=True)
 
     if args.mode == "table":
-        log = F.simulate_design(base, problem.design, args.seed)
+        changed = apply_overrides(base, pairs(args.changes), "probe") if args.changes else base
+        log = F.simulate_design(changed, problem.design, args.seed)
         print("\n".join(persistence_lines(h, log.histories)))
     elif args.mode == "single":
         for change in [{}] + [pairs([c]) for c in args.changes]:
