@@ -59,7 +59,7 @@ def persistence(h: Histories) -> tuple[list[str], np.ndarray, np.ndarray]:
     """
     labels, shares, counts = [], [], []
     for lo, hi in MIDDLE_GROUPS:
-        group = (h.mid >= lo) & (h.mid <= (hi if hi is not None else np.iinfo(np.int64).max))
+        group = (h.mid >= lo) & (h.mid <= (math.inf if hi is None else hi))
         n = int(group.sum())
         labels.append(f"{lo}+" if hi is None else (str(lo) if lo == hi else f"{lo}-{hi}"))
         shares.append(float(np.mean(h.late[group] > 0)) if n else math.nan)
