@@ -42,6 +42,8 @@ ROUTES = {"default": ({}, []), "lapse": (LAPSE, ["--fit", "dynamics.need_lapse"]
           "lapse-steady": (STEADY, ["--fit", "dynamics.need_lapse"]),
           "lapse-stationary": ({**STEADY, "share_floor": 1.0}, ["--fit", "dynamics.need_lapse"]),
           "lapse-persist": (STEADY, ["--fit", "dynamics.need_lapse", "--persistence"]),
+          "lapse-loyal": ({**STEADY, "share_floor_spread": 0.02},
+                          ["--fit", "dynamics.need_lapse", "--fit", "dynamics.share_floor_spread", "--persistence"]),
           "lapse-core": ({**STEADY, "population.dropout_sigma": 2.5},
                          ["--fit", "dynamics.need_lapse", "--persistence", "--hold", "population.dropout_sigma"])}
 """Base scenario values (``[dynamics]``) and extra ``siyu calibrate`` arguments of each route. ``lapse-steady``: a
@@ -52,7 +54,9 @@ without contacts; ``lapse-persist``: ``lapse-steady`` matching also the share of
 of the calibration period who repeat in the last third (``siyu calibrate --persistence``), which the
 ``lapse-steady`` fits' own worlds put below the real panels' (``benchmarks/early_leaving.py``); ``lapse-core``: the
 same with the dropout spread held at 2.5 (an early leaving: the leavers go in the first months, a loyal core stays),
-not fitted. A ``population.`` key is set in ``[population]``."""
+not fitted; ``lapse-loyal``: ``lapse-persist`` with a loyal core's share floor fitted too (``share_floor_spread``, from
+0.02, where searches around a master fit of ``lapse-persist`` went). A ``population.`` key is set in
+``[population]``."""
 HOLDOUT = re.compile(r"siyu ([\d.]+)% off the total \(curve MAPE ([\d.]+)%\), "
                      r"BG/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\), Pareto/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\)")
 BAND = re.compile(r"90% band in (\d+)% of the weeks")

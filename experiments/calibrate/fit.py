@@ -43,22 +43,24 @@ repeats stop: with the mean hazard given, a wide spread loses a few customers fa
 repeats fade early and then hold (the middle-third share, :data:`EXTRA_NAMES`). ``dynamics.dropout_salience``
 (how much faster dropout is once the brand is forgotten) was tried as well: on CDNOW its SE was 10 times its
 value, so the log does not identify it apart from the dropout level, and it stays the base scenario's."""
-OPTIONAL = ("dynamics.need_impulse", "dynamics.need_lapse")
+OPTIONAL = ("dynamics.need_impulse", "dynamics.need_lapse", "dynamics.share_floor_spread")
 """Dynamics a user may add to :data:`FITTED` (``siyu calibrate --fit NAME``), each at the cost of a degree of freedom
 of the misfit test: the need that keeps no schedule, and the lapse at need occasions (BG/NBD's dropout after a
-transaction). Not fitted by default: on CDNOW either one brought the calibration-period statistics closer but
-the 39-week holdout further off (docs/calibration.md)."""
+transaction), and a loyal core's share floor (how far a customer's share of need occasions without reminders follows
+their own dropout). Not fitted by default: on CDNOW the first two brought the calibration-period statistics closer
+but the 39-week holdout further off; the third is measured in docs/calibration.md ("A loyal core's floor")."""
 DROPOUT = ("population.dropout_per_year", "population.dropout_sigma", "dynamics.need_lapse")
 """The dropout parameters, kept at the base scenario's values when the log shows no dropout."""
 UNITS = {"population.cycle_median_days": "days", "population.cycle_sigma": "log-sd",
          "population.dropout_per_year": "1/year", "population.dropout_sigma": "log-sd",
          "population.order_value_median": "yuan", "population.order_value_sigma": "log-sd",
-         "dynamics.dropout_salience": "factor", "dynamics.need_lapse": "share", "dynamics.need_impulse": "share"}
+         "dynamics.dropout_salience": "factor", "dynamics.need_lapse": "share", "dynamics.need_impulse": "share",
+         "dynamics.share_floor_spread": "exponent"}
 LIMITS = {"population.cycle_median_days": (1.0, 3650.0), "population.cycle_sigma": (0.01, 3.0),
           "population.dropout_per_year": (1e-3, 20.0), "population.dropout_sigma": (0.01, 3.0),
           "population.order_value_median": (1e-3, 1e6), "population.order_value_sigma": (0.0, 3.0),
           "dynamics.dropout_salience": (0.01, 100.0), "dynamics.need_lapse": (1e-4, 0.95),
-          "dynamics.need_impulse": (1e-3, 1.0)}
+          "dynamics.need_impulse": (1e-3, 1.0), "dynamics.share_floor_spread": (1e-3, 3.0)}
 """The scenario's ranges (sim/config.py), slightly inside: the search's box and the forecast's clip of its draws."""
 SIM_RATIO = 4
 """The simulated pool is this many times the log's customers (at least :data:`MIN_POOL`)."""
@@ -96,9 +98,11 @@ START_POINTS = 16
 """Points of the scan of starting points: a scrambled Sobol design over :data:`START_BOX` (a power of two)."""
 START_BOX = {"population.cycle_median_days": (7.0, 730.0), "population.cycle_sigma": (0.1, 2.0),
              "population.dropout_per_year": (0.05, 10.0), "population.dropout_sigma": (0.1, 2.5),
-             "dynamics.need_impulse": (0.01, 1.0), "dynamics.need_lapse": (0.005, 0.5)}
+             "dynamics.need_impulse": (0.01, 1.0), "dynamics.need_lapse": (0.005, 0.5),
+             "dynamics.share_floor_spread": (0.005, 1.0)}
 """Where the scan looks (log-uniformly): cycles of a week to two years, dropout from once in 20 years to 10 a year;
-from 1% to all of the need at a steady rate, and a lapse at 0.5% to half of the need occasions (:data:`OPTIONAL`)."""
+from 1% to all of the need at a steady rate, a lapse at 0.5% to half of the need occasions, and a floor's spread from
+nearly none to the odds following the dropout hazard in proportion (:data:`OPTIONAL`)."""
 START_POOL = 5_000
 """Simulated customers of each scanned point (fewer than the search's: the scan only has to find the right basin)."""
 STARTS = 4

@@ -281,7 +281,8 @@ def register(sub: Any) -> None:
                         "cores --jobs 2 saved 5%%)")
     p.add_argument("--fit", action="append", default=[], metavar="NAME",
                    help="also fit this dynamics parameter (repeatable): dynamics.need_impulse (need that keeps no "
-                        "schedule) or dynamics.need_lapse (leaving at a need occasion); each costs the misfit test "
+                        "schedule), dynamics.need_lapse (leaving at a need occasion) or dynamics.share_floor_spread "
+                        "(a loyal core that buys without reminders); each costs the misfit test "
                         "a degree of freedom")
     p.add_argument("--persistence", action="store_true",
                    help="also match the share of customers with a repeat in the middle third of the calibration "
