@@ -145,7 +145,8 @@ def test_cli_fits_only_the_optional_dynamics_it_knows(tmp_path, capsys):
                  "dynamics.share_floor", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err
-    assert "cannot fit dynamics.share_floor: the fit can add dynamics.need_impulse, dynamics.need_lapse" in err
+    assert ("cannot fit dynamics.share_floor: the fit can add dynamics.need_impulse, dynamics.need_lapse, "
+            "dynamics.share_floor_spread") in err
 
 
 def test_cli_defaults_are_the_fit_s_own():

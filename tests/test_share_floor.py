@@ -53,3 +53,22 @@ def test_loyal_customers_keep_buying_without_contact_only_when_the_floor_has_a_s
     assert abs(gap) < 3 * se  # the dropout draw is independent of the cycle: no gap but noise
     gap, se = _loyal_gap(*_new_orders(beauty, 1.5))
     assert gap > 6 * se  # floors 0.25 around the median, about 0.78 in the loyal quarter's middle
+
+
+def test_the_fit_can_add_the_floor_s_spread_and_it_moves_who_goes_on_buying(tmp_path, beauty):
+    """``siyu calibrate --fit dynamics.share_floor_spread``: the parameter reaches the simulated log, and a loyal
+    core's floor raises the persistence statistic (the share of the middle third's buyers still buying late)."""
+    from conftest import engine_histories
+    from experiments.calibrate import fit as F
+    _, h, _ = engine_histories(tmp_path / "tx.csv", 1500, 360, 3)
+    problem = F._problem(h, "auto", 4000, ("dynamics.share_floor_spread",), F.EXTRA_NAMES + (F.PERSISTENCE,), ())
+    assert problem.names[-1] == "dynamics.share_floor_spread" and problem.stat_names[-1] == F.PERSISTENCE
+    base = apply_overrides(beauty, {"dynamics.need_impulse": 1.0, "dynamics.dropout_salience": 0.0,
+                                    "population.dropout_sigma": 1.5})
+    theta = np.log([F.scenario_value(base, n) if n != problem.names[-1] else 1e-3 for n in problem.names])
+    none, log = problem.binding(base, 0, theta)
+    theta[-1] = math.log(1.0)
+    loyal, _ = problem.binding(base, 0, theta)
+    customers = int((log.histories.mid > 0).sum())
+    se = math.sqrt(none[-1] * (1 - none[-1]) / customers)  # binomial, of the simulated share at spread ~0
+    assert loyal[-1] - none[-1] > 5 * se  # common random numbers: about 3.5 SEs of two independent shares
