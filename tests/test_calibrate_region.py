@@ -137,3 +137,31 @@ def test_the_sandwich_is_flagged_where_the_log_shows_dropout_and_only_there():
     assert sandwich_warning(fit(drop, boot=np.zeros((20, 4)))) is None  # the bootstrap's errors
     assert sandwich_warning(fit(drop, method="profile")) is None
     assert sandwich_warning(SimpleNamespace(matched=None, boot=None, method="sandwich")) is None
+
+
+def test_a_parameter_at_its_range_s_end_is_reported_without_se_or_interval(tmp_path):
+    """A search that stops at the range's edge is no minimum: a slope taken across the edge is cut, and the sandwich
+    gave a CDNOW fit's floor spread (at its upper end, 3) an SE of 0 and the interval "3 to 3"."""
+    from experiments.calibrate.fit import range_end
+    from experiments.calibrate.scenario_file import fitted_errors, scenario_text
+    from sim.config import preset_text
+    _, h, _ = engine_histories(tmp_path / "tx.csv", 600, 150, 3)
+    cal = calibrate(h, load_scenario("beauty"), None, seed=1, iterations=4, min_pool=1500, starts=1)
+    name, other = cal.matched.names[0], cal.matched.names[1]
+    low, high = LIMITS[name]
+    assert (range_end(name, high), range_end(name, low), range_end(name, math.sqrt(low * high))) == \
+        ("upper", "lower", None)
+    at_edge = replace(cal, values={**cal.values, name: high}, ses={**cal.ses, name: 0.0})
+    text = fit_markdown(at_edge, "tx.csv", "beauty", [], None, 1.0)
+    table = text.split("## Fitted parameters")[1].split("\n\n")[1].splitlines()
+    cells = {n: [c.strip() for c in next(r for r in table if r.startswith(f"| `{n}` |")).split("|")[1:-1]]
+             for n in (name, other)}
+    assert cells[name][2:5] == ["n/a", "none: at the upper end of its range", "none"]
+    assert cells[other][2] == f"{cal.ses[other]:.4g}" and " to " in cells[other][3]  # the others as before
+    assert f"- `{name}`: at the upper end of the range the fit keeps to" in text
+    path = tmp_path / "scenario.toml"
+    path.write_text(scenario_text(at_edge, preset_text("beauty"), "t", "tx.csv"), encoding="utf-8")
+    line = next(x for x in path.read_text(encoding="utf-8").splitlines()
+                if x.startswith(name.split(".")[1] + " ="))
+    assert line.endswith("at the upper end of its range: no interval applies")
+    assert fitted_errors(path).ses[name] == 0.0  # still read back for the forecast's draws

@@ -857,9 +857,21 @@ def interior(theta: np.ndarray, names: tuple[str, ...], margin: float = 0.01) ->
     at their upper ends and passed the misfit test; the engine's logs stop changing there, so the criterion is
     flat rather than least, and its sandwich is meaningless.
     """
-    lo, hi = log_box(names)
-    t = np.asarray(theta, np.float64)
-    return bool(np.all(t > lo + margin) and np.all(t < hi - margin))
+    return all(_end(n, float(t), margin) is None for n, t in zip(names, theta))
+
+
+def range_end(name: str, value: float) -> str | None:
+    """``"lower"`` or ``"upper"`` when a fitted ``value`` lies at that end of ``name``'s range (:data:`LIMITS`).
+
+    A fit there is no minimum (:func:`interior`): the search stopped at the box's edge, where the criterion is
+    flat, and a slope taken across the edge is cut, so the sandwich's SE means nothing (it can come out 0).
+    """
+    return _end(name, math.log(value), 0.01) if value > 0 else "lower"
+
+
+def _end(name: str, t: float, margin: float) -> str | None:
+    lo, hi = (math.log(x) if x > 0 else -math.inf for x in LIMITS[name])
+    return "lower" if t <= lo + margin else "upper" if t >= hi - margin else None
 
 
 def log_box(names: tuple[str, ...]) -> np.ndarray:

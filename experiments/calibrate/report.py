@@ -11,7 +11,8 @@ from experiments.calibrate import auxiliary
 from experiments.calibrate.contact_fit import NOT_FITTED, ContactFit
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
-from experiments.calibrate.fit import DROPOUT, UNITS, Calibration, misfit, scenario_value, start, within_limits
+from experiments.calibrate.fit import (DROPOUT, UNITS, Calibration, misfit, range_end, scenario_value, start,
+                                      within_limits)
 from experiments.calibrate.history import Histories, persistence
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.quasi import WEIGHING
@@ -135,15 +136,21 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
     region = joint_region(cal)
     out += ["## Fitted parameters", "", "| parameter | estimate | SE | 90% interval | 90% joint region, projected "
             "| base value | unit |", "|---|---:|---:|---|---|---:|---|"]
+    ends = {name: end for name, v in cal.values.items() if (end := range_end(name, v))}
     for name, v in cal.values.items():
         lo, hi = in_range(name, cal.bounds.get(name) or interval(v, cal.ses[name]))
         joint = f"{_g(region[name][0])} to {_g(region[name][1])}" if name in region else ""
-        out.append(f"| `{name}` | {_g(v)} | {_g(cal.ses[name])} | {_g(lo)} to {_g(hi)} | {joint} | "
-                   f"{_g(scenario_value(cal.base, name))} | {UNITS[name]} |")
+        se, cells = _g(cal.ses[name]), f"{_g(lo)} to {_g(hi)} | {joint}"
+        if name in ends:
+            se, cells = "n/a", f"none: at the {ends[name]} end of its range | none"
+        out.append(f"| `{name}` | {_g(v)} | {se} | {cells} | {_g(scenario_value(cal.base, name))} | {UNITS[name]} |")
     for name, why in cal.fixed.items():
         kept = _g(scenario_value(cal.base, name))
         out.append(f"| `{name}` | {kept} (kept) | | | | {kept} | {UNITS[name]} |")
     out += [""] + [f"- `{n}`: {why}." for n, why in cal.fixed.items()]
+    out += [f"- `{n}`: at the {end} end of the range the fit keeps to ({_g(cal.values[n])}): the search stopped at "
+            "the edge, where the log's statistics barely move, so this is no minimum and no SE or interval "
+            "applies; the log does not tell the value (docs/calibration.md)." for n, end in ends.items()]
     out += ["", _how_errors(cal)]
     if region:
         measured = REGION_MEASURED.get(cal.method, "Not measured with these errors (docs/calibration.md).")

@@ -18,7 +18,7 @@ from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_fit import ContactFit
 from experiments.calibrate.draws import FILE as DRAWS_FILE
 from experiments.calibrate.draws import Draws, read_draws, write_draws
-from experiments.calibrate.fit import LIMITS, UNITS, Calibration
+from experiments.calibrate.fit import LIMITS, UNITS, Calibration, range_end
 from experiments.calibrate.forecast import Component, Uncertainty
 from experiments.calibrate.quasi import WEIGHING
 from sim.config import load_scenario
@@ -36,6 +36,9 @@ def scenario_text(cal: Calibration, base_text: str, name: str, source: str) -> s
     notes = {k: f"# fitted by siyu calibrate: SE {_fmt(cal.ses[k])} {UNITS[k]}" for k in cal.values}
     for k, (lo, hi) in cal.bounds.items():
         notes[k] += f", 90% interval {_fmt(lo)} to {_fmt(hi)}"
+    for k, v in cal.values.items():
+        if end := range_end(k, v):
+            notes[k] += f", at the {end} end of its range: no interval applies"
     notes.update({k: "# not identified by the log: " + why.split(": ")[-1] for k, why in cal.fixed.items()})
     shown["population.customers"] = str(cal.data.n)
     notes["population.customers"] = "# customers in the calibration log"

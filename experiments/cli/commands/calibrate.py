@@ -42,7 +42,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit, write scenario.toml, fit.md and the figures, and compare the holdout when the log has one."""
     from experiments.calibrate.bootstrap import bootstrap
     from experiments.calibrate.contact_response import log_responses
-    from experiments.calibrate.fit import EXTRA_NAMES, PERSISTENCE, misfit, optional
+    from experiments.calibrate.fit import EXTRA_NAMES, PERSISTENCE, misfit, optional, range_end
     from experiments.calibrate.forecast import Uncertainty, band_warning
     from experiments.calibrate.history import histories, weekly_repeats, daily
     from experiments.calibrate.holdout import compare, holdout_weeks
@@ -128,7 +128,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         text += "\n".join(contact_fit_lines(contact)) + "\n"
     (out / "fit.md").write_text(text, encoding="utf-8")
     for name, v in cal.values.items():
-        out_console.print(f"{name} = {v:.4g} (SE {cal.ses[name]:.2g})")
+        end = range_end(name, v)
+        out_console.print(f"{name} = {v:.4g} " + (f"(at the {end} end of its range: no SE)" if end
+                                                   else f"(SE {cal.ses[name]:.2g})"))
     for name in cal.fixed:
         out_console.print(f"{name}: not identified by this log, kept at the base value")
     test = misfit(cal)
