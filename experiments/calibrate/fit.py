@@ -850,7 +850,11 @@ def sandwich_covariance(jac: np.ndarray, weight: np.ndarray, sigma: np.ndarray, 
     return bread @ jac.T @ weight @ sigma @ weight @ jac @ bread * factor
 
 
-def interior(theta: np.ndarray, names: tuple[str, ...], margin: float = 0.01) -> bool:
+EDGE = 0.01
+"""How near a range's end, in log units, a fitted value counts as at it (:func:`interior`, :func:`range_end`)."""
+
+
+def interior(theta: np.ndarray, names: tuple[str, ...], margin: float = EDGE) -> bool:
     """Whether log values ``theta`` lie inside :func:`log_box` by ``margin``: a fit at a range's end is no minimum.
 
     On CDNOW panels searches across the fit (``--basins``) twice ended with dropout, its spread and the lapse all
@@ -866,7 +870,7 @@ def range_end(name: str, value: float) -> str | None:
     A fit there is no minimum (:func:`interior`): the search stopped at the box's edge, where the criterion is
     flat, and a slope taken across the edge is cut, so the sandwich's SE means nothing (it can come out 0).
     """
-    return _end(name, math.log(value), 0.01) if value > 0 else "lower"
+    return _end(name, math.log(value), EDGE) if value > 0 else "lower"
 
 
 def _end(name: str, t: float, margin: float) -> str | None:

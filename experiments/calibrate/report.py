@@ -138,12 +138,13 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
             "| base value | unit |", "|---|---:|---:|---|---|---:|---|"]
     ends = {name: end for name, v in cal.values.items() if (end := range_end(name, v))}
     for name, v in cal.values.items():
-        lo, hi = in_range(name, cal.bounds.get(name) or interval(v, cal.ses[name]))
-        joint = f"{_g(region[name][0])} to {_g(region[name][1])}" if name in region else ""
-        se, cells = _g(cal.ses[name]), f"{_g(lo)} to {_g(hi)} | {joint}"
         if name in ends:
-            se, cells = "n/a", f"none: at the {ends[name]} end of its range | none"
-        out.append(f"| `{name}` | {_g(v)} | {se} | {cells} | {_g(scenario_value(cal.base, name))} | {UNITS[name]} |")
+            cells = f"n/a | none: at the {ends[name]} end of its range | none"
+        else:
+            lo, hi = in_range(name, cal.bounds.get(name) or interval(v, cal.ses[name]))
+            joint = f"{_g(region[name][0])} to {_g(region[name][1])}" if name in region else ""
+            cells = f"{_g(cal.ses[name])} | {_g(lo)} to {_g(hi)} | {joint}"
+        out.append(f"| `{name}` | {_g(v)} | {cells} | {_g(scenario_value(cal.base, name))} | {UNITS[name]} |")
     for name, why in cal.fixed.items():
         kept = _g(scenario_value(cal.base, name))
         out.append(f"| `{name}` | {kept} (kept) | | | | {kept} | {UNITS[name]} |")
