@@ -125,6 +125,35 @@ def panel_file(panel: int, out: Path) -> Path:
     return path
 
 
+def fit_row(data: Path, end: str, route: str, seed: int, base: str, out: Path, intervals: str = "sandwich",
+            basins: int = 1, label: str = "", more: tuple[str, ...] = ()) -> dict[str, float] | None:
+    """Fit ``data`` to ``end`` on ``route`` as its own ``siyu calibrate`` process; print one table row.
+
+    Returns each model's signed error of the holdout total, or None when the fit failed or showed no holdout.
+    """
+    with data.open(encoding="utf-8") as f:
+        customers = len({line.split(",")[0] for line in f}) - 1
+    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    started = time.perf_counter()
+    quick = [] if intervals == "bootstrap" else ["--bootstrap", "0"]
+    cmd = [sys.executable, "-m", "experiments.cli", "calibrate", str(data), "--calibration-end", end, *quick,
+           "--seed", str(seed), "--base", base, *ROUTES[route][1], "--basins", str(basins), *more, "--out", str(out)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    text = " ".join((done.stdout + done.stderr).split())
+    hold, fit = HOLDOUT.search(text), MISFIT.search(text)
+    if done.returncode != 0 or hold is None:
+        print(f"| {label} | {customers} | {seed} | failed (exit {done.returncode}): {text[-300:]} |")
+        return None
+    j = f"{fit.group(1)} ({fit.group(2)}, {fit.group(3)})" if fit else "-"
+    fit_md = (out / "fit.md").read_text(encoding="utf-8")
+    band, signed = BAND.search(fit_md), signed_errors(fit_md)
+    print(f"| {label} | {customers} | {seed} | {j} | {hold.group(1)}% ({signed.get('siyu', float('nan')):+.1%}) "
+          f"| {hold.group(2)}% "
+          f"| {hold.group(3)}% ({hold.group(4)}%) | {hold.group(5)}% ({hold.group(6)}%) "
+          f"| {band.group(1) + '%' if band else '-'} | {(time.perf_counter() - started) / 60:.1f} |", flush=True)
+    return signed if set(signed) == set(MODELS) else None
+
+
 def main() -> None:
     """Fit each seed in turn and print one row of the table per fit."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -141,7 +170,6 @@ def main() -> None:
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     base = base_file(args.route, args.out)
-    env = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     print(f"route {args.route}: base {base} {' '.join(ROUTES[args.route][1])}")
     print("| panel | customers | seed | J (df, p) | siyu error of the total (signed) | curve MAPE | BG/NBD "
           "| Pareto/NBD | weeks in the 90% band | minutes |")
@@ -149,28 +177,10 @@ def main() -> None:
     errors: list[dict[str, float]] = []
     for panel, seed in ((p, s) for p in args.panel for s in args.seeds):
         data = panel_file(panel, args.out)
-        with data.open(encoding="utf-8") as f:
-            customers = len({line.split(",")[0] for line in f}) - 1
-        started = time.perf_counter()
-        quick = [] if args.intervals == "bootstrap" else ["--bootstrap", "0"]
-        cmd = [sys.executable, "-m", "experiments.cli", "calibrate", str(data), "--calibration-end", END, *quick,
-               "--seed", str(seed), "--base", base, *ROUTES[args.route][1], "--basins", str(args.basins),
-               "--out", str(args.out / f"{args.route}_p{panel}_s{seed}")]
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-        text = " ".join((done.stdout + done.stderr).split())
-        hold, fit = HOLDOUT.search(text), MISFIT.search(text)
-        if done.returncode != 0 or hold is None:
-            print(f"| {panel} | {customers} | {seed} | failed (exit {done.returncode}): {text[-300:]} |")
-            continue
-        j = f"{fit.group(1)} ({fit.group(2)}, {fit.group(3)})" if fit else "-"
-        fit_md = (args.out / f"{args.route}_p{panel}_s{seed}" / "fit.md").read_text(encoding="utf-8")
-        band, signed = BAND.search(fit_md), signed_errors(fit_md)
-        if set(signed) == set(MODELS):
+        signed = fit_row(data, END, args.route, seed, base, args.out / f"{args.route}_p{panel}_s{seed}",
+                         args.intervals, args.basins, label=str(panel))
+        if signed is not None:
             errors.append(signed)
-        print(f"| {panel} | {customers} | {seed} | {j} | {hold.group(1)}% ({signed.get('siyu', float('nan')):+.1%}) "
-              f"| {hold.group(2)}% "
-              f"| {hold.group(3)}% ({hold.group(4)}%) | {hold.group(5)}% ({hold.group(6)}%) "
-              f"| {band.group(1) + '%' if band else '-'} | {(time.perf_counter() - started) / 60:.1f} |", flush=True)
     for line in summary(errors):
         print(line)
 
