@@ -32,6 +32,17 @@ def test_the_design_and_its_seeds_are_fixed_by_the_fit_seed_and_differ_between_p
     assert len(seeds) == 2 * len(u) and point_seed(7, 0, 0) != point_seed(8, 0, 0)
 
 
+def test_designs_of_three_or_five_parameters_warn_nothing():
+    """Their 4k Sobol points are not a power of 2; scipy's balance warning would reach the user's console."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for k in (3, 5):
+            assert design(k, 0, 0).shape == (1 + 2 * k + 4 * k, k)
+    assert [str(w.message) for w in caught] == []
+
+
 def test_without_noise_it_lands_on_the_solution_with_the_true_slopes():
     target = SLOPES @ TRUTH
     r = refine(noisy(0.0), np.array([0.1, 0.1]), target, np.eye(4), seed=3, box=BOX)

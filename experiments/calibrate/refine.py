@@ -19,6 +19,8 @@ the sandwich's simulation factor counts (:func:`~experiments.calibrate.fit.simul
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass
 from typing import Callable
 
@@ -93,7 +95,9 @@ def design(k: int, seed: int, round_: int, points: int = POINTS) -> np.ndarray:
 
     axes = [s * e for e in np.eye(k) for s in (1.0, -1.0)]
     rng = np.random.default_rng(np.random.SeedSequence([seed, P_REFINE, round_]))
-    sobol = qmc.Sobol(k, scramble=True, seed=rng).random(points * k) * 2.0 - 1.0
+    with warnings.catch_warnings():  # 4k points are a spread design, not a quadrature: balance is not needed
+        warnings.filterwarnings("ignore", "The balance properties of Sobol", UserWarning)
+        sobol = qmc.Sobol(k, scramble=True, seed=rng).random(points * k) * 2.0 - 1.0
     return np.vstack([np.zeros((1, k)), *axes, sobol])
 
 
