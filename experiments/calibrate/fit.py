@@ -51,6 +51,8 @@ their own dropout). Not fitted by default: on CDNOW the first two brought the ca
 but the 39-week holdout further off; the third is measured in docs/calibration.md ("A loyal core's floor")."""
 DROPOUT = ("population.dropout_per_year", "population.dropout_sigma", "dynamics.need_lapse")
 """The dropout parameters, kept at the base scenario's values when the log shows no dropout."""
+NO_DROPOUT = "the log shows no sign of dropout"
+"""How the reason of a :data:`DROPOUT` parameter kept for want of dropout in the log begins (``Calibration.fixed``)."""
 UNITS = {"population.cycle_median_days": "days", "population.cycle_sigma": "log-sd",
          "population.dropout_per_year": "1/year", "population.dropout_sigma": "log-sd",
          "population.order_value_median": "yuan", "population.order_value_sigma": "log-sd",
@@ -428,8 +430,8 @@ def _problem(h: Histories, cohort: str, min_pool: int, also: tuple[str, ...], ex
         rows.remove(2)
         for name in (n for n in DROPOUT if n in names):
             names.remove(name)
-            fixed[name] = ("the log shows no sign of dropout (auxiliary dropout rate at its lower bound): kept at "
-                           "the base scenario's value")
+            fixed[name] = (f"{NO_DROPOUT} (auxiliary dropout rate at its lower bound): kept at the base scenario's "
+                           "value")
     target, sigma = observed(h, aux_data, rows, extra)
     return _Problem(design, aux_data, tuple(names), tuple(rows), fixed, target, sigma, np.linalg.pinv(sigma),
                     tuple(AUX_MATCHED[r] for r in rows) + tuple(extra), tuple(extra))

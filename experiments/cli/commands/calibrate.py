@@ -48,7 +48,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from experiments.calibrate.holdout import compare, holdout_weeks
     from experiments.calibrate.plots import fit_figure, forecast_figure
     from experiments.calibrate.draws import FILE as DRAWS_FILE
-    from experiments.calibrate.report import ESS_WARNING, draws_hint, fit_markdown, sandwich_warning
+    from experiments.calibrate.report import ESS_WARNING, draws_hint, dropout_hint, fit_markdown, sandwich_warning
     from experiments.calibrate.scenario_file import write_scenario
     from experiments.logs.contacts import parse_channel_map, read_contacts
     from sim.config import load_scenario, preset_names, preset_text
@@ -139,9 +139,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     warning = sandwich_warning(cal)
     if warning:
         out_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    hint = draws_hint(cal)
-    if hint:
-        out_console.print(f"hint: {hint}", highlight=False)
+    for hint in (draws_hint(cal), dropout_hint(cal)):
+        if hint:
+            out_console.print(f"hint: {hint}", highlight=False)
     if cal.seed_fits:
         out_console.print(f"{len(cal.seed_fits)} simulation seeds: the estimate is seed {cal.matched.seed}'s; the "
                           "forecast mixes the seeds' estimates, weights "
