@@ -45,7 +45,8 @@ ROUTES = {"default": ({}, []), "lapse": (LAPSE, ["--fit", "dynamics.need_lapse"]
           "lapse-loyal": ({**STEADY, "share_floor_spread": 0.02},
                           ["--fit", "dynamics.need_lapse", "--fit", "dynamics.share_floor_spread", "--persistence"]),
           "lapse-core": ({**STEADY, "population.dropout_sigma": 2.5},
-                         ["--fit", "dynamics.need_lapse", "--persistence", "--hold", "population.dropout_sigma"])}
+                         ["--fit", "dynamics.need_lapse", "--persistence", "--hold", "population.dropout_sigma"]),
+          "no-dropout": ({"population.dropout_per_year": 0.001}, [])}
 """Base scenario values (``[dynamics]``) and extra ``siyu calibrate`` arguments of each route. ``lapse-steady``: a
 dropout that does not grow as the brand is forgotten (a log of transactions cannot tell salience, and through a
 long holdout ``beauty``'s factor 2 makes a forgotten customer leave three times as fast); ``lapse-stationary``:
@@ -55,8 +56,9 @@ of the calibration period who repeat in the last third (``siyu calibrate --persi
 ``lapse-steady`` fits' own worlds put below the real panels' (``benchmarks/early_leaving.py``); ``lapse-core``: the
 same with the dropout spread held at 2.5 (an early leaving: the leavers go in the first months, a loyal core stays),
 not fitted; ``lapse-loyal``: ``lapse-persist`` with a loyal core's share floor fitted too (``share_floor_spread``, from
-0.02, where searches around a master fit of ``lapse-persist`` went). A ``population.`` key is set in
-``[population]``."""
+0.02, where searches around a master fit of ``lapse-persist`` went); ``no-dropout``: ``default`` with a base dropout
+rate of 0.001 a year, which a log that shows no dropout keeps (``siyu calibrate``'s hint there; UCI's Online Retail).
+A ``population.`` key is set in ``[population]``."""
 HOLDOUT = re.compile(r"siyu ([\d.]+)% off the total \(curve MAPE ([\d.]+)%\), "
                      r"BG/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\), Pareto/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\)")
 BAND = re.compile(r"90% band in (\d+)% of the weeks")
