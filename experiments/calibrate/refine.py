@@ -20,7 +20,6 @@ the sandwich's simulation factor counts (:func:`~experiments.calibrate.fit.simul
 from __future__ import annotations
 
 import warnings
-
 from dataclasses import dataclass
 from typing import Callable
 
