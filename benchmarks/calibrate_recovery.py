@@ -49,6 +49,7 @@ from experiments.calibrate.fit import DROPOUT, MIN_POOL, MISFIT_P, calibrate, mi
 from experiments.calibrate.forecast import Uncertainty
 from experiments.calibrate.history import histories
 from experiments.calibrate.holdout import compare
+from experiments.calibrate.kept_dropout import with_choice
 from experiments.calibrate.quasi import PRIOR_WIDTH, calibration_scores
 from experiments.calibrate.region import projected_interval
 from experiments.calibrate.profile import binding_of, central_jacobian, profile, sandwich, with_profile
@@ -91,8 +92,13 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     started = time.process_time()
     tx, end = engine_transactions(truth, args.customers, args.days, args.holdout, seed)
     h = histories(tx, end)
-    cal = calibrate(h, base, None, seed=1000 + seed, min_pool=args.min_pool,
-                    also=("dynamics.need_lapse",) if args.lapse else ())
+    def fit(scenario):
+        return calibrate(h, scenario, None, seed=1000 + seed, min_pool=args.min_pool,
+                         also=("dynamics.need_lapse",) if args.lapse else ())
+
+    cal = fit(base)
+    if not args.keep_base_dropout:  # as siyu calibrate: a kept rate that fails against none
+        cal = with_choice(cal, fit, 1000 + seed)
     fit_cpu = time.process_time() - started
     jac = None
     if args.intervals in ("profile", "newton"):
@@ -107,6 +113,8 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     rec["matched"] = {k: cal.values[k] for k in names}  # the jointly fitted ones, for the projected region
     test = misfit(cal)
     rec["misfit"] = None if test is None else [test.j, test.df, test.p]
+    c = cal.dropout_choice
+    rec["dropout_choice"] = None if c is None else [c.kept_j, c.none_j, c.none_kept]
     rec["refined"] = int(cal.iterations[-1]["iteration"]) if cal.iterations else None  # 0: the search's end kept
     rec["cov_sandwich"] = np.asarray(cal.covariance).tolist()
     if boot.boot is not None:
@@ -272,6 +280,10 @@ def summarize(recs: list[dict]) -> None:
     if tests:
         print(f"  misfit test: rejected (p < {MISFIT_P}) in {sum(p < MISFIT_P for _, _, p in tests)}/{len(tests)} "
               f"seeds; mean J {np.mean([j for j, _, _ in tests]):.2f} on {tests[0][1]} df")
+    choices = [r["dropout_choice"] for r in recs if r.get("dropout_choice")]
+    if choices:
+        print(f"  refit without dropout (the kept base rate failed): {len(choices)}/{n} seeds, none chosen in "
+              f"{sum(c[2] for c in choices)}")
     refined = [r["refined"] for r in recs if r.get("refined") is not None]
     if refined:
         print(f"  refinement: kept the search's end in {sum(v == 0 for v in refined)}/{len(refined)} seeds; "
@@ -325,6 +337,8 @@ def main() -> None:
                     "them); newton: the bootstrap's refits by Gauss-Newton from the estimate on central slopes")
     ap.add_argument("--profile", action="store_true", help="measure the profile intervals as well")
     ap.add_argument("--draws", type=int, default=0, help="forecast from this many quasi-posterior draws (--draws)")
+    ap.add_argument("--keep-base-dropout", action="store_true",
+                    help="as siyu calibrate's: no refit without dropout where the kept base rate fails")
     ap.add_argument("--jsonl", type=Path, help="append each seed's record to this file")
     ap.add_argument("--summarize", type=Path, nargs="+", help="only summarize records written with --jsonl")
     args = ap.parse_args()
@@ -351,7 +365,10 @@ def main() -> None:
         e = rec["holdout"]
         cells = [f"{rec['values'][k]:.4g} ({rec['ses'][k]:.2g}, {rec['boot_ses'][k]:.2g})" if k in rec["values"]
                  else "kept" for k in TRUTH]
-        cells.append(", ".join(f"{v:.3g} ({se:.2g})" for v, se in rec["dropout"].values()) or "kept (no dropout seen)")
+        choice = rec.get("dropout_choice")
+        kept = ("kept (no dropout seen)" if choice is None else f"no dropout seen, refitted: J {choice[0]:.1f} kept, "
+                f"{choice[1]:.1f} none, {'none' if choice[2] else 'kept'} chosen")
+        cells.append(", ".join(f"{v:.3g} ({se:.2g})" for v, se in rec["dropout"].values()) or kept)
         print(f"{seed} | " + " | ".join(cells) + f" | {100 * e[0]:.1f}% / {100 * e[1]:.1f}% | {100 * e[2]:.1f}% / "
               f"{100 * e[3]:.1f}% | {100 * e[4]:.0f}% | {'yes' if e[5] else 'no'} | {rec['cpu']:.0f}", flush=True)
     print("truth | " + " | ".join(f"{v:g}" for v in TRUTH.values()))

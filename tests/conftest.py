@@ -84,3 +84,14 @@ def engine_fit(path, customers: int, days: int, seed: int):
     cal = calibrate(h, load_scenario("beauty"), weekly_repeats(cust, day, int(h.first.min()), end), seed=0,
                     starts=1, min_pool=4000)
     return cal, end
+
+
+@pytest.fixture(scope="session")
+def small_fit(tmp_path_factory):
+    """An engine log of ``beauty`` (1,000 customers, 240 days, seed 11) and one quick search of it.
+
+    Returns (calibration, log path, calibration end). The log shows no dropout: the base's is kept.
+    """
+    path = tmp_path_factory.mktemp("small_fit") / "tx.csv"
+    cal, end = engine_fit(path, 1000, 240, 11)
+    return cal, path, end

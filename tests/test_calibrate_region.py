@@ -165,30 +165,3 @@ def test_a_parameter_at_its_range_s_end_is_reported_without_se_or_interval(tmp_p
                 if x.startswith(name.split(".")[1] + " ="))
     assert line.endswith("at the upper end of its range: no interval applies")
     assert fitted_errors(path).ses[name] == 0.0  # still read back for the forecast's draws
-
-
-def test_a_kept_dropout_rate_is_hinted_only_where_the_log_s_late_repeats_outrun_a_failing_fit():
-    """UCI's Online Retail: no dropout shown, the base's 0.15 a year kept, late repeats 6 SE above the engine's."""
-    from types import SimpleNamespace
-
-    from experiments.calibrate.fit import EXTRA_NAMES, NO_DROPOUT
-    from experiments.calibrate.report import dropout_hint
-    from sim.config import load_scenario
-
-    names = ("mu", "sigma", *EXTRA_NAMES)
-    late = names.index("late_share")
-
-    def fit(gap_se, reason=NO_DROPOUT + " (auxiliary dropout rate at its lower bound): kept"):
-        data, se = np.array([-5.0, 1.0, 0.5, 0.44, 0.35, 0.92]), np.full(6, 0.01)
-        sim = data.copy()
-        sim[late] -= gap_se * se[late]  # the engine's late share below the log's by gap_se SEs
-        return SimpleNamespace(matched=SimpleNamespace(names=names[:2], weight=np.diag(1 / se ** 2)), stat_names=names,
-                               stat_data=data, stat_se=se, stat_sim=sim, data=SimpleNamespace(n=3000),
-                               sim=SimpleNamespace(histories=SimpleNamespace(n=300_000)),
-                               fixed={"population.dropout_per_year": reason}, base=load_scenario("beauty"))
-
-    hint = dropout_hint(fit(4.0))  # J about 16 on 4 df: the fit fails, its late repeats short
-    assert hint is not None and "4.0 SE above" in hint and "population.dropout_per_year = 0.15" in hint
-    assert dropout_hint(fit(2.5)) is None  # J about 6 on 4 df: the engine reproduces the log
-    assert dropout_hint(fit(-4.0)) is None  # the engine's late repeats are the higher: less dropout won't help
-    assert dropout_hint(fit(4.0, reason="held at the base scenario's value (--hold)")) is None  # the user's choice

@@ -11,7 +11,6 @@ import pytest
 
 from experiments.calibrate.fit import Basin, Found, Searched, calibrate, search_log
 from experiments.calibrate.forecast import Uncertainty
-from conftest import engine_fit
 from experiments.calibrate.report import _basin_lines
 from experiments.calibrate.scenario_file import fitted_errors, scenario_text
 from experiments.calibrate.searches import FORMAT, SearchJob, load, path_of, save
@@ -20,15 +19,11 @@ from experiments.calibrate.simulate import BASE_DATE
 from experiments.cli.app import main
 from sim.config import preset_text
 
-DAYS = 240
-
 
 @pytest.fixture(scope="module")
-def fitted(tmp_path_factory):
+def fitted(small_fit):
     """An engine log of 1,000 customers and one search of it (simulation seed 0)."""
-    path = tmp_path_factory.mktemp("seeds") / "tx.csv"
-    cal, end = engine_fit(path, 1000, DAYS, 11)
-    return cal, path, end
+    return small_fit
 
 
 def test_weights_discount_differences_of_j_by_the_best_fit_s_dispersion():

@@ -26,6 +26,7 @@ from scipy.optimize import minimize
 
 from experiments.calibrate import auxiliary
 from experiments.calibrate.draws import Draws
+from experiments.calibrate.dropout_choice import DropoutChoice
 from experiments.calibrate.history import Histories, summarize, weekly_repeats
 from experiments.calibrate.refine import Refined, gauss_newton as _gauss_newton, refine, trusted
 from experiments.calibrate.simulate import engine_log, purchases
@@ -199,6 +200,12 @@ class Calibration:
     """Every search of ``siyu calibrate --seeds``, the estimate's among them (empty for one seed)."""
     draws: Draws | None = None
     """Draws weighed to the quasi-posterior (``siyu calibrate --draws``), which the forecast takes its values from."""
+    no_dropout: tuple[str, ...] = ()
+    """The :data:`DROPOUT` parameters not matched because the log shows no sign of dropout, taken from :attr:`base`
+    (empty where it shows dropout; those held with ``--hold`` are not among them)."""
+    dropout_choice: DropoutChoice | None = None
+    """Where the base's dropout rate, kept, failed the misfit test: the refit with none and which was kept
+    (:mod:`~experiments.calibrate.kept_dropout`)."""
 
     def mixture_weights(self) -> np.ndarray:
         """Weights of the estimate and then each of :attr:`basins` in the forecast's mixture (:func:`basin_weights`)."""
@@ -408,6 +415,7 @@ class _Problem:
     weight: np.ndarray
     stat_names: tuple[str, ...]
     extra: tuple[str, ...]
+    no_dropout: tuple[str, ...]
 
     def binding(self, base: Scenario, seed: int, theta: np.ndarray) -> tuple[np.ndarray, SimLog]:
         """The simulated statistics at ``theta`` with ``seed``'s common random numbers, and the simulated log."""
@@ -426,15 +434,17 @@ def _problem(h: Histories, cohort: str, min_pool: int, also: tuple[str, ...], ex
     rows = [0, 1, 2]
     fixed: dict[str, str] = {n: "held at the base scenario's value (--hold)" for n in hold}
     lo_delta = auxiliary.BOUNDS[2][0]
+    no_dropout: tuple[str, ...] = ()
     if aux_data.beta[2] < lo_delta + 0.5:
         rows.remove(2)
-        for name in (n for n in DROPOUT if n in names):
+        no_dropout = tuple(n for n in DROPOUT if n in names)
+        for name in no_dropout:
             names.remove(name)
             fixed[name] = (f"{NO_DROPOUT} (auxiliary dropout rate at its lower bound): kept at the base scenario's "
                            "value")
     target, sigma = observed(h, aux_data, rows, extra)
     return _Problem(design, aux_data, tuple(names), tuple(rows), fixed, target, sigma, np.linalg.pinv(sigma),
-                    tuple(AUX_MATCHED[r] for r in rows) + tuple(extra), tuple(extra))
+                    tuple(AUX_MATCHED[r] for r in rows) + tuple(extra), tuple(extra), no_dropout)
 
 
 def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int = 0,
@@ -576,7 +586,8 @@ def _assembled(problem: _Problem, h: Histories, base: Scenario, data_weekly: np.
                        problem.target, np.sqrt(np.diag(sigma)), b, vf, problem.design, h, data_weekly, log,
                        [dict(row) for row in searched.history],
                        Matching(names_t, problem.rows, theta, weight, best.jac, problem.aux_data.beta, seed,
-                                problem.extra), cov_t, j=best.distance / factor, basins=others)
+                                problem.extra), cov_t, j=best.distance / factor, basins=others,
+                       no_dropout=problem.no_dropout)
 
 
 def across_starts(theta: np.ndarray, cov: np.ndarray, names: tuple[str, ...]) -> list[np.ndarray]:

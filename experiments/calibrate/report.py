@@ -11,10 +11,11 @@ from experiments.calibrate import auxiliary
 from experiments.calibrate.contact_fit import NOT_FITTED, ContactFit
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
-from experiments.calibrate.fit import (DROPOUT, NO_DROPOUT, UNITS, Calibration, misfit, range_end, scenario_value,
-                                      start, within_limits)
+from experiments.calibrate.fit import (DROPOUT, UNITS, Calibration, misfit, range_end, scenario_value, start,
+                                      within_limits)
 from experiments.calibrate.history import Histories, persistence
 from experiments.calibrate.holdout import Holdout
+from experiments.calibrate.kept_dropout import RATE, late_gap, refit_needed
 from experiments.calibrate.quasi import WEIGHING
 from experiments.calibrate.region import Z90, interval, projected_intervals
 from experiments.calibrate.seeds import KEEP
@@ -89,28 +90,26 @@ def draws_hint(cal: Calibration) -> str | None:
             "they fit the calibration period instead (docs/calibration.md)")
 
 
-LATE_GAP_Z = 2.0
-"""How many SEs the log's share of repeats in the last third must run above the engine's for :func:`dropout_hint`."""
-
-
 def dropout_hint(cal: Calibration) -> str | None:
-    """One line where the log shows no dropout, the misfit test fails and the log's late repeats outrun the engine's.
+    """One line on a dropout rate the log does not show: the refit's choice, or where none was tried, the suspect.
 
-    The dropout rate is then the base scenario's guess, kept; a rate the log does not show makes the engine's repeats
-    fade. On UCI's Online Retail the ``beauty`` base's 0.15 a year left the misfit J at 47.5 on 4 df and the 23-week
-    holdout 27.7% short; with none in the base, 13.8 and 16.7% (docs/calibration.md, "A second real log").
+    Where the base's rate was kept, the misfit test failed and the log's late repeats outrun the engine's
+    (:func:`~experiments.calibrate.kept_dropout.refit_needed`), ``siyu calibrate`` refits with none and says which it
+    kept; with ``--keep-base-dropout`` this names the kept rate as the first suspect instead.
     """
-    name, test = DROPOUT[0], misfit(cal)
-    if (not cal.fixed.get(name, "").startswith(NO_DROPOUT) or test is None or not test.rejected
-            or "late_share" not in cal.stat_names):
+    if cal.dropout_choice is not None:
+        return cal.dropout_choice.line()
+    if not refit_needed(cal):
         return None
-    k = cal.stat_names.index("late_share")
-    z = (cal.stat_data[k] - cal.stat_sim[k]) / cal.stat_se[k]
-    if z < LATE_GAP_Z:
-        return None
-    return (f"the log shows no dropout, yet its share of repeats in the last third runs {z:.1f} SE above the "
-            f"engine's, which keeps the base scenario's {name} = {scenario_value(cal.base, name):g}: a base with "
-            "less (--base FILE) may fit better, and the misfit test tells (docs/calibration.md, \"A second real log\")")
+    return (f"the log shows no dropout, yet its share of repeats in the last third runs {late_gap(cal):.1f} SE above "
+            f"the engine's, which keeps the base scenario's {RATE} = {scenario_value(cal.base, RATE):g}: without "
+            "--keep-base-dropout siyu calibrate refits with none and keeps the better (docs/calibration.md, \"A "
+            "dropout rate the log does not show\")")
+
+
+def hints(cal: Calibration) -> list[str]:
+    """The hints fit.md and the console print: ``--draws`` for loose parameters, a dropout the log does not show."""
+    return [h for h in (draws_hint(cal), dropout_hint(cal)) if h]
 
 
 def sandwich_warning(cal: Calibration) -> str | None:
@@ -169,9 +168,13 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
             joint = f"{_g(region[name][0])} to {_g(region[name][1])}" if name in region else ""
             cells = f"{_g(cal.ses[name])} | {_g(lo)} to {_g(hi)} | {joint}"
         out.append(f"| `{name}` | {_g(v)} | {cells} | {_g(scenario_value(cal.base, name))} | {UNITS[name]} |")
+    choice = cal.dropout_choice
     for name, why in cal.fixed.items():
         kept = _g(scenario_value(cal.base, name))
-        out.append(f"| `{name}` | {kept} (kept) | | | | {kept} | {UNITS[name]} |")
+        if name == RATE and choice is not None and choice.none_kept:
+            out.append(f"| `{name}` | {kept} (set) | | | | {_g(choice.kept_rate)} | {UNITS[name]} |")
+        else:
+            out.append(f"| `{name}` | {kept} (kept) | | | | {kept} | {UNITS[name]} |")
     out += [""] + [f"- `{n}`: {why}." for n, why in cal.fixed.items()]
     out += [f"- `{n}`: at the {end} end of the range the fit keeps to ({_g(cal.values[n])}): the search stopped at "
             "the edge, where the log's statistics barely move, so this is no minimum and no SE or interval "
@@ -190,9 +193,8 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
         out += ["", f"Test of the fit ({test.df} more statistics than parameters): {test.line()}."]
     out += _basin_lines(cal)
     out += _draws_lines(cal)
-    for hint in (draws_hint(cal), dropout_hint(cal)):
-        if hint:
-            out += ["", f"Note: {hint}."]
+    for hint in hints(cal):
+        out += ["", f"Note: {hint}."]
     out.append("")
     used = cal.matched.rows if cal.matched is not None else range(len(auxiliary.NAMES))
     shown = [n for r, n in enumerate(auxiliary.NAMES) if r not in used]

@@ -18,8 +18,9 @@ from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_fit import ContactFit
 from experiments.calibrate.draws import FILE as DRAWS_FILE
 from experiments.calibrate.draws import Draws, read_draws, write_draws
-from experiments.calibrate.fit import LIMITS, UNITS, Calibration, range_end
+from experiments.calibrate.fit import LIMITS, UNITS, Calibration, range_end, scenario_value
 from experiments.calibrate.forecast import Component, Uncertainty
+from experiments.calibrate.kept_dropout import RATE
 from experiments.calibrate.quasi import WEIGHING
 from sim.config import load_scenario
 
@@ -40,6 +41,8 @@ def scenario_text(cal: Calibration, base_text: str, name: str, source: str) -> s
         if end := range_end(k, v):
             notes[k] += f", at the {end} end of its range: no interval applies"
     notes.update({k: "# not identified by the log: " + why.split(": ")[-1] for k, why in cal.fixed.items()})
+    if cal.dropout_choice is not None and cal.dropout_choice.none_kept:  # set, not the base text's
+        shown[RATE] = _fmt(scenario_value(cal.base, RATE))
     shown["population.customers"] = str(cal.data.n)
     notes["population.customers"] = "# customers in the calibration log"
     top = {"name": f'name = "{name}"', "description": f'description = "Calibrated by siyu calibrate on {source}"'}

@@ -43,6 +43,9 @@ class SearchJob:
     seed: int
     options: dict[str, Any]
     """Keyword arguments of :func:`~experiments.calibrate.fit.search_log` besides the log, base and seed."""
+    tag: str = ""
+    """Added to the file's name: the refit from a base without dropout keeps its own files beside the first fit's
+    (:mod:`~experiments.calibrate.kept_dropout`)."""
 
     def key(self) -> str:
         """Hash of everything the search's result depends on."""
@@ -64,9 +67,9 @@ def run_search(job: SearchJob) -> Searched:
     return search_log(job.h, job.base, job.seed, **job.options)
 
 
-def path_of(out: Path, seed: int) -> Path:
-    """Where the search with simulation ``seed`` is kept under ``out``."""
-    return Path(out) / FOLDER / f"seed-{seed}.json"
+def path_of(out: Path, seed: int, tag: str = "") -> Path:
+    """Where the search with simulation ``seed`` (and :attr:`SearchJob.tag`) is kept under ``out``."""
+    return Path(out) / FOLDER / f"seed-{seed}{tag}.json"
 
 
 def save(path: Path, key: str, searched: Searched) -> None:
@@ -114,7 +117,7 @@ def searches(jobs: list[SearchJob], out: Path, workers: int = 1,
 
     todo: list[tuple[SearchJob, str]] = []
     for job in jobs:
-        key, path = job.key(), path_of(out, job.seed)
+        key, path = job.key(), path_of(out, job.seed, job.tag)
         kept, why = load(path, key, _parameters(job))
         if kept is not None:
             if resumed is not None:
@@ -132,7 +135,7 @@ def searches(jobs: list[SearchJob], out: Path, workers: int = 1,
             job, key = todo[done.index]
             if done.error is not None:
                 raise RuntimeError(f"the search with simulation seed {job.seed} failed: {done.error}")
-            save(path_of(out, job.seed), key, done.value)
+            save(path_of(out, job.seed, job.tag), key, done.value)
             yield job, done.value
 
 

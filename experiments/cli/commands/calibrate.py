@@ -48,7 +48,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from experiments.calibrate.holdout import compare, holdout_weeks
     from experiments.calibrate.plots import fit_figure, forecast_figure
     from experiments.calibrate.draws import FILE as DRAWS_FILE
-    from experiments.calibrate.report import ESS_WARNING, draws_hint, dropout_hint, fit_markdown, sandwich_warning
+    from experiments.calibrate.report import ESS_WARNING, fit_markdown, hints, sandwich_warning
     from experiments.calibrate.scenario_file import write_scenario
     from experiments.logs.contacts import parse_channel_map, read_contacts
     from sim.config import load_scenario, preset_names, preset_text
@@ -75,17 +75,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     weekly = weekly_repeats(cust, day, int(h.first.min()), end)
     extra = EXTRA_NAMES + ((PERSISTENCE,) if args.persistence else ())
     out = Path(args.out)
-    fits = searched_fits(h, base, weekly, args, out, dict(starts=args.starts, also=also, basins=args.basins,
-                                                           extra=extra, hold=tuple(args.hold)))
-    cal = fits[0]
-    if len(fits) > 1:
-        from experiments.calibrate.seeds import across_seeds
-        cal = with_progress(len(fits), "common simulations",
-                            lambda tick: across_seeds(fits, args.seed, tick=tick), unit="estimates")
-        if len(cal.seed_fits) < len(fits):
-            scored = count(len(cal.seed_fits), "estimate")
-            console.print(f"[yellow]warning:[/yellow] interrupted: mixing the {scored} scored on the common "
-                          "simulations", highlight=False)
+    options = dict(starts=args.starts, also=also, basins=args.basins, extra=extra, hold=tuple(args.hold))
+    cal = fitted(h, base, weekly, args, out, options)
+    if not args.keep_base_dropout:
+        cal = with_dropout_choice(cal, h, weekly, args, out, options)
     method = "sandwich" if args.bootstrap == 0 else args.intervals
     if method == "profile":
         from experiments.calibrate.profile import profile, with_profile
@@ -139,9 +132,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     warning = sandwich_warning(cal)
     if warning:
         out_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    for hint in (draws_hint(cal), dropout_hint(cal)):
-        if hint:
-            out_console.print(f"hint: {hint}", highlight=False)
+    for hint in hints(cal):
+        out_console.print(f"hint: {hint}", highlight=False)
     if cal.seed_fits:
         out_console.print(f"{len(cal.seed_fits)} simulation seeds: the estimate is seed {cal.matched.seed}'s; the "
                           "forecast mixes the seeds' estimates, weights "
@@ -171,8 +163,48 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def fitted(h: Any, base: Any, weekly: Any, args: argparse.Namespace, out: Path, options: dict[str, Any],
+           tag: str = "") -> Any:
+    """The calibration from ``base``: one search, or ``--seeds`` searches mixed on common simulations."""
+    fits = searched_fits(h, base, weekly, args, out, options, tag)
+    if len(fits) == 1:
+        return fits[0]
+    from experiments.calibrate.seeds import across_seeds
+    cal = with_progress(len(fits), "common simulations", lambda tick: across_seeds(fits, args.seed, tick=tick),
+                        unit="estimates")
+    if len(cal.seed_fits) < len(fits):
+        console.print(f"[yellow]warning:[/yellow] interrupted: mixing the {count(len(cal.seed_fits), 'estimate')} "
+                      "scored on the common simulations", highlight=False)
+    return cal
+
+
+def with_dropout_choice(cal: Any, h: Any, weekly: Any, args: argparse.Namespace, out: Path,
+                        options: dict[str, Any]) -> Any:
+    """``cal``, or where it kept a dropout rate the log does not show and fails, the better of it and none.
+
+    The refit's searches are kept beside the first fit's (``seed-S-no-dropout.json``); interrupted (Ctrl-C)
+    before any finishes, ``cal`` as it is.
+    """
+    from experiments.calibrate.fit import scenario_value
+    from experiments.calibrate.kept_dropout import RATE, TAG, with_choice
+
+    def refit(base: Any) -> Any:
+        console.print(f"the log shows no dropout, and the fit that kept the base scenario's {RATE} = "
+                      f"{scenario_value(cal.base, RATE):g} fails the misfit test with too few late repeats: fitting "
+                      "again from a base with none, to keep the better (about as long again; --keep-base-dropout "
+                      "skips this)", highlight=False)
+        return fitted(h, base, weekly, args, out, options, TAG)
+
+    try:
+        return with_choice(cal, refit, args.seed)
+    except KeyboardInterrupt:
+        console.print("[yellow]warning:[/yellow] interrupted before the refit without dropout finished: keeping "
+                      "the first fit", highlight=False)
+        return cal
+
+
 def searched_fits(h: Any, base: Any, weekly: Any, args: argparse.Namespace, out: Path,
-                  options: dict[str, Any]) -> list[Any]:
+                  options: dict[str, Any], tag: str = "") -> list[Any]:
     """One calibration per simulation seed of ``--seeds``, in seed order, each search kept as it finishes.
 
     Searched in ``--jobs`` processes, or taken back from ``OUT/searches`` where a run with the same inputs kept
@@ -181,7 +213,7 @@ def searched_fits(h: Any, base: Any, weekly: Any, args: argparse.Namespace, out:
     from experiments.calibrate.fit import calibrate
     from experiments.calibrate.searches import FOLDER, SearchJob, searches
 
-    jobs = [SearchJob(h, base, args.seed + k, options) for k in range(args.seeds)]
+    jobs = [SearchJob(h, base, args.seed + k, options, tag) for k in range(args.seeds)]
     of = {job.seed: k + 1 for k, job in enumerate(jobs)}
     total = f" of {args.seeds}" if args.seeds > 1 else ""
 
@@ -286,6 +318,10 @@ def register(sub: Any) -> None:
                         "schedule), dynamics.need_lapse (leaving at a need occasion) or dynamics.share_floor_spread "
                         "(a loyal core that buys without reminders); each costs the misfit test "
                         "a degree of freedom")
+    p.add_argument("--keep-base-dropout", action="store_true",
+                   help="where the log shows no dropout, keep the base scenario's rate even when it fails the misfit "
+                        "test with too few late repeats (by default siyu calibrate then fits again from a base with "
+                        "none and keeps whichever fits the calibration period better)")
     p.add_argument("--persistence", action="store_true",
                    help="also match the share of customers with a repeat in the middle third of the calibration "
                         "period who repeat in the last third (how many of the customers still buying go on buying; "
