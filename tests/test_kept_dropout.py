@@ -114,7 +114,7 @@ def test_siyu_calibrate_refits_from_a_base_without_dropout_and_keeps_both_search
     captured = capsys.readouterr()
     printed, err = " ".join(captured.out.split()), " ".join(captured.err.split())
     assert "fitting again from a base with none" in err
-    assert "hint: the log shows no dropout, and the fit that kept" in printed
+    assert "note: the log shows no dropout, and the fit that kept" in printed and "hint:" not in printed
     kept = "none (0.001 a year) is kept" in printed
     assert kept or "the base's 0.15 a year is kept" in printed
     written = load_scenario(out / "scenario.toml").population.dropout_per_year
@@ -122,4 +122,4 @@ def test_siyu_calibrate_refits_from_a_base_without_dropout_and_keeps_both_search
 
     jobs.clear()
     assert main(command + ["--keep-base-dropout", "--out", str(tmp_path / "k")]) == 0
-    assert len(jobs) == 1 and "hint: the log shows no dropout, and the fit" not in capsys.readouterr().out
+    assert len(jobs) == 1 and "note:" not in capsys.readouterr().out

@@ -91,14 +91,12 @@ def draws_hint(cal: Calibration) -> str | None:
 
 
 def dropout_hint(cal: Calibration) -> str | None:
-    """One line on a dropout rate the log does not show: the refit's choice, or where none was tried, the suspect.
+    """One line naming a kept dropout rate the log does not show as the first suspect, where no refit was tried.
 
-    Where the base's rate was kept, the misfit test failed and the log's late repeats outrun the engine's
-    (:func:`~experiments.calibrate.kept_dropout.refit_needed`), ``siyu calibrate`` refits with none and says which it
-    kept; with ``--keep-base-dropout`` this names the kept rate as the first suspect instead.
+    That is where the base's rate was kept, the misfit test failed and the log's late repeats outrun the engine's
+    (:func:`~experiments.calibrate.kept_dropout.refit_needed`) and ``--keep-base-dropout`` stopped ``siyu
+    calibrate`` from refitting with none; where it refitted, :func:`notes` says what it kept.
     """
-    if cal.dropout_choice is not None:
-        return cal.dropout_choice.line()
     if not refit_needed(cal):
         return None
     return (f"the log shows no dropout, yet its share of repeats in the last third runs {late_gap(cal):.1f} SE above "
@@ -110,6 +108,11 @@ def dropout_hint(cal: Calibration) -> str | None:
 def hints(cal: Calibration) -> list[str]:
     """The hints fit.md and the console print: ``--draws`` for loose parameters, a dropout the log does not show."""
     return [h for h in (draws_hint(cal), dropout_hint(cal)) if h]
+
+
+def notes(cal: Calibration) -> list[str]:
+    """What the calibration chose by itself that fit.md and the console say: the rate where the log shows no dropout."""
+    return [cal.dropout_choice.line()] if cal.dropout_choice is not None else []
 
 
 def sandwich_warning(cal: Calibration) -> str | None:
@@ -193,8 +196,8 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
         out += ["", f"Test of the fit ({test.df} more statistics than parameters): {test.line()}."]
     out += _basin_lines(cal)
     out += _draws_lines(cal)
-    for hint in hints(cal):
-        out += ["", f"Note: {hint}."]
+    for line in notes(cal) + hints(cal):
+        out += ["", f"Note: {line}."]
     out.append("")
     used = cal.matched.rows if cal.matched is not None else range(len(auxiliary.NAMES))
     shown = [n for r, n in enumerate(auxiliary.NAMES) if r not in used]

@@ -48,7 +48,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from experiments.calibrate.holdout import compare, holdout_weeks
     from experiments.calibrate.plots import fit_figure, forecast_figure
     from experiments.calibrate.draws import FILE as DRAWS_FILE
-    from experiments.calibrate.report import ESS_WARNING, fit_markdown, hints, sandwich_warning
+    from experiments.calibrate.report import ESS_WARNING, fit_markdown, hints, notes, sandwich_warning
     from experiments.calibrate.scenario_file import write_scenario
     from experiments.logs.contacts import parse_channel_map, read_contacts
     from sim.config import load_scenario, preset_names, preset_text
@@ -132,6 +132,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     warning = sandwich_warning(cal)
     if warning:
         out_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    for line in notes(cal):
+        out_console.print(f"note: {line}", highlight=False)
     for hint in hints(cal):
         out_console.print(f"hint: {hint}", highlight=False)
     if cal.seed_fits:
