@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.calibrate.dropout_choice import NONE_PER_YEAR, RATE
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "cdnow_sample.csv"
 REST = ROOT / "benchmarks" / "data" / "cdnow_rest.csv.gz"
@@ -46,7 +48,7 @@ ROUTES = {"default": ({}, []), "lapse": (LAPSE, ["--fit", "dynamics.need_lapse"]
                           ["--fit", "dynamics.need_lapse", "--fit", "dynamics.share_floor_spread", "--persistence"]),
           "lapse-core": ({**STEADY, "population.dropout_sigma": 2.5},
                          ["--fit", "dynamics.need_lapse", "--persistence", "--hold", "population.dropout_sigma"]),
-          "no-dropout": ({"population.dropout_per_year": 0.001}, [])}
+          "no-dropout": ({RATE: NONE_PER_YEAR}, [])}
 """Base scenario values (``[dynamics]``) and extra ``siyu calibrate`` arguments of each route. ``lapse-steady``: a
 dropout that does not grow as the brand is forgotten (a log of transactions cannot tell salience, and through a
 long holdout ``beauty``'s factor 2 makes a forgotten customer leave three times as fast); ``lapse-stationary``:
@@ -57,7 +59,8 @@ of the calibration period who repeat in the last third (``siyu calibrate --persi
 same with the dropout spread held at 2.5 (an early leaving: the leavers go in the first months, a loyal core stays),
 not fitted; ``lapse-loyal``: ``lapse-persist`` with a loyal core's share floor fitted too (``share_floor_spread``, from
 0.02, where searches around a master fit of ``lapse-persist`` went); ``no-dropout``: ``default`` with a base dropout
-rate of 0.001 a year, which a log that shows no dropout keeps (``siyu calibrate``'s hint there; UCI's Online Retail).
+rate of none (0.001 a year), which a log that shows no dropout keeps: what ``siyu calibrate`` now refits from where
+the base's kept rate fails (UCI's Online Retail; ``--keep-base-dropout`` turns that off).
 A ``population.`` key is set in ``[population]``."""
 HOLDOUT = re.compile(r"siyu ([\d.]+)% off the total \(curve MAPE ([\d.]+)%\), "
                      r"BG/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\), Pareto/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\)")
