@@ -98,7 +98,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
 
     cal = fit(base)
     if not args.keep_base_dropout:  # as siyu calibrate: a kept rate that fails against none
-        cal = with_choice(cal, fit, 1000 + seed)
+        cal = with_choice(cal, fit, 1000 + seed, failing_only=not args.always_refit)
     fit_cpu = time.process_time() - started
     jac = None
     if args.intervals in ("profile", "newton"):
@@ -339,6 +339,8 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=0, help="forecast from this many quasi-posterior draws (--draws)")
     ap.add_argument("--keep-base-dropout", action="store_true",
                     help="as siyu calibrate's: no refit without dropout where the kept base rate fails")
+    ap.add_argument("--always-refit", action="store_true",
+                    help="refit without dropout wherever the log shows none, not only where the kept rate fails")
     ap.add_argument("--jsonl", type=Path, help="append each seed's record to this file")
     ap.add_argument("--summarize", type=Path, nargs="+", help="only summarize records written with --jsonl")
     args = ap.parse_args()

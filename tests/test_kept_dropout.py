@@ -50,6 +50,8 @@ def test_a_refit_is_needed_only_where_a_kept_rate_fails_with_the_log_s_late_repe
     assert not refit_needed(stub(2.5))  # J about 6 on 4 df: the engine reproduces the log
     assert not refit_needed(stub(-4.0))  # the engine's late repeats are the higher: less dropout won't help
     assert not refit_needed(stub(4.0, no_dropout=()))  # the log shows dropout, or the rate was held (--hold)
+    assert refit_needed(stub(-4.0), failing_only=False)  # the alternative rule: wherever the base's rate was kept
+    assert not refit_needed(stub(-4.0, no_dropout=()), failing_only=False)
     none = stub(4.0)
     none.base = without_dropout(none.base)
     assert scenario_value(none.base, RATE) == NONE_PER_YEAR and not refit_needed(none)  # already none
@@ -104,7 +106,8 @@ def test_siyu_calibrate_refits_from_a_base_without_dropout_and_keeps_both_search
         return Searched(Found(cal.j, m.theta, m.jac, cal.sim.histories.n), history=tuple(cal.iterations))
 
     monkeypatch.setattr(searches_module, "run_search", the_fixture_s)
-    monkeypatch.setattr(kept_dropout, "refit_needed", lambda c: c.dropout_choice is None)  # as if it failed
+    monkeypatch.setattr(kept_dropout, "refit_needed",  # as if the kept rate failed
+                        lambda c, failing_only=True: c.dropout_choice is None)
     out = tmp_path / "c"
     command = ["calibrate", str(path), "--calibration-end", BASE_DATE.fromordinal(end).isoformat(), "--bootstrap",
                "0", "--no-holdout", "--out", str(out)]

@@ -38,14 +38,18 @@ def late_gap(cal: Calibration) -> float | None:
     return float((cal.stat_data[k] - cal.stat_sim[k]) / cal.stat_se[k])
 
 
-def refit_needed(cal: Calibration) -> bool:
+def refit_needed(cal: Calibration, failing_only: bool = True) -> bool:
     """Whether ``cal`` kept the base's dropout for want of any in the log, fails the misfit test, and runs late-short.
 
-    Not where the rate is already none (a fit from :func:`without_dropout`) or was chosen already.
+    Not where the rate is already none (a fit from :func:`without_dropout`) or was chosen already. With
+    ``failing_only`` False, wherever the base's rate was kept (a benchmark's alternative rule).
     """
+    if RATE not in cal.no_dropout or cal.dropout_choice is not None or scenario_value(cal.base, RATE) <= NONE_PER_YEAR:
+        return False
+    if not failing_only:
+        return True
     test, gap = misfit(cal), late_gap(cal)
-    return (RATE in cal.no_dropout and cal.dropout_choice is None and scenario_value(cal.base, RATE) > NONE_PER_YEAR
-            and test is not None and test.rejected and gap is not None and gap >= LATE_GAP_Z)
+    return test is not None and test.rejected and gap is not None and gap >= LATE_GAP_Z
 
 
 def without_dropout(base: Scenario) -> Scenario:
@@ -75,11 +79,12 @@ def chosen(kept: Calibration, none: Calibration, seed: int) -> Calibration:
     return replace(none, fixed=fixed, dropout_choice=choice)
 
 
-def with_choice(cal: Calibration, refit: Callable[[Scenario], Calibration], seed: int) -> Calibration:
+def with_choice(cal: Calibration, refit: Callable[[Scenario], Calibration], seed: int,
+                failing_only: bool = True) -> Calibration:
     """``cal``, or where :func:`refit_needed`, the :func:`chosen` of it and ``refit(without_dropout(cal.base))``.
 
     ``refit(base)``: the same calibration from another base (one search, or ``--seeds`` mixed).
     """
-    if not refit_needed(cal):
+    if not refit_needed(cal, failing_only):
         return cal
     return chosen(cal, refit(without_dropout(cal.base)), seed)
