@@ -174,10 +174,8 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
     choice = cal.dropout_choice
     for name, why in cal.fixed.items():
         kept = _g(scenario_value(cal.base, name))
-        if name == RATE and choice is not None and choice.none_kept:
-            out.append(f"| `{name}` | {kept} (set) | | | | {_g(choice.kept_rate)} | {UNITS[name]} |")
-        else:
-            out.append(f"| `{name}` | {kept} (kept) | | | | {kept} | {UNITS[name]} |")
+        was = _g(choice.kept_rate) if name == RATE and choice is not None and choice.none_kept else None
+        out.append(f"| `{name}` | {kept} ({'set' if was else 'kept'}) | | | | {was or kept} | {UNITS[name]} |")
     out += [""] + [f"- `{n}`: {why}." for n, why in cal.fixed.items()]
     out += [f"- `{n}`: at the {end} end of the range the fit keeps to ({_g(cal.values[n])}): the search stopped at "
             "the edge, where the log's statistics barely move, so this is no minimum and no SE or interval "
