@@ -97,8 +97,8 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
                          also=("dynamics.need_lapse",) if args.lapse else ())
 
     cal = fit(base)
-    if not args.keep_base_dropout:  # as siyu calibrate: a kept rate that fails against none
-        cal = with_choice(cal, fit, 1000 + seed, failing_only=not args.always_refit)
+    if not args.keep_base_dropout:  # as siyu calibrate: a kept rate mixed with none
+        cal = with_choice(cal, fit, 1000 + seed)
     fit_cpu = time.process_time() - started
     jac = None
     if args.intervals in ("profile", "newton"):
@@ -114,7 +114,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     test = misfit(cal)
     rec["misfit"] = None if test is None else [test.j, test.df, test.p]
     c = cal.dropout_choice
-    rec["dropout_choice"] = None if c is None else [c.kept_j, c.none_j, c.none_kept]
+    rec["dropout_choice"] = None if c is None else [c.kept_j, c.none_j, c.none_kept, c.none_weight]
     rec["refined"] = int(cal.iterations[-1]["iteration"]) if cal.iterations else None  # 0: the search's end kept
     rec["cov_sandwich"] = np.asarray(cal.covariance).tolist()
     if boot.boot is not None:
@@ -282,8 +282,9 @@ def summarize(recs: list[dict]) -> None:
               f"seeds; mean J {np.mean([j for j, _, _ in tests]):.2f} on {tests[0][1]} df")
     choices = [r["dropout_choice"] for r in recs if r.get("dropout_choice")]
     if choices:
-        print(f"  refit without dropout (the kept base rate failed): {len(choices)}/{n} seeds, none chosen in "
-              f"{sum(c[2] for c in choices)}")
+        print(f"  refit without dropout: {len(choices)}/{n} seeds, none the estimate in {sum(c[2] for c in choices)}"
+              + (f", none's mean weight in the mixture {np.mean([c[3] for c in choices]):.2f}"
+                 if all(len(c) > 3 for c in choices) else ""))
     refined = [r["refined"] for r in recs if r.get("refined") is not None]
     if refined:
         print(f"  refinement: kept the search's end in {sum(v == 0 for v in refined)}/{len(refined)} seeds; "
@@ -338,9 +339,7 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="measure the profile intervals as well")
     ap.add_argument("--draws", type=int, default=0, help="forecast from this many quasi-posterior draws (--draws)")
     ap.add_argument("--keep-base-dropout", action="store_true",
-                    help="as siyu calibrate's: no refit without dropout where the kept base rate fails")
-    ap.add_argument("--always-refit", action="store_true",
-                    help="refit without dropout wherever the log shows none, not only where the kept rate fails")
+                    help="as siyu calibrate's: the base's rate alone where the log shows no dropout")
     ap.add_argument("--jsonl", type=Path, help="append each seed's record to this file")
     ap.add_argument("--summarize", type=Path, nargs="+", help="only summarize records written with --jsonl")
     args = ap.parse_args()
@@ -369,7 +368,8 @@ def main() -> None:
                  else "kept" for k in TRUTH]
         choice = rec.get("dropout_choice")
         kept = ("kept (no dropout seen)" if choice is None else f"no dropout seen, refitted: J {choice[0]:.1f} kept, "
-                f"{choice[1]:.1f} none, {'none' if choice[2] else 'kept'} chosen")
+                f"{choice[1]:.1f} none, {'none' if choice[2] else 'kept'} the estimate"
+                + (f", none weighing {choice[3]:.2f}" if len(choice) > 3 else ""))
         cells.append(", ".join(f"{v:.3g} ({se:.2g})" for v, se in rec["dropout"].values()) or kept)
         print(f"{seed} | " + " | ".join(cells) + f" | {100 * e[0]:.1f}% / {100 * e[1]:.1f}% | {100 * e[2]:.1f}% / "
               f"{100 * e[3]:.1f}% | {100 * e[4]:.0f}% | {'yes' if e[5] else 'no'} | {rec['cpu']:.0f}", flush=True)

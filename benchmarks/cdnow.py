@@ -59,8 +59,8 @@ of the calibration period who repeat in the last third (``siyu calibrate --persi
 same with the dropout spread held at 2.5 (an early leaving: the leavers go in the first months, a loyal core stays),
 not fitted; ``lapse-loyal``: ``lapse-persist`` with a loyal core's share floor fitted too (``share_floor_spread``, from
 0.02, where searches around a master fit of ``lapse-persist`` went); ``no-dropout``: ``default`` with a base dropout
-rate of none (0.001 a year), which a log that shows no dropout keeps: what ``siyu calibrate`` now refits from where
-the base's kept rate fails (UCI's Online Retail; ``--keep-base-dropout`` turns that off).
+rate of none (0.001 a year), which a log that shows no dropout keeps: what ``siyu calibrate`` refits from wherever
+a log shows no dropout, to mix with the base's rate (UCI's Online Retail; ``--keep-base-dropout`` turns that off).
 A ``population.`` key is set in ``[population]``."""
 HOLDOUT = re.compile(r"siyu ([\d.]+)% off the total \(curve MAPE ([\d.]+)%\), "
                      r"BG/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\), Pareto/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\)")

@@ -188,7 +188,7 @@ def test_cli_calibrate_with_draws_and_forecast_from_them(fitted, tmp_path, capsy
     day = (BASE_DATE + timedelta(days=DAYS - 1)).isoformat()
     out = tmp_path / "cal"
     assert main(["calibrate", str(path), "--calibration-end", day, "--bootstrap", "0", "--starts", "1",
-                 "--draws", "4", "--no-holdout", "--out", str(out)]) == 0
+                 "--draws", "4", "--no-holdout", "--keep-base-dropout", "--out", str(out)]) == 0
     assert (out / FILE).is_file() and (out / "draws.png").stat().st_size > 0
     assert "Draws weighed to the quasi-posterior" in (out / "fit.md").read_text()
     said = " ".join(capsys.readouterr().out.split())  # the console wraps lines at 80 columns

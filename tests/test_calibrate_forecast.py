@@ -110,7 +110,7 @@ def test_cli_calibrate_writes_a_loadable_scenario_and_fit_report(engine_data, tm
     path, _, h = engine_data
     out = tmp_path / "cal"
     assert main(["calibrate", str(path), "--calibration-end", "2024-08-27", "--replicates", "8", "--bootstrap", "0",
-                 "--out", str(out)]) == 0  # the bootstrap's refits: tests/test_calibrate_bootstrap.py
+                 "--keep-base-dropout", "--out", str(out)]) == 0  # refits: test_calibrate_bootstrap, test_kept_dropout
     sc = load_scenario(out / "scenario.toml")
     assert sc.population.customers == h.n and sc.name == "calibrated_tx"
     text = (out / "fit.md").read_text()

@@ -92,7 +92,7 @@ def test_the_cli_searches_each_seed_and_writes_the_table(fitted, tmp_path, capsy
     assert "must stay below 2**63" in capsys.readouterr().err
     out = tmp_path / "c"
     command = ["calibrate", str(path), "--calibration-end", end_text, "--seeds", "2", "--starts", "1",
-               "--bootstrap", "0", "--seed", "3", "--no-holdout", "--out", str(out)]
+               "--bootstrap", "0", "--seed", "3", "--no-holdout", "--keep-base-dropout", "--out", str(out)]
     assert main(command + ["--jobs", "2"]) == 0  # the two searches in two worker processes
     printed = capsys.readouterr().out
     assert "2 simulation seeds: the estimate is seed" in printed
@@ -185,7 +185,7 @@ def test_an_interrupted_run_goes_on_with_the_searches_done(fitted, tmp_path, cap
     monkeypatch.setattr(searches_module, "run_search", first_then_interrupt)
     out = tmp_path / "i"
     assert main(["calibrate", str(path), "--calibration-end", BASE_DATE.fromordinal(end).isoformat(), "--seeds", "3",
-                 "--bootstrap", "0", "--out", str(out)]) == 0
+                 "--bootstrap", "0", "--keep-base-dropout", "--out", str(out)]) == 0
     assert calls == [0, 1]
     err = " ".join(capsys.readouterr().err.split())
     assert f"interrupted: going on with the 1 search done (kept in {out / 'searches'})" in err

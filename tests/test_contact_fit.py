@@ -141,7 +141,7 @@ def test_cli_calibrate_with_contacts_writes_the_fitted_responses(tmp_path, capsy
     out = tmp_path / "cal"
     assert main(["calibrate", str(tx_path / "transactions.csv"), "--contacts", str(tx_path / "contacts.csv"),
                  "--calibration-end", (BASE_DATE.fromordinal(END)).isoformat(), "--bootstrap", "0", "--no-holdout",
-                 "--starts", "1", "--out", str(out)]) == 0  # one search: what is checked is the contact part
+                 "--starts", "1", "--keep-base-dropout", "--out", str(out)]) == 0  # one search: the contact part
     toml = (out / "scenario.toml").read_text()
     assert "# fitted to the contact log by siyu calibrate: SE" in toml
     sc = load_scenario(out / "scenario.toml")

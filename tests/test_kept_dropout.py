@@ -11,10 +11,11 @@ import pytest
 import experiments.calibrate.kept_dropout as kept_dropout
 import experiments.calibrate.searches as searches_module
 from experiments.calibrate.fit import EXTRA_NAMES, Found, Searched, scenario_value
-from experiments.calibrate.kept_dropout import (NONE_PER_YEAR, RATE, chosen, late_gap, refit_needed,
-                                                without_dropout)
+from experiments.calibrate.forecast import Component, Uncertainty, forecast
+from experiments.calibrate.kept_dropout import (NONE_PER_YEAR, RATE, kept_rate_suspect, late_gap, mixed,
+                                                refit_needed, without_dropout)
 from experiments.calibrate.report import dropout_hint, fit_markdown
-from experiments.calibrate.scenario_file import scenario_text
+from experiments.calibrate.scenario_file import fitted_errors, scenario_text
 from experiments.calibrate.searches import path_of
 from experiments.calibrate.simulate import BASE_DATE
 from experiments.cli.app import main
@@ -43,55 +44,70 @@ def stub(gap_se: float, no_dropout: tuple[str, ...] = (RATE,), base: str = "beau
                            dropout_choice=None, base=scenario)
 
 
-def test_a_refit_is_needed_only_where_a_kept_rate_fails_with_the_log_s_late_repeats_outrunning_the_engine_s():
+def test_a_refit_is_needed_wherever_the_base_s_rate_was_kept_and_the_hint_only_where_it_also_fails():
     """UCI's Online Retail: no dropout shown, the base's 0.15 a year kept, late repeats 6 SE above the engine's."""
-    assert refit_needed(stub(4.0))  # J about 16 on 4 df: the fit fails, its late repeats short
-    assert late_gap(stub(4.0)) == pytest.approx(4.0)
-    assert not refit_needed(stub(2.5))  # J about 6 on 4 df: the engine reproduces the log
-    assert not refit_needed(stub(-4.0))  # the engine's late repeats are the higher: less dropout won't help
+    assert refit_needed(stub(4.0)) and refit_needed(stub(2.5)) and refit_needed(stub(-4.0))
     assert not refit_needed(stub(4.0, no_dropout=()))  # the log shows dropout, or the rate was held (--hold)
-    assert refit_needed(stub(-4.0), failing_only=False)  # the alternative rule: wherever the base's rate was kept
-    assert not refit_needed(stub(-4.0, no_dropout=()), failing_only=False)
     none = stub(4.0)
     none.base = without_dropout(none.base)
     assert scenario_value(none.base, RATE) == NONE_PER_YEAR and not refit_needed(none)  # already none
-    assert not refit_needed(replace_choice(stub(4.0)))  # chosen already
-    hint = dropout_hint(stub(4.0))  # with --keep-base-dropout: the suspect named
+    assert not refit_needed(replace_choice(stub(4.0)))  # mixed already
+    # with --keep-base-dropout, the kept rate is named the first suspect where it fails with late repeats short
+    assert kept_rate_suspect(stub(4.0))  # J about 16 on 4 df: the fit fails, its late repeats short
+    assert late_gap(stub(4.0)) == pytest.approx(4.0)
+    assert not kept_rate_suspect(stub(2.5))  # J about 6 on 4 df: the engine reproduces the log
+    assert not kept_rate_suspect(stub(-4.0))  # the engine's late repeats are the higher: less dropout won't help
+    assert not kept_rate_suspect(stub(4.0, no_dropout=()))
+    hint = dropout_hint(stub(4.0))
     assert "4.0 SE above" in hint and f"{RATE} = 0.15" in hint and "--keep-base-dropout" in hint
     assert dropout_hint(stub(2.5)) is None
 
 
 def replace_choice(fit):
-    fit.dropout_choice = kept_dropout.DropoutChoice(0.15, 40.0, 10.0, 4, 6.0)
+    fit.dropout_choice = kept_dropout.DropoutChoice(0.15, 40.0, 10.0, 4, 6.0, 0.9)
     return fit
 
 
-@pytest.mark.parametrize("kept_j, none_j", [(47.5, 13.8), (13.8, 47.5)])
-def test_the_fit_with_the_lower_common_j_is_kept_and_a_rate_set_to_none_is_written(fitted, monkeypatch, kept_j,
-                                                                                   none_j):
+@pytest.mark.parametrize("kept_j, none_j", [(47.5, 13.8), (13.8, 47.5), (6.0, 4.0)])
+def test_the_lower_common_j_is_the_estimate_and_the_other_rate_is_mixed_into_the_forecast(fitted, monkeypatch,
+                                                                                        kept_j, none_j, tmp_path):
     cal, _, _ = fitted
     none = replace(cal, base=without_dropout(cal.base), scenario=without_dropout(cal.scenario))
     scored = iter([kept_j, none_j])
     monkeypatch.setattr(kept_dropout, "common_misfit", lambda *a, **k: next(scored))
-    got = chosen(cal, none, seed=0)
+    got = mixed(cal, none, seed=0)
     choice = got.dropout_choice
     assert (choice.kept_j, choice.none_j, choice.df, choice.kept_rate) == (kept_j, none_j, 4, 0.15)
+    # weighed exp(-J/2 phi), phi the better J's dispersion on 4 df (at least 1): 33.7 / 6.9 and 2 / 2 apart
+    phi = max(1.0, min(kept_j, none_j) / 4)
+    assert choice.none_weight == pytest.approx(1 / (1 + np.exp(-(kept_j - none_j) / (2 * phi))))
+    other = got.basins[-1]
+    assert other.sets == {RATE: 0.15 if choice.none_kept else NONE_PER_YEAR}
+    assert np.array_equal(other.theta, cal.matched.theta)  # the stand-in refit's estimate
+    w = got.mixture_weights()
+    assert w[-1] == pytest.approx(1 - choice.none_weight if choice.none_kept else choice.none_weight)
+    # what siyu forecast reads back: the two fits, each with its rate and weight
+    (tmp_path / "s.toml").write_text(scenario_text(got, preset_text("beauty"), "t", "tx.csv"), encoding="utf-8")
+    parts = fitted_errors(tmp_path / "s.toml").components()
+    assert [p.weight for p in parts] == pytest.approx(list(w), rel=1e-5)
+    assert parts[1].values[RATE] == other.sets[RATE] and set(parts[1].values) == {*cal.matched.names, RATE}
     text = scenario_text(got, preset_text("beauty"), "t", "tx.csv")
     rate = next(x for x in text.splitlines() if x.startswith("dropout_per_year"))
     md = fit_markdown(got, "tx.csv", "beauty", [], None, 1.0)
     if none_j < kept_j:
         assert got.base is none.base and choice.none_kept
-        assert got.fixed[RATE].endswith(f"(J {kept_j:.1f} against {none_j:.1f}): set to 0.001 a year")
+        assert got.fixed[RATE].endswith(f"(J {kept_j:.1f} against {none_j:.1f}): set to 0.001 a year, the base's "
+                                        "mixed in")
         assert rate.startswith("dropout_per_year = 0.001  # not identified by the log: set to 0.001 a year")
-        assert f"| `{RATE}` | 0.001 (set) | | | | 0.15 |" in md
-        assert "none (0.001 a year) is kept" in md
+        assert f"| `{RATE}` | 0.001 (set; 0.15 mixed in, weight {w[-1]:.2f}) | | | | 0.15 |" in md
+        assert "The estimate is none's; the forecast mixes both" in md
     else:
         assert got.base is cal.base and not choice.none_kept
         assert rate.startswith("dropout_per_year = 0.15 ") and "kept at the base scenario's value" in rate
-        assert f"| `{RATE}` | 0.15 (kept) |" in md
-        assert "the base's 0.15 a year is kept (none fits worse)" in md
-    assert "misfit J 47.5 kept against 13.8 none" in md or "misfit J 13.8 kept against 47.5 none" in md
-    assert not refit_needed(got)  # chosen once
+        assert f"| `{RATE}` | 0.15 (kept; 0.001 mixed in, weight {w[-1]:.2f}) | | | | 0.15 |" in md
+        assert "The estimate is the base rate's; the forecast mixes both" in md
+    assert f"misfit J {kept_j:.1f} against {none_j:.1f} on 4 df" in md
+    assert not refit_needed(got)  # mixed once
 
 
 def test_siyu_calibrate_refits_from_a_base_without_dropout_and_keeps_both_searches(fitted, monkeypatch, tmp_path,
@@ -106,8 +122,6 @@ def test_siyu_calibrate_refits_from_a_base_without_dropout_and_keeps_both_search
         return Searched(Found(cal.j, m.theta, m.jac, cal.sim.histories.n), history=tuple(cal.iterations))
 
     monkeypatch.setattr(searches_module, "run_search", the_fixture_s)
-    monkeypatch.setattr(kept_dropout, "refit_needed",  # as if the kept rate failed
-                        lambda c, failing_only=True: c.dropout_choice is None)
     out = tmp_path / "c"
     command = ["calibrate", str(path), "--calibration-end", BASE_DATE.fromordinal(end).isoformat(), "--bootstrap",
                "0", "--no-holdout", "--out", str(out)]
@@ -117,12 +131,28 @@ def test_siyu_calibrate_refits_from_a_base_without_dropout_and_keeps_both_search
     captured = capsys.readouterr()
     printed, err = " ".join(captured.out.split()), " ".join(captured.err.split())
     assert "fitting again from a base with none" in err
-    assert "note: the log shows no dropout, and the fit that kept" in printed and "hint:" not in printed
-    kept = "none (0.001 a year) is kept" in printed
-    assert kept or "the base's 0.15 a year is kept" in printed
+    assert f"note: the log shows no dropout, so {RATE} is not identified" in printed and "hint:" not in printed
+    kept = "The estimate is none's" in printed
+    assert kept or "The estimate is the base rate's" in printed
     written = load_scenario(out / "scenario.toml").population.dropout_per_year
     assert written == (NONE_PER_YEAR if kept else 0.15)
+    day = BASE_DATE.fromordinal(end)
+    until = BASE_DATE.fromordinal(end + 14).isoformat()
+    assert main(["forecast", str(out / "scenario.toml"), "--cohort", str(path), "--calibration-end", day.isoformat(),
+                 "--until", until, "--replicates", "4", "--out", str(tmp_path / "f")]) == 0
+    assert "mixing 2 fits" in " ".join(capsys.readouterr().out.split())  # each with its dropout rate
 
     jobs.clear()
     assert main(command + ["--keep-base-dropout", "--out", str(tmp_path / "k")]) == 0
     assert len(jobs) == 1 and "note:" not in capsys.readouterr().out
+
+
+def test_each_part_of_the_forecast_s_mixture_runs_with_the_dropout_rate_it_sets(fitted):
+    """Half the replicates under the estimate's rate, half under a rate at which most leave within weeks."""
+    cal, _, _ = fitted
+    names = cal.matched.names
+    cov = np.zeros((len(names), len(names)))  # no parameter draws: the parts differ by their rate alone
+    parts = (Component(0.5, {}, cov), Component(0.5, {**cal.values, RATE: 20.0}, cov))
+    got = forecast(cal.scenario, cal.data, 56, replicates=6, seed=0, errors=Uncertainty({}, names, cov, parts))
+    total = got.replicates[:, -1]
+    assert total[3:].max() < 0.5 * total[:3].min(), total  # the part at 20 a year (18 days, on average) buys less

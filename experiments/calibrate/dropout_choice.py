@@ -18,7 +18,7 @@ hazard stay finite (docs/model.md)."""
 
 @dataclass(frozen=True)
 class DropoutChoice:
-    """The kept base rate against none, each fit's J on the same common simulations, and which was kept."""
+    """The kept base rate against none: each fit's J on the same common simulations, and their mixture."""
 
     kept_rate: float
     """The base scenario's rate, per year."""
@@ -27,18 +27,20 @@ class DropoutChoice:
     df: int
     late_z: float
     """The kept fit's gap in the last third's share of repeats, log minus engine, in SEs."""
+    none_weight: float
+    """The fit with none's weight in the forecast's mixture: exp(-J/2 phi) of the two, normalised."""
 
     @property
     def none_kept(self) -> bool:
-        """Whether the fit with none is the calibration (its J is the lower)."""
+        """Whether the fit with none is the estimate (its J is the lower): ``scenario.toml``'s values are its."""
         return self.none_j < self.kept_j
 
     def line(self) -> str:
         """One line for the console and fit.md."""
-        kept = (f"none ({NONE_PER_YEAR:g} a year) is kept" if self.none_kept
-                else f"the base's {self.kept_rate:g} a year is kept (none fits worse)")
-        return (f"the log shows no dropout, and the fit that kept the base scenario's {RATE} = {self.kept_rate:g} "
-                f"failed the misfit test with the log's repeats in the last third {self.late_z:.1f} SE above the "
-                f"engine's; refitted with none: misfit J {self.kept_j:.1f} kept against {self.none_j:.1f} none, on "
-                f"{self.df} df and the same common simulations: {kept} (--keep-base-dropout skips the refit; "
-                "docs/calibration.md, \"A dropout rate the log does not show\")")
+        first = "none's" if self.none_kept else "the base rate's"
+        return (f"the log shows no dropout, so {RATE} is not identified: fitted with the base scenario's "
+                f"{self.kept_rate:g} a year kept and again with none ({NONE_PER_YEAR:g}); misfit J {self.kept_j:.1f} "
+                f"against {self.none_j:.1f} on {self.df} df and the same common simulations. The estimate is "
+                f"{first}; the forecast mixes both, none weighing {self.none_weight:.2f} (the last third's share of "
+                f"repeats {self.late_z:+.1f} SE, log minus engine, at the base's rate; --keep-base-dropout keeps it "
+                "alone; docs/calibration.md, \"A dropout rate the log does not show\")")

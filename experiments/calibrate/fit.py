@@ -226,10 +226,13 @@ class Basin:
     """Sandwich covariance of those log values at this fit."""
     j: float
     """Its misfit criterion (:class:`Misfit`'s J)."""
+    sets: dict[str, float] = field(default_factory=dict)
+    """Base values it sets that the estimate's scenario has otherwise: a fit from another base (a dropout rate the
+    log does not show, :mod:`~experiments.calibrate.kept_dropout`); empty for a search from the same base."""
 
     def values(self, names: tuple[str, ...]) -> dict[str, float]:
-        """Its parameter values by name."""
-        return {n: limited(n, t) for n, t in zip(names, self.theta)}
+        """Its parameter values by name, with the base values it sets."""
+        return {**{n: limited(n, t) for n, t in zip(names, self.theta)}, **self.sets}
 
 
 @dataclass(frozen=True)

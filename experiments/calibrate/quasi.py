@@ -140,8 +140,9 @@ def calibration_scores(cal: Calibration, n: int = DRAWS, seed: int = 0,
     m = cal.matched
     if m is None or cal.covariance is None:
         raise ValueError("quasi_posterior needs a Calibration from calibrate() with its covariance")
-    centres = [m.theta] + [b.theta for b in cal.basins]
-    covs = [np.asarray(cal.covariance)] + [b.covariance for b in cal.basins]
+    same = [b for b in cal.basins if not b.sets]  # a fit from another base is not scored on this one's
+    centres = [m.theta] + [b.theta for b in same]
+    covs = [np.asarray(cal.covariance)] + [b.covariance for b in same]
     return score_quasi(cal.base, m, cal.design, cal.stat_data, cal.data.n, centres, covs, n, seed, tick, jobs)
 
 

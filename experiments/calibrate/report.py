@@ -15,7 +15,7 @@ from experiments.calibrate.fit import (DROPOUT, UNITS, Calibration, misfit, rang
                                       within_limits)
 from experiments.calibrate.history import Histories, persistence
 from experiments.calibrate.holdout import Holdout
-from experiments.calibrate.kept_dropout import RATE, late_gap, refit_needed
+from experiments.calibrate.kept_dropout import NONE_PER_YEAR, RATE, kept_rate_suspect, late_gap
 from experiments.calibrate.quasi import WEIGHING
 from experiments.calibrate.region import Z90, interval, projected_intervals
 from experiments.calibrate.seeds import KEEP
@@ -61,10 +61,14 @@ def _basin_lines(cal: Calibration) -> list[str]:
     names = cal.matched.names
     w = cal.mixture_weights()
     rows = [(cal.values, cal.j, w[0], "the estimate")]
-    rows += [(b.values(names), b.j, wk, f"basin {k}") for k, (wk, b) in enumerate(zip(w[1:], cal.basins), start=1)]
-    out = ["", f"Other fits that also pass the misfit test ({len(cal.basins)}; searches started across the estimate): "
-           "the log cannot tell them from the estimate, so the forecast and its band mix them, each by its weight "
-           "exp(-J/2), normalised.", "", "| fit | " + " | ".join(n.split(".")[-1] for n in names)
+    rows += [(b.values(names), b.j, wk, f"basin {k}" + "".join(f", {n.split('.')[-1]} {_g(v)}" for n, v in
+                                                                b.sets.items()))
+             for k, (wk, b) in enumerate(zip(w[1:], cal.basins), start=1)]
+    out = ["", f"Other fits mixed into the forecast ({len(cal.basins)}: searches started across the estimate that "
+           "also pass the misfit test, or the fit from another dropout rate where the log shows none): the "
+           "calibration period cannot tell them from the estimate, so the forecast and its band mix them, each by its "
+           f"weight exp(-J/2 phi), normalised (phi {cal.dispersion:.3g}).", "",
+           "| fit | " + " | ".join(n.split(".")[-1] for n in names)
            + " | misfit J | weight |", "|---" * (len(names) + 3) + "|"]
     for values, j, wk, label in rows:
         out.append(f"| {label} | " + " | ".join(_g(values[n]) for n in names) + f" | {j:.2f} | {wk:.2f} |")
@@ -94,14 +98,14 @@ def dropout_hint(cal: Calibration) -> str | None:
     """One line naming a kept dropout rate the log does not show as the first suspect, where no refit was tried.
 
     That is where the base's rate was kept, the misfit test failed and the log's late repeats outrun the engine's
-    (:func:`~experiments.calibrate.kept_dropout.refit_needed`) and ``--keep-base-dropout`` stopped ``siyu
-    calibrate`` from refitting with none; where it refitted, :func:`notes` says what it kept.
+    (:func:`~experiments.calibrate.kept_dropout.kept_rate_suspect`) and ``--keep-base-dropout`` stopped ``siyu
+    calibrate`` from refitting with none; where it refitted, :func:`notes` says how it mixed the two.
     """
-    if not refit_needed(cal):
+    if not kept_rate_suspect(cal):
         return None
     return (f"the log shows no dropout, yet its share of repeats in the last third runs {late_gap(cal):.1f} SE above "
             f"the engine's, which keeps the base scenario's {RATE} = {scenario_value(cal.base, RATE):g}: without "
-            "--keep-base-dropout siyu calibrate refits with none and keeps the better (docs/calibration.md, \"A "
+            "--keep-base-dropout siyu calibrate refits with none and mixes the two (docs/calibration.md, \"A "
             "dropout rate the log does not show\")")
 
 
@@ -112,7 +116,12 @@ def hints(cal: Calibration) -> list[str]:
 
 def notes(cal: Calibration) -> list[str]:
     """What the calibration chose by itself that fit.md and the console say: the rate where the log shows no dropout."""
-    return [cal.dropout_choice.line()] if cal.dropout_choice is not None else []
+    if cal.dropout_choice is None:
+        return []
+    alone = [] if cal.draws is None else [
+        "the quasi-posterior draws (--draws) are the estimate's fit's alone, and siyu forecast takes its values from "
+        "them: the other dropout rate is not mixed in, and the band is narrower for it"]
+    return [cal.dropout_choice.line(), *alone]
 
 
 def sandwich_warning(cal: Calibration) -> str | None:
@@ -174,8 +183,13 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
     choice = cal.dropout_choice
     for name, why in cal.fixed.items():
         kept = _g(scenario_value(cal.base, name))
-        was = _g(choice.kept_rate) if name == RATE and choice is not None and choice.none_kept else None
-        out.append(f"| `{name}` | {kept} ({'set' if was else 'kept'}) | | | | {was or kept} | {UNITS[name]} |")
+        how = "kept"
+        if name == RATE and choice is not None:
+            other, weight = ((choice.kept_rate, 1 - choice.none_weight) if choice.none_kept
+                             else (NONE_PER_YEAR, choice.none_weight))
+            how = f"{'set' if choice.none_kept else 'kept'}; {_g(other)} mixed in, weight {weight:.2f}"
+        was = _g(choice.kept_rate) if name == RATE and choice is not None else kept
+        out.append(f"| `{name}` | {kept} ({how}) | | | | {was} | {UNITS[name]} |")
     out += [""] + [f"- `{n}`: {why}." for n, why in cal.fixed.items()]
     out += [f"- `{n}`: at the {end} end of the range the fit keeps to ({_g(cal.values[n])}): the search stopped at "
             "the edge, where the log's statistics barely move, so this is no minimum and no SE or interval "

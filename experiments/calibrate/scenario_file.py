@@ -18,7 +18,7 @@ from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_fit import ContactFit
 from experiments.calibrate.draws import FILE as DRAWS_FILE
 from experiments.calibrate.draws import Draws, read_draws, write_draws
-from experiments.calibrate.fit import LIMITS, UNITS, Calibration, range_end, scenario_value
+from experiments.calibrate.fit import DROPOUT, LIMITS, UNITS, Calibration, range_end, scenario_value
 from experiments.calibrate.forecast import Component, Uncertainty
 from experiments.calibrate.kept_dropout import RATE
 from experiments.calibrate.quasi import WEIGHING
@@ -60,9 +60,14 @@ def _covariance_lines(cal: Calibration) -> list[str]:
     out += _matrix_lines("# covariance", names, cal.covariance)
     if cal.basins:
         w = cal.mixture_weights()
-        how = (f"the other simulation seeds' estimates (siyu calibrate --seeds; exp(-(J - Jmin) / 2 phi) normalised, "
-               f"phi = {cal.dispersion:.3g}, J on common simulations)" if cal.seed_fits else
-               "other fits that pass the misfit test (siyu calibrate --basins; exp(-J/2) normalised)")
+        parts = [f"the other simulation seeds' estimates (siyu calibrate --seeds; exp(-(J - Jmin) / 2 phi) "
+                 f"normalised, phi = {cal.dispersion:.3g}, J on common simulations)"] if cal.seed_fits else \
+            ["other fits that pass the misfit test (siyu calibrate --basins; exp(-J/2 phi) normalised, "
+             f"phi = {cal.dispersion:.3g})"] if any(not b.sets for b in cal.basins) else []
+        if any(b.sets for b in cal.basins):
+            parts.append("the fit from the other dropout rate, which the log does not show (its basins set the "
+                         "rate; J on this file's scale)")
+        how = ", and ".join(parts)
         out += ["", f"# The forecast's mixture: {how}.", "# siyu forecast mixes them with this file's values, each by "
                 "its weight.",
                 f"# basin 0 weight = {w[0]:.6e}  (this file's values; misfit J = {cal.j:.2f})"]
@@ -230,7 +235,9 @@ def _population_errors(ses: dict[str, float], cov: dict[tuple[str, str], float],
         part = basins[k]
         m_k = matrix if k == 0 else _matrix(names, part["covariance"])
         weight = part["weight"]
-        if weight is None or not 0 < weight < math.inf or m_k is None or (k > 0 and set(part["value"]) != set(names)):
+        sets = set(part["value"]) - set(names)  # a fit from another base: the dropout rate it sets
+        if weight is None or not 0 < weight < math.inf or m_k is None or (k > 0 and (
+                not set(names) <= set(part["value"]) or not sets <= set(DROPOUT))):
             return Uncertainty(ses, names, matrix)  # an incomplete basin (hand-edited): this file's values alone
         parts.append(Component(part["weight"], part["value"] if k else {}, m_k))
     return Uncertainty(ses, names, matrix, tuple(parts) if len(parts) > 1 else ())

@@ -182,7 +182,7 @@ def fitted(h: Any, base: Any, weekly: Any, args: argparse.Namespace, out: Path, 
 
 def with_dropout_choice(cal: Any, h: Any, weekly: Any, args: argparse.Namespace, out: Path,
                         options: dict[str, Any]) -> Any:
-    """``cal``, or where it kept a dropout rate the log does not show and fails, the better of it and none.
+    """``cal``, or where it kept a dropout rate the log does not show, it and a refit with none, mixed.
 
     The refit's searches are kept beside the first fit's (``seed-S-no-dropout.json``); interrupted (Ctrl-C)
     before any finishes, ``cal`` as it is.
@@ -191,17 +191,17 @@ def with_dropout_choice(cal: Any, h: Any, weekly: Any, args: argparse.Namespace,
     from experiments.calibrate.kept_dropout import RATE, TAG, with_choice
 
     def refit(base: Any) -> Any:
-        console.print(f"the log shows no dropout, and the fit that kept the base scenario's {RATE} = "
-                      f"{scenario_value(cal.base, RATE):g} fails the misfit test with too few late repeats: fitting "
-                      "again from a base with none, to keep the better (about as long again; --keep-base-dropout "
-                      "skips this)", highlight=False)
+        console.print(f"the log shows no dropout, so the fit kept the base scenario's {RATE} = "
+                      f"{scenario_value(cal.base, RATE):g}: fitting again from a base with none, to mix the two by "
+                      "how well each fits the calibration period (about as long again; --keep-base-dropout skips "
+                      "this)", highlight=False)
         return fitted(h, base, weekly, args, out, options, TAG)
 
     try:
         return with_choice(cal, refit, args.seed)
     except KeyboardInterrupt:
-        console.print("[yellow]warning:[/yellow] interrupted before the refit without dropout finished: keeping "
-                      "the first fit", highlight=False)
+        console.print("[yellow]warning:[/yellow] interrupted before the refit without dropout finished: the "
+                      "first fit alone, its base's dropout rate kept", highlight=False)
         return cal
 
 
@@ -321,9 +321,9 @@ def register(sub: Any) -> None:
                         "(a loyal core that buys without reminders); each costs the misfit test "
                         "a degree of freedom")
     p.add_argument("--keep-base-dropout", action="store_true",
-                   help="where the log shows no dropout, keep the base scenario's rate even when it fails the misfit "
-                        "test with too few late repeats (by default siyu calibrate then fits again from a base with "
-                        "none and keeps whichever fits the calibration period better)")
+                   help="where the log shows no dropout, keep the base scenario's rate alone (by default siyu "
+                        "calibrate then fits again from a base with none and mixes the two fits in the forecast by "
+                        "how well each fits the calibration period)")
     p.add_argument("--persistence", action="store_true",
                    help="also match the share of customers with a repeat in the middle third of the calibration "
                         "period who repeat in the last third (how many of the customers still buying go on buying; "
