@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from types import SimpleNamespace
 
@@ -91,6 +92,10 @@ def test_the_lower_common_j_is_the_estimate_and_the_other_rate_is_mixed_into_the
     parts = fitted_errors(tmp_path / "s.toml").components()
     assert [p.weight for p in parts] == pytest.approx(list(w), rel=1e-5)
     assert parts[1].values[RATE] == other.sets[RATE] and set(parts[1].values) == {*cal.matched.names, RATE}
+    edited = re.sub(rf"(# basin 1 value {re.escape(RATE)} = ).*", r"\g<1>5.0e+01", (tmp_path / "s.toml").read_text())
+    (tmp_path / "s.toml").write_text(edited, encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"s.toml: basin 1 value {re.escape(RATE)} = 50: outside 0.001 to 20"):
+        fitted_errors(tmp_path / "s.toml")  # a hand-edited rate fails in one line naming the file
     text = scenario_text(got, preset_text("beauty"), "t", "tx.csv")
     rate = next(x for x in text.splitlines() if x.startswith("dropout_per_year"))
     md = fit_markdown(got, "tx.csv", "beauty", [], None, 1.0)

@@ -209,6 +209,11 @@ def fitted_errors(path: Path) -> Uncertainty:
                 part["value"][a] = v
             else:
                 _put(part["covariance"], a, b, v)
+    for k, part in basins.items():  # a hand-edited value would fail deep in the forecast, naming no file
+        for name, v in part["value"].items():
+            lo, hi = LIMITS.get(name, (-math.inf, math.inf))
+            if not lo <= v <= hi:
+                raise ValueError(f"{path}: basin {k} value {name} = {v:g}: outside {lo:g} to {hi:g}")
     # the joint draw is over the values the file still marks as fitted (a marginal of the fit's covariance)
     contact_names = tuple(dict.fromkeys(a for a, _ in contact_cov if a in contact_ses))
     contact_matrix = _matrix(contact_names, contact_cov)
