@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from experiments.calibrate.dropout_choice import NONE_PER_YEAR, RATE, DropoutChoice
 import numpy as np
 
+from experiments.calibrate.dropout_choice import NONE_PER_YEAR, RATE, DropoutChoice
 from experiments.calibrate.fit import Basin, Calibration, basin_weights, misfit, scenario_value
 from experiments.calibrate.seeds import common_misfit, dispersion
 from sim.config import Scenario, apply_overrides
