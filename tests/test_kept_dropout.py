@@ -13,11 +13,12 @@ import experiments.calibrate.kept_dropout as kept_dropout
 import experiments.calibrate.searches as searches_module
 from experiments.calibrate.fit import EXTRA_NAMES, Found, Searched, scenario_value
 from experiments.calibrate.forecast import Component, Uncertainty, forecast
-from experiments.calibrate.kept_dropout import (NONE_PER_YEAR, RATE, kept_rate_suspect, late_gap, mixed,
+from experiments.calibrate.kept_dropout import (NONE_PER_YEAR, RATE, common_j, kept_rate_suspect, late_gap, mixed,
                                                 refit_needed, without_dropout)
 from experiments.calibrate.report import dropout_hint, fit_markdown
 from experiments.calibrate.scenario_file import fitted_errors, scenario_text
 from experiments.calibrate.searches import path_of
+from experiments.calibrate.seeds import across_seeds
 from experiments.calibrate.simulate import BASE_DATE
 from experiments.cli.app import main
 from sim.config import load_scenario, preset_text
@@ -161,3 +162,12 @@ def test_each_part_of_the_forecast_s_mixture_runs_with_the_dropout_rate_it_sets(
     got = forecast(cal.scenario, cal.data, 56, replicates=6, seed=0, errors=Uncertainty({}, names, cov, parts))
     total = got.replicates[:, -1]
     assert total[3:].max() < 0.5 * total[:3].min(), total  # the part at 20 a year (18 days, on average) buys less
+
+
+def test_a_seeds_mixture_s_common_j_is_taken_not_simulated_again(fitted, monkeypatch):
+    """``--seeds`` scored its estimate on the same seed's common simulations: the mixture's weights reuse that J."""
+    cal, _, _ = fitted
+    seeds = across_seeds([cal], seed=5)
+    assert common_j(seeds, 5) == common_j(cal, 5)  # the J across_seeds kept is the one a fresh scoring gives
+    monkeypatch.setattr(kept_dropout, "common_misfit", lambda *a, **k: pytest.fail("simulated again"))
+    assert common_j(seeds, 5) == seeds.j

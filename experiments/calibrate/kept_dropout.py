@@ -78,8 +78,7 @@ def mixed(kept: Calibration, none: Calibration, seed: int) -> Calibration:
     """
     if kept.matched is None or none.matched is None:
         raise ValueError("mixed needs Calibrations from calibrate()")
-    js = [common_misfit(f.base, f.matched, f.design, f.stat_data, f.data.n, f.matched.theta, seed)
-          for f in (kept, none)]
+    js = [common_j(f, seed) for f in (kept, none)]
     df = len(kept.stat_names) - len(kept.matched.names)
     phi = dispersion(min(js), df)
     weight = float(basin_weights(js, phi)[1])
@@ -98,6 +97,13 @@ def mixed(kept: Calibration, none: Calibration, seed: int) -> Calibration:
                    f"fitted the calibration period worse than none (J {choice.kept_j:.1f} against "
                    f"{choice.none_j:.1f}): set to {NONE_PER_YEAR:g} a year, the base's mixed in")
     return replace(out, fixed=fixed)
+
+
+def common_j(cal: Calibration, seed: int) -> float:
+    """``cal``'s J at its estimate on ``seed``'s common simulations: ``--seeds`` already scored it there."""
+    if cal.seed_fits:  # across_seeds's J of the estimate, on the same seed's simulations
+        return cal.j
+    return common_misfit(cal.base, cal.matched, cal.design, cal.stat_data, cal.data.n, cal.matched.theta, seed)
 
 
 def with_choice(cal: Calibration, refit: Callable[[Scenario], Calibration], seed: int) -> Calibration:

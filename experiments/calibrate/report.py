@@ -182,13 +182,13 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
         out.append(f"| `{name}` | {_g(v)} | {cells} | {_g(scenario_value(cal.base, name))} | {UNITS[name]} |")
     choice = cal.dropout_choice
     for name, why in cal.fixed.items():
-        kept = _g(scenario_value(cal.base, name))
+        kept = was = _g(scenario_value(cal.base, name))
         how = "kept"
         if name == RATE and choice is not None:
             other, weight = ((choice.kept_rate, 1 - choice.none_weight) if choice.none_kept
                              else (NONE_PER_YEAR, choice.none_weight))
             how = f"{'set' if choice.none_kept else 'kept'}; {_g(other)} mixed in, weight {weight:.2f}"
-        was = _g(choice.kept_rate) if name == RATE and choice is not None else kept
+            was = _g(choice.kept_rate)
         out.append(f"| `{name}` | {kept} ({how}) | | | | {was} | {UNITS[name]} |")
     out += [""] + [f"- `{n}`: {why}." for n, why in cal.fixed.items()]
     out += [f"- `{n}`: at the {end} end of the range the fit keeps to ({_g(cal.values[n])}): the search stopped at "

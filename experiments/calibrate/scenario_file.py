@@ -60,10 +60,13 @@ def _covariance_lines(cal: Calibration) -> list[str]:
     out += _matrix_lines("# covariance", names, cal.covariance)
     if cal.basins:
         w = cal.mixture_weights()
-        parts = [f"the other simulation seeds' estimates (siyu calibrate --seeds; exp(-(J - Jmin) / 2 phi) "
-                 f"normalised, phi = {cal.dispersion:.3g}, J on common simulations)"] if cal.seed_fits else \
-            ["other fits that pass the misfit test (siyu calibrate --basins; exp(-J/2 phi) normalised, "
-             f"phi = {cal.dispersion:.3g})"] if any(not b.sets for b in cal.basins) else []
+        parts = []
+        if cal.seed_fits:
+            parts.append("the other simulation seeds' estimates (siyu calibrate --seeds; exp(-(J - Jmin) / 2 phi) "
+                         f"normalised, phi = {cal.dispersion:.3g}, J on common simulations)")
+        elif any(not b.sets for b in cal.basins):
+            parts.append("other fits that pass the misfit test (siyu calibrate --basins; exp(-J/2 phi) normalised, "
+                         f"phi = {cal.dispersion:.3g})")
         if any(b.sets for b in cal.basins):
             parts.append("the fit from the other dropout rate, which the log does not show (its basins set the "
                          "rate; J on this file's scale)")
