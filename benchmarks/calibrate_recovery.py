@@ -30,7 +30,9 @@ share L of need occasions ends the customer (``dynamics.need_lapse``), which the
 With ``--dropout RATE`` and ``--dropout-sigma S`` the truth's ``population.dropout_per_year`` and
 ``population.dropout_sigma`` are these (else beauty's, 0.15 a year, which a log of a few hundred days seldom
 shows): their intervals are then counted like the cycle's, over the seeds whose log showed dropout (the fit kept
-it at the base's value otherwise). Each record keeps its truth, which ``--summarize`` takes from it.
+it at the base's value otherwise). With ``--joiners RATE`` the truth's pool has joiners
+(``population.joiners_per_year``), which ``--fit-joiners`` fits. Each record keeps its truth, which ``--summarize``
+takes from it.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from dataclasses import replace
 import numpy as np
 
 from experiments.calibrate.bootstrap import bootstrap
-from experiments.calibrate.fit import DROPOUT, MIN_POOL, MISFIT_P, calibrate, misfit
+from experiments.calibrate.fit import DROPOUT, JOINERS, MIN_POOL, MISFIT_P, calibrate, misfit
 from experiments.calibrate.forecast import Uncertainty
 from experiments.calibrate.history import histories
 from experiments.calibrate.holdout import compare
@@ -94,7 +96,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     h = histories(tx, end)
     def fit(scenario):
         return calibrate(h, scenario, None, seed=1000 + seed, min_pool=args.min_pool,
-                         also=("dynamics.need_lapse",) if args.lapse else ())
+                         also=("dynamics.need_lapse",) * bool(args.lapse) + (JOINERS,) * args.fit_joiners)
 
     cal = fit(base)
     if not args.keep_base_dropout:  # as siyu calibrate: a kept rate mixed with none
@@ -333,6 +335,8 @@ def main() -> None:
     ap.add_argument("--lapse", type=float, default=None, help="truth with need at a steady rate and this lapse")
     ap.add_argument("--dropout", type=float, default=None, help="truth's dropout_per_year (default beauty's)")
     ap.add_argument("--dropout-sigma", type=float, default=None, help="truth's dropout_sigma (default beauty's)")
+    ap.add_argument("--joiners", type=float, default=None, help="truth's joiners_per_year (default none)")
+    ap.add_argument("--fit-joiners", action="store_true", help="fit population.joiners_per_year too (--fit)")
     ap.add_argument("--intervals", choices=("sandwich", "profile", "newton"), default="sandwich",
                     help="profile: also the central-difference sandwich and the profile intervals (the band from "
                     "them); newton: the bootstrap's refits by Gauss-Newton from the estimate on central slopes")
@@ -345,7 +349,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.lapse:
         TRUTH["dynamics.need_lapse"] = args.lapse
-    options = {"population.dropout_per_year": args.dropout, "population.dropout_sigma": args.dropout_sigma}
+    options = {"population.dropout_per_year": args.dropout, "population.dropout_sigma": args.dropout_sigma,
+               JOINERS: args.joiners}
     add_truth({k: v for k, v in options.items() if v is not None})
     if args.summarize:
         recs = [json.loads(line) for p in args.summarize for line in p.read_text().splitlines() if line]

@@ -67,6 +67,7 @@ class Population(_Strict):
     dropout_per_year: float = F(0.15, "1/year", "base rate of leaving the category for good", ge=0, le=20)
     dropout_sigma: float = F(DROPOUT_SIGMA, "log-sd", "spread of personal dropout hazards around dropout_per_year (lognormal sigma, mean kept)", ge=0, le=3)
     referral_per_month: float = F(0.03, "1/month", "mean referral propensity of an advocate with full trust", ge=0, le=10)
+    joiners_per_year: float = F(0.0, "1/year", "customers who join each year, as a share of the pool at the start, in the design siyu calibrate simulates a transaction log's pool with (a log seen through a window: its later first orders are partly new customers); runs take their joiners from [acquisition]", ge=0, le=10)
     initial_salience: float = F(0.5, "0-1", "mean brand salience at the start", ge=0, le=1)
     initial_trust: float = F(0.35, "0-1", "mean trust at the start", ge=0, le=1)
     initial_deal: float = F(0.05, "discount", "mean discount customers already wait for", ge=0, le=0.9)
@@ -472,6 +473,8 @@ class Scenario(_Strict):
             del data["dynamics"]["need_lapse_spread"]
         if self.dynamics.share_floor_spread == 0.0:  # and the floor's spread, 0 before it existed
             del data["dynamics"]["share_floor_spread"]
+        if self.population.joiners_per_year == 0.0:  # and the log design's joiners, none before they existed
+            del data["population"]["joiners_per_year"]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

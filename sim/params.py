@@ -434,6 +434,7 @@ USED_ELSEWHERE: dict[str, str] = {
     "description": "sim.config: labels results",
     "mode": "sim.config: labels the business mode",
     "population.customers": "sim.engine: default pool size",
+    "population.joiners_per_year": "experiments.calibrate.simulate: joiners of a transaction log's simulated pool",
     "economics.running_cost_per_day": "sim.world: booked as running cost each day",
     "economics.discount_rate_per_year": "sim.engine: discounts the continuation that values the pool at the end",
     "groups.size": "sim.world: rows per group (structure)",

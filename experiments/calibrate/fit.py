@@ -44,12 +44,18 @@ repeats stop: with the mean hazard given, a wide spread loses a few customers fa
 repeats fade early and then hold (the middle-third share, :data:`EXTRA_NAMES`). ``dynamics.dropout_salience``
 (how much faster dropout is once the brand is forgotten) was tried as well: on CDNOW its SE was 10 times its
 value, so the log does not identify it apart from the dropout level, and it stays the base scenario's."""
-OPTIONAL = ("dynamics.need_impulse", "dynamics.need_lapse", "dynamics.share_floor_spread")
+JOINERS = "population.joiners_per_year"
+"""The pool's joiners through the log's window (:func:`~experiments.calibrate.simulate.pool_simulation`): a log seen
+through a window shows, among its later first orders, new customers as well as old ones who had not bought yet, and
+the forecast conditions a late first order on which it more likely is. Fitted only when asked for (``--fit``), and
+with it :data:`FIRST_LATE` is matched."""
+OPTIONAL = ("dynamics.need_impulse", "dynamics.need_lapse", "dynamics.share_floor_spread", JOINERS)
 """Dynamics a user may add to :data:`FITTED` (``siyu calibrate --fit NAME``), each at the cost of a degree of freedom
 of the misfit test: the need that keeps no schedule, and the lapse at need occasions (BG/NBD's dropout after a
-transaction), and a loyal core's share floor (how far a customer's share of need occasions without reminders follows
-their own dropout). Not fitted by default: on CDNOW the first two brought the calibration-period statistics closer
-but the 39-week holdout further off; the third is measured in docs/calibration.md ("A loyal core's floor")."""
+transaction), a loyal core's share floor (how far a customer's share of need occasions without reminders follows
+their own dropout), and the pool's joiners (:data:`JOINERS`). Not fitted by default: on CDNOW the first two brought
+the calibration-period statistics closer but the 39-week holdout further off; the third is measured in
+docs/calibration.md ("A loyal core's floor"), the fourth in "A pool with joiners"."""
 DROPOUT = ("population.dropout_per_year", "population.dropout_sigma", "dynamics.need_lapse")
 """The dropout parameters, kept at the base scenario's values when the log shows no dropout."""
 NO_DROPOUT = "the log shows no sign of dropout"
@@ -58,12 +64,12 @@ UNITS = {"population.cycle_median_days": "days", "population.cycle_sigma": "log-
          "population.dropout_per_year": "1/year", "population.dropout_sigma": "log-sd",
          "population.order_value_median": "yuan", "population.order_value_sigma": "log-sd",
          "dynamics.dropout_salience": "factor", "dynamics.need_lapse": "share", "dynamics.need_impulse": "share",
-         "dynamics.share_floor_spread": "exponent"}
+         "dynamics.share_floor_spread": "exponent", JOINERS: "1/year"}
 LIMITS = {"population.cycle_median_days": (1.0, 3650.0), "population.cycle_sigma": (0.01, 3.0),
           "population.dropout_per_year": (1e-3, 20.0), "population.dropout_sigma": (0.01, 3.0),
           "population.order_value_median": (1e-3, 1e6), "population.order_value_sigma": (0.0, 3.0),
           "dynamics.dropout_salience": (0.01, 100.0), "dynamics.need_lapse": (1e-4, 0.95),
-          "dynamics.need_impulse": (1e-3, 1.0), "dynamics.share_floor_spread": (1e-3, 3.0)}
+          "dynamics.need_impulse": (1e-3, 1.0), "dynamics.share_floor_spread": (1e-3, 3.0), JOINERS: (1e-3, 10.0)}
 """The scenario's ranges (sim/config.py), slightly inside: the search's box and the forecast's clip of its draws."""
 SIM_RATIO = 4
 """The simulated pool is this many times the log's customers (at least :data:`MIN_POOL`)."""
@@ -76,6 +82,10 @@ dispersed than Poisson and the auxiliary spread's estimate sits at its lower bou
 5 of 8 searches at or next to their start; the spread itself goes to 0 continuously."""
 EXTRA_NAMES = ("log_mean_repeats", "late_share", "mid_share", "frequent_late")
 """Statistics matched beside the auxiliary estimates (:func:`extra_statistics`)."""
+FIRST_LATE = "first_late"
+"""Matched when :data:`JOINERS` is fitted: the share of the log's customers whose first order falls in the later half
+of its span. An old pool's first orders come early (its frequent buyers are seen first) and thin out; joiners' come
+all through the window."""
 PERSISTENCE = "mid_late"
 """A statistic matched only when asked for (``siyu calibrate --persistence``, :func:`extra_statistics`): the share of
 customers with a repeat in the middle third of the span who repeat in the last third. On CDNOW's nine extra panels
@@ -102,10 +112,11 @@ START_POINTS = 16
 START_BOX = {"population.cycle_median_days": (7.0, 730.0), "population.cycle_sigma": (0.1, 2.0),
              "population.dropout_per_year": (0.05, 10.0), "population.dropout_sigma": (0.1, 2.5),
              "dynamics.need_impulse": (0.01, 1.0), "dynamics.need_lapse": (0.005, 0.5),
-             "dynamics.share_floor_spread": (0.005, 1.0)}
+             "dynamics.share_floor_spread": (0.005, 1.0), JOINERS: (0.05, 5.0)}
 """Where the scan looks (log-uniformly): cycles of a week to two years, dropout from once in 20 years to 10 a year;
 from 1% to all of the need at a steady rate, a lapse at 0.5% to half of the need occasions, and a floor's spread from
-nearly none to the odds following the dropout hazard in proportion (:data:`OPTIONAL`)."""
+nearly none to the odds following the dropout hazard in proportion, and joiners from 5% to five times the starting
+pool a year (:data:`OPTIONAL`)."""
 START_POOL = 5_000
 """Simulated customers of each scanned point (fewer than the search's: the scan only has to find the right basin)."""
 STARTS = 4
@@ -301,7 +312,7 @@ def window_histories(cust: np.ndarray, day: np.ndarray, amount: np.ndarray,
     """
     order = np.lexsort((day, cust))
     cust, day, amount = cust[order], day[order], amount[order]
-    first = np.full(design.pool, design.days, np.int64)
+    first = np.full(max(design.pool, int(cust.max(initial=-1)) + 1), design.days, np.int64)  # joiners past the pool
     np.minimum.at(first, cust, day)
     keep = first[cust] <= design.first_window
     rows, idx = np.unique(cust[keep], return_inverse=True)
@@ -434,6 +445,11 @@ def _problem(h: Histories, cohort: str, min_pool: int, also: tuple[str, ...], ex
     design = Design.of(h, cohort, min_pool)
     aux_data = auxiliary.fit(h)
     names = [n for n in FITTED if n not in hold] + list(optional(also))
+    if JOINERS in names:
+        if design.new:
+            raise ValueError(f"cannot fit {JOINERS}: the log reads as a cohort of new customers (every first order "
+                             f"in the first {COHORT_SHARE:.0%} of its span), who join with their first order")
+        extra = extra + (FIRST_LATE,) * (FIRST_LATE not in extra)
     rows = [0, 1, 2]
     fixed: dict[str, str] = {n: "held at the base scenario's value (--hold)" for n in hold}
     lo_delta = auxiliary.BOUNDS[2][0]
@@ -815,7 +831,8 @@ def extra_statistics(h: Histories, extra: tuple[str, ...] = EXTRA_NAMES) -> tupl
     A log with no frequent customer gives the share 0 and no variance: the fit's weight (a pseudo-inverse)
     then ignores it. :data:`PERSISTENCE` (matched only when asked for) is the share of the customers active in the
     middle third (a repeat there) who repeat in the last third: how many of the customers still buying go on
-    buying, where the shares above count transactions (a few heavy buyers can make them).
+    buying, where the shares above count transactions (a few heavy buyers can make them). :data:`FIRST_LATE` (matched
+    with :data:`JOINERS`) is the share of customers first seen in the later half of the span.
     """
     x = h.x.astype(np.float64)
     n, total = x.size, max(float(x.sum()), 1.0)
@@ -829,10 +846,14 @@ def extra_statistics(h: Histories, extra: tuple[str, ...] = EXTRA_NAMES) -> tupl
     kept = active * (h.late > 0)
     n_active = max(float(active.sum()), 1.0)
     persist = float(kept.sum()) / n_active
+    start = int(h.first.min()) if n else 0
+    new = (h.first > start + (h.end - start) / 2).astype(np.float64)
+    first_late = float(new.mean()) if n else 0.0
     every = {"log_mean_repeats": (np.log(mean), (x - mean) / (n * mean)),
              "late_share": (late, (h.late - late * x) / total), "mid_share": (mid, (h.mid - mid * x) / total),
              "frequent_late": (share, (still - share * frequent) / n_frequent),
-             PERSISTENCE: (persist, (kept - persist * active) / n_active)}
+             PERSISTENCE: (persist, (kept - persist * active) / n_active),
+             FIRST_LATE: (first_late, (new - first_late) / max(n, 1))}
     return np.array([every[k][0] for k in extra]), np.stack([every[k][1] for k in extra], axis=1)
 
 

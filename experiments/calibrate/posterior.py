@@ -24,9 +24,8 @@ from scipy.spatial import cKDTree
 
 from experiments.calibrate.fit import Design, simulate_design, window_histories
 from experiments.calibrate.history import Histories
-from experiments.calibrate.simulate import purchases
+from experiments.calibrate.simulate import pool_simulation, purchases
 from sim.config import Scenario
-from sim.engine import Simulation
 from sim.rng import purpose
 from sim.state import HIDDEN, TRAITS, State, generate
 
@@ -112,7 +111,7 @@ def reference_log(scenario: Scenario, h: Histories, seed: int, cohort: str = "au
         rows = np.array(g.ids, dtype=np.int64)
         drawn = generate(scenario, design.pool, ref_seed)
     else:  # as simulate_design, keeping the pool's state at the end of the log
-        sim = Simulation(scenario, customers=design.pool, seed=ref_seed, inflow=False)
+        sim = pool_simulation(scenario, design.pool, ref_seed)
         rows, _, _, g = window_histories(*purchases(sim, design.days), design)
         drawn = sim.state
         state = State(*(getattr(drawn, f.name)[rows].copy() for f in fields(State)))

@@ -11,8 +11,8 @@ from experiments.calibrate import auxiliary
 from experiments.calibrate.contact_fit import NOT_FITTED, ContactFit
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
-from experiments.calibrate.fit import (DROPOUT, UNITS, Calibration, misfit, range_end, scenario_value, start,
-                                      within_limits)
+from experiments.calibrate.fit import (DROPOUT, FIRST_LATE, JOINERS, UNITS, Calibration, extra_statistics, misfit,
+                                      range_end, scenario_value, start, within_limits)
 from experiments.calibrate.history import Histories, persistence
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.kept_dropout import NONE_PER_YEAR, RATE, kept_rate_suspect, late_gap
@@ -29,6 +29,9 @@ LOOSE_LOG_SE = 1.0
 factor of 27 (90%). On CDNOW's master file the dropout rate's and the need lapse's reach 3 to 11."""
 ESS_WARNING = 20
 """Effective sample size of the draws under which fit.md says a few carry the forecast."""
+FIRST_LATE_GAP_Z = 3.0
+"""SEs by which the log's share of customers first seen in the later half must run above the engine's (the misfit test
+failing) before fit.md suggests joiners (:func:`joiners_hint`)."""
 
 
 def _g(v: float) -> str:
@@ -109,9 +112,37 @@ def dropout_hint(cal: Calibration) -> str | None:
             "dropout rate the log does not show\")")
 
 
+def first_late_gap(cal: Calibration) -> float:
+    """SEs by which the log's share of customers first seen in the later half of its span runs above the engine's.
+
+    The SE counts the simulated log's noise beside the data's (each share's binomial variance over its customers).
+    """
+    data, sim = (float(extra_statistics(h, (FIRST_LATE,))[0][0]) for h in (cal.data, cal.sim.histories))
+    n, n_sim = cal.data.n, max(cal.sim.histories.n, 1)
+    se = math.sqrt(data * (1 - data) / n + sim * (1 - sim) / n_sim)
+    return (data - sim) / se if se > 0 else 0.0
+
+
+def joiners_hint(cal: Calibration) -> str | None:
+    """One line suggesting joiners where a pool's later first orders outrun the engine's and the misfit test fails.
+
+    Without joiners a customer first seen late in the log is, in the engine, an old customer who buys seldom; in a
+    brand's log many are new customers, who buy more (docs/calibration.md, "A pool with joiners").
+    """
+    test = misfit(cal)
+    if cal.design.new or JOINERS in cal.values or test is None or not test.rejected:
+        return None
+    gap = first_late_gap(cal)
+    if gap < FIRST_LATE_GAP_Z:
+        return None
+    return (f"the log's share of customers first seen in the later half of its span runs {gap:.1f} SE above the "
+            f"engine's: its later first orders look like new customers, whom --fit {JOINERS} adds to the simulated "
+            "pool (docs/calibration.md, \"A pool with joiners\")")
+
+
 def hints(cal: Calibration) -> list[str]:
-    """The hints fit.md and the console print: ``--draws`` for loose parameters, a dropout the log does not show."""
-    return [h for h in (draws_hint(cal), dropout_hint(cal)) if h]
+    """The hints fit.md and the console print: ``--draws``, a dropout the log does not show, joiners it does."""
+    return [h for h in (draws_hint(cal), dropout_hint(cal), joiners_hint(cal)) if h]
 
 
 def notes(cal: Calibration) -> list[str]:

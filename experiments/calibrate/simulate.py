@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.logs.export import BASE_DATE, TRANSACTION_COLUMNS, OrderTracker, write_transactions  # noqa: F401 (BASE_DATE re-exported)
-from sim.config import Scenario
+from sim.config import Scenario, apply_overrides
 from sim.engine import Simulation
 from sim.protocol import Policy
 from sim.state import State
@@ -47,11 +47,27 @@ def purchases(sim: Simulation, days: int, policy: Policy | None = None,
     return np.concatenate(cust), np.concatenate(day), np.concatenate(amount)
 
 
+def pool_simulation(scenario: Scenario, customers: int, seed: int, state: State | None = None) -> Simulation:
+    """A fresh pool of ``customers`` without contacts, as a transaction log's pool is simulated.
+
+    Joiners come at ``population.joiners_per_year`` of the starting pool (Poisson a day, at no cost, drawn from the
+    population as the pool is) and nobody else: the scenario's own inflow (``[acquisition]``, referred friends) is
+    a pool's growth under a strategy, which a transaction log does not show apart from its customers.
+    """
+    rate = scenario.population.joiners_per_year
+    if rate <= 0:
+        return Simulation(scenario, customers=customers, seed=seed, state=state, inflow=False)
+    joining = apply_overrides(scenario, {"acquisition.orders_per_day": 0.0, "acquisition.store_visitors_per_day": 0.0,
+                                         "acquisition.ad_adds_per_day": rate * customers / 365.0,
+                                         "acquisition.ad_cost_per_add": 0.0, "referral.joins": False},
+                              "population.joiners_per_year")
+    return Simulation(joining, customers=customers, seed=seed, state=state, inflow=True)
+
+
 def engine_log(scenario: Scenario, customers: int, days: int, seed: int,
                state: State | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Orders of a fresh pool of ``scenario`` (nobody joins, no contacts) over ``days`` days."""
-    sim = Simulation(scenario, customers=customers, seed=seed, state=state, inflow=False)
-    return purchases(sim, days)
+    """Orders of a fresh pool of ``scenario`` and its joiners (:func:`pool_simulation`) over ``days`` days."""
+    return purchases(pool_simulation(scenario, customers, seed, state), days)
 
 
 def write_log(path: Path, customer: np.ndarray, day: np.ndarray, amount: np.ndarray) -> None:

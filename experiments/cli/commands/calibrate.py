@@ -316,10 +316,11 @@ def register(sub: Any) -> None:
                         "(same results whatever N; default 1; the engine's kernels already use every core, so on 2 "
                         "cores --jobs 2 saved 5%%)")
     p.add_argument("--fit", action="append", default=[], metavar="NAME",
-                   help="also fit this dynamics parameter (repeatable): dynamics.need_impulse (need that keeps no "
-                        "schedule), dynamics.need_lapse (leaving at a need occasion) or dynamics.share_floor_spread "
-                        "(a loyal core that buys without reminders); each costs the misfit test "
-                        "a degree of freedom")
+                   help="also fit this parameter (repeatable): dynamics.need_impulse (need that keeps no "
+                        "schedule), dynamics.need_lapse (leaving at a need occasion), dynamics.share_floor_spread "
+                        "(a loyal core that buys without reminders) or population.joiners_per_year (new customers "
+                        "among the later first orders of a log that is not a cohort; matches the share first seen "
+                        "in the later half too); each costs the misfit test a degree of freedom")
     p.add_argument("--keep-base-dropout", action="store_true",
                    help="where the log shows no dropout, keep the base scenario's rate alone (by default siyu "
                         "calibrate then fits again from a base with none and mixes the two fits in the forecast by "
