@@ -8,6 +8,11 @@ log's end, 2011-12-09 (23 weeks). The routes are ``benchmarks/cdnow.py``'s, unch
 
     python benchmarks/online_retail.py --route default lapse-persist --seeds 0 1 --out /tmp/online-retail
     python benchmarks/online_retail.py --route lapse-persist --seeds 0 --mix 5 --out /tmp/online-retail
+    python benchmarks/online_retail.py --route joiners --seeds 0 1 --out /tmp/online-retail
+
+The route ``joiners`` fits the pool's joiners as well (``--fit population.joiners_per_year``): the log starts in the
+middle of the shop's life, so its first orders are old customers first seen and new ones, mixed (docs/calibration.md,
+"A pool with joiners").
 """
 
 from __future__ import annotations
