@@ -16,8 +16,9 @@ import pytest
 from experiments.calibrate.fit import FIRST_LATE, JOINERS, calibrate, extra_statistics, misfit, window_histories
 from experiments.calibrate.forecast import forecast
 from experiments.calibrate.history import histories, summarize
-from experiments.calibrate.simulate import BASE_DATE, engine_log, pool_simulation, purchases, write_log
 from experiments.calibrate.report import first_late_gap, joiners_hint
+from experiments.calibrate.simulate import BASE_DATE, engine_log, pool_simulation, purchases, write_log
+from experiments.cli.app import main
 from experiments.logs.transactions import read_transactions
 from sim.config import apply_overrides, load_scenario
 from sim.defaults import ORIGIN_AD, ORIGIN_INITIAL
@@ -111,7 +112,7 @@ def test_recovers_the_joiners_within_the_reported_error(beauty, tmp_path):
     assert JOINERS in joiners_hint(old)
 
 
-def test_a_cohort_log_cannot_fit_joiners(beauty, tmp_path):
+def test_a_cohort_log_cannot_fit_joiners(beauty, tmp_path, capsys):
     c, d, a = engine_log(beauty, 400, 200, 2)
     first = np.full(400, 999)
     np.minimum.at(first, c, d)
@@ -122,3 +123,7 @@ def test_a_cohort_log_cannot_fit_joiners(beauty, tmp_path):
     h = histories(read_transactions(path, calibration_end=end), end)
     with pytest.raises(ValueError, match="cohort of new customers"):
         calibrate(h, beauty, None, also=(JOINERS,))
+    code = main(["calibrate", str(path), "--calibration-end", BASE_DATE.fromordinal(end).isoformat(), "--fit", JOINERS,
+                 "--keep-base-dropout", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err and "cohort of new customers" in err, err

@@ -446,9 +446,7 @@ def _problem(h: Histories, cohort: str, min_pool: int, also: tuple[str, ...], ex
     aux_data = auxiliary.fit(h)
     names = [n for n in FITTED if n not in hold] + list(optional(also))
     if JOINERS in names:
-        if design.new:
-            raise ValueError(f"cannot fit {JOINERS}: the log reads as a cohort of new customers (every first order "
-                             f"in the first {COHORT_SHARE:.0%} of its span), who join with their first order")
+        refuse_joiners(design)
         extra = extra + (FIRST_LATE,) * (FIRST_LATE not in extra)
     rows = [0, 1, 2]
     fixed: dict[str, str] = {n: "held at the base scenario's value (--hold)" for n in hold}
@@ -464,6 +462,13 @@ def _problem(h: Histories, cohort: str, min_pool: int, also: tuple[str, ...], ex
     target, sigma = observed(h, aux_data, rows, extra)
     return _Problem(design, aux_data, tuple(names), tuple(rows), fixed, target, sigma, np.linalg.pinv(sigma),
                     tuple(AUX_MATCHED[r] for r in rows) + tuple(extra), tuple(extra), no_dropout)
+
+
+def refuse_joiners(design: Design) -> None:
+    """A ValueError where :data:`JOINERS` is asked of a log read as a cohort of new customers (no pool to join)."""
+    if design.new:
+        raise ValueError(f"cannot fit {JOINERS}: the log reads as a cohort of new customers (every first order in "
+                         f"the first {COHORT_SHARE:.0%} of its span), who join with their first order")
 
 
 def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int = 0,

@@ -50,9 +50,10 @@ def purchases(sim: Simulation, days: int, policy: Policy | None = None,
 def pool_simulation(scenario: Scenario, customers: int, seed: int, state: State | None = None) -> Simulation:
     """A fresh pool of ``customers`` without contacts, as a transaction log's pool is simulated.
 
-    Joiners come at ``population.joiners_per_year`` of the starting pool (Poisson a day, at no cost, drawn from the
-    population as the pool is) and nobody else: the scenario's own inflow (``[acquisition]``, referred friends) is
-    a pool's growth under a strategy, which a transaction log does not show apart from its customers.
+    Joiners come at ``population.joiners_per_year`` of the starting pool (Poisson a day, at no cost; settled in as the
+    engine's ad joiners are: traits drawn from the population, salience 0.4, no purchase yet) and nobody else: the
+    scenario's own inflow (``[acquisition]``, referred friends) is a pool's growth under a strategy, which a
+    transaction log does not show apart from its customers.
     """
     rate = scenario.population.joiners_per_year
     if rate <= 0:

@@ -42,7 +42,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit, write scenario.toml, fit.md and the figures, and compare the holdout when the log has one."""
     from experiments.calibrate.bootstrap import bootstrap
     from experiments.calibrate.contact_response import log_responses
-    from experiments.calibrate.fit import EXTRA_NAMES, PERSISTENCE, misfit, optional, range_end
+    from experiments.calibrate.fit import (EXTRA_NAMES, JOINERS, PERSISTENCE, Design, misfit, optional, range_end,
+                                          refuse_joiners)
     from experiments.calibrate.forecast import Uncertainty, band_warning
     from experiments.calibrate.history import histories, weekly_repeats, daily
     from experiments.calibrate.holdout import compare, holdout_weeks
@@ -70,6 +71,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     base = load_scenario(args.base)
     base_text = preset_text(args.base) if args.base in preset_names() else Path(args.base).read_text(encoding="utf-8")
     h = histories(tx, end)
+    if JOINERS in also:  # before any search: a worker's error would not be one line
+        refuse_joiners(Design.of(h))
     cust, day, _ = daily(tx.before(end))
     started = time.perf_counter()
     weekly = weekly_repeats(cust, day, int(h.first.min()), end)
