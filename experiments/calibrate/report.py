@@ -12,7 +12,7 @@ from experiments.calibrate.contact_fit import NOT_FITTED, ContactFit
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
 from experiments.calibrate.fit import (DROPOUT, FIRST_LATE, JOINERS, UNITS, Calibration, extra_statistics, misfit,
-                                      range_end, scenario_value, start, within_limits)
+                                      range_end, scenario_value, simulation_factor, start, within_limits)
 from experiments.calibrate.history import Histories, persistence
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.kept_dropout import NONE_PER_YEAR, RATE, kept_rate_suspect, late_gap
@@ -115,12 +115,13 @@ def dropout_hint(cal: Calibration) -> str | None:
 def first_late_gap(cal: Calibration) -> float:
     """SEs by which the log's share of customers first seen in the later half of its span runs above the engine's.
 
-    The SE counts the simulated log's noise beside the data's (each share's binomial variance over its customers).
+    The data's SE comes from each customer's influence, as the matched statistics' (:func:`~.fit.observed`); the
+    simulated log's noise is added by indirect inference's factor (:func:`simulation_factor`).
     """
-    data, sim = (float(extra_statistics(h, (FIRST_LATE,))[0][0]) for h in (cal.data, cal.sim.histories))
-    n, n_sim = cal.data.n, max(cal.sim.histories.n, 1)
-    se = math.sqrt(data * (1 - data) / n + sim * (1 - sim) / n_sim)
-    return (data - sim) / se if se > 0 else 0.0
+    data, influence = extra_statistics(cal.data, (FIRST_LATE,))
+    sim = extra_statistics(cal.sim.histories, (FIRST_LATE,))[0][0]
+    se = math.sqrt(float(influence[:, 0] @ influence[:, 0]) * simulation_factor(cal.data.n, cal.sim.histories.n))
+    return float((data[0] - sim) / se) if se > 0 else 0.0
 
 
 def joiners_hint(cal: Calibration) -> str | None:
