@@ -31,7 +31,9 @@ With ``--dropout RATE`` and ``--dropout-sigma S`` the truth's ``population.dropo
 ``population.dropout_sigma`` are these (else beauty's, 0.15 a year, which a log of a few hundred days seldom
 shows): their intervals are then counted like the cycle's, over the seeds whose log showed dropout (the fit kept
 it at the base's value otherwise). With ``--joiners RATE`` the truth's pool has joiners
-(``population.joiners_per_year``), which ``--fit-joiners`` fits. Each record keeps its truth, which ``--summarize``
+(``population.joiners_per_year``), which ``--fit-joiners`` fits from the start; without it, as ``siyu calibrate``,
+they are fitted where a closed pool fails the misfit test and the log's first orders come late (``--no-joiners``
+keeps the pool closed). Each record keeps its truth, which ``--summarize``
 takes from it.
 """
 
@@ -52,6 +54,7 @@ from experiments.calibrate.forecast import Uncertainty
 from experiments.calibrate.history import histories
 from experiments.calibrate.holdout import compare
 from experiments.calibrate.kept_dropout import with_choice
+from experiments.calibrate.pool_joiners import with_joiners
 from experiments.calibrate.quasi import PRIOR_WIDTH, calibration_scores
 from experiments.calibrate.region import projected_interval
 from experiments.calibrate.profile import binding_of, central_jacobian, profile, sandwich, with_profile
@@ -94,13 +97,18 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     started = time.process_time()
     tx, end = engine_transactions(truth, args.customers, args.days, args.holdout, seed)
     h = histories(tx, end)
-    def fit(scenario):
-        return calibrate(h, scenario, None, seed=1000 + seed, min_pool=args.min_pool,
-                         also=("dynamics.need_lapse",) * bool(args.lapse) + (JOINERS,) * args.fit_joiners)
+    also = ("dynamics.need_lapse",) * bool(args.lapse) + (JOINERS,) * args.fit_joiners
+
+    def fit(scenario, joined=()):
+        return calibrate(h, scenario, None, seed=1000 + seed, min_pool=args.min_pool, also=also + joined)
 
     cal = fit(base)
+    joined = ()
+    if not args.no_joiners:  # as siyu calibrate: joiners where a closed pool fails and first orders come late
+        cal = with_joiners(cal, lambda start: fit(start, (JOINERS,)))
+        joined = (JOINERS,) if cal.joiners_choice is not None else ()
     if not args.keep_base_dropout:  # as siyu calibrate: a kept rate mixed with none
-        cal = with_choice(cal, fit, 1000 + seed)
+        cal = with_choice(cal, lambda scenario: fit(scenario, joined), 1000 + seed)
     fit_cpu = time.process_time() - started
     jac = None
     if args.intervals in ("profile", "newton"):
@@ -117,6 +125,8 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     rec["misfit"] = None if test is None else [test.j, test.df, test.p]
     c = cal.dropout_choice
     rec["dropout_choice"] = None if c is None else [c.kept_j, c.none_j, c.none_kept, c.none_weight]
+    jc = cal.joiners_choice
+    rec["joiners_choice"] = None if jc is None else [jc.gap, jc.closed_j, jc.closed_df]
     rec["refined"] = int(cal.iterations[-1]["iteration"]) if cal.iterations else None  # 0: the search's end kept
     rec["cov_sandwich"] = np.asarray(cal.covariance).tolist()
     if boot.boot is not None:
@@ -287,6 +297,11 @@ def summarize(recs: list[dict]) -> None:
         print(f"  refit without dropout: {len(choices)}/{n} seeds, none the estimate in {sum(c[2] for c in choices)}"
               + (f", none's mean weight in the mixture {np.mean([c[3] for c in choices]):.2f}"
                  if all(len(c) > 3 for c in choices) else ""))
+    joined = [r["joiners_choice"] for r in recs if r.get("joiners_choice")]
+    if joined:
+        print(f"  refit with joiners: {len(joined)}/{n} seeds (first orders {min(c[0] for c in joined):.1f}-"
+              f"{max(c[0] for c in joined):.1f} SE late, closed pool's J {min(c[1] for c in joined):.1f}-"
+              f"{max(c[1] for c in joined):.1f} on {joined[0][2]} df)")
     refined = [r["refined"] for r in recs if r.get("refined") is not None]
     if refined:
         print(f"  refinement: kept the search's end in {sum(v == 0 for v in refined)}/{len(refined)} seeds; "
@@ -337,6 +352,8 @@ def main() -> None:
     ap.add_argument("--dropout-sigma", type=float, default=None, help="truth's dropout_sigma (default beauty's)")
     ap.add_argument("--joiners", type=float, default=None, help="truth's joiners_per_year (default none)")
     ap.add_argument("--fit-joiners", action="store_true", help="fit population.joiners_per_year too (--fit)")
+    ap.add_argument("--no-joiners", action="store_true",
+                    help="as siyu calibrate's: no refit with joiners where a closed pool fails, first orders late")
     ap.add_argument("--intervals", choices=("sandwich", "profile", "newton"), default="sandwich",
                     help="profile: also the central-difference sandwich and the profile intervals (the band from "
                     "them); newton: the bootstrap's refits by Gauss-Newton from the estimate on central slopes")

@@ -49,7 +49,9 @@ ROUTES = {"default": ({}, []), "lapse": (LAPSE, ["--fit", "dynamics.need_lapse"]
           "lapse-core": ({**STEADY, "population.dropout_sigma": 2.5},
                          ["--fit", "dynamics.need_lapse", "--persistence", "--hold", "population.dropout_sigma"]),
           "no-dropout": ({RATE: NONE_PER_YEAR}, []),
-          "joiners": ({}, ["--fit", "population.joiners_per_year"])}
+          "joiners": ({}, ["--fit", "population.joiners_per_year"]),
+          "lapse-joiners": (STEADY, ["--fit", "dynamics.need_lapse", "--persistence",
+                                     "--fit", "population.joiners_per_year"])}
 """Base scenario values (``[dynamics]``) and extra ``siyu calibrate`` arguments of each route. ``lapse-steady``: a
 dropout that does not grow as the brand is forgotten (a log of transactions cannot tell salience, and through a
 long holdout ``beauty``'s factor 2 makes a forgotten customer leave three times as fast); ``lapse-stationary``:
@@ -63,7 +65,7 @@ not fitted; ``lapse-loyal``: ``lapse-persist`` with a loyal core's share floor f
 rate of none (0.001 a year), which a log that shows no dropout keeps: what ``siyu calibrate`` refits from wherever
 a log shows no dropout, to mix with the base's rate (UCI's Online Retail; ``--keep-base-dropout`` turns that off);
 ``joiners``: ``default`` with the pool's joiners fitted (``population.joiners_per_year``; a log seen through a window,
-not a cohort: Online Retail, not CDNOW).
+not a cohort: Online Retail, not CDNOW); ``lapse-joiners``: ``lapse-persist`` with the pool's joiners fitted too.
 A ``population.`` key is set in ``[population]``."""
 HOLDOUT = re.compile(r"siyu ([\d.]+)% off the total \(curve MAPE ([\d.]+)%\), "
                      r"BG/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\), Pareto/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\)")

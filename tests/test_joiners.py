@@ -13,10 +13,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from experiments.calibrate.fit import FIRST_LATE, JOINERS, calibrate, extra_statistics, misfit, window_histories
+from experiments.calibrate.fit import FIRST_LATE, JOINERS, calibrate, extra_statistics, misfit
 from experiments.calibrate.forecast import forecast
 from experiments.calibrate.history import histories, summarize
-from experiments.calibrate.report import first_late_gap, joiners_hint
+from experiments.calibrate.pool_joiners import JOINERS_START, with_joiners
+from experiments.calibrate.report import first_late_gap, joiners_hint, notes
 from experiments.calibrate.simulate import BASE_DATE, engine_log, pool_simulation, purchases, write_log
 from experiments.cli.app import main
 from experiments.logs.transactions import read_transactions
@@ -94,22 +95,62 @@ def test_a_late_first_order_is_conditioned_as_a_joiner_where_the_pool_has_joiner
     assert seen[~late].sum() == pytest.approx(blind[~late].sum(), rel=0.1)
 
 
-def test_recovers_the_joiners_within_the_reported_error(beauty, tmp_path):
-    tx, end = _log(apply_overrides(beauty, TRUTH), tmp_path, seed=7, customers=1200)
+@pytest.fixture(scope="module")
+def fits(beauty, tmp_path_factory):
+    """A log whose pool has joiners, its fit with them, and its fit as a closed pool."""
+    folder = tmp_path_factory.mktemp("joined")
+    tx, end = _log(apply_overrides(beauty, TRUTH), folder, seed=7, customers=1200)
     h = histories(tx, end)
     cal = calibrate(h, beauty, None, seed=11, also=(JOINERS,))
+    closed = calibrate(h, beauty, None, seed=11, starts=1)  # one search: the misfit test fails from any start
+    return folder / "tx7.csv", end, cal, closed
+
+
+def test_recovers_the_joiners_within_the_reported_error(fits):
+    _, _, cal, closed = fits
     assert FIRST_LATE in cal.stat_names
     est, se = cal.values[JOINERS], cal.ses[JOINERS]
     assert 0 < se < 0.5 * TRUTH[JOINERS], (est, se)  # informative: the test can fail
     assert abs(math.log(est / TRUTH[JOINERS])) < 3.5 * se / est, (est, se)
     assert joiners_hint(cal) is None and abs(first_late_gap(cal)) < 3  # fitted: the engine's first orders match
-    # the same log against a pool without joiners, the misfit test failing: fit.md suggests them
-    c, d, a = engine_log(apply_overrides(beauty, {**TRUTH, JOINERS: 0.0}), 4 * h.n, DAYS, 8)
-    old = replace(cal, values={k: v for k, v in cal.values.items() if k != JOINERS},
-                  sim=replace(cal.sim, histories=window_histories(c, d, a, cal.design)[3]),
-                  stat_sim=cal.stat_sim + 6.0 * cal.stat_se)
-    assert misfit(old).rejected and first_late_gap(old) > 5, first_late_gap(old)
-    assert JOINERS in joiners_hint(old)
+    assert misfit(closed).rejected and first_late_gap(closed) > 5, first_late_gap(closed)
+    assert JOINERS in joiners_hint(closed)
+
+
+def test_a_closed_pool_that_fails_is_fitted_again_with_joiners(fits):
+    _, _, cal, closed = fits
+    bases = []
+    chosen = with_joiners(closed, lambda base: bases.append(base) or cal)
+    assert [b.population.joiners_per_year for b in bases] == [JOINERS_START]
+    assert chosen.values == cal.values and chosen.joiners_choice.gap == pytest.approx(first_late_gap(closed))
+    assert notes(chosen)[0] == chosen.joiners_choice.line() and JOINERS in notes(chosen)[0]
+    # a fit with joiners, or a closed pool that passes the misfit test, is kept as it is
+    assert with_joiners(cal, lambda base: pytest.fail("refitted")) is cal
+    passing = replace(closed, stat_sim=closed.stat_data)  # as close as can be
+    assert not misfit(passing).rejected and with_joiners(passing, lambda base: pytest.fail("refitted")) is passing
+
+
+def test_siyu_calibrate_refits_with_joiners_unless_told_not_to(fits, tmp_path, monkeypatch, capsys):
+    from experiments.cli.commands import calibrate as command
+
+    path, end, cal, closed = fits
+    calls = []
+
+    def fitted(h, base, weekly, args, out, options, tag=""):
+        calls.append((base.population.joiners_per_year, options["also"], tag))
+        return replace(closed if len(calls) == 1 else cal, data_weekly=weekly)  # the fixture's fits had none
+
+    monkeypatch.setattr(command, "fitted", fitted)
+    args = ["calibrate", str(path), "--calibration-end", BASE_DATE.fromordinal(end).isoformat(),
+            "--keep-base-dropout", "--bootstrap", "0", "--no-holdout"]
+    assert main([*args, "--out", str(tmp_path / "auto")]) == 0
+    said = capsys.readouterr()
+    assert calls == [(0.0, (), ""), (JOINERS_START, (JOINERS,), "-joiners")]
+    assert "fitting again with population.joiners_per_year" in said.err and "was fitted too" in said.out
+    assert "was fitted too" in (tmp_path / "auto" / "fit.md").read_text()
+    calls.clear()
+    assert main([*args, "--no-joiners", "--out", str(tmp_path / "closed")]) == 0
+    assert len(calls) == 1 and "without --no-joiners siyu calibrate fits it" in capsys.readouterr().out
 
 
 def test_a_cohort_log_cannot_fit_joiners(beauty, tmp_path, capsys):
@@ -127,3 +168,7 @@ def test_a_cohort_log_cannot_fit_joiners(beauty, tmp_path, capsys):
                  "--keep-base-dropout", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and "\n" not in err and "cohort of new customers" in err, err
+    code = main(["calibrate", str(path), "--calibration-end", BASE_DATE.fromordinal(end).isoformat(), "--fit", JOINERS,
+                 "--no-joiners", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err and "contradict" in err, err

@@ -13,6 +13,7 @@ import experiments.calibrate.kept_dropout as kept_dropout
 import experiments.calibrate.searches as searches_module
 from experiments.calibrate.fit import EXTRA_NAMES, Found, Searched, scenario_value
 from experiments.calibrate.forecast import Component, Uncertainty, forecast
+from experiments.calibrate.joiners_choice import JoinersChoice
 from experiments.calibrate.kept_dropout import (NONE_PER_YEAR, RATE, common_j, kept_rate_suspect, late_gap, mixed,
                                                 refit_needed, without_dropout)
 from experiments.calibrate.report import dropout_hint, fit_markdown
@@ -74,11 +75,13 @@ def replace_choice(fit):
 def test_the_lower_common_j_is_the_estimate_and_the_other_rate_is_mixed_into_the_forecast(fitted, monkeypatch,
                                                                                         kept_j, none_j, tmp_path):
     cal, _, _ = fitted
-    none = replace(cal, base=without_dropout(cal.base), scenario=without_dropout(cal.scenario))
+    cal = replace(cal, joiners_choice=JoinersChoice(9.0, 110.0, 4, 0.5))  # a refit with joiners, as siyu calibrate's
+    none = replace(cal, base=without_dropout(cal.base), scenario=without_dropout(cal.scenario), joiners_choice=None)
     scored = iter([kept_j, none_j])
     monkeypatch.setattr(kept_dropout, "common_misfit", lambda *a, **k: next(scored))
     got = mixed(cal, none, seed=0)
     choice = got.dropout_choice
+    assert got.joiners_choice is cal.joiners_choice  # the note on joiners stays, whichever rate leads
     assert (choice.kept_j, choice.none_j, choice.df, choice.kept_rate) == (kept_j, none_j, 4, 0.15)
     # weighed exp(-J/2 phi), phi the better J's dispersion on 4 df (at least 1): 33.7 / 6.9 and 2 / 2 apart
     phi = max(1.0, min(kept_j, none_j) / 4)

@@ -27,6 +27,7 @@ from scipy.optimize import minimize
 from experiments.calibrate import auxiliary
 from experiments.calibrate.draws import Draws
 from experiments.calibrate.dropout_choice import DropoutChoice
+from experiments.calibrate.joiners_choice import JOINERS, JoinersChoice
 from experiments.calibrate.history import Histories, summarize, weekly_repeats
 from experiments.calibrate.refine import Refined, gauss_newton as _gauss_newton, refine, trusted
 from experiments.calibrate.simulate import engine_log, purchases
@@ -44,18 +45,15 @@ repeats stop: with the mean hazard given, a wide spread loses a few customers fa
 repeats fade early and then hold (the middle-third share, :data:`EXTRA_NAMES`). ``dynamics.dropout_salience``
 (how much faster dropout is once the brand is forgotten) was tried as well: on CDNOW its SE was 10 times its
 value, so the log does not identify it apart from the dropout level, and it stays the base scenario's."""
-JOINERS = "population.joiners_per_year"
-"""The pool's joiners through the log's window (:func:`~experiments.calibrate.simulate.pool_simulation`): a log seen
-through a window shows, among its later first orders, new customers as well as old ones who had not bought yet, and
-the forecast conditions a late first order on which it more likely is. Fitted only when asked for (``--fit``), and
-with it :data:`FIRST_LATE` is matched."""
 OPTIONAL = ("dynamics.need_impulse", "dynamics.need_lapse", "dynamics.share_floor_spread", JOINERS)
 """Dynamics a user may add to :data:`FITTED` (``siyu calibrate --fit NAME``), each at the cost of a degree of freedom
 of the misfit test: the need that keeps no schedule, and the lapse at need occasions (BG/NBD's dropout after a
 transaction), a loyal core's share floor (how far a customer's share of need occasions without reminders follows
 their own dropout), and the pool's joiners (:data:`JOINERS`). Not fitted by default: on CDNOW the first two brought
 the calibration-period statistics closer but the 39-week holdout further off; the third is measured in
-docs/calibration.md ("A loyal core's floor"), the fourth in "A pool with joiners"."""
+docs/calibration.md ("A loyal core's floor"), the fourth in "A pool with joiners" (``siyu calibrate`` fits it
+without being asked where a fit without it fails and the log's later first orders look like new customers:
+:mod:`~experiments.calibrate.pool_joiners`)."""
 DROPOUT = ("population.dropout_per_year", "population.dropout_sigma", "dynamics.need_lapse")
 """The dropout parameters, kept at the base scenario's values when the log shows no dropout."""
 NO_DROPOUT = "the log shows no sign of dropout"
@@ -217,6 +215,9 @@ class Calibration:
     dropout_choice: DropoutChoice | None = None
     """Where the base's dropout rate, kept, failed the misfit test: the refit with none and which was kept
     (:mod:`~experiments.calibrate.kept_dropout`)."""
+    joiners_choice: JoinersChoice | None = None
+    """Where a fit without joiners failed and the log's later first orders looked like new customers: why this one was
+    fitted with them (:mod:`~experiments.calibrate.pool_joiners`)."""
 
     def mixture_weights(self) -> np.ndarray:
         """Weights of the estimate and then each of :attr:`basins` in the forecast's mixture (:func:`basin_weights`)."""

@@ -89,7 +89,8 @@ def mixed(kept: Calibration, none: Calibration, seed: int) -> Calibration:
     rate = {RATE: scenario_value(other.base, RATE)}
     joined = (Basin(other.matched.theta, np.asarray(other.covariance), other.j + shift, rate),
               *(replace(b, j=b.j + shift, sets=rate) for b in other.basins))
-    out = replace(first, basins=first.basins + joined, dispersion=max(first.dispersion, phi), dropout_choice=choice)
+    out = replace(first, basins=first.basins + joined, dispersion=max(first.dispersion, phi), dropout_choice=choice,
+                  joiners_choice=kept.joiners_choice)  # why the pool has joiners, whichever rate leads
     if not choice.none_kept:
         return out
     fixed = dict(none.fixed)

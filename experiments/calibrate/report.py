@@ -11,11 +11,12 @@ from experiments.calibrate import auxiliary
 from experiments.calibrate.contact_fit import NOT_FITTED, ContactFit
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
-from experiments.calibrate.fit import (DROPOUT, FIRST_LATE, JOINERS, UNITS, Calibration, extra_statistics, misfit,
-                                      range_end, scenario_value, simulation_factor, start, within_limits)
+from experiments.calibrate.fit import (DROPOUT, JOINERS, UNITS, Calibration, misfit, range_end, scenario_value, start,
+                                      within_limits)
 from experiments.calibrate.history import Histories, persistence
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.kept_dropout import NONE_PER_YEAR, RATE, kept_rate_suspect, late_gap
+from experiments.calibrate.pool_joiners import first_late_gap, refit_needed
 from experiments.calibrate.quasi import WEIGHING
 from experiments.calibrate.region import Z90, interval, projected_intervals
 from experiments.calibrate.seeds import KEEP
@@ -29,9 +30,6 @@ LOOSE_LOG_SE = 1.0
 factor of 27 (90%). On CDNOW's master file the dropout rate's and the need lapse's reach 3 to 11."""
 ESS_WARNING = 20
 """Effective sample size of the draws under which fit.md says a few carry the forecast."""
-FIRST_LATE_GAP_Z = 3.0
-"""SEs by which the log's share of customers first seen in the later half must run above the engine's (the misfit test
-failing) before fit.md suggests joiners (:func:`joiners_hint`)."""
 
 
 def _g(v: float) -> str:
@@ -112,33 +110,18 @@ def dropout_hint(cal: Calibration) -> str | None:
             "dropout rate the log does not show\")")
 
 
-def first_late_gap(cal: Calibration) -> float:
-    """SEs by which the log's share of customers first seen in the later half of its span runs above the engine's.
-
-    The data's SE comes from each customer's influence, as the matched statistics' (:func:`~.fit.observed`); the
-    simulated log's noise is added by indirect inference's factor (:func:`simulation_factor`).
-    """
-    data, influence = extra_statistics(cal.data, (FIRST_LATE,))
-    sim = extra_statistics(cal.sim.histories, (FIRST_LATE,))[0][0]
-    se = math.sqrt(float(influence[:, 0] @ influence[:, 0]) * simulation_factor(cal.data.n, cal.sim.histories.n))
-    return float((data[0] - sim) / se) if se > 0 else 0.0
-
-
 def joiners_hint(cal: Calibration) -> str | None:
-    """One line suggesting joiners where a pool's later first orders outrun the engine's and the misfit test fails.
+    """One line suggesting joiners where ``--no-joiners`` kept the pool closed though its first orders say otherwise.
 
     Without joiners a customer first seen late in the log is, in the engine, an old customer who buys seldom; in a
-    brand's log many are new customers, who buy more (docs/calibration.md, "A pool with joiners").
+    brand's log many are new customers, who buy more (:mod:`~experiments.calibrate.pool_joiners`).
     """
-    test = misfit(cal)
-    if cal.design.new or JOINERS in cal.values or test is None or not test.rejected:
+    if not refit_needed(cal):
         return None
-    gap = first_late_gap(cal)
-    if gap < FIRST_LATE_GAP_Z:
-        return None
-    return (f"the log's share of customers first seen in the later half of its span runs {gap:.1f} SE above the "
-            f"engine's: its later first orders look like new customers, whom --fit {JOINERS} adds to the simulated "
-            "pool (docs/calibration.md, \"A pool with joiners\")")
+    return (f"the log's share of customers first seen in the later half of its span runs {first_late_gap(cal):.1f} SE "
+            f"above the engine's: its later first orders look like new customers, whom {JOINERS} adds to the "
+            "simulated pool; without --no-joiners siyu calibrate fits it (docs/calibration.md, \"A pool with "
+            "joiners\")")
 
 
 def hints(cal: Calibration) -> list[str]:
@@ -147,13 +130,14 @@ def hints(cal: Calibration) -> list[str]:
 
 
 def notes(cal: Calibration) -> list[str]:
-    """What the calibration chose by itself that fit.md and the console say: the rate where the log shows no dropout."""
+    """What the calibration chose by itself that fit.md and the console say: joiners, a rate the log does not show."""
+    joiners = [] if cal.joiners_choice is None else [cal.joiners_choice.line()]
     if cal.dropout_choice is None:
-        return []
+        return joiners
     alone = [] if cal.draws is None else [
         "the quasi-posterior draws (--draws) are the estimate's fit's alone, and siyu forecast takes its values from "
         "them: the other dropout rate is not mixed in, and the band is narrower for it"]
-    return [cal.dropout_choice.line(), *alone]
+    return [*joiners, cal.dropout_choice.line(), *alone]
 
 
 def sandwich_warning(cal: Calibration) -> str | None:

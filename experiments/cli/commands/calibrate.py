@@ -72,6 +72,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     base_text = preset_text(args.base) if args.base in preset_names() else Path(args.base).read_text(encoding="utf-8")
     h = histories(tx, end)
     if JOINERS in also:  # before any search: a worker's error would not be one line
+        if args.no_joiners:
+            raise UserError(f"--fit {JOINERS} and --no-joiners contradict each other: keep one")
         refuse_joiners(Design.of(h))
     cust, day, _ = daily(tx.before(end))
     started = time.perf_counter()
@@ -80,8 +82,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     options = dict(starts=args.starts, also=also, basins=args.basins, extra=extra, hold=tuple(args.hold))
     cal = fitted(h, base, weekly, args, out, options)
+    tag = ""
+    if not args.no_joiners:
+        cal, options, tag = with_joiners_choice(cal, h, base, weekly, args, out, options)
     if not args.keep_base_dropout:
-        cal = with_dropout_choice(cal, h, weekly, args, out, options)
+        cal = with_dropout_choice(cal, h, weekly, args, out, options, tag)
     method = "sandwich" if args.bootstrap == 0 else args.intervals
     if method == "profile":
         from experiments.calibrate.profile import profile, with_profile
@@ -183,12 +188,42 @@ def fitted(h: Any, base: Any, weekly: Any, args: argparse.Namespace, out: Path, 
     return cal
 
 
+def with_joiners_choice(cal: Any, h: Any, base: Any, weekly: Any, args: argparse.Namespace, out: Path,
+                        options: dict[str, Any]) -> tuple[Any, dict[str, Any], str]:
+    """``cal``, or where a closed pool failed and the log's first orders come late, a refit with the pool's joiners.
+
+    Returns the calibration, the options it was searched with and the tag of its saved searches
+    (``seed-S-joiners.json``), for the dropout choice that follows; interrupted (Ctrl-C) before the refit's
+    searches finish, ``cal`` as it is.
+    """
+    from experiments.calibrate.fit import JOINERS
+    from experiments.calibrate.pool_joiners import first_late_gap, refit_needed, with_joiners
+
+    if not refit_needed(cal):
+        return cal, options, ""
+    joined = {**options, "also": (*options["also"], JOINERS)}
+    console.print(f"the log's share of customers first seen in the later half runs {first_late_gap(cal):.1f} SE above "
+                  "the engine's and the fit fails the misfit test: its later first orders look like new customers, "
+                  f"so fitting again with {JOINERS} (about as long again; --no-joiners skips this)", highlight=False)
+    try:
+        return (with_joiners(cal, lambda start: fitted(h, start, weekly, args, out, joined, JOINERS_TAG)), joined,
+                JOINERS_TAG)
+    except KeyboardInterrupt:
+        console.print("[yellow]warning:[/yellow] interrupted before the refit with joiners finished: the first fit "
+                      "alone, without joiners", highlight=False)
+        return cal, options, ""
+
+
+JOINERS_TAG = "-joiners"
+"""Added to the names of the saved searches of the refit with joiners (:func:`with_joiners_choice`)."""
+
+
 def with_dropout_choice(cal: Any, h: Any, weekly: Any, args: argparse.Namespace, out: Path,
-                        options: dict[str, Any]) -> Any:
+                        options: dict[str, Any], tag: str = "") -> Any:
     """``cal``, or where it kept a dropout rate the log does not show, it and a refit with none, mixed.
 
-    The refit's searches are kept beside the first fit's (``seed-S-no-dropout.json``); interrupted (Ctrl-C)
-    before any finishes, ``cal`` as it is.
+    The refit's searches are kept beside the first fit's (``seed-S-no-dropout.json``, after ``tag``: a refit with
+    joiners' ``seed-S-joiners-no-dropout.json``); interrupted (Ctrl-C) before any finishes, ``cal`` as it is.
     """
     from experiments.calibrate.fit import scenario_value
     from experiments.calibrate.kept_dropout import RATE, TAG, with_choice
@@ -198,7 +233,7 @@ def with_dropout_choice(cal: Any, h: Any, weekly: Any, args: argparse.Namespace,
                       f"{scenario_value(cal.base, RATE):g}: fitting again from a base with none, to mix the two by "
                       "how well each fits the calibration period (about as long again; --keep-base-dropout skips "
                       "this)", highlight=False)
-        return fitted(h, base, weekly, args, out, options, TAG)
+        return fitted(h, base, weekly, args, out, options, tag + TAG)
 
     try:
         return with_choice(cal, refit, args.seed)
@@ -328,6 +363,10 @@ def register(sub: Any) -> None:
                    help="where the log shows no dropout, keep the base scenario's rate alone (by default siyu "
                         "calibrate then fits again from a base with none and mixes the two fits in the forecast by "
                         "how well each fits the calibration period)")
+    p.add_argument("--no-joiners", action="store_true",
+                   help="keep the simulated pool closed (by default, where the fit fails the misfit test and the log's "
+                        "share of customers first seen in the later half runs 3 SE or more above the engine's, siyu "
+                        "calibrate fits again with population.joiners_per_year: new customers joining the pool)")
     p.add_argument("--persistence", action="store_true",
                    help="also match the share of customers with a repeat in the middle third of the calibration "
                         "period who repeat in the last third (how many of the customers still buying go on buying; "
