@@ -84,7 +84,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     cal = fitted(h, base, weekly, args, out, options)
     tag = ""
     if not args.no_joiners:
-        cal, options, tag = with_joiners_choice(cal, h, base, weekly, args, out, options)
+        cal, options, tag = with_joiners_choice(cal, h, weekly, args, out, options)
     if not args.keep_base_dropout:
         cal = with_dropout_choice(cal, h, weekly, args, out, options, tag)
     method = "sandwich" if args.bootstrap == 0 else args.intervals
@@ -188,7 +188,7 @@ def fitted(h: Any, base: Any, weekly: Any, args: argparse.Namespace, out: Path, 
     return cal
 
 
-def with_joiners_choice(cal: Any, h: Any, base: Any, weekly: Any, args: argparse.Namespace, out: Path,
+def with_joiners_choice(cal: Any, h: Any, weekly: Any, args: argparse.Namespace, out: Path,
                         options: dict[str, Any]) -> tuple[Any, dict[str, Any], str]:
     """``cal``, or where a closed pool failed and the log's first orders come late, a refit with the pool's joiners.
 
@@ -197,21 +197,24 @@ def with_joiners_choice(cal: Any, h: Any, base: Any, weekly: Any, args: argparse
     searches finish, ``cal`` as it is.
     """
     from experiments.calibrate.fit import JOINERS
-    from experiments.calibrate.pool_joiners import first_late_gap, refit_needed, with_joiners
+    from experiments.calibrate.pool_joiners import first_late_gap, with_joiners
 
-    if not refit_needed(cal):
-        return cal, options, ""
     joined = {**options, "also": (*options["also"], JOINERS)}
-    console.print(f"the log's share of customers first seen in the later half runs {first_late_gap(cal):.1f} SE above "
-                  "the engine's and the fit fails the misfit test: its later first orders look like new customers, "
-                  f"so fitting again with {JOINERS} (about as long again; --no-joiners skips this)", highlight=False)
+
+    def refit(start: Any) -> Any:
+        console.print(f"the log's share of customers first seen in the later half runs {first_late_gap(cal):.1f} SE "
+                      "above the engine's and the fit fails the misfit test: its later first orders look like new "
+                      f"customers, so fitting again with {JOINERS} (about as long again; --no-joiners skips this)",
+                      highlight=False)
+        return fitted(h, start, weekly, args, out, joined, JOINERS_TAG)
+
     try:
-        return (with_joiners(cal, lambda start: fitted(h, start, weekly, args, out, joined, JOINERS_TAG)), joined,
-                JOINERS_TAG)
+        chosen = with_joiners(cal, refit)
     except KeyboardInterrupt:
         console.print("[yellow]warning:[/yellow] interrupted before the refit with joiners finished: the first fit "
                       "alone, without joiners", highlight=False)
         return cal, options, ""
+    return (chosen, joined, JOINERS_TAG) if chosen.joiners_choice is not None else (chosen, options, "")
 
 
 JOINERS_TAG = "-joiners"
