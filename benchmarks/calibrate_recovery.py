@@ -99,13 +99,15 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     h = histories(tx, end)
     also = ("dynamics.need_lapse",) * bool(args.lapse) + (JOINERS,) * args.fit_joiners
 
-    def fit(scenario, joined=()):
-        return calibrate(h, scenario, None, seed=1000 + seed, min_pool=args.min_pool, also=also + joined)
+    def fit(scenario, joined=(), follow=False):
+        return calibrate(h, scenario, None, seed=1000 + seed, min_pool=args.min_pool, also=also + joined,
+                         joiners_follow=follow)
 
-    cal = fit(base)
+    follow = not args.no_joiners and JOINERS not in also
+    cal = fit(base, follow=follow)
     joined = ()
-    if not args.no_joiners:  # as siyu calibrate: joiners where a closed pool fails and first orders come late
-        cal = with_joiners(cal, lambda start: fit(start, (JOINERS,)))
+    if follow:  # as siyu calibrate: joiners where a closed pool fails and first orders come late
+        cal = with_joiners(cal, lambda start: fit(start, (JOINERS,)), lambda: fit(base))
         joined = (JOINERS,) if cal.joiners_choice is not None else ()
     if not args.keep_base_dropout:  # as siyu calibrate: a kept rate mixed with none
         cal = with_choice(cal, lambda scenario: fit(scenario, joined), 1000 + seed)

@@ -13,11 +13,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from experiments.calibrate.fit import FIRST_LATE, JOINERS, calibrate, extra_statistics, misfit
+from experiments.calibrate.fit import FIRST_LATE, JOINERS, LIMITS, STARTS, calibrate, extra_statistics, misfit, start
+from experiments.calibrate.fit import first_late_gap as _first_late_gap
 from experiments.calibrate.forecast import forecast
 from experiments.calibrate.history import histories, summarize
-from experiments.calibrate.pool_joiners import JOINERS_START, with_joiners
-from experiments.calibrate.report import first_late_gap, joiners_hint, notes
+from experiments.calibrate.pool_joiners import JOINERS_START, stopped_short, with_joiners
+from experiments.calibrate.report import joiners_hint, notes
 from experiments.calibrate.simulate import BASE_DATE, engine_log, pool_simulation, purchases, write_log
 from experiments.cli.app import main
 from experiments.logs.transactions import read_transactions
@@ -95,6 +96,18 @@ def test_a_late_first_order_is_conditioned_as_a_joiner_where_the_pool_has_joiner
     assert seen[~late].sum() == pytest.approx(blind[~late].sum(), rel=0.1)
 
 
+def test_a_search_starts_joiners_the_base_leaves_out_inside_their_range(beauty):
+    lapse = "dynamics.need_lapse"  # also left out of the base, but starts at its lower limit, as measured
+    assert beauty.population.joiners_per_year == 0 and beauty.dynamics.need_lapse == 0
+    assert np.exp(start(beauty, (JOINERS, lapse))) == pytest.approx([JOINERS_START, LIMITS[lapse][0]])
+    joined = apply_overrides(beauty, {JOINERS: 2.0})
+    assert np.exp(start(joined, (JOINERS,))) == pytest.approx([2.0])  # a base that has joiners starts there
+
+
+def first_late_gap(cal):
+    return _first_late_gap(cal.data, cal.sim.histories)
+
+
 @pytest.fixture(scope="module")
 def fits(beauty, tmp_path_factory):
     """A log whose pool has joiners, its fit with them, and its fit as a closed pool."""
@@ -102,7 +115,8 @@ def fits(beauty, tmp_path_factory):
     tx, end = _log(apply_overrides(beauty, TRUTH), folder, seed=7, customers=1200)
     h = histories(tx, end)
     cal = calibrate(h, beauty, None, seed=11, also=(JOINERS,))
-    closed = calibrate(h, beauty, None, seed=11, starts=1)  # one search: the misfit test fails from any start
+    # the misfit test fails from any start: the search stops at the first, a pool with joiners following
+    closed = calibrate(h, beauty, None, seed=11, joiners_follow=True)
     return folder / "tx7.csv", end, cal, closed
 
 
@@ -115,13 +129,26 @@ def test_recovers_the_joiners_within_the_reported_error(fits):
     assert joiners_hint(cal) is None and abs(first_late_gap(cal)) < 3  # fitted: the engine's first orders match
     assert misfit(closed).rejected and first_late_gap(closed) > 5, first_late_gap(closed)
     assert JOINERS in joiners_hint(closed)
+    assert max(row["start"] for row in closed.iterations) == 1 < STARTS  # stopped for the joiners that follow
+
+
+def test_a_closed_pool_stopped_for_joiners_it_no_longer_asks_for_is_searched_on(fits):
+    _, _, cal, closed = fits
+    asks_not = replace(closed, sim=replace(closed.sim, histories=closed.data))  # first orders as the log's
+    assert misfit(asks_not).rejected and first_late_gap(asks_not) == 0
+    assert stopped_short(asks_not, STARTS) and not stopped_short(asks_not, 1)  # one start was all it was given
+    assert not stopped_short(closed, STARTS)  # asks for joiners: refitted with them instead
+    assert not stopped_short(cal, STARTS)  # has them
+    on = replace(closed, stat_sim=closed.stat_data)  # what the other starts found: a fit that passes
+    assert with_joiners(asks_not, lambda base: pytest.fail("refitted"), lambda: on) is on
+    assert with_joiners(asks_not, lambda base: pytest.fail("refitted"), lambda: on, starts=1) is asks_not
 
 
 def test_a_closed_pool_that_fails_is_fitted_again_with_joiners(fits):
     _, _, cal, closed = fits
     bases = []
     chosen = with_joiners(closed, lambda base: bases.append(base) or cal)
-    assert [b.population.joiners_per_year for b in bases] == [JOINERS_START]
+    assert bases == [closed.base] and JOINERS_START == pytest.approx(0.5, rel=0.01)
     assert chosen.values == cal.values and chosen.joiners_choice.gap == pytest.approx(first_late_gap(closed))
     assert notes(chosen)[0] == chosen.joiners_choice.line() and JOINERS in notes(chosen)[0]
     # a fit with joiners, or a closed pool that passes the misfit test, is kept as it is
@@ -137,7 +164,7 @@ def test_siyu_calibrate_refits_with_joiners_unless_told_not_to(fits, tmp_path, m
     calls = []
 
     def fitted(h, base, weekly, args, out, options, tag=""):
-        calls.append((base.population.joiners_per_year, options["also"], tag))
+        calls.append((base.population.joiners_per_year, options["also"], tag, options.get("joiners_follow", False)))
         return replace(closed if len(calls) == 1 else cal, data_weekly=weekly)  # the fixture's fits had none
 
     monkeypatch.setattr(command, "fitted", fitted)
@@ -145,12 +172,33 @@ def test_siyu_calibrate_refits_with_joiners_unless_told_not_to(fits, tmp_path, m
             "--keep-base-dropout", "--bootstrap", "0", "--no-holdout"]
     assert main([*args, "--out", str(tmp_path / "auto")]) == 0
     said = capsys.readouterr()
-    assert calls == [(0.0, (), ""), (JOINERS_START, (JOINERS,), "-joiners")]
+    assert calls == [(0.0, (), "", True), (0.0, (JOINERS,), "-joiners", False)]
     assert "fitting again with population.joiners_per_year" in said.err and "was fitted too" in said.out
     assert "was fitted too" in (tmp_path / "auto" / "fit.md").read_text()
     calls.clear()
     assert main([*args, "--no-joiners", "--out", str(tmp_path / "closed")]) == 0
     assert len(calls) == 1 and "without --no-joiners siyu calibrate fits it" in capsys.readouterr().out
+    assert calls[0][3] is False  # a closed pool kept: every start searched
+
+
+def test_siyu_calibrate_searches_on_a_closed_pool_stopped_for_joiners_it_no_longer_asks_for(fits, tmp_path,
+                                                                                          monkeypatch, capsys):
+    from experiments.cli.commands import calibrate as command
+
+    path, end, _, closed = fits
+    asks_not = replace(closed, sim=replace(closed.sim, histories=closed.data))
+    on = replace(closed, stat_sim=closed.stat_data)  # what the other starts found: a fit that passes
+    calls = []
+
+    def fitted(h, base, weekly, args, out, options, tag=""):
+        calls.append((options["also"], tag, options.get("joiners_follow", False)))
+        return replace(asks_not if len(calls) == 1 else on, data_weekly=weekly)
+
+    monkeypatch.setattr(command, "fitted", fitted)
+    assert main(["calibrate", str(path), "--calibration-end", BASE_DATE.fromordinal(end).isoformat(),
+                 "--keep-base-dropout", "--bootstrap", "0", "--no-holdout", "--out", str(tmp_path / "o")]) == 0
+    assert calls == [((), "", True), ((), command.CLOSED_TAG, False)]
+    assert "searching its other starts" in capsys.readouterr().err
 
 
 def test_a_cohort_log_cannot_fit_joiners(beauty, tmp_path, capsys):

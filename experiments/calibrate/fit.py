@@ -84,6 +84,9 @@ FIRST_LATE = "first_late"
 """Matched when :data:`JOINERS` is fitted: the share of the log's customers whose first order falls in the later half
 of its span. An old pool's first orders come early (its frequent buyers are seen first) and thin out; joiners' come
 all through the window."""
+FIRST_LATE_GAP_Z = 3.0
+"""SEs by which the log's :data:`FIRST_LATE` must run above the engine's, a closed pool's fit failing the misfit
+test, before ``siyu calibrate`` fits the pool with joiners instead (:mod:`~experiments.calibrate.pool_joiners`)."""
 PERSISTENCE = "mid_late"
 """A statistic matched only when asked for (``siyu calibrate --persistence``, :func:`extra_statistics`): the share of
 customers with a repeat in the middle third of the span who repeat in the last third. On CDNOW's nine extra panels
@@ -117,6 +120,12 @@ nearly none to the odds following the dropout hazard in proportion, and joiners 
 pool a year (:data:`OPTIONAL`)."""
 START_POOL = 5_000
 """Simulated customers of each scanned point (fewer than the search's: the scan only has to find the right basin)."""
+ABSENT_START = {JOINERS: math.sqrt(START_BOX[JOINERS][0] * START_BOX[JOINERS][1])}
+"""Where a search starts a parameter the base scenario leaves out (below its lower limit), for those where the lower
+limit is no start: the pool's joiners at 0.5 a year, the middle of the scan's range on the log scale. From the lower
+limit (0.001 a year) a step on the log scale changes nothing a log shows, and on a 500-customer log with 1.5 a year
+the search never moved from it (docs/calibration.md, "Joiners where the first orders ask for them"). The other
+optional parameters start at their lower limit, as every figure measured with them did."""
 STARTS = 4
 """Searches at most, from the scan's nearest starts in turn, while the best fit so far fails the misfit test."""
 
@@ -476,7 +485,7 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
               iterations: int = ITERATIONS, cohort: str = "auto", min_pool: int = MIN_POOL,
               starts: int = STARTS, also: tuple[str, ...] = (), basins: int = 1,
               extra: tuple[str, ...] = EXTRA_NAMES, hold: tuple[str, ...] = (),
-              searched: Searched | None = None) -> Calibration:
+              searched: Searched | None = None, joiners_follow: bool = False) -> Calibration:
     """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring).
 
     ``cohort`` and ``min_pool``: how the log was observed and the smallest simulated pool (:meth:`Design.of`).
@@ -488,11 +497,14 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     :data:`PERSISTENCE` with ``siyu calibrate --persistence``). ``hold``: names of :data:`FITTED` kept at the base
     scenario's value (``siyu calibrate --hold``). ``searched``: what :func:`search_log` found with the same
     arguments (a saved search): the calibration is rebuilt from it without searching, the same to the bit.
+    ``joiners_follow``: a closed pool's searches stop at the first that fails the misfit test while the log's first
+    orders come late (:data:`FIRST_LATE_GAP_Z`), where ``siyu calibrate`` fits the pool with joiners instead
+    (:mod:`.pool_joiners`) and the closed pool's other starts would be thrown away.
     """
     problem = _problem(h, cohort, min_pool, also, extra, hold)
     simulated = None
     if searched is None:
-        searched, simulated = _search_problem(problem, h.n, base, seed, iterations, starts, basins)
+        searched, simulated = _search_problem(problem, h, base, seed, iterations, starts, basins, joiners_follow)
     if simulated is None:  # a saved search: the simulation at the estimate is a pure function of it and the seed
         simulated = problem.binding(base, seed, searched.best.theta)
     return _assembled(problem, h, base, data_weekly, seed, searched, *simulated)
@@ -500,16 +512,18 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
 
 def search_log(h: Histories, base: Scenario, seed: int = 0, iterations: int = ITERATIONS, cohort: str = "auto",
                min_pool: int = MIN_POOL, starts: int = STARTS, also: tuple[str, ...] = (), basins: int = 1,
-               extra: tuple[str, ...] = EXTRA_NAMES, hold: tuple[str, ...] = ()) -> Searched:
+               extra: tuple[str, ...] = EXTRA_NAMES, hold: tuple[str, ...] = (),
+               joiners_follow: bool = False) -> Searched:
     """The searches of :func:`calibrate` alone (its arguments): what a worker process runs and a file keeps."""
     problem = _problem(h, cohort, min_pool, also, extra, hold)
-    return _search_problem(problem, h.n, base, seed, iterations, starts, basins)[0]
+    return _search_problem(problem, h, base, seed, iterations, starts, basins, joiners_follow)[0]
 
 
-def _search_problem(problem: _Problem, n: int, base: Scenario, seed: int, iterations: int, starts: int,
-                    basins: int) -> tuple[Searched, tuple[np.ndarray, SimLog]]:
+def _search_problem(problem: _Problem, h: Histories, base: Scenario, seed: int, iterations: int, starts: int,
+                    basins: int, joiners_follow: bool = False) -> tuple[Searched, tuple[np.ndarray, SimLog]]:
     """The scan, the searches from its nearest starts and across the fit (``basins``), and the estimate's simulation."""
-    names_t, target, weight = problem.names, problem.target, problem.weight
+    names_t, target, weight, n = problem.names, problem.target, problem.weight, h.n
+    joiners_follow = joiners_follow and JOINERS not in names_t and not problem.design.new
     history: list[dict[str, float]] = []
 
     def binding(t: np.ndarray) -> tuple[np.ndarray, SimLog]:
@@ -539,6 +553,8 @@ def _search_problem(problem: _Problem, n: int, base: Scenario, seed: int, iterat
             found = result
         if passes(found):
             break  # the engine reproduces the log from here: no other basin is needed
+        if joiners_follow and first_late_gap(h, found[3].histories) >= FIRST_LATE_GAP_Z:
+            break  # a pool with joiners is fitted instead: the closed pool's other basins would be thrown away
     if passes(found):
         passing = [found]
         across = []
@@ -777,8 +793,12 @@ def _misfit_p(distance: float, n: int, n_sim: int, df: int) -> float:
 
 
 def start(base: Scenario, names: tuple[str, ...]) -> np.ndarray:
-    """Where the search starts: the log of the base scenario's values of ``names``."""
-    return np.log([max(float(scenario_value(base, n)), LIMITS[n][0]) for n in names])
+    """Where the search starts: the log of the base scenario's values of ``names``.
+
+    At least their lower limits, or :data:`ABSENT_START` where the base leaves one of those out.
+    """
+    values = [float(scenario_value(base, n)) for n in names]
+    return np.log([v if v >= LIMITS[n][0] else ABSENT_START.get(n, LIMITS[n][0]) for v, n in zip(values, names)])
 
 
 def statistics(h: Histories, rows: tuple[int, ...], aux_start: np.ndarray,
@@ -861,6 +881,18 @@ def extra_statistics(h: Histories, extra: tuple[str, ...] = EXTRA_NAMES) -> tupl
              PERSISTENCE: (persist, (kept - persist * active) / n_active),
              FIRST_LATE: (first_late, (new - first_late) / max(n, 1))}
     return np.array([every[k][0] for k in extra]), np.stack([every[k][1] for k in extra], axis=1)
+
+
+def first_late_gap(data: Histories, sim: Histories) -> float:
+    """SEs by which the log ``data``'s :data:`FIRST_LATE` runs above the simulated log ``sim``'s.
+
+    The data's SE comes from each customer's influence, as the matched statistics' (:func:`observed`); the simulated
+    log's noise is added by indirect inference's factor (:func:`simulation_factor`).
+    """
+    value, influence = extra_statistics(data, (FIRST_LATE,))
+    simulated = extra_statistics(sim, (FIRST_LATE,))[0][0]
+    se = math.sqrt(float(influence[:, 0] @ influence[:, 0]) * simulation_factor(data.n, sim.n))
+    return float((value[0] - simulated) / se) if se > 0 else 0.0
 
 
 def _distance(resid: np.ndarray, weight: np.ndarray) -> float:

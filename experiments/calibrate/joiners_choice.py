@@ -26,7 +26,8 @@ class JoinersChoice:
     """The misfit J of the fit without joiners."""
     closed_df: int
     start: float
-    """The joiners a year of the refit's base, where its search started (the base column of fit.md shows it)."""
+    """The joiners a year where the refit's search started (:data:`~experiments.calibrate.fit.ABSENT_START`: the
+    closed pool's none is no start)."""
 
     def line(self) -> str:
         """One line for the console and fit.md."""

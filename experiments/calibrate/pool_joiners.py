@@ -12,32 +12,15 @@ Nothing after the calibration end is looked at.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import replace
 
-from experiments.calibrate.fit import START_BOX, FIRST_LATE, Calibration, extra_statistics, misfit, simulation_factor
+from experiments.calibrate.fit import ABSENT_START, FIRST_LATE_GAP_Z, STARTS, Calibration, first_late_gap, misfit
 from experiments.calibrate.joiners_choice import JOINERS, JoinersChoice
-from sim.config import Scenario, apply_overrides
+from sim.config import Scenario
 
-FIRST_LATE_GAP_Z = 3.0
-"""SEs by which the log's share of customers first seen in the later half must run above the engine's (the misfit
-test failing) before the calibration is fitted again with joiners (:func:`refit_needed`)."""
-JOINERS_START = math.sqrt(START_BOX[JOINERS][0] * START_BOX[JOINERS][1])
-"""The joiners of the refit's base (0.5 a year, the middle of the scan's range on the log scale): a search from the
-closed pool's none never moves them (a step on the log scale from 0.001 a year changes nothing the log shows)."""
-
-
-def first_late_gap(cal: Calibration) -> float:
-    """SEs by which the log's share of customers first seen in the later half of its span runs above the engine's.
-
-    The data's SE comes from each customer's influence, as the matched statistics' (:func:`~.fit.observed`); the
-    simulated log's noise is added by indirect inference's factor (:func:`~.fit.simulation_factor`).
-    """
-    data, influence = extra_statistics(cal.data, (FIRST_LATE,))
-    sim = extra_statistics(cal.sim.histories, (FIRST_LATE,))[0][0]
-    se = math.sqrt(float(influence[:, 0] @ influence[:, 0]) * simulation_factor(cal.data.n, cal.sim.histories.n))
-    return float((data[0] - sim) / se) if se > 0 else 0.0
+JOINERS_START = ABSENT_START[JOINERS]
+"""Where the refit's search starts the joiners (0.5 a year), the closed pool's none being no start."""
 
 
 def refit_needed(cal: Calibration) -> bool:
@@ -48,23 +31,33 @@ def refit_needed(cal: Calibration) -> bool:
     test = misfit(cal)
     if cal.design.new or JOINERS in cal.values or test is None or not test.rejected:
         return False
-    return first_late_gap(cal) >= FIRST_LATE_GAP_Z
+    return first_late_gap(cal.data, cal.sim.histories) >= FIRST_LATE_GAP_Z
 
 
-def joining(base: Scenario) -> Scenario:
-    """``base`` with :data:`JOINERS_START` joiners a year: the base of the refit, where its search starts."""
-    return apply_overrides(base, {JOINERS: JOINERS_START}, "joiners' start")
+def with_joiners(cal: Calibration, refit: Callable[[Scenario], Calibration],
+                 search_on: Callable[[], Calibration] | None = None, starts: int = STARTS) -> Calibration:
+    """``cal``, or where :func:`refit_needed`, ``refit(cal.base)``: :data:`JOINERS` fitted too.
 
-
-def with_joiners(cal: Calibration, refit: Callable[[Scenario], Calibration]) -> Calibration:
-    """``cal``, or where :func:`refit_needed`, ``refit(joining(cal.base))``: :data:`JOINERS` fitted too.
-
-    ``refit(base)``: the same calibration from another base with :data:`JOINERS` among the fitted. The refit carries
-    the :class:`JoinersChoice` that says why; the closed pool's fit is not mixed in: it nests in the refit (joiners
-    at the lower end of their range) and failed the misfit test.
+    ``refit(base)``: the same calibration with :data:`JOINERS` among the fitted (its search starts them at
+    :data:`JOINERS_START`). The refit carries the :class:`JoinersChoice` that says why; the closed pool's fit is not
+    mixed in: it nests in the refit (joiners at the lower end of their range) and failed the misfit test.
+    ``search_on()``: the closed pool searched from all its ``starts``, where ``cal``'s searches stopped for joiners
+    it no longer asks for (:func:`stopped_short`).
     """
     if not refit_needed(cal):
-        return cal
+        return search_on() if search_on is not None and stopped_short(cal, starts) else cal
     test = misfit(cal)
-    choice = JoinersChoice(first_late_gap(cal), test.j, test.df, JOINERS_START)
-    return replace(refit(joining(cal.base)), joiners_choice=choice)
+    choice = JoinersChoice(first_late_gap(cal.data, cal.sim.histories), test.j, test.df, JOINERS_START)
+    return replace(refit(cal.base), joiners_choice=choice)
+
+
+def stopped_short(cal: Calibration, starts: int) -> bool:
+    """Whether a closed pool's searches stopped for joiners before ``starts``, yet ``cal`` does not ask for them.
+
+    ``joiners_follow`` stops them at a search that asks for joiners; where ``cal``, its refined estimate, fails the
+    misfit test without asking for them, the other starts are still to search.
+    """
+    test = misfit(cal)
+    searched = max((int(row.get("start", 0)) for row in cal.iterations), default=starts)
+    closed = JOINERS not in cal.values
+    return closed and test is not None and test.rejected and searched < starts and not refit_needed(cal)

@@ -11,12 +11,12 @@ from experiments.calibrate import auxiliary
 from experiments.calibrate.contact_fit import NOT_FITTED, ContactFit
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
-from experiments.calibrate.fit import (DROPOUT, JOINERS, UNITS, Calibration, misfit, range_end, scenario_value, start,
-                                      within_limits)
+from experiments.calibrate.fit import (DROPOUT, JOINERS, UNITS, Calibration, first_late_gap, misfit, range_end,
+                                      scenario_value, start, within_limits)
 from experiments.calibrate.history import Histories, persistence
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.kept_dropout import NONE_PER_YEAR, RATE, kept_rate_suspect, late_gap
-from experiments.calibrate.pool_joiners import first_late_gap, refit_needed
+from experiments.calibrate.pool_joiners import refit_needed
 from experiments.calibrate.quasi import WEIGHING
 from experiments.calibrate.region import Z90, interval, projected_intervals
 from experiments.calibrate.seeds import KEEP
@@ -118,7 +118,8 @@ def joiners_hint(cal: Calibration) -> str | None:
     """
     if not refit_needed(cal):
         return None
-    return (f"the log's share of customers first seen in the later half of its span runs {first_late_gap(cal):.1f} SE "
+    gap = first_late_gap(cal.data, cal.sim.histories)
+    return (f"the log's share of customers first seen in the later half of its span runs {gap:.1f} SE "
             f"above the engine's: its later first orders look like new customers, whom {JOINERS} adds to the "
             "simulated pool; without --no-joiners siyu calibrate fits it (docs/calibration.md, \"A pool with "
             "joiners\")")

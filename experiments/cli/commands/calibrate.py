@@ -81,9 +81,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     extra = EXTRA_NAMES + ((PERSISTENCE,) if args.persistence else ())
     out = Path(args.out)
     options = dict(starts=args.starts, also=also, basins=args.basins, extra=extra, hold=tuple(args.hold))
-    cal = fitted(h, base, weekly, args, out, options)
+    follow = not args.no_joiners and JOINERS not in also
+    cal = fitted(h, base, weekly, args, out, {**options, "joiners_follow": True} if follow else options)
     tag = ""
-    if not args.no_joiners:
+    if follow:
         cal, options, tag = with_joiners_choice(cal, h, weekly, args, out, options)
     if not args.keep_base_dropout:
         cal = with_dropout_choice(cal, h, weekly, args, out, options, tag)
@@ -192,24 +193,31 @@ def with_joiners_choice(cal: Any, h: Any, weekly: Any, args: argparse.Namespace,
                         options: dict[str, Any]) -> tuple[Any, dict[str, Any], str]:
     """``cal``, or where a closed pool failed and the log's first orders come late, a refit with the pool's joiners.
 
+    ``cal`` was searched with ``joiners_follow`` (its searches stop where the refit follows), ``options`` without.
     Returns the calibration, the options it was searched with and the tag of its saved searches
     (``seed-S-joiners.json``), for the dropout choice that follows; interrupted (Ctrl-C) before the refit's
     searches finish, ``cal`` as it is.
     """
-    from experiments.calibrate.fit import JOINERS
-    from experiments.calibrate.pool_joiners import first_late_gap, with_joiners
+    from experiments.calibrate.fit import JOINERS, first_late_gap
+    from experiments.calibrate.pool_joiners import with_joiners
 
     joined = {**options, "also": (*options["also"], JOINERS)}
 
-    def refit(start: Any) -> Any:
-        console.print(f"the log's share of customers first seen in the later half runs {first_late_gap(cal):.1f} SE "
-                      "above the engine's and the fit fails the misfit test: its later first orders look like new "
-                      f"customers, so fitting again with {JOINERS} (about as long again; --no-joiners skips this)",
+    def refit(base: Any) -> Any:
+        gap = first_late_gap(cal.data, cal.sim.histories)
+        console.print(f"the log's share of customers first seen in the later half runs {gap:.1f} SE above the engine's"
+                      " and the fit fails the misfit test: its later first orders look like new "
+                      f"customers, so fitting again with {JOINERS} (about as long as a fit; --no-joiners skips this)",
                       highlight=False)
-        return fitted(h, start, weekly, args, out, joined, JOINERS_TAG)
+        return fitted(h, base, weekly, args, out, joined, JOINERS_TAG)
+
+    def search_on() -> Any:
+        console.print("the fit without joiners stopped after a search that asked for them, but its refined estimate "
+                      "does not: searching its other starts", highlight=False)
+        return fitted(h, cal.base, weekly, args, out, options, CLOSED_TAG)
 
     try:
-        chosen = with_joiners(cal, refit)
+        chosen = with_joiners(cal, refit, search_on, options["starts"])
     except KeyboardInterrupt:
         console.print("[yellow]warning:[/yellow] interrupted before the refit with joiners finished: the first fit "
                       "alone, without joiners", highlight=False)
@@ -219,6 +227,9 @@ def with_joiners_choice(cal: Any, h: Any, weekly: Any, args: argparse.Namespace,
 
 JOINERS_TAG = "-joiners"
 """Added to the names of the saved searches of the refit with joiners (:func:`with_joiners_choice`)."""
+CLOSED_TAG = "-closed"
+"""Added to the names of the saved searches of a closed pool searched again from all its starts
+(:func:`with_joiners_choice`)."""
 
 
 def with_dropout_choice(cal: Any, h: Any, weekly: Any, args: argparse.Namespace, out: Path,
