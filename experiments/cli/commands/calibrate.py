@@ -380,7 +380,8 @@ def register(sub: Any) -> None:
     p.add_argument("--no-joiners", action="store_true",
                    help="keep the simulated pool closed (by default, where the fit fails the misfit test and the log's "
                         "share of customers first seen in the later half runs 3 SE or more above the engine's, siyu "
-                        "calibrate fits again with population.joiners_per_year: new customers joining the pool)")
+                        "calibrate stops searching the closed pool there and fits again with "
+                        "population.joiners_per_year: new customers joining the pool)")
     p.add_argument("--persistence", action="store_true",
                    help="also match the share of customers with a repeat in the middle third of the calibration "
                         "period who repeat in the last third (how many of the customers still buying go on buying; "
