@@ -107,7 +107,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     cal = fit(base, follow=follow)
     joined = ()
     if follow:  # as siyu calibrate: joiners where a closed pool fails and first orders come late
-        cal = with_joiners(cal, lambda start: fit(start, (JOINERS,)), lambda: fit(base))
+        cal = with_joiners(cal, lambda closed_base: fit(closed_base, (JOINERS,)), lambda: fit(base))
         joined = (JOINERS,) if cal.joiners_choice is not None else ()
     if not args.keep_base_dropout:  # as siyu calibrate: a kept rate mixed with none
         cal = with_choice(cal, lambda scenario: fit(scenario, joined), 1000 + seed)

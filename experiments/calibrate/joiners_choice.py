@@ -16,6 +16,11 @@ fit without them fails and the log's first orders say so (:mod:`~experiments.cal
 :data:`~experiments.calibrate.fit.FIRST_LATE` is matched."""
 
 
+def first_orders_late(gap: float) -> str:
+    """Why joiners, in the words the console, fit.md's note and the hint share: ``gap`` SEs of first orders late."""
+    return f"the log's share of customers first seen in the later half of its span runs {gap:.1f} SE above the engine's"
+
+
 @dataclass(frozen=True)
 class JoinersChoice:
     """The fit without joiners that failed, and why the calibration was fitted again with them."""
@@ -31,8 +36,7 @@ class JoinersChoice:
 
     def line(self) -> str:
         """One line for the console and fit.md."""
-        return (f"the log's share of customers first seen in the later half of its span ran {self.gap:.1f} SE above "
-                f"the engine's with no joiners, whose fit failed the misfit test (J {self.closed_j:.1f} on "
-                f"{self.closed_df} df): its later first orders look like new customers, so {JOINERS} was fitted "
-                f"too, its search from {self.start:g} a year (--no-joiners keeps the pool closed; "
-                "docs/calibration.md, \"A pool with joiners\")")
+        return (f"{first_orders_late(self.gap)} with no joiners, whose fit failed the misfit test "
+                f"(J {self.closed_j:.1f} on {self.closed_df} df): its later first orders look like new customers, so "
+                f"{JOINERS} was fitted too, its search from {self.start:g} a year (--no-joiners keeps the pool "
+                "closed; docs/calibration.md, \"A pool with joiners\")")

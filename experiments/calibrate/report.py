@@ -16,6 +16,7 @@ from experiments.calibrate.fit import (DROPOUT, JOINERS, UNITS, Calibration, fir
 from experiments.calibrate.history import Histories, persistence
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.kept_dropout import NONE_PER_YEAR, RATE, kept_rate_suspect, late_gap
+from experiments.calibrate.joiners_choice import first_orders_late
 from experiments.calibrate.pool_joiners import refit_needed
 from experiments.calibrate.quasi import WEIGHING
 from experiments.calibrate.region import Z90, interval, projected_intervals
@@ -118,11 +119,9 @@ def joiners_hint(cal: Calibration) -> str | None:
     """
     if not refit_needed(cal):
         return None
-    gap = first_late_gap(cal.data, cal.sim.histories)
-    return (f"the log's share of customers first seen in the later half of its span runs {gap:.1f} SE "
-            f"above the engine's: its later first orders look like new customers, whom {JOINERS} adds to the "
-            "simulated pool; without --no-joiners siyu calibrate fits it (docs/calibration.md, \"A pool with "
-            "joiners\")")
+    return (f"{first_orders_late(first_late_gap(cal.data, cal.sim.histories))}: its later first orders look like new "
+            f"customers, whom {JOINERS} adds to the simulated pool; without --no-joiners siyu calibrate fits it "
+            "(docs/calibration.md, \"A pool with joiners\")")
 
 
 def hints(cal: Calibration) -> list[str]:

@@ -199,16 +199,15 @@ def with_joiners_choice(cal: Any, h: Any, weekly: Any, args: argparse.Namespace,
     searches finish, ``cal`` as it is.
     """
     from experiments.calibrate.fit import JOINERS, first_late_gap
+    from experiments.calibrate.joiners_choice import first_orders_late
     from experiments.calibrate.pool_joiners import with_joiners
 
     joined = {**options, "also": (*options["also"], JOINERS)}
 
     def refit(base: Any) -> Any:
-        gap = first_late_gap(cal.data, cal.sim.histories)
-        console.print(f"the log's share of customers first seen in the later half runs {gap:.1f} SE above the engine's"
-                      " and the fit fails the misfit test: its later first orders look like new "
-                      f"customers, so fitting again with {JOINERS} (about as long as a fit; --no-joiners skips this)",
-                      highlight=False)
+        console.print(f"{first_orders_late(first_late_gap(cal.data, cal.sim.histories))} and the fit fails the "
+                      f"misfit test: its later first orders look like new customers, so fitting again with {JOINERS} "
+                      "(about as long as a fit; --no-joiners skips this)", highlight=False)
         return fitted(h, base, weekly, args, out, joined, JOINERS_TAG)
 
     def search_on() -> Any:
