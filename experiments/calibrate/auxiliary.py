@@ -105,6 +105,10 @@ def _loglik(x, t_x, T, lam, delta, log_w, out):
     _loglik_grad(x, t_x, T, lam, delta, log_w, none, none, out, np.empty((x.size, 0)))
 
 
+_CHUNK = 256
+"""Histories a thread takes at a time in :func:`_loglik_grad`."""
+
+
 @njit(cache=True, parallel=True)
 def _loglik_grad(x, t_x, T, lam, delta, log_w, d_lam, d_delta, out, grad):  # pragma: no cover - jitted
     """:func:`log_parts` summed over the quadrature grid, one history at a time (the same formulas), with its gradient.
@@ -114,39 +118,42 @@ def _loglik_grad(x, t_x, T, lam, delta, log_w, d_lam, d_delta, out, grad):  # pr
     k = lam.size
     p = d_lam.shape[1]
     log_lam = np.log(lam)
-    for i in prange(x.size):
+    log_share = np.log(delta / (lam + delta))  # each point's, once: the same values as inside the loop
+    chunks = (x.size + _CHUNK - 1) // _CHUNK
+    for c in prange(chunks):  # buffers once a chunk, not once a history
         terms = np.empty(k)
         g_lam = np.empty(k)
         g_delta = np.empty(k)
-        top = -np.inf
-        for j in range(k):
-            s = lam[j] + delta[j]
-            base = x[i] * log_lam[j] - s * t_x[i]
-            gap = max(s * (T[i] - t_x[i]), 1e-300)
-            alive = base - gap
-            left = base + np.log(delta[j] / s) + np.log(-np.expm1(-gap))
-            hi = max(alive, left)
-            v = hi + np.log1p(np.exp(min(alive, left) - hi)) + log_w[j]
-            terms[j] = v
-            top = max(top, v)
+        for i in range(c * _CHUNK, min((c + 1) * _CHUNK, x.size)):
+            top = -np.inf
+            for j in range(k):
+                s = lam[j] + delta[j]
+                base = x[i] * log_lam[j] - s * t_x[i]
+                gap = max(s * (T[i] - t_x[i]), 1e-300)
+                alive = base - gap
+                left = base + log_share[j] + np.log(-np.expm1(-gap))
+                hi = max(alive, left)
+                v = hi + np.log1p(np.exp(min(alive, left) - hi)) + log_w[j]
+                terms[j] = v
+                top = max(top, v)
+                if p:
+                    p_alive = np.exp(alive - (v - log_w[j]))
+                    tail = (T[i] - t_x[i]) / np.expm1(gap)  # d log(1 - exp(-gap)) / d s
+                    g_alive = x[i] / lam[j] - T[i]
+                    g_left = x[i] / lam[j] - t_x[i] - 1.0 / s + tail
+                    g_lam[j] = p_alive * g_alive + (1.0 - p_alive) * g_left
+                    g_delta[j] = p_alive * -T[i] + (1.0 - p_alive) * (-t_x[i] + 1.0 / delta[j] - 1.0 / s + tail)
+            acc = 0.0
+            for j in range(k):
+                acc += np.exp(terms[j] - top)
+            out[i] = top + np.log(acc)
+            for q in range(p):
+                grad[i, q] = 0.0
             if p:
-                p_alive = np.exp(alive - (v - log_w[j]))
-                tail = (T[i] - t_x[i]) / np.expm1(gap)  # d log(1 - exp(-gap)) / d s
-                g_alive = x[i] / lam[j] - T[i]
-                g_left = x[i] / lam[j] - t_x[i] - 1.0 / s + tail
-                g_lam[j] = p_alive * g_alive + (1.0 - p_alive) * g_left
-                g_delta[j] = p_alive * -T[i] + (1.0 - p_alive) * (-t_x[i] + 1.0 / delta[j] - 1.0 / s + tail)
-        acc = 0.0
-        for j in range(k):
-            acc += np.exp(terms[j] - top)
-        out[i] = top + np.log(acc)
-        for q in range(p):
-            grad[i, q] = 0.0
-        if p:
-            for j in range(k):  # each point's posterior weight once, whatever p
-                weight = np.exp(terms[j] - out[i])
-                for q in range(p):
-                    grad[i, q] += weight * (g_lam[j] * d_lam[j, q] + g_delta[j] * d_delta[j, q])
+                for j in range(k):  # each point's posterior weight once, whatever p
+                    weight = np.exp(terms[j] - out[i])
+                    for q in range(p):
+                        grad[i, q] += weight * (g_lam[j] * d_lam[j, q] + g_delta[j] * d_delta[j, q])
 
 
 def _col(h: Histories | dict[str, np.ndarray], key: str) -> np.ndarray:
@@ -155,13 +162,27 @@ def _col(h: Histories | dict[str, np.ndarray], key: str) -> np.ndarray:
 
 
 def compress(h: Histories) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Distinct (x, t_x, T) histories, how many customers share each, and which one each customer has.
+    """Distinct (x, t_x, T) histories in lexicographic order, how many customers share each, which each one has.
 
-    The likelihood only needs the distinct histories.
+    The likelihood only needs the distinct histories. Whole days and counts are packed into one integer each,
+    whose order is the rows' (a row-wise sort took 0.3 s a simulated log of 290,000 customers); anything else is
+    sorted row-wise, with the same result.
     """
-    rows = np.stack([h.x, h.t_x, h.T], axis=1)
-    uniq, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+    rows = np.stack([h.x, h.t_x, h.T], axis=1).astype(np.float64)
+    if rows.size and rows.min() >= 0 and rows.max() < 2 ** _FIELD_BITS and np.array_equal(rows, np.floor(rows)):
+        fields = rows.astype(np.int64)
+        packed = (fields[:, 0] << 2 * _FIELD_BITS) | (fields[:, 1] << _FIELD_BITS) | fields[:, 2]
+        keys, inverse, counts = np.unique(packed, return_inverse=True, return_counts=True)
+        mask = (1 << _FIELD_BITS) - 1
+        uniq = np.stack([keys >> 2 * _FIELD_BITS, (keys >> _FIELD_BITS) & mask, keys & mask], axis=1)
+        uniq = uniq.astype(np.float64)
+    else:
+        uniq, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
     return {"x": uniq[:, 0], "t_x": uniq[:, 1], "T": uniq[:, 2]}, counts.astype(np.float64), inverse.ravel()
+
+
+_FIELD_BITS = 21
+"""Bits of each packed field of :func:`compress`: up to 2,097,151 repeats or days (5,700 years)."""
 
 
 def start(h: Histories) -> np.ndarray:
