@@ -99,9 +99,9 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
     h = histories(tx, end)
     also = ("dynamics.need_lapse",) * bool(args.lapse) + (JOINERS,) * args.fit_joiners
 
-    def fit(scenario, joined=(), follow=False):
+    def fit(scenario, joined=(), follow=False, hopeless_above=None):
         return calibrate(h, scenario, None, seed=1000 + seed, min_pool=args.min_pool, also=also + joined,
-                         joiners_follow=follow)
+                         joiners_follow=follow, hopeless_above=hopeless_above)
 
     follow = not args.no_joiners and JOINERS not in also
     cal = fit(base, follow=follow)
@@ -110,7 +110,7 @@ def run_seed(seed: int, args: argparse.Namespace) -> dict:
         cal = with_joiners(cal, lambda closed_base: fit(closed_base, (JOINERS,)), lambda: fit(base))
         joined = (JOINERS,) if cal.joiners_choice is not None else ()
     if not args.keep_base_dropout:  # as siyu calibrate: a kept rate mixed with none
-        cal = with_choice(cal, lambda scenario: fit(scenario, joined), 1000 + seed)
+        cal = with_choice(cal, lambda scenario, hopeless: fit(scenario, joined, hopeless_above=hopeless), 1000 + seed)
     fit_cpu = time.process_time() - started
     jac = None
     if args.intervals in ("profile", "newton"):

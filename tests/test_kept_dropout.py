@@ -9,17 +9,19 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+import experiments.calibrate.fit as fit_module
 import experiments.calibrate.kept_dropout as kept_dropout
 import experiments.calibrate.searches as searches_module
-from experiments.calibrate.fit import EXTRA_NAMES, Found, Searched, scenario_value
+from experiments.calibrate.fit import EXTRA_NAMES, Found, Searched, scenario_value, search_log
 from experiments.calibrate.forecast import Component, Uncertainty, forecast
 from experiments.calibrate.joiners_choice import JoinersChoice
-from experiments.calibrate.kept_dropout import (NONE_PER_YEAR, RATE, common_j, kept_rate_suspect, late_gap, mixed,
-                                                refit_needed, without_dropout)
+from experiments.calibrate.kept_dropout import (HOPELESS, NONE_PER_YEAR, RATE, common_j, hopeless_distance,
+                                                kept_rate_suspect, late_gap, mixed, refit_needed, with_choice,
+                                                without_dropout)
 from experiments.calibrate.report import dropout_hint, fit_markdown
 from experiments.calibrate.scenario_file import fitted_errors, scenario_text
 from experiments.calibrate.searches import path_of
-from experiments.calibrate.seeds import across_seeds
+from experiments.calibrate.seeds import KEEP, across_seeds
 from experiments.calibrate.simulate import BASE_DATE
 from experiments.cli.app import main
 from sim.config import load_scenario, preset_text
@@ -174,3 +176,44 @@ def test_a_seeds_mixture_s_common_j_is_taken_not_simulated_again(fitted, monkeyp
     assert common_j(seeds, 5) == common_j(cal, 5)  # the J across_seeds kept is the one a fresh scoring gives
     monkeypatch.setattr(kept_dropout, "common_misfit", lambda *a, **k: pytest.fail("simulated again"))
     assert common_j(seeds, 5) == seeds.j
+
+
+def test_the_refit_searches_with_a_distance_past_which_none_could_not_weigh_in_the_mixture(fitted, monkeypatch):
+    """At hopeless_distance / HOPELESS a fit with none weighs KEEP against the kept one: the bound is the mixture's."""
+    cal, _, _ = fitted
+    bound = hopeless_distance(cal)
+    phi = max(1.0, cal.j / (len(cal.stat_names) - len(cal.matched.names)))
+    assert bound == pytest.approx(HOPELESS * (cal.j + 2 * phi * np.log(1 / KEEP)))
+    asked = []
+
+    def refit(base, hopeless_above):
+        asked.append((scenario_value(base, RATE), hopeless_above))
+        return replace(cal, base=without_dropout(cal.base), scenario=without_dropout(cal.scenario))
+
+    scored = iter([cal.j, bound / HOPELESS])
+    monkeypatch.setattr(kept_dropout, "common_misfit", lambda *a, **k: next(scored))
+    got = with_choice(cal, refit, seed=0)
+    assert asked == [(NONE_PER_YEAR, bound)]
+    assert got.dropout_choice.none_weight == pytest.approx(KEEP / (1 + KEEP))
+
+
+@pytest.mark.parametrize("hopeless_above, searches", [(450.0, 1), (None, 4), (1000.0, 4)])
+def test_searches_stop_at_the_first_that_fails_past_hopeless_above(fitted, monkeypatch, hopeless_above, searches):
+    """Four starts, each search failing the misfit test (distances 500 to 200 on 4 df): the first ends past 450."""
+    cal, _, _ = fitted
+    ends = iter([500.0, 400.0, 300.0, 200.0])
+    started = []
+
+    def one_search(binding, theta, target, weight, iterations, history, names):
+        started.append(theta)
+        return next(ends), theta, cal.stat_sim, cal.sim, lambda: cal.matched.jac
+
+    def kept_end(problem, n, base, seed, end):
+        return Found(end[0], end[1], end[4](), end[3].histories.n), end[2], end[3], 0
+
+    monkeypatch.setattr(fit_module, "scan_starts", lambda *a, **k: [cal.matched.theta + k for k in range(4)])
+    monkeypatch.setattr(fit_module, "search", one_search)
+    monkeypatch.setattr(fit_module, "_refined", kept_end)
+    got = search_log(cal.data, cal.base, seed=1, starts=4, hopeless_above=hopeless_above)
+    assert len(started) == searches
+    assert got.best.distance == (500.0 if searches == 1 else 200.0)

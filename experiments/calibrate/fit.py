@@ -485,7 +485,8 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
               iterations: int = ITERATIONS, cohort: str = "auto", min_pool: int = MIN_POOL,
               starts: int = STARTS, also: tuple[str, ...] = (), basins: int = 1,
               extra: tuple[str, ...] = EXTRA_NAMES, hold: tuple[str, ...] = (),
-              searched: Searched | None = None, joiners_follow: bool = False) -> Calibration:
+              searched: Searched | None = None, joiners_follow: bool = False,
+              hopeless_above: float | None = None) -> Calibration:
     """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring).
 
     ``cohort`` and ``min_pool``: how the log was observed and the smallest simulated pool (:meth:`Design.of`).
@@ -499,12 +500,16 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     arguments (a saved search): the calibration is rebuilt from it without searching, the same to the bit.
     ``joiners_follow``: a closed pool's searches stop at the first that fails the misfit test while the log's first
     orders come late (:data:`FIRST_LATE_GAP_Z`), where ``siyu calibrate`` fits the pool with joiners instead
-    (:mod:`.pool_joiners`) and the closed pool's other starts would be thrown away.
+    (:mod:`.pool_joiners`) and the closed pool's other starts would be thrown away. ``hopeless_above``: the
+    searches stop at the first that fails the misfit test this far off or more (a distance), where the fit is only
+    mixed with another that weighs it down to nothing
+    (:func:`~experiments.calibrate.kept_dropout.hopeless_distance`).
     """
     problem = _problem(h, cohort, min_pool, also, extra, hold)
     simulated = None
     if searched is None:
-        searched, simulated = _search_problem(problem, h, base, seed, iterations, starts, basins, joiners_follow)
+        searched, simulated = _search_problem(problem, h, base, seed, iterations, starts, basins, joiners_follow,
+                                              hopeless_above)
     if simulated is None:  # a saved search: the simulation at the estimate is a pure function of it and the seed
         simulated = problem.binding(base, seed, searched.best.theta)
     return _assembled(problem, h, base, data_weekly, seed, searched, *simulated)
@@ -513,14 +518,15 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
 def search_log(h: Histories, base: Scenario, seed: int = 0, iterations: int = ITERATIONS, cohort: str = "auto",
                min_pool: int = MIN_POOL, starts: int = STARTS, also: tuple[str, ...] = (), basins: int = 1,
                extra: tuple[str, ...] = EXTRA_NAMES, hold: tuple[str, ...] = (),
-               joiners_follow: bool = False) -> Searched:
+               joiners_follow: bool = False, hopeless_above: float | None = None) -> Searched:
     """The searches of :func:`calibrate` alone (its arguments): what a worker process runs and a file keeps."""
     problem = _problem(h, cohort, min_pool, also, extra, hold)
-    return _search_problem(problem, h, base, seed, iterations, starts, basins, joiners_follow)[0]
+    return _search_problem(problem, h, base, seed, iterations, starts, basins, joiners_follow, hopeless_above)[0]
 
 
 def _search_problem(problem: _Problem, h: Histories, base: Scenario, seed: int, iterations: int, starts: int,
-                    basins: int, joiners_follow: bool = False) -> tuple[Searched, tuple[np.ndarray, SimLog]]:
+                    basins: int, joiners_follow: bool = False, hopeless_above: float | None = None
+                    ) -> tuple[Searched, tuple[np.ndarray, SimLog]]:
     """The scan, the searches from its nearest starts and across the fit (``basins``), and the estimate's simulation."""
     names_t, target, weight, n = problem.names, problem.target, problem.weight, h.n
     joiners_follow = joiners_follow and JOINERS not in names_t and not problem.design.new
@@ -555,6 +561,8 @@ def _search_problem(problem: _Problem, h: Histories, base: Scenario, seed: int, 
             break  # the engine reproduces the log from here: no other basin is needed
         if joiners_follow and first_late_gap(h, found[3].histories) >= FIRST_LATE_GAP_Z:
             break  # a pool with joiners is fitted instead: the closed pool's other basins would be thrown away
+        if hopeless_above is not None and found[0] >= hopeless_above:
+            break  # another start would have to end many times nearer to weigh in the mixture this fit is for
     if passes(found):
         passing = [found]
         across = []

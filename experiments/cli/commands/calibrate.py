@@ -241,12 +241,12 @@ def with_dropout_choice(cal: Any, h: Any, weekly: Any, args: argparse.Namespace,
     from experiments.calibrate.fit import scenario_value
     from experiments.calibrate.kept_dropout import RATE, TAG, with_choice
 
-    def refit(base: Any) -> Any:
+    def refit(base: Any, hopeless_above: float) -> Any:
         console.print(f"the log shows no dropout, so the fit kept the base scenario's {RATE} = "
                       f"{scenario_value(cal.base, RATE):g}: fitting again from a base with none, to mix the two by "
                       "how well each fits the calibration period (about as long again; --keep-base-dropout skips "
                       "this)", highlight=False)
-        return fitted(h, base, weekly, args, out, options, tag + TAG)
+        return fitted(h, base, weekly, args, out, {**options, "hopeless_above": hopeless_above}, tag + TAG)
 
     try:
         return with_choice(cal, refit, args.seed)
