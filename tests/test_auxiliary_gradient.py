@@ -29,3 +29,22 @@ def test_the_fit_stops_where_the_exact_gradient_vanishes():
     grad = auxiliary.loglik_and_scores(aux.beta, data)[1].mean(axis=0)
     assert np.all(np.abs(grad) < 1e-5), grad
     assert np.all(np.isfinite(aux.cov)) and np.all(np.linalg.eigvalsh(aux.cov) > 0)
+
+
+def _row_sorted(data: dict[str, np.ndarray]):
+    rows = np.stack([data["x"], data["t_x"], data["T"]], axis=1)
+    uniq, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+    return uniq, inverse.ravel(), counts
+
+
+def test_distinct_histories_come_in_the_rows_order_whether_days_are_whole_or_not():
+    """The packed integer key of whole days and the row-wise sort of anything else give the same distinct rows."""
+    whole = _histories(3000, 2)
+    half = {**whole, "t_x": whole["t_x"] + 0.5 * (whole["t_x"] < whole["T"])}  # not whole days: sorted row-wise
+    for data in (whole, half):
+        got, weights, inverse = auxiliary.compress(type("H", (), data))
+        uniq, expected_inverse, counts = _row_sorted(data)
+        assert 0 < uniq.shape[0] < 3000  # some customers share a history: the test can tell the order apart
+        np.testing.assert_array_equal(np.stack([got["x"], got["t_x"], got["T"]], axis=1), uniq)
+        np.testing.assert_array_equal(inverse, expected_inverse)
+        np.testing.assert_array_equal(weights, counts)
