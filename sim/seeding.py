@@ -10,7 +10,7 @@ and tier. ``Simulation(scenario, customers=n, seed=seed, state=state, inflow=Fal
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from sim.config import Scenario
 from sim.defaults import A4, A5, ACTIVE, DROPPED
@@ -21,6 +21,8 @@ from sim.rng import P_ORGANIC, draw, stream_key, u21
 from sim.state import State, generate
 
 
+_CHUNK = 256
+"""Customers a thread takes at a time in :func:`_silent`."""
 PARTICLES = 16
 """Silent-period paths drawn per customer; one is kept, weighted by the chance the brand won none of its occasions."""
 
@@ -40,56 +42,57 @@ def silent_period(scenario: Scenario, st: State, since: np.ndarray, seed: int) -
             st.salience, st.trust, st.deal, st.need_clock, st.status)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _silent(seed, p, since, cycle, dropout, price_sens, salience, trust, deal, need_clock,
             status):  # pragma: no cover - jitted
     n = since.shape[0]
     k = PARTICLES
-    sal_k = np.empty(k)
-    dl_k = np.empty(k)
-    nc_k = np.empty(k, np.int64)
-    gone_k = np.empty(k, np.bool_)
-    logw = np.empty(k)
     pick_key = stream_key(seed, -1, P_ORGANIC)
-    for i in range(n):
-        inv_c = 1.0 / cycle[i]
-        lapse = personal_lapse(p.need_lapse, p.need_lapse_spread, dropout[i], p.dropout_per_day)
-        floor = personal_floor(p.share_floor, p.share_floor_spread, dropout[i], p.dropout_median_per_day)
-        s0 = salience[i] + p.purchase_salience * (1.0 - salience[i])
-        for m in range(k):
-            sal, dl, tr, nc, lw, gone = s0, deal[i], trust[i], 0, 0.0, False
-            pseed = seed ^ ((m + 1) * 0x9E3779B97F4A7C15)
-            # the last purchase was itself a need occasion: the customer may have lapsed there (need_lapse)
-            gone = u21(draw(stream_key(pseed, -1, P_ORGANIC), i), 1) < lapse
-            for d in range(0 if gone else since[i]):
-                sal, _f, dl, tr, nc = rest(sal, 0.0, dl, tr, nc, 0.0, p.salience_decay, p.fatigue_decay,
-                                           p.deal_decay, 0.0)
-                bits = draw(stream_key(pseed, -2 - d, P_ORGANIC), i)
-                occasion = u21(bits, 0) < need_hazard(nc, inv_c, p.need_hazard, p.need_onset, p.need_impulse)
-                if occasion:
-                    nc = 0
-                    lw += np.log(max(1.0 - brand_share(sal, tr, dl, price_sens[i], 0.0, floor, p), 1e-300))
-                    sal *= p.lost_salience
-                if u21(bits, 2) < lapse_probability(dropout_probability(dropout[i], sal, p.dropout_salience),
-                                                    occasion, lapse):
-                    gone = True
-                    break
-            sal_k[m], dl_k[m], nc_k[m], gone_k[m], logw[m] = sal, dl, nc, gone, lw
-        top = logw.max()
-        total = 0.0
-        for m in range(k):
-            total += np.exp(logw[m] - top)
-        u = u21(draw(pick_key, i), 0) * total
-        m = 0
-        acc = np.exp(logw[0] - top)
-        while acc < u and m < k - 1:
-            m += 1
-            acc += np.exp(logw[m] - top)
-        salience[i] = sal_k[m]
-        deal[i] = dl_k[m]
-        need_clock[i] = min(nc_k[m], 30000)
-        if gone_k[m]:
-            status[i] = DROPPED
+    for c in prange((n + _CHUNK - 1) // _CHUNK):  # each customer's draws are their own: any thread, same result
+        sal_k = np.empty(k)
+        dl_k = np.empty(k)
+        nc_k = np.empty(k, np.int64)
+        gone_k = np.empty(k, np.bool_)
+        logw = np.empty(k)
+        for i in range(c * _CHUNK, min((c + 1) * _CHUNK, n)):
+            inv_c = 1.0 / cycle[i]
+            lapse = personal_lapse(p.need_lapse, p.need_lapse_spread, dropout[i], p.dropout_per_day)
+            floor = personal_floor(p.share_floor, p.share_floor_spread, dropout[i], p.dropout_median_per_day)
+            s0 = salience[i] + p.purchase_salience * (1.0 - salience[i])
+            for m in range(k):
+                sal, dl, tr, nc, lw, gone = s0, deal[i], trust[i], 0, 0.0, False
+                pseed = seed ^ ((m + 1) * 0x9E3779B97F4A7C15)
+                # the last purchase was itself a need occasion: the customer may have lapsed there (need_lapse)
+                gone = u21(draw(stream_key(pseed, -1, P_ORGANIC), i), 1) < lapse
+                for d in range(0 if gone else since[i]):
+                    sal, _f, dl, tr, nc = rest(sal, 0.0, dl, tr, nc, 0.0, p.salience_decay, p.fatigue_decay,
+                                               p.deal_decay, 0.0)
+                    bits = draw(stream_key(pseed, -2 - d, P_ORGANIC), i)
+                    occasion = u21(bits, 0) < need_hazard(nc, inv_c, p.need_hazard, p.need_onset, p.need_impulse)
+                    if occasion:
+                        nc = 0
+                        lw += np.log(max(1.0 - brand_share(sal, tr, dl, price_sens[i], 0.0, floor, p), 1e-300))
+                        sal *= p.lost_salience
+                    if u21(bits, 2) < lapse_probability(dropout_probability(dropout[i], sal, p.dropout_salience),
+                                                        occasion, lapse):
+                        gone = True
+                        break
+                sal_k[m], dl_k[m], nc_k[m], gone_k[m], logw[m] = sal, dl, nc, gone, lw
+            top = logw.max()
+            total = 0.0
+            for m in range(k):
+                total += np.exp(logw[m] - top)
+            u = u21(draw(pick_key, i), 0) * total
+            m = 0
+            acc = np.exp(logw[0] - top)
+            while acc < u and m < k - 1:
+                m += 1
+                acc += np.exp(logw[m] - top)
+            salience[i] = sal_k[m]
+            deal[i] = dl_k[m]
+            need_clock[i] = min(nc_k[m], 30000)
+            if gone_k[m]:
+                status[i] = DROPPED
 
 
 def from_histories(scenario: Scenario, seed: int, cycle: np.ndarray, dropout: np.ndarray, value: np.ndarray,

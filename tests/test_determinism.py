@@ -8,7 +8,8 @@ import pytest
 
 from policies import load_policy
 from sim import Simulation
-from sim.defaults import STAT_NAMES
+from sim.defaults import ACTIVE, STAT_NAMES
+from sim.seeding import from_histories
 
 
 def _run(scenario, policy, seed, threads, n=5000, days=40):
@@ -35,6 +36,26 @@ def test_same_seed_twice_and_across_thread_counts(beauty, policy):
         assert a.summary["total_value"] == b.summary["total_value"]
     for field, arr in sim1.state.arrays().items():
         assert np.array_equal(arr, sim2.state.arrays()[field]), field
+
+
+def _seeded(scenario, threads, n=3000):
+    """Customers seeded from a record (siyu forecast's start): silences of 0-399 days played on ``threads``."""
+    numba.set_num_threads(threads)
+    try:
+        last = -(np.arange(n) % 400).astype(np.int64) - 1
+        return from_histories(scenario, 9, np.full(n, 45.0), np.full(n, 0.15 / 365), np.full(n, 100.0), last - 90,
+                              last, np.full(n, 2), np.full(n, 200.0), np.ones(n, bool))
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
+def test_customers_seeded_from_a_record_are_the_same_whatever_the_thread_count(beauty):
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("needs 2 numba threads")
+    one, two = _seeded(beauty, 1), _seeded(beauty, 2)
+    assert 0 < np.mean(one.status[:3000] != ACTIVE) < 1  # some left in their silence: the paths differ by customer
+    for field, arr in one.arrays().items():
+        assert np.array_equal(arr, two.arrays()[field]), field
 
 
 def test_different_seeds_differ(beauty):
