@@ -214,6 +214,8 @@ def test_searches_stop_at_the_first_that_fails_past_hopeless_above(fitted, monke
     monkeypatch.setattr(fit_module, "scan_starts", lambda *a, **k: [cal.matched.theta + k for k in range(4)])
     monkeypatch.setattr(fit_module, "search", one_search)
     monkeypatch.setattr(fit_module, "_refined", kept_end)
-    got = search_log(cal.data, cal.base, seed=1, starts=4, hopeless_above=hopeless_above)
+    factor = 1 + cal.data.n / cal.sim.histories.n  # the misfit test's: the bound is on J, distance over factor
+    got = search_log(cal.data, cal.base, seed=1, starts=4,
+                     hopeless_above=None if hopeless_above is None else hopeless_above / factor)
     assert len(started) == searches
     assert got.best.distance == (500.0 if searches == 1 else 200.0)

@@ -501,8 +501,9 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     ``joiners_follow``: a closed pool's searches stop at the first that fails the misfit test while the log's first
     orders come late (:data:`FIRST_LATE_GAP_Z`), where ``siyu calibrate`` fits the pool with joiners instead
     (:mod:`.pool_joiners`) and the closed pool's other starts would be thrown away. ``hopeless_above``: the
-    searches stop at the first that fails the misfit test this far off or more (a distance), where the fit is only
-    mixed with another that weighs it down to nothing
+    searches stop at the first that fails the misfit test with a J this high or more (its distance over the
+    simulation's factor, as the misfit test takes it), where the fit is only mixed with another that weighs it down
+    to nothing
     (:func:`~experiments.calibrate.kept_dropout.hopeless_distance`).
     """
     problem = _problem(h, cohort, min_pool, also, extra, hold)
@@ -561,7 +562,7 @@ def _search_problem(problem: _Problem, h: Histories, base: Scenario, seed: int, 
             break  # the engine reproduces the log from here: no other basin is needed
         if joiners_follow and first_late_gap(h, found[3].histories) >= FIRST_LATE_GAP_Z:
             break  # a pool with joiners is fitted instead: the closed pool's other basins would be thrown away
-        if hopeless_above is not None and found[0] >= hopeless_above:
+        if hopeless_above is not None and found[0] / simulation_factor(n, found[3].histories.n) >= hopeless_above:
             break  # another start would have to end many times nearer to weigh in the mixture this fit is for
     if passes(found):
         passing = [found]

@@ -68,12 +68,13 @@ def refit_needed(cal: Calibration) -> bool:
 
 
 def hopeless_distance(kept: Calibration) -> float:
-    """The search distance from which the refit with none, failing the misfit test, tries no other start.
+    """The misfit J from which the refit with none, failing the misfit test, tries no other start.
 
     In :func:`mixed` a fit worse than ``kept`` weighs exp(-(J - J_kept) / 2 phi), phi ``kept``'s dispersion, which
     falls under :data:`~experiments.calibrate.seeds.KEEP` past J_kept + 2 phi ln(1/KEEP); :data:`HOPELESS` times that.
-    Where the log's dropout is plain, none fails by that much on a large log (a 200,000-customer engine log: 1,830
-    against J 11.6), and its other starts, each as long as a fit, could not change the forecast.
+    J, not the search's distance, which also counts the simulation's noise: the mixture weighs J's. Where the log's
+    dropout is plain, none fails by that much on a large log (a 200,000-customer engine log: J about 1,240 against a
+    bound of about 640), and its other starts, each as long as a fit, could not change the forecast.
     """
     df = len(kept.stat_names) - len(kept.matched.names)
     return HOPELESS * (kept.j + 2 * dispersion(kept.j, df) * math.log(1 / KEEP))
