@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.cdnow import END, PANELS, panel_file  # noqa: E402
 from experiments.calibrate import auxiliary  # noqa: E402
 from experiments.calibrate.fit import Design, simulate_design  # noqa: E402
-from experiments.calibrate.history import Histories, histories  # noqa: E402
+from experiments.calibrate.history import Histories, distinct, histories  # noqa: E402
 from experiments.logs.rows import parse_date_argument  # noqa: E402
 from experiments.logs.transactions import read_transactions  # noqa: E402
 from sim.config import apply_overrides, load_scenario  # noqa: E402
@@ -52,7 +52,7 @@ def loglik_rows(beta: np.ndarray, data: dict[str, np.ndarray]) -> np.ndarray:
 
 def fit4(h: Histories) -> tuple[np.ndarray, np.ndarray, float, float]:
     """Estimates, robust SEs and log-likelihood of the four-parameter model; the three-parameter log-likelihood."""
-    data, w, _ = auxiliary.compress(h)
+    data, w, _ = distinct(h)
     n = float(w.sum())
 
     def nll(b: np.ndarray) -> float:
@@ -71,7 +71,7 @@ def fit4(h: Histories) -> tuple[np.ndarray, np.ndarray, float, float]:
 
 def spread_score(beta: np.ndarray, h: Histories) -> np.ndarray:
     """Each customer's score in the dropout spread's direction at ``beta``."""
-    data, _, inverse = auxiliary.compress(h)
+    data, _, inverse = distinct(h)
     return auxiliary._scores(beta, data, rows=loglik_rows)[:, 3][inverse]
 
 

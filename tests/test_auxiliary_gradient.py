@@ -1,6 +1,7 @@
 import numpy as np
 
 from experiments.calibrate import auxiliary
+from experiments.calibrate.history import distinct
 
 
 def _histories(n: int, seed: int) -> dict[str, np.ndarray]:
@@ -42,7 +43,7 @@ def test_distinct_histories_come_in_the_rows_order_whether_days_are_whole_or_not
     whole = _histories(3000, 2)
     half = {**whole, "t_x": whole["t_x"] + 0.5 * (whole["t_x"] < whole["T"])}  # not whole days: sorted row-wise
     for data in (whole, half):
-        got, weights, inverse = auxiliary.compress(type("H", (), data))
+        got, weights, inverse = distinct(type("H", (), data))
         uniq, expected_inverse, counts = _row_sorted(data)
         assert 0 < uniq.shape[0] < 3000  # some customers share a history: the test can tell the order apart
         np.testing.assert_array_equal(np.stack([got["x"], got["t_x"], got["T"]], axis=1), uniq)

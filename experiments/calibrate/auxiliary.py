@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit, prange
 from scipy.optimize import minimize
 
-from experiments.calibrate.history import Histories
+from experiments.calibrate.history import Histories, distinct
 
 BOUNDS = [(-12.0, 3.0), (-4.0, 1.5), (-12.0, -2.0)]
 """Search box of the auxiliary parameters (a dropout rate from one per 400 years to one per week)."""
@@ -161,30 +161,6 @@ def _col(h: Histories | dict[str, np.ndarray], key: str) -> np.ndarray:
     return np.asarray(v, np.float64)[:, None]
 
 
-def compress(h: Histories) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Distinct (x, t_x, T) histories in lexicographic order, how many customers share each, which each one has.
-
-    The likelihood only needs the distinct histories. Whole days and counts are packed into one integer each,
-    whose order is the rows' (a row-wise sort took 0.3 s a simulated log of 290,000 customers); anything else is
-    sorted row-wise, with the same result.
-    """
-    rows = np.stack([h.x, h.t_x, h.T], axis=1).astype(np.float64)
-    if rows.size and rows.min() >= 0 and rows.max() < 2 ** _FIELD_BITS and np.array_equal(rows, np.floor(rows)):
-        fields = rows.astype(np.int64)
-        packed = (fields[:, 0] << 2 * _FIELD_BITS) | (fields[:, 1] << _FIELD_BITS) | fields[:, 2]
-        keys, inverse, counts = np.unique(packed, return_inverse=True, return_counts=True)
-        mask = (1 << _FIELD_BITS) - 1
-        uniq = np.stack([keys >> 2 * _FIELD_BITS, (keys >> _FIELD_BITS) & mask, keys & mask], axis=1)
-        uniq = uniq.astype(np.float64)
-    else:
-        uniq, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
-    return {"x": uniq[:, 0], "t_x": uniq[:, 1], "T": uniq[:, 2]}, counts.astype(np.float64), inverse.ravel()
-
-
-_FIELD_BITS = 21
-"""Bits of each packed field of :func:`compress`: up to 2,097,151 repeats or days (5,700 years)."""
-
-
 def start(h: Histories) -> np.ndarray:
     """A starting point: the mean repeat rate, a unit spread, a dropout of one per ten mean spans."""
     rate = max(h.x.sum(), 1.0) / max(h.T.sum(), 1.0)
@@ -193,7 +169,7 @@ def start(h: Histories) -> np.ndarray:
 
 def fit(h: Histories, beta0: np.ndarray | None = None, covariance: bool = True) -> AuxFit:
     """Maximum likelihood, with the robust (sandwich) covariance of the estimates (NaN without ``covariance``)."""
-    data, w, inverse = compress(h)
+    data, w, inverse = distinct(h)
     n = float(w.sum())
 
     def nll(b: np.ndarray) -> tuple[float, np.ndarray]:

@@ -55,14 +55,16 @@ def loglik(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) ->
     return beta + np.logaddexp(nbd(T), dead)
 
 
-def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """Maximum-likelihood (r, alpha, a, b) within :data:`BOX`.
+def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Maximum-likelihood (r, alpha, a, b) within :data:`BOX`; ``weights``: customers sharing each history.
 
     Quasi-Newton from each of :data:`STARTS`, then Nelder-Mead from the best end: the likelihood is flat along
     the no-dropout edge, where either method alone may stop short.
     """
+    w = 1.0 if weights is None else weights  # times one: the plain sum, to the bit
+
     def nll(p: np.ndarray) -> float:
-        return -float(loglik(np.exp(p), x, t_x, T).sum())
+        return -float((w * loglik(np.exp(p), x, t_x, T)).sum())
     ends = [minimize(nll, np.array(start), method="L-BFGS-B", bounds=BOX) for start in STARTS]
     best = minimize(nll, min(ends, key=lambda res: res.fun).x, method="Nelder-Mead", bounds=BOX,
                     options={"xatol": 1e-8, "fatol": 1e-9, "maxiter": 4000})

@@ -46,6 +46,31 @@ class Histories:
         return int(self.ids.size)
 
 
+def distinct(h: Histories) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Distinct (x, t_x, T) histories in lexicographic order, how many customers share each, which each one has.
+
+    The customer-base likelihoods (:mod:`~experiments.calibrate.auxiliary`, BG/NBD, Pareto/NBD) only need the
+    distinct histories, each weighted by its count. Whole days and counts are packed into one integer each,
+    whose order is the rows' (a row-wise sort took 0.3 s a simulated log of 290,000 customers); anything else is
+    sorted row-wise, with the same result.
+    """
+    rows = np.stack([h.x, h.t_x, h.T], axis=1).astype(np.float64)
+    if rows.size and rows.min() >= 0 and rows.max() < 2 ** _FIELD_BITS and np.array_equal(rows, np.floor(rows)):
+        fields = rows.astype(np.int64)
+        packed = (fields[:, 0] << 2 * _FIELD_BITS) | (fields[:, 1] << _FIELD_BITS) | fields[:, 2]
+        keys, inverse, counts = np.unique(packed, return_inverse=True, return_counts=True)
+        mask = (1 << _FIELD_BITS) - 1
+        uniq = np.stack([keys >> 2 * _FIELD_BITS, (keys >> _FIELD_BITS) & mask, keys & mask], axis=1)
+        uniq = uniq.astype(np.float64)
+    else:
+        uniq, inverse, counts = np.unique(rows, axis=0, return_inverse=True, return_counts=True)
+    return {"x": uniq[:, 0], "t_x": uniq[:, 1], "T": uniq[:, 2]}, counts.astype(np.float64), inverse.ravel()
+
+
+_FIELD_BITS = 21
+"""Bits of each packed field of :func:`distinct`: up to 2,097,151 repeats or days (5,700 years)."""
+
+
 MIDDLE_GROUPS = ((1, 1), (2, 2), (3, 4), (5, None))
 """Groups of customers by their repeat transactions in the middle third of the span (:func:`persistence`)."""
 
