@@ -82,3 +82,42 @@ def test_fit_without_dropout_stops_at_the_box_with_the_no_dropout_forecast():
     assert paretonbd.expected(params, 26.0, x, t_x, T).sum() == pytest.approx(
         ((r + x) / (alpha + T) * 26.0).sum(), rel=1e-6)
     assert r / alpha == pytest.approx(3.0 / 80.0, rel=0.1)  # the mean rate: an SE of 3.4% from 1,500 customers
+
+
+@pytest.mark.parametrize("params", [(3.0, 80.0, 0.6, 2000.0), (0.5, 10.0, 5.0, 400.0), (3.0, 5000.0, 0.6, 12.0),
+                                    (0.553, 10.578, 0.606, 11.669)])
+def test_series_and_2f1_give_the_same_likelihood_where_both_hold(params, monkeypatch):
+    """Where the 2F1's argument is not too near 1 both ways to A_0 are accurate: the series (beta or alpha far
+    beyond the other) and the note's 2F1 agree history by history; at CDNOW's estimates only the 2F1 applies."""
+    x, t_x, T = poisson_buyers(300, 2)
+    x, t_x, T = np.append(x, [30.0, 60.0]), np.append(t_x, [29.0, 50.0]), np.append(T, [30.0, 52.0])
+    p = np.array(params)
+    both = paretonbd.loglik(p, x, t_x, T)
+    monkeypatch.setattr(paretonbd, "_series_converges", lambda far, ratio: np.zeros(np.shape(ratio), bool))
+    np.testing.assert_allclose(both, paretonbd.loglik(p, x, t_x, T), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("params", [(3.0, 80.0, 1e-8, 1e5), (3.0, 80.0, 0.01, 1e7), (1e4, 1e7, 0.6, 12.0)])
+def test_series_near_the_edges_matches_the_2f1_in_high_precision(params):
+    """At the edges a search ends on (no dropout: beta large; a Poisson rate: r and alpha large) scipy's 2F1 is slow
+    or off; the series agrees with mpmath's 2F1 at 30 digits."""
+    mp = pytest.importorskip("mpmath")
+    mp.mp.dps = 30
+    r, alpha, s, beta = (mp.mpf(v) for v in params)
+    got = paretonbd.loglik(np.array(params), *(np.array(v) for v in zip(*HISTORIES)))
+    for (x, t_x, T), value in zip(HISTORIES, got):
+        x, t_x, T = mp.mpf(x), mp.mpf(t_x), mp.mpf(T)
+        rsx = r + s + x
+        big, b = (alpha, s + 1) if alpha >= beta else (beta, r + x)
+
+        def f(t):
+            return mp.hyp2f1(rsx, b, rsx + 1, abs(alpha - beta) / (big + t)) / (big + t) ** rsx
+        const = mp.loggamma(r + x) - mp.loggamma(r) + r * mp.log(alpha) + s * mp.log(beta)
+        alive = mp.exp(const - (r + x) * mp.log(alpha + T) - s * mp.log(beta + T))
+        dead = mp.exp(const) * s / rsx * (f(t_x) - f(T))
+        assert value == pytest.approx(float(mp.log(alive + dead)), abs=1e-9)
+
+
+HISTORIES = [(0.0, 0.0, 30.0), (1.0, 5.0, 30.0), (5.0, 20.0, 30.0), (30.0, 29.0, 30.0), (2.0, 30.43, 38.86),
+             (60.0, 50.0, 52.0)]
+"""(x, t_x, T) in weeks: no repeat, early and late repeats, a frequent buyer."""
