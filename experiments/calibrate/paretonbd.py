@@ -58,8 +58,10 @@ def _log_a0(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -
 
 
 def _series_converges(far_power: np.ndarray, ratio: np.ndarray) -> np.ndarray:
-    """Where :func:`_log_integral`'s terms past :data:`SERIES_TERMS` add under 1e-17 of the first (``ratio``:
-    the near variable's upper end over the gap)."""
+    """Where :func:`_log_integral`'s terms past :data:`SERIES_TERMS` add under 1e-17 of its first.
+
+    ``ratio``: the near variable's upper end over the gap, what each term shrinks by.
+    """
     n = SERIES_TERMS
     with np.errstate(divide="ignore"):
         tail = gammaln(far_power + n) - gammaln(far_power) - gammaln(n + 1.0) + n * np.log(ratio)
@@ -67,8 +69,10 @@ def _series_converges(far_power: np.ndarray, ratio: np.ndarray) -> np.ndarray:
 
 
 def _log_integral(p: np.ndarray, q: np.ndarray, gap: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Log of the integral of y^-p (gap + y)^-q over y in (lo, hi), summed as the binomial series of (gap + y)^-q
-    in y / gap: sum over k of (-1)^k (q)_k / k! gap^(-q-k) times the integral of y^(k-p), each in logs."""
+    """Log of the integral of y^-p (gap + y)^-q over y in (lo, hi), by the binomial series of (gap + y)^-q.
+
+    The sum over k of (-1)^k (q)_k / k! gap^(-q-k) times the integral of y^(k-p), each term in logs.
+    """
     k = np.arange(SERIES_TERMS, dtype=np.float64)[:, None]
     e = k + 1.0 - p  # the power of y after integrating y^(k-p)
     span = np.log(hi / lo)
