@@ -36,8 +36,8 @@ def baseline_forecast(model: ModuleType, h: Histories, weeks: int) -> tuple[np.n
     """A customer-base model's parameters and the cohort's expected cumulative repeats at each holdout week's end.
 
     ``model`` is :mod:`~experiments.calibrate.bgnbd` or :mod:`~experiments.calibrate.paretonbd`, fitted in
-    weeks as published, over the distinct histories weighted by their customers (a tenth of a million
-    customers' rows: each a 2F1 or two per evaluation).
+    weeks as published, over the distinct histories weighted by their customers (68,842 for the 727,835 customers
+    of a million-customer engine log).
     """
     data, counts, _ = distinct(h)
     x, t_x, T = data["x"], data["t_x"] / 7.0, data["T"] / 7.0
