@@ -27,9 +27,13 @@ def mape(forecast_cum: np.ndarray, actual_cum: np.ndarray) -> tuple[float, float
     return float(total), curve
 
 
-def in_weeks(h: Histories) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """BG/NBD's and Pareto/NBD's (x, t_x, T) as published: repeats, last repeat's time and age, in weeks."""
-    return h.x.astype(np.float64), h.t_x / 7.0, h.T / 7.0
+def in_weeks(h: Histories | dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BG/NBD's and Pareto/NBD's (x, t_x, T) as published: repeats, last repeat's time and age, in weeks.
+
+    ``h``: every customer's histories, or the distinct ones (:func:`~experiments.calibrate.history.distinct`).
+    """
+    x, t_x, T = (h[k] for k in ("x", "t_x", "T")) if isinstance(h, dict) else (h.x, h.t_x, h.T)
+    return np.asarray(x, np.float64), t_x / 7.0, T / 7.0
 
 
 def baseline_forecast(model: ModuleType, h: Histories, weeks: int) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +44,7 @@ def baseline_forecast(model: ModuleType, h: Histories, weeks: int) -> tuple[np.n
     of a million-customer engine log).
     """
     data, counts, _ = distinct(h)
-    x, t_x, T = data["x"], data["t_x"] / 7.0, data["T"] / 7.0
+    x, t_x, T = in_weeks(data)
     params = model.fit(x, t_x, T, counts)
     return params, np.array([counts @ model.expected(params, float(w), x, t_x, T) for w in range(1, weeks + 1)])
 
