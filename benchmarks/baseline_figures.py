@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import online_retail  # noqa: E402
-from benchmarks.calibrate_recovery import TRUTH  # noqa: E402
+from benchmarks.calibrate_recovery import CUSTOMERS, DAYS, HOLDOUT, TRUTH  # noqa: E402
 from benchmarks.cdnow import END as CDNOW_END, MASTER, panel_file  # noqa: E402
 from experiments.calibrate import bgnbd, paretonbd  # noqa: E402
 from experiments.calibrate.history import histories, holdout_weekly  # noqa: E402
@@ -35,8 +35,8 @@ from experiments.logs.transactions import Transactions, read_transactions  # noq
 from sim.config import apply_overrides, load_scenario  # noqa: E402
 
 ENGINE_LOGS = {"engine": ({}, range(1, 21)), "joiners": ({JOINERS: 1.0}, range(1, 7))}
-"""The README's engine logs (``calibrate_recovery.py``'s seeds from 1): truth's extra values and seeds (1,500
-customers, 240 days, 182 held out)."""
+"""The README's engine logs (``calibrate_recovery.py``'s seeds from 1, at its default size): truth's extra values
+and seeds."""
 
 
 def record(name: str, tx: Transactions, end: int) -> dict:
@@ -66,7 +66,7 @@ def logs(which: list[str], tmp: Path):
         if kind in which:
             truth = apply_overrides(load_scenario("beauty"), {**TRUTH, **extra})
             for seed in seeds:
-                yield (f"{kind} seed {seed}", *engine_transactions(truth, 1500, 240, 182, seed))
+                yield (f"{kind} seed {seed}", *engine_transactions(truth, CUSTOMERS, DAYS, HOLDOUT, seed))
 
 
 def main() -> None:

@@ -65,6 +65,8 @@ TRUTH = {"population.cycle_median_days": 60.0, "population.cycle_sigma": 0.5,
          "population.order_value_median": 120.0, "population.order_value_sigma": 0.6}
 IMPULSE = {"dynamics.need_impulse": 1.0}
 """The truth's and the base's need timing under ``--lapse``."""
+CUSTOMERS, DAYS, HOLDOUT = 1500, 240, 182
+"""The engine log's default size: customers, calibration days and held-out days (the README's figures)."""
 Z90 = 1.6449
 KINDS = ("sandwich", "boot", "boot-log", "percentile", "basic")
 PROFILED = ("population.cycle_median_days", "population.cycle_sigma")
@@ -343,9 +345,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=8)
     ap.add_argument("--first", type=int, default=1, help="first seed")
-    ap.add_argument("--customers", type=int, default=1500)
-    ap.add_argument("--days", type=int, default=240)
-    ap.add_argument("--holdout", type=int, default=182)
+    ap.add_argument("--customers", type=int, default=CUSTOMERS)
+    ap.add_argument("--days", type=int, default=DAYS)
+    ap.add_argument("--holdout", type=int, default=HOLDOUT)
     ap.add_argument("--replicates", type=int, default=40)
     ap.add_argument("--bootstrap", type=int, default=20, help="refits of the parametric bootstrap (0: sandwich only)")
     ap.add_argument("--min-pool", type=int, default=MIN_POOL, help="smallest simulated pool of the fit")
