@@ -489,17 +489,56 @@ def _twins() -> dict[str, object]:
             for attr, obj in list(vars(module).items()) if isinstance(obj, Twin)}
 
 
+class _Counted(Exception):
+    """Raised by :func:`_parallel_regions`'s last pass with the number of top-level parallel loops."""
+
+
+def _parallel_regions(kernel, signature) -> int:
+    """Top-level parallel loops of ``kernel``'s parallel compilation, without lowering it.
+
+    numba's own pipeline runs through its parfor passes (conversion, fusion, pre-lowering: the loops that would
+    be launched); a last pass counts them and stops the compilation before LLVM, which took about 40% of the
+    time. The cache keeps no parallel diagnostics, so the kernel is compiled afresh.
+    """
+    from numba.core.compiler import CompilerBase, DefaultPassBuilder
+    from numba.core.compiler_machinery import AnalysisPass, PassManager, register_pass
+    from numba.parfors.parfor import Parfor
+
+    @register_pass(mutates_CFG=False, analysis_only=True)
+    class CountParfors(AnalysisPass):
+        _name = "siyu_count_parfors"
+
+        def __init__(self) -> None:
+            AnalysisPass.__init__(self)
+
+        def run_pass(self, state):  # noqa: ANN001, ANN202 - numba's pass interface
+            raise _Counted(sum(isinstance(stmt, Parfor) for block in state.func_ir.blocks.values()
+                               for stmt in block.body))
+
+    class UpToParfors(CompilerBase):
+        def define_pipelines(self):  # noqa: ANN202 - numba's compiler interface
+            pm = PassManager("up_to_parfors")
+            pm.passes.extend(DefaultPassBuilder.define_untyped_pipeline(self.state).passes)
+            pm.passes.extend(DefaultPassBuilder.define_typed_pipeline(self.state).passes)
+            pm.add_pass(CountParfors, "count the top-level parallel loops")
+            pm.finalize()
+            return [pm]
+
+    options = {k: v for k, v in kernel.parallel.targetoptions.items() if k not in ("cache", "nopython")}
+    with pytest.raises(_Counted) as counted:
+        numba.njit(pipeline_class=UpToParfors, **options)(kernel.py_func).compile(signature)
+    return counted.value.args[0]
+
+
 def test_each_parallel_kernel_is_one_parallel_region(beauty):
     """A twin's parallel kernel launches one parallel region a call, not one per array expression or block.
 
     With parallel=True numba turns ``np.zeros`` and whole-array arithmetic outside the ``prange`` into
     parallel loops of their own: each is a launch and a join, and with passive waiting a wake-up of the
     other threads. The recorder's per-block sums were two such loops per block (393 launches a day at
-    200,000 customers: the 60-day run 9x slower on 2 threads). Each kernel the day calls is compiled
-    afresh here (the cache keeps no parallel diagnostics) and its top-level parallel loops counted.
+    200,000 customers: the 60-day run 9x slower on 2 threads). Each kernel the day calls has its top-level
+    parallel loops counted (:func:`_parallel_regions`).
     """
-    from numba.parfors.parfor import Parfor
-
     from sim._threads import engine_threads
     for policy in ("fatigue_capped", "rfm_tiered", "blast", "fixed_cadence", "journeys"):
         s = Simulation(beauty, 2 * BLOCK, 3)  # below PARALLEL_FROM: the serial twins record the signatures
@@ -512,15 +551,29 @@ def test_each_parallel_kernel_is_one_parallel_region(beauty):
     used = {name: k for name, k in _twins().items() if k.serial.signatures}
     assert {"sim.kernels.step_day", "sim.kernels.check_actions", "experiments.recording._count_contacts",
             "sim.observation._crm_features", "sim.world.groups_day"} <= set(used)
-    regions = {}
-    for name, kernel in used.items():
-        options = {k: v for k, v in kernel.parallel.targetoptions.items() if k not in ("cache", "nopython")}
-        fresh = numba.njit(**options)(kernel.py_func)
-        signature = kernel.serial.signatures[0]
-        fresh.compile(signature)
-        ir = fresh.overloads[signature].metadata["parfor_diagnostics"].func_ir
-        regions[name] = sum(isinstance(stmt, Parfor) for block in ir.blocks.values() for stmt in block.body)
+    regions = {name: _parallel_regions(kernel, kernel.serial.signatures[0]) for name, kernel in used.items()}
     assert regions == dict.fromkeys(used, 1)
+
+
+def test_parallel_regions_counts_each_array_expression_outside_the_prange():
+    """The count sees what the test above guards against: a whole-array expression beside the ``prange``."""
+    from sim._threads import twin
+
+    def fused(x):  # noqa: ANN001, ANN202
+        out = np.empty_like(x)
+        for i in numba.prange(x.size):
+            out[i] = 2.0 * x[i]
+        return out
+
+    def with_sums(x):  # noqa: ANN001, ANN202
+        out = np.zeros(x.size)
+        for i in numba.prange(x.size):
+            out[i] = 2.0 * x[i]
+        return out + x.sum()
+
+    signature = (numba.float64[:],)
+    assert _parallel_regions(twin()(fused), signature) == 1
+    assert _parallel_regions(twin()(with_sums), signature) > 1
 
 
 def test_a_small_pool_calls_no_parallel_twin_from_its_first_day_on(beauty, monkeypatch):
