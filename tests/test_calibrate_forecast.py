@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from datetime import date
 
 import numpy as np
 import pytest
@@ -177,3 +178,18 @@ def test_a_new_cohort_is_conditioned_under_each_replicate_s_draw_an_existing_poo
     wide = Uncertainty({"population.dropout_per_year": 1.5 * base.population.dropout_per_year})
     kept = forecast(base, pool, 14, replicates=12, seed=3, errors=wide).alive_share
     assert kept.std() < 3 * np.sqrt(0.25 / pool.n), kept
+
+
+def test_cli_forecast_says_when_the_last_weeks_leave_the_band(engine_data, tmp_path, capsys):
+    """The log's own weeks stay in siyu's weekly band; with 100 more orders a week in weeks 4-6 the forecast says so."""
+    path, _, h = engine_data
+    args = ["--calibration-end", "2024-08-27", "--until", "2024-10-08", "--replicates", "19"]
+    assert main(["forecast", "beauty", "--cohort", str(path), *args, "--out", str(tmp_path / "own")]) == 0
+    assert "In every one of weeks" not in capsys.readouterr().out
+    busy = tmp_path / "busy.csv"
+    rows = [f"{h.ids[k]},{date.fromordinal(h.end + 22 + k % 21).isoformat()},{50 + k / 100:.2f}" for k in range(300)]
+    busy.write_text(path.read_text(encoding="utf-8") + "\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["forecast", "beauty", "--cohort", str(busy), *args, "--out", str(tmp_path / "busy")]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "In every one of weeks 4-6 the actual count lies above siyu's 90% band for that week" in said
+    assert "or the fit's misfit" in said

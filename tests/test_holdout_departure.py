@@ -1,0 +1,63 @@
+"""Weeks in a row outside siyu's weekly band (``holdout.departure``): found, measured, said, and seldom by chance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from experiments.calibrate.holdout import DEPARTURE_WEEKS, departure, weekly_counts
+
+WEEKS, REPLICATES = 20, 40
+
+
+@pytest.fixture(scope="module")
+def replicates() -> np.ndarray:
+    """Cumulative replicates of a steady 100 repeat transactions a week."""
+    return np.cumsum(np.random.default_rng(5).poisson(100.0, (REPLICATES, WEEKS)), axis=1).astype(float)
+
+
+def test_a_season_at_the_end_is_found_with_its_counts_and_the_baselines_missing_it_alike(replicates):
+    rng = np.random.default_rng(6)
+    weekly = np.concatenate([rng.poisson(100.0, 14), rng.poisson(170.0, 6)]).astype(float)
+    actual = np.cumsum(weekly)
+    run = departure(actual, replicates)
+    assert (run.first, run.last) == (15, 20)
+    assert run.actual == weekly[14:].sum()
+    assert run.expected == {"siyu": pytest.approx(weekly_counts(replicates)[:, 14:].sum(axis=1).mean())}
+    said = run.sentence()
+    assert "In every one of weeks 15-20 the actual count lies above siyu's 90% band" in said
+    assert f"{run.actual:,.0f} repeat transactions against siyu's {run.expected['siyu']:,.0f}" in said
+    assert "or the fit's misfit" in said  # nothing beside it to tell the two apart
+    flat = np.cumsum(np.full(WEEKS, 100.0))
+    with_baselines = departure(actual, replicates, {"BG/NBD": flat, "Pareto/NBD": flat})
+    assert with_baselines.expected["BG/NBD"] == 600.0
+    assert "BG/NBD and Pareto/NBD expect 600 and 600, fitted to the same calibration period: all miss" in (
+        with_baselines.sentence())
+    following = departure(actual, replicates, {"BG/NBD": flat, "Pareto/NBD": actual})
+    assert following.sentence().endswith("closer: siyu's own misfit.")  # one baseline sees these weeks: not the log
+
+
+def test_runs_below_short_runs_and_the_latest_of_equals(replicates):
+    mean = weekly_counts(replicates).mean(axis=0)
+    weekly = mean.copy()
+    weekly[4:6] += 200  # two weeks above: shorter than a run
+    assert departure(np.cumsum(weekly), replicates) is None
+    weekly[2:5] += 200  # weeks 3-6 above
+    weekly[9:13] = 10  # weeks 10-13 below: as long, and later
+    run = departure(np.cumsum(weekly), replicates)
+    assert (run.first, run.last, run.actual) == (10, 13, 40.0)
+    assert "lies below siyu's 90% band" in run.sentence() and "fewer)" in run.sentence()
+
+
+def test_a_right_forecast_seldom_shows_a_run():
+    """Each of 200 replicates of a steady weekly count taken as the actual, the band from the other 199.
+
+    A week lies outside its band with chance 10% (5% on each side); a run of three on one side starts at a given
+    week with chance 2 x 0.05^3, so about 24 x 2.5e-4 = 0.6% of the replicates show one: 1.2 of 200 expected, and 6 or
+    more with chance 0.2%. Every week counted alone, 1 - 0.9^26 = 94% would.
+    """
+    weeks = 26
+    reps = np.cumsum(np.random.default_rng(7).poisson(100.0, (200, weeks)), axis=1).astype(float)
+    found = [departure(reps[k], np.delete(reps, k, axis=0)) for k in range(reps.shape[0])]
+    assert sum(run is not None for run in found) <= 5
+    assert DEPARTURE_WEEKS == 3
