@@ -87,8 +87,8 @@ class Departure:
         named = " and ".join(others) + " expect " + " and ".join(f"{v:,.0f}" for v in others.values())
         gap = self.actual - siyu
         if all((self.actual - v) * gap >= 0.5 * gap * gap for v in others.values()):
-            return text + (f"{named}, fitted to the same calibration period: all miss these weeks alike, so the log "
-                           "changed in a way that period does not show (a season, a campaign, a change of prices or "
+            return text + (f"{named}, fitted to the same calibration period: they miss these weeks as siyu does, the "
+                           "sign of something that period does not show (a season, a campaign, a change of prices or "
                            "range), which no model fitted to it forecasts.")
         return text + f"{named}, closer: siyu's own misfit."
 
