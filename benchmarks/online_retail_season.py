@@ -11,7 +11,10 @@ to that week, and both at the end (docs/calibration.md, "Online Retail's holdout
     python benchmarks/online_retail.py --route default --seeds 0 1 2 3 4 5 --out runs/online-retail
     python benchmarks/online_retail_season.py runs/online-retail/default_m1_s* [--season-week 18]
 
-A folder's seed is read from its name's ``_s<seed>`` ending (``online_retail.py``'s naming); 0 otherwise.
+A folder's seed is read from its name's ``_s<seed>`` ending (``online_retail.py``'s naming); 0 otherwise. With
+``--right N`` each fit is forecast again with N replicates, each taken in turn as the actual with the band from the
+others, and the script counts those that show a run outside the weekly band (``holdout.departure``): how often a right
+forecast would be said to depart.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import online_retail  # noqa: E402
 from experiments.calibrate.history import histories  # noqa: E402
-from experiments.calibrate.holdout import compare, holdout_weeks, mape  # noqa: E402
+from experiments.calibrate.forecast import forecast  # noqa: E402
+from experiments.calibrate.holdout import compare, departure, holdout_weeks, mape  # noqa: E402
 from experiments.calibrate.scenario_file import fitted_errors  # noqa: E402
 from experiments.logs.transactions import read_transactions  # noqa: E402
 from sim.config import load_scenario  # noqa: E402
@@ -54,6 +58,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("fits", type=Path, nargs="+", help="siyu calibrate output folders (scenario.toml in each)")
     ap.add_argument("--season-week", type=int, default=SEASON_WEEK)
+    ap.add_argument("--right", type=int, default=0, metavar="N",
+                    help="also count the runs among N replicates each taken as the actual (0: not)")
     args = ap.parse_args()
     end = date.fromisoformat(online_retail.END).toordinal()
     with tempfile.TemporaryDirectory() as tmp:
@@ -74,6 +80,12 @@ def main() -> None:
         hold = compare(load_scenario(str(path)), h, tx, weeks, 40, seed, fitted_errors(path))
         print(row(f"siyu, {folder.name} (seed {seed})", split(hold.siyu.mean, hold.actual, args.season_week)),
               flush=True)
+        if args.right:
+            reps = forecast(load_scenario(str(path)), h, 7 * weeks, args.right, seed, errors=fitted_errors(path)
+                            ).replicates
+            runs = sum(departure(reps[k], np.delete(reps, k, axis=0)) is not None for k in range(reps.shape[0]))
+            print(f"  {runs} of {reps.shape[0]} replicates, each taken as the actual, show a run outside the weekly "
+                  "band", flush=True)
     for label, cumulative in (("BG/NBD", hold.bgnbd), ("Pareto/NBD", hold.paretonbd)):
         print(row(label, split(cumulative, hold.actual, args.season_week)))
     weekly = np.diff(hold.actual, prepend=0.0)
