@@ -186,6 +186,11 @@ def test_cli_forecast_says_when_the_last_weeks_leave_the_band(engine_data, tmp_p
     args = ["--calibration-end", "2024-08-27", "--until", "2024-10-08", "--replicates", "19"]
     assert main(["forecast", "beauty", "--cohort", str(path), *args, "--out", str(tmp_path / "own")]) == 0
     assert "In every one of weeks" not in capsys.readouterr().out
+    longer = [a if a != "2024-10-08" else "2024-10-09" for a in args]  # a day into week 7, which the log has whole
+    assert main(["forecast", "beauty", "--cohort", str(path), *longer, "--out", str(tmp_path / "day")]) == 0
+    said = capsys.readouterr().out
+    assert "week 7 ends at --until 2024-10-09: its row counts 1 day of it, not 7" in said
+    assert "against the 6 weeks the log has" in said  # not its day against the log's whole week
     busy = tmp_path / "busy.csv"
     rows = [f"{h.ids[k]},{date.fromordinal(h.end + 22 + k % 21).isoformat()},{50 + k / 100:.2f}" for k in range(300)]
     busy.write_text(path.read_text(encoding="utf-8") + "\n".join(rows) + "\n", encoding="utf-8")

@@ -65,7 +65,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         w.writerow(["customer_id", "expected_transactions", "expected_spend", "p_alive"])
         for row in zip(h.ids, fc.expected_transactions, fc.expected_spend, fc.p_alive):
             w.writerow([row[0], f"{row[1]:.4f}", f"{row[2]:.2f}", f"{row[3]:.3f}"])
-    weeks = min(holdout_weeks(tx, end), fc.weeks.size)
+    weeks = min(holdout_weeks(tx, end), (until - end) // 7)  # whole weeks only: a last partial one is not a week
     actual = np.cumsum(holdout_weekly(tx, end, weeks)) if weeks else None
     run = departure(actual, fc.replicates) if actual is not None else None
     forecast_figure(fc.weeks, fc.mean, fc.low, fc.high, actual, out / "forecast.png", departure=(
@@ -73,6 +73,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     out_console.print(f"{h.n:,} customers, {fc.weeks.size} weeks: {fc.mean[-1]:,.0f} repeat transactions expected "
                       f"(give or take {fc.total_se():,.0f} of simulation error; 90% band {fc.low[-1]:,.0f} to "
                       f"{fc.high[-1]:,.0f})")
+    if (part := (until - end) % 7) != 0:
+        out_console.print(f"week {fc.weeks.size} ends at --until {args.until}: its row counts {part} day"
+                          f"{'s' if part > 1 else ''} of it, not 7")
     if plan is not None:
         out_console.print(f"plan {args.contacts}: {fc.contacts_sent:,.0f} contacts delivered per simulation, "
                           f"{fc.contacts_refused:,.0f} not deliverable (channel lost or cap used up)")
