@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import online_retail  # noqa: E402
 from experiments.calibrate.history import histories  # noqa: E402
 from experiments.calibrate.forecast import forecast  # noqa: E402
-from experiments.calibrate.holdout import compare, departure, holdout_weeks, mape  # noqa: E402
+from experiments.calibrate.holdout import compare, departure, holdout_weeks, mape, weekly_counts  # noqa: E402
 from experiments.calibrate.scenario_file import fitted_errors  # noqa: E402
 from experiments.logs.transactions import read_transactions  # noqa: E402
 from sim.config import load_scenario  # noqa: E402
@@ -88,7 +88,7 @@ def main() -> None:
                   "band", flush=True)
     for label, cumulative in (("BG/NBD", hold.bgnbd), ("Pareto/NBD", hold.paretonbd)):
         print(row(label, split(cumulative, hold.actual, args.season_week)))
-    weekly = np.diff(hold.actual, prepend=0.0)
+    weekly = weekly_counts(hold.actual)
     print(f"actual repeat orders a week: {weekly[:before].mean():.0f} in weeks 1-{before}, "
           f"{weekly[before:].mean():.0f} in weeks {args.season_week}-{weeks}")
 
