@@ -13,7 +13,7 @@ to that week, and both at the end (docs/calibration.md, "Online Retail's holdout
 
 A folder's seed is read from its name's ``_s<seed>`` ending (``online_retail.py``'s naming); 0 otherwise. With
 ``--right N`` each fit is forecast again with N replicates, each taken in turn as the actual with the band from the
-others, and the script counts those that show a run outside the weekly band (``holdout.departure``): how often a right
+others, and the script counts those that show a run outside the weekly band (``holdout.departures``): how often a right
 forecast would be said to depart.
 """
 
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import online_retail  # noqa: E402
 from experiments.calibrate.history import histories  # noqa: E402
 from experiments.calibrate.forecast import forecast  # noqa: E402
-from experiments.calibrate.holdout import compare, departure, holdout_weeks, mape, weekly_counts  # noqa: E402
+from experiments.calibrate.holdout import compare, departures, holdout_weeks, mape, weekly_counts  # noqa: E402
 from experiments.calibrate.scenario_file import fitted_errors  # noqa: E402
 from experiments.logs.transactions import read_transactions  # noqa: E402
 from sim.config import load_scenario  # noqa: E402
@@ -83,7 +83,7 @@ def main() -> None:
         if args.right:
             reps = forecast(load_scenario(str(path)), h, 7 * weeks, args.right, seed, errors=fitted_errors(path)
                             ).replicates
-            runs = sum(departure(reps[k], np.delete(reps, k, axis=0)) is not None for k in range(reps.shape[0]))
+            runs = sum(bool(departures(reps[k], np.delete(reps, k, axis=0))) for k in range(reps.shape[0]))
             print(f"  {runs} of {reps.shape[0]} replicates, each taken as the actual, show a run outside the weekly "
                   "band", flush=True)
     for label, cumulative in (("BG/NBD", hold.bgnbd), ("Pareto/NBD", hold.paretonbd)):

@@ -1,11 +1,11 @@
-"""Weeks in a row outside siyu's weekly band (``holdout.departure``): found, measured, said, and seldom by chance."""
+"""Weeks in a row outside siyu's weekly band (``holdout.departures``): found, measured, said, seldom by chance."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from experiments.calibrate.holdout import DEPARTURE_WEEKS, departure, weekly_counts
+from experiments.calibrate.holdout import DEPARTURE_WEEKS, departures, weekly_counts
 
 WEEKS, REPLICATES = 20, 40
 
@@ -20,7 +20,7 @@ def test_a_season_at_the_end_is_found_with_its_counts_and_the_baselines_missing_
     rng = np.random.default_rng(6)
     weekly = np.concatenate([rng.poisson(100.0, 14), rng.poisson(170.0, 6)]).astype(float)
     actual = np.cumsum(weekly)
-    run = departure(actual, replicates)
+    (run,) = departures(actual, replicates)
     assert (run.first, run.last) == (15, 20)
     assert run.actual == weekly[14:].sum()
     assert run.expected == {"siyu": pytest.approx(weekly_counts(replicates)[:, 14:].sum(axis=1).mean())}
@@ -29,25 +29,28 @@ def test_a_season_at_the_end_is_found_with_its_counts_and_the_baselines_missing_
     assert f"{run.actual:,.0f} repeat transactions against siyu's {run.expected['siyu']:,.0f}" in said
     assert "or the fit's misfit" in said  # nothing beside it to tell the two apart
     flat = np.cumsum(np.full(WEEKS, 100.0))
-    with_baselines = departure(actual, replicates, {"BG/NBD": flat, "Pareto/NBD": flat})
+    (with_baselines,) = departures(actual, replicates, {"BG/NBD": flat, "Pareto/NBD": flat})
     assert with_baselines.expected["BG/NBD"] == 600.0
     said = with_baselines.sentence()
     assert "BG/NBD and Pareto/NBD expect 600 and 600, fitted to the same calibration period: they miss" in said
     assert "these weeks as siyu does, the sign of something that period does not show" in said
-    following = departure(actual, replicates, {"BG/NBD": flat, "Pareto/NBD": actual})
+    (following,) = departures(actual, replicates, {"BG/NBD": flat, "Pareto/NBD": actual})
     assert following.sentence().endswith("closer: siyu's own misfit.")  # one baseline sees these weeks: not the log
 
 
-def test_runs_below_short_runs_and_the_latest_of_equals(replicates):
+def test_runs_below_short_runs_and_every_run_in_order(replicates):
     mean = weekly_counts(replicates).mean(axis=0)
     weekly = mean.copy()
     weekly[4:6] += 200  # two weeks above: shorter than a run
-    assert departure(np.cumsum(weekly), replicates) is None
+    assert departures(np.cumsum(weekly), replicates) == ()
     weekly[2:5] += 200  # weeks 3-6 above
-    weekly[9:13] = 10  # weeks 10-13 below: as long, and later
-    run = departure(np.cumsum(weekly), replicates)
-    assert (run.first, run.last, run.actual) == (10, 13, 40.0)
-    assert "lies below siyu's 90% band" in run.sentence() and "fewer)" in run.sentence()
+    weekly[9:13] = 10  # weeks 10-13 below
+    weekly[17:20] += 200  # weeks 18-20 above, to the last week
+    above, below, last = departures(np.cumsum(weekly), replicates)
+    assert [(r.first, r.last) for r in (above, below, last)] == [(3, 6), (10, 13), (18, 20)]
+    assert below.actual == 40.0 and above.actual == pytest.approx(mean[2:6].sum() + 1000)
+    assert "lies below siyu's 90% band" in below.sentence() and "fewer)" in below.sentence()
+    assert "lies above siyu's 90% band" in above.sentence()
 
 
 def test_a_right_forecast_seldom_shows_a_run():
@@ -59,6 +62,6 @@ def test_a_right_forecast_seldom_shows_a_run():
     """
     weeks = 26
     reps = np.cumsum(np.random.default_rng(7).poisson(100.0, (200, weeks)), axis=1).astype(float)
-    found = [departure(reps[k], np.delete(reps, k, axis=0)) for k in range(reps.shape[0])]
-    assert sum(run is not None for run in found) <= 5
+    found = [departures(reps[k], np.delete(reps, k, axis=0)) for k in range(reps.shape[0])]
+    assert sum(bool(runs) for runs in found) <= 5
     assert DEPARTURE_WEEKS == 3

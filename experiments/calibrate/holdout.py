@@ -50,7 +50,7 @@ def baseline_forecast(model: ModuleType, h: Histories, weeks: int) -> tuple[np.n
 
 
 DEPARTURE_WEEKS = 3
-"""Holdout weeks in a row outside siyu's weekly band, all on one side, that :func:`departure` reports. Where the
+"""Holdout weeks in a row outside siyu's weekly band, all on one side, that :func:`departures` reports. Where the
 forecast is right, few runs are that long: with each of two Online Retail fits' 100 replicates taken in turn as the
 actual (the band from the other 99), 1% and 5% showed one (docs/calibration.md, "Online Retail's holdout and the
 season")."""
@@ -98,34 +98,34 @@ def weekly_counts(cumulative: np.ndarray) -> np.ndarray:
     return np.diff(cumulative, axis=-1, prepend=0.0)
 
 
-def departure(actual: np.ndarray, replicates: np.ndarray, baselines: dict[str, np.ndarray] | None = None
-              ) -> Departure | None:
-    """The longest run (the latest of equals) of :data:`DEPARTURE_WEEKS` or more holdout weeks outside siyu's band.
+def _between(cumulative: np.ndarray, start: int, stop: int) -> float:
+    """The count of weeks ``start`` to ``stop - 1`` (from 0) from cumulative counts."""
+    return float(cumulative[stop - 1] - (cumulative[start - 1] if start else 0.0))
+
+
+def departures(actual: np.ndarray, replicates: np.ndarray, baselines: dict[str, np.ndarray] | None = None
+               ) -> tuple[Departure, ...]:
+    """Every run of :data:`DEPARTURE_WEEKS` or more holdout weeks in a row outside siyu's band on one side, in order.
 
     ``actual``, ``baselines``' values: cumulative counts over the holdout weeks; ``replicates``: siyu's cumulative
     replicates (replicates x weeks, at least as many weeks). A week's band is :func:`band` of the replicates' counts
-    that week, so it holds one more realisation 90% of the time where the forecast is right. None without such a run.
+    that week, so it holds one more realisation 90% of the time where the forecast is right.
     """
     weeks = actual.size
     counts = weekly_counts(actual)
     lo, hi = band(weekly_counts(replicates[:, :weeks]))
     side = np.where(counts > hi, 1, np.where(counts < lo, -1, 0))
-    best, run = (0, 0), 0
-    for week in range(weeks):
-        run = run + 1 if side[week] != 0 and week > 0 and side[week] == side[week - 1] else int(side[week] != 0)
-        if run and run >= best[0]:
-            best = (run, week)
-    length, end = best
-    if length < DEPARTURE_WEEKS:
-        return None
-    first = end - length + 1
-
-    def over_run(cumulative: np.ndarray) -> float:
-        return float(cumulative[end] - (cumulative[first - 1] if first else 0.0))
-
-    expected = {"siyu": over_run(replicates[:, :weeks].mean(axis=0))}
-    expected.update({k: over_run(v) for k, v in (baselines or {}).items()})
-    return Departure(first + 1, end + 1, over_run(actual), expected)
+    mean = replicates[:, :weeks].mean(axis=0)
+    runs, first = [], 0
+    for week in range(1, weeks + 1):
+        if week < weeks and side[week] == side[first]:
+            continue
+        if side[first] != 0 and week - first >= DEPARTURE_WEEKS:
+            expected = {"siyu": _between(mean, first, week), **{k: _between(v, first, week)
+                                                               for k, v in (baselines or {}).items()}}
+            runs.append(Departure(first + 1, week, _between(actual, first, week), expected))
+        first = week
+    return tuple(runs)
 
 
 @dataclass(frozen=True)
@@ -146,8 +146,8 @@ class Holdout:
     paretonbd: np.ndarray
     paretonbd_params: np.ndarray
     paretonbd_error: tuple[float, float]
-    departure: Departure | None = None
-    """Weeks in a row outside siyu's weekly band, if any (:func:`departure`)."""
+    departures: tuple[Departure, ...] = ()
+    """Runs of weeks outside siyu's weekly band (:func:`departures`)."""
 
 
 def compare(scenario: Scenario, h: Histories, tx: Transactions, weeks: int, replicates: int = 40,
@@ -160,4 +160,4 @@ def compare(scenario: Scenario, h: Histories, tx: Transactions, weeks: int, repl
     inside = (actual >= fc.low) & (actual <= fc.high)
     return Holdout(weeks, actual, fc, bg, params, mape(fc.mean, actual), mape(bg, actual), float(np.mean(inside)),
                    bool(inside[-1]), pn, pn_params, mape(pn, actual),
-                   departure(actual, fc.replicates, {"BG/NBD": bg, "Pareto/NBD": pn}))
+                   departures(actual, fc.replicates, {"BG/NBD": bg, "Pareto/NBD": pn}))

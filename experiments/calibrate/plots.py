@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -74,17 +75,17 @@ def fit_figure(data: Histories, sim: Histories, data_weekly: np.ndarray, sim_wee
 
 def forecast_figure(weeks: np.ndarray, mean: np.ndarray, low: np.ndarray, high: np.ndarray,
                     actual: np.ndarray | None, path: Path, bgnbd: np.ndarray | None = None,
-                    paretonbd: np.ndarray | None = None, departure: tuple[int, int] | None = None) -> None:
+                    paretonbd: np.ndarray | None = None, departures: Sequence[tuple[int, int]] = ()) -> None:
     """Cumulative repeat transactions after the calibration end: the forecast band and, where known, what happened.
 
-    ``departure``: the first and last week of a run outside siyu's weekly band (:func:`~experiments.calibrate.holdout.
-    departure`), shaded.
+    ``departures``: the first and last week of each run outside siyu's weekly band
+    (:func:`~experiments.calibrate.holdout.departures`), shaded.
     """
     fig = Figure(figsize=(7, 4))
     ax = fig.add_subplot(1, 1, 1)
-    if departure is not None:
-        ax.axvspan(departure[0] - 0.5, departure[1] + 0.5, color="tab:red", alpha=0.12,
-                   label="each week's actual count outside siyu's band for it")
+    for k, (first, last) in enumerate(departures):
+        ax.axvspan(first - 0.5, last + 0.5, color="tab:red", alpha=0.12,
+                   label="each week's actual count outside siyu's band for it" if k == 0 else None)
     ax.fill_between(weeks, low, high, alpha=0.3, label="siyu 90% band")
     ax.plot(weeks, mean, label="siyu forecast")
     if bgnbd is not None:

@@ -284,8 +284,8 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
                 "", f"siyu's total is the mean of {holdout.siyu.replicates.shape[0]} replicates, give or take "
                 f"{holdout.siyu.total_se():,.0f} ({100 * holdout.siyu.total_se() / holdout.actual[-1]:.1f}% of the "
                 "actual) of simulation error; more replicates (`--replicates`) narrow that, not the band."]
-        if holdout.departure is not None:
-            out += ["", holdout.departure.sentence()]
+        for run in holdout.departures:
+            out += ["", run.sentence()]
     return "\n".join(out) + "\n"
 
 

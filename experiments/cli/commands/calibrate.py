@@ -119,7 +119,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         hold = compare(cal.scenario, h, tx, weeks, args.replicates, args.seed, Uncertainty.of(cal))
         forecast_figure(hold.siyu.weeks, hold.siyu.mean, hold.siyu.low, hold.siyu.high, hold.actual,
                         out / "holdout.png", hold.bgnbd, hold.paretonbd,
-                        None if hold.departure is None else (hold.departure.first, hold.departure.last))
+                        [(run.first, run.last) for run in hold.departures])
     responses = log_responses(contacts, tx, end) if args.contacts else None
     text = fit_markdown(cal, Path(args.transactions).name, args.base, tx.report.lines(), hold, seconds, responses)
     if args.contacts:
@@ -171,8 +171,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                           f"(curve MAPE {100 * hold.siyu_error[1]:.1f}%), BG/NBD {100 * hold.bgnbd_error[0]:.1f}% "
                           f"(curve MAPE {100 * hold.bgnbd_error[1]:.1f}%), Pareto/NBD "
                           f"{100 * hold.paretonbd_error[0]:.1f}% (curve MAPE {100 * hold.paretonbd_error[1]:.1f}%)")
-        if hold.departure is not None:
-            out_console.print(hold.departure.sentence(), highlight=False)
+        for run in hold.departures:
+            out_console.print(run.sentence(), highlight=False)
     out_console.print(f"wrote {out / 'scenario.toml'}, {out / 'fit.md'} and figures")
     return 0
 

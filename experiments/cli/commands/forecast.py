@@ -19,7 +19,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from experiments.calibrate.forecast import band_warning, contact_draws, forecast, plan_policy
     from experiments.logs.contacts import parse_channel_map, read_contacts
     from experiments.calibrate.history import histories, holdout_weekly
-    from experiments.calibrate.holdout import departure, holdout_weeks, mape
+    from experiments.calibrate.holdout import departures, holdout_weeks, mape
     from experiments.calibrate.plots import forecast_figure
     from experiments.calibrate.scenario_file import fitted_errors
     from experiments.logs.rows import parse_date_argument
@@ -67,9 +67,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             w.writerow([row[0], f"{row[1]:.4f}", f"{row[2]:.2f}", f"{row[3]:.3f}"])
     weeks = min(holdout_weeks(tx, end), (until - end) // 7)  # whole weeks only: a last partial one is not a week
     actual = np.cumsum(holdout_weekly(tx, end, weeks)) if weeks else None
-    run = departure(actual, fc.replicates) if actual is not None else None
-    forecast_figure(fc.weeks, fc.mean, fc.low, fc.high, actual, out / "forecast.png", departure=(
-        None if run is None else (run.first, run.last)))
+    runs = departures(actual, fc.replicates) if actual is not None else ()
+    forecast_figure(fc.weeks, fc.mean, fc.low, fc.high, actual, out / "forecast.png",
+                    departures=[(run.first, run.last) for run in runs])
     out_console.print(f"{h.n:,} customers, {fc.weeks.size} weeks: {fc.mean[-1]:,.0f} repeat transactions expected "
                       f"(give or take {fc.total_se():,.0f} of simulation error; 90% band {fc.low[-1]:,.0f} to "
                       f"{fc.high[-1]:,.0f})")
@@ -83,7 +83,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         total, curve = mape(fc.mean[:weeks], actual)
         out_console.print(f"against the {weeks} weeks the log has: {100 * total:.1f}% off the total, "
                           f"curve MAPE {100 * curve:.1f}%")
-        if run is not None:
+        for run in runs:
             out_console.print(run.sentence(), highlight=False)
     out_console.print(f"wrote {out / 'forecast.csv'}, {out / 'customers.csv'} and {out / 'forecast.png'}")
     return 0
