@@ -1,0 +1,144 @@
+"""A real log's holdout split into the weeks of a burst no model forecasts and the other weeks, each model on each.
+
+Both real logs' holdouts hold runs of weeks far above any forecast fitted to their calibration periods: Online
+Retail's Christmas season (weeks 18-23), CDNOW's Christmas 1997 and a late-winter burst (docs/calibration.md,
+"Online Retail's holdout and the season"). The error of the holdout total mixes those weeks with the others, and
+there a forecast that ran higher before a burst ends less short after it. This script sets apart the bursts, found
+as every run of three weeks or more whose actual count exceeds BG/NBD's expectation by more than two Poisson SDs (in
+the log itself; for a CDNOW panel in the whole master file, over the same calendar with ten times the counts;
+``--weeks`` names them instead), and prints each model's signed error over the burst weeks, over the
+other weeks and over all, for siyu's fits (each folder's scenario forecast again with the holdout check's own call:
+40 replicates at the fit's seed, the file's fitted errors) and both baselines.
+
+    python benchmarks/online_retail.py --route default --seeds 0 1 2 3 4 5 --out runs/online-retail
+    python benchmarks/holdout_split.py --log retail runs/online-retail/default_m1_s*
+    python benchmarks/cdnow.py --route lapse --seeds 0 --panel 0 --out runs/cdnow
+    python benchmarks/holdout_split.py --log cdnow --panel 0 runs/cdnow/lapse_p0_s0
+
+A folder's seed is read from its name's ``_s<seed>`` ending (the benchmarks' naming); 0 otherwise. With ``--right N``
+each fit is forecast again with N replicates, each taken in turn as the actual with the band from the others, and
+the script counts those that show a run outside the weekly band (``holdout.departures``): how often a right forecast
+would be said to depart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks import cdnow, online_retail  # noqa: E402
+from experiments.calibrate import bgnbd, paretonbd  # noqa: E402
+from experiments.calibrate.forecast import forecast  # noqa: E402
+from experiments.calibrate.history import histories, holdout_weekly  # noqa: E402
+from experiments.calibrate.holdout import (DEPARTURE_WEEKS, baseline_forecast, compare, departures,  # noqa: E402
+                                           holdout_weeks, mape, weekly_counts)
+from experiments.calibrate.scenario_file import fitted_errors  # noqa: E402
+from experiments.logs.transactions import read_transactions  # noqa: E402
+from sim.config import load_scenario  # noqa: E402
+
+POISSON_SDS = 2.0
+"""How far above BG/NBD's weekly expectation, in Poisson SDs, a week's actual count lies to count as a burst's."""
+
+
+def bursts(actual: np.ndarray, expected: np.ndarray) -> list[tuple[int, int]]:
+    """First and last week (from 1) of every run of DEPARTURE_WEEKS or more weeks far above ``expected``.
+
+    Both arguments are cumulative counts over the holdout weeks.
+    """
+    counts, mean = weekly_counts(actual), weekly_counts(expected)
+    above = np.append(counts > mean + POISSON_SDS * np.sqrt(mean), False)
+    runs, start = [], None
+    for week, up in enumerate(above):
+        if up and start is None:
+            start = week
+        elif not up and start is not None:
+            if week - start >= DEPARTURE_WEEKS:
+                runs.append((start + 1, week))
+            start = None
+    return runs
+
+
+def split(cumulative: np.ndarray, actual: np.ndarray, runs: list[tuple[int, int]]
+          ) -> tuple[float, float, float, float]:
+    """Signed errors over the burst weeks, the other weeks and all; the curve MAPE before the first burst."""
+    inside = np.zeros(actual.size, bool)
+    for first, last in runs:
+        inside[first - 1:last] = True
+    f, a = weekly_counts(cumulative[:actual.size]), weekly_counts(actual)
+    before = runs[0][0] - 1
+    return (f[inside].sum() / a[inside].sum() - 1, f[~inside].sum() / a[~inside].sum() - 1, f.sum() / a.sum() - 1,
+            mape(cumulative[:before], actual[:before])[1] if before else float("nan"))
+
+
+def row(label: str, figures: tuple[float, float, float, float]) -> str:
+    """One table row: three signed errors and a MAPE."""
+    return f"| {label} | " + " | ".join(f"{v:+.1%}" for v in figures[:3]) + f" | {figures[3]:.1%} |"
+
+
+def week_range(text: str) -> tuple[int, int]:
+    """``A-B`` as (A, B)."""
+    first, _, last = text.partition("-")
+    return int(first), int(last or first)
+
+
+def main() -> None:
+    """Forecast each fit again and print the table."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("fits", type=Path, nargs="*", help="siyu calibrate output folders (scenario.toml in each)")
+    ap.add_argument("--log", choices=("retail", "cdnow"), default="retail")
+    ap.add_argument("--panel", type=int, default=0, choices=range(cdnow.MASTER + 1), help="CDNOW's panel (cdnow.py)")
+    ap.add_argument("--weeks", type=week_range, nargs="+", default=None, metavar="A-B",
+                    help="the burst weeks (default: found in the log against BG/NBD)")
+    ap.add_argument("--right", type=int, default=0, metavar="N",
+                    help="also count the runs among N replicates each taken as the actual (0: not)")
+    args = ap.parse_args()
+    end_text = online_retail.END if args.log == "retail" else cdnow.END
+    end = date.fromisoformat(end_text).toordinal()
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.log == "retail":
+            tx = reference = read_transactions(online_retail.log_file(Path(tmp)), calibration_end=end)
+        else:
+            tx = read_transactions(cdnow.panel_file(args.panel, Path(tmp)), calibration_end=end)
+            reference = read_transactions(cdnow.panel_file(cdnow.MASTER, Path(tmp)), calibration_end=end)
+    h, weeks = histories(tx, end), holdout_weeks(tx, end)
+    actual = np.cumsum(holdout_weekly(tx, end, weeks))
+    runs = args.weeks or bursts(np.cumsum(holdout_weekly(reference, end, weeks)),
+                                baseline_forecast(bgnbd, histories(reference, end), weeks)[1])
+    if not runs or any(not 1 <= a <= b <= weeks for a, b in runs):
+        sys.exit(f"no burst weeks inside 1-{weeks}: {runs}")
+    counts = weekly_counts(actual)
+    inside = sum(counts[a - 1:b].sum() for a, b in runs)
+    named = ", ".join(f"{a}-{b}" for a, b in runs)
+    print(f"{args.log}{'' if args.log == 'retail' else f' panel {args.panel}'}: {h.n:,} customers, {weeks} weeks held "
+          f"out; burst weeks {named}: {inside:,.0f} repeat transactions in {sum(b - a + 1 for a, b in runs)} weeks, "
+          f"{counts.sum() - inside:,.0f} in the other {weeks - sum(b - a + 1 for a, b in runs)}")
+    print(f"| model | error over weeks {named} | error over the other weeks | error of the total "
+          f"| curve MAPE, weeks 1-{runs[0][0] - 1} |")
+    print("|---|---:|---:|---:|---:|")
+    for folder in args.fits:
+        scenario = folder / "scenario.toml"
+        if not scenario.is_file():
+            sys.exit(f"no scenario.toml in {folder}")
+        seed = int(m.group(1)) if (m := re.search(r"_s(\d+)$", folder.name)) else 0
+        hold = compare(load_scenario(str(scenario)), h, tx, weeks, 40, seed, fitted_errors(scenario))
+        print(row(f"siyu, {folder.name}", split(hold.siyu.mean, actual, runs)), flush=True)
+        if args.right:
+            reps = forecast(load_scenario(str(scenario)), h, 7 * weeks, args.right, seed,
+                            errors=fitted_errors(scenario)).replicates
+            shown = sum(bool(departures(reps[k], np.delete(reps, k, axis=0))) for k in range(reps.shape[0]))
+            print(f"  {shown} of {reps.shape[0]} replicates, each taken as the actual, show a run outside the weekly "
+                  "band", flush=True)
+    for label, model in (("BG/NBD", bgnbd), ("Pareto/NBD", paretonbd)):
+        cumulative = baseline_forecast(model, h, weeks)[1]
+        print(row(label, split(cumulative, actual, runs)))
+
+
+if __name__ == "__main__":
+    main()
