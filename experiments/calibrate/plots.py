@@ -96,7 +96,7 @@ def forecast_figure(weeks: np.ndarray, mean: np.ndarray, low: np.ndarray, high: 
         ax.plot(weeks[: actual.size], actual, "k", label="actual")
     ax.set_xlabel("weeks after the calibration end")
     ax.set_ylabel("cumulative repeat transactions")
-    ax.legend()
+    ax.legend(loc="lower right", fontsize="small")  # cumulative curves leave that corner empty
     _save(fig, path)
 
 
