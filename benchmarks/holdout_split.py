@@ -2,7 +2,7 @@
 
 Both real logs' holdouts hold runs of weeks far above any forecast fitted to their calibration periods: Online
 Retail's Christmas season (weeks 18-23), CDNOW's Christmas 1997 and a late-winter burst (docs/calibration.md,
-"Online Retail's holdout and the season"). The error of the holdout total mixes those weeks with the others, and
+"Bursts in the real holdouts"). The error of the holdout total mixes those weeks with the others, and
 there a forecast that ran higher before a burst ends less short after it. This script sets apart the bursts, found
 as every run of three weeks or more whose actual count exceeds BG/NBD's expectation by more than two Poisson SDs (in
 the log itself; for a CDNOW panel in the whole master file, over the same calendar with ten times the counts;

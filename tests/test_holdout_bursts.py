@@ -1,6 +1,6 @@
 """The bursts in the real logs' holdouts (benchmarks/holdout_split.py): found, and where the baselines' errors lie.
 
-docs/calibration.md, "Online Retail's holdout and the season".
+docs/calibration.md, "Bursts in the real holdouts, and weeks outside the band".
 """
 
 from __future__ import annotations

@@ -52,8 +52,8 @@ def baseline_forecast(model: ModuleType, h: Histories, weeks: int) -> tuple[np.n
 DEPARTURE_WEEKS = 3
 """Holdout weeks in a row outside siyu's weekly band, all on one side, that :func:`departures` reports. Where the
 forecast is right, few runs are that long: with each of two Online Retail fits' 100 replicates taken in turn as the
-actual (the band from the other 99), 1% and 5% showed one (docs/calibration.md, "Online Retail's holdout and the
-season")."""
+actual (the band from the other 99), 1% and 5% showed one (docs/calibration.md, "Bursts in the real holdouts, and
+weeks outside the band")."""
 
 
 @dataclass(frozen=True)
