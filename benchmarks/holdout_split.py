@@ -38,7 +38,7 @@ from experiments.calibrate import bgnbd, paretonbd  # noqa: E402
 from experiments.calibrate.forecast import forecast  # noqa: E402
 from experiments.calibrate.history import histories, holdout_weekly  # noqa: E402
 from experiments.calibrate.holdout import (DEPARTURE_WEEKS, baseline_forecast, compare, departures,  # noqa: E402
-                                           holdout_weeks, mape, weekly_counts)
+                                           holdout_weeks, mape, split_errors, weekly_counts)
 from experiments.calibrate.scenario_file import fitted_errors  # noqa: E402
 from experiments.logs.transactions import read_transactions  # noqa: E402
 from sim.config import load_scenario  # noqa: E402
@@ -67,13 +67,9 @@ def bursts(actual: np.ndarray, expected: np.ndarray) -> list[tuple[int, int]]:
 
 def split(cumulative: np.ndarray, actual: np.ndarray, runs: list[tuple[int, int]]
           ) -> tuple[float, float, float, float]:
-    """Signed errors over the burst weeks, the other weeks and all; the curve MAPE before the first burst."""
-    inside = np.zeros(actual.size, bool)
-    for first, last in runs:
-        inside[first - 1:last] = True
-    f, a = weekly_counts(cumulative[:actual.size]), weekly_counts(actual)
+    """Signed errors over the burst weeks, the other weeks and all (``holdout.split_errors``); the MAPE before them."""
     before = runs[0][0] - 1
-    return (f[inside].sum() / a[inside].sum() - 1, f[~inside].sum() / a[~inside].sum() - 1, f.sum() / a.sum() - 1,
+    return (*split_errors(cumulative, actual, runs),
             mape(cumulative[:before], actual[:before])[1] if before else float("nan"))
 
 

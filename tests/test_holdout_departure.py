@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -65,3 +67,25 @@ def test_a_right_forecast_seldom_shows_a_run():
     found = [departures(reps[k], np.delete(reps, k, axis=0)) for k in range(reps.shape[0])]
     assert sum(bool(runs) for runs in found) <= 5
     assert DEPARTURE_WEEKS == 3
+
+
+def test_the_other_weeks_errors_are_said_beside_the_runs(replicates):
+    from experiments.calibrate.forecast import Forecast
+    from experiments.calibrate.holdout import Holdout, split_errors
+    rng = np.random.default_rng(6)
+    weekly = np.concatenate([rng.poisson(100.0, 14), rng.poisson(170.0, 6)]).astype(float)
+    actual, flat = np.cumsum(weekly), np.cumsum(np.full(WEEKS, 100.0))
+    mean = replicates.mean(axis=0)
+    inside, outside, total = split_errors(flat, actual, [(15, 20)])
+    assert inside == pytest.approx(600 / weekly[14:].sum() - 1)
+    assert outside == pytest.approx(1400 / weekly[:14].sum() - 1)
+    assert total == pytest.approx(2000 / weekly.sum() - 1)
+    fc = Forecast(np.arange(1, WEEKS + 1), mean, mean, mean, replicates, np.zeros(1), np.zeros(1), np.zeros(1))
+    runs = departures(actual, replicates, {"BG/NBD": flat, "Pareto/NBD": flat})
+    hold = Holdout(WEEKS, actual, fc, flat, np.zeros(4), (0.0, 0.0), (0.0, 0.0), 1.0, True, flat, np.zeros(4),
+                   (0.0, 0.0), runs)
+    said = hold.other_weeks()
+    siyu = split_errors(mean, actual, [(15, 20)])[1]
+    assert said.startswith(f"Over the other 14 weeks, the forecasts' totals are off by {siyu:+.1%} (siyu), "
+                           f"{outside:+.1%} (BG/NBD), {outside:+.1%} (Pareto/NBD)")
+    assert replace(hold, departures=()).other_weeks() is None

@@ -286,6 +286,8 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
                 "actual) of simulation error; more replicates (`--replicates`) narrow that, not the band."]
         for run in holdout.departures:
             out += ["", run.sentence()]
+        if holdout.departures and (other := holdout.other_weeks()) is not None:
+            out += ["", other]
     return "\n".join(out) + "\n"
 
 

@@ -173,6 +173,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                           f"{100 * hold.paretonbd_error[0]:.1f}% (curve MAPE {100 * hold.paretonbd_error[1]:.1f}%)")
         for run in hold.departures:
             out_console.print(run.sentence(), highlight=False)
+        if hold.departures and (other := hold.other_weeks()) is not None:
+            out_console.print(other, highlight=False)
     out_console.print(f"wrote {out / 'scenario.toml'}, {out / 'fit.md'} and figures")
     return 0
 
