@@ -53,6 +53,9 @@ def test_runs_below_short_runs_and_every_run_in_order(replicates):
     assert below.actual == 40.0 and above.actual == pytest.approx(mean[2:6].sum() + 1000)
     assert "lies below siyu's 90% band" in below.sentence() and "fewer)" in below.sentence()
     assert "lies above siyu's 90% band" in above.sentence()
+    nothing = departures(np.cumsum(np.r_[np.zeros(17), 5.0, 5.0, 5.0]), np.zeros((REPLICATES, WEEKS)))
+    assert [(r.first, r.last) for r in nothing] == [(18, 20)]  # nothing expected: said without a share
+    assert "15 repeat transactions against siyu's 0. Something" in nothing[0].sentence()
 
 
 def test_a_right_forecast_seldom_shows_a_run():

@@ -77,9 +77,9 @@ class Departure:
         """What the run says, in one paragraph (fit.md, the console)."""
         siyu = self.expected["siyu"]
         side, more = ("above", "more") if self.actual > siyu else ("below", "fewer")
+        share = f" ({abs(self.actual / siyu - 1):.0%} {more})" if siyu > 0 else ""
         text = (f"In every one of weeks {self.first}-{self.last} the actual count lies {side} siyu's 90% band for "
-                f"that week: {self.actual:,.0f} repeat transactions against siyu's {siyu:,.0f} "
-                f"({abs(self.actual / siyu - 1):.0%} {more}). ")
+                f"that week: {self.actual:,.0f} repeat transactions against siyu's {siyu:,.0f}{share}. ")
         others = {k: v for k, v in self.expected.items() if k != "siyu"}
         if not others:
             return text + ("Something the calibration period does not show (a season, a campaign, a change of "
@@ -115,11 +115,6 @@ def split_errors(cumulative: np.ndarray, actual: np.ndarray, runs: Sequence[tupl
             float(f.sum() / a.sum() - 1))
 
 
-def _between(cumulative: np.ndarray, start: int, stop: int) -> float:
-    """The count of weeks ``start`` to ``stop - 1`` (from 0) from cumulative counts."""
-    return float(cumulative[stop - 1] - (cumulative[start - 1] if start else 0.0))
-
-
 def departures(actual: np.ndarray, replicates: np.ndarray, baselines: dict[str, np.ndarray] | None = None
                ) -> tuple[Departure, ...]:
     """Every run of :data:`DEPARTURE_WEEKS` or more holdout weeks in a row outside siyu's band on one side, in order.
@@ -138,9 +133,9 @@ def departures(actual: np.ndarray, replicates: np.ndarray, baselines: dict[str, 
         if week < weeks and side[week] == side[first]:
             continue
         if side[first] != 0 and week - first >= DEPARTURE_WEEKS:
-            expected = {"siyu": _between(mean, first, week), **{k: _between(v, first, week)
-                                                               for k, v in (baselines or {}).items()}}
-            runs.append(Departure(first + 1, week, _between(actual, first, week), expected))
+            expected = {name: float(weekly_counts(v)[first:week].sum())
+                        for name, v in {"siyu": mean, **(baselines or {})}.items()}
+            runs.append(Departure(first + 1, week, float(counts[first:week].sum()), expected))
         first = week
     return tuple(runs)
 
