@@ -37,8 +37,8 @@ from benchmarks import cdnow, online_retail  # noqa: E402
 from experiments.calibrate import bgnbd, paretonbd  # noqa: E402
 from experiments.calibrate.forecast import forecast  # noqa: E402
 from experiments.calibrate.history import histories, holdout_weekly  # noqa: E402
-from experiments.calibrate.holdout import (DEPARTURE_WEEKS, baseline_forecast, compare, departures,  # noqa: E402
-                                           holdout_weeks, mape, split_errors, weekly_counts)
+from experiments.calibrate.holdout import (baseline_forecast, compare, departures, holdout_weeks, mape,  # noqa: E402
+                                           split_errors, week_runs, weekly_counts)
 from experiments.calibrate.scenario_file import fitted_errors  # noqa: E402
 from experiments.logs.transactions import read_transactions  # noqa: E402
 from sim.config import load_scenario  # noqa: E402
@@ -48,21 +48,12 @@ POISSON_SDS = 2.0
 
 
 def bursts(actual: np.ndarray, expected: np.ndarray) -> list[tuple[int, int]]:
-    """First and last week (from 1) of every run of DEPARTURE_WEEKS or more weeks far above ``expected``.
+    """First and last week (from 1) of every run of three or more weeks far above ``expected``.
 
-    Both arguments are cumulative counts over the holdout weeks.
+    Both arguments are cumulative counts over the holdout weeks; the runs are ``holdout.week_runs``'.
     """
     counts, mean = weekly_counts(actual), weekly_counts(expected)
-    above = np.append(counts > mean + POISSON_SDS * np.sqrt(mean), False)
-    runs, start = [], None
-    for week, up in enumerate(above):
-        if up and start is None:
-            start = week
-        elif not up and start is not None:
-            if week - start >= DEPARTURE_WEEKS:
-                runs.append((start + 1, week))
-            start = None
-    return runs
+    return week_runs((counts > mean + POISSON_SDS * np.sqrt(mean)).astype(int))
 
 
 def split(cumulative: np.ndarray, actual: np.ndarray, runs: list[tuple[int, int]]
@@ -123,11 +114,11 @@ def main() -> None:
         if not scenario.is_file():
             sys.exit(f"no scenario.toml in {folder}")
         seed = int(m.group(1)) if (m := re.search(r"_s(\d+)$", folder.name)) else 0
-        hold = compare(load_scenario(str(scenario)), h, tx, weeks, 40, seed, fitted_errors(scenario))
+        fitted, errors = load_scenario(str(scenario)), fitted_errors(scenario)
+        hold = compare(fitted, h, tx, weeks, 40, seed, errors)
         print(row(f"siyu, {folder.name}", split(hold.siyu.mean, actual, runs)), flush=True)
         if args.right:
-            reps = forecast(load_scenario(str(scenario)), h, 7 * weeks, args.right, seed,
-                            errors=fitted_errors(scenario)).replicates
+            reps = forecast(fitted, h, 7 * weeks, args.right, seed, errors=errors).replicates
             shown = sum(bool(departures(reps[k], np.delete(reps, k, axis=0))) for k in range(reps.shape[0]))
             print(f"  {shown} of {reps.shape[0]} replicates, each taken as the actual, show a run outside the weekly "
                   "band", flush=True)

@@ -91,4 +91,5 @@ def test_the_other_weeks_errors_are_said_beside_the_runs(replicates):
     siyu = split_errors(mean, actual, [(15, 20)])[1]
     assert said.startswith(f"Over the other 14 weeks, the forecasts' totals are off by {siyu:+.1%} (siyu), "
                            f"{outside:+.1%} (BG/NBD), {outside:+.1%} (Pareto/NBD)")
-    assert replace(hold, departures=()).other_weeks() is None
+    assert hold.said() == [run.sentence() for run in runs] + [said]  # what fit.md and the console print
+    assert replace(hold, departures=()).other_weeks() is None and replace(hold, departures=()).said() == []

@@ -115,6 +115,18 @@ def split_errors(cumulative: np.ndarray, actual: np.ndarray, runs: Sequence[tupl
             float(f.sum() / a.sum() - 1))
 
 
+def week_runs(side: np.ndarray, length: int = DEPARTURE_WEEKS) -> list[tuple[int, int]]:
+    """First and last week (from 1) of every run of ``length`` or more weeks in a row with the same nonzero ``side``."""
+    found, first = [], 0
+    for week in range(1, side.size + 1):
+        if week < side.size and side[week] == side[first]:
+            continue
+        if side[first] != 0 and week - first >= length:
+            found.append((first + 1, week))
+        first = week
+    return found
+
+
 def departures(actual: np.ndarray, replicates: np.ndarray, baselines: dict[str, np.ndarray] | None = None
                ) -> tuple[Departure, ...]:
     """Every run of :data:`DEPARTURE_WEEKS` or more holdout weeks in a row outside siyu's band on one side, in order.
@@ -126,18 +138,10 @@ def departures(actual: np.ndarray, replicates: np.ndarray, baselines: dict[str, 
     weeks = actual.size
     counts = weekly_counts(actual)
     lo, hi = band(weekly_counts(replicates[:, :weeks]))
-    side = np.where(counts > hi, 1, np.where(counts < lo, -1, 0))
-    mean = replicates[:, :weeks].mean(axis=0)
-    runs, first = [], 0
-    for week in range(1, weeks + 1):
-        if week < weeks and side[week] == side[first]:
-            continue
-        if side[first] != 0 and week - first >= DEPARTURE_WEEKS:
-            expected = {name: float(weekly_counts(v)[first:week].sum())
-                        for name, v in {"siyu": mean, **(baselines or {})}.items()}
-            runs.append(Departure(first + 1, week, float(counts[first:week].sum()), expected))
-        first = week
-    return tuple(runs)
+    models = {"siyu": replicates[:, :weeks].mean(axis=0), **(baselines or {})}
+    return tuple(Departure(first, last, float(counts[first - 1:last].sum()),
+                           {name: float(weekly_counts(v)[first - 1:last].sum()) for name, v in models.items()})
+                 for first, last in week_runs(np.where(counts > hi, 1, np.where(counts < lo, -1, 0))))
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,11 @@ class Holdout:
                 + ", ".join(f"{v:+.1%} ({name})" for name, v in errors.items())
                 + ": the comparison those weeks do not sway. Set apart against siyu's own band, they favour it "
                   "somewhat; benchmarks/holdout_split.py sets bursts apart against BG/NBD instead.")
+
+    def said(self) -> list[str]:
+        """The runs' sentences and, after them, the other weeks' errors: what fit.md and the console say of them."""
+        other = self.other_weeks()
+        return [run.sentence() for run in self.departures] + ([other] if other else [])
 
 
 def compare(scenario: Scenario, h: Histories, tx: Transactions, weeks: int, replicates: int = 40,

@@ -284,10 +284,8 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
                 "", f"siyu's total is the mean of {holdout.siyu.replicates.shape[0]} replicates, give or take "
                 f"{holdout.siyu.total_se():,.0f} ({100 * holdout.siyu.total_se() / holdout.actual[-1]:.1f}% of the "
                 "actual) of simulation error; more replicates (`--replicates`) narrow that, not the band."]
-        for run in holdout.departures:
-            out += ["", run.sentence()]
-        if holdout.departures and (other := holdout.other_weeks()) is not None:
-            out += ["", other]
+        for line in holdout.said():
+            out += ["", line]
     return "\n".join(out) + "\n"
 
 

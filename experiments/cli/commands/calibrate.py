@@ -171,10 +171,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                           f"(curve MAPE {100 * hold.siyu_error[1]:.1f}%), BG/NBD {100 * hold.bgnbd_error[0]:.1f}% "
                           f"(curve MAPE {100 * hold.bgnbd_error[1]:.1f}%), Pareto/NBD "
                           f"{100 * hold.paretonbd_error[0]:.1f}% (curve MAPE {100 * hold.paretonbd_error[1]:.1f}%)")
-        for run in hold.departures:
-            out_console.print(run.sentence(), highlight=False)
-        if hold.departures and (other := hold.other_weeks()) is not None:
-            out_console.print(other, highlight=False)
+        for line in hold.said():
+            out_console.print(line, highlight=False)
     out_console.print(f"wrote {out / 'scenario.toml'}, {out / 'fit.md'} and figures")
     return 0
 
