@@ -18,7 +18,9 @@ other weeks and over all, for siyu's fits (each folder's scenario forecast again
 A folder's seed is read from its name's ``_s<seed>`` ending (the benchmarks' naming); 0 otherwise. With ``--right N``
 each fit is forecast again with N replicates, each taken in turn as the actual with the band from the others, and
 the script counts those that show a run outside the weekly band (``holdout.departures``): how often a right forecast
-would be said to depart.
+would be said to depart. A second table scores who buys in the holdout (``customer_check``: each model's
+expectations per customer against each customer's count), siyu's from ``--replicates`` replicates (40, as the holdout
+check's default).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import cdnow, online_retail  # noqa: E402
 from experiments.calibrate import bgnbd, paretonbd  # noqa: E402
+from experiments.calibrate.customer_check import CustomerCheck  # noqa: E402
 from experiments.calibrate.forecast import forecast  # noqa: E402
 from experiments.calibrate.history import histories, holdout_weekly  # noqa: E402
 from experiments.calibrate.holdout import (baseline_forecast, compare, departures, holdout_weeks, mape,  # noqa: E402
@@ -83,6 +86,7 @@ def main() -> None:
     ap.add_argument("--panel", type=int, default=0, choices=range(cdnow.MASTER + 1), help="CDNOW's panel (cdnow.py)")
     ap.add_argument("--weeks", type=week_range, nargs="+", default=None, metavar="A-B",
                     help="the burst weeks (default: found in the log against BG/NBD)")
+    ap.add_argument("--replicates", type=int, default=40, help="siyu's replicates (its per-customer means' noise)")
     ap.add_argument("--right", type=int, default=0, metavar="N",
                     help="also count the runs among N replicates each taken as the actual (0: not)")
     args = ap.parse_args()
@@ -109,14 +113,16 @@ def main() -> None:
     print(f"| model | error over weeks {named} | error over the other weeks | error of the total "
           f"| curve MAPE, weeks 1-{runs[0][0] - 1} |")
     print("|---|---:|---:|---:|---:|")
+    checks: list[tuple[str, CustomerCheck | None]] = []
     for folder in args.fits:
         scenario = folder / "scenario.toml"
         if not scenario.is_file():
             sys.exit(f"no scenario.toml in {folder}")
         seed = int(m.group(1)) if (m := re.search(r"_s(\d+)$", folder.name)) else 0
         fitted, errors = load_scenario(str(scenario)), fitted_errors(scenario)
-        hold = compare(fitted, h, tx, weeks, 40, seed, errors)
+        hold = compare(fitted, h, tx, weeks, args.replicates, seed, errors)
         print(row(f"siyu, {folder.name}", split(hold.siyu.mean, actual, runs)), flush=True)
+        checks.append((folder.name, hold.customers))
         if args.right:
             reps = forecast(fitted, h, 7 * weeks, args.right, seed, errors=errors).replicates
             shown = sum(bool(departures(reps[k], np.delete(reps, k, axis=0))) for k in range(reps.shape[0]))
@@ -125,6 +131,25 @@ def main() -> None:
     for label, model in (("BG/NBD", bgnbd), ("Pareto/NBD", paretonbd)):
         cumulative = baseline_forecast(model, h, weeks)[1]
         print(row(label, split(cumulative, actual, runs)))
+    print_customers(checks)
+
+
+def print_customers(checks: list[tuple[str, CustomerCheck | None]]) -> None:
+    """Who buys in the holdout: each fit's scores, the baselines' once, and each fit's differences from them."""
+    found = [(name, c) for name, c in checks if c is not None]
+    if not found:
+        return
+    print(f"\n{found[0][1].bought:,} of {found[0][1].customers:,} customers bought again in the holdout")
+    print("| model | repeat transactions made by its top fifth | AUC | RMSE per customer, scaled |")
+    print("|---|---:|---:|---:|")
+    rows = [(f"siyu, {name}", c.scores["siyu"]) for name, c in found]
+    rows += [(label, s) for label, s in found[0][1].scores.items() if label != "siyu"]
+    for label, s in rows:
+        print(s.row(label))
+    for name, c in found:
+        print(f"siyu, {name}, minus each baseline (90% intervals, customers resampled):")
+        for d in c.differences:
+            print(f"  {d.metric}, {d.baseline}: {d.text()}")
 
 
 if __name__ == "__main__":

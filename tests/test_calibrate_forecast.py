@@ -12,7 +12,8 @@ import pytest
 from experiments.calibrate.fit import Design, simulate_design
 from experiments.calibrate.forecast import Uncertainty, band, conditioned_state, forecast
 from experiments.calibrate.posterior import Posterior, reference_log
-from experiments.calibrate.history import histories, holdout_weekly, persistence
+from experiments.calibrate.customer_check import TOP_SHARE, auc
+from experiments.calibrate.history import histories, holdout_by_customer, holdout_weekly, persistence
 from experiments.calibrate.simulate import BASE_DATE, engine_log, write_log
 from experiments.cli.app import main
 from experiments.logs.transactions import read_transactions
@@ -90,11 +91,12 @@ def test_seeded_customers_keep_their_record_and_long_silence_means_more_dropout(
 
 
 def test_cli_forecast_writes_its_files(engine_data, tmp_path, capsys):
-    path, _, h = engine_data
+    path, tx, h = engine_data
     out = tmp_path / "f"
     assert main(["forecast", "beauty", "--cohort", str(path), "--calibration-end", "2024-08-27",
                  "--until", "2024-10-08", "--replicates", "8", "--out", str(out)]) == 0
-    warned = capsys.readouterr().err  # 8 replicates are too few for a 90% band: the user is told
+    said_out = capsys.readouterr()
+    warned, printed = said_out.err, said_out.out  # 8 replicates are too few for a 90% band: the user is told
     assert "--replicates 8: the 90% band needs at least 19 replicates" in warned and "chance 78% only" in warned
     rows = list(csv.DictReader((out / "forecast.csv").open()))
     assert [r["week"] for r in rows] == [str(w) for w in range(1, 7)]
@@ -103,6 +105,13 @@ def test_cli_forecast_writes_its_files(engine_data, tmp_path, capsys):
     assert len(customers) == h.n
     assert all(0.0 <= float(r["p_alive"]) <= 1.0 for r in customers)
     assert (out / "forecast.png").stat().st_size > 10_000
+    # the log runs past --until: the list's order is scored against who bought, every repeat of the 42 days counted
+    bought = holdout_by_customer(tx, h.end, 42)
+    said = re.search(r"made ([\d.]+)% of the ([\d,]+) repeat transactions; AUC ([\d.]+)", printed)
+    assert said is not None and float(said.group(2).replace(",", "")) == bought.sum()
+    expected = np.array([float(r["expected_transactions"]) for r in customers])
+    assert float(said.group(3)) == pytest.approx(auc(expected, bought > 0), abs=2e-3)  # csv rounds to 4 places
+    assert TOP_SHARE < float(said.group(1)) / 100 < 1  # the top fifth bought more than a fifth
     assert main(["forecast", "beauty", "--cohort", str(path), "--calibration-end", "2024-08-27",
                  "--until", "2024-10-08", "--contacts", "plan.csv", "--out", str(out)]) == 2
 
@@ -131,7 +140,9 @@ def test_cli_calibrate_writes_a_loadable_scenario_and_fit_report(engine_data, tm
     assert se is not None and 0 < float(se.group(1).replace(",", "")) < 0.2 * total  # the mean's own error, stated
     printed = capsys.readouterr().out
     assert "population.cycle_median_days = " in printed and "holdout, 18 weeks: siyu" in printed
-    assert "Pareto/NBD" in printed
+    assert "Pareto/NBD" in printed and "who buys in the holdout: AUC " in printed
+    assert "## Who buys in the holdout" in text and "| Pareto/NBD | " in text.split("## Who buys")[1]
+    assert "siyu's expectations are means of 8 replicates" in text
     assert "misfit J = " in printed and "the engine reproduces this log's statistics" in printed  # its own log
 
 

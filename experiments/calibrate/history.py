@@ -151,6 +151,17 @@ def holdout_weekly(tx: Transactions, end: int, weeks: int) -> np.ndarray:
     return np.bincount(week[week < weeks], minlength=weeks).astype(np.float64)
 
 
+def holdout_by_customer(tx: Transactions, end: int, days: int) -> np.ndarray:
+    """Each calibration customer's transactions in the ``days`` days after ``end``, in :func:`histories`' order.
+
+    Same-day orders of a customer count as one transaction, as in :func:`holdout_weekly`.
+    """
+    cust, day, _ = daily(tx)
+    after = (day > end) & (day <= end + days)
+    counts = np.bincount(cust[after], minlength=tx.n_customers)
+    return counts[np.unique(tx.customer[tx.day <= end])].astype(np.float64)
+
+
 def weekly_repeats(cust: np.ndarray, day: np.ndarray, start: int, end: int) -> np.ndarray:
     """Repeat transactions (all but each customer's first) per week from ``start`` to ``end`` inclusive.
 

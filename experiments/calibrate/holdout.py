@@ -9,8 +9,9 @@ from types import ModuleType
 import numpy as np
 
 from experiments.calibrate import bgnbd, paretonbd
+from experiments.calibrate.customer_check import CustomerCheck, check
 from experiments.calibrate.forecast import Forecast, Uncertainty, band, forecast
-from experiments.calibrate.history import Histories, distinct, holdout_weekly
+from experiments.calibrate.history import Histories, distinct, holdout_by_customer, holdout_weekly
 from experiments.logs.transactions import Transactions
 from sim.config import Scenario
 
@@ -48,6 +49,12 @@ def baseline_forecast(model: ModuleType, h: Histories, weeks: int) -> tuple[np.n
     x, t_x, T = in_weeks(data)
     params = model.fit(x, t_x, T, counts)
     return params, np.array([counts @ model.expected(params, float(w), x, t_x, T) for w in range(1, weeks + 1)])
+
+
+def baseline_customers(model: ModuleType, params: np.ndarray, h: Histories, weeks: int) -> np.ndarray:
+    """Each customer's expected repeat transactions over the ``weeks`` holdout weeks under a fitted baseline."""
+    data, _, which = distinct(h)
+    return model.expected(params, float(weeks), *in_weeks(data))[which]
 
 
 DEPARTURE_WEEKS = 3
@@ -164,6 +171,8 @@ class Holdout:
     paretonbd_error: tuple[float, float]
     departures: tuple[Departure, ...] = ()
     """Runs of weeks outside siyu's weekly band (:func:`departures`)."""
+    customers: CustomerCheck | None = None
+    """Who buys: each model's expectations per customer against each one's count (None: no repeat in the holdout)."""
 
     def other_weeks(self) -> str | None:
         """Each model's error over the weeks outside :attr:`departures`, in one sentence (None if no week is left)."""
@@ -192,6 +201,10 @@ def compare(scenario: Scenario, h: Histories, tx: Transactions, weeks: int, repl
     params, bg = baseline_forecast(bgnbd, h, weeks)
     pn_params, pn = baseline_forecast(paretonbd, h, weeks)
     inside = (actual >= fc.low) & (actual <= fc.high)
+    each = holdout_by_customer(tx, h.end, 7 * weeks)
+    customers = check({"siyu": fc.expected_transactions, "BG/NBD": baseline_customers(bgnbd, params, h, weeks),
+                       "Pareto/NBD": baseline_customers(paretonbd, pn_params, h, weeks)}, each, replicates, seed) \
+        if each.sum() > 0 else None
     return Holdout(weeks, actual, fc, bg, params, mape(fc.mean, actual), mape(bg, actual), float(np.mean(inside)),
                    bool(inside[-1]), pn, pn_params, mape(pn, actual),
-                   departures(actual, fc.replicates, {"BG/NBD": bg, "Pareto/NBD": pn}))
+                   departures(actual, fc.replicates, {"BG/NBD": bg, "Pareto/NBD": pn}), customers)

@@ -286,6 +286,8 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
                 "actual) of simulation error; more replicates (`--replicates`) narrow that, not the band."]
         for line in holdout.said():
             out += ["", line]
+        if holdout.customers is not None:
+            out += holdout.customers.lines()
     return "\n".join(out) + "\n"
 
 

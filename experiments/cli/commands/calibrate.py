@@ -173,6 +173,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                           f"{100 * hold.paretonbd_error[0]:.1f}% (curve MAPE {100 * hold.paretonbd_error[1]:.1f}%)")
         for line in hold.said():
             out_console.print(line, highlight=False)
+        if hold.customers is not None:
+            out_console.print(hold.customers.summary(), highlight=False)
     out_console.print(f"wrote {out / 'scenario.toml'}, {out / 'fit.md'} and figures")
     return 0
 

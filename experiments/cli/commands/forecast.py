@@ -18,7 +18,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
     from experiments.calibrate.forecast import band_warning, contact_draws, forecast, plan_policy
     from experiments.logs.contacts import parse_channel_map, read_contacts
-    from experiments.calibrate.history import histories, holdout_weekly
+    from experiments.calibrate.customer_check import check
+    from experiments.calibrate.history import histories, holdout_by_customer, holdout_weekly
     from experiments.calibrate.holdout import departures, holdout_weeks, mape
     from experiments.calibrate.plots import forecast_figure
     from experiments.calibrate.scenario_file import fitted_errors
@@ -85,6 +86,12 @@ def cmd_forecast(args: argparse.Namespace) -> int:
                           f"curve MAPE {100 * curve:.1f}%")
         for run in runs:
             out_console.print(run.sentence(), highlight=False)
+    if int(tx.day.max()) >= until and (each := holdout_by_customer(tx, end, until - end)).sum() > 0:
+        found = check({"siyu": fc.expected_transactions}, each, args.replicates, args.seed).scores["siyu"]
+        out_console.print(f"who bought up to --until: the fifth of customers customers.csv expects most of made "
+                          f"{found.top_share:.1%} of the {each.sum():,.0f} repeat transactions; AUC {found.auc:.3f} "
+                          "(bought again or not; siyu calibrate's fit.md sets both beside BG/NBD's and Pareto/NBD's)",
+                          highlight=False)
     out_console.print(f"wrote {out / 'forecast.csv'}, {out / 'customers.csv'} and {out / 'forecast.png'}")
     return 0
 
