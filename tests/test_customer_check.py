@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from experiments.calibrate.customer_check import (RESAMPLES, TOP_SHARE, auc, check, scaled_rmse, scores,
+from experiments.calibrate.customer_check import (RESAMPLES, TOP_SHARE, auc, auc_within, check, scaled_rmse, scores,
                                                    top_share)
 from experiments.calibrate.history import holdout_by_customer, holdout_weekly
 from experiments.logs.rows import LogReport
@@ -93,3 +93,20 @@ def test_each_customer_s_holdout_count_is_in_the_histories_order():
     counts = holdout_by_customer(tx, end, days=14)
     assert counts.tolist() == [1.0, 0.0, 1.0]
     assert counts.sum() == holdout_weekly(tx, end, 2).sum()
+
+
+def test_the_order_within_equal_repeats_is_scored_apart_from_the_frequency():
+    rng = np.random.default_rng(5)
+    repeats = rng.choice([0, 1, 2, 4], 3000)  # one count per group: the count tells nothing within a group
+    recent = rng.random(3000)
+    actual = rng.poisson(0.3 * (1 + repeats) * (0.2 + recent)).astype(float)
+    by_count = repeats.astype(float)  # knows how often, not how recently
+    both = repeats + recent
+    assert auc_within(by_count, actual, repeats) == 0.5  # every pair within a group tied
+    assert auc_within(both, actual, repeats) > 0.6 > auc_within(repeats - recent, actual, repeats)
+    assert auc(by_count, actual > 0) > 0.6  # the plain AUC rewards the count alone
+    # the pairs' weighted mean of the groups' own AUCs, groups 0, 1, 2-3 and 4+
+    groups = [repeats == 0, repeats == 1, (repeats >= 2) & (repeats <= 3), repeats >= 4]
+    pairs = [float((actual[g] > 0).sum() * (actual[g] == 0).sum()) for g in groups]
+    mean = sum(p * auc(both[g], actual[g] > 0) for p, g in zip(pairs, groups)) / sum(pairs)
+    assert auc_within(both, actual, repeats) == pytest.approx(mean)

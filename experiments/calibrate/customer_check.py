@@ -75,6 +75,26 @@ def auc(expected: np.ndarray, bought: np.ndarray) -> float:
     return float((ranks[bought].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+REPEAT_GROUPS = ((0, 0), (1, 1), (2, 3), (4, None))
+"""Calibration-period repeats of the groups :func:`auc_within` scores apart: 0, 1, 2-3, 4 or more."""
+
+
+def auc_within(expected: np.ndarray, actual: np.ndarray, repeats: np.ndarray) -> float:
+    """AUC over the pairs of customers with as many calibration repeats (:data:`REPEAT_GROUPS`).
+
+    The order by recency and age alone, which the count of repeats does not give away.
+    """
+    pairs = total = 0.0
+    for low, high in REPEAT_GROUPS:
+        group = (repeats >= low) & (repeats <= (np.inf if high is None else high))
+        bought = actual[group] > 0
+        n = float(bought.sum()) * float((~bought).sum())
+        if n > 0:
+            pairs += n
+            total += n * auc(expected[group], bought)
+    return total / pairs if pairs else float("nan")
+
+
 def scaled_rmse(expected: np.ndarray, actual: np.ndarray) -> float:
     """RMSE of ``expected`` scaled to ``actual``'s total, per customer."""
     total = expected.sum()
