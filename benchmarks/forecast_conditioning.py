@@ -4,9 +4,12 @@ For each seed an existing pool of ``--customers`` is simulated from beauty with 
 order values of ``benchmarks/calibrate_recovery.py``'s truth; the first ``--days`` days are the history and
 the next ``--holdout`` days are forecast by that same scenario, each customer conditioned on their history.
 Whatever error is left is the conditioning's (and simulation noise): prints the signed error of the total,
-the cumulative curve's MAPE and the weeks inside the 90% band per seed, then their means; BG/NBD beside.
+the cumulative curve's MAPE and the weeks inside the 90% band per seed, then their means; BG/NBD beside. With
+``--order`` each seed's "who buys in the holdout" section follows its row (``customer_check``): how well the
+scenario that wrote the log orders its customers against the baselines, in its own world.
 
     python benchmarks/forecast_conditioning.py [--seeds 4] [--customers 1500] [--days 240] [--holdout 182]
+        [--replicates 40] [--order]
         [--scenario FILE]   (the truth: a scenario file, e.g. a fit's scenario.toml, instead of the one above)
 """
 
@@ -33,6 +36,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=240)
     ap.add_argument("--holdout", type=int, default=182)
     ap.add_argument("--replicates", type=int, default=40)
+    ap.add_argument("--order", action="store_true", help="also score each seed's order of the customers")
     ap.add_argument("--scenario", default=None, help="the truth: a scenario file or preset (default: beauty + TRUTH)")
     args = ap.parse_args()
     truth = load_scenario(args.scenario) if args.scenario else apply_overrides(load_scenario("beauty"), TRUTH, "truth")
@@ -46,6 +50,8 @@ def main() -> None:
         r = rows[-1]
         print(f"{seed} | {100 * r[0]:+.1f}% | {100 * r[1]:.1f}% | {100 * r[2]:.1f}% | {100 * r[3]:.1f}% | "
               f"{100 * r[4]:.0f}%", flush=True)
+        if args.order and hold.customers is not None:
+            print("\n".join(hold.customers.lines()[1:]) + "\n", flush=True)
     m = np.mean(rows, axis=0)
     sd = np.std([r[0] for r in rows], ddof=1) if len(rows) > 1 else float("nan")
     print(f"mean: siyu signed total {100 * m[0]:+.1f}% (sd over seeds {100 * sd:.1f}%), curve MAPE {100 * m[1]:.1f}%; "
