@@ -21,7 +21,9 @@ P_CUSTOMER_CHECK = purpose("customer_check", 33)
 TOP_SHARE = 0.2
 """The share of customers a contact list takes: the fifth each model expects most repeat transactions of."""
 RESAMPLES = 400
-"""Bootstrap resamples of the customers; 400 keep a 90% percentile interval's ends to about a tenth of its width."""
+"""Bootstrap resamples of the customers. A 90% percentile interval's end is then a 5% quantile of 400 draws, whose own
+noise is about 3% of the interval's width where the differences are near normal (sqrt(0.05 * 0.95 / 400) over the
+normal density at its 5% point, against the width's 3.29 SDs)."""
 LEVEL = 0.9
 """Confidence level of the differences' intervals."""
 METRICS = ("top fifth's share", "AUC", "scaled RMSE")
