@@ -38,11 +38,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import cdnow, online_retail  # noqa: E402
 from experiments.calibrate import bgnbd, paretonbd  # noqa: E402
-from experiments.calibrate.customer_check import CustomerCheck, auc_within  # noqa: E402
+from experiments.calibrate.customer_check import CustomerCheck  # noqa: E402
 from experiments.calibrate.forecast import forecast  # noqa: E402
-from experiments.calibrate.history import histories, holdout_by_customer, holdout_weekly  # noqa: E402
-from experiments.calibrate.holdout import (baseline_customers, baseline_forecast, compare, departures,  # noqa: E402
-                                           holdout_weeks, mape, split_errors, week_runs, weekly_counts)
+from experiments.calibrate.history import histories, holdout_weekly  # noqa: E402
+from experiments.calibrate.holdout import (baseline_forecast, compare, departures, holdout_weeks, mape,  # noqa: E402
+                                           split_errors, week_runs, weekly_counts)
 from experiments.calibrate.scenario_file import fitted_errors  # noqa: E402
 from experiments.logs.transactions import read_transactions  # noqa: E402
 from sim.config import load_scenario  # noqa: E402
@@ -114,7 +114,7 @@ def main() -> None:
     print(f"| model | error over weeks {named} | error over the other weeks | error of the total "
           f"| curve MAPE, weeks 1-{runs[0][0] - 1} |")
     print("|---|---:|---:|---:|---:|")
-    checks: list[tuple[str, CustomerCheck | None, np.ndarray]] = []
+    checks: list[tuple[str, CustomerCheck | None]] = []
     for folder in args.fits:
         scenario = folder / "scenario.toml"
         if not scenario.is_file():
@@ -123,35 +123,32 @@ def main() -> None:
         fitted, errors = load_scenario(str(scenario)), fitted_errors(scenario)
         hold = compare(fitted, h, tx, weeks, args.replicates, seed, errors)
         print(row(f"siyu, {folder.name}", split(hold.siyu.mean, actual, runs)), flush=True)
-        checks.append((folder.name, hold.customers, hold.siyu.expected_transactions))
+        checks.append((folder.name, hold.customers))
         if args.right:
             reps = forecast(fitted, h, 7 * weeks, args.right, seed, errors=errors).replicates
             shown = sum(bool(departures(reps[k], np.delete(reps, k, axis=0))) for k in range(reps.shape[0]))
             print(f"  {shown} of {reps.shape[0]} replicates, each taken as the actual, show a run outside the weekly "
                   "band", flush=True)
-    baselines = {}
     for label, model in (("BG/NBD", bgnbd), ("Pareto/NBD", paretonbd)):
-        params, cumulative = baseline_forecast(model, h, weeks)
+        cumulative = baseline_forecast(model, h, weeks)[1]
         print(row(label, split(cumulative, actual, runs)))
-        baselines[label] = baseline_customers(model, params, h, weeks)
-    print_customers(checks, baselines, holdout_by_customer(tx, end, 7 * weeks), h.x)
+    print_customers(checks)
 
 
-def print_customers(checks: list[tuple[str, CustomerCheck | None, np.ndarray]], baselines: dict[str, np.ndarray],
-                    each: np.ndarray, repeats: np.ndarray) -> None:
+def print_customers(checks: list[tuple[str, CustomerCheck | None]]) -> None:
     """Who buys in the holdout: each fit's scores, the baselines' once, and each fit's differences from them."""
-    found = [(name, c, expected) for name, c, expected in checks if c is not None]
+    found = [(name, c) for name, c in checks if c is not None]
     if not found:
         return
-    print(f"\n{found[0][1].bought:,} of {found[0][1].customers:,} customers bought again in the holdout; the last "
-          "column scores the order among customers with as many calibration repeats (0, 1, 2-3, 4+)")
-    print("| model | repeat transactions made by its top fifth | AUC | RMSE per customer, scaled | AUC within |")
-    print("|---|---:|---:|---:|---:|")
-    rows = [(f"siyu, {name}", c.scores["siyu"], expected) for name, c, expected in found]
-    rows += [(label, found[0][1].scores[label], baselines[label]) for label in baselines]
-    for label, s, expected in rows:
-        print(s.row(label) + f" {auc_within(expected, each, repeats):.3f} |")
-    for name, c, _ in found:
+    first = found[0][1]
+    print(f"\n{first.bought:,} of {first.customers:,} customers bought again in the holdout")
+    print("\n".join(first.header()))
+    for name, c in found:
+        print(c.row("siyu", f"siyu, {name}"))
+    for label in first.scores:
+        if label != "siyu":
+            print(first.row(label))
+    for name, c in found:
         print(f"siyu, {name}, minus each baseline (90% intervals, customers resampled):")
         for d in c.differences:
             print(f"  {d.metric}, {d.baseline}: {d.text()}")

@@ -143,6 +143,7 @@ def test_cli_calibrate_writes_a_loadable_scenario_and_fit_report(engine_data, tm
     assert "Pareto/NBD" in printed and "who buys in the holdout: AUC " in printed
     assert "## Who buys in the holdout" in text and "| Pareto/NBD | " in text.split("## Who buys")[1]
     assert "siyu's expectations are means of 8 replicates" in text
+    assert re.search(r"\| BG/NBD \| [\d.]+% \| 0\.\d{3} \| [\d.]+ \| 0\.\d{3} \|", text)  # with the AUC within
     assert "misfit J = " in printed and "the engine reproduces this log's statistics" in printed  # its own log
 
 

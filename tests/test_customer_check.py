@@ -75,7 +75,11 @@ def test_the_text_says_every_model_and_every_difference():
     found = check({"siyu": rate, "BG/NBD": rate * 1.2 + 0.01}, actual, replicates=40)
     text = "\n".join(found.lines())
     assert "## Who buys in the holdout" in text and "means of 40 replicates" in text
-    assert found.scores["siyu"].row("siyu") in text and found.scores["BG/NBD"].row("BG/NBD") in text
+    assert found.row("siyu") in text and found.row("BG/NBD") in text and "as many calibration repeats" not in text
+    repeats = rng.integers(0, 5, 600)
+    grouped = check({"siyu": rate, "BG/NBD": rate * 1.2 + 0.01}, actual, replicates=40, repeats=repeats)
+    assert grouped.within["siyu"] == pytest.approx(auc_within(rate, actual, repeats))
+    assert grouped.row("siyu").endswith(f" {grouped.within['siyu']:.3f} |") and grouped.header()[1].count("---:") == 4
     assert text.count("BG/NBD ") >= 3 and "- AUC: BG/NBD " in text
     assert "AUC" in found.summary() and "(BG/NBD)" in found.summary()
     alone = check({"siyu": rate}, actual, replicates=40)  # no baseline: scores without differences

@@ -9,7 +9,7 @@ so a forecast cannot gain on them by running high.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
@@ -41,10 +41,6 @@ class Scores:
     scaled_rmse: float
     """Root mean square error per customer with the expectations scaled to the actual total: the error net of
     the level."""
-
-    def row(self, model: str) -> str:
-        """The model's row of the scores' markdown table."""
-        return f"| {model} | {self.top_share:.1%} | {self.auc:.3f} | {self.scaled_rmse:.3f} |"
 
     def values(self) -> tuple[float, float, float]:
         """The scores in :data:`METRICS`' order."""
@@ -138,6 +134,20 @@ class CustomerCheck:
     differences: tuple[Difference, ...]
     replicates: int
     """siyu's expectations are means over this many replicates."""
+    within: dict[str, float] = field(default_factory=dict)
+    """Each model's :func:`auc_within` (empty when the repeats were not given)."""
+
+    def header(self) -> list[str]:
+        """The scores' markdown table header (with the AUC within equal repeats when known)."""
+        extra = " AUC among customers with as many repeats |" if self.within else ""
+        return ["| model | repeat transactions made by its top fifth | AUC: bought again or not | RMSE per customer, "
+                "scaled to the actual total |" + extra, "|---|---:|---:|---:|" + ("---:|" if extra else "")]
+
+    def row(self, model: str, label: str | None = None) -> str:
+        """``model``'s row of the table, named ``label`` (default: the model)."""
+        s = self.scores[model]
+        extra = f" {self.within[model]:.3f} |" if model in self.within else ""
+        return f"| {label or model} | {s.top_share:.1%} | {s.auc:.3f} | {s.scaled_rmse:.3f} |" + extra
 
     def lines(self) -> list[str]:
         """fit.md's section: the table, the differences and how to read them."""
@@ -145,10 +155,10 @@ class CustomerCheck:
                f"Each model's expected repeat transactions per customer against each customer's own count ("
                f"{self.bought:,} of the {self.customers:,} customers bought again). The error of the total above "
                "judges the level; these judge the order, which a contact list needs, and a forecast cannot gain on "
-               "them by running high.", "",
-               "| model | repeat transactions made by its top fifth | AUC: bought again or not | RMSE per customer, "
-               "scaled to the actual total |", "|---|---:|---:|---:|"]
-        out += [s.row(name) for name, s in self.scores.items()]
+               "them by running high." + (" The last column is the AUC among customers with as many calibration "
+                                          "repeats (0, 1, 2-3, 4 or more): the order by recency and age alone."
+                                          if self.within else ""), ""]
+        out += self.header() + [self.row(name) for name in self.scores]
         if self.differences:
             out += ["", f"siyu minus each baseline, with {LEVEL:.0%} intervals from {RESAMPLES} resamples of the "
                     "customers (the fits held fixed); above zero favours siyu on the share and the AUC, below zero on "
@@ -167,8 +177,12 @@ class CustomerCheck:
                 + ", ".join(f"{s.top_share:.1%} ({n})" for n, s in self.scores.items()))
 
 
-def check(expected: dict[str, np.ndarray], actual: np.ndarray, replicates: int, seed: int = 0) -> CustomerCheck:
-    """Score every model of ``expected`` (siyu's first) on ``actual``; siyu's differences when both are finite."""
+def check(expected: dict[str, np.ndarray], actual: np.ndarray, replicates: int, seed: int = 0,
+          repeats: np.ndarray | None = None) -> CustomerCheck:
+    """Score every model of ``expected`` (siyu's first) on ``actual``; siyu's differences when both are finite.
+
+    ``repeats``: each customer's calibration repeats, for the AUC within equal repeats.
+    """
     names = list(expected)
     found = {name: scores(v, actual) for name, v in expected.items()}
     differences: tuple[Difference, ...] = ()
@@ -186,4 +200,5 @@ def check(expected: dict[str, np.ndarray], actual: np.ndarray, replicates: int, 
         low, high = boot.confidence_interval
         differences = tuple(Difference(names[1 + k // len(METRICS)], METRICS[k % len(METRICS)], float(point[k]),
                                        float(low[k]), float(high[k])) for k in range(point.size))
-    return CustomerCheck(actual.size, int((actual > 0).sum()), found, differences, replicates)
+    within = {name: auc_within(v, actual, repeats) for name, v in expected.items()} if repeats is not None else {}
+    return CustomerCheck(actual.size, int((actual > 0).sum()), found, differences, replicates, within)

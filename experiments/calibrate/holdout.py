@@ -203,7 +203,8 @@ def compare(scenario: Scenario, h: Histories, tx: Transactions, weeks: int, repl
     inside = (actual >= fc.low) & (actual <= fc.high)
     each = holdout_by_customer(tx, h.end, 7 * weeks)
     customers = check({"siyu": fc.expected_transactions, "BG/NBD": baseline_customers(bgnbd, params, h, weeks),
-                       "Pareto/NBD": baseline_customers(paretonbd, pn_params, h, weeks)}, each, replicates, seed) \
+                       "Pareto/NBD": baseline_customers(paretonbd, pn_params, h, weeks)}, each, replicates, seed,
+                      h.x) \
         if each.sum() > 0 else None
     return Holdout(weeks, actual, fc, bg, params, mape(fc.mean, actual), mape(bg, actual), float(np.mean(inside)),
                    bool(inside[-1]), pn, pn_params, mape(pn, actual),
