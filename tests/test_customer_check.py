@@ -114,3 +114,25 @@ def test_the_order_within_equal_repeats_is_scored_apart_from_the_frequency():
     pairs = [float((actual[g] > 0).sum() * (actual[g] == 0).sum()) for g in groups]
     mean = sum(p * auc(both[g], actual[g] > 0) for p, g in zip(pairs, groups)) / sum(pairs)
     assert auc_within(both, actual, repeats) == pytest.approx(mean)
+
+
+def test_a_large_log_is_resampled_in_batches_with_intervals_alike(monkeypatch):
+    import experiments.calibrate.customer_check as cc
+    rng = np.random.default_rng(6)
+    rate = rng.gamma(0.5, 1.0, 3000)
+    actual = rng.poisson(rate).astype(float)
+    models = {"siyu": rng.poisson(rate * 5) / 5, "BG/NBD": rate}
+    whole = check(models, actual, replicates=5)
+    used = []
+    bootstrap = cc.stats.bootstrap
+    monkeypatch.setattr(cc.stats, "bootstrap", lambda *a, **k: used.append(k["batch"]) or bootstrap(*a, **k))
+    assert check(models, actual, replicates=5).differences == whole.differences and used == [None]  # below the cap
+    monkeypatch.setattr(cc, "RESAMPLED_VALUES", 3 * 3000 * 50)  # room for 50 resamples at once
+    batched = check(models, actual, replicates=5)
+    assert used[-1] == 50
+    # the same points; the ends move by the resampling noise only: about 3% of the width each at RESAMPLES
+    # resamples (customer_check.RESAMPLES), so 0.2 of the width is 4 SDs of the difference of two ends
+    for a, b in zip(whole.differences, batched.differences):
+        assert a.value == b.value
+        width = a.high - a.low
+        assert abs(a.low - b.low) < 0.2 * width and abs(a.high - b.high) < 0.2 * width, (a, b)
