@@ -122,9 +122,9 @@ class Difference:
 
     def text(self) -> str:
         """``+0.012 (-0.003 to +0.027)``; points for shares."""
-        scale, unit = (100.0, " points") if self.metric == METRICS[0] else (1.0, "")
-        return (f"{scale * self.value:+.{1 if unit else 3}f}{unit} ({scale * self.low:+.{1 if unit else 3}f} to "
-                f"{scale * self.high:+.{1 if unit else 3}f})")
+        scale, digits, unit = (100.0, 1, " points") if self.metric == METRICS[0] else (1.0, 3, "")
+        low, value, high = (f"{scale * v:+.{digits}f}" for v in (self.low, self.value, self.high))
+        return f"{value}{unit} ({low} to {high})"
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,8 @@ def check(expected: dict[str, np.ndarray], actual: np.ndarray, replicates: int, 
         boot = stats.bootstrap((*expected.values(), actual), statistic, paired=True, vectorized=False,
                                n_resamples=RESAMPLES, batch=batch, confidence_level=LEVEL, method="percentile",
                                rng=rng)
-        point = statistic(*expected.values(), actual)
+        point = np.array([found[names[0]].values()[j] - found[other].values()[j] for other in names[1:]
+                          for j in range(len(METRICS))])
         low, high = boot.confidence_interval
         differences = tuple(Difference(names[1 + k // len(METRICS)], METRICS[k % len(METRICS)], float(point[k]),
                                        float(low[k]), float(high[k])) for k in range(point.size))

@@ -38,23 +38,25 @@ def in_weeks(h: Histories | dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarr
     return np.asarray(x, np.float64), t_x / 7.0, T / 7.0
 
 
-def baseline_forecast(model: ModuleType, h: Histories, weeks: int) -> tuple[np.ndarray, np.ndarray]:
-    """A customer-base model's parameters and the cohort's expected cumulative repeats at each holdout week's end.
+def baseline_fit(model: ModuleType, h: Histories, weeks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A customer-base model's parameters, the cohort's cumulative expected repeats by week, and each customer's.
 
-    ``model`` is :mod:`~experiments.calibrate.bgnbd` or :mod:`~experiments.calibrate.paretonbd`, fitted in
-    weeks as published, over the distinct histories weighted by their customers (68,842 for the 727,835 customers
-    of a million-customer engine log).
+    The cumulative repeats are at each holdout week's end; each customer's are over all ``weeks`` (the last week's
+    expectations per distinct history, mapped back to the customers). ``model`` is
+    :mod:`~experiments.calibrate.bgnbd` or :mod:`~experiments.calibrate.paretonbd`, fitted in weeks as published,
+    over the distinct histories weighted by their customers (68,842 for the 727,835 customers of a million-customer
+    engine log).
     """
-    data, counts, _ = distinct(h)
+    data, counts, which = distinct(h)
     x, t_x, T = in_weeks(data)
     params = model.fit(x, t_x, T, counts)
-    return params, np.array([counts @ model.expected(params, float(w), x, t_x, T) for w in range(1, weeks + 1)])
+    each = [model.expected(params, float(w), x, t_x, T) for w in range(1, weeks + 1)]
+    return params, np.array([counts @ e for e in each]), each[-1][which] if each else np.zeros(h.n)
 
 
-def baseline_customers(model: ModuleType, params: np.ndarray, h: Histories, weeks: int) -> np.ndarray:
-    """Each customer's expected repeat transactions over the ``weeks`` holdout weeks under a fitted baseline."""
-    data, _, which = distinct(h)
-    return model.expected(params, float(weeks), *in_weeks(data))[which]
+def baseline_forecast(model: ModuleType, h: Histories, weeks: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`baseline_fit`'s parameters and cumulative expected repeats."""
+    return baseline_fit(model, h, weeks)[:2]
 
 
 DEPARTURE_WEEKS = 3
@@ -198,14 +200,12 @@ def compare(scenario: Scenario, h: Histories, tx: Transactions, weeks: int, repl
     """Forecast ``weeks`` weeks with the scenario (its fitted ``errors`` in the band), BG/NBD and Pareto/NBD."""
     actual = np.cumsum(holdout_weekly(tx, h.end, weeks))
     fc = forecast(scenario, h, 7 * weeks, replicates, seed, errors=errors)
-    params, bg = baseline_forecast(bgnbd, h, weeks)
-    pn_params, pn = baseline_forecast(paretonbd, h, weeks)
+    params, bg, bg_each = baseline_fit(bgnbd, h, weeks)
+    pn_params, pn, pn_each = baseline_fit(paretonbd, h, weeks)
     inside = (actual >= fc.low) & (actual <= fc.high)
     each = holdout_by_customer(tx, h.end, 7 * weeks)
-    customers = check({"siyu": fc.expected_transactions, "BG/NBD": baseline_customers(bgnbd, params, h, weeks),
-                       "Pareto/NBD": baseline_customers(paretonbd, pn_params, h, weeks)}, each, replicates, seed,
-                      h.x) \
-        if each.sum() > 0 else None
+    customers = check({"siyu": fc.expected_transactions, "BG/NBD": bg_each, "Pareto/NBD": pn_each}, each,
+                      replicates, seed, h.x) if each.sum() > 0 else None
     return Holdout(weeks, actual, fc, bg, params, mape(fc.mean, actual), mape(bg, actual), float(np.mean(inside)),
                    bool(inside[-1]), pn, pn_params, mape(pn, actual),
                    departures(actual, fc.replicates, {"BG/NBD": bg, "Pareto/NBD": pn}), customers)
