@@ -37,6 +37,10 @@ def main() -> None:
     ap.add_argument("--holdout", type=int, default=182)
     ap.add_argument("--replicates", type=int, default=40)
     ap.add_argument("--order", action="store_true", help="also score each seed's order of the customers")
+    ap.add_argument("--unpooled", action="store_true",
+                    help="siyu's per-customer means from each customer's own replicates, not pooled by record")
+    ap.add_argument("--drawn", action="store_true",
+                    help="siyu's per-customer means count the drawn purchases, not the summed daily chances")
     ap.add_argument("--scenario", default=None, help="the truth: a scenario file or preset (default: beauty + TRUTH)")
     args = ap.parse_args()
     truth = load_scenario(args.scenario) if args.scenario else apply_overrides(load_scenario("beauty"), TRUTH, "truth")
@@ -44,7 +48,8 @@ def main() -> None:
     print("seed | siyu signed total error | siyu curve MAPE | BG/NBD total | BG/NBD curve MAPE | weeks in band")
     for seed in range(1, args.seeds + 1):
         tx, end = engine_transactions(truth, args.customers, args.days, args.holdout, seed)
-        hold = compare(truth, histories(tx, end), tx, args.holdout // 7, args.replicates, seed)
+        hold = compare(truth, histories(tx, end), tx, args.holdout // 7, args.replicates, seed,
+                       pool=not args.unpooled, chances=not args.drawn)
         signed = hold.siyu.mean[-1] / hold.actual[-1] - 1.0
         rows.append((signed, hold.siyu_error[1], *hold.bgnbd_error, hold.inside_band))
         r = rows[-1]

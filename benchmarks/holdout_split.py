@@ -88,6 +88,10 @@ def main() -> None:
     ap.add_argument("--weeks", type=week_range, nargs="+", default=None, metavar="A-B",
                     help="the burst weeks (default: found in the log against BG/NBD)")
     ap.add_argument("--replicates", type=int, default=40, help="siyu's replicates (its per-customer means' noise)")
+    ap.add_argument("--unpooled", action="store_true",
+                    help="siyu's per-customer means from each customer's own replicates, not pooled by record")
+    ap.add_argument("--drawn", action="store_true",
+                    help="siyu's per-customer means count the drawn purchases, not the summed daily chances")
     ap.add_argument("--right", type=int, default=0, metavar="N",
                     help="also count the runs among N replicates each taken as the actual (0: not)")
     args = ap.parse_args()
@@ -121,7 +125,7 @@ def main() -> None:
             sys.exit(f"no scenario.toml in {folder}")
         seed = int(m.group(1)) if (m := re.search(r"_s(\d+)$", folder.name)) else 0
         fitted, errors = load_scenario(str(scenario)), fitted_errors(scenario)
-        hold = compare(fitted, h, tx, weeks, args.replicates, seed, errors)
+        hold = compare(fitted, h, tx, weeks, args.replicates, seed, errors, not args.unpooled, not args.drawn)
         print(row(f"siyu, {folder.name}", split(hold.siyu.mean, actual, runs)), flush=True)
         checks.append((folder.name, hold.customers))
         if args.right:

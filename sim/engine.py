@@ -93,6 +93,7 @@ class Simulation:
         self._window_day = -1
         self._invite_enabled = invitations.invite_codes(scenario)
         self._day_view: tuple[int, State, tuple[np.ndarray, ...]] | None = None
+        self._expected: np.ndarray | None = None
         self._size_buffers()
         with engine_threads(self.n):  # a small pool's first census through the serial twin, as every day's
             self.world.start(self.day, self.state)
@@ -233,6 +234,16 @@ class Simulation:
         with engine_threads(self.n):
             return self._step(action, reward)
 
+    def expect_purchases(self) -> np.ndarray:
+        """From today on, each customer's chance of a purchase the CRM sees, summed day by day (the array returned).
+
+        Its sum over days is their expected purchases given the days' states: the purchases a forecast counts, with
+        the noise of the purchase draws taken out (:func:`sim.kernels.organic_chance`). Only days without contacts
+        can be summed so; a step with one raises ValueError.
+        """
+        self._expected = np.zeros(self.joined)
+        return self._expected
+
     def _step(self, action: Action | None, reward: np.ndarray | None) -> np.ndarray:
         self._open_window()
         action = self._none if action is None else self.validate(action)
@@ -242,6 +253,8 @@ class Simulation:
         stats[:] = 0.0
         g = w.groups
         today = calendar_today(self.scenario, self.day)
+        if self._expected is not None:
+            self._add_expected(action, today.need_pull, today.discount)
         kernels.step_day(self.day, self.seed, p.records.customer, p.records.channels, p.records.contents,
                          moments_fold,
                          today.need_pull, today.attention, today.discount,
@@ -261,6 +274,16 @@ class Simulation:
         stats[0] += w.record
         self.day += 1
         return stats
+
+    def _add_expected(self, action: Action, need_pull: float, discount: float) -> None:
+        """Add today's chances to :meth:`expect_purchases`' array (before the day's draws)."""
+        n, st, g = self._expected.size, self.state, self.world.groups
+        if np.any(action.channel[:n] >= 0):
+            raise ValueError(f"day {self.day}: expected purchases are summed on days without contacts only")
+        kernels.organic_chance(self.params.records.customer, need_pull, discount, self.day, st.price_sens[:n],
+                               st.cycle[:n], st.dropout[:n], st.salience[:n], st.fatigue[:n], st.trust[:n],
+                               st.deal[:n], st.need_clock[:n], st.status[:n], st.reach[:n], st.tier[:n],
+                               st.member_until[:n], g.size, g.trust_hit, self._expected)
 
     def inject_complaint(self, customer: int) -> None:
         """Make ``customer`` complain publicly in their group today (a what-if for group studies)."""

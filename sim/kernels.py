@@ -667,6 +667,31 @@ AHEAD = 4
 """Eventful rows fetched ahead of the one being worked on."""
 
 
+@njit(cache=True, error_model="numpy", fastmath=True)
+def organic_chance(p_rec, ev_pull, ev_discount, day, price_sens, cycle, dropout, salience, fatigue, trust, deal,
+                   need_clock, status, reach, tier, member_until, g_size, g_trust_hit, out):  # pragma: no cover
+    """Add to ``out`` each active customer's chance of an organic purchase the CRM sees today, before the day's draws.
+
+    The day's rest, the need's hazard, the brand's share and the landing, with :func:`step_day`'s formulas. On a day
+    without contacts that is the customer's expected purchases of the day given the state, so its sum over days is
+    their purchases with the noise of the draws taken out (Rao-Blackwell), and the same in expectation.
+    """
+    p = p_rec[0]
+    seen = p.wechat_share + (1.0 - p.wechat_share) * p.visibility
+    onset = p.need_onset - ev_pull
+    for i in range(out.shape[0]):
+        if status[i] != ACTIVE:
+            continue
+        in_group = (reach[i] >> GROUP) & 1
+        sal, fat, dl, tr, nc = rest(salience[i], fatigue[i], deal[i], trust[i], need_clock[i],
+                                    in_group * g_trust_hit[i // g_size], p.salience_decay, p.fatigue_decay,
+                                    p.deal_decay, p.rival_fatigue)
+        m_cut, m_points, m_loyal = member_terms(day < member_until[i], tier[i], p)
+        floor = personal_floor(p.share_floor, p.share_floor_spread, dropout[i], p.dropout_median_per_day)
+        share = min(brand_share(sal, tr, dl, price_sens[i], max(ev_discount, m_cut), floor, p) * (1.0 + m_loyal), 1.0)
+        out[i] += need_hazard(nc, 1.0 / cycle[i], p.need_hazard, onset, p.need_impulse) * share * seen
+
+
 @njit(cache=True, inline="always")
 def prefetch_row(i, value, price_sens, receptive, slot_mask, referral, monetary, frequency, first_purchase,
                  last_contact, last_flags, active_slot, tier, act_content, act_slot, month_count):

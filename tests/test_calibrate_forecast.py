@@ -112,6 +112,11 @@ def test_cli_forecast_writes_its_files(engine_data, tmp_path, capsys):
     expected = np.array([float(r["expected_transactions"]) for r in customers])
     assert float(said.group(3)) == pytest.approx(auc(expected, bought > 0), abs=2e-3)  # csv rounds to 4 places
     assert TOP_SHARE < float(said.group(1)) / 100 < 1  # the top fifth bought more than a fifth
+    # customers.csv pools customers with one record, and says so
+    assert "customers.csv: each customer's expectations are pooled with those of the customers who share" in printed
+    record = np.column_stack([h.x, h.t_x, h.T])
+    _, first, label = np.unique(record, axis=0, return_index=True, return_inverse=True)
+    assert np.array_equal(expected, expected[first][label.ravel()]) and first.size < h.n
     assert main(["forecast", "beauty", "--cohort", str(path), "--calibration-end", "2024-08-27",
                  "--until", "2024-10-08", "--contacts", "plan.csv", "--out", str(out)]) == 2
 
@@ -142,7 +147,8 @@ def test_cli_calibrate_writes_a_loadable_scenario_and_fit_report(engine_data, tm
     assert "population.cycle_median_days = " in printed and "holdout, 18 weeks: siyu" in printed
     assert "Pareto/NBD" in printed and "who buys in the holdout: AUC " in printed
     assert "## Who buys in the holdout" in text and "| Pareto/NBD | " in text.split("## Who buys")[1]
-    assert "siyu's expectations are means of 8 replicates" in text
+    assert "siyu's expectations are means of 8 replicates of each day's purchase chance (not the drawn purchases), " \
+        "each customer's pooled with the customers who share their record (" in text
     assert re.search(r"\| BG/NBD \| [\d.]+% \| 0\.\d{3} \| [\d.]+ \| 0\.\d{3} \|", text)  # with the AUC within
     assert "misfit J = " in printed and "the engine reproduces this log's statistics" in printed  # its own log
 

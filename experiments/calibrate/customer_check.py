@@ -140,6 +140,10 @@ class CustomerCheck:
     """siyu's expectations are means over this many replicates."""
     within: dict[str, float] = field(default_factory=dict)
     """Each model's :func:`auc_within` (empty when the repeats were not given)."""
+    records: int = 0
+    """Distinct records over which siyu's expectations were pooled (0: each customer's own replicates)."""
+    chances: bool = False
+    """Whether siyu's expectations sum each day's purchase chance rather than count the drawn purchases."""
 
     def header(self) -> list[str]:
         """The scores' markdown table header (with the AUC within equal repeats when known)."""
@@ -170,8 +174,11 @@ class CustomerCheck:
             for metric in METRICS:
                 out.append(f"- {metric}: " + "; ".join(f"{d.baseline} {d.text()}" for d in self.differences
                                                        if d.metric == metric))
-        out += ["", f"siyu's expectations are means of {self.replicates} replicates; their simulation noise blurs "
-                "its order, and more replicates (`--replicates`) sharpen it."]
+        summed = " of each day's purchase chance (not the drawn purchases)" if self.chances else ""
+        pooled = (f", each customer's pooled with the customers who share their record ({self.records:,} records)"
+                  if self.records else "")
+        out += ["", f"siyu's expectations are means of {self.replicates} replicates{summed}{pooled}; their "
+                "simulation noise blurs its order, and more replicates (`--replicates`) sharpen it."]
         return out
 
     def summary(self) -> str:
@@ -182,10 +189,11 @@ class CustomerCheck:
 
 
 def check(expected: dict[str, np.ndarray], actual: np.ndarray, replicates: int, seed: int = 0,
-          repeats: np.ndarray | None = None) -> CustomerCheck:
+          repeats: np.ndarray | None = None, records: int = 0, chances: bool = False) -> CustomerCheck:
     """Score every model of ``expected`` (siyu's first) on ``actual``; siyu's differences when both are finite.
 
-    ``repeats``: each customer's calibration repeats, for the AUC within equal repeats.
+    ``repeats``: each customer's calibration repeats, for the AUC within equal repeats. ``records`` and ``chances``:
+    how siyu's expectations were taken (:class:`~experiments.calibrate.forecast.Forecast`), to say so.
     """
     names = list(expected)
     found = {name: scores(v, actual) for name, v in expected.items()}
@@ -209,4 +217,5 @@ def check(expected: dict[str, np.ndarray], actual: np.ndarray, replicates: int, 
         differences = tuple(Difference(names[1 + k // len(METRICS)], METRICS[k % len(METRICS)], float(point[k]),
                                        float(low[k]), float(high[k])) for k in range(point.size))
     within = {name: auc_within(v, actual, repeats) for name, v in expected.items()} if repeats is not None else {}
-    return CustomerCheck(actual.size, int((actual > 0).sum()), found, differences, replicates, within)
+    return CustomerCheck(actual.size, int((actual > 0).sum()), found, differences, replicates, within, records,
+                         chances)

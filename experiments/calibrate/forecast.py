@@ -22,6 +22,7 @@ import numpy as np
 from experiments.calibrate.contact_fit import LIMITS as CONTACT_LIMITS
 from experiments.calibrate.contact_fit import parameter_value
 from experiments.calibrate.draws import Draws
+from experiments.calibrate.exchangeable import cells, pooled, pooled_per_unit
 from experiments.calibrate.fit import LIMITS, Calibration, Design, scenario_value
 from experiments.calibrate.history import Histories
 from experiments.calibrate.posterior import COPIED, Posterior, reference_log, rng_of
@@ -91,6 +92,13 @@ class Forecast:
     """Contacts of the plan the platform could not deliver (channel lost or cap used up), per replicate."""
     alive_share: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """Per replicate, the share of the customers still in the pool at the calibration end."""
+    records: int = 0
+    """Distinct records over which the per-customer expectations were pooled (0: each customer's own replicates;
+    :mod:`~experiments.calibrate.exchangeable`)."""
+    chances: bool = False
+    """Whether :attr:`expected_transactions` sums each day's purchase chance (without a plan) rather than counting
+    the drawn purchases: the same expectation without the draws' noise
+    (:meth:`sim.engine.Simulation.expect_purchases`)."""
 
     def total_se(self) -> float:
         """The simulation error of the expected total (the replicates' mean at the last week): sd / sqrt(replicates).
@@ -186,7 +194,8 @@ def allocate(weights: list[float] | np.ndarray, replicates: int) -> np.ndarray:
 
 
 def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100, seed: int = 0,
-             cohort: str = "auto", errors: Uncertainty | None = None, plan: Replay | None = None) -> Forecast:
+             cohort: str = "auto", errors: Uncertainty | None = None, plan: Replay | None = None,
+             pool: bool = True, chances: bool = True) -> Forecast:
     """Simulate the customers of ``h`` for ``days`` days after its calibration end, ``replicates`` times.
 
     ``errors`` (the fitted parameters' uncertainty) puts it in the band: each replicate draws the parameters
@@ -197,8 +206,13 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     logs (docs/calibration.md). ``plan`` (:func:`plan_policy`) contacts the customers as a contact plan says;
     without one nobody is contacted. Under a plan each replicate also draws the contact-response parameters of
     ``errors`` (:func:`draw_contacts`), from a stream of their own: without a plan they act on nothing, and the
-    conditioning (a simulation without contacts) does not depend on them.
+    conditioning (a simulation without contacts) does not depend on them. Without a plan each customer's expected
+    transactions sum their daily purchase chances (:attr:`Forecast.chances`; ``chances`` False: count the drawn
+    purchases). ``pool`` averages each customer's
+    expectations with those of the customers the forecast cannot tell apart (:mod:`~experiments.calibrate.exchangeable`;
+    the weekly curve and band are the same either way).
     """
+    labels = cells(h, scenario, plan is not None) if pool else None
     errors = errors or Uncertainty()
     parts = errors.components()
     bases = [apply_overrides(scenario, part.values, "basin") if part.values else scenario for part in parts]
@@ -239,16 +253,22 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
         alive += now
         shares[r] = now.mean()
         sim = Simulation(scenario, customers=h.n, seed=sim_seed, state=st, inflow=False)
+        summed = sim.expect_purchases() if chances and plan is None else None
         cust, day, amount = purchases(sim, days, plan)
         if plan is not None:
             sent += plan.sent
             refused += plan.refused
         cum[r] = np.cumsum(np.bincount(day // 7, minlength=weeks)[:weeks])
-        tx += np.bincount(cust, minlength=h.n)
+        tx += np.bincount(cust, minlength=h.n) if summed is None else summed[: h.n]
         spend += np.bincount(cust, weights=amount, minlength=h.n)
     lo, hi = band(cum)
-    return Forecast(np.arange(1, weeks + 1), cum.mean(axis=0), lo, hi, cum, tx / replicates, spend / replicates,
-                    alive / replicates, sent / replicates, refused / replicates, shares)
+    tx, spend, alive = tx / replicates, spend / replicates, alive / replicates
+    if labels is not None:
+        tx, alive = pooled(tx, labels), pooled(alive, labels)
+        spend = pooled_per_unit(spend, h.order_value, labels)
+    return Forecast(np.arange(1, weeks + 1), cum.mean(axis=0), lo, hi, cum, tx, spend, alive, sent / replicates,
+                    refused / replicates, shares, 0 if labels is None else int(labels.max()) + 1,
+                    chances and plan is None)
 
 
 def conditioned_state(scenario: Scenario, h: Histories, cycle: np.ndarray, dropout: np.ndarray, seed: int,
@@ -271,7 +291,7 @@ def conditioned_state(scenario: Scenario, h: Histories, cycle: np.ndarray, dropo
             getattr(st, name)[:] = getattr(hidden, name)
         st.reach[:] = np.where(st.status == ACTIVE, st.reach, 0)
         st.stage[:] = np.where((st.frequency >= 2) & (st.trust >= scenario.dynamics.advocate_trust), A5, A4)
-    value = np.where(h.orders > 0, np.exp(h.log_value), np.nan)
+    value = h.order_value
     st.value[:] = np.where(np.isnan(value), st.value, value)
     return st
 

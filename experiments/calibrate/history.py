@@ -45,6 +45,11 @@ class Histories:
         """Customers."""
         return int(self.ids.size)
 
+    @property
+    def order_value(self) -> np.ndarray:
+        """Each customer's usual order value (the geometric mean of their positive amounts; NaN without one)."""
+        return np.where(self.orders > 0, np.exp(self.log_value), np.nan)
+
 
 def distinct(h: Histories) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Distinct (x, t_x, T) histories in lexicographic order, how many customers share each, which each one has.

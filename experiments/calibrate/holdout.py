@@ -196,16 +196,19 @@ class Holdout:
 
 
 def compare(scenario: Scenario, h: Histories, tx: Transactions, weeks: int, replicates: int = 40,
-            seed: int = 0, errors: Uncertainty | None = None) -> Holdout:
-    """Forecast ``weeks`` weeks with the scenario (its fitted ``errors`` in the band), BG/NBD and Pareto/NBD."""
+            seed: int = 0, errors: Uncertainty | None = None, pool: bool = True, chances: bool = True) -> Holdout:
+    """Forecast ``weeks`` weeks with the scenario (its fitted ``errors`` in the band), BG/NBD and Pareto/NBD.
+
+    ``pool`` and ``chances``: how siyu's per-customer expectations are taken (:func:`forecast`).
+    """
     actual = np.cumsum(holdout_weekly(tx, h.end, weeks))
-    fc = forecast(scenario, h, 7 * weeks, replicates, seed, errors=errors)
+    fc = forecast(scenario, h, 7 * weeks, replicates, seed, errors=errors, pool=pool, chances=chances)
     params, bg, bg_each = baseline_fit(bgnbd, h, weeks)
     pn_params, pn, pn_each = baseline_fit(paretonbd, h, weeks)
     inside = (actual >= fc.low) & (actual <= fc.high)
     each = holdout_by_customer(tx, h.end, 7 * weeks)
     customers = check({"siyu": fc.expected_transactions, "BG/NBD": bg_each, "Pareto/NBD": pn_each}, each,
-                      replicates, seed, h.x) if each.sum() > 0 else None
+                      replicates, seed, h.x, fc.records, fc.chances) if each.sum() > 0 else None
     return Holdout(weeks, actual, fc, bg, params, mape(fc.mean, actual), mape(bg, actual), float(np.mean(inside)),
                    bool(inside[-1]), pn, pn_params, mape(pn, actual),
                    departures(actual, fc.replicates, {"BG/NBD": bg, "Pareto/NBD": pn}), customers)

@@ -92,6 +92,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
                           f"{found.top_share:.1%} of the {each.sum():,.0f} repeat transactions; AUC {found.auc:.3f} "
                           "(bought again or not; siyu calibrate's fit.md sets both beside BG/NBD's and Pareto/NBD's)",
                           highlight=False)
+    if fc.records:
+        out_console.print(f"customers.csv: each customer's expectations are pooled with those of the customers who "
+                          f"share their record ({fc.records:,} records among {h.n:,} customers): the engine simulates "
+                          "them alike, so the pool keeps the mean and divides the simulation noise", highlight=False)
     out_console.print(f"wrote {out / 'forecast.csv'}, {out / 'customers.csv'} and {out / 'forecast.png'}")
     return 0
 
