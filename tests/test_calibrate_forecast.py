@@ -113,7 +113,8 @@ def test_cli_forecast_writes_its_files(engine_data, tmp_path, capsys):
     assert float(said.group(3)) == pytest.approx(auc(expected, bought > 0), abs=2e-3)  # csv rounds to 4 places
     assert TOP_SHARE < float(said.group(1)) / 100 < 1  # the top fifth bought more than a fifth
     # customers.csv pools customers with one record, and says so
-    assert "customers.csv: each customer's expectations are pooled with those of the customers who share" in printed
+    assert "customers.csv: each customer's expectations sum their daily purchase chances (not the drawn purchases) " \
+        "and are pooled with those of the customers who share their record" in " ".join(printed.split())
     record = np.column_stack([h.x, h.t_x, h.T])
     _, first, label = np.unique(record, axis=0, return_index=True, return_inverse=True)
     assert np.array_equal(expected, expected[first][label.ravel()]) and first.size < h.n

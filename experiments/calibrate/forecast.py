@@ -208,9 +208,8 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     ``errors`` (:func:`draw_contacts`), from a stream of their own: without a plan they act on nothing, and the
     conditioning (a simulation without contacts) does not depend on them. Without a plan each customer's expected
     transactions sum their daily purchase chances (:attr:`Forecast.chances`; ``chances`` False: count the drawn
-    purchases). ``pool`` averages each customer's
-    expectations with those of the customers the forecast cannot tell apart (:mod:`~experiments.calibrate.exchangeable`;
-    the weekly curve and band are the same either way).
+    purchases). ``pool`` averages each customer's expectations with those of the customers the forecast cannot tell
+    apart (:mod:`~experiments.calibrate.exchangeable`). The weekly curve and band are the same either way.
     """
     labels = cells(h, scenario, plan is not None) if pool else None
     errors = errors or Uncertainty()

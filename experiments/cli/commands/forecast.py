@@ -93,9 +93,11 @@ def cmd_forecast(args: argparse.Namespace) -> int:
                           "(bought again or not; siyu calibrate's fit.md sets both beside BG/NBD's and Pareto/NBD's)",
                           highlight=False)
     if fc.records:
-        out_console.print(f"customers.csv: each customer's expectations are pooled with those of the customers who "
-                          f"share their record ({fc.records:,} records among {h.n:,} customers): the engine simulates "
-                          "them alike, so the pool keeps the mean and divides the simulation noise", highlight=False)
+        summed = " sum their daily purchase chances (not the drawn purchases) and" if fc.chances else ""
+        out_console.print(f"customers.csv: each customer's expectations{summed} are pooled with those of the customers "
+                          f"who share their record ({fc.records:,} records among {h.n:,} customers): the engine "
+                          "simulates them alike, so the pool keeps the mean and divides the simulation noise",
+                          highlight=False)
     out_console.print(f"wrote {out / 'forecast.csv'}, {out / 'customers.csv'} and {out / 'forecast.png'}")
     return 0
 
