@@ -686,7 +686,7 @@ def organic_chance(p_rec, ev_pull, ev_discount, day, price_sens, cycle, dropout,
         sal, fat, dl, tr, nc = rest(salience[i], fatigue[i], deal[i], trust[i], need_clock[i],
                                     in_group * g_trust_hit[i // g_size], p.salience_decay, p.fatigue_decay,
                                     p.deal_decay, p.rival_fatigue)
-        m_cut, m_points, m_loyal = member_terms(day < member_until[i], tier[i], p)
+        m_cut, _, m_loyal = member_terms(day < member_until[i], tier[i], p)
         floor = personal_floor(p.share_floor, p.share_floor_spread, dropout[i], p.dropout_median_per_day)
         share = min(brand_share(sal, tr, dl, price_sens[i], max(ev_discount, m_cut), floor, p) * (1.0 + m_loyal), 1.0)
         out[i] += need_hazard(nc, 1.0 / cycle[i], p.need_hazard, onset, p.need_impulse) * share * seen

@@ -58,9 +58,12 @@ def test_an_empty_plan_is_no_plan_and_a_plan_acts_on_its_days(cohort):
     empty = forecast(load_scenario("beauty"), h, 28, REPLICATES, seed=3, plan=Replay(*(np.zeros(0, np.int64),) * 5))
     np.testing.assert_array_equal(none.replicates, empty.replicates)
     np.testing.assert_array_equal(none.expected_spend, empty.expected_spend)
+    np.testing.assert_array_equal(none.expected_transactions, empty.expected_transactions)
+    assert empty.chances and empty.records > 0  # nobody contacted: chances summed, records pooled
     late = forecast(load_scenario("beauty"), h, 28, REPLICATES, seed=3, plan=everyone_on(15, h.n))
     np.testing.assert_array_equal(late.replicates[:, :2], none.replicates[:, :2])  # nothing changes before day 15
     assert late.contacts_sent > 0.5 * h.n
+    assert not late.chances and late.records == 0  # contacts: each customer's own drawn purchases
 
 
 def test_a_plan_changes_the_forecast_by_the_engines_response_to_a_message(cohort):

@@ -8,8 +8,8 @@ records are never pooled, so this is no smoothing across records.
 
 The inputs are the record (x, t_x, T: :func:`~experiments.calibrate.history.distinct`, as the baselines group
 it) and, where the member programme runs (the member price and points follow cumulative spend, which the usual order
-value moves), the spend and the usual order value. A contact plan names customers one by one, so under a plan nobody
-is pooled.
+value moves), the spend and the usual order value. A contact plan names customers one by one, so under a plan that
+contacts anyone nobody is pooled.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sim.config import Scenario
 
 
 def cells(h: Histories, scenario: Scenario, planned: bool = False) -> np.ndarray | None:
-    """Labels 0..k-1 of the customers of ``h`` whose simulation inputs are equal (None under a contact plan)."""
+    """Labels 0..k-1 of the customers of ``h`` whose simulation inputs are equal (None when a plan contacts any)."""
     if planned:
         return None
     labels = distinct(h)[2]

@@ -96,7 +96,7 @@ class Forecast:
     """Distinct records over which the per-customer expectations were pooled (0: each customer's own replicates;
     :mod:`~experiments.calibrate.exchangeable`)."""
     chances: bool = False
-    """Whether :attr:`expected_transactions` sums each day's purchase chance (without a plan) rather than counting
+    """Whether :attr:`expected_transactions` sums each day's purchase chance (no contacts) rather than counting
     the drawn purchases: the same expectation without the draws' noise
     (:meth:`sim.engine.Simulation.expect_purchases`)."""
 
@@ -206,12 +206,13 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     logs (docs/calibration.md). ``plan`` (:func:`plan_policy`) contacts the customers as a contact plan says;
     without one nobody is contacted. Under a plan each replicate also draws the contact-response parameters of
     ``errors`` (:func:`draw_contacts`), from a stream of their own: without a plan they act on nothing, and the
-    conditioning (a simulation without contacts) does not depend on them. Without a plan each customer's expected
+    conditioning (a simulation without contacts) does not depend on them. Without contacts each customer's expected
     transactions sum their daily purchase chances (:attr:`Forecast.chances`; ``chances`` False: count the drawn
     purchases). ``pool`` averages each customer's expectations with those of the customers the forecast cannot tell
     apart (:mod:`~experiments.calibrate.exchangeable`). The weekly curve and band are the same either way.
     """
-    labels = cells(h, scenario, plan is not None) if pool else None
+    contacted = plan is not None and plan.customer.size > 0  # an empty plan is no plan
+    labels = cells(h, scenario, contacted) if pool else None
     errors = errors or Uncertainty()
     parts = errors.components()
     bases = [apply_overrides(scenario, part.values, "basin") if part.values else scenario for part in parts]
@@ -252,7 +253,7 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
         alive += now
         shares[r] = now.mean()
         sim = Simulation(scenario, customers=h.n, seed=sim_seed, state=st, inflow=False)
-        summed = sim.expect_purchases() if chances and plan is None else None
+        summed = sim.expect_purchases() if chances and not contacted else None
         cust, day, amount = purchases(sim, days, plan)
         if plan is not None:
             sent += plan.sent
@@ -267,7 +268,7 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
         spend = pooled_per_unit(spend, h.order_value, labels)
     return Forecast(np.arange(1, weeks + 1), cum.mean(axis=0), lo, hi, cum, tx, spend, alive, sent / replicates,
                     refused / replicates, shares, 0 if labels is None else int(labels.max()) + 1,
-                    chances and plan is None)
+                    chances and not contacted)
 
 
 def conditioned_state(scenario: Scenario, h: Histories, cycle: np.ndarray, dropout: np.ndarray, seed: int,
