@@ -99,6 +99,18 @@ def brand_share(salience: float, trust: float, deal: float, price_sens: float, o
 
 
 @njit(cache=True, inline="always")
+def occasion_share(salience: float, trust: float, deal: float, price_sens: float, offered: float, dropout: float,
+                   loyalty: float, p) -> float:
+    """Chance the brand wins one customer's need occasion today.
+
+    :func:`brand_share` at the customer's own floor (:func:`personal_floor`), lifted by the member programme's
+    ``loyalty`` and capped at 1.
+    """
+    floor = personal_floor(p.share_floor, p.share_floor_spread, dropout, p.dropout_median_per_day)
+    return min(brand_share(salience, trust, deal, price_sens, offered, floor, p) * (1.0 + loyalty), 1.0)
+
+
+@njit(cache=True, inline="always")
 def open_probability(open_rate: float, salience: float, sat_fatigue: float, in_window: int, p) -> float:
     """Chance a delivered message is opened: channel reach, salience, fatigue and timing."""
     q = open_rate * (p.open_floor + (1.0 - p.open_floor) * salience) \
@@ -212,6 +224,12 @@ def landing(bits: np.uint64, wechat_share: float, visibility: float) -> tuple[bo
     """Where a sale lands: (on the marketplace store?, seen by the CRM?). WeChat sales are always seen."""
     market = u24(bits, 0) >= wechat_share
     return market, (not market) or u24(bits, 1) < visibility
+
+
+@njit(cache=True, inline="always")
+def seen_probability(wechat_share: float, visibility: float) -> float:
+    """Chance a sale is seen by the CRM: :func:`landing`'s two draws as one probability."""
+    return wechat_share + (1.0 - wechat_share) * visibility
 
 
 @njit(cache=True, inline="always")
@@ -571,8 +589,7 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                     nc = 0
                     occasion = True
                     offered = max(ev_discount, m_cut)  # the event or the member price, whichever is lower
-                    floor = personal_floor(p.share_floor, p.share_floor_spread, dropout[i], p.dropout_median_per_day)
-                    share = min(brand_share(sal, tr, dl, price_sens[i], offered, floor, p) * (1.0 + m_loyal), 1.0)
+                    share = occasion_share(sal, tr, dl, price_sens[i], offered, dropout[i], m_loyal, p)
                     if u21(obits, 1) < share:
                         bought = True
                         market, seen = landing(draw(k_landing, i), p.wechat_share, p.visibility)
@@ -677,7 +694,7 @@ def organic_chance(p_rec, ev_pull, ev_discount, day, price_sens, cycle, dropout,
     their purchases with the noise of the draws taken out (Rao-Blackwell), and the same in expectation.
     """
     p = p_rec[0]
-    seen = p.wechat_share + (1.0 - p.wechat_share) * p.visibility
+    seen = seen_probability(p.wechat_share, p.visibility)
     onset = p.need_onset - ev_pull
     for i in range(out.shape[0]):
         if status[i] != ACTIVE:
@@ -687,8 +704,7 @@ def organic_chance(p_rec, ev_pull, ev_discount, day, price_sens, cycle, dropout,
                                     in_group * g_trust_hit[i // g_size], p.salience_decay, p.fatigue_decay,
                                     p.deal_decay, p.rival_fatigue)
         m_cut, _, m_loyal = member_terms(day < member_until[i], tier[i], p)
-        floor = personal_floor(p.share_floor, p.share_floor_spread, dropout[i], p.dropout_median_per_day)
-        share = min(brand_share(sal, tr, dl, price_sens[i], max(ev_discount, m_cut), floor, p) * (1.0 + m_loyal), 1.0)
+        share = occasion_share(sal, tr, dl, price_sens[i], max(ev_discount, m_cut), dropout[i], m_loyal, p)
         out[i] += need_hazard(nc, 1.0 / cycle[i], p.need_hazard, onset, p.need_impulse) * share * seen
 
 

@@ -45,8 +45,6 @@ def pooled_per_unit(values: np.ndarray, unit: np.ndarray, labels: np.ndarray) ->
     """
     known = np.isfinite(unit) & (unit > 0)
     out = values.astype(np.float64).copy()
-    if not known.any():
-        return out
     per_unit = np.where(known, values / np.where(known, unit, 1.0), 0.0)
     sums = np.bincount(labels, weights=per_unit)
     counts = np.bincount(labels, weights=known.astype(np.float64))
