@@ -6,6 +6,7 @@ One local Ray instance with 2 CPUs serves the whole module (starting one takes s
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -164,7 +165,9 @@ def test_a_killed_driver_resumes_on_the_cluster_without_redoing_runs(tmp_path, r
     before = {p.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*.json")}
     assert 2 <= len(before) < 12
     assert main(["experiment", str(spec), "--out", str(out), "--no-report", "--backend", "ray"]) == 0
-    assert f"{len(before)} runs already done" in " ".join(capsys.readouterr().err.split())
+    # a task of the dead driver may still land a run after the snapshot (a loaded machine): at least those done
+    said = re.search(r"(\d+) runs already done", " ".join(capsys.readouterr().err.split()))
+    assert said and int(said.group(1)) >= len(before)
     assert {p: (out / "runs" / p).stat().st_mtime_ns for p in before} == before  # finished runs not redone
     ours, theirs = table_bytes(out), table_bytes(local_run)
     assert [k for k in theirs if ours.get(k) != theirs[k]] == []
