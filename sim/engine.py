@@ -238,8 +238,9 @@ class Simulation:
         """From today on, each customer's chance of a purchase the CRM sees, summed day by day (the array returned).
 
         Its sum over days is their expected purchases given the days' states: the purchases a forecast counts, with
-        the noise of the purchase draws taken out (:func:`sim.kernels.organic_chance`). Only days without contacts
-        can be summed so; a step with one raises ValueError.
+        the noise of the purchase draws taken out (:func:`sim.kernels.organic_chance`). A day that contacts a
+        customer adds whether they bought (the drawn purchase) instead: a contact's own response has no chance
+        summed, and a drawn day is as unbiased, only noisier. The others' chances that day are summed as usual.
         """
         self._expected = np.zeros(self.joined)
         return self._expected
@@ -253,8 +254,7 @@ class Simulation:
         stats[:] = 0.0
         g = w.groups
         today = calendar_today(self.scenario, self.day)
-        if self._expected is not None:
-            self._add_expected(action, today.need_pull, today.discount)
+        drawn = None if self._expected is None else self._add_expected(action, today.need_pull, today.discount)
         kernels.step_day(self.day, self.seed, p.records.customer, p.records.channels, p.records.contents,
                          moments_fold,
                          today.need_pull, today.attention, today.discount,
@@ -264,6 +264,9 @@ class Simulation:
                          *self._day_arrays(), g.size, g.open_factor, g.conv_factor, g.trust_hit, g.heat,
                          w.per_guide, w.quality, stats,
                          self._no_reward if reward is None else reward, self.full_days)
+        if drawn is not None:  # the contacted customers' day: whether they bought (one order a day, as the CRM's)
+            rows, before = drawn
+            self._expected[rows] += st.frequency[rows] != before
         if reward is not None:
             reward[self.day_rows:] = 0.0  # the reserved rows the kernel did not visit
         w.after_customers(self.day, stats, st, self.joined, today.cost)
@@ -275,15 +278,23 @@ class Simulation:
         self.day += 1
         return stats
 
-    def _add_expected(self, action: Action, need_pull: float, discount: float) -> None:
-        """Add today's chances to :meth:`expect_purchases`' array (before the day's draws)."""
+    def _add_expected(self, action: Action, need_pull: float, discount: float) -> tuple[np.ndarray, np.ndarray] | None:
+        """Add today's chances to :meth:`expect_purchases`' array (before the day's draws), but the contacted's.
+
+        Returns the contacted customers' rows and their purchase counts before the day (None: nobody contacted), for
+        the step to add whether they bought.
+        """
         n, st, g = self._expected.size, self.state, self.world.groups
-        if np.any(action.channel[:n] >= 0):
-            raise ValueError(f"day {self.day}: expected purchases are summed on days without contacts only")
+        rows = np.flatnonzero(action.channel[:n] >= 0)
+        kept = self._expected[rows]  # a copy: their chance is not added
         kernels.organic_chance(self.params.records.customer, need_pull, discount, self.day, st.price_sens[:n],
                                st.cycle[:n], st.dropout[:n], st.salience[:n], st.fatigue[:n], st.trust[:n],
                                st.deal[:n], st.need_clock[:n], st.status[:n], st.reach[:n], st.tier[:n],
                                st.member_until[:n], g.size, g.trust_hit, self._expected)
+        if rows.size == 0:
+            return None
+        self._expected[rows] = kept
+        return rows, st.frequency[rows].copy()
 
     def inject_complaint(self, customer: int) -> None:
         """Make ``customer`` complain publicly in their group today (a what-if for group studies)."""

@@ -63,7 +63,14 @@ def test_an_empty_plan_is_no_plan_and_a_plan_acts_on_its_days(cohort):
     late = forecast(load_scenario("beauty"), h, 28, REPLICATES, seed=3, plan=everyone_on(15, h.n))
     np.testing.assert_array_equal(late.replicates[:, :2], none.replicates[:, :2])  # nothing changes before day 15
     assert late.contacts_sent > 0.5 * h.n
-    assert not late.chances and late.records == 0  # contacts: each customer's own drawn purchases
+    assert late.chances and late.records == 0  # contacts: chances summed but on contact days, nobody pooled
+    drawn = forecast(load_scenario("beauty"), h, 28, REPLICATES, seed=3, plan=everyone_on(15, h.n), chances=False)
+    np.testing.assert_array_equal(late.replicates, drawn.replicates)  # summing draws nothing: the same paths
+    # the same paths: drawn minus summed is a sum of (bought - chance) over the uncontacted days, variance at most
+    # the chances' sum, over REPLICATES replicates
+    total = REPLICATES * late.expected_transactions.sum()
+    assert abs(REPLICATES * drawn.expected_transactions.sum() - total) < 3 * np.sqrt(total)
+    assert not np.array_equal(late.expected_transactions, drawn.expected_transactions)
 
 
 def test_a_plan_changes_the_forecast_by_the_engines_response_to_a_message(cohort):

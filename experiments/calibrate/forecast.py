@@ -96,9 +96,9 @@ class Forecast:
     """Distinct records over which the per-customer expectations were pooled (0: each customer's own replicates;
     :mod:`~experiments.calibrate.exchangeable`)."""
     chances: bool = False
-    """Whether :attr:`expected_transactions` sums each day's purchase chance (no contacts) rather than counting
-    the drawn purchases: the same expectation without the draws' noise
-    (:meth:`sim.engine.Simulation.expect_purchases`)."""
+    """Whether :attr:`expected_transactions` sums each day's purchase chance (on a day the customer is contacted,
+    whether they bought) rather than counting the drawn purchases: the same expectation with less of the draws'
+    noise (:meth:`sim.engine.Simulation.expect_purchases`)."""
 
     def total_se(self) -> float:
         """The simulation error of the expected total (the replicates' mean at the last week): sd / sqrt(replicates).
@@ -198,18 +198,19 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
              pool: bool = True, chances: bool = True) -> Forecast:
     """Simulate the customers of ``h`` for ``days`` days after its calibration end, ``replicates`` times.
 
-    ``errors`` (the fitted parameters' uncertainty) puts it in the band: each replicate draws the parameters
-    around the scenario's values (:class:`Uncertainty`). A new cohort's customers are conditioned on their
-    histories under the parameters the replicate drew (a reference simulation of its own; their silence used to be
-    played under each draw); an existing pool's under the scenario's values, the cycle and dropout rescaled to the
-    draw: conditioned under each draw too, its bands held the truth in 77% of the weeks against 89% on 19 engine
-    logs (docs/calibration.md). ``plan`` (:func:`plan_policy`) contacts the customers as a contact plan says;
-    without one nobody is contacted. Under a plan each replicate also draws the contact-response parameters of
-    ``errors`` (:func:`draw_contacts`), from a stream of their own: without a plan they act on nothing, and the
-    conditioning (a simulation without contacts) does not depend on them. Without contacts each customer's expected
-    transactions sum their daily purchase chances (:attr:`Forecast.chances`; ``chances`` False: count the drawn
-    purchases). ``pool`` averages each customer's expectations with those of the customers the forecast cannot tell
-    apart (:mod:`~experiments.calibrate.exchangeable`). The weekly curve and band are the same either way.
+    ``errors`` (the fitted parameters' uncertainty) puts it in the band: each replicate draws the parameters around the
+    scenario's values (:class:`Uncertainty`). A new cohort's customers are conditioned on their histories under the
+    parameters the replicate drew (a reference simulation of its own, with its own seed, so that its noise averages over
+    the replicates; their silence used to be played under each draw); an existing pool's under the scenario's values,
+    the cycle and dropout rescaled to the draw: conditioned under each draw too, its bands held the truth in 77% of the
+    weeks against 89% on 19 engine logs (docs/calibration.md). ``plan`` (:func:`plan_policy`) contacts the customers as
+    a contact plan says; without one nobody is contacted. Under a plan each replicate also draws the contact-response
+    parameters of ``errors`` (:func:`draw_contacts`), from a stream of their own: without a plan they act on nothing,
+    and the conditioning (a simulation without contacts) does not depend on them. Each customer's expected transactions
+    sum their daily purchase chances, and on a day the plan contacts them whether they bought (:attr:`Forecast.chances`;
+    ``chances`` False: count the drawn purchases). ``pool`` averages each customer's expectations with those of the
+    customers the forecast cannot tell apart (:mod:`~experiments.calibrate.exchangeable`; not under a plan that contacts
+    anyone). The weekly curve and band are the same either way.
     """
     contacted = plan is not None and plan.customer.size > 0  # an empty plan is no plan
     labels = cells(h, scenario, contacted) if pool else None
@@ -239,10 +240,10 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
         k = int(which[r])
         drawn = errors.draws.value(int(picks[r])) if picks is not None else None
         scenario = draw_scenario(bases[k], errors.of_component(parts[k]), rng, drawn)
-        # a new cohort is conditioned under the parameters this replicate drew (a reference of its own, the same
-        # simulation seed), an existing pool under the part's (cycle and dropout rescaled to the draw below)
-        post = Posterior(reference_log(scenario, h, seed, cohort), seed=seed) if new and scenario is not bases[k] \
-            else part_posterior(k)
+        # a new cohort is conditioned under the parameters this replicate drew on a reference of its own, with a
+        # seed of its own so that the references' noise averages over the replicates; an existing pool under the
+        # part's (cycle and dropout rescaled to the draw below)
+        post = Posterior(reference_log(scenario, h, seed, cohort, r), seed=seed) if new else part_posterior(k)
         if contact_rng is not None:
             scenario = draw_contacts(scenario, errors, contact_rng)
         sim_seed = seed * 100_003 + r
@@ -253,7 +254,7 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
         alive += now
         shares[r] = now.mean()
         sim = Simulation(scenario, customers=h.n, seed=sim_seed, state=st, inflow=False)
-        summed = sim.expect_purchases() if chances and not contacted else None
+        summed = sim.expect_purchases() if chances else None
         cust, day, amount = purchases(sim, days, plan)
         if plan is not None:
             sent += plan.sent
@@ -267,8 +268,7 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
         tx, alive = pooled(tx, labels), pooled(alive, labels)
         spend = pooled_per_unit(spend, h.order_value, labels)
     return Forecast(np.arange(1, weeks + 1), cum.mean(axis=0), lo, hi, cum, tx, spend, alive, sent / replicates,
-                    refused / replicates, shares, 0 if labels is None else int(labels.max()) + 1,
-                    chances and not contacted)
+                    refused / replicates, shares, 0 if labels is None else int(labels.max()) + 1, chances)
 
 
 def conditioned_state(scenario: Scenario, h: Histories, cycle: np.ndarray, dropout: np.ndarray, seed: int,

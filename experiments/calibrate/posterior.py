@@ -32,8 +32,9 @@ from sim.state import HIDDEN, TRAITS, State, generate
 P_POSTERIOR = purpose("posterior", 30)
 """Stream purpose of the reference simulation's seed and of the neighbour picks."""
 REFERENCE_POOL = 80_000
-"""The smallest reference: simulated customers whose records the log's customers are matched with. A reference is
-drawn once and shared by a forecast's replicates, so its noise does not average out over them: at the fit's pool
+"""The smallest reference: simulated customers whose records the log's customers are matched with. An existing pool's
+reference is drawn once and shared by a forecast's replicates, so its noise does not average out over them (a new
+cohort's replicates each take one with a seed of their own): at the fit's pool
 (10,000 for a CDNOW panel of 2,357) a panel's 39-week forecast moved with the seed by 1.9 points (sd over six seeds),
 at 80,000 by 0.6. The CDNOW sample's forecast took 1.3 s for 40 replicates at the estimates (1.0 s before) and 2.1 s
 for 10 with the parameter draws (0.5 s before: a new cohort's replicates each take a reference of their own)
@@ -93,17 +94,17 @@ class Reference:
         return int(self.cycle.size)
 
 
-def reference_log(scenario: Scenario, h: Histories, seed: int, cohort: str = "auto") -> Reference:
+def reference_log(scenario: Scenario, h: Histories, seed: int, cohort: str = "auto", *words: int) -> Reference:
     """The customers an engine log of ``scenario`` with ``h``'s design shows (:func:`simulate_design`).
 
     At least :data:`REFERENCE_POOL` of them, or the fit's pool where that is larger. The simulation's seed is derived
-    from ``seed`` (:func:`seed_of`), so a log the engine wrote with ``seed`` is never its own reference. Each
-    simulated customer's state is kept where their record ends: at the end of the log for an existing pool, at the
-    end of their own span for a new cohort (whose customers start together and are followed for spans drawn from the
-    log's).
+    from ``seed`` and ``words`` (:func:`seed_of`), so a log the engine wrote with ``seed`` is never its own
+    reference. Each simulated customer's state is kept where their record ends: at the end of the log for an existing
+    pool, at the end of their own span for a new cohort (whose customers start together and are followed for spans
+    drawn from the log's).
     """
     design = Design.of(h, cohort, REFERENCE_POOL)
-    ref_seed = seed_of(seed)
+    ref_seed = seed_of(seed, *words)
     pop = scenario.population
     if design.new:  # each customer's log ends at their own span, their state kept there
         log = simulate_design(scenario, design, ref_seed, keep_state=True)

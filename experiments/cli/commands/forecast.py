@@ -98,6 +98,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
                           f"who share their record ({fc.records:,} records among {h.n:,} customers): the engine "
                           "simulates them alike, so the pool keeps the mean and divides the simulation noise",
                           highlight=False)
+    elif fc.chances:
+        out_console.print("customers.csv: each customer's expected transactions sum their daily purchase chances, "
+                          "and on the days the plan contacts them whether they bought (a contact's response has no "
+                          "chance summed); not pooled, the plan treating customers apart", highlight=False)
     out_console.print(f"wrote {out / 'forecast.csv'}, {out / 'customers.csv'} and {out / 'forecast.png'}")
     return 0
 
