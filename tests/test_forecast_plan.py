@@ -109,3 +109,11 @@ def test_cli_forecast_replays_a_plan_and_reports_its_bad_rows(tmp_path, capsys):
                  "a date outside the forecast", "contacts delivered per simulation"):
         assert part in text, part
     assert "line 42" in text  # the header is line 1: 'nobody' is the 42nd line
+    said = " ".join(err.out.split())
+    assert "each customer's expected transactions sum their daily purchase chances, and on the days the plan " \
+           "contacts them whether they bought" in said and "are pooled" not in said
+    with (tmp_path / "f" / "customers.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    expected = np.array([float(row["expected_transactions"]) for row in rows])
+    # chances, not whole purchases over 3 replicates (thirds, written to 4 decimals)
+    assert np.any(np.abs(expected * 3 - np.round(expected * 3)) > 1e-2)
