@@ -7,7 +7,8 @@ there a forecast that ran higher before a burst ends less short after it. This s
 as every run of three weeks or more whose actual count exceeds BG/NBD's expectation by more than two Poisson SDs (in
 the log itself; for a CDNOW panel in the whole master file, over the same calendar with ten times the counts;
 ``--weeks`` names them instead), and prints each model's signed error over the burst weeks, over the
-other weeks and over all, for siyu's fits (each folder's scenario forecast again with the holdout check's own call:
+other weeks and over all, and how far its other weeks fall from the holdout's first third to its last (the fade,
+blind to the level), for siyu's fits (each folder's scenario forecast again with the holdout check's own call:
 40 replicates at the fit's seed, the file's fitted errors) and both baselines.
 
     python benchmarks/online_retail.py --route default --seeds 0 1 2 3 4 5 --out runs/online-retail
@@ -42,7 +43,7 @@ from experiments.calibrate.customer_check import CustomerCheck  # noqa: E402
 from experiments.calibrate.forecast import forecast  # noqa: E402
 from experiments.calibrate.history import histories, holdout_weekly  # noqa: E402
 from experiments.calibrate.holdout import (baseline_forecast, compare, departures, holdout_weeks, mape,  # noqa: E402
-                                           split_errors, week_runs, weekly_counts)
+                                           other_weeks_fade, split_errors, week_runs, weekly_counts)
 from experiments.calibrate.scenario_file import fitted_errors  # noqa: E402
 from experiments.logs.transactions import read_transactions  # noqa: E402
 from sim.config import load_scenario  # noqa: E402
@@ -61,16 +62,20 @@ def bursts(actual: np.ndarray, expected: np.ndarray) -> list[tuple[int, int]]:
 
 
 def split(cumulative: np.ndarray, actual: np.ndarray, runs: list[tuple[int, int]]
-          ) -> tuple[float, float, float, float]:
-    """Signed errors over the burst weeks, the other weeks and all (``holdout.split_errors``); the MAPE before them."""
+          ) -> tuple[float, float, float, float, float]:
+    """Signed errors over the burst weeks, the other weeks and all; the MAPE before them; the other weeks' fade.
+
+    The errors are ``holdout.split_errors``', the fade ``holdout.other_weeks_fade``'s.
+    """
     before = runs[0][0] - 1
     return (*split_errors(cumulative, actual, runs),
-            mape(cumulative[:before], actual[:before])[1] if before else float("nan"))
+            mape(cumulative[:before], actual[:before])[1] if before else float("nan"),
+            other_weeks_fade(cumulative, actual.size, runs)[0])
 
 
-def row(label: str, figures: tuple[float, float, float, float]) -> str:
-    """One table row: three signed errors and a MAPE."""
-    return f"| {label} | " + " | ".join(f"{v:+.1%}" for v in figures[:3]) + f" | {figures[3]:.1%} |"
+def row(label: str, figures: tuple[float, float, float, float, float]) -> str:
+    """One table row: three signed errors, a MAPE and a fade."""
+    return f"| {label} | " + " | ".join(f"{v:+.1%}" for v in figures[:3]) + f" | {figures[3]:.1%} | {figures[4]:.3f} |"
 
 
 def week_range(text: str) -> tuple[int, int]:
@@ -115,9 +120,11 @@ def main() -> None:
     print(f"{args.log}{'' if args.log == 'retail' else f' panel {args.panel}'}: {h.n:,} customers, {weeks} weeks held "
           f"out; burst weeks {named}: {inside:,.0f} repeat transactions in {sum(b - a + 1 for a, b in runs)} weeks, "
           f"{counts.sum() - inside:,.0f} in the other {weeks - sum(b - a + 1 for a, b in runs)}")
+    fade, fade_se = other_weeks_fade(actual, weeks, runs)
     print(f"| model | error over weeks {named} | error over the other weeks | error of the total "
-          f"| curve MAPE, weeks 1-{runs[0][0] - 1} |")
-    print("|---|---:|---:|---:|---:|")
+          f"| curve MAPE, weeks 1-{runs[0][0] - 1} | the other weeks' fade, last third over first "
+          f"(actual {fade:.3f}, Poisson SE {fade_se:.3f}) |")
+    print("|---|---:|---:|---:|---:|---:|")
     checks: list[tuple[str, CustomerCheck | None]] = []
     for folder in args.fits:
         scenario = folder / "scenario.toml"

@@ -93,3 +93,24 @@ def test_the_other_weeks_errors_are_said_beside_the_runs(replicates):
                            f"{outside:+.1%} (BG/NBD), {outside:+.1%} (Pareto/NBD)")
     assert hold.said() == [run.sentence() for run in runs] + [said]  # what fit.md and the console print
     assert replace(hold, departures=()).other_weeks() is None and replace(hold, departures=()).said() == []
+
+
+def test_the_fade_compares_the_other_weeks_of_the_last_third_with_the_first():
+    from experiments.calibrate.holdout import other_weeks_fade
+    weeks = 39  # thirds of 13 weeks: 1-13, 14-26, 27-39
+    weekly = np.linspace(500.0, 380.0, weeks)
+    cumulative = np.cumsum(weekly)
+    fade, se = other_weeks_fade(cumulative, weeks, [])
+    assert fade == pytest.approx(weekly[26:].mean() / weekly[:13].mean())
+    assert se == pytest.approx(fade * np.sqrt(1 / weekly[:13].sum() + 1 / weekly[26:].sum()))
+    burst = weekly.copy()
+    burst[5:11] *= 1.6  # a burst in each third, set apart, moves nothing
+    burst[21:26] *= 1.4
+    burst[32:37] *= 1.3
+    runs = [(6, 11), (22, 26), (33, 37)]
+    kept = np.r_[0:5, 11:13], np.r_[26:32, 37:39]
+    fade = other_weeks_fade(np.cumsum(burst), weeks, runs)[0]
+    assert fade == pytest.approx(weekly[kept[1]].mean() / weekly[kept[0]].mean())
+    assert abs(other_weeks_fade(np.cumsum(burst), weeks, [])[0] - fade) > 0.05  # the bursts kept in move it
+    assert other_weeks_fade(2.0 * np.cumsum(burst), weeks, runs)[0] == pytest.approx(fade)  # blind to the level
+    assert np.isnan(other_weeks_fade(cumulative, weeks, [(27, 39)])[0])  # no other week in the last third

@@ -108,6 +108,14 @@ def weekly_counts(cumulative: np.ndarray) -> np.ndarray:
     return np.diff(cumulative, axis=-1, prepend=0.0)
 
 
+def run_weeks(weeks: int, runs: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Which of ``weeks`` holdout weeks fall in ``runs`` (first and last week of each, from 1)."""
+    inside = np.zeros(weeks, bool)
+    for first, last in runs:
+        inside[first - 1:last] = True
+    return inside
+
+
 def split_errors(cumulative: np.ndarray, actual: np.ndarray, runs: Sequence[tuple[int, int]]
                  ) -> tuple[float, float, float]:
     """A forecast's signed error over the weeks of ``runs``, over the other weeks, and over all.
@@ -116,12 +124,28 @@ def split_errors(cumulative: np.ndarray, actual: np.ndarray, runs: Sequence[tupl
     total, the other weeks' error is the one that tells a closer forecast from a higher one (docs/calibration.md,
     "Bursts in the real holdouts").
     """
-    inside = np.zeros(actual.size, bool)
-    for first, last in runs:
-        inside[first - 1:last] = True
+    inside = run_weeks(actual.size, runs)
     f, a = weekly_counts(cumulative[:actual.size]), weekly_counts(actual)
     return (float(f[inside].sum() / a[inside].sum() - 1), float(f[~inside].sum() / a[~inside].sum() - 1),
             float(f.sum() / a.sum() - 1))
+
+
+def other_weeks_fade(cumulative: np.ndarray, weeks: int, runs: Sequence[tuple[int, int]]) -> tuple[float, float]:
+    """The mean count of the weeks outside ``runs`` in the holdout's last third over that in its first third; its SE.
+
+    How fast a forecast's rate falls through the holdout away from the bursts, whatever its level: a forecast can be
+    right in the first weeks and still run high by the end. ``weeks``: the holdout's; thirds as ``np.array_split``
+    cuts them. The SE is the ratio's were the weekly counts Poisson (the delta method): for an actual log's counts.
+    NaN where a third holds no week outside the runs or no count.
+    """
+    inside = run_weeks(weeks, runs)
+    counts = weekly_counts(cumulative[:weeks])
+    thirds = np.array_split(np.arange(weeks), 3)
+    first, last = (counts[t[~inside[t]]] for t in (thirds[0], thirds[-1]))
+    if first.size == 0 or last.size == 0 or first.sum() <= 0 or last.sum() <= 0:
+        return float("nan"), float("nan")
+    fade = float(last.mean() / first.mean())
+    return fade, fade * float(np.sqrt(1.0 / first.sum() + 1.0 / last.sum()))
 
 
 def week_runs(side: np.ndarray, length: int = DEPARTURE_WEEKS) -> list[tuple[int, int]]:
