@@ -91,8 +91,16 @@ def test_the_other_weeks_errors_are_said_beside_the_runs(replicates):
     siyu = split_errors(mean, actual, [(15, 20)])[1]
     assert said.startswith(f"Over the other 14 weeks, the forecasts' totals are off by {siyu:+.1%} (siyu), "
                            f"{outside:+.1%} (BG/NBD), {outside:+.1%} (Pareto/NBD)")
+    assert hold.fade() is None  # the run holds the whole last third (weeks 15-20 of 20)
     assert hold.said() == [run.sentence() for run in runs] + [said]  # what fit.md and the console print
-    assert replace(hold, departures=()).other_weeks() is None and replace(hold, departures=()).said() == []
+    without = replace(hold, departures=())
+    assert without.other_weeks() is None and without.said() == [without.fade()]
+    assert without.fade().startswith("From the holdout's first third to its last the weekly count falls to "
+                                     f"{weekly[14:].mean() / weekly[:7].mean():.3f} of its level (Poisson SE ")
+    assert "1.000 (BG/NBD), 1.000 (Pareto/NBD)" in without.fade()  # flat
+    early = replace(hold, departures=(replace(runs[0], first=8, last=10),))
+    assert ", outside those runs, the weekly count falls to " in early.fade()
+    assert replace(hold, weeks=2, actual=actual[:2]).fade() is None  # a third with no week
 
 
 def test_the_fade_compares_the_other_weeks_of_the_last_third_with_the_first():

@@ -213,10 +213,28 @@ class Holdout:
                 + ": the comparison those weeks do not sway. Set apart against siyu's own band, they favour it "
                   "somewhat; benchmarks/holdout_split.py sets bursts apart against BG/NBD instead.")
 
+    def fade(self) -> str | None:
+        """How far each forecast and the actual fall from the holdout's first third to its last, in one sentence.
+
+        Weeks in :attr:`departures` are left out; None where a third has no other week or no count. A forecast at
+        the right level early can still fall too little or too much: this says which, whatever its level
+        (docs/calibration.md, "The fade outside the bursts").
+        """
+        runs = [(run.first, run.last) for run in self.departures]
+        actual, se = other_weeks_fade(self.actual, self.weeks, runs)
+        models = {name: other_weeks_fade(cumulative, self.weeks, runs)[0] for name, cumulative in
+                  (("siyu", self.siyu.mean), ("BG/NBD", self.bgnbd), ("Pareto/NBD", self.paretonbd))}
+        if np.isnan(actual) or any(np.isnan(v) for v in models.values()):
+            return None
+        where = ", outside those runs," if runs else ""
+        return (f"From the holdout's first third to its last{where} the weekly count falls to {actual:.3f} of its "
+                f"level (Poisson SE {se:.3f}); the forecasts to "
+                + ", ".join(f"{v:.3f} ({name})" for name, v in models.items())
+                + ": whether each fades as the customers did, whatever its level.")
+
     def said(self) -> list[str]:
-        """The runs' sentences and, after them, the other weeks' errors: what fit.md and the console say of them."""
-        other = self.other_weeks()
-        return [run.sentence() for run in self.departures] + ([other] if other else [])
+        """The runs' sentences, the other weeks' errors and the fade: what fit.md and the console say of them."""
+        return [run.sentence() for run in self.departures] + [s for s in (self.other_weeks(), self.fade()) if s]
 
 
 def compare(scenario: Scenario, h: Histories, tx: Transactions, weeks: int, replicates: int = 40,
