@@ -226,10 +226,9 @@ class Holdout:
                   (("siyu", self.siyu.mean), ("BG/NBD", self.bgnbd), ("Pareto/NBD", self.paretonbd))}
         if np.isnan(actual) or any(np.isnan(v) for v in models.values()):
             return None
-        where = ", outside those runs," if runs else ""
-        return (f"From the holdout's first third to its last{where} the weekly count falls to {actual:.3f} of its "
-                f"level (Poisson SE {se:.3f}); the forecasts to "
-                + ", ".join(f"{v:.3f} ({name})" for name, v in models.items())
+        where = " outside those runs" if runs else ""
+        return (f"The weekly count{where} in the holdout's last third is {actual:.3f} of that in its first (Poisson "
+                f"SE {se:.3f}); the forecasts' are " + ", ".join(f"{v:.3f} ({name})" for name, v in models.items())
                 + ": whether each fades as the customers did, whatever its level.")
 
     def said(self) -> list[str]:
