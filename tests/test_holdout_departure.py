@@ -122,3 +122,13 @@ def test_the_fade_compares_the_other_weeks_of_the_last_third_with_the_first():
     assert abs(other_weeks_fade(np.cumsum(burst), weeks, [])[0] - fade) > 0.05  # the bursts kept in move it
     assert other_weeks_fade(2.0 * np.cumsum(burst), weeks, runs)[0] == pytest.approx(fade)  # blind to the level
     assert np.isnan(other_weeks_fade(cumulative, weeks, [(27, 39)])[0])  # no other week in the last third
+
+
+def test_the_fade_s_poisson_se_is_the_spread_of_poisson_counts():
+    from experiments.calibrate.holdout import other_weeks_fade
+    weeks, draws = 39, 2000
+    rng = np.random.default_rng(11)
+    counts = rng.poisson(np.linspace(50.0, 38.0, weeks), size=(draws, weeks)).astype(float)
+    fades, ses = np.array([other_weeks_fade(np.cumsum(c), weeks, [(6, 11), (33, 37)]) for c in counts]).T
+    # the SE of a sample SD from 2,000 draws is about 1 / sqrt(2 x 2,000) = 1.6% of it: within 3 of those
+    assert fades.std(ddof=1) / ses.mean() == pytest.approx(1.0, abs=3 / np.sqrt(2 * draws))
