@@ -227,7 +227,14 @@ def test_cli_forecast_says_when_the_last_weeks_leave_the_band(engine_data, tmp_p
     path, _, h = engine_data
     args = ["--calibration-end", "2024-08-27", "--until", "2024-10-08", "--replicates", "19"]
     assert main(["forecast", "beauty", "--cohort", str(path), *args, "--out", str(tmp_path / "own")]) == 0
-    assert "In every one of weeks" not in capsys.readouterr().out
+    said = " ".join(capsys.readouterr().out.split())
+    assert "In every one of weeks" not in said
+    # and how far the log's weeks 5-6 fall from its weeks 1-2, beside the forecast's own fall
+    end = date.fromisoformat("2024-08-27").toordinal()
+    weekly = holdout_weekly(read_transactions(path, calibration_end=end), end, 6)
+    fell = weekly[4:].mean() / weekly[:2].mean()
+    assert re.search(rf"The weekly count in the last third of the weeks held out is {fell:.3f} of that in the first "
+                     r"\(Poisson SE 0\.\d+\); the forecast's is \d\.\d{3} \(siyu\): whether it fades", said)
     longer = [a if a != "2024-10-08" else "2024-10-09" for a in args]  # a day into week 7, which the log has whole
     assert main(["forecast", "beauty", "--cohort", str(path), *longer, "--out", str(tmp_path / "day")]) == 0
     said = capsys.readouterr().out
@@ -240,3 +247,4 @@ def test_cli_forecast_says_when_the_last_weeks_leave_the_band(engine_data, tmp_p
     said = " ".join(capsys.readouterr().out.split())
     assert "In every one of weeks 4-6 the actual count lies above siyu's 90% band for that week" in said
     assert "or the fit's misfit" in said
+    assert "The weekly count" not in said  # weeks 5-6, the last third, are in the run

@@ -148,6 +148,27 @@ def other_weeks_fade(cumulative: np.ndarray, weeks: int, runs: Sequence[tuple[in
     return fade, fade * float(np.sqrt(1.0 / first.sum() + 1.0 / last.sum()))
 
 
+def fade_sentence(actual: np.ndarray, runs: Sequence[tuple[int, int]], forecasts: dict[str, np.ndarray]
+                  ) -> str | None:
+    """How far the actual and each forecast fall from the first third of the weeks held out to the last, in a sentence.
+
+    ``actual``: cumulative counts over the weeks held out; ``forecasts``: cumulative, at least as many weeks. Weeks in
+    ``runs`` are left out; None where a third has no other week or no count. A forecast at the right level early can
+    still fall too little or too much: this says which, whatever its level (:func:`other_weeks_fade`;
+    docs/calibration.md, "The fade outside the bursts").
+    """
+    weeks = actual.size
+    fade, se = other_weeks_fade(actual, weeks, runs)
+    models = {name: other_weeks_fade(cumulative, weeks, runs)[0] for name, cumulative in forecasts.items()}
+    if np.isnan(fade) or any(np.isnan(v) for v in models.values()):
+        return None
+    where = " outside those runs" if runs else ""
+    theirs, who = ("the forecast's is", "it") if len(models) == 1 else ("the forecasts' are", "each")
+    return (f"The weekly count{where} in the last third of the weeks held out is {fade:.3f} of that in the first "
+            f"(Poisson SE {se:.3f}); {theirs} " + ", ".join(f"{v:.3f} ({name})" for name, v in models.items())
+            + f": whether {who} fades as the customers did, whatever its level.")
+
+
 def week_runs(side: np.ndarray, length: int = DEPARTURE_WEEKS) -> list[tuple[int, int]]:
     """First and last week (from 1) of every run of ``length`` or more weeks in a row with the same nonzero ``side``."""
     found, first = [], 0
@@ -214,22 +235,9 @@ class Holdout:
                   "somewhat; benchmarks/holdout_split.py sets bursts apart against BG/NBD instead.")
 
     def fade(self) -> str | None:
-        """How far each forecast and the actual fall from the holdout's first third to its last, in one sentence.
-
-        Weeks in :attr:`departures` are left out; None where a third has no other week or no count. A forecast at
-        the right level early can still fall too little or too much: this says which, whatever its level
-        (docs/calibration.md, "The fade outside the bursts").
-        """
-        runs = [(run.first, run.last) for run in self.departures]
-        actual, se = other_weeks_fade(self.actual, self.weeks, runs)
-        models = {name: other_weeks_fade(cumulative, self.weeks, runs)[0] for name, cumulative in
-                  (("siyu", self.siyu.mean), ("BG/NBD", self.bgnbd), ("Pareto/NBD", self.paretonbd))}
-        if np.isnan(actual) or any(np.isnan(v) for v in models.values()):
-            return None
-        where = " outside those runs" if runs else ""
-        return (f"The weekly count{where} in the holdout's last third is {actual:.3f} of that in its first (Poisson "
-                f"SE {se:.3f}); the forecasts' are " + ", ".join(f"{v:.3f} ({name})" for name, v in models.items())
-                + ": whether each fades as the customers did, whatever its level.")
+        """:func:`fade_sentence` for siyu, BG/NBD and Pareto/NBD, the weeks of :attr:`departures` left out."""
+        return fade_sentence(self.actual, [(run.first, run.last) for run in self.departures],
+                             {"siyu": self.siyu.mean, "BG/NBD": self.bgnbd, "Pareto/NBD": self.paretonbd})
 
     def said(self) -> list[str]:
         """The runs' sentences, the other weeks' errors and the fade: what fit.md and the console say of them."""

@@ -20,7 +20,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from experiments.logs.contacts import parse_channel_map, read_contacts
     from experiments.calibrate.customer_check import check
     from experiments.calibrate.history import histories, holdout_by_customer, holdout_weekly
-    from experiments.calibrate.holdout import departures, holdout_weeks, mape
+    from experiments.calibrate.holdout import departures, fade_sentence, holdout_weeks, mape
     from experiments.calibrate.plots import forecast_figure
     from experiments.calibrate.scenario_file import fitted_errors
     from experiments.logs.rows import parse_date_argument
@@ -86,6 +86,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
                           f"curve MAPE {100 * curve:.1f}%")
         for run in runs:
             out_console.print(run.sentence(), highlight=False)
+        if fade := fade_sentence(actual, [(run.first, run.last) for run in runs], {"siyu": fc.mean}):
+            out_console.print(fade, highlight=False)
     if int(tx.day.max()) >= until and (each := holdout_by_customer(tx, end, until - end)).sum() > 0:
         found = check({"siyu": fc.expected_transactions}, each, args.replicates, args.seed).scores["siyu"]
         out_console.print(f"who bought up to --until: the fifth of customers customers.csv expects most of made "
