@@ -221,9 +221,14 @@ class Holdout:
     customers: CustomerCheck | None = None
     """Who buys: each model's expectations per customer against each one's count (None: no repeat in the holdout)."""
 
+    @property
+    def departed(self) -> list[tuple[int, int]]:
+        """First and last week of each of :attr:`departures`."""
+        return [(run.first, run.last) for run in self.departures]
+
     def other_weeks(self) -> str | None:
         """Each model's error over the weeks outside :attr:`departures`, in one sentence (None if no week is left)."""
-        runs = [(run.first, run.last) for run in self.departures]
+        runs = self.departed
         left = self.weeks - sum(last - first + 1 for first, last in runs)
         if not runs or left == 0:
             return None
@@ -236,7 +241,7 @@ class Holdout:
 
     def fade(self) -> str | None:
         """:func:`fade_sentence` for siyu, BG/NBD and Pareto/NBD, the weeks of :attr:`departures` left out."""
-        return fade_sentence(self.actual, [(run.first, run.last) for run in self.departures],
+        return fade_sentence(self.actual, self.departed,
                              {"siyu": self.siyu.mean, "BG/NBD": self.bgnbd, "Pareto/NBD": self.paretonbd})
 
     def said(self) -> list[str]:

@@ -36,11 +36,9 @@ REFERENCE_POOL = 80_000
 reference is drawn once and shared by a forecast's replicates, so its noise does not average out over them (a new
 cohort's replicates each take one with a seed of their own): at the fit's pool
 (10,000 for a CDNOW panel of 2,357) a panel's 39-week forecast moved with the seed by 1.9 points (sd over six seeds),
-at 80,000 by 0.6. The CDNOW sample's forecast took 1.3 s for 40 replicates at the estimates (1.0 s before) and 2.1 s
-for 10 with the parameter draws (0.5 s before: a new cohort's replicates each take a reference of their own)
-(docs/calibration.md, "Simulation seeds"). Since each takes a seed of its own, at the estimates too: 12.8 s for 40
-replicates at the estimates against 2.0 s before, and 11.9 s with the draws as before (one run, two threads;
-docs/calibration.md, "A reference for each replicate")."""
+at 80,000 by 0.6 (docs/calibration.md, "Simulation seeds"). A reference for each replicate costs nothing more
+with the parameter draws, which gave each one already, and makes a forecast at the estimates about six times as
+long (docs/calibration.md, "A reference for each replicate")."""
 COPIED = tuple(n for n in TRAITS if n not in ("value", "cycle", "dropout")) + HIDDEN
 """Fields a customer takes from the simulated customer drawn for them when the reference keeps its state:
 every trait but their own order value and the rescaled cycle and dropout, and the hidden state."""

@@ -118,8 +118,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
         hold = compare(cal.scenario, h, tx, weeks, args.replicates, args.seed, Uncertainty.of(cal))
         forecast_figure(hold.siyu.weeks, hold.siyu.mean, hold.siyu.low, hold.siyu.high, hold.actual,
-                        out / "holdout.png", hold.bgnbd, hold.paretonbd,
-                        [(run.first, run.last) for run in hold.departures])
+                        out / "holdout.png", hold.bgnbd, hold.paretonbd, hold.departed)
     responses = log_responses(contacts, tx, end) if args.contacts else None
     text = fit_markdown(cal, Path(args.transactions).name, args.base, tx.report.lines(), hold, seconds, responses)
     if args.contacts:

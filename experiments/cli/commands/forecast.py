@@ -69,8 +69,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     weeks = min(holdout_weeks(tx, end), (until - end) // 7)  # whole weeks only: a last partial one is not a week
     actual = np.cumsum(holdout_weekly(tx, end, weeks)) if weeks else None
     runs = departures(actual, fc.replicates) if actual is not None else ()
-    forecast_figure(fc.weeks, fc.mean, fc.low, fc.high, actual, out / "forecast.png",
-                    departures=[(run.first, run.last) for run in runs])
+    departed = [(run.first, run.last) for run in runs]
+    forecast_figure(fc.weeks, fc.mean, fc.low, fc.high, actual, out / "forecast.png", departures=departed)
     out_console.print(f"{h.n:,} customers, {fc.weeks.size} weeks: {fc.mean[-1]:,.0f} repeat transactions expected "
                       f"(give or take {fc.total_se():,.0f} of simulation error; 90% band {fc.low[-1]:,.0f} to "
                       f"{fc.high[-1]:,.0f})")
@@ -86,7 +86,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
                           f"curve MAPE {100 * curve:.1f}%")
         for run in runs:
             out_console.print(run.sentence(), highlight=False)
-        if fade := fade_sentence(actual, [(run.first, run.last) for run in runs], {"siyu": fc.mean}):
+        if fade := fade_sentence(actual, departed, {"siyu": fc.mean}):
             out_console.print(fade, highlight=False)
     if int(tx.day.max()) >= until and (each := holdout_by_customer(tx, end, until - end)).sum() > 0:
         found = check({"siyu": fc.expected_transactions}, each, args.replicates, args.seed).scores["siyu"]
