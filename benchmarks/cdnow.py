@@ -51,7 +51,9 @@ ROUTES = {"default": ({}, []), "lapse": (LAPSE, ["--fit", "dynamics.need_lapse"]
           "no-dropout": ({RATE: NONE_PER_YEAR}, []),
           "joiners": ({}, ["--fit", "population.joiners_per_year"]),
           "lapse-joiners": (STEADY, ["--fit", "dynamics.need_lapse", "--persistence",
-                                     "--fit", "population.joiners_per_year"])}
+                                     "--fit", "population.joiners_per_year"]),
+          "lapse-tenure": (STEADY, ["--fit", "dynamics.need_lapse", "--persistence",
+                                    "--fit", "dynamics.tenure_fade", "--fit", "dynamics.tenure_floor"])}
 """Base scenario values (``[dynamics]``) and extra ``siyu calibrate`` arguments of each route. ``lapse-steady``: a
 dropout that does not grow as the brand is forgotten (a log of transactions cannot tell salience, and through a
 long holdout ``beauty``'s factor 2 makes a forgotten customer leave three times as fast); ``lapse-stationary``:
@@ -65,7 +67,10 @@ not fitted; ``lapse-loyal``: ``lapse-persist`` with a loyal core's share floor f
 rate of none (0.001 a year), which a log that shows no dropout keeps: what ``siyu calibrate`` refits from wherever
 a log shows no dropout, to mix with the base's rate (UCI's Online Retail; ``--keep-base-dropout`` turns that off);
 ``joiners``: ``default`` with the pool's joiners fitted (``population.joiners_per_year``; a log seen through a window,
-not a cohort: Online Retail, not CDNOW); ``lapse-joiners``: ``lapse-persist`` with the pool's joiners fitted too.
+not a cohort: Online Retail, not CDNOW); ``lapse-joiners``: ``lapse-persist`` with the pool's joiners fitted too;
+``lapse-tenure``: ``lapse-persist`` with the tenure fade fitted too (``dynamics.tenure_fade`` and its floor, matching
+also how much those still buying buy and who goes on buying a third earlier; a cohort only: CDNOW, not Online
+Retail).
 A ``population.`` key is set in ``[population]``."""
 HOLDOUT = re.compile(r"siyu ([\d.]+)% off the total \(curve MAPE ([\d.]+)%\), "
                      r"BG/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\), Pareto/NBD ([\d.]+)% \(curve MAPE ([\d.]+)%\)")

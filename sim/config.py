@@ -95,6 +95,9 @@ class Dynamics(_Strict):
                           ge=0, le=1)
     need_lapse_spread: float = F(0.0, "exponent", "how far a customer's lapse follows their own dropout hazard: "
                                  "0 the same for all, 1 in proportion", ge=0, le=3)
+    tenure_fade: float = F(0.0, "1/year", "how fast a customer's share of their need occasions fades with the time "
+                           "since their first purchase, towards tenure_floor; 0 it does not", ge=0, le=20)
+    tenure_floor: float = F(0.0, "share", "part of that share the tenure fade keeps in the long run", ge=0, le=1)
     share_floor: float = F(0.1, "share", "chance the brand wins a need occasion with zero salience", ge=0, le=1)
     share_floor_spread: float = F(0.0, "exponent", "how far a customer's share floor follows their own loyalty: the "
                                   "floor's odds times (median dropout hazard / own) to this power; 0 the same for all",
@@ -473,6 +476,8 @@ class Scenario(_Strict):
             del data["dynamics"]["need_lapse_spread"]
         if self.dynamics.share_floor_spread == 0.0:  # and the floor's spread, 0 before it existed
             del data["dynamics"]["share_floor_spread"]
+        if self.dynamics.tenure_fade == 0.0 and self.dynamics.tenure_floor == 0.0:  # and the tenure fade, off before
+            del data["dynamics"]["tenure_fade"], data["dynamics"]["tenure_floor"]
         if self.population.joiners_per_year == 0.0:  # and the log design's joiners, none before they existed
             del data["population"]["joiners_per_year"]
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]

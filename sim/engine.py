@@ -290,7 +290,8 @@ class Simulation:
         kernels.organic_chance(self.params.records.customer, need_pull, discount, self.day, st.price_sens[:n],
                                st.cycle[:n], st.dropout[:n], st.salience[:n], st.fatigue[:n], st.trust[:n],
                                st.deal[:n], st.need_clock[:n], st.status[:n], st.reach[:n], st.tier[:n],
-                               st.member_until[:n], g.size, g.trust_hit, self._expected)
+                               st.member_until[:n], st.first_purchase[:n], g.size, g.trust_hit,
+                               self._expected)
         if rows.size == 0:
             return None
         self._expected[rows] = kept

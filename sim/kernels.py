@@ -111,6 +111,18 @@ def occasion_share(salience: float, trust: float, deal: float, price_sens: float
 
 
 @njit(cache=True, inline="always")
+def tenure_share(day: int, first_purchase: int, p) -> float:
+    """Part of a customer's share of need occasions kept after so long a customer (1 before a first purchase).
+
+    It fades at ``tenure_fade`` a year from 1 at the first purchase to ``tenure_floor``: a new customer's pull wears
+    off while they go on buying, which CDNOW's customers show (docs/calibration.md, "How much those still buying buy").
+    """
+    if p.tenure_fade_per_day == 0.0 or first_purchase == NEVER:
+        return 1.0
+    return p.tenure_floor + (1.0 - p.tenure_floor) * np.exp(-p.tenure_fade_per_day * (day - first_purchase))
+
+
+@njit(cache=True, inline="always")
 def open_probability(open_rate: float, salience: float, sat_fatigue: float, in_window: int, p) -> float:
     """Chance a delivered message is opened: channel reach, salience, fatigue and timing."""
     q = open_rate * (p.open_floor + (1.0 - p.open_floor) * salience) \
@@ -589,7 +601,8 @@ def step_day(day, seed, p_rec, ch_rec, ct_rec, moments_fold, ev_pull, ev_attenti
                     nc = 0
                     occasion = True
                     offered = max(ev_discount, m_cut)  # the event or the member price, whichever is lower
-                    share = occasion_share(sal, tr, dl, price_sens[i], offered, dropout[i], m_loyal, p)
+                    share = occasion_share(sal, tr, dl, price_sens[i], offered, dropout[i], m_loyal, p) \
+                        * tenure_share(day, first_purchase[i], p)
                     if u21(obits, 1) < share:
                         bought = True
                         market, seen = landing(draw(k_landing, i), p.wechat_share, p.visibility)
@@ -686,7 +699,8 @@ AHEAD = 4
 
 @njit(cache=True, error_model="numpy", fastmath=True)
 def organic_chance(p_rec, ev_pull, ev_discount, day, price_sens, cycle, dropout, salience, fatigue, trust, deal,
-                   need_clock, status, reach, tier, member_until, g_size, g_trust_hit, out):  # pragma: no cover
+                   need_clock, status, reach, tier, member_until, first_purchase, g_size, g_trust_hit,
+                   out):  # pragma: no cover
     """Add to ``out`` each active customer's chance of an organic purchase the CRM sees today, before the day's draws.
 
     The day's rest, the need's hazard, the brand's share and the landing, with :func:`step_day`'s formulas. On a day
@@ -704,7 +718,8 @@ def organic_chance(p_rec, ev_pull, ev_discount, day, price_sens, cycle, dropout,
                                     in_group * g_trust_hit[i // g_size], p.salience_decay, p.fatigue_decay,
                                     p.deal_decay, p.rival_fatigue)
         m_cut, _, m_loyal = member_terms(day < member_until[i], tier[i], p)
-        share = occasion_share(sal, tr, dl, price_sens[i], max(ev_discount, m_cut), dropout[i], m_loyal, p)
+        share = occasion_share(sal, tr, dl, price_sens[i], max(ev_discount, m_cut), dropout[i], m_loyal, p) \
+            * tenure_share(day, first_purchase[i], p)
         out[i] += need_hazard(nc, 1.0 / cycle[i], p.need_hazard, onset, p.need_impulse) * share * seen
 
 

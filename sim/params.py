@@ -126,6 +126,8 @@ TABLE: tuple[KernelParam, ...] = (
     _p("need_impulse", "share", CUSTOMER, D + "need_impulse", "share of the need hazard at a steady rate"),
     _p("need_lapse", "share", CUSTOMER, D + "need_lapse", "chance a need occasion is the last in the category"),
     _p("need_lapse_spread", "exponent", CUSTOMER, D + "need_lapse_spread", "how far the lapse follows own dropout"),
+    _p("tenure_fade_per_day", "1/day", CUSTOMER, D + "tenure_fade", "fade of the share with tenure", _per_year_to_day),
+    _p("tenure_floor", "share", CUSTOMER, D + "tenure_floor", "part of the share the tenure fade keeps"),
     _p("dropout_per_day", "1/day", CUSTOMER, P + "dropout_per_year", "mean dropout hazard, the lapse's reference",
        _per_year_to_day),
     _p("share_floor", "share", CUSTOMER, D + "share_floor", "brand share of need occasions at zero salience"),

@@ -28,7 +28,7 @@ from experiments.calibrate import auxiliary
 from experiments.calibrate.draws import Draws
 from experiments.calibrate.dropout_choice import DropoutChoice
 from experiments.calibrate.joiners_choice import JOINERS, JoinersChoice
-from experiments.calibrate.history import Histories, summarize, weekly_repeats
+from experiments.calibrate.history import Histories, pace, summarize, weekly_repeats
 from experiments.calibrate.refine import Refined, gauss_newton as _gauss_newton, refine, trusted
 from experiments.calibrate.simulate import engine_log, purchases
 from experiments.calibrate.value import ValueFit, fit_values
@@ -45,11 +45,15 @@ repeats stop: with the mean hazard given, a wide spread loses a few customers fa
 repeats fade early and then hold (the middle-third share, :data:`EXTRA_NAMES`). ``dynamics.dropout_salience``
 (how much faster dropout is once the brand is forgotten) was tried as well: on CDNOW its SE was 10 times its
 value, so the log does not identify it apart from the dropout level, and it stays the base scenario's."""
-OPTIONAL = ("dynamics.need_impulse", "dynamics.need_lapse", "dynamics.share_floor_spread", JOINERS)
+TENURE = ("dynamics.tenure_fade", "dynamics.tenure_floor")
+"""How a customer's share of need occasions fades with the time since their first purchase, and the part it keeps
+(:func:`sim.kernels.tenure_share`). Fitted, they add :data:`PACE` and :data:`EARLY_MID` to the matched statistics."""
+OPTIONAL = ("dynamics.need_impulse", "dynamics.need_lapse", "dynamics.share_floor_spread", JOINERS, *TENURE)
 """Dynamics a user may add to :data:`FITTED` (``siyu calibrate --fit NAME``), each at the cost of a degree of freedom
 of the misfit test: the need that keeps no schedule, and the lapse at need occasions (BG/NBD's dropout after a
 transaction), a loyal core's share floor (how far a customer's share of need occasions without reminders follows
-their own dropout), and the pool's joiners (:data:`JOINERS`). Not fitted by default: on CDNOW the first two brought
+their own dropout), the pool's joiners (:data:`JOINERS`) and the tenure fade (:data:`TENURE`, a cohort of new
+customers only). Not fitted by default: on CDNOW the first two brought
 the calibration-period statistics closer but the 39-week holdout further off; the third is measured in
 docs/calibration.md ("A loyal core's floor"), the fourth in "A pool with joiners" (``siyu calibrate`` fits it
 without being asked where a fit without it fails and the log's later first orders look like new customers:
@@ -62,12 +66,14 @@ UNITS = {"population.cycle_median_days": "days", "population.cycle_sigma": "log-
          "population.dropout_per_year": "1/year", "population.dropout_sigma": "log-sd",
          "population.order_value_median": "yuan", "population.order_value_sigma": "log-sd",
          "dynamics.dropout_salience": "factor", "dynamics.need_lapse": "share", "dynamics.need_impulse": "share",
-         "dynamics.share_floor_spread": "exponent", JOINERS: "1/year"}
+         "dynamics.share_floor_spread": "exponent", JOINERS: "1/year", "dynamics.tenure_fade": "1/year",
+         "dynamics.tenure_floor": "share"}
 LIMITS = {"population.cycle_median_days": (1.0, 3650.0), "population.cycle_sigma": (0.01, 3.0),
           "population.dropout_per_year": (1e-3, 20.0), "population.dropout_sigma": (0.01, 3.0),
           "population.order_value_median": (1e-3, 1e6), "population.order_value_sigma": (0.0, 3.0),
           "dynamics.dropout_salience": (0.01, 100.0), "dynamics.need_lapse": (1e-4, 0.95),
-          "dynamics.need_impulse": (1e-3, 1.0), "dynamics.share_floor_spread": (1e-3, 3.0), JOINERS: (1e-3, 10.0)}
+          "dynamics.need_impulse": (1e-3, 1.0), "dynamics.share_floor_spread": (1e-3, 3.0), JOINERS: (1e-3, 10.0),
+          "dynamics.tenure_fade": (1e-3, 19.0), "dynamics.tenure_floor": (0.01, 0.999)}
 """The scenario's ranges (sim/config.py), slightly inside: the search's box and the forecast's clip of its draws."""
 SIM_RATIO = 4
 """The simulated pool is this many times the log's customers (at least :data:`MIN_POOL`)."""
@@ -87,6 +93,13 @@ all through the window."""
 FIRST_LATE_GAP_Z = 3.0
 """SEs by which the log's :data:`FIRST_LATE` must run above the engine's, a closed pool's fit failing the misfit
 test, before ``siyu calibrate`` fits the pool with joiners instead (:mod:`~experiments.calibrate.pool_joiners`)."""
+PACE = "still_buying_pace"
+"""Matched when :data:`TENURE` is fitted: of the customers with a repeat in both the middle and the last third, their
+repeats in the last third over the middle third's (:func:`~experiments.calibrate.history.pace`). A customer's fading
+pull and their leaving both lower the late repeats; this tells them apart, as those who leave are not counted."""
+EARLY_MID = "early_mid"
+"""Matched when :data:`TENURE` is fitted: the share of the customers with a repeat in the first third who repeat in the
+middle third (:data:`PERSISTENCE` a third earlier)."""
 PERSISTENCE = "mid_late"
 """A statistic matched only when asked for (``siyu calibrate --persistence``, :func:`extra_statistics`): the share of
 customers with a repeat in the middle third of the span who repeat in the last third. On CDNOW's nine extra panels
@@ -113,11 +126,12 @@ START_POINTS = 16
 START_BOX = {"population.cycle_median_days": (7.0, 730.0), "population.cycle_sigma": (0.1, 2.0),
              "population.dropout_per_year": (0.05, 10.0), "population.dropout_sigma": (0.1, 2.5),
              "dynamics.need_impulse": (0.01, 1.0), "dynamics.need_lapse": (0.005, 0.5),
-             "dynamics.share_floor_spread": (0.005, 1.0), JOINERS: (0.05, 5.0)}
+             "dynamics.share_floor_spread": (0.005, 1.0), JOINERS: (0.05, 5.0), "dynamics.tenure_fade": (0.02, 2.0),
+             "dynamics.tenure_floor": (0.05, 0.95)}
 """Where the scan looks (log-uniformly): cycles of a week to two years, dropout from once in 20 years to 10 a year;
 from 1% to all of the need at a steady rate, a lapse at 0.5% to half of the need occasions, and a floor's spread from
-nearly none to the odds following the dropout hazard in proportion, and joiners from 5% to five times the starting
-pool a year (:data:`OPTIONAL`)."""
+nearly none to the odds following the dropout hazard in proportion, joiners from 5% to five times the starting
+pool a year, a tenure fade of 2% to twice a year keeping 5-95% of the share (:data:`OPTIONAL`)."""
 START_POOL = 5_000
 """Simulated customers of each scanned point (fewer than the search's: the scan only has to find the right basin)."""
 ABSENT_START = {JOINERS: math.sqrt(START_BOX[JOINERS][0] * START_BOX[JOINERS][1])}
@@ -458,6 +472,9 @@ def _problem(h: Histories, cohort: str, min_pool: int, also: tuple[str, ...], ex
     if JOINERS in names:
         refuse_joiners(design)
         extra = extra + (FIRST_LATE,) * (FIRST_LATE not in extra)
+    if set(TENURE) & set(names):
+        refuse_tenure(design)
+        extra = extra + tuple(k for k in (PACE, EARLY_MID) if k not in extra)
     rows = [0, 1, 2]
     fixed: dict[str, str] = {n: "held at the base scenario's value (--hold)" for n in hold}
     lo_delta = auxiliary.BOUNDS[2][0]
@@ -472,6 +489,14 @@ def _problem(h: Histories, cohort: str, min_pool: int, also: tuple[str, ...], ex
     target, sigma = observed(h, aux_data, rows, extra)
     return _Problem(design, aux_data, tuple(names), tuple(rows), fixed, target, sigma, np.linalg.pinv(sigma),
                     tuple(AUX_MATCHED[r] for r in rows) + tuple(extra), tuple(extra), no_dropout)
+
+
+def refuse_tenure(design: Design) -> None:
+    """A ValueError where :data:`TENURE` is asked of a log read as an existing pool: its first orders are not first
+    purchases, from which the fade counts."""
+    if not design.new:
+        raise ValueError(f"cannot fit {', '.join(TENURE)}: the log reads as an existing pool seen through a window, "
+                         "whose first orders are not the customers' first purchases, from which the fade counts")
 
 
 def refuse_joiners(design: Design) -> None:
@@ -867,7 +892,9 @@ def extra_statistics(h: Histories, extra: tuple[str, ...] = EXTRA_NAMES) -> tupl
     then ignores it. :data:`PERSISTENCE` (matched only when asked for) is the share of the customers active in the
     middle third (a repeat there) who repeat in the last third: how many of the customers still buying go on
     buying, where the shares above count transactions (a few heavy buyers can make them). :data:`FIRST_LATE` (matched
-    with :data:`JOINERS`) is the share of customers first seen in the later half of the span.
+    with :data:`JOINERS`) is the share of customers first seen in the later half of the span. :data:`PACE` and
+    :data:`EARLY_MID` (matched with :data:`TENURE`) say how much those still buying buy, and who goes on buying a third
+    earlier.
     """
     x = h.x.astype(np.float64)
     n, total = x.size, max(float(x.sum()), 1.0)
@@ -889,6 +916,15 @@ def extra_statistics(h: Histories, extra: tuple[str, ...] = EXTRA_NAMES) -> tupl
              "frequent_late": (share, (still - share * frequent) / n_frequent),
              PERSISTENCE: (persist, (kept - persist * active) / n_active),
              FIRST_LATE: (first_late, (new - first_late) / max(n, 1))}
+    if PACE in extra:
+        ratio, influence = pace(h, (h.mid > 0) & (h.late > 0))
+        every[PACE] = (0.0 if math.isnan(ratio) else ratio, influence)
+    if EARLY_MID in extra:
+        first = (x - h.mid - h.late > 0).astype(np.float64)
+        went_on = first * (h.mid > 0)
+        n_first = max(float(first.sum()), 1.0)
+        share_on = float(went_on.sum()) / n_first
+        every[EARLY_MID] = (share_on, (went_on - share_on * first) / n_first)
     return np.array([every[k][0] for k in extra]), np.stack([every[k][1] for k in extra], axis=1)
 
 

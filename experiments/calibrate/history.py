@@ -97,24 +97,37 @@ def persistence(h: Histories) -> tuple[list[str], np.ndarray, np.ndarray]:
     return labels, np.array(shares), np.array(counts)
 
 
+def pace(h: Histories, kept: np.ndarray) -> tuple[float, np.ndarray]:
+    """The ``kept`` customers' repeats in the last third over theirs in the middle third, and each customer's influence.
+
+    A ratio estimator: the influence is zero outside ``kept``, and its sum of squares is the ratio's variance. NaN and
+    zeros where the kept customers have no middle-third repeat.
+    """
+    mid = np.where(kept, h.mid, 0).astype(np.float64)
+    late = np.where(kept, h.late, 0).astype(np.float64)
+    total = float(mid.sum())
+    if total == 0.0:
+        return math.nan, np.zeros(h.n)
+    r = float(late.sum()) / total
+    return r, (late - r * mid) / total
+
+
 def still_buying_pace(h: Histories) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Of the customers with a repeat in both the middle and the last third, their repeats there, last over middle.
 
-    By :data:`MIDDLE_GROUPS` group, then all together: the ratios (NaN for an empty group), each one's SE (a ratio
-    estimator's, from each customer's influence) and the customers in each. Where :func:`persistence` counts who goes
-    on buying, this says how much they buy: CDNOW's customers who go on buying buy less as the year goes on, more than
-    a fitted engine's, whose rates hold (docs/calibration.md, "How much those still buying buy").
+    By :data:`MIDDLE_GROUPS` group, then all together: the ratios (NaN for an empty group), their SEs (:func:`pace`)
+    and the customers in each. Where :func:`persistence` counts who goes on buying, this says how much they buy:
+    CDNOW's customers who go on buying buy less as the year goes on, more than a fitted engine's, whose rates hold
+    (docs/calibration.md, "How much those still buying buy").
     """
     both = (h.mid > 0) & (h.late > 0)
     groups = [(h.mid >= lo) & (h.mid <= (math.inf if hi is None else hi)) for lo, hi in MIDDLE_GROUPS] + [both]
     ratios, ses, counts = [], [], []
     for group in groups:
-        kept = group & both
-        mid, late = h.mid[kept].astype(np.float64), h.late[kept].astype(np.float64)
-        r = float(late.sum() / mid.sum()) if kept.any() else math.nan
+        r, influence = pace(h, group & both)
         ratios.append(r)
-        ses.append(float(np.sqrt(np.sum((late - r * mid) ** 2)) / mid.sum()) if kept.any() else math.nan)
-        counts.append(int(kept.sum()))
+        ses.append(math.sqrt(float(influence @ influence)) if not math.isnan(r) else math.nan)
+        counts.append(int((group & both).sum()))
     return np.array(ratios), np.array(ses), np.array(counts)
 
 
