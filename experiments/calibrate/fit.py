@@ -492,8 +492,10 @@ def _problem(h: Histories, cohort: str, min_pool: int, also: tuple[str, ...], ex
 
 
 def refuse_tenure(design: Design) -> None:
-    """A ValueError where :data:`TENURE` is asked of a log read as an existing pool: its first orders are not first
-    purchases, from which the fade counts."""
+    """A ValueError where :data:`TENURE` is asked of a log read as an existing pool.
+
+    Its first orders are not the customers' first purchases, from which the fade counts.
+    """
     if not design.new:
         raise ValueError(f"cannot fit {', '.join(TENURE)}: the log reads as an existing pool seen through a window, "
                          "whose first orders are not the customers' first purchases, from which the fade counts")
