@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from experiments.calibrate.fit import EARLY_MID, PACE, TENURE, Design, _problem, extra_statistics
+from experiments.calibrate.fit import EARLY_MID, PACE, TENURE, Design, _problem, extra_statistics, search_log
+from experiments.calibrate.forecast import forecast
 from experiments.calibrate.history import summarize
 from experiments.calibrate.simulate import pool_simulation
 from sim.config import apply_overrides, load_scenario
@@ -76,3 +77,13 @@ def test_the_fade_is_refused_on_a_pool_seen_through_a_window_and_adds_its_statis
     assert problem.stat_names[-2:] == (PACE, EARLY_MID) and problem.names[-2:] == TENURE
     with pytest.raises(ValueError, match="existing pool seen through a window"):
         _problem(h, "pool", 1000, TENURE, (), ())
+
+
+def test_a_scenario_with_a_tenure_fade_forecasts_a_cohort_but_not_a_pool_seen_through_a_window():
+    h = small_log()
+    faded = apply_overrides(load_scenario("beauty"), {"dynamics.tenure_fade": FADE, "dynamics.tenure_floor": FLOOR})
+    assert forecast(faded, h, 14, replicates=2, cohort="new").mean.size == 2
+    with pytest.raises(ValueError, match="cannot forecast with a tenure fade: the log reads as an existing pool"):
+        forecast(faded, h, 14, replicates=2, cohort="pool")
+    with pytest.raises(ValueError, match="cannot calibrate from a base scenario with a tenure fade: the log reads"):
+        search_log(h, faded, cohort="pool", min_pool=1000)

@@ -491,14 +491,15 @@ def _problem(h: Histories, cohort: str, min_pool: int, also: tuple[str, ...], ex
                     tuple(AUX_MATCHED[r] for r in rows) + tuple(extra), tuple(extra), no_dropout)
 
 
-def refuse_tenure(design: Design) -> None:
-    """A ValueError where :data:`TENURE` is asked of a log read as an existing pool.
+def refuse_tenure(design: Design, asked: str = f"fit {', '.join(TENURE)}") -> None:
+    """A ValueError where a tenure fade (:data:`TENURE`) is asked of a log read as an existing pool.
 
-    Its first orders are not the customers' first purchases, from which the fade counts.
+    Its first orders are not the customers' first purchases, from which the fade counts. ``asked``: what cannot be
+    done (fitting it, by default).
     """
     if not design.new:
-        raise ValueError(f"cannot fit {', '.join(TENURE)}: the log reads as an existing pool seen through a window, "
-                         "whose first orders are not the customers' first purchases, from which the fade counts")
+        raise ValueError(f"cannot {asked}: the log reads as an existing pool seen through a window, whose first orders "
+                         "are not the customers' first purchases, from which the fade counts")
 
 
 def refuse_joiners(design: Design) -> None:
@@ -556,6 +557,8 @@ def _search_problem(problem: _Problem, h: Histories, base: Scenario, seed: int, 
                     basins: int, joiners_follow: bool = False, hopeless_above: float | None = None
                     ) -> tuple[Searched, tuple[np.ndarray, SimLog]]:
     """The scan, the searches from its nearest starts and across the fit (``basins``), and the estimate's simulation."""
+    if base.dynamics.tenure_fade > 0:
+        refuse_tenure(problem.design, "calibrate from a base scenario with a tenure fade")
     names_t, target, weight, n = problem.names, problem.target, problem.weight, h.n
     joiners_follow = joiners_follow and JOINERS not in names_t and not problem.design.new
     history: list[dict[str, float]] = []

@@ -23,7 +23,7 @@ from experiments.calibrate.contact_fit import LIMITS as CONTACT_LIMITS
 from experiments.calibrate.contact_fit import parameter_value
 from experiments.calibrate.draws import Draws
 from experiments.calibrate.exchangeable import cells, pooled, pooled_per_unit
-from experiments.calibrate.fit import LIMITS, Calibration, Design, scenario_value
+from experiments.calibrate.fit import LIMITS, Calibration, Design, refuse_tenure, scenario_value
 from experiments.calibrate.history import Histories
 from experiments.calibrate.posterior import COPIED, Posterior, reference_log, rng_of
 from experiments.calibrate.simulate import purchases
@@ -224,7 +224,10 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
             posts[k] = Posterior(reference_log(bases[k], h, seed, cohort), seed=seed)
         return posts[k]
 
-    new = Design.of(h, cohort).new
+    design = Design.of(h, cohort)
+    if scenario.dynamics.tenure_fade > 0:
+        refuse_tenure(design, "forecast with a tenure fade")
+    new = design.new
     which = np.repeat(np.arange(len(parts)), allocate([part.weight for part in parts], replicates))
     weeks = (days + 6) // 7
     cum = np.zeros((replicates, weeks))
