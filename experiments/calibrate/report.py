@@ -322,14 +322,10 @@ def persistence_lines(data: Histories, sim: Histories) -> list[str]:
     fitted = persistence(sim)[1]
     gap = [(o - f) / math.sqrt(o * (1 - o) / k) if k and 0 < o < 1 else math.nan
            for o, f, k in zip(observed, fitted, n)]
-    return ["", "Customers still buying: of the customers with so many repeat transactions in the middle third of the "
-            "span, the share with one in the last third (all groups together: the statistic `--persistence` "
-            "matches); the gap is observed less fitted, in binomial SEs of the observed share:", "",
-            "| repeats in the middle third | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|",
-            "| customers | " + " | ".join(f"{k:,}" for k in n) + " |",
-            "| observed | " + " | ".join(_share(v) for v in observed) + " |",
-            "| fitted | " + " | ".join(_share(v) for v in fitted) + " |",
-            "| gap (SEs) | " + " | ".join("" if math.isnan(g) else f"{g:+.1f}" for g in gap) + " |"]
+    return _middle_third_table("Customers still buying: of the customers with so many repeat transactions in the "
+                               "middle third of the span, the share with one in the last third (all groups together: "
+                               "the statistic `--persistence` matches); the gap is observed less fitted, in binomial "
+                               "SEs of the observed share:", labels, n, observed, fitted, gap)
 
 
 def pace_lines(data: Histories, sim: Histories) -> list[str]:
@@ -342,9 +338,15 @@ def pace_lines(data: Histories, sim: Histories) -> list[str]:
     fitted = still_buying_pace(sim)[0]
     labels = persistence(data)[0] + ["all"]
     gap = [(o - f) / s if s > 0 else math.nan for o, f, s in zip(observed, fitted, se)]
-    return ["", "How much those still buying buy: of the customers with a repeat in both the middle and the last "
-            "third, their repeats in the last third over those in the middle third; the gap is observed less fitted, "
-            "in SEs of the observed ratio:", "",
+    return _middle_third_table("How much those still buying buy: of the customers with a repeat in both the middle "
+                               "and the last third, their repeats in the last third over those in the middle third; "
+                               "the gap is observed less fitted, in SEs of the observed ratio:", labels, n, observed,
+                               fitted, gap)
+
+
+def _middle_third_table(intro: str, labels: list[str], n, observed, fitted, gap) -> list[str]:
+    """A fit.md table by middle-third repeats: customers, observed, fitted and the gap, empty where undefined."""
+    return ["", intro, "",
             "| repeats in the middle third | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|",
             "| customers | " + " | ".join(f"{k:,}" for k in n) + " |",
             "| observed | " + " | ".join(_share(v) for v in observed) + " |",
