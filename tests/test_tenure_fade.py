@@ -10,7 +10,7 @@ import pytest
 from experiments.calibrate.fit import EARLY_MID, PACE, TENURE, Design, _problem, extra_statistics, search_log
 from experiments.calibrate.forecast import forecast
 from experiments.calibrate.history import summarize
-from experiments.calibrate.simulate import pool_simulation
+from experiments.calibrate.simulate import pool_simulation, purchases
 from sim.config import apply_overrides, load_scenario
 from sim.defaults import NEVER
 from sim.engine import Simulation
@@ -87,3 +87,19 @@ def test_a_scenario_with_a_tenure_fade_forecasts_a_cohort_but_not_a_pool_seen_th
         forecast(faded, h, 14, replicates=2, cohort="pool")
     with pytest.raises(ValueError, match="cannot calibrate from a base scenario with a tenure fade: the log reads"):
         search_log(h, faded, cohort="pool", min_pool=1000)
+
+
+def test_the_drawn_purchases_fade_as_the_summed_chances_do():
+    """The day kernel's draws and the chances a forecast sums carry the same fade (3 sd: 3 sqrt(total))."""
+    faded = apply_overrides(load_scenario("beauty"), {"dynamics.tenure_fade": FADE, "dynamics.tenure_floor": FLOOR})
+    sim = pool_simulation(faded, 20_000, 3)
+    for _ in range(30):
+        sim.step()
+    state = sim.state.copy()
+    state.first_purchase[state.first_purchase != NEVER] = -365
+    sim = Simulation(faded, customers=state.status.size, seed=5, state=state, inflow=False)
+    chances = sim.expect_purchases()
+    customer, _, _ = purchases(sim, 84)
+    total = chances.sum()
+    assert total > 1000
+    assert abs(np.sum(customer < chances.size) - total) < 3 * np.sqrt(total), (customer.size, total)
