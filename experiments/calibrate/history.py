@@ -78,6 +78,13 @@ _FIELD_BITS = 21
 
 MIDDLE_GROUPS = ((1, 1), (2, 2), (3, 4), (5, None))
 """Groups of customers by their repeat transactions in the middle third of the span (:func:`persistence`)."""
+MIDDLE_LABELS = tuple(f"{lo}+" if hi is None else (str(lo) if lo == hi else f"{lo}-{hi}") for lo, hi in MIDDLE_GROUPS)
+"""The :data:`MIDDLE_GROUPS`' labels in fit.md's tables."""
+
+
+def middle_groups(h: Histories) -> list[np.ndarray]:
+    """Each :data:`MIDDLE_GROUPS` group's customers, as masks."""
+    return [(h.mid >= lo) & (h.mid <= (math.inf if hi is None else hi)) for lo, hi in MIDDLE_GROUPS]
 
 
 def persistence(h: Histories) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -87,14 +94,12 @@ def persistence(h: Histories) -> tuple[list[str], np.ndarray, np.ndarray]:
     still buying go on buying, by how much they bought, the statistic ``siyu calibrate --persistence`` matches
     (``mid_late``) taken apart.
     """
-    labels, shares, counts = [], [], []
-    for lo, hi in MIDDLE_GROUPS:
-        group = (h.mid >= lo) & (h.mid <= (math.inf if hi is None else hi))
+    shares, counts = [], []
+    for group in middle_groups(h):
         n = int(group.sum())
-        labels.append(f"{lo}+" if hi is None else (str(lo) if lo == hi else f"{lo}-{hi}"))
         shares.append(float(np.mean(h.late[group] > 0)) if n else math.nan)
         counts.append(n)
-    return labels, np.array(shares), np.array(counts)
+    return list(MIDDLE_LABELS), np.array(shares), np.array(counts)
 
 
 def pace(h: Histories, kept: np.ndarray) -> tuple[float, np.ndarray]:
@@ -121,13 +126,13 @@ def still_buying_pace(h: Histories) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     (docs/calibration.md, "How much those still buying buy").
     """
     both = (h.mid > 0) & (h.late > 0)
-    groups = [(h.mid >= lo) & (h.mid <= (math.inf if hi is None else hi)) for lo, hi in MIDDLE_GROUPS] + [both]
     ratios, ses, counts = [], [], []
-    for group in groups:
-        r, influence = pace(h, group & both)
+    for group in middle_groups(h) + [both]:
+        kept = group & both
+        r, influence = pace(h, kept)
         ratios.append(r)
         ses.append(math.sqrt(float(influence @ influence)) if not math.isnan(r) else math.nan)
-        counts.append(int((group & both).sum()))
+        counts.append(int(kept.sum()))
     return np.array(ratios), np.array(ses), np.array(counts)
 
 

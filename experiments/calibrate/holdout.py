@@ -148,6 +148,11 @@ def other_weeks_fade(cumulative: np.ndarray, weeks: int, runs: Sequence[tuple[in
     return fade, fade * float(np.sqrt(1.0 / first.sum() + 1.0 / last.sum()))
 
 
+def spans(runs: Sequence[Departure]) -> list[tuple[int, int]]:
+    """First and last week of each run."""
+    return [(run.first, run.last) for run in runs]
+
+
 def fade_sentence(actual: np.ndarray, runs: Sequence[tuple[int, int]], forecasts: dict[str, np.ndarray]
                   ) -> str | None:
     """How far the actual and each forecast fall from the first third of the weeks held out to the last, in a sentence.
@@ -224,7 +229,7 @@ class Holdout:
     @property
     def departed(self) -> list[tuple[int, int]]:
         """First and last week of each of :attr:`departures`."""
-        return [(run.first, run.last) for run in self.departures]
+        return spans(self.departures)
 
     def other_weeks(self) -> str | None:
         """Each model's error over the weeks outside :attr:`departures`, in one sentence (None if no week is left)."""

@@ -13,7 +13,7 @@ from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
 from experiments.calibrate.fit import (DROPOUT, JOINERS, UNITS, Calibration, first_late_gap, misfit, range_end,
                                       scenario_value, start, within_limits)
-from experiments.calibrate.history import Histories, persistence, still_buying_pace
+from experiments.calibrate.history import MIDDLE_LABELS, Histories, persistence, still_buying_pace
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.kept_dropout import NONE_PER_YEAR, RATE, kept_rate_suspect, late_gap
 from experiments.calibrate.joiners_choice import first_orders_late
@@ -336,7 +336,7 @@ def pace_lines(data: Histories, sim: Histories) -> list[str]:
     """
     observed, se, n = still_buying_pace(data)
     fitted = still_buying_pace(sim)[0]
-    labels = persistence(data)[0] + ["all"]
+    labels = [*MIDDLE_LABELS, "all"]
     gap = [(o - f) / s if s > 0 else math.nan for o, f, s in zip(observed, fitted, se)]
     return _middle_third_table("How much those still buying buy: of the customers with a repeat in both the middle "
                                "and the last third, their repeats in the last third over those in the middle third; "

@@ -20,7 +20,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from experiments.logs.contacts import parse_channel_map, read_contacts
     from experiments.calibrate.customer_check import check
     from experiments.calibrate.history import histories, holdout_by_customer, holdout_weekly
-    from experiments.calibrate.holdout import departures, fade_sentence, holdout_weeks, mape
+    from experiments.calibrate.holdout import departures, fade_sentence, holdout_weeks, mape, spans
     from experiments.calibrate.plots import forecast_figure
     from experiments.calibrate.scenario_file import fitted_errors
     from experiments.logs.rows import parse_date_argument
@@ -69,7 +69,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     weeks = min(holdout_weeks(tx, end), (until - end) // 7)  # whole weeks only: a last partial one is not a week
     actual = np.cumsum(holdout_weekly(tx, end, weeks)) if weeks else None
     runs = departures(actual, fc.replicates) if actual is not None else ()
-    departed = [(run.first, run.last) for run in runs]
+    departed = spans(runs)
     forecast_figure(fc.weeks, fc.mean, fc.low, fc.high, actual, out / "forecast.png", departures=departed)
     out_console.print(f"{h.n:,} customers, {fc.weeks.size} weeks: {fc.mean[-1]:,.0f} repeat transactions expected "
                       f"(give or take {fc.total_se():,.0f} of simulation error; 90% band {fc.low[-1]:,.0f} to "
