@@ -173,3 +173,12 @@ def test_bash_completion_completes_commands_options_and_choices(words, expected)
     probe = f'{script}\nCOMP_WORDS=({words_text}); COMP_CWORD={len(words) - 1}; _siyu; echo "${{COMPREPLY[@]}}"'
     proc = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
     assert set(proc.stdout.split()) == expected
+
+
+def test_calibrate_help_names_every_parameter_the_fit_can_add():
+    from experiments.calibrate.fit import OPTIONAL
+    from experiments.cli.app import build_parser
+
+    calibrate = build_parser()._subparsers._group_actions[0].choices["calibrate"]
+    fit_help = next(a.help for a in calibrate._actions if "--fit" in a.option_strings)
+    assert [name for name in OPTIONAL if name not in fit_help] == []

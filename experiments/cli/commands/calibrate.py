@@ -373,9 +373,12 @@ def register(sub: Any) -> None:
     p.add_argument("--fit", action="append", default=[], metavar="NAME",
                    help="also fit this parameter (repeatable): dynamics.need_impulse (need that keeps no "
                         "schedule), dynamics.need_lapse (leaving at a need occasion), dynamics.share_floor_spread "
-                        "(a loyal core that buys without reminders) or population.joiners_per_year (new customers "
+                        "(a loyal core that buys without reminders), population.joiners_per_year (new customers "
                         "among the later first orders of a log that is not a cohort; matches the share first seen "
-                        "in the later half too); each costs the misfit test a degree of freedom")
+                        "in the later half too) or, on a cohort's log, dynamics.tenure_fade with "
+                        "dynamics.tenure_floor (a pull that wears off with the years since the first purchase; "
+                        "match how much those still buying buy too); each other costs the misfit test a degree of "
+                        "freedom")
     p.add_argument("--keep-base-dropout", action="store_true",
                    help="where the log shows no dropout, keep the base scenario's rate alone (by default siyu "
                         "calibrate then fits again from a base with none and mixes the two fits in the forecast by "
