@@ -377,8 +377,9 @@ def register(sub: Any) -> None:
                         "among the later first orders of a log that is not a cohort; matches the share first seen "
                         "in the later half too) or, on a cohort's log, dynamics.tenure_fade with "
                         "dynamics.tenure_floor (a pull that wears off with the years since the first purchase; "
-                        "match how much those still buying buy too); each other costs the misfit test a degree of "
-                        "freedom")
+                        "matches how much those still buying buy and who goes on buying a third earlier too); the "
+                        "first three each cost the misfit test a degree of freedom, the others bring statistics of "
+                        "their own")
     p.add_argument("--keep-base-dropout", action="store_true",
                    help="where the log shows no dropout, keep the base scenario's rate alone (by default siyu "
                         "calibrate then fits again from a base with none and mixes the two fits in the forecast by "
