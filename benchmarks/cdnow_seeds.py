@@ -71,14 +71,15 @@ def main() -> None:
     end = parse_date_argument(END, "END")
     tx_master = read_transactions(panel_file(MASTER, args.out), calibration_end=end)
     master = histories(tx_master, end)
+    errors = [fitted_errors(p) for p in args.scenario]
+    scenarios = [load_scenario(str(p)) for p in args.scenario]
+    names = errors[0].names
     extra = F.EXTRA_NAMES + ((F.PERSISTENCE,) if args.persistence else ())
+    extra += (F.PACE, F.EARLY_MID) if set(F.TENURE) & set(names) else ()  # as the fit matched them
     aux = auxiliary.fit(master)
     rows = (0, 1, 2)
     target, sigma = F.observed(master, aux, rows, extra)
     design = F.Design.of(master)
-    errors = [fitted_errors(p) for p in args.scenario]
-    scenarios = [load_scenario(str(p)) for p in args.scenario]
-    names = errors[0].names
     weight = np.linalg.pinv(sigma)
     thetas = [np.log([F.scenario_value(sc, n) for n in names]) for sc in scenarios]
     matchings = [F.Matching(names, rows, t, weight, np.zeros((0, 0)), aux.beta, 0, extra) for t in thetas]
