@@ -74,8 +74,7 @@ def main() -> None:
     errors = [fitted_errors(p) for p in args.scenario]
     scenarios = [load_scenario(str(p)) for p in args.scenario]
     names = errors[0].names
-    extra = F.EXTRA_NAMES + ((F.PERSISTENCE,) if args.persistence else ())
-    extra += (F.PACE, F.EARLY_MID) if set(F.TENURE) & set(names) else ()  # as the fit matched them
+    extra = F.with_statistics(names, F.EXTRA_NAMES + ((F.PERSISTENCE,) if args.persistence else ()))
     aux = auxiliary.fit(master)
     rows = (0, 1, 2)
     target, sigma = F.observed(master, aux, rows, extra)

@@ -471,10 +471,9 @@ def _problem(h: Histories, cohort: str, min_pool: int, also: tuple[str, ...], ex
     names = [n for n in FITTED if n not in hold] + list(optional(also))
     if JOINERS in names:
         refuse_joiners(design)
-        extra = extra + (FIRST_LATE,) * (FIRST_LATE not in extra)
     if set(TENURE) & set(names):
         refuse_tenure(design)
-        extra = extra + tuple(k for k in (PACE, EARLY_MID) if k not in extra)
+    extra = with_statistics(names, extra)
     rows = [0, 1, 2]
     fixed: dict[str, str] = {n: "held at the base scenario's value (--hold)" for n in hold}
     lo_delta = auxiliary.BOUNDS[2][0]
@@ -489,6 +488,15 @@ def _problem(h: Histories, cohort: str, min_pool: int, also: tuple[str, ...], ex
     target, sigma = observed(h, aux_data, rows, extra)
     return _Problem(design, aux_data, tuple(names), tuple(rows), fixed, target, sigma, np.linalg.pinv(sigma),
                     tuple(AUX_MATCHED[r] for r in rows) + tuple(extra), tuple(extra), no_dropout)
+
+
+def with_statistics(names: tuple[str, ...] | list[str], extra: tuple[str, ...]) -> tuple[str, ...]:
+    """``extra`` and the statistics that fitting ``names`` matches too.
+
+    :data:`FIRST_LATE` with :data:`JOINERS`, :data:`PACE` and :data:`EARLY_MID` with :data:`TENURE`.
+    """
+    more = ((FIRST_LATE,) if JOINERS in names else ()) + ((PACE, EARLY_MID) if set(TENURE) & set(names) else ())
+    return extra + tuple(k for k in more if k not in extra)
 
 
 def refuse_tenure(design: Design, asked: str = f"fit {', '.join(TENURE)}") -> None:
