@@ -182,6 +182,8 @@ def main() -> None:
                     help="the parameter intervals behind the forecast band: the sandwich (fast) or siyu calibrate's "
                          "default, the quick bootstrap (about two more fits)")
     ap.add_argument("--basins", type=int, default=1, help="siyu calibrate --basins K (default 1)")
+    ap.add_argument("--scan-box", action="append", default=[], metavar="NAME=LOW,HIGH",
+                    help="siyu calibrate --scan-box (repeatable): where the scan of starting points looks")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     base = base_file(args.route, args.out)
@@ -193,7 +195,8 @@ def main() -> None:
     for panel, seed in ((p, s) for p in args.panel for s in args.seeds):
         data = panel_file(panel, args.out)
         signed = fit_row(data, END, args.route, seed, base, args.out / f"{args.route}_p{panel}_s{seed}",
-                         args.intervals, args.basins, label=str(panel))
+                         args.intervals, args.basins, label=str(panel),
+                         more=tuple(x for box in args.scan_box for x in ("--scan-box", box)))
         if signed is not None:
             errors.append(signed)
     for line in summary(errors):

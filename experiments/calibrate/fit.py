@@ -132,6 +132,8 @@ START_BOX = {"population.cycle_median_days": (7.0, 730.0), "population.cycle_sig
 from 1% to all of the need at a steady rate, a lapse at 0.5% to half of the need occasions, and a floor's spread from
 nearly none to the odds following the dropout hazard in proportion, joiners from 5% to five times the starting
 pool a year, a tenure fade of 2% to twice a year keeping 5-95% of the share (:data:`OPTIONAL`)."""
+ScanBox = tuple[tuple[str, float, float], ...]
+"""Ranges that replace :data:`START_BOX`'s in the scan, as (name, low, high) (``siyu calibrate --scan-box``)."""
 START_POOL = 5_000
 """Simulated customers of each scanned point (fewer than the search's: the scan only has to find the right basin)."""
 ABSENT_START = {JOINERS: math.sqrt(START_BOX[JOINERS][0] * START_BOX[JOINERS][1])}
@@ -522,7 +524,7 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
               starts: int = STARTS, also: tuple[str, ...] = (), basins: int = 1,
               extra: tuple[str, ...] = EXTRA_NAMES, hold: tuple[str, ...] = (),
               searched: Searched | None = None, joiners_follow: bool = False,
-              hopeless_above: float | None = None) -> Calibration:
+              hopeless_above: float | None = None, scan_box: ScanBox = ()) -> Calibration:
     """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring).
 
     ``cohort`` and ``min_pool``: how the log was observed and the smallest simulated pool (:meth:`Design.of`).
@@ -540,13 +542,14 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     searches stop at the first that fails the misfit test with a J this high or more (its distance over the
     simulation's factor, as the misfit test takes it), where the fit is only mixed with another that weighs it down
     to nothing
-    (:func:`~experiments.calibrate.kept_dropout.hopeless_distance`).
+    (:func:`~experiments.calibrate.kept_dropout.hopeless_distance`). ``scan_box``: ranges the scan of starting
+    points takes instead of :data:`START_BOX`'s (``siyu calibrate --scan-box``).
     """
     problem = _problem(h, cohort, min_pool, also, extra, hold)
     simulated = None
     if searched is None:
         searched, simulated = _search_problem(problem, h, base, seed, iterations, starts, basins, joiners_follow,
-                                              hopeless_above)
+                                              hopeless_above, scan_box)
     if simulated is None:  # a saved search: the simulation at the estimate is a pure function of it and the seed
         simulated = problem.binding(base, seed, searched.best.theta)
     return _assembled(problem, h, base, data_weekly, seed, searched, *simulated)
@@ -555,15 +558,16 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
 def search_log(h: Histories, base: Scenario, seed: int = 0, iterations: int = ITERATIONS, cohort: str = "auto",
                min_pool: int = MIN_POOL, starts: int = STARTS, also: tuple[str, ...] = (), basins: int = 1,
                extra: tuple[str, ...] = EXTRA_NAMES, hold: tuple[str, ...] = (),
-               joiners_follow: bool = False, hopeless_above: float | None = None) -> Searched:
+               joiners_follow: bool = False, hopeless_above: float | None = None, scan_box: ScanBox = ()) -> Searched:
     """The searches of :func:`calibrate` alone (its arguments): what a worker process runs and a file keeps."""
     problem = _problem(h, cohort, min_pool, also, extra, hold)
-    return _search_problem(problem, h, base, seed, iterations, starts, basins, joiners_follow, hopeless_above)[0]
+    return _search_problem(problem, h, base, seed, iterations, starts, basins, joiners_follow, hopeless_above,
+                           scan_box)[0]
 
 
 def _search_problem(problem: _Problem, h: Histories, base: Scenario, seed: int, iterations: int, starts: int,
-                    basins: int, joiners_follow: bool = False, hopeless_above: float | None = None
-                    ) -> tuple[Searched, tuple[np.ndarray, SimLog]]:
+                    basins: int, joiners_follow: bool = False, hopeless_above: float | None = None,
+                    scan_box: ScanBox = ()) -> tuple[Searched, tuple[np.ndarray, SimLog]]:
     """The scan, the searches from its nearest starts and across the fit (``basins``), and the estimate's simulation."""
     if base.dynamics.tenure_fade > 0:
         refuse_tenure(problem.design, "calibrate from a base scenario with a tenure fade")
@@ -575,7 +579,7 @@ def _search_problem(problem: _Problem, h: Histories, base: Scenario, seed: int, 
         return problem.binding(base, seed, t)
 
     scanned = scan_starts(base, names_t, problem.rows, problem.design, problem.aux_data.beta, seed, target, weight,
-                          problem.extra)
+                          problem.extra, box=scan_box)
     df = len(problem.stat_names) - len(names_t)
     found = None
     passing: list[tuple] = []
@@ -806,26 +810,66 @@ def search(binding, theta: np.ndarray, target: np.ndarray, weight: np.ndarray, i
     return d, theta, b, log, functools.cache(lambda: _jacobian(binding, theta, b))
 
 
+def scan_box(texts: list[str] | tuple[str, ...], fitted: tuple[str, ...]) -> ScanBox:
+    """``NAME=LOW,HIGH`` texts as a :data:`ScanBox`; ValueError, in one line, on anything the scan cannot take.
+
+    Each name must be one of the ``fitted`` parameters, once, with ``0 < LOW < HIGH`` inside its :data:`LIMITS`.
+    """
+    box: list[tuple[str, float, float]] = []
+    for text in texts:
+        name, _, bounds = text.partition("=")
+        name = name.strip()
+        try:
+            low, high = (float(b) for b in bounds.split(","))
+        except ValueError:
+            raise ValueError(f"--scan-box {text!r}: expected NAME=LOW,HIGH, e.g. dynamics.tenure_fade=0.02,5") from None
+        if name not in fitted:
+            raise ValueError(f"--scan-box {text!r}: {name or '(no name)'} is not fitted here; fitted: "
+                             f"{', '.join(fitted)}")
+        if any(name == b[0] for b in box):
+            raise ValueError(f"--scan-box {text!r}: {name} is given twice")
+        lo, hi = LIMITS[name]
+        if not (lo <= low < high <= hi and low > 0):
+            raise ValueError(f"--scan-box {text!r}: need 0 < LOW < HIGH within {name}'s range {lo:g} to {hi:g}")
+        box.append((name, low, high))
+    return tuple(box)
+
+
+def scan_range(name: str, box: ScanBox = ()) -> tuple[float, float]:
+    """Where the scan looks for ``name``: its range in ``box``, else :data:`START_BOX`'s, else its :data:`LIMITS`."""
+    for n, low, high in box:
+        if n == name:
+            return low, high
+    return START_BOX.get(name, LIMITS[name])
+
+
+def scan_points(names: tuple[str, ...], seed: int, points: int = START_POINTS, box: ScanBox = ()) -> list[np.ndarray]:
+    """The scan's ``points`` log parameter values, log-uniform over :func:`scan_range`'s ranges.
+
+    A scrambled Sobol design drawn from ``seed``.
+    """
+    from scipy.stats import qmc
+
+    lo, hi = np.log([scan_range(n, box) for n in names]).T
+    unit = qmc.Sobol(len(names), scramble=True, seed=np.random.default_rng([seed, P_START])).random(points)
+    return list(lo + unit * (hi - lo))
+
+
 def scan_starts(base: Scenario, names: tuple[str, ...], rows: tuple[int, ...], design: Design, aux_start: np.ndarray,
                 seed: int, target: np.ndarray, weight: np.ndarray, extra: tuple[str, ...] = EXTRA_NAMES,
-                points: int = START_POINTS) -> list[np.ndarray]:
+                points: int = START_POINTS, box: ScanBox = ()) -> list[np.ndarray]:
     """Where searches start: the base scenario's values and a scan's points, nearest the data first.
 
     Gauss-Newton from the base alone found CDNOW's fit (a 42-day cycle, matched statistics 6 SE apart at
     most) with simulation seed 0 only: with seeds 1 and 2 its first steps, taken from slopes measured far from
     the data, led it to cycles of 800-1,100 days with a spread of 2.4-3 and statistics 28 SE apart, where it
-    stayed. The scan simulates ``points`` parameter values spread over :data:`START_BOX` (log-uniform, a
-    scrambled Sobol design drawn from ``seed``) with :data:`START_POOL` customers; they and the base are
-    returned by their distance to the data (log parameters).
+    stayed. The scan simulates ``points`` parameter values spread over :data:`START_BOX`, or ``box`` where it
+    gives a range (:func:`scan_points`), with :data:`START_POOL` customers; they and the base are returned by their
+    distance to the data (log parameters).
     """
-    from scipy.stats import qmc
-
     candidates = [start(base, names)]
     if points > 0:
-        lo = np.log([START_BOX.get(n, LIMITS[n])[0] for n in names])
-        hi = np.log([START_BOX.get(n, LIMITS[n])[1] for n in names])
-        unit = qmc.Sobol(len(names), scramble=True, seed=np.random.default_rng([seed, P_START])).random(points)
-        candidates += list(lo + unit * (hi - lo))
+        candidates += scan_points(names, seed, points, box)
     small = Design(design.days, design.first_window, min(design.pool, START_POOL), design.new, design.spans)
     d = [_distance(target - _binding(base, names, rows, small, aux_start, seed, t, extra)[0], weight)
          for t in candidates]

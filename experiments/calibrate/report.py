@@ -11,8 +11,8 @@ from experiments.calibrate import auxiliary
 from experiments.calibrate.contact_fit import NOT_FITTED, ContactFit
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
-from experiments.calibrate.fit import (DROPOUT, JOINERS, UNITS, Calibration, first_late_gap, misfit, range_end,
-                                      scenario_value, start, within_limits)
+from experiments.calibrate.fit import (DROPOUT, JOINERS, UNITS, Calibration, ScanBox, first_late_gap, misfit,
+                                      range_end, scan_range, scenario_value, start, within_limits)
 from experiments.calibrate.history import MIDDLE_LABELS, Histories, persistence, still_buying_pace
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.kept_dropout import NONE_PER_YEAR, RATE, kept_rate_suspect, late_gap
@@ -174,14 +174,24 @@ def _draws_lines(cal: Calibration) -> list[str]:
     return out
 
 
+def scan_box_line(box: ScanBox) -> str:
+    """What ``--scan-box`` changed: the scan of starting points decides which basins the searches reach."""
+    ranges = "; ".join(f"`{n}` from {lo:g} to {hi:g} {UNITS[n]} (by default {scan_range(n)[0]:g} to "
+                       f"{scan_range(n)[1]:g})" for n, lo, hi in box)
+    return f"The scan of starting points looked at {ranges} (`--scan-box`)."
+
+
 def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: list[str],
-                 holdout: Holdout | None, seconds: float, responses: list[LogResponse] | None = None) -> str:
-    """The text of ``fit.md`` (``responses``: the contact log's, when one was given)."""
+                 holdout: Holdout | None, seconds: float, responses: list[LogResponse] | None = None,
+                 scan_box: ScanBox = ()) -> str:
+    """The text of ``fit.md`` (``responses``: the contact log's, when one was given; ``scan_box``: ``--scan-box``)."""
     h = cal.data
     out = [f"# Calibration of `{source}`", "",
            f"Calibration period {day_text(int(h.first.min()))} to {day_text(h.end)}: {h.n:,} customers, "
            f"{int(h.x.sum()):,} repeat transactions (orders of one customer on one day count as one). "
            f"Base scenario: `{base_name}`; fitted in {seconds:.0f} s. Method: docs/calibration.md.", ""]
+    if scan_box:
+        out += [scan_box_line(scan_box), ""]
     if report_lines:
         out += ["## Rows not used", ""] + [f"- {line}" for line in report_lines] + [""]
     region = joint_region(cal)

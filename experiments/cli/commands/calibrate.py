@@ -43,7 +43,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from experiments.calibrate.bootstrap import bootstrap
     from experiments.calibrate.contact_response import log_responses
     from experiments.calibrate.fit import (EXTRA_NAMES, JOINERS, PERSISTENCE, Design, misfit, optional, range_end,
-                                          refuse_joiners)
+                                          refuse_joiners, scan_box)
     from experiments.calibrate.forecast import Uncertainty, band_warning
     from experiments.calibrate.history import histories, weekly_repeats, daily
     from experiments.calibrate.holdout import compare, holdout_weeks
@@ -54,6 +54,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from experiments.logs.contacts import parse_channel_map, read_contacts
     from sim.config import load_scenario, preset_names, preset_text
     also = optional(args.fit)
+    box = scan_box(args.scan_box, tuple(n for n in FITTED_NAMES if n not in args.hold) + also)
     if args.seed + args.seeds > 2**63:
         raise UserError(f"--seed {args.seed} --seeds {args.seeds}: the searches' seeds (S to S+K-1) must stay "
                         "below 2**63")
@@ -81,6 +82,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     extra = EXTRA_NAMES + ((PERSISTENCE,) if args.persistence else ())
     out = Path(args.out)
     options = dict(starts=args.starts, also=also, basins=args.basins, extra=extra, hold=tuple(args.hold))
+    if box:  # only then in the saved searches' keys: a default run keeps its files
+        options["scan_box"] = box
     follow = not args.no_joiners and JOINERS not in also
     cal = fitted(h, base, weekly, args, out, {**options, "joiners_follow": True} if follow else options)
     tag = ""
@@ -120,7 +123,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         forecast_figure(hold.siyu.weeks, hold.siyu.mean, hold.siyu.low, hold.siyu.high, hold.actual,
                         out / "holdout.png", hold.bgnbd, hold.paretonbd, hold.departed)
     responses = log_responses(contacts, tx, end) if args.contacts else None
-    text = fit_markdown(cal, Path(args.transactions).name, args.base, tx.report.lines(), hold, seconds, responses)
+    text = fit_markdown(cal, Path(args.transactions).name, args.base, tx.report.lines(), hold, seconds, responses,
+                        box)
     if args.contacts:
         from experiments.calibrate.contact_fit import fit_contacts
         from experiments.calibrate.report import contact_fit_lines
@@ -393,6 +397,10 @@ def register(sub: Any) -> None:
                    help="also match the share of customers with a repeat in the middle third of the calibration "
                         "period who repeat in the last third (how many of the customers still buying go on buying; "
                         "costs no parameter, adds a degree of freedom to the misfit test)")
+    p.add_argument("--scan-box", action="append", default=[], metavar="NAME=LOW,HIGH",
+                   help="where the scan of starting points looks for a fitted parameter (repeatable), instead of "
+                        "its default range, e.g. dynamics.tenure_fade=0.02,5: the scan decides which basins the "
+                        "searches reach (docs/calibration.md)")
     p.add_argument("--hold", action="append", default=[], metavar="NAME", choices=FITTED_NAMES,
                    help="keep this population parameter at the base scenario's value instead of fitting it "
                         "(repeatable; e.g. population.dropout_sigma, which short logs leave between basins)")
