@@ -103,3 +103,14 @@ def test_the_drawn_purchases_fade_as_the_summed_chances_do():
     total = chances.sum()
     assert total > 1000
     assert abs(np.sum(customer < chances.size) - total) < 3 * np.sqrt(total), (customer.size, total)
+
+
+def test_a_fit_with_the_tenure_pair_says_what_it_forecast_on_cdnow_s_small_logs():
+    from types import SimpleNamespace
+
+    from experiments.calibrate.report import tenure_hint
+
+    fitted = {"population.cycle_median_days": 90.0, TENURE[0]: 1.1, TENURE[1]: 0.64}
+    hint = tenure_hint(SimpleNamespace(values=fitted))
+    assert "fit without them" in hint and "The scan's box on ten small logs" in hint and "\n" not in hint
+    assert tenure_hint(SimpleNamespace(values={"population.cycle_median_days": 90.0})) is None
