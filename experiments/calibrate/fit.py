@@ -470,7 +470,7 @@ def _problem(h: Histories, cohort: str, min_pool: int, also: tuple[str, ...], ex
         raise ValueError(f"cannot hold {', '.join(unknown)}: only {', '.join(FITTED)} are fitted by default")
     design = Design.of(h, cohort, min_pool)
     aux_data = auxiliary.fit(h)
-    names = [n for n in FITTED if n not in hold] + list(optional(also))
+    names = list(fitted_names(also, hold))
     if JOINERS in names:
         refuse_joiners(design)
     if set(TENURE) & set(names):
@@ -490,6 +490,11 @@ def _problem(h: Histories, cohort: str, min_pool: int, also: tuple[str, ...], ex
     target, sigma = observed(h, aux_data, rows, extra)
     return _Problem(design, aux_data, tuple(names), tuple(rows), fixed, target, sigma, np.linalg.pinv(sigma),
                     tuple(AUX_MATCHED[r] for r in rows) + tuple(extra), tuple(extra), no_dropout)
+
+
+def fitted_names(also: tuple[str, ...] | list[str], hold: tuple[str, ...] | list[str] = ()) -> tuple[str, ...]:
+    """The parameters a fit searches: :data:`FITTED` but those held (``--hold``), then ``also`` (:func:`optional`)."""
+    return tuple(n for n in FITTED if n not in hold) + optional(also)
 
 
 def with_statistics(names: tuple[str, ...] | list[str], extra: tuple[str, ...]) -> tuple[str, ...]:

@@ -42,8 +42,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit, write scenario.toml, fit.md and the figures, and compare the holdout when the log has one."""
     from experiments.calibrate.bootstrap import bootstrap
     from experiments.calibrate.contact_response import log_responses
-    from experiments.calibrate.fit import (EXTRA_NAMES, JOINERS, PERSISTENCE, Design, misfit, optional, range_end,
-                                          refuse_joiners, scan_box)
+    from experiments.calibrate.fit import (EXTRA_NAMES, JOINERS, PERSISTENCE, Design, fitted_names, misfit, optional,
+                                          range_end, refuse_joiners, scan_box)
     from experiments.calibrate.forecast import Uncertainty, band_warning
     from experiments.calibrate.history import histories, weekly_repeats, daily
     from experiments.calibrate.holdout import compare, holdout_weeks
@@ -54,7 +54,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from experiments.logs.contacts import parse_channel_map, read_contacts
     from sim.config import load_scenario, preset_names, preset_text
     also = optional(args.fit)
-    box = scan_box(args.scan_box, tuple(n for n in FITTED_NAMES if n not in args.hold) + also)
+    box = scan_box(args.scan_box, fitted_names(also, args.hold))
     if args.seed + args.seeds > 2**63:
         raise UserError(f"--seed {args.seed} --seeds {args.seeds}: the searches' seeds (S to S+K-1) must stay "
                         "below 2**63")
