@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 
 import numpy as np
 import pytest
-from conftest import engine_fit
 
 from experiments.calibrate.draws import FILE, Draws, read_draws, write_draws
 from experiments.calibrate.fit import LIMITS, log_box
@@ -20,15 +18,13 @@ from experiments.calibrate.simulate import BASE_DATE
 from experiments.cli.app import main
 from sim.config import apply_overrides, load_scenario, preset_text
 
-DAYS = 240
 CYCLE, SPREAD = "population.cycle_median_days", "population.cycle_sigma"
 
 
 @pytest.fixture(scope="module")
-def fitted(tmp_path_factory):
-    """An engine log of 1,000 customers, one search of it and eight draws."""
-    path = tmp_path_factory.mktemp("draws") / "tx.csv"
-    cal, end = engine_fit(path, 1000, DAYS, 11)
+def fitted(small_fit):
+    """The shared engine log of 1,000 customers (``small_fit``), its search and eight draws."""
+    cal, path, end = small_fit
     return cal, quasi_posterior(cal, 8, seed=0), path, end
 
 
@@ -185,16 +181,17 @@ def test_scenario_file_names_its_draws_and_forecast_reads_them(fitted, tmp_path)
 
 def test_cli_calibrate_with_draws_and_forecast_from_them(fitted, tmp_path, capsys):
     _, _, path, end = fitted
-    day = (BASE_DATE + timedelta(days=DAYS - 1)).isoformat()
+    day = BASE_DATE.fromordinal(end).isoformat()
     out = tmp_path / "cal"
     assert main(["calibrate", str(path), "--calibration-end", day, "--bootstrap", "0", "--starts", "1",
-                 "--draws", "4", "--no-holdout", "--keep-base-dropout", "--out", str(out)]) == 0
+                 "--draws", "4", "--no-holdout", "--keep-base-dropout", "--min-pool", "4000", "--out", str(out)]) == 0
     assert (out / FILE).is_file() and (out / "draws.png").stat().st_size > 0
-    assert "Draws weighed to the quasi-posterior" in (out / "fit.md").read_text()
+    md = (out / "fit.md").read_text()
+    assert "Draws weighed to the quasi-posterior" in md and "from a pool of 4,000." in md  # the fixture's pool
     said = " ".join(capsys.readouterr().out.split())  # the console wraps lines at 80 columns
     assert "4 quasi-posterior draws, worth" in said and "fewer than 20: a few carry the forecast" in said
     assert main(["forecast", str(out / "scenario.toml"), "--cohort", str(path), "--calibration-end", day,
-                 "--until", (BASE_DATE + timedelta(days=DAYS + 27)).isoformat(),
+                 "--until", BASE_DATE.fromordinal(end + 28).isoformat(),
                  "--replicates", "4", "--out", str(tmp_path / "fc")]) == 0
     assert (tmp_path / "fc" / "forecast.csv").is_file()
     assert "quasi-posterior draws, picked by weight" in " ".join(capsys.readouterr().out.split())  # lines wrap

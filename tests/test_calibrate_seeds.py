@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from conftest import engine_histories
 from experiments.calibrate.fit import Basin, Found, Searched, calibrate, search_log
 from experiments.calibrate.forecast import Uncertainty
 from experiments.calibrate.report import _basin_lines
@@ -81,8 +82,9 @@ def test_fits_with_their_own_basins_are_not_mixed_across_seeds(fitted):
         across_seeds([cal, with_basin], seed=0)
 
 
-def test_the_cli_searches_each_seed_and_writes_the_table(fitted, tmp_path, capsys):
-    _, path, end = fitted
+def test_the_cli_searches_each_seed_and_writes_the_table(tmp_path, capsys):
+    path = tmp_path / "tx.csv"
+    _, _, end = engine_histories(path, 500, 240, 11)  # half the shared log: each search at half its pool
     end_text = BASE_DATE.fromordinal(end).isoformat()
     assert main(["calibrate", str(path), "--calibration-end", end_text, "--seeds", "2", "--basins", "2",
                  "--out", str(tmp_path / "x")]) == 2
@@ -92,12 +94,13 @@ def test_the_cli_searches_each_seed_and_writes_the_table(fitted, tmp_path, capsy
     assert "must stay below 2**63" in capsys.readouterr().err
     out = tmp_path / "c"
     command = ["calibrate", str(path), "--calibration-end", end_text, "--seeds", "2", "--starts", "1",
-               "--bootstrap", "0", "--seed", "3", "--no-holdout", "--keep-base-dropout", "--out", str(out)]
+               "--bootstrap", "0", "--seed", "3", "--no-holdout", "--keep-base-dropout", "--min-pool", "2000",
+               "--out", str(out)]
     assert main(command + ["--jobs", "2"]) == 0  # the two searches in two worker processes
     printed = capsys.readouterr().out
     assert "2 simulation seeds: the estimate is seed" in printed
     md = (out / "fit.md").read_text(encoding="utf-8")
-    assert "Searches with 2 simulation seeds" in md
+    assert "Searches with 2 simulation seeds" in md and "from a pool of 2,000." in md  # --min-pool: the searches'
     table = md.split("Searches with 2 simulation seeds", 1)[1].split("\n\n")[1].splitlines()
     assert [row.split(" | ")[0] for row in table[2:]] == ["| 3", "| 4"]  # a row a seed, S to S+K-1
     assert sum(float(row.strip("| ").split(" | ")[-1]) for row in table[2:]) == pytest.approx(1.0, abs=2e-3)

@@ -135,13 +135,23 @@ def test_the_fitted_values_go_into_their_tables_with_standard_errors(tmp_path):
     assert errors.contact_ses == {"channels.wecom.open_rate": 0.01, "contents.coupon.conversion": 0.05}
 
 
-def test_cli_calibrate_with_contacts_writes_the_fitted_responses(tmp_path, capsys):
+def test_cli_calibrate_with_contacts_writes_the_fitted_responses(tmp_path, capsys, monkeypatch):
+    import experiments.calibrate.contact_fit as contact_fit
+    calls: list[dict] = []
+
+    def quick(*args, **kwargs):  # the fit's accuracy is the tests' above; here its values' way to the files
+        calls.append(kwargs)
+        return fit_contacts(*args, **kwargs, iterations=2, bootstrap=20)
+
+    monkeypatch.setattr(contact_fit, "fit_contacts", quick)
     tx_path = tmp_path / "logs"
     engine_logs(tx_path, 6, 0.3)
     out = tmp_path / "cal"
     assert main(["calibrate", str(tx_path / "transactions.csv"), "--contacts", str(tx_path / "contacts.csv"),
                  "--calibration-end", (BASE_DATE.fromordinal(END)).isoformat(), "--bootstrap", "0", "--no-holdout",
-                 "--starts", "1", "--keep-base-dropout", "--out", str(out)]) == 0  # one search: the contact part
+                 "--starts", "1", "--keep-base-dropout", "--no-joiners", "--seed", "5",
+                 "--out", str(out)]) == 0  # one search: the contact part
+    assert calls == [{"seed": 5}]
     toml = (out / "scenario.toml").read_text()
     assert "# fitted to the contact log by siyu calibrate: SE" in toml
     sc = load_scenario(out / "scenario.toml")

@@ -173,8 +173,9 @@ def test_the_persistence_of_active_customers_moves_with_the_dropout_spread_and_i
 def test_only_a_fitted_parameter_can_be_held():
     """``siyu calibrate --hold NAME`` keeps a parameter of :data:`FITTED` at the base value; any other name is refused
     before any work (the CLI limits the choice to the same names)."""
+    from experiments.calibrate import fit
     from experiments.calibrate.fit import FITTED, calibrate
-    from experiments.cli.commands.calibrate import FITTED_NAMES
-    assert FITTED_NAMES == FITTED
+    from experiments.cli.commands.calibrate import FITTED_NAMES, MIN_POOL, SIM_RATIO
+    assert FITTED_NAMES == FITTED and (SIM_RATIO, MIN_POOL) == (fit.SIM_RATIO, fit.MIN_POOL)  # the CLI's copies
     with pytest.raises(ValueError, match="cannot hold dynamics.need_lapse"):
         calibrate(None, load_scenario("beauty"), np.zeros(1), hold=("dynamics.need_lapse",))

@@ -13,7 +13,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from experiments.calibrate.fit import FIRST_LATE, JOINERS, LIMITS, STARTS, calibrate, extra_statistics, misfit, start
+from experiments.calibrate.fit import (FIRST_LATE, JOINERS, LIMITS, SIM_RATIO, STARTS, calibrate, extra_statistics,
+                                      misfit, start)
 from experiments.calibrate.fit import first_late_gap as _first_late_gap
 from experiments.calibrate.forecast import forecast
 from experiments.calibrate.history import histories, summarize
@@ -114,9 +115,10 @@ def fits(beauty, tmp_path_factory):
     folder = tmp_path_factory.mktemp("joined")
     tx, end = _log(apply_overrides(beauty, TRUTH), folder, seed=7, customers=1200)
     h = histories(tx, end)
-    cal = calibrate(h, beauty, None, seed=11, also=(JOINERS,))
+    pool = SIM_RATIO * h.n  # below the default's least pool: a quicker fit, its noise in the reported error
+    cal = calibrate(h, beauty, None, seed=11, also=(JOINERS,), min_pool=pool)
     # the misfit test fails from any start: the search stops at the first, a pool with joiners following
-    closed = calibrate(h, beauty, None, seed=11, joiners_follow=True)
+    closed = calibrate(h, beauty, None, seed=11, joiners_follow=True, min_pool=pool)
     return folder / "tx7.csv", end, cal, closed
 
 

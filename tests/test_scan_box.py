@@ -74,10 +74,10 @@ def test_the_cli_hands_the_box_to_the_searches_and_refuses_a_parameter_it_does_n
     monkeypatch.setattr(calibrate_command, "searched_fits", stop)
     command = ["calibrate", str(CDNOW), "--calibration-end", "1997-09-30", "--out", "unused"]
     tenure = ["--fit", "dynamics.tenure_fade", "--fit", "dynamics.tenure_floor"]
-    for extra in ([], ["--scan-box", "dynamics.tenure_fade=0.02,5"]):
+    for extra in ([], ["--scan-box", "dynamics.tenure_fade=0.02,5", "--min-pool", "3000"]):
         assert main(command + tenure + extra) != 0 and "_Stop" in capsys.readouterr().err  # stopped at the searches
-    assert "scan_box" not in seen[0]  # a default run's saved searches keep their keys
-    assert seen[1]["scan_box"] == ((FADE, 0.02, 5.0),)
+    assert "scan_box" not in seen[0] and "min_pool" not in seen[0]  # a default run's saved searches keep their keys
+    assert seen[1]["scan_box"] == ((FADE, 0.02, 5.0),) and seen[1]["min_pool"] == 3000
     assert main(command + ["--scan-box", "dynamics.tenure_fade=0.02,5"]) == 2  # the fade is not fitted
     assert "dynamics.tenure_fade is not fitted here" in capsys.readouterr().err
     assert main(command + ["--hold", "population.dropout_sigma", "--scan-box", "population.dropout_sigma=0.1,3"]) == 2

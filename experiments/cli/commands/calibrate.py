@@ -13,6 +13,8 @@ from experiments.console import console, count, out_console, with_progress
 FITTED_NAMES = ("population.cycle_median_days", "population.cycle_sigma", "population.dropout_per_year",
                 "population.dropout_sigma")
 """``experiments.calibrate.fit.FITTED`` (not imported here: the CLI loads the engine only when a command runs)."""
+SIM_RATIO, MIN_POOL = 4, 10_000
+"""``experiments.calibrate.fit``'s, for ``--min-pool``'s help (not imported here, as above)."""
 
 
 def add_log_arguments(p: argparse.ArgumentParser) -> None:
@@ -84,6 +86,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     options = dict(starts=args.starts, also=also, basins=args.basins, extra=extra, hold=tuple(args.hold))
     if box:  # only then in the saved searches' keys: a default run keeps its files
         options["scan_box"] = box
+    if args.min_pool is not None:  # likewise
+        options["min_pool"] = args.min_pool
     follow = not args.no_joiners and JOINERS not in also
     cal = fitted(h, base, weekly, args, out, {**options, "joiners_follow": True} if follow else options)
     tag = ""
@@ -401,6 +405,10 @@ def register(sub: Any) -> None:
                    help="where the scan of starting points looks for a fitted parameter (repeatable), instead of "
                         "its default range, e.g. dynamics.tenure_fade=0.02,5: the scan decides which basins the "
                         "searches reach (docs/calibration.md)")
+    p.add_argument("--min-pool", type=positive_int, default=None, metavar="N",
+                   help=f"the smallest simulated pool the searches use (default {MIN_POOL:,}; the pool is "
+                        f"{SIM_RATIO} times the log's customers and at least N): smaller is faster and noisier, for a "
+                        "first look at a small log")
     p.add_argument("--hold", action="append", default=[], metavar="NAME", choices=FITTED_NAMES,
                    help="keep this population parameter at the base scenario's value instead of fitting it "
                         "(repeatable; e.g. population.dropout_sigma, which short logs leave between basins)")
