@@ -129,15 +129,18 @@ def tenure_hint(cal: Calibration) -> str | None:
 
     A calibration period that ends within a year of the first purchases barely tells a pull that fades for good from
     one that settles: fits of nearly the same J forecast far apart (docs/calibration.md, "The scan's box on ten
-    small logs").
+    small logs"), and a small log's fit is noisier than one on a larger log of like customers ("The fit's own noise
+    on small logs").
     """
     if not all(n in cal.values for n in TENURE):
         return None
     return ("the tenure fade and its floor are fitted: on CDNOW, whose calibration period ends 26-39 weeks after the "
             "first purchases, fits of nearly the same J forecast far apart: level with BG/NBD and Pareto/NBD on the "
             "master (23,570 customers), 9-37% short on the sample and nine panels of 2,357 (18-23% on average, the "
-            "baselines 14%); check the forecast against a fit without them (docs/calibration.md, \"The scan's box on "
-            "ten small logs\")")
+            "baselines 14%); check the forecast against a fit without them and, on a small log, against siyu forecast "
+            "with a scenario fitted on a larger log of like customers (the master's fit forecast the panels level "
+            "with the baselines; docs/calibration.md, \"The scan's box on ten small logs\", \"The fit's own noise on "
+            "small logs\")")
 
 
 def hints(cal: Calibration) -> list[str]:
