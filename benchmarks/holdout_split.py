@@ -22,7 +22,8 @@ the script counts those that show a run outside the weekly band (``holdout.depar
 would be said to depart. A second table scores who buys in the holdout (``customer_check``: each model's
 expectations per customer against each customer's count, and the AUC among customers with as many calibration
 repeats: the order by recency and age alone), siyu's from ``--replicates`` replicates (40, as the holdout check's
-default).
+default). ``--baselines-from-master`` adds, for a CDNOW panel, each baseline fitted on the master file's calibration
+period, as a siyu fit of the master forecasts the panel (docs/calibration.md, "The fit's own noise on small logs").
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ from experiments.calibrate import bgnbd, paretonbd  # noqa: E402
 from experiments.calibrate.customer_check import CustomerCheck  # noqa: E402
 from experiments.calibrate.forecast import forecast  # noqa: E402
 from experiments.calibrate.history import histories, holdout_weekly  # noqa: E402
-from experiments.calibrate.holdout import (baseline_forecast, compare, departures, holdout_weeks, mape,  # noqa: E402
-                                           other_weeks_fade, split_errors, week_runs, weekly_counts)
+from experiments.calibrate.holdout import (baseline_fit, baseline_forecast, compare, departures,  # noqa: E402
+                                           holdout_weeks, mape, other_weeks_fade, split_errors, week_runs,
+                                           weekly_counts)
 from experiments.calibrate.scenario_file import fitted_errors  # noqa: E402
 from experiments.logs.transactions import read_transactions  # noqa: E402
 from sim.config import load_scenario  # noqa: E402
@@ -97,6 +99,9 @@ def main() -> None:
                     help="siyu's per-customer means from each customer's own replicates, not pooled by record")
     ap.add_argument("--drawn", action="store_true",
                     help="siyu's per-customer means count the drawn purchases, not the summed daily chances")
+    ap.add_argument("--baselines-from-master", action="store_true",
+                    help="a CDNOW panel's baselines fitted on the master file's calibration period (as a fit of the "
+                         "master forecasts the panel), each panel customer's expectation from those parameters")
     ap.add_argument("--right", type=int, default=0, metavar="N",
                     help="also count the runs among N replicates each taken as the actual (0: not)")
     args = ap.parse_args()
@@ -140,9 +145,15 @@ def main() -> None:
             shown = sum(bool(departures(reps[k], np.delete(reps, k, axis=0))) for k in range(reps.shape[0]))
             print(f"  {shown} of {reps.shape[0]} replicates, each taken as the actual, show a run outside the weekly "
                   "band", flush=True)
+    if args.baselines_from_master and args.log != "cdnow":
+        sys.exit("--baselines-from-master is for a CDNOW panel")
     for label, model in (("BG/NBD", bgnbd), ("Pareto/NBD", paretonbd)):
         cumulative = baseline_forecast(model, h, weeks)[1]
         print(row(label, split(cumulative, actual, runs)))
+        if args.baselines_from_master:
+            params = baseline_fit(model, histories(reference, end), weeks)[0]
+            print(row(f"{label}, the master's fit", split(baseline_fit(model, h, weeks, params)[1], actual, runs)),
+                  flush=True)
     print_customers(checks)
 
 

@@ -138,9 +138,9 @@ def tenure_hint(cal: Calibration) -> str | None:
             "first purchases, fits of nearly the same J forecast far apart: level with BG/NBD and Pareto/NBD on the "
             "master (23,570 customers), 9-37% short on the sample and nine panels of 2,357 (18-23% on average, the "
             "baselines 14%); check the forecast against a fit without them and, on a small log, against siyu forecast "
-            "with a scenario fitted on a larger log of like customers (the master's fit forecast the panels level "
-            "with the baselines; docs/calibration.md, \"The scan's box on ten small logs\", \"The fit's own noise on "
-            "small logs\")")
+            "with a scenario fitted on a larger log of like customers (the master's fit forecast the panels 3 points "
+            "closer than their own; docs/calibration.md, \"The scan's box on ten small logs\", \"The fit's own noise "
+            "on small logs\")")
 
 
 def hints(cal: Calibration) -> list[str]:
