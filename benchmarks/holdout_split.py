@@ -105,6 +105,8 @@ def main() -> None:
     ap.add_argument("--right", type=int, default=0, metavar="N",
                     help="also count the runs among N replicates each taken as the actual (0: not)")
     args = ap.parse_args()
+    if args.baselines_from_master and args.log != "cdnow":
+        sys.exit("--baselines-from-master is for a CDNOW panel")
     end_text = online_retail.END if args.log == "retail" else cdnow.END
     end = date.fromisoformat(end_text).toordinal()
     with tempfile.TemporaryDirectory() as tmp:
@@ -145,8 +147,6 @@ def main() -> None:
             shown = sum(bool(departures(reps[k], np.delete(reps, k, axis=0))) for k in range(reps.shape[0]))
             print(f"  {shown} of {reps.shape[0]} replicates, each taken as the actual, show a run outside the weekly "
                   "band", flush=True)
-    if args.baselines_from_master and args.log != "cdnow":
-        sys.exit("--baselines-from-master is for a CDNOW panel")
     for label, model in (("BG/NBD", bgnbd), ("Pareto/NBD", paretonbd)):
         cumulative = baseline_forecast(model, h, weeks)[1]
         print(row(label, split(cumulative, actual, runs)))
