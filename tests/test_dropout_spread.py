@@ -175,7 +175,8 @@ def test_only_a_fitted_parameter_can_be_held():
     before any work (the CLI limits the choice to the same names)."""
     from experiments.calibrate import fit
     from experiments.calibrate.fit import FITTED, calibrate
-    from experiments.cli.commands.calibrate import FITTED_NAMES, MIN_POOL, SIM_RATIO
-    assert FITTED_NAMES == FITTED and (SIM_RATIO, MIN_POOL) == (fit.SIM_RATIO, fit.MIN_POOL)  # the CLI's copies
+    from experiments.cli.commands.calibrate import FITTED_NAMES, MAX_POOL, MIN_POOL, SIM_RATIO
+    assert FITTED_NAMES == FITTED  # the CLI's copies
+    assert (SIM_RATIO, MIN_POOL, MAX_POOL) == (fit.SIM_RATIO, fit.MIN_POOL, fit.MAX_POOL)
     with pytest.raises(ValueError, match="cannot hold dynamics.need_lapse"):
         calibrate(None, load_scenario("beauty"), np.zeros(1), hold=("dynamics.need_lapse",))

@@ -82,6 +82,10 @@ def test_the_cli_hands_the_box_to_the_searches_and_refuses_a_parameter_it_does_n
     assert "dynamics.tenure_fade is not fitted here" in capsys.readouterr().err
     assert main(command + ["--hold", "population.dropout_sigma", "--scan-box", "population.dropout_sigma=0.1,3"]) == 2
     assert "population.dropout_sigma is not fitted here" in capsys.readouterr().err
+    for pool, why in (("0", "must be >= 1, got 0"), ("400001", "must be <= 400,000 (the simulated pool's cap)")):
+        with pytest.raises(SystemExit) as stopped:  # argparse's own exit, before any work
+            main(command + ["--min-pool", pool])
+        assert stopped.value.code == 2 and why in capsys.readouterr().err
 
 
 def test_the_search_scans_the_box_it_is_given(monkeypatch):

@@ -13,8 +13,8 @@ from experiments.console import console, count, out_console, with_progress
 FITTED_NAMES = ("population.cycle_median_days", "population.cycle_sigma", "population.dropout_per_year",
                 "population.dropout_sigma")
 """``experiments.calibrate.fit.FITTED`` (not imported here: the CLI loads the engine only when a command runs)."""
-SIM_RATIO, MIN_POOL = 4, 10_000
-"""``experiments.calibrate.fit``'s, for ``--min-pool``'s help (not imported here, as above)."""
+SIM_RATIO, MIN_POOL, MAX_POOL = 4, 10_000, 400_000
+"""``experiments.calibrate.fit``'s, for ``--min-pool`` (not imported here, as above)."""
 
 
 def add_log_arguments(p: argparse.ArgumentParser) -> None:
@@ -331,6 +331,14 @@ MOST_REFITS = 100_000
 draws are laid out before they are scored, so a typo of a few more digits would fill the memory instead."""
 
 
+def least_pool(text: str) -> int:
+    """``--min-pool``: a whole number from 1 to :data:`MAX_POOL` (the pool's cap: a larger least pool is never used)."""
+    n = positive_int(text)
+    if n > MAX_POOL:
+        raise argparse.ArgumentTypeError(f"must be <= {MAX_POOL:,} (the simulated pool's cap), got {n:,}")
+    return n
+
+
 def zero_or_from_two(noun: str) -> Callable[[str], int]:
     """An argparse type: 0 (none) or 2 to :data:`MOST_REFITS` ``noun`` (one refit or draw has no spread)."""
     def parse(text: str) -> int:
@@ -405,10 +413,10 @@ def register(sub: Any) -> None:
                    help="where the scan of starting points looks for a fitted parameter (repeatable), instead of "
                         "its default range, e.g. dynamics.tenure_fade=0.02,5: the scan decides which basins the "
                         "searches reach (docs/calibration.md)")
-    p.add_argument("--min-pool", type=positive_int, default=None, metavar="N",
+    p.add_argument("--min-pool", type=least_pool, default=None, metavar="N",
                    help=f"the smallest simulated pool the searches use (default {MIN_POOL:,}; the pool is "
-                        f"{SIM_RATIO} times the log's customers and at least N): smaller is faster and noisier, for a "
-                        "first look at a small log")
+                        f"{SIM_RATIO} times the log's customers, at least N and at most {MAX_POOL:,}): smaller is "
+                        "faster and noisier, for a first look at a small log")
     p.add_argument("--hold", action="append", default=[], metavar="NAME", choices=FITTED_NAMES,
                    help="keep this population parameter at the base scenario's value instead of fitting it "
                         "(repeatable; e.g. population.dropout_sigma, which short logs leave between basins)")
