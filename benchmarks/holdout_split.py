@@ -43,9 +43,9 @@ from experiments.calibrate import bgnbd, paretonbd  # noqa: E402
 from experiments.calibrate.customer_check import CustomerCheck  # noqa: E402
 from experiments.calibrate.forecast import forecast  # noqa: E402
 from experiments.calibrate.history import histories, holdout_weekly  # noqa: E402
-from experiments.calibrate.holdout import (baseline_fit, baseline_forecast, compare, departures,  # noqa: E402
-                                           holdout_weeks, mape, other_weeks_fade, split_errors, week_runs,
-                                           weekly_counts)
+from experiments.calibrate.holdout import (baseline_fit, baseline_forecast, baseline_params, compare,  # noqa: E402
+                                           departures, holdout_weeks, mape, other_weeks_fade, split_errors,
+                                           week_runs, weekly_counts)
 from experiments.calibrate.scenario_file import fitted_errors  # noqa: E402
 from experiments.logs.transactions import read_transactions  # noqa: E402
 from sim.config import load_scenario  # noqa: E402
@@ -115,10 +115,11 @@ def main() -> None:
         else:
             tx = read_transactions(cdnow.panel_file(args.panel, Path(tmp)), calibration_end=end)
             reference = read_transactions(cdnow.panel_file(cdnow.MASTER, Path(tmp)), calibration_end=end)
-    h, weeks = histories(tx, end), holdout_weeks(tx, end)
+    h, weeks, master = histories(tx, end), holdout_weeks(tx, end), histories(reference, end)
     actual = np.cumsum(holdout_weekly(tx, end, weeks))
+    on_master = {m: baseline_params(m, master) for m in (bgnbd, paretonbd)} if args.baselines_from_master else {}
     runs = args.weeks or bursts(np.cumsum(holdout_weekly(reference, end, weeks)),
-                                baseline_forecast(bgnbd, histories(reference, end), weeks)[1])
+                                baseline_fit(bgnbd, master, weeks, on_master.get(bgnbd))[1])
     if not runs or any(not 1 <= a <= b <= weeks for a, b in runs):
         sys.exit(f"no burst weeks inside 1-{weeks}: {runs}")
     counts = weekly_counts(actual)
@@ -150,10 +151,9 @@ def main() -> None:
     for label, model in (("BG/NBD", bgnbd), ("Pareto/NBD", paretonbd)):
         cumulative = baseline_forecast(model, h, weeks)[1]
         print(row(label, split(cumulative, actual, runs)))
-        if args.baselines_from_master:
-            params = baseline_fit(model, histories(reference, end), weeks)[0]
-            print(row(f"{label}, the master's fit", split(baseline_fit(model, h, weeks, params)[1], actual, runs)),
-                  flush=True)
+        if model in on_master:
+            cumulative = baseline_fit(model, h, weeks, on_master[model])[1]
+            print(row(f"{label}, the master's fit", split(cumulative, actual, runs)), flush=True)
     print_customers(checks)
 
 

@@ -38,6 +38,12 @@ def in_weeks(h: Histories | dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarr
     return np.asarray(x, np.float64), t_x / 7.0, T / 7.0
 
 
+def baseline_params(model: ModuleType, h: Histories) -> np.ndarray:
+    """A customer-base model's parameters, fitted in weeks over ``h``'s distinct histories (:func:`baseline_fit`)."""
+    data, counts, _ = distinct(h)
+    return model.fit(*in_weeks(data), counts)
+
+
 def baseline_fit(model: ModuleType, h: Histories, weeks: int, params: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A customer-base model's parameters, the cohort's cumulative expected repeats by week, and each customer's.
@@ -46,12 +52,13 @@ def baseline_fit(model: ModuleType, h: Histories, weeks: int, params: np.ndarray
     expectations per distinct history, mapped back to the customers). ``model`` is
     :mod:`~experiments.calibrate.bgnbd` or :mod:`~experiments.calibrate.paretonbd`, fitted in weeks as published,
     over the distinct histories weighted by their customers (68,842 for the 727,835 customers of a million-customer
-    engine log). ``params``: the model's parameters fitted elsewhere (a larger log of like customers) instead.
+    engine log). ``params``: the model's parameters fitted elsewhere (a larger log of like customers,
+    :func:`baseline_params`) instead.
     """
     data, counts, which = distinct(h)
     x, t_x, T = in_weeks(data)
     if params is None:
-        params = model.fit(x, t_x, T, counts)
+        params = baseline_params(model, h)
     each = [model.expected(params, float(w), x, t_x, T) for w in range(1, weeks + 1)]
     return params, np.array([counts @ e for e in each]), each[-1][which] if each else np.zeros(h.n)
 
