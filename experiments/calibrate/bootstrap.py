@@ -19,13 +19,13 @@ from functools import partial
 
 import numpy as np
 
-from experiments.calibrate.fit import (ITERATIONS, Calibration, Design, _binding, _distance, _gauss_newton, log_box,
-                                      refined_end, search, simulate_design, start, statistics)
+from experiments.calibrate.fit import (ITERATIONS, Calibration, Design, _distance, _gauss_newton, log_box,
+                                      matched_binding, refined_end, search, simulate_design, start, statistics)
 
 BOOTSTRAP_STREAM = 0xB007
 """Seed-sequence tag of the bootstrap's simulations (see :func:`replicate_seed`)."""
-DATA, REFIT = 0, 1
-"""Roles of a replicate's two seeds: the simulated data, and the refit's binding function."""
+DATA, REFIT, PRIOR = 0, 1, 2
+"""Roles of a replicate's seeds: the simulated data, the refit's binding function, the prior's draw (``--prior``)."""
 REPLICATES = 20
 """Default number of bootstrap logs: a standard error within about 16% (1/sqrt(2(B-1)))."""
 STEPS = ITERATIONS
@@ -33,8 +33,26 @@ STEPS = ITERATIONS
 
 
 def replicate_seed(seed: int, replicate: int, role: int) -> int:
-    """The named seed of one bootstrap simulation: (calibration seed, replicate, :data:`DATA` or :data:`REFIT`)."""
+    """The named seed of one bootstrap simulation: (calibration seed, replicate, role: :data:`DATA` and so on)."""
     return int(np.random.SeedSequence([seed, BOOTSTRAP_STREAM, replicate, role]).generate_state(1)[0])
+
+
+def replicate_target(cal: Calibration, seed: int, replicate: int) -> tuple[np.ndarray, int]:
+    """The matched statistics of bootstrap log ``replicate`` (simulated from the fit), and its customers.
+
+    With a prior (:mod:`.prior`) the anchored values' targets are drawn too, from the prior's normal around the
+    estimate: the prior stands for another log's data, which a replicate draws afresh as it does this log's, so
+    that the refits' spread is the posterior's (as the sandwich's is) rather than the smaller one of a fixed prior.
+    """
+    m = cal.matched
+    assert m is not None, "a Calibration from calibrate()"
+    log = simulate_design(cal.scenario, data_design(cal), replicate_seed(seed, replicate, DATA))
+    target = statistics(log.histories, m.rows, m.aux_start, m.extra)
+    if m.prior is not None:
+        rng = np.random.default_rng(replicate_seed(seed, replicate, PRIOR))
+        drawn = rng.multivariate_normal(m.prior.values(m.theta), m.prior.covariance, method="eigh")
+        target = np.concatenate([target, drawn])
+    return target, log.histories.n
 
 
 def data_design(cal: Calibration) -> Design:
@@ -56,15 +74,14 @@ def refit(cal: Calibration, replicate: int, seed: int, steps: int = STEPS) -> np
     """
     m = cal.matched
     assert m is not None, "a Calibration from calibrate()"
-    log = simulate_design(cal.scenario, data_design(cal), replicate_seed(seed, replicate, DATA))
-    target = statistics(log.histories, m.rows, m.aux_start, m.extra)
+    target, n = replicate_target(cal, seed, replicate)
     sim_seed = replicate_seed(seed, replicate, REFIT)
 
     def binding(t: np.ndarray, seed: int = sim_seed):
-        return _binding(cal.base, m.names, m.rows, cal.design, m.aux_start, seed, t, m.extra)
+        return matched_binding(cal.base, m, cal.design, seed, t)
 
     end = search(binding, start(cal.base, m.names), target, m.weight, steps)[1]
-    r = refined_end(binding, end, target, m.weight, sim_seed, m.names, log.histories.n)[0]
+    r = refined_end(binding, end, target, m.weight, sim_seed, m.names, n)[0]
     return end if r is None else r.theta
 
 
@@ -87,14 +104,13 @@ def newton_refit(cal: Calibration, replicate: int, seed: int, jac: np.ndarray, s
     """
     m = cal.matched
     assert m is not None, "a Calibration from calibrate()"
-    log = simulate_design(cal.scenario, data_design(cal), replicate_seed(seed, replicate, DATA))
-    target = statistics(log.histories, m.rows, m.aux_start, m.extra)
+    target = replicate_target(cal, seed, replicate)[0]
     sim_seed = replicate_seed(seed, replicate, REFIT)
     box = log_box(m.names)
     t = np.asarray(m.theta, np.float64).copy()
     best, best_d = t, np.inf
     for k in range(steps):
-        resid = target - _binding(cal.base, m.names, m.rows, cal.design, m.aux_start, sim_seed, t, m.extra)[0]
+        resid = target - matched_binding(cal.base, m, cal.design, sim_seed, t)[0]
         d = _distance(resid, m.weight)
         if k > 0 and d < best_d:
             best, best_d = t.copy(), d

@@ -28,6 +28,7 @@ from experiments.calibrate import auxiliary
 from experiments.calibrate.draws import Draws
 from experiments.calibrate.dropout_choice import DropoutChoice
 from experiments.calibrate.joiners_choice import JOINERS, JoinersChoice
+from experiments.calibrate.prior import Anchor, Prior, anchor, block
 from experiments.calibrate.history import Histories, pace, summarize, weekly_repeats
 from experiments.calibrate.refine import Refined, gauss_newton as _gauss_newton, refine, trusted
 from experiments.calibrate.simulate import engine_log, purchases
@@ -314,6 +315,8 @@ class Matching:
     seed: int
     extra: tuple[str, ...] = EXTRA_NAMES
     """The statistics matched beside the auxiliary estimates (:func:`extra_statistics`)."""
+    prior: Anchor | None = None
+    """Another fit's estimate the matched values are anchored to (``siyu calibrate --prior``), matched last."""
 
 
 def simulate_design(scenario: Scenario, design: Design, seed: int, keep_state: bool = False) -> SimLog:
@@ -456,14 +459,16 @@ class _Problem:
     stat_names: tuple[str, ...]
     extra: tuple[str, ...]
     no_dropout: tuple[str, ...]
+    prior: Anchor | None = None
 
     def binding(self, base: Scenario, seed: int, theta: np.ndarray) -> tuple[np.ndarray, SimLog]:
         """The simulated statistics at ``theta`` with ``seed``'s common random numbers, and the simulated log."""
-        return _binding(base, self.names, self.rows, self.design, self.aux_data.beta, seed, theta, self.extra)
+        return _binding(base, self.names, self.rows, self.design, self.aux_data.beta, seed, theta, self.extra,
+                        self.prior)
 
 
 def _problem(h: Histories, cohort: str, min_pool: int, also: tuple[str, ...], extra: tuple[str, ...],
-             hold: tuple[str, ...]) -> _Problem:
+             hold: tuple[str, ...], prior: Prior | None = None) -> _Problem:
     """The matching problem of ``h`` (see :func:`calibrate` for the arguments)."""
     unknown = [n for n in hold if n not in FITTED]
     if unknown:
@@ -488,8 +493,13 @@ def _problem(h: Histories, cohort: str, min_pool: int, also: tuple[str, ...], ex
             fixed[name] = (f"{NO_DROPOUT} (auxiliary dropout rate at its lower bound): kept at the base scenario's "
                            "value")
     target, sigma = observed(h, aux_data, rows, extra)
+    anchored = anchor(prior, tuple(names), simulation_factor(h.n, design.pool))
+    stat_names = tuple(AUX_MATCHED[r] for r in rows) + tuple(extra)
+    if anchored is not None:
+        target, sigma = np.concatenate([target, anchored.mean]), block(sigma, anchored)
+        stat_names += anchored.stat_names
     return _Problem(design, aux_data, tuple(names), tuple(rows), fixed, target, sigma, np.linalg.pinv(sigma),
-                    tuple(AUX_MATCHED[r] for r in rows) + tuple(extra), tuple(extra), no_dropout)
+                    stat_names, tuple(extra), no_dropout, anchored)
 
 
 def fitted_names(also: tuple[str, ...] | list[str], hold: tuple[str, ...] | list[str] = ()) -> tuple[str, ...]:
@@ -529,7 +539,7 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
               starts: int = STARTS, also: tuple[str, ...] = (), basins: int = 1,
               extra: tuple[str, ...] = EXTRA_NAMES, hold: tuple[str, ...] = (),
               searched: Searched | None = None, joiners_follow: bool = False,
-              hopeless_above: float | None = None, scan_box: ScanBox = ()) -> Calibration:
+              hopeless_above: float | None = None, scan_box: ScanBox = (), prior: Prior | None = None) -> Calibration:
     """Fit :data:`FITTED` and the order values of ``base`` to the histories ``h`` (see module docstring).
 
     ``cohort`` and ``min_pool``: how the log was observed and the smallest simulated pool (:meth:`Design.of`).
@@ -548,9 +558,10 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
     simulation's factor, as the misfit test takes it), where the fit is only mixed with another that weighs it down
     to nothing
     (:func:`~experiments.calibrate.kept_dropout.hopeless_distance`). ``scan_box``: ranges the scan of starting
-    points takes instead of :data:`START_BOX`'s (``siyu calibrate --scan-box``).
+    points takes instead of :data:`START_BOX`'s (``siyu calibrate --scan-box``). ``prior``: another fit the fitted
+    values are anchored to (``siyu calibrate --prior``, :mod:`.prior`).
     """
-    problem = _problem(h, cohort, min_pool, also, extra, hold)
+    problem = _problem(h, cohort, min_pool, also, extra, hold, prior)
     simulated = None
     if searched is None:
         searched, simulated = _search_problem(problem, h, base, seed, iterations, starts, basins, joiners_follow,
@@ -563,9 +574,10 @@ def calibrate(h: Histories, base: Scenario, data_weekly: np.ndarray, seed: int =
 def search_log(h: Histories, base: Scenario, seed: int = 0, iterations: int = ITERATIONS, cohort: str = "auto",
                min_pool: int = MIN_POOL, starts: int = STARTS, also: tuple[str, ...] = (), basins: int = 1,
                extra: tuple[str, ...] = EXTRA_NAMES, hold: tuple[str, ...] = (),
-               joiners_follow: bool = False, hopeless_above: float | None = None, scan_box: ScanBox = ()) -> Searched:
+               joiners_follow: bool = False, hopeless_above: float | None = None, scan_box: ScanBox = (),
+               prior: Prior | None = None) -> Searched:
     """The searches of :func:`calibrate` alone (its arguments): what a worker process runs and a file keeps."""
-    problem = _problem(h, cohort, min_pool, also, extra, hold)
+    problem = _problem(h, cohort, min_pool, also, extra, hold, prior)
     return _search_problem(problem, h, base, seed, iterations, starts, basins, joiners_follow, hopeless_above,
                            scan_box)[0]
 
@@ -584,7 +596,7 @@ def _search_problem(problem: _Problem, h: Histories, base: Scenario, seed: int, 
         return problem.binding(base, seed, t)
 
     scanned = scan_starts(base, names_t, problem.rows, problem.design, problem.aux_data.beta, seed, target, weight,
-                          problem.extra, box=scan_box)
+                          problem.extra, box=scan_box, prior=problem.prior)
     df = len(problem.stat_names) - len(names_t)
     found = None
     passing: list[tuple] = []
@@ -615,7 +627,8 @@ def _search_problem(problem: _Problem, h: Histories, base: Scenario, seed: int, 
         passing = [found]
         across = []
         if basins > 1:
-            first = sandwich_covariance(found[4](), weight, problem.sigma, simulation_factor(n, found[3].histories.n))
+            first = sandwich_covariance(found[4](), weight, problem.sigma, simulation_factor(n, found[3].histories.n),
+                                        problem.prior)
             across = across_starts(found[1], first, names_t)[:basins - 1]
         for theta0 in across:
             scanned.append(theta0)
@@ -667,7 +680,8 @@ def _assembled(problem: _Problem, h: Histories, base: Scenario, data_weekly: np.
     best = searched.best
     theta = np.clip(best.theta, *log_box(names_t))  # what was simulated
     factor = simulation_factor(h.n, log.histories.n)  # the misfit's: one simulation at the estimate
-    cov_t = sandwich_covariance(best.jac, weight, sigma, simulation_factor(h.n, best.n_sim, best.leverage))
+    cov_t = sandwich_covariance(best.jac, weight, sigma, simulation_factor(h.n, best.n_sim, best.leverage),
+                                problem.prior)
     values = {n: limited(n, t) for n, t in zip(names_t, theta)}
     ses = {n: float(values[n] * math.sqrt(max(cov_t[k, k], 0.0))) for k, (n, t) in enumerate(zip(names_t, theta))}
     vf = fit_values(h)
@@ -677,13 +691,14 @@ def _assembled(problem: _Problem, h: Histories, base: Scenario, data_weekly: np.
     ses["population.order_value_sigma"] = vf.sigma_se
     fitted = apply_overrides(base, {**{n: v for n, v in values.items()}, "population.customers": h.n}, "calibration")
     others = tuple(Basin(np.clip(r.theta, *log_box(names_t)),
-                         sandwich_covariance(r.jac, weight, sigma, simulation_factor(h.n, r.n_sim, r.leverage)),
+                         sandwich_covariance(r.jac, weight, sigma, simulation_factor(h.n, r.n_sim, r.leverage),
+                                             problem.prior),
                          r.distance / simulation_factor(h.n, r.n_sim)) for r in searched.others)
     return Calibration(base, fitted, values, ses, dict(problem.fixed), problem.aux_data, problem.stat_names,
                        problem.target, np.sqrt(np.diag(sigma)), b, vf, problem.design, h, data_weekly, log,
                        [dict(row) for row in searched.history],
                        Matching(names_t, problem.rows, theta, weight, best.jac, problem.aux_data.beta, seed,
-                                problem.extra), cov_t, j=best.distance / factor, basins=others,
+                                problem.extra, problem.prior), cov_t, j=best.distance / factor, basins=others,
                        no_dropout=problem.no_dropout)
 
 
@@ -862,7 +877,7 @@ def scan_points(names: tuple[str, ...], seed: int, points: int = START_POINTS, b
 
 def scan_starts(base: Scenario, names: tuple[str, ...], rows: tuple[int, ...], design: Design, aux_start: np.ndarray,
                 seed: int, target: np.ndarray, weight: np.ndarray, extra: tuple[str, ...] = EXTRA_NAMES,
-                points: int = START_POINTS, box: ScanBox = ()) -> list[np.ndarray]:
+                points: int = START_POINTS, box: ScanBox = (), prior: Anchor | None = None) -> list[np.ndarray]:
     """Where searches start: the base scenario's values and a scan's points, nearest the data first.
 
     Gauss-Newton from the base alone found CDNOW's fit (a 42-day cycle, matched statistics 6 SE apart at
@@ -876,7 +891,7 @@ def scan_starts(base: Scenario, names: tuple[str, ...], rows: tuple[int, ...], d
     if points > 0:
         candidates += scan_points(names, seed, points, box)
     small = Design(design.days, design.first_window, min(design.pool, START_POOL), design.new, design.spans)
-    d = [_distance(target - _binding(base, names, rows, small, aux_start, seed, t, extra)[0], weight)
+    d = [_distance(target - _binding(base, names, rows, small, aux_start, seed, t, extra, prior)[0], weight)
          for t in candidates]
     return [candidates[k] for k in np.argsort(d, kind="stable")]
 
@@ -933,10 +948,26 @@ def _aux_slopes(beta: np.ndarray, rows: tuple[int, ...] | list[int]) -> np.ndarr
 
 
 def _binding(base: Scenario, names: tuple[str, ...], rows: tuple[int, ...], design: Design, aux_start: np.ndarray,
-             seed: int, theta: np.ndarray, extra: tuple[str, ...] = EXTRA_NAMES) -> tuple[np.ndarray, SimLog]:
-    """s(theta): the matched statistics of the engine's log at ``theta`` with ``design``, simulated with ``seed``."""
+             seed: int, theta: np.ndarray, extra: tuple[str, ...] = EXTRA_NAMES,
+             prior: Anchor | None = None) -> tuple[np.ndarray, SimLog]:
+    """s(theta): the matched statistics of the engine's log at ``theta`` with ``design``, simulated with ``seed``.
+
+    With a ``prior``, the anchored log values follow (:mod:`.prior`).
+    """
     log = simulate_design(_scenario(base, names, theta), design, seed)
-    return statistics(log.histories, rows, aux_start, extra), log
+    b = statistics(log.histories, rows, aux_start, extra)
+    return (b if prior is None else np.concatenate([b, prior.values(theta)])), log
+
+
+def matched_binding(base: Scenario, m: Matching, design: Design, seed: int, theta: np.ndarray
+                    ) -> tuple[np.ndarray, SimLog]:
+    """:func:`_binding` of a fit's matching problem ``m`` (a refit's, a profile's, a common simulation's)."""
+    return _binding(base, m.names, m.rows, design, m.aux_start, seed, theta, m.extra, m.prior)
+
+
+def matched_sigma(h: Histories, aux_data: auxiliary.AuxFit, m: Matching) -> np.ndarray:
+    """The covariance of the statistics ``m`` matches on log ``h`` (:func:`observed`'s, the prior's block after)."""
+    return block(observed(h, aux_data, m.rows, m.extra)[1], m.prior)
 
 
 def extra_statistics(h: Histories, extra: tuple[str, ...] = EXTRA_NAMES) -> tuple[np.ndarray, np.ndarray]:
@@ -1026,8 +1057,18 @@ def simulation_factor(n: int, n_sim: int, leverage: float = 1.0) -> float:
     return 1.0 + leverage * n / max(n_sim, 1)
 
 
-def sandwich_covariance(jac: np.ndarray, weight: np.ndarray, sigma: np.ndarray, factor: float) -> np.ndarray:
-    """(J'WJ)^-1 J'W Sigma W J (J'WJ)^-1 times the simulation ``factor``: the log parameters' covariance."""
+def sandwich_covariance(jac: np.ndarray, weight: np.ndarray, sigma: np.ndarray, factor: float,
+                        prior: Anchor | None = None) -> np.ndarray:
+    """(J'WJ)^-1 J'W Sigma W J (J'WJ)^-1 times the simulation ``factor``: the log parameters' covariance.
+
+    The factor is the simulated statistics' noise; a ``prior``'s anchored values have none, so their block of Sigma
+    is the prior's covariance over ``factor`` here, whatever the factor its weight was set with (:class:`.Anchor`):
+    the estimator's spread when the prior's mean is another log's estimate, as noisy as that log's fit says.
+    """
+    if prior is not None:
+        k = len(prior.index)
+        sigma = np.array(sigma, np.float64)
+        sigma[-k:, -k:] = prior.covariance / factor
     bread = np.linalg.pinv(jac.T @ weight @ jac)
     return bread @ jac.T @ weight @ sigma @ weight @ jac @ bread * factor
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.stats import chi2
 
-from experiments.calibrate.fit import (Calibration, _binding, _distance, _gauss_newton, limited, log_box, observed,
-                                      sandwich_covariance, simulation_factor)
+from experiments.calibrate.fit import (Calibration, _distance, _gauss_newton, limited, log_box, matched_binding,
+                                      matched_sigma, sandwich_covariance, simulation_factor)
 
 STEP = 0.3
 """Step of the central differences in each log parameter: over 6 simulation seeds it cut the slopes' sd 3-6x
@@ -74,7 +74,7 @@ def binding_of(cal: Calibration):
     assert m is not None, "a Calibration from calibrate()"
 
     def binding(t: np.ndarray) -> np.ndarray:
-        return _binding(cal.base, m.names, m.rows, cal.design, m.aux_start, m.seed, t, m.extra)[0]
+        return matched_binding(cal.base, m, cal.design, m.seed, t)[0]
     return binding
 
 
@@ -91,8 +91,8 @@ def central_jacobian(binding, theta: np.ndarray, step: float = STEP) -> np.ndarr
 def sandwich(cal: Calibration, jac: np.ndarray) -> np.ndarray:
     """(J'WJ)^-1 J'W Sigma W J (J'WJ)^-1 (1 + n/n_sim) at slopes ``jac``: the fit's covariance formula."""
     m = cal.matched
-    _, sigma = observed(cal.data, cal.aux_data, m.rows, m.extra)
-    return sandwich_covariance(jac, m.weight, sigma, simulation_factor(cal.data.n, cal.sim.histories.n))
+    sigma = matched_sigma(cal.data, cal.aux_data, m)
+    return sandwich_covariance(jac, m.weight, sigma, simulation_factor(cal.data.n, cal.sim.histories.n), m.prior)
 
 
 def profile(cal: Calibration, names: tuple[str, ...] | None = None, level: float = LEVEL,

@@ -22,6 +22,7 @@ from experiments.calibrate.quasi import WEIGHING
 from experiments.calibrate.region import Z90, interval, projected_intervals
 from experiments.calibrate.seeds import KEEP
 from experiments.calibrate.plots import FREQ_BINS, frequency_counts, recency_counts, recency_labels
+from experiments.calibrate.prior import Anchor
 from experiments.logs.rows import day_text
 from experiments.response import WINDOW_DAYS
 from sim.defaults import SLOTS
@@ -200,6 +201,16 @@ def scan_box_line(box: ScanBox) -> str:
     return f"The scan of starting points looked at {ranges} (`--scan-box`)."
 
 
+def prior_line(a: Anchor) -> str:
+    """What ``--prior`` anchored, to what and how firmly (:mod:`.prior`)."""
+    values = ", ".join(f"`{n}` = {math.exp(m):.4g} (SE {math.exp(m) * math.sqrt(a.covariance[k, k]):.2g})"
+                       for k, (n, m) in enumerate(zip(a.names, a.mean)))
+    weight = (" its customers counted once each (`--prior-weight 1`)" if a.weight == 1 else
+              f" each of its customers counted as {a.weight:g} of this log's (`--prior-weight`)")
+    return (f"Prior (`--prior {a.source}`): the fit there anchors {values},{weight}. Its rows in the matched "
+            "statistics (`prior ...`) are log values; the test of the fit checks the prior against this log too.")
+
+
 def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: list[str],
                  holdout: Holdout | None, seconds: float, responses: list[LogResponse] | None = None,
                  scan_box: ScanBox = ()) -> str:
@@ -211,6 +222,8 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
            f"Base scenario: `{base_name}`; fitted in {seconds:.0f} s. Method: docs/calibration.md.", ""]
     if scan_box:
         out += [scan_box_line(scan_box), ""]
+    if cal.matched is not None and cal.matched.prior is not None:
+        out += [prior_line(cal.matched.prior), ""]
     if report_lines:
         out += ["## Rows not used", ""] + [f"- {line}" for line in report_lines] + [""]
     region = joint_region(cal)

@@ -21,6 +21,7 @@ from experiments.calibrate.draws import Draws, read_draws, write_draws
 from experiments.calibrate.fit import DROPOUT, LIMITS, UNITS, Calibration, range_end, scenario_value
 from experiments.calibrate.forecast import Component, Uncertainty
 from experiments.calibrate.kept_dropout import RATE
+from experiments.calibrate.prior import Prior
 from experiments.calibrate.quasi import WEIGHING
 from sim.config import load_scenario
 
@@ -224,6 +225,28 @@ def fitted_errors(path: Path) -> Uncertainty:
         contact_names, contact_matrix = (), np.zeros((0, 0))
     return replace(_population_errors(ses, cov, basins, draws), contact_ses=contact_ses, contact_names=contact_names,
                    contact_log_cov=contact_matrix)
+
+
+def read_prior(path: Path, weight: float = 1.0) -> Prior:
+    """The fit in a scenario file :func:`write_scenario` wrote, as a prior (``siyu calibrate --prior``).
+
+    Its estimate (the file's values) and the joint covariance of their logs; ``weight`` in (0, 1]. ValueError, in
+    one line, for a file with no such covariance (a preset, a hand-made scenario) or a weight outside that range.
+    """
+    if not (math.isfinite(weight) and 0 < weight <= 1):
+        raise ValueError(f"--prior-weight {weight:g}: must be in (0, 1] (the other log's customers each count as that "
+                         "many of this log's)")
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"--prior {path}: no such file")
+    errors = fitted_errors(path)
+    if not errors.names:
+        raise ValueError(f"--prior {path}: the file has no joint covariance of fitted values (a scenario.toml that "
+                         "siyu calibrate wrote has one)")
+    scenario = load_scenario(str(path))
+    mean = tuple(math.log(scenario_value(scenario, n)) for n in errors.names)
+    cov = tuple(tuple(float(v) for v in row) for row in np.asarray(errors.log_cov, np.float64))
+    return Prior(tuple(errors.names), mean, cov, float(weight), str(path))
 
 
 def _population_errors(ses: dict[str, float], cov: dict[tuple[str, str], float], basins: dict[int, dict],

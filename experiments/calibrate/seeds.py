@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from experiments.calibrate.fit import (Basin, Calibration, Design, Matching, SeedFit, _binding, _distance,
+from experiments.calibrate.fit import (Basin, Calibration, Design, Matching, SeedFit, _distance, matched_binding,
                                       basin_weights, simulation_factor)
 from sim.config import Scenario
 
@@ -39,7 +39,7 @@ def common_misfit(base: Scenario, m: Matching, design: Design, target: np.ndarra
     """J at ``theta`` (log values of ``m.names``) on ``sims`` common simulations: the mean, net of their noise."""
     total = 0.0
     for k in range(sims):
-        b, log = _binding(base, m.names, m.rows, design, m.aux_start, common_seed(seed, k), theta, m.extra)
+        b, log = matched_binding(base, m, design, common_seed(seed, k), theta)
         total += _distance(target - b, m.weight) / simulation_factor(n, log.histories.n)
     return total / sims
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from experiments.cli.options import DEFAULT_SCENARIO, UserError, jobs_int, positive_int, seed_int
+from experiments.cli.options import DEFAULT_SCENARIO, UserError, jobs_int, positive_int, positive_number, seed_int
 from experiments.console import console, count, out_console, with_progress
 
 FITTED_NAMES = ("population.cycle_median_days", "population.cycle_sigma", "population.dropout_per_year",
@@ -50,9 +50,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from experiments.calibrate.history import histories, weekly_repeats, daily
     from experiments.calibrate.holdout import compare, holdout_weeks
     from experiments.calibrate.plots import fit_figure, forecast_figure
+    from experiments.calibrate.prior import anchor
     from experiments.calibrate.draws import FILE as DRAWS_FILE
     from experiments.calibrate.report import ESS_WARNING, fit_markdown, hints, notes, sandwich_warning
-    from experiments.calibrate.scenario_file import write_scenario
+    from experiments.calibrate.scenario_file import read_prior, write_scenario
     from experiments.logs.contacts import parse_channel_map, read_contacts
     from sim.config import load_scenario, preset_names, preset_text
     also = optional(args.fit)
@@ -88,6 +89,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         options["scan_box"] = box
     if args.min_pool is not None:  # likewise
         options["min_pool"] = args.min_pool
+    if args.prior is not None:  # likewise; it must anchor a fitted value, checked before any search
+        options["prior"] = read_prior(Path(args.prior), args.prior_weight)
+        anchor(options["prior"], fitted_names(also, args.hold), 1.0)
+    elif args.prior_weight != 1.0:
+        raise UserError("--prior-weight weighs a --prior: give the scenario file of the other fit too")
     follow = not args.no_joiners and JOINERS not in also
     cal = fitted(h, base, weekly, args, out, {**options, "joiners_follow": True} if follow else options)
     tag = ""
@@ -417,6 +423,14 @@ def register(sub: Any) -> None:
                    help=f"the smallest simulated pool the searches use (default {MIN_POOL:,}; the pool is "
                         f"{SIM_RATIO} times the log's customers, at least N and at most {MAX_POOL:,}): smaller is "
                         "faster and noisier, for a first look at a small log")
+    p.add_argument("--prior", default=None, metavar="SCENARIO",
+                   help="another fit's scenario.toml (siyu calibrate on a larger log of like customers) whose "
+                        "estimates, weighted by its covariance, anchor this fit's: a small log borrows what the "
+                        "larger one pins (a normal prior on the log values; the misfit test then checks the prior "
+                        "against this log too)")
+    p.add_argument("--prior-weight", type=positive_number, default=1.0, metavar="A",
+                   help="what each customer of the prior's log counts as, in customers of this log: in (0, 1] (default "
+                        "1: the two logs pooled; smaller where their customers differ)")
     p.add_argument("--hold", action="append", default=[], metavar="NAME", choices=FITTED_NAMES,
                    help="keep this population parameter at the base scenario's value instead of fitting it "
                         "(repeatable; e.g. population.dropout_sigma, which short logs leave between basins)")
