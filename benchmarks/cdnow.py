@@ -13,6 +13,7 @@ about the sample's size: customers the routes' choices never saw, over the same 
     python benchmarks/cdnow.py --route lapse --seeds 0 1 2 --out /tmp/cdnow
     python benchmarks/cdnow.py --route lapse --seeds 0 --panel 1 2 3 --out /tmp/cdnow
     python benchmarks/cdnow.py --route lapse --seeds 0 --panel 1 3 5 7 9 --intervals bootstrap --out /tmp/cdnow-b
+    python benchmarks/cdnow.py --route lapse-tenure --seeds 0 --panel 1 2 3 --prior MASTER/scenario.toml --out /tmp/p
 """
 
 from __future__ import annotations
@@ -184,6 +185,8 @@ def main() -> None:
     ap.add_argument("--basins", type=int, default=1, help="siyu calibrate --basins K (default 1)")
     ap.add_argument("--scan-box", action="append", default=[], metavar="NAME=LOW,HIGH",
                     help="siyu calibrate --scan-box (repeatable): where the scan of starting points looks")
+    ap.add_argument("--prior", type=Path, default=None, metavar="SCENARIO",
+                    help="siyu calibrate --prior: another fit (e.g. the master's, --panel 10) anchoring each fit")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     base = base_file(args.route, args.out)
@@ -196,7 +199,8 @@ def main() -> None:
         data = panel_file(panel, args.out)
         signed = fit_row(data, END, args.route, seed, base, args.out / f"{args.route}_p{panel}_s{seed}",
                          args.intervals, args.basins, label=str(panel),
-                         more=tuple(x for box in args.scan_box for x in ("--scan-box", box)))
+                         more=tuple(x for box in args.scan_box for x in ("--scan-box", box))
+                         + (("--prior", str(args.prior.resolve())) if args.prior else ()))
         if signed is not None:
             errors.append(signed)
     for line in summary(errors):
