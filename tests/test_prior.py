@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from experiments.calibrate.bootstrap import replicate_target
-from experiments.calibrate.fit import calibrate, misfit
+from experiments.calibrate.fit import calibrate, misfit, sandwich_covariance
 from experiments.calibrate.prior import Prior, anchor, block
 from experiments.calibrate.report import fit_markdown
 from experiments.calibrate.scenario_file import read_prior, write_scenario
@@ -44,6 +44,25 @@ def test_an_anchor_is_the_prior_s_marginal_on_the_fitted_names_over_its_weight()
         anchor(prior, ("x",), 1.0)
 
 
+def test_the_sandwich_with_a_prior_is_the_posterior_s_covariance():
+    # linear statistics s = G theta with covariance Sigma, a prior N(mean, C) on both log values, weighted as the fit
+    # weighs them (the prior's block over the simulation factor the weight was set with)
+    rng = np.random.default_rng(3)
+    g, sigma = rng.normal(size=(4, 2)), np.diag([0.5, 1.0, 2.0, 1.5])
+    c = np.array([[0.3, 0.1], [0.1, 0.2]])
+    prior = Prior(("a", "b"), (0.0, 0.0), tuple(map(tuple, c)))
+    jac = np.vstack([g, np.eye(2)])
+    a = anchor(prior, ("a", "b"), 1.25)
+    weight = np.linalg.pinv(block(sigma, a))
+    data = g.T @ np.linalg.inv(sigma) @ g
+    posterior = np.linalg.inv(data / 1.25 + np.linalg.inv(c))
+    np.testing.assert_allclose(sandwich_covariance(jac, weight, block(sigma, a), 1.25, a), posterior, rtol=1e-9)
+    # a refined estimate's factor is nearer 1, and only the simulated statistics' share of the noise shrinks with it:
+    # where the log says next to nothing the prior's covariance stays whole
+    faint = np.vstack([g * 1e-4, np.eye(2)])
+    np.testing.assert_allclose(sandwich_covariance(faint, weight, block(sigma, a), 1.02, a), c, rtol=1e-4)
+
+
 def test_a_prior_as_sure_as_the_log_halves_the_variance(small_fit):
     # a normal prior centred at the estimate with the fit's own variance: the posterior's variance is half of it
     # where the slopes are the same; the refit's search ends a fraction of an SE away, where they differ a little
@@ -65,7 +84,8 @@ def test_a_firm_prior_holds_the_value_and_fit_md_says_so(small_fit, tmp_path):
     assert math.sqrt(held.covariance[k, k]) <= 0.01 * 1.001
     assert held.stat_names[-1] == f"prior {CYCLE}" and held.stat_data[-1] == far
     text = fit_markdown(held, "tx.csv", "beauty", [], None, 1.0)
-    assert f"Prior (`--prior big/scenario.toml`): the fit there anchors `{CYCLE}` = {math.exp(far):.4g}" in text
+    assert (f"Prior (`--prior big/scenario.toml`): the fit there anchors `{CYCLE}` = {math.exp(far):.4g} (prior SD "
+            f"{math.exp(far) * 0.01:.2g}), its customers counted once each") in text
     assert f"| prior {CYCLE} | {far:.4f} |" in text
     target = replicate_target(held, 5, 0)[0]  # a bootstrap replicate draws the prior's mean afresh
     assert target.size == held.stat_data.size

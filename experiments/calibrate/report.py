@@ -207,10 +207,11 @@ def scan_box_line(box: ScanBox) -> str:
 
 def prior_line(a: Anchor) -> str:
     """What ``--prior`` anchored, to what and how firmly (:mod:`.prior`)."""
-    values = ", ".join(f"`{n}` = {math.exp(m):.4g} (SE {math.exp(m) * math.sqrt(a.covariance[k, k]):.2g})"
+    values = ", ".join(f"`{n}` = {math.exp(m):.4g} (prior SD {math.exp(m) * math.sqrt(a.covariance[k, k]):.2g})"
                        for k, (n, m) in enumerate(zip(a.names, a.mean)))
-    weight = (" its customers counted once each (`--prior-weight 1`)" if a.weight == 1 else
-              f" each of its customers counted as {a.weight:g} of this log's (`--prior-weight`)")
+    weight = (" its customers counted once each (`--prior-weight 1`: the SDs are its SEs)" if a.weight == 1 else
+              f" each of its customers counted as {a.weight:g} of this log's (`--prior-weight`: the SDs are its SEs "
+              f"over {math.sqrt(a.weight):.3g})")
     return (f"Prior (`--prior {a.source}`): the fit there anchors {values},{weight}. Its rows in the matched "
             "statistics (`prior ...`) are log values; the test of the fit checks the prior against this log too.")
 
