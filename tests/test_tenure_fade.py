@@ -111,7 +111,7 @@ def test_a_fit_with_the_tenure_pair_says_what_it_forecast_on_cdnow_s_small_logs(
     from experiments.calibrate.report import tenure_hint
 
     fitted = {"population.cycle_median_days": 90.0, TENURE[0]: 1.1, TENURE[1]: 0.64}
-    hint = tenure_hint(SimpleNamespace(values=fitted))
+    hint = tenure_hint(SimpleNamespace(values=fitted, matched=None))
     assert "fit without them" in hint and "The scan's box on ten small logs" in hint and "\n" not in hint
     assert "--prior BIG/scenario.toml" in hint and "A prior from the master's fit" in hint
     assert tenure_hint(SimpleNamespace(values={"population.cycle_median_days": 90.0})) is None

@@ -140,8 +140,7 @@ def tenure_hint(cal: Calibration) -> str | None:
             "first purchases, fits of nearly the same J forecast far apart: level with BG/NBD and Pareto/NBD on the "
             "master (23,570 customers), 9-37% short on the sample and nine panels of 2,357 (18-23% on average, the "
             "baselines 14%); check the forecast against a fit without them")
-    matched = getattr(cal, "matched", None)
-    if matched is not None and matched.prior is not None:
+    if cal.matched is not None and cal.matched.prior is not None:
         return f"{ties} (docs/calibration.md, \"The scan's box on ten small logs\")"
     return (f"{ties} and, on a small log, fit again with --prior BIG/scenario.toml, the fit of a larger log of like "
             "customers (with the master's fit as prior the panels' fits forecast 14.4% short on average instead of "
