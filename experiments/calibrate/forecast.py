@@ -46,7 +46,7 @@ CONTACT_STREAM = 0xC07A
 """Seed-sequence tag of the contact-response draws (:func:`draw_contacts`): the population's draws and the
 customers' picks keep their stream, so a forecast with and without the redraw differ by it alone."""
 STRATA_STREAM = 0x57A7
-"""Seed-sequence tag of the stratified normals behind the fitted parameters' joint draws (:func:`stratified_normals`)."""
+"""Seed-sequence tag of the stratified normals of the fitted parameters' joint draws (:func:`stratified_normals`)."""
 BAND_RULE = "weibull"
 """numpy's quantile rule of the band: the p quantile at order statistic p (n + 1) of n replicates (:func:`band`)."""
 
