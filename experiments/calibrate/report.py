@@ -328,7 +328,7 @@ def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: li
                 "",
                 f"The actual cumulative count lies inside siyu's 90% band in {100 * holdout.inside_band:.0f}% of "
                 f"the weeks (the band: simulation noise, the customers' posterior and the fitted parameters' errors).",
-                "", f"siyu's total is the mean of {holdout.siyu.replicates.shape[0]} replicates, give or take "
+                "", f"siyu's total is the mean of {holdout.siyu.replicates.shape[0]} replicates, give or take at most "
                 f"{holdout.siyu.total_se():,.0f} ({100 * holdout.siyu.total_se() / holdout.actual[-1]:.1f}% of the "
                 "actual) of simulation error; more replicates (`--replicates`) narrow that, not the band."]
         for line in holdout.said():

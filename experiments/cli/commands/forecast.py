@@ -72,7 +72,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     departed = spans(runs)
     forecast_figure(fc.weeks, fc.mean, fc.low, fc.high, actual, out / "forecast.png", departures=departed)
     out_console.print(f"{h.n:,} customers, {fc.weeks.size} weeks: {fc.mean[-1]:,.0f} repeat transactions expected "
-                      f"(give or take {fc.total_se():,.0f} of simulation error; 90% band {fc.low[-1]:,.0f} to "
+                      f"(give or take at most {fc.total_se():,.0f} of simulation error; 90% band {fc.low[-1]:,.0f} to "
                       f"{fc.high[-1]:,.0f})")
     if (part := (until - end) % 7) != 0:
         out_console.print(f"week {fc.weeks.size} ends at --until {args.until}: its row counts {part} day"
