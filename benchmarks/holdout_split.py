@@ -47,7 +47,7 @@ from experiments.calibrate.holdout import (baseline_fit, baseline_forecast, base
                                            departures, holdout_weeks, mape, other_weeks_fade, split_errors,
                                            week_runs, weekly_counts)
 from experiments.calibrate.scenario_file import fitted_errors  # noqa: E402
-from experiments.logs.transactions import read_transactions  # noqa: E402
+from experiments.logs.transactions import Transactions, read_transactions  # noqa: E402
 from sim.config import load_scenario  # noqa: E402
 
 POISSON_SDS = 2.0
@@ -86,6 +86,20 @@ def week_range(text: str) -> tuple[int, int]:
     return int(first), int(last or first)
 
 
+def real_log(log: str, panel: int = 0) -> tuple[Transactions, Transactions, int]:
+    """A real log (``retail``, or CDNOW's ``panel``), the log its bursts are found in, and its calibration end.
+
+    A panel's bursts are found in the master file's; the end is an ordinal day.
+    """
+    end = date.fromisoformat(online_retail.END if log == "retail" else cdnow.END).toordinal()
+    with tempfile.TemporaryDirectory() as tmp:
+        if log == "retail":
+            tx = read_transactions(online_retail.log_file(Path(tmp)), calibration_end=end)
+            return tx, tx, end
+        return (read_transactions(cdnow.panel_file(panel, Path(tmp)), calibration_end=end),
+                read_transactions(cdnow.panel_file(cdnow.MASTER, Path(tmp)), calibration_end=end), end)
+
+
 def main() -> None:
     """Forecast each fit again and print the table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -107,14 +121,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.baselines_from_master and args.log != "cdnow":
         sys.exit("--baselines-from-master is for a CDNOW panel")
-    end_text = online_retail.END if args.log == "retail" else cdnow.END
-    end = date.fromisoformat(end_text).toordinal()
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.log == "retail":
-            tx = reference = read_transactions(online_retail.log_file(Path(tmp)), calibration_end=end)
-        else:
-            tx = read_transactions(cdnow.panel_file(args.panel, Path(tmp)), calibration_end=end)
-            reference = read_transactions(cdnow.panel_file(cdnow.MASTER, Path(tmp)), calibration_end=end)
+    tx, reference, end = real_log(args.log, args.panel)
     h, weeks, master = histories(tx, end), holdout_weeks(tx, end), histories(reference, end)
     actual = np.cumsum(holdout_weekly(tx, end, weeks))
     on_master = {m: baseline_params(m, master) for m in (bgnbd, paretonbd)} if args.baselines_from_master else {}
