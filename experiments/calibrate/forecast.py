@@ -217,15 +217,17 @@ def forecast(scenario: Scenario, h: Histories, days: int, replicates: int = 100,
     """Simulate the customers of ``h`` for ``days`` days after its calibration end, ``replicates`` times.
 
     ``errors`` (the fitted parameters' uncertainty) puts it in the band: each replicate draws the parameters around the
-    scenario's values (:class:`Uncertainty`). A new cohort's customers are conditioned on their histories under the
-    parameters the replicate drew (a reference simulation of its own, with its own seed, so that its noise averages over
-    the replicates; their silence used to be played under each draw); an existing pool's under the scenario's values,
-    the cycle and dropout rescaled to the draw: conditioned under each draw too, its bands held the truth in 77% of the
-    weeks against 89% on 19 engine logs (docs/calibration.md). ``plan`` (:func:`plan_policy`) contacts the customers as
-    a contact plan says; without one nobody is contacted. Under a plan each replicate also draws the contact-response
-    parameters of ``errors`` (:func:`draw_contacts`), from a stream of their own: without a plan they act on nothing,
-    and the conditioning (a simulation without contacts) does not depend on them. Each customer's expected transactions
-    sum their daily purchase chances, and on a day the plan contacts them whether they bought (:attr:`Forecast.chances`;
+    scenario's values (:class:`Uncertainty`), each part of a mixture's replicates from a Latin hypercube of their own
+    (:func:`stratified_normals`), so that the mean is steadier than independent draws' and the band no narrower. A new
+    cohort's customers are conditioned on their histories under the parameters the replicate drew (a reference
+    simulation of its own, with its own seed, so that its noise averages over the replicates; their silence used to be
+    played under each draw); an existing pool's under the scenario's values, the cycle and dropout rescaled to the draw:
+    conditioned under each draw too, its bands held the truth in 77% of the weeks against 89% on 19 engine logs
+    (docs/calibration.md). ``plan`` (:func:`plan_policy`) contacts the customers as a contact plan says; without one
+    nobody is contacted. Under a plan each replicate also draws the contact-response parameters of ``errors``
+    (:func:`draw_contacts`), from a stream and a hypercube of their own: without a plan they act on nothing, and the
+    conditioning (a simulation without contacts) does not depend on them. Each customer's expected transactions sum
+    their daily purchase chances, and on a day the plan contacts them whether they bought (:attr:`Forecast.chances`;
     ``chances`` False: count the drawn purchases). ``pool`` averages each customer's expectations with those of the
     customers the forecast cannot tell apart (:mod:`~experiments.calibrate.exchangeable`; not under a plan that contacts
     anyone). The weekly curve and band are the same either way.
