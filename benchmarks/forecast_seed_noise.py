@@ -3,7 +3,7 @@
 Each folder's scenario (a ``siyu calibrate`` output) forecasts a real log's holdout with seeds 0 to ``--seeds`` - 1,
 ``--replicates`` replicates each, as the holdout check does, twice: the replicates' parameters drawn from a Latin
 hypercube (the forecast's own, :func:`experiments.calibrate.forecast.stratified_normals`) and drawn independently
-(the forecast before 2026-12-08). Prints each forecast's error of the total and, per way, the totals' SD over the
+(the forecast until the forty-first session). Prints each forecast's error of the total and, per way, the totals' SD over the
 seeds in percent of the actual (the forecast's own simulation noise; the fit is the same) and the bound the
 forecast states (``Forecast.total_se``, the mean over the seeds).
 
