@@ -3,8 +3,8 @@
 Each folder's scenario (a ``siyu calibrate`` output) forecasts a real log's holdout with seeds 0 to ``--seeds`` - 1,
 ``--replicates`` replicates each, as the holdout check does, twice: the replicates' parameters drawn from a Latin
 hypercube (the forecast's own, :func:`experiments.calibrate.forecast.stratified_normals`) and drawn independently
-(the forecast until the forty-first session). Prints each forecast's error of the total and, per way, the totals' SD over the
-seeds in percent of the actual (the forecast's own simulation noise; the fit is the same) and the bound the
+(the forecast until the forty-first session). Prints each forecast's error of the total and, per way, the totals' SD
+over the seeds in percent of the actual (the forecast's own simulation noise; the fit is the same) and the bound the
 forecast states (``Forecast.total_se``, the mean over the seeds).
 
     python benchmarks/cdnow.py --route lapse-tenure --seeds 0 --panel 3 --out /tmp/cdnow
