@@ -195,7 +195,7 @@ def stratified_normals(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
     Each coordinate takes one value in each of ``n`` equal-probability slices of the normal, in random order, and each
     vector alone is a standard normal draw. The forecast draws its replicates' parameters from them: the replicates'
     mean then carries next to none of the noise of the forecast's near-linear response to the parameters (a CDNOW
-    panel's 40-replicate total moved 1.7% with the seed, against 3.0% with independent draws; docs/calibration.md).
+    panel's 40-replicate total moved 1.9% with the seed, against 3.0% with independent draws; docs/calibration.md).
     """
     if n == 0 or d == 0:
         return np.zeros((n, d))
