@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from experiments.calibrate.bootstrap import replicate_target
-from experiments.calibrate.fit import calibrate, misfit, sandwich_covariance
+from experiments.calibrate.fit import MISFIT_P, calibrate, misfit, sandwich_covariance
 from experiments.calibrate.prior import Prior, anchor, block
 from experiments.calibrate.report import fit_markdown
 from experiments.calibrate.scenario_file import read_prior, write_scenario
@@ -73,6 +73,7 @@ def test_a_prior_as_sure_as_the_log_halves_the_variance(small_fit):
     assert own.covariance[k, k] / v == pytest.approx(0.5, abs=0.1)
     assert abs(own.matched.theta[k] - cal.matched.theta[k]) < 0.5 * math.sqrt(v)
     assert misfit(own).df == misfit(cal).df + 1  # the prior is one more statistic to match
+    assert misfit(own).j - misfit(cal).j < own.matched.prior.conflict(MISFIT_P)  # a prior that suits the log
 
 
 def test_a_firm_prior_holds_the_value_and_fit_md_says_so(small_fit, tmp_path):
@@ -87,6 +88,12 @@ def test_a_firm_prior_holds_the_value_and_fit_md_says_so(small_fit, tmp_path):
     assert (f"Prior (`--prior big/scenario.toml`): the fit there anchors `{CYCLE}` = {math.exp(far):.4g} (prior SD "
             f"{math.exp(far) * 0.01:.2g}), its customers counted once each") in text
     assert f"| prior {CYCLE} | {far:.4f} |" in text
+    # 26 of the prior's SEs from the log's own estimate: the difference of the two J's says they disagree
+    threshold = held.matched.prior.conflict(MISFIT_P)
+    assert threshold == pytest.approx(6.635, abs=1e-3)  # chi-squared on 1 df at 0.01
+    assert misfit(held).j - misfit(cal).j > threshold
+    assert (f"a J here more than {threshold:.1f} above that fit's (chi-squared on 1 df at p = 0.01) says the prior "
+            "and this log disagree") in " ".join(text.split())
     target = replicate_target(held, 5, 0)[0]  # a bootstrap replicate draws the prior's mean afresh
     assert target.size == held.stat_data.size
     assert target[-1] != replicate_target(held, 5, 1)[0][-1]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from scipy.stats import chi2
 
 
 class Prior(NamedTuple):
@@ -73,6 +74,15 @@ class Anchor:
     def values(self, theta: np.ndarray) -> np.ndarray:
         """The anchored log values at ``theta`` (the statistics they add)."""
         return np.asarray(theta, np.float64)[list(self.index)]
+
+    def conflict(self, p: float) -> float:
+        """How far the J of a fit with this prior may exceed the same log's J without it, at level ``p``.
+
+        The prior adds a statistic for each anchored parameter and no parameter, so where it suits the log the
+        difference of the two J's is chi-squared on that many degrees of freedom (the difference test of
+        over-identifying restrictions, Eichenbaum, Hansen and Singleton 1988). Above it, the prior and the log disagree.
+        """
+        return float(chi2.isf(p, len(self.names)))
 
 
 def anchor(prior: Prior | None, names: tuple[str, ...], factor: float) -> Anchor | None:

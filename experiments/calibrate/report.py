@@ -11,8 +11,8 @@ from experiments.calibrate import auxiliary
 from experiments.calibrate.contact_fit import NOT_FITTED, ContactFit
 from experiments.calibrate.contact_fit import UNITS as CONTACT_UNITS
 from experiments.calibrate.contact_response import LogResponse, response_lines
-from experiments.calibrate.fit import (DROPOUT, JOINERS, TENURE, UNITS, Calibration, ScanBox, first_late_gap, misfit,
-                                      range_end, scan_range, scenario_value, start, within_limits)
+from experiments.calibrate.fit import (DROPOUT, JOINERS, MISFIT_P, TENURE, UNITS, Calibration, ScanBox, first_late_gap,
+                                      misfit, range_end, scan_range, scenario_value, start, within_limits)
 from experiments.calibrate.history import MIDDLE_LABELS, Histories, persistence, still_buying_pace
 from experiments.calibrate.holdout import Holdout
 from experiments.calibrate.kept_dropout import NONE_PER_YEAR, RATE, kept_rate_suspect, late_gap
@@ -213,7 +213,11 @@ def prior_line(a: Anchor) -> str:
               f" each of its customers counted as {a.weight:g} of this log's (`--prior-weight`: the SDs are its SEs "
               f"over {math.sqrt(a.weight):.3g})")
     return (f"Prior (`--prior {a.source}`): the fit there anchors {values},{weight}. Its rows in the matched "
-            "statistics (`prior ...`) are log values; the test of the fit checks the prior against this log too.")
+            "statistics (`prior ...`) are log values; the test of the fit checks the prior against this log too. "
+            f"Where it fails, fit this log without `--prior` as well: a J here more than {a.conflict(MISFIT_P):.1f} "
+            f"above that fit's (chi-squared on {len(a.names)} df at p = {MISFIT_P:g}) says the prior and this log "
+            "disagree: its customers are unlike this log's, or a search stopped short (docs/calibration.md, \"A prior "
+            "from customers unlike the log's\").")
 
 
 def fit_markdown(cal: Calibration, source: str, base_name: str, report_lines: list[str],
